@@ -1,0 +1,36 @@
+//! ShareThings server: a relay of end-to-end encrypted items between the devices of one
+//! passphrase-protected session.
+//!
+//! # Thread model
+//!
+//! One mio event loop ([`front`]) owns the public port and every piece of live state:
+//! connections, Engine.IO sessions, Socket.IO sockets, ShareThings rooms, timers and queues.
+//! Nothing else locks or mutates them. Requests that are not Engine.IO are passed, over a
+//! private Unix socket, to a small tiny_http worker pool ([`http`]) that serves the embedded web
+//! client, `/health` and `/metrics`; those workers only read [`metrics::Metrics`].
+//!
+//! # Layers
+//!
+//! - [`wire`]: pure codecs (HTTP heads, Engine.IO packets and payloads, Socket.IO packets).
+//!   No I/O, no clock; decoding never panics.
+//! - [`engine`]: Engine.IO v4 sessions, transports, upgrade and heartbeat. Knows nothing of
+//!   Socket.IO.
+//! - [`socketio`]: Socket.IO v5 namespaces, events, acks and binary attachments on top of
+//!   Engine.IO messages. Knows nothing of ShareThings.
+//! - [`app`]: ShareThings rooms, members, tokens, rate limits and relay, written against the
+//!   Socket.IO application interface.
+//! - [`util`]: the fixed-capacity arena and the hashed timer wheel.
+//!
+//! # Glossary
+//!
+//! - *connection*: one TCP stream (a mio `Token`).
+//! - *session*: one Engine.IO session (a `Sid`); it may span a polling connection, then a
+//!   WebSocket.
+//! - *socket*: one Socket.IO socket: a session joined to a namespace.
+//! - *room*: one ShareThings sharing group. The UI calls it a "session"; the code does not.
+
+#![forbid(unsafe_code)]
+
+pub mod metrics;
+pub mod util;
+pub mod wire;
