@@ -29,6 +29,7 @@ use std::fmt;
 pub mod eio;
 pub mod payload;
 pub mod sid;
+pub mod sio;
 
 /// Why an Engine.IO / Socket.IO packet, a polling payload or a session id was rejected.
 ///
