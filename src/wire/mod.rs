@@ -28,6 +28,7 @@ use std::fmt;
 
 pub mod eio;
 pub mod payload;
+pub mod query;
 pub mod sid;
 pub mod sio;
 
