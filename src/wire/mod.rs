@@ -1,3 +1,10 @@
+// NOTE for lead: `query::query_param` is `fn query_param(query: &str, key: &str)` — the
+// unused `<'a>` from the brief would fail clippy (needless_lifetimes); call sites are the same.
+// Additions: `eio::Frame::text`, `eio::PacketKind::{ALL, digit_char}`, `sio::PacketKind::
+// {ALL, is_binary}`, `sio::RESERVED_EVENTS`, `payload::SEPARATOR`, `sid::{SID_LEN,
+// SID_RANDOM_BYTES}`, `http_head::HeadError::status_text`, `DecodeError::as_str`. Sid parse
+// errors are `DecodeError::{SidLength, SidAlphabet}`.
+
 //! Pure codecs for everything ShareThings reads from or writes to the network: HTTP/1.1
 //! request heads, Engine.IO v4 query strings, session ids, packets and polling payloads, and
 //! Socket.IO v5 packets.
@@ -10,10 +17,10 @@
 //!   unchecked arithmetic (enforced by the `deny` below), and no recursion over
 //!   attacker-controlled nesting.
 //! - **Incremental decoders return `Ok(None)` when they need more bytes** (only
-//!   `http_head::parse_request_head` is incremental; everything else decodes a complete
+//!   [`http_head::parse_request_head`] is incremental; everything else decodes a complete
 //!   frame or body).
 //! - Errors are small `Copy` enums: [`DecodeError`] for packets and payloads,
-//!   `http_head::HeadError` (which carries its HTTP status) for request heads.
+//!   [`http_head::HeadError`] (which carries its HTTP status) for request heads.
 //!
 //! Encoders trust their arguments (they come from our own code), decoders trust nothing.
 
@@ -27,6 +34,7 @@
 use std::fmt;
 
 pub mod eio;
+pub mod http_head;
 pub mod payload;
 pub mod query;
 pub mod sid;
