@@ -31,6 +31,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod engine;
+pub mod front;
 pub mod metrics;
+pub mod socketio;
 pub mod util;
 pub mod wire;

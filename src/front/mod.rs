@@ -1,0 +1,1087 @@
+//! The front door: one mio event loop that owns the public port and every connection.
+//!
+//! Each connection first sends a request head, read with a size cap and a time cap. Requests
+//! at the Engine.IO path stay in the loop (long-polling, or a WebSocket); anything else is
+//! bridged to the tiny_http workers ([`bridge`]). This is the only module that touches
+//! sockets or reads the clock; the layers above get `now` passed in.
+//!
+//! Readiness is edge-triggered: every read drains until `WouldBlock` or a per-turn budget;
+//! connections that hit the budget are revisited next turn, so one busy client cannot starve
+//! the others.
+
+mod bridge;
+mod out;
+mod response;
+mod ws;
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mio::net::{TcpListener, TcpStream, UnixStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::engine::{self, Action, Engine, Message, Outcome, SessionId};
+use crate::metrics::Metrics;
+use crate::socketio::{Application, SocketIo};
+use crate::util::arena::{Arena, Handle};
+use crate::util::timer::TimerId;
+use crate::wire::eio::Frame;
+use crate::wire::http_head::{self, Method, RequestHead};
+use crate::wire::query;
+
+use self::bridge::{Bridge, Progress};
+use self::out::OutQueue;
+use self::response::{Cors, OriginCheck};
+use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
+
+pub use self::response::client_address;
+
+const LISTENER: Token = Token(usize::MAX);
+/// Bytes read from one connection per turn before others get theirs.
+const READ_BUDGET: usize = 1 << 20;
+/// Headers in one request head at most.
+const MAX_HEADERS: usize = 64;
+/// A client whose unread responses pass this is not read from until they drain.
+const CLIENT_OUT_PAUSE: usize = 256 * 1024;
+/// Longest sleep, so published metrics stay fresh on an idle server.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// What the front door needs to know.
+#[derive(Debug, Clone)]
+pub struct FrontConfig {
+    /// Where Engine.IO lives, e.g. `/socket.io/`.
+    pub engine_path: String,
+    pub max_connections: usize,
+    pub head_max_bytes: usize,
+    pub head_timeout: Duration,
+    pub max_payload: usize,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub cors_origins: Vec<String>,
+    /// Requests in flight to the tiny_http workers at most; more wait their turn.
+    pub max_bridged: usize,
+    /// The workers' Unix socket; `None` answers every plain-HTTP request 404.
+    pub http_socket: Option<PathBuf>,
+}
+
+/// Connection token: TCP side even, its bridge's Unix side odd.
+fn tcp_token(conn: Handle) -> Token {
+    Token(conn.index() * 2)
+}
+
+fn unix_token(conn: Handle) -> Token {
+    Token(conn.index() * 2 + 1)
+}
+
+enum State {
+    /// Reading a request head.
+    Head,
+    /// Reading a polling POST body.
+    Body {
+        session: SessionId,
+        need: usize,
+        body: Vec<u8>,
+    },
+    /// A polling GET parked until the session has something to send.
+    Held {
+        session: SessionId,
+    },
+    /// Waiting for a free bridge slot, with the parsed head and its raw bytes.
+    BridgeWait {
+        head: RequestHead,
+        raw: Vec<u8>,
+    },
+    Bridge(Box<Bridge>),
+    WebSocket {
+        session: SessionId,
+        reader: Box<WsReader>,
+        closing: bool,
+    },
+    /// Writing a last response, then closing.
+    Closing,
+}
+
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: State,
+    /// Bytes read but not yet consumed (a request head, or what followed it).
+    input: Vec<u8>,
+    out: OutQueue,
+    timer: Option<TimerId>,
+    read_paused: bool,
+}
+
+/// The whole server: event loop, protocol layers and application.
+pub struct Server<A: Application> {
+    poll: Poll,
+    listener: TcpListener,
+    conns: Arena<Conn>,
+    engine: Engine,
+    sio: SocketIo,
+    app: A,
+    config: FrontConfig,
+    cors: Cors,
+    metrics: Arc<Metrics>,
+    bridged: usize,
+    bridge_queue: std::collections::VecDeque<Handle>,
+    /// Connections to read again next turn (budget hit, or reading resumed).
+    again: Vec<Handle>,
+    /// Connections with something queued to write.
+    to_write: Vec<Handle>,
+    last_metrics: Instant,
+}
+
+impl<A: Application> Server<A> {
+    pub fn new(
+        listener: std::net::TcpListener,
+        config: FrontConfig,
+        engine: Engine,
+        sio: SocketIo,
+        app: A,
+        metrics: Arc<Metrics>,
+    ) -> io::Result<Server<A>> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        metrics
+            .connection_slots
+            .store(config.max_connections as u64, Ordering::Relaxed);
+        Ok(Server {
+            poll,
+            listener,
+            conns: Arena::with_capacity(config.max_connections),
+            engine,
+            sio,
+            app,
+            cors: Cors {
+                allowed: config.cors_origins.clone(),
+            },
+            config,
+            metrics,
+            bridged: 0,
+            bridge_queue: std::collections::VecDeque::new(),
+            again: Vec::new(),
+            to_write: Vec::new(),
+            last_metrics: Instant::now(),
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Runs until an unrecoverable error of the poller itself.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut fired = Vec::new();
+        let mut conn_timers = Vec::new();
+        loop {
+            let timeout = if self.again.is_empty() {
+                let now = Instant::now();
+                let until = self
+                    .engine
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(now));
+                Some(until.map_or(MAX_SLEEP, |u| u.min(MAX_SLEEP)))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let now = Instant::now();
+            self.engine.set_now(now);
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now),
+                    token => self.on_ready(now, token),
+                }
+            }
+            for conn in std::mem::take(&mut self.again) {
+                self.read_conn(now, conn);
+            }
+            self.engine.expire(now, &mut fired, &mut conn_timers);
+            for conn in conn_timers.drain(..) {
+                self.conn_deadline(conn);
+            }
+            self.settle(now);
+            self.write_pending();
+            if now.duration_since(self.last_metrics) >= Duration::from_millis(250) {
+                self.publish_metrics(now);
+            }
+        }
+    }
+
+    // ----- accepting -----------------------------------------------------------------------
+
+    fn accept(&mut self, now: Instant) {
+        loop {
+            let (mut stream, peer) = match self.listener.accept() {
+                Ok(pair) => pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: the connection stays in the backlog; try next turn.
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            };
+            if self.conns.is_full() {
+                // Full: say so and close. The write may fail on a slow client; that is fine.
+                let body = response::render(
+                    503,
+                    "text/plain",
+                    "Retry-After: 5\r\n",
+                    b"server full\n",
+                    true,
+                );
+                let _ = io::Write::write(&mut stream, &body);
+                log::warn!("connection limit reached; refusing {peer}");
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let conn = Conn {
+                stream,
+                peer,
+                state: State::Head,
+                input: Vec::new(),
+                out: OutQueue::default(),
+                timer: None,
+                read_paused: false,
+            };
+            let Ok(id) = self.conns.try_insert(conn) else {
+                continue;
+            };
+            let registered = match self.conns.get_mut(id) {
+                Some(c) => self.poll.registry().register(
+                    &mut c.stream,
+                    tcp_token(id),
+                    Interest::READABLE | Interest::WRITABLE,
+                ),
+                None => continue,
+            };
+            if registered.is_err() {
+                self.conns.remove(id);
+                continue;
+            }
+            self.arm_head_timer(now, id);
+            self.read_conn(now, id);
+        }
+    }
+
+    fn arm_head_timer(&mut self, now: Instant, id: Handle) {
+        let timer = self
+            .engine
+            .set_conn_timer(now + self.config.head_timeout, id)
+            .ok();
+        if let Some(conn) = self.conns.get_mut(id) {
+            if let Some(old) = std::mem::replace(&mut conn.timer, timer) {
+                self.engine.cancel_timer(old);
+            }
+        }
+    }
+
+    fn disarm_timer(&mut self, id: Handle) {
+        if let Some(timer) = self.conns.get_mut(id).and_then(|c| c.timer.take()) {
+            self.engine.cancel_timer(timer);
+        }
+    }
+
+    // ----- readiness -----------------------------------------------------------------------
+
+    fn on_ready(&mut self, now: Instant, token: Token) {
+        let index = token.0 / 2;
+        let Some(id) = self.conns.handle_at(index) else {
+            return; // Sporadic events for closed connections happen.
+        };
+        if token.0 % 2 == 1 {
+            self.bridge_ready(now, id);
+        } else {
+            self.read_conn(now, id);
+            if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
+                self.to_write.push(id);
+            }
+        }
+    }
+
+    /// Reads whatever the connection has, as its state wants it.
+    fn read_conn(&mut self, now: Instant, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.read_paused {
+            return;
+        }
+        match &mut conn.state {
+            State::WebSocket { closing: false, .. } => self.read_ws(now, id),
+            State::WebSocket { closing: true, .. } | State::Closing => self.discard_input(id),
+            State::Bridge(_) => self.read_bridge_body(id),
+            State::Held { .. } | State::BridgeWait { .. } => {
+                // Nothing may arrive while parked except EOF; detect it without consuming a
+                // pipelined request (clients do not pipeline behind a long-poll).
+                self.peek_eof(id);
+            }
+            State::Head | State::Body { .. } => self.read_http(now, id),
+        }
+    }
+
+    fn peek_eof(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let mut probe = [0u8; 1];
+        match conn.stream.peek(&mut probe) {
+            Ok(0) => self.close_conn(id, false),
+            Err(e)
+                if e.kind() != io::ErrorKind::WouldBlock
+                    && e.kind() != io::ErrorKind::Interrupted =>
+            {
+                self.close_conn(id, false)
+            }
+            _ => {}
+        }
+    }
+
+    fn discard_input(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let mut sink = [0u8; 4096];
+        loop {
+            match conn.stream.read(&mut sink) {
+                Ok(0) => return self.close_conn(id, false),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => return self.close_conn(id, false),
+            }
+        }
+    }
+
+    /// Reads into the connection's input buffer, bounded by `limit` bytes in total.
+    /// Returns false when the connection was closed.
+    fn fill_input(&mut self, id: Handle, limit: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return false;
+        };
+        let mut chunk = [0u8; 16 * 1024];
+        while conn.input.len() < limit {
+            let room = (limit - conn.input.len()).min(chunk.len());
+            match conn.stream.read(chunk.get_mut(..room).unwrap_or_default()) {
+                Ok(0) => {
+                    self.close_conn(id, false);
+                    return false;
+                }
+                Ok(n) => conn
+                    .input
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => {
+                    self.close_conn(id, false);
+                    return false;
+                }
+            }
+        }
+        // At the limit with possibly more unread: come back after this turn.
+        self.again.push(id);
+        true
+    }
+
+    // ----- HTTP requests -------------------------------------------------------------------
+
+    fn read_http(&mut self, now: Instant, id: Handle) {
+        loop {
+            let Some(conn) = self.conns.get(id) else {
+                return;
+            };
+            match &conn.state {
+                State::Head => {
+                    let limit = self.config.head_max_bytes + 1;
+                    if conn.input.is_empty()
+                        || http_head::parse_request_head(&conn.input, MAX_HEADERS)
+                            .ok()
+                            .flatten()
+                            .is_none()
+                    {
+                        if !self.fill_input(id, limit) {
+                            return;
+                        }
+                    }
+                    let Some(conn) = self.conns.get(id) else {
+                        return;
+                    };
+                    match http_head::parse_request_head(&conn.input, MAX_HEADERS) {
+                        Ok(Some(head)) if head.head_len <= self.config.head_max_bytes => {
+                            let raw: Vec<u8> =
+                                conn.input.get(..head.head_len).unwrap_or_default().to_vec();
+                            if let Some(conn) = self.conns.get_mut(id) {
+                                conn.input.drain(..head.head_len);
+                            }
+                            self.disarm_timer(id);
+                            self.on_head(now, id, head, raw);
+                        }
+                        Ok(Some(_)) => return self.reject(id, 431, "request head too large"),
+                        Ok(None) if conn.input.len() > self.config.head_max_bytes => {
+                            return self.reject(id, 431, "request head too large")
+                        }
+                        Ok(None) => return,
+                        Err(err) => return self.reject(id, err.status(), err.reason()),
+                    }
+                }
+                State::Body { need, .. } => {
+                    let need = *need;
+                    if conn.input.len() < need && !self.fill_input(id, need) {
+                        return;
+                    }
+                    let Some(conn) = self.conns.get_mut(id) else {
+                        return;
+                    };
+                    if conn.input.len() < need {
+                        return;
+                    }
+                    let State::Body {
+                        session, mut body, ..
+                    } = std::mem::replace(&mut conn.state, State::Head)
+                    else {
+                        return;
+                    };
+                    body.extend(conn.input.drain(..need));
+                    self.disarm_timer(id);
+                    let reply = self.engine.polling_body(now, session, &body);
+                    self.respond(now, id, reply.status, reply.content_type, &reply.body, None);
+                }
+                _ => return,
+            }
+            // Another request may already be buffered (keep-alive); stop when nothing is.
+            let more = self.conns.get(id).is_some_and(|c| {
+                matches!(c.state, State::Head | State::Body { .. }) && !c.input.is_empty()
+            });
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// Answers with an error status and closes (malformed or oversize heads, timeouts).
+    fn reject(&mut self, id: Handle, status: u16, why: &str) {
+        log::debug!("rejecting request with {status}: {why}");
+        let body = format!("{why}\n");
+        let bytes = response::render(
+            status,
+            "text/plain; charset=UTF-8",
+            "",
+            body.as_bytes(),
+            true,
+        );
+        self.send_and_close(id, bytes);
+    }
+
+    fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>) {
+        self.disarm_timer(id);
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.out.push(b"", Bytes::from(bytes), 0);
+            conn.state = State::Closing;
+            self.to_write.push(id);
+        }
+    }
+
+    fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        let (path, query_string) = query::split_target(&head.target);
+        let engine_path = self.config.engine_path.trim_end_matches('/');
+        let is_engine = path == engine_path || path.starts_with(&self.config.engine_path);
+        if !is_engine {
+            return self.bridge_or_wait(now, id, head, raw);
+        }
+        let origin = self.cors.check(&head);
+        let websocket = head.header_has_token("upgrade", "websocket");
+        if origin == OriginCheck::Refused {
+            return self.refuse_engine(
+                now,
+                id,
+                websocket,
+                engine::RequestError::Forbidden,
+                &origin,
+            );
+        }
+        if head.method == Method::Options && !websocket {
+            let bytes = response::preflight(&origin, &head);
+            return self.queue_response(now, id, bytes, head.keep_alive);
+        }
+        let ws_key = head.header("sec-websocket-key").map(<[u8]>::to_vec);
+        let ws_valid = websocket
+            && head.method == Method::Get
+            && head.header_has_token("connection", "upgrade")
+            && ws_key.is_some()
+            && head.header("sec-websocket-version") == Some(b"13");
+        if websocket && !ws_valid {
+            return self.refuse_engine(now, id, true, engine::RequestError::BadRequest, &origin);
+        }
+        let engine_query = query::parse_engine_query(query_string);
+        let Some(peer) = self.conns.get(id).map(|c| c.peer) else {
+            return;
+        };
+        let request = engine::Request {
+            method: head.method,
+            query: &engine_query,
+            websocket: ws_valid,
+            remote: client_address(peer, &head, &self.config.trusted_proxies),
+            raw_query: query_string,
+        };
+        let cors = response::cors_headers(&origin);
+        match self.engine.request(now, &request, id) {
+            Outcome::Reply(reply) => {
+                let bytes = response::render(
+                    reply.status,
+                    reply.content_type,
+                    &cors,
+                    &reply.body,
+                    !head.keep_alive,
+                );
+                self.queue_response(now, id, bytes, head.keep_alive);
+            }
+            Outcome::Hold(session) => {
+                if let Some(conn) = self.conns.get_mut(id) {
+                    conn.state = State::Held { session };
+                }
+            }
+            Outcome::ReadBody(session) => {
+                let length = head.content_length.unwrap_or(0);
+                if head.chunked || length > self.config.max_payload as u64 {
+                    let reply = self.engine.polling_body_too_large(session);
+                    let bytes = response::render(
+                        reply.status,
+                        reply.content_type,
+                        &cors,
+                        &reply.body,
+                        true,
+                    );
+                    return self.send_and_close(id, bytes);
+                }
+                if let Some(conn) = self.conns.get_mut(id) {
+                    conn.state = State::Body {
+                        session,
+                        need: length as usize,
+                        body: Vec::with_capacity(length as usize),
+                    };
+                }
+                self.arm_head_timer(now, id);
+            }
+            Outcome::AcceptWebSocket(session) => {
+                let key = ws_key.unwrap_or_default();
+                let Some(conn) = self.conns.get_mut(id) else {
+                    return;
+                };
+                conn.out
+                    .push(b"", Bytes::from(ws::accept_response(&key)), 0);
+                let leftover = std::mem::take(&mut conn.input);
+                conn.state = State::WebSocket {
+                    session,
+                    reader: Box::new(WsReader::new(self.config.max_payload, &leftover)),
+                    closing: false,
+                };
+                self.to_write.push(id);
+                self.again.push(id);
+            }
+            Outcome::RejectWebSocket(message) => {
+                let bytes = response::render(400, "text/html", "", message.as_bytes(), true);
+                self.send_and_close(id, bytes);
+            }
+        }
+    }
+
+    fn refuse_engine(
+        &mut self,
+        now: Instant,
+        id: Handle,
+        websocket: bool,
+        error: engine::RequestError,
+        origin: &OriginCheck,
+    ) {
+        if websocket {
+            let bytes = response::render(400, "text/html", "", error.message().as_bytes(), true);
+            return self.send_and_close(id, bytes);
+        }
+        let reply = engine::Reply::error(error);
+        let bytes = response::render(
+            reply.status,
+            reply.content_type,
+            &response::cors_headers(origin),
+            &reply.body,
+            false,
+        );
+        self.queue_response(now, id, bytes, true);
+    }
+
+    /// Queues a complete response and returns the connection to reading heads (or closes it).
+    fn queue_response(&mut self, now: Instant, id: Handle, bytes: Vec<u8>, keep_alive: bool) {
+        if !keep_alive {
+            return self.send_and_close(id, bytes);
+        }
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.out.push(b"", Bytes::from(bytes), 0);
+            conn.state = State::Head;
+            self.to_write.push(id);
+        }
+        self.arm_head_timer(now, id);
+    }
+
+    fn respond(
+        &mut self,
+        now: Instant,
+        id: Handle,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+        origin: Option<&OriginCheck>,
+    ) {
+        let cors = origin.map(response::cors_headers).unwrap_or_default();
+        let bytes = response::render(status, content_type, &cors, body, false);
+        self.queue_response(now, id, bytes, true);
+    }
+
+    // ----- timers --------------------------------------------------------------------------
+
+    fn conn_deadline(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.timer = None;
+        match conn.state {
+            State::Head if conn.input.is_empty() => self.close_conn(id, false),
+            State::Head | State::Body { .. } => self.reject(id, 408, "request timeout"),
+            State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
+            _ => {}
+        }
+    }
+
+    // ----- WebSocket -----------------------------------------------------------------------
+
+    fn read_ws(&mut self, now: Instant, id: Handle) {
+        let mut events = Vec::new();
+        let (session, result) = {
+            let Some(conn) = self.conns.get_mut(id) else {
+                return;
+            };
+            let State::WebSocket {
+                session, reader, ..
+            } = &mut conn.state
+            else {
+                return;
+            };
+            (
+                *session,
+                reader.read(&mut conn.stream, READ_BUDGET, &mut events),
+            )
+        };
+        for event in events {
+            match event {
+                WsEvent::Text(data) => {
+                    self.engine
+                        .ws_message(now, session, id, Message::Text(data))
+                }
+                WsEvent::Binary(data) => {
+                    self.engine
+                        .ws_message(now, session, id, Message::Binary(data))
+                }
+                WsEvent::Ping(data) => self.queue_ws(id, ws::PONG, data, 0),
+                WsEvent::Close(_) => {
+                    self.engine.ws_closed(session, id, true);
+                    self.close_ws(id, 1000);
+                    return;
+                }
+            }
+        }
+        match result {
+            Ok(ReadStatus::WouldBlock) => {}
+            Ok(ReadStatus::Budget) => self.again.push(id),
+            Err(WsError::TooLarge) => {
+                log::debug!("websocket message above maxPayload");
+                self.engine.ws_too_large(session, id);
+            }
+            Err(WsError::Protocol(why, code)) => {
+                log::debug!("websocket protocol error: {why}");
+                self.engine.ws_closed(session, id, false);
+                self.close_ws(id, code);
+            }
+            Err(WsError::Eof) | Err(WsError::Io(_)) => self.close_conn(id, false),
+        }
+    }
+
+    fn queue_ws(
+        &mut self,
+        id: Handle,
+        opcode: tungstenite::protocol::frame::coding::OpCode,
+        payload: Bytes,
+        accounted: usize,
+    ) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            let (header, len) = ws::frame_header(opcode, payload.len());
+            conn.out
+                .push(header.get(..len).unwrap_or_default(), payload, accounted);
+            self.to_write.push(id);
+        }
+    }
+
+    /// Sends a close frame and closes once it is written.
+    fn close_ws(&mut self, id: Handle, code: u16) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if let State::WebSocket { closing, .. } = &mut conn.state {
+            if *closing {
+                return;
+            }
+            *closing = true;
+            self.queue_ws(
+                id,
+                ws::CLOSE,
+                Bytes::copy_from_slice(&code.to_be_bytes()),
+                0,
+            );
+        } else {
+            self.close_conn(id, false);
+        }
+    }
+
+    // ----- applying the engine's decisions -------------------------------------------------
+
+    /// Lets the layers above react, then carries out what the engine decided, until quiet.
+    fn settle(&mut self, now: Instant) {
+        loop {
+            self.sio.dispatch(&mut self.engine, &mut self.app);
+            self.engine.flush();
+            if self.engine.actions.is_empty() {
+                if self.engine.events.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            while let Some(action) = self.engine.actions.pop_front() {
+                self.apply(now, action);
+            }
+        }
+    }
+
+    fn apply(&mut self, now: Instant, action: Action) {
+        match action {
+            Action::AnswerPoll { conn, body } => {
+                let parked = self
+                    .conns
+                    .get(conn)
+                    .is_some_and(|c| matches!(c.state, State::Held { .. }));
+                if parked {
+                    let bytes =
+                        response::render(200, "text/plain; charset=UTF-8", "", &body, false);
+                    self.queue_response(now, conn, bytes, true);
+                    // Anything the client sent meanwhile (a next request) can now be read.
+                    self.again.push(conn);
+                }
+            }
+            Action::SendWs { conn, frame } => {
+                let (opcode, payload, accounted) = match frame {
+                    Frame::Text(bytes) => (ws::TEXT, bytes.clone(), bytes.len()),
+                    Frame::Binary(bytes) => (ws::BINARY, bytes.clone(), bytes.len()),
+                };
+                let open = self
+                    .conns
+                    .get(conn)
+                    .is_some_and(|c| matches!(c.state, State::WebSocket { closing: false, .. }));
+                if open {
+                    self.queue_ws(conn, opcode, payload, accounted);
+                }
+            }
+            Action::CloseWs { conn, code } => self.close_ws(conn, code),
+            Action::PauseRead { conn } => {
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.read_paused = true;
+                }
+            }
+            Action::ResumeRead { conn } => {
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.read_paused = false;
+                    self.again.push(conn);
+                }
+            }
+        }
+    }
+
+    fn write_pending(&mut self) {
+        let mut list = std::mem::take(&mut self.to_write);
+        list.sort_unstable_by_key(|h| h.index());
+        list.dedup();
+        for id in list {
+            self.write_conn(id);
+        }
+        // Writing can complete bridged responses and closes, which may queue more work.
+        if !self.engine.actions.is_empty() || !self.engine.events.is_empty() {
+            self.settle(self.engine.now());
+            let more = std::mem::take(&mut self.to_write);
+            for id in more {
+                self.write_conn(id);
+            }
+        }
+    }
+
+    fn write_conn(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let written = match conn.out.write_to(&mut conn.stream) {
+            Ok(written) => written,
+            Err(_) => return self.close_conn(id, false),
+        };
+        if let State::WebSocket { session, .. } = conn.state {
+            if written.accounted > 0 {
+                self.engine.ws_written(session, written.accounted);
+            }
+        }
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if written.empty {
+            let finished = matches!(
+                conn.state,
+                State::Closing | State::WebSocket { closing: true, .. }
+            );
+            if finished {
+                return self.close_conn(id, false);
+            }
+        }
+        // A bridged response paused for a slow client can go on once it drained.
+        if matches!(conn.state, State::Bridge(_)) && conn.out.len() < CLIENT_OUT_PAUSE {
+            self.pump_bridge_response(id);
+        }
+    }
+
+    // ----- the bridge to tiny_http ---------------------------------------------------------
+
+    fn bridge_or_wait(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        if head.chunked {
+            return self.reject(id, 501, "chunked request bodies are not supported");
+        }
+        if self.bridged >= self.config.max_bridged {
+            if let Some(conn) = self.conns.get_mut(id) {
+                conn.state = State::BridgeWait { head, raw };
+            }
+            self.bridge_queue.push_back(id);
+            self.arm_head_timer(now, id);
+            return;
+        }
+        self.start_bridge(id, head, raw);
+    }
+
+    fn start_bridge(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        let Some(path) = self.config.http_socket.clone() else {
+            return self.reject(id, 404, "not found");
+        };
+        let unix = match UnixStream::connect(&path) {
+            Ok(unix) => unix,
+            Err(e) => {
+                log::error!("cannot reach the HTTP workers: {e}");
+                return self.reject(id, 503, "server busy");
+            }
+        };
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let mut bridge = Box::new(Bridge::new(unix, &head, &raw, conn.peer));
+        let taken = bridge.push_body(&conn.input);
+        conn.input.drain(..taken);
+        if self
+            .poll
+            .registry()
+            .register(
+                &mut bridge.unix,
+                unix_token(id),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_err()
+        {
+            return self.reject(id, 503, "server busy");
+        }
+        conn.state = State::Bridge(bridge);
+        self.bridged += 1;
+        self.bridge_write(id);
+    }
+
+    fn read_bridge_body(&mut self, id: Handle) {
+        let wants_body = self.conns.get(id).is_some_and(|c| match &c.state {
+            State::Bridge(b) => b.body_left > 0 && b.pending_to_worker() < CLIENT_OUT_PAUSE,
+            _ => false,
+        });
+        if !wants_body {
+            return;
+        }
+        if !self.fill_input(id, CLIENT_OUT_PAUSE) {
+            return;
+        }
+        if let Some(conn) = self.conns.get_mut(id) {
+            if let State::Bridge(bridge) = &mut conn.state {
+                let taken = bridge.push_body(&conn.input);
+                conn.input.drain(..taken);
+            }
+        }
+        self.bridge_write(id);
+    }
+
+    fn bridge_write(&mut self, id: Handle) {
+        let failed = match self.conns.get_mut(id).map(|c| &mut c.state) {
+            Some(State::Bridge(bridge)) => bridge.write().is_err(),
+            _ => false,
+        };
+        if failed {
+            self.end_bridge(id, false);
+            self.reject(id, 502, "bad gateway");
+        }
+    }
+
+    fn bridge_ready(&mut self, now: Instant, id: Handle) {
+        self.bridge_write(id);
+        self.pump_bridge_response(id);
+        let _ = now;
+    }
+
+    /// Moves the worker's response to the client, pausing while the client is slow.
+    fn pump_bridge_response(&mut self, id: Handle) {
+        loop {
+            let Some(conn) = self.conns.get_mut(id) else {
+                return;
+            };
+            if conn.out.len() >= CLIENT_OUT_PAUSE {
+                return;
+            }
+            let State::Bridge(bridge) = &mut conn.state else {
+                return;
+            };
+            match bridge.read() {
+                Ok(Progress::ToClient(bytes)) => {
+                    conn.out.push(b"", bytes, 0);
+                    self.to_write.push(id);
+                }
+                Ok(Progress::Nothing) => {}
+                Err(e) => {
+                    log::warn!("HTTP worker connection failed: {e}");
+                    self.end_bridge(id, false);
+                    return self.close_conn(id, false);
+                }
+            }
+            let Some(conn) = self.conns.get_mut(id) else {
+                return;
+            };
+            let State::Bridge(bridge) = &conn.state else {
+                return;
+            };
+            if bridge.is_done() {
+                let keep_alive = bridge.keep_alive && bridge.body_left == 0;
+                self.end_bridge(id, keep_alive);
+                return;
+            }
+            // Nothing more to read right now.
+            if conn.out.len() < CLIENT_OUT_PAUSE {
+                return;
+            }
+        }
+    }
+
+    /// Finishes a bridged request: frees the slot, and either goes back to reading heads or
+    /// closes once the response is written.
+    fn end_bridge(&mut self, id: Handle, keep_alive: bool) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let state = std::mem::replace(
+            &mut conn.state,
+            if keep_alive {
+                State::Head
+            } else {
+                State::Closing
+            },
+        );
+        if let State::Bridge(mut bridge) = state {
+            let _ = self.poll.registry().deregister(&mut bridge.unix);
+            self.bridged = self.bridged.saturating_sub(1);
+        }
+        self.to_write.push(id);
+        if keep_alive {
+            self.arm_head_timer(self.engine.now(), id);
+            self.again.push(id);
+        }
+        self.start_waiting_bridge();
+    }
+
+    fn start_waiting_bridge(&mut self) {
+        while self.bridged < self.config.max_bridged {
+            let Some(next) = self.bridge_queue.pop_front() else {
+                return;
+            };
+            let Some(conn) = self.conns.get_mut(next) else {
+                continue;
+            };
+            if let State::BridgeWait { head, raw } = std::mem::replace(&mut conn.state, State::Head)
+            {
+                self.disarm_timer(next);
+                self.start_bridge(next, head, raw);
+            }
+        }
+    }
+
+    // ----- closing -------------------------------------------------------------------------
+
+    /// Closes a connection now and tells the engine what it carried.
+    fn close_conn(&mut self, id: Handle, clean: bool) {
+        self.disarm_timer(id);
+        let Some(mut conn) = self.conns.remove(id) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        match conn.state {
+            State::Held { session } | State::Body { session, .. } => {
+                self.engine.polling_conn_gone(session, id)
+            }
+            State::WebSocket { session, .. } => self.engine.ws_closed(session, id, clean),
+            State::Bridge(mut bridge) => {
+                let _ = self.poll.registry().deregister(&mut bridge.unix);
+                self.bridged = self.bridged.saturating_sub(1);
+                self.start_waiting_bridge();
+            }
+            State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
+            State::Head | State::Closing => {}
+        }
+    }
+
+    // ----- metrics -------------------------------------------------------------------------
+
+    fn publish_metrics(&mut self, now: Instant) {
+        self.last_metrics = now;
+        let mut head = 0u64;
+        let mut http = 0u64;
+        for (_, conn) in self.conns.iter() {
+            match conn.state {
+                State::Head | State::Closing => head += 1,
+                State::Bridge(_) | State::BridgeWait { .. } => http += 1,
+                _ => {}
+            }
+        }
+        let (polling, websocket) = self.engine.count_by_transport();
+        let m = &self.metrics;
+        m.connections_head.store(head, Ordering::Relaxed);
+        m.connections_http.store(http, Ordering::Relaxed);
+        m.connections_polling
+            .store(polling as u64, Ordering::Relaxed);
+        m.connections_websocket
+            .store(websocket as u64, Ordering::Relaxed);
+        m.queued_bytes
+            .store(self.engine.total_queued_bytes() as u64, Ordering::Relaxed);
+    }
+}

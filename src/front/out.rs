@@ -1,0 +1,224 @@
+//! A connection's send queue: shared byte buffers written with vectored writes.
+//!
+//! A relayed message is queued to many connections as the same reference-counted bytes. Each
+//! entry carries its own small prefix (a WebSocket frame header) inline, so a frame goes out
+//! as `header + shared payload` in one `writev`, never copied into a per-connection buffer.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+
+use bytes::Bytes;
+
+/// Largest prefix: a WebSocket server frame header (2 + 8 length bytes).
+const PREFIX_MAX: usize = 10;
+/// How many slices one `writev` gathers.
+const SLICES_PER_WRITE: usize = 64;
+
+struct Entry {
+    prefix: [u8; PREFIX_MAX],
+    prefix_len: usize,
+    body: Bytes,
+    /// Bytes of prefix + body already written.
+    written: usize,
+    /// How many bytes of the engine's queue accounting this entry stands for.
+    accounted: usize,
+}
+
+impl Entry {
+    fn total(&self) -> usize {
+        self.prefix_len + self.body.len()
+    }
+}
+
+/// What one call to [`OutQueue::write_to`] achieved.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Sum of `accounted` of the entries that left completely.
+    pub accounted: usize,
+    /// Whether the queue is now empty.
+    pub empty: bool,
+}
+
+#[derive(Default)]
+pub struct OutQueue {
+    entries: VecDeque<Entry>,
+    bytes: usize,
+}
+
+impl OutQueue {
+    /// Bytes waiting to be written.
+    pub fn len(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Queues `prefix` followed by `body`. `accounted` is reported back once written.
+    pub fn push(&mut self, prefix: &[u8], body: Bytes, accounted: usize) {
+        let mut inline = [0u8; PREFIX_MAX];
+        let prefix_len = prefix.len().min(PREFIX_MAX);
+        if let (Some(dst), Some(src)) = (inline.get_mut(..prefix_len), prefix.get(..prefix_len)) {
+            dst.copy_from_slice(src);
+        }
+        debug_assert_eq!(prefix_len, prefix.len(), "prefix longer than {PREFIX_MAX}");
+        let entry = Entry {
+            prefix: inline,
+            prefix_len,
+            body,
+            written: 0,
+            accounted,
+        };
+        self.bytes += entry.total();
+        self.entries.push_back(entry);
+    }
+
+    /// Writes until the queue is empty or the stream would block. `Ok` with progress either
+    /// way; an error other than `WouldBlock`/`Interrupted` is returned for the caller to close.
+    pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<Written> {
+        let mut result = Written::default();
+        self.advance(0, &mut result.accounted);
+        while !self.entries.is_empty() {
+            let n = {
+                let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(SLICES_PER_WRITE);
+                for entry in self.entries.iter() {
+                    if slices.len() + 2 > SLICES_PER_WRITE {
+                        break;
+                    }
+                    let prefix = entry.prefix.get(..entry.prefix_len).unwrap_or_default();
+                    if entry.written < prefix.len() {
+                        slices.push(IoSlice::new(
+                            prefix.get(entry.written..).unwrap_or_default(),
+                        ));
+                        if !entry.body.is_empty() {
+                            slices.push(IoSlice::new(&entry.body));
+                        }
+                    } else {
+                        let offset = entry.written - prefix.len();
+                        slices.push(IoSlice::new(entry.body.get(offset..).unwrap_or_default()));
+                    }
+                }
+                match stream.write_vectored(&slices) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            };
+            self.advance(n, &mut result.accounted);
+        }
+        result.empty = self.entries.is_empty();
+        Ok(result)
+    }
+
+    fn advance(&mut self, mut n: usize, accounted: &mut usize) {
+        self.bytes = self.bytes.saturating_sub(n);
+        while n > 0 {
+            let Some(entry) = self.entries.front_mut() else {
+                return;
+            };
+            let left = entry.total() - entry.written;
+            if n < left {
+                entry.written += n;
+                return;
+            }
+            n -= left;
+            *accounted += entry.accounted;
+            self.entries.pop_front();
+        }
+        // Zero-length entries (an empty body with no prefix) complete without bytes.
+        while self.entries.front().is_some_and(|e| e.total() == 0) {
+            if let Some(entry) = self.entries.pop_front() {
+                *accounted += entry.accounted;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that accepts at most `limit` bytes per call and then blocks after `budget`.
+    struct Trickle {
+        out: Vec<u8>,
+        limit: usize,
+        budget: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.budget == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.limit).min(self.budget);
+            self.out.extend_from_slice(&buf[..n]);
+            self.budget -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn partial_writes_resume_where_they_stopped() {
+        let mut queue = OutQueue::default();
+        let shared = Bytes::from(vec![7u8; 100]);
+        queue.push(&[0x82, 100], shared.clone(), 100);
+        queue.push(b"", Bytes::from_static(b"hello"), 5);
+        queue.push(&[0x81, 3], Bytes::from_static(b"abc"), 3);
+        assert_eq!(queue.len(), 102 + 5 + 5);
+        let mut sink = Trickle {
+            out: Vec::new(),
+            limit: 7,
+            budget: 50,
+        };
+        let first = queue.write_to(&mut sink).unwrap();
+        assert_eq!(
+            first,
+            Written {
+                accounted: 0,
+                empty: false
+            }
+        );
+        sink.budget = usize::MAX;
+        let second = queue.write_to(&mut sink).unwrap();
+        assert_eq!(
+            second,
+            Written {
+                accounted: 108,
+                empty: true
+            }
+        );
+        let mut expected = vec![0x82, 100];
+        expected.extend_from_slice(&shared);
+        expected.extend_from_slice(b"hello");
+        expected.extend_from_slice(&[0x81, 3]);
+        expected.extend_from_slice(b"abc");
+        assert_eq!(sink.out, expected);
+        assert_eq!(queue.len(), 0);
+    }
+
+    #[test]
+    fn empty_entries_complete() {
+        let mut queue = OutQueue::default();
+        queue.push(b"", Bytes::new(), 0);
+        queue.push(&[0x88, 0], Bytes::new(), 1);
+        let mut sink = Trickle {
+            out: Vec::new(),
+            limit: 100,
+            budget: 100,
+        };
+        assert_eq!(
+            queue.write_to(&mut sink).unwrap(),
+            Written {
+                accounted: 1,
+                empty: true
+            }
+        );
+        assert_eq!(sink.out, vec![0x88, 0]);
+    }
+}

@@ -1,0 +1,597 @@
+//! Socket.IO v5 on top of Engine.IO: namespaces, events, acks, binary attachments, rooms.
+//!
+//! The application implements [`Application`] and talks to clients only through [`Io`]:
+//! emit to a socket, to a room (optionally except one socket), answer or hold acks, join and
+//! leave rooms, set timers. It never sees a transport. This layer knows nothing of
+//! ShareThings.
+//!
+//! Behaviour follows the reference `socket.io` server: a packet that cannot be decoded, or
+//! that does not fit the connection's state (an event for a namespace it never joined, a
+//! binary attachment nobody announced), closes the Engine.IO connection.
+
+mod outgoing;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use miniserde::json::{Object, Value};
+
+use crate::engine::{self, CloseReason, Engine, Message, SessionId};
+use crate::util::arena::{Arena, Full, Handle};
+use crate::util::timer::TimerId;
+use crate::wire::eio::Frame;
+use crate::wire::sid::Sid;
+use crate::wire::sio::{self, PacketKind};
+
+pub use outgoing::Outgoing;
+
+/// A Socket.IO socket: one Engine.IO session joined to one namespace.
+pub type SocketId = Handle;
+
+/// A room, named by the application.
+pub type RoomId = u64;
+
+/// Socket.IO settings.
+#[derive(Debug, Clone)]
+pub struct SocketIoConfig {
+    /// Namespaces clients may join, e.g. `["/"]`.
+    pub namespaces: Vec<String>,
+    /// A client that joins no namespace within this is disconnected.
+    pub connect_timeout: Duration,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: usize,
+    pub max_sockets: usize,
+}
+
+/// Why a socket left, with the reference server's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The client sent DISCONNECT for the namespace.
+    ClientNamespaceDisconnect,
+    /// The server disconnected the socket.
+    ServerNamespaceDisconnect,
+    /// The Engine.IO session closed, for this reason.
+    Transport(CloseReason),
+}
+
+impl DisconnectReason {
+    /// Whether the client left on purpose rather than losing its connection.
+    pub fn is_clean(self) -> bool {
+        match self {
+            DisconnectReason::ClientNamespaceDisconnect
+            | DisconnectReason::ServerNamespaceDisconnect => true,
+            DisconnectReason::Transport(reason) => reason.is_clean(),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::Transport(reason) => reason.as_str(),
+        }
+    }
+}
+
+/// An event a client emitted.
+#[derive(Debug)]
+pub struct IncomingEvent {
+    /// The event name (a number as first argument is given as its decimal text).
+    pub name: String,
+    /// The arguments after the name; binary values are `{"_placeholder":true,"num":i}`.
+    pub args: Vec<Value>,
+    /// The binary attachments the placeholders point into, as they arrived.
+    pub attachments: Vec<Bytes>,
+    /// Present when the client asked for an acknowledgement.
+    pub ack: Option<u64>,
+}
+
+/// What an application built on this layer implements.
+pub trait Application {
+    /// A socket joined namespace `nsp` with the CONNECT payload `auth`. It is already
+    /// acknowledged to the client; events it sends next reach [`Application::on_event`].
+    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, nsp: &str, auth: Option<&Value>);
+    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent);
+    /// The client acknowledged an emit sent with [`Io::emit_with_ack`].
+    fn on_ack(
+        &mut self,
+        _io: &mut Io<'_>,
+        _socket: SocketId,
+        _ack: u64,
+        _args: Vec<Value>,
+        _attachments: Vec<Bytes>,
+    ) {
+    }
+    fn on_disconnect(&mut self, io: &mut Io<'_>, socket: SocketId, reason: DisconnectReason);
+    /// A deadline set with [`Io::set_timer`] passed.
+    fn on_timer(&mut self, _io: &mut Io<'_>, _key: u64) {}
+}
+
+struct Socket {
+    session: SessionId,
+    nsp: usize,
+    id: Sid,
+    rooms: Vec<RoomId>,
+}
+
+/// A binary packet waiting for its attachments.
+struct Partial {
+    packet: sio::Packet,
+    attachments: Vec<Bytes>,
+    bytes: usize,
+}
+
+/// Socket.IO state of one Engine.IO session.
+#[derive(Default)]
+struct Client {
+    sockets: Vec<SocketId>,
+    partial: Option<Partial>,
+    /// Acks held while the session waits for congested receivers (backpressure).
+    held_acks: VecDeque<Vec<Frame>>,
+}
+
+/// Socket.IO state of the whole process.
+pub struct SocketIo {
+    config: SocketIoConfig,
+    sockets: Arena<Socket>,
+    clients: HashMap<SessionId, Client>,
+    rooms: HashMap<RoomId, Vec<SocketId>>,
+}
+
+impl SocketIo {
+    pub fn new(config: SocketIoConfig) -> SocketIo {
+        SocketIo {
+            sockets: Arena::with_capacity(config.max_sockets),
+            clients: HashMap::with_capacity(config.max_sockets),
+            rooms: HashMap::new(),
+            config,
+        }
+    }
+
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// Handles everything the engine reported, in order, until it has nothing more to say.
+    pub fn dispatch(&mut self, engine: &mut Engine, app: &mut impl Application) {
+        while let Some(event) = engine.events.pop_front() {
+            match event {
+                engine::Event::Open(session) => {
+                    self.clients.insert(session, Client::default());
+                    let deadline = engine.now() + self.config.connect_timeout;
+                    engine.set_upper_timer(session, deadline);
+                }
+                engine::Event::Message(session, message) => {
+                    self.on_message(engine, app, session, message)
+                }
+                engine::Event::Close(session, reason) => {
+                    self.on_close(engine, app, session, DisconnectReason::Transport(reason))
+                }
+                engine::Event::UpperTimer(session) => {
+                    let joined = self
+                        .clients
+                        .get(&session)
+                        .is_some_and(|c| !c.sockets.is_empty());
+                    if !joined {
+                        log::debug!("closing session: no namespace joined within connectTimeout");
+                        engine.close(session, CloseReason::ServerClose);
+                    }
+                }
+                engine::Event::AppTimer(key) => app.on_timer(&mut Io { engine, sio: self }, key),
+                engine::Event::Resumed(session) => self.release_acks(engine, session),
+            }
+        }
+    }
+
+    fn on_message(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        session: SessionId,
+        message: Message,
+    ) {
+        let Some(client) = self.clients.get_mut(&session) else {
+            return;
+        };
+        let complete = match (message, client.partial.as_mut()) {
+            (Message::Binary(data), Some(partial)) => {
+                partial.bytes = partial.bytes.saturating_add(data.len());
+                if partial.bytes > self.config.max_attachment_bytes {
+                    log::debug!("closing session: binary attachments larger than allowed");
+                    return engine.close(session, CloseReason::ParseError);
+                }
+                partial.attachments.push(data);
+                if partial.attachments.len() < partial.packet.attachments {
+                    return;
+                }
+                match client.partial.take() {
+                    Some(partial) => (partial.packet, partial.attachments),
+                    None => return,
+                }
+            }
+            (Message::Binary(_), None) => {
+                log::debug!("closing session: binary message without a binary packet");
+                return engine.close(session, CloseReason::ParseError);
+            }
+            (Message::Text(_), Some(_)) => {
+                log::debug!("closing session: text packet while attachments were expected");
+                return engine.close(session, CloseReason::ParseError);
+            }
+            (Message::Text(data), None) => {
+                let decoded = std::str::from_utf8(&data)
+                    .map_err(|_| crate::wire::DecodeError::InvalidUtf8)
+                    .and_then(|text| sio::decode(text, self.config.max_attachments));
+                let packet = match decoded {
+                    Ok(packet) => packet,
+                    Err(err) => {
+                        log::debug!("closing session: bad socket.io packet: {err}");
+                        return engine.close(session, CloseReason::ParseError);
+                    }
+                };
+                if packet.attachments > 0 {
+                    client.partial = Some(Partial {
+                        packet,
+                        attachments: Vec::new(),
+                        bytes: 0,
+                    });
+                    return;
+                }
+                (packet, Vec::new())
+            }
+        };
+        self.on_packet(engine, app, session, complete.0, complete.1);
+    }
+
+    fn on_packet(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        session: SessionId,
+        packet: sio::Packet,
+        attachments: Vec<Bytes>,
+    ) {
+        let nsp = self.config.namespaces.iter().position(|n| *n == packet.nsp);
+        let socket = nsp.and_then(|nsp| self.find_socket(session, nsp));
+        match (packet.kind, socket) {
+            (PacketKind::Connect, None) => {
+                let Some(nsp) = nsp else {
+                    let text = sio::encode(
+                        PacketKind::ConnectError,
+                        0,
+                        &packet.nsp,
+                        None,
+                        Some(&error_object("Invalid namespace")),
+                    );
+                    return engine.send_text(session, &text);
+                };
+                self.connect(engine, app, session, nsp, packet.data.as_ref());
+            }
+            (PacketKind::Disconnect, Some(socket)) => {
+                self.remove_socket(
+                    engine,
+                    app,
+                    socket,
+                    DisconnectReason::ClientNamespaceDisconnect,
+                );
+            }
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
+                let Some(Value::Array(args)) = packet.data else {
+                    return engine.close(session, CloseReason::ParseError);
+                };
+                let mut args = args.into_iter();
+                let name = match args.next() {
+                    Some(Value::String(name)) => name,
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => return engine.close(session, CloseReason::ParseError),
+                };
+                let event = IncomingEvent {
+                    name,
+                    args: args.collect(),
+                    attachments,
+                    ack: packet.id,
+                };
+                app.on_event(&mut Io { engine, sio: self }, socket, event);
+            }
+            (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
+                let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
+                    return engine.close(session, CloseReason::ParseError);
+                };
+                app.on_ack(
+                    &mut Io { engine, sio: self },
+                    socket,
+                    id,
+                    args.into_iter().collect(),
+                    attachments,
+                );
+            }
+            _ => {
+                // Reference: "invalid state" closes the connection (a CONNECT to a namespace
+                // already joined, anything else to one never joined, CONNECT_ERROR from a client).
+                log::debug!(
+                    "closing session: socket.io packet {:?} in the wrong state",
+                    packet.kind
+                );
+                engine.close(session, CloseReason::ParseError);
+            }
+        }
+    }
+
+    fn connect(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        session: SessionId,
+        nsp: usize,
+        auth: Option<&Value>,
+    ) {
+        let id = Sid::from_random(engine::random_bytes());
+        let socket = match self.sockets.try_insert(Socket {
+            session,
+            nsp,
+            id,
+            rooms: Vec::new(),
+        }) {
+            Ok(socket) => socket,
+            Err(Full) => {
+                let text = sio::encode(
+                    PacketKind::ConnectError,
+                    0,
+                    self.nsp_name(nsp),
+                    None,
+                    Some(&error_object("Server full")),
+                );
+                return engine.send_text(session, &text);
+            }
+        };
+        if let Some(client) = self.clients.get_mut(&session) {
+            client.sockets.push(socket);
+        }
+        engine.clear_upper_timer(session);
+        let mut data = Object::new();
+        data.insert("sid".to_string(), Value::String(id.as_str().to_string()));
+        let text = sio::encode(
+            PacketKind::Connect,
+            0,
+            self.nsp_name(nsp),
+            None,
+            Some(&Value::Object(data)),
+        );
+        engine.send_text(session, &text);
+        let nsp_name = self.nsp_name(nsp).to_string();
+        app.on_connect(&mut Io { engine, sio: self }, socket, &nsp_name, auth);
+    }
+
+    fn nsp_name(&self, nsp: usize) -> &str {
+        self.config.namespaces.get(nsp).map_or("/", String::as_str)
+    }
+
+    fn find_socket(&self, session: SessionId, nsp: usize) -> Option<SocketId> {
+        let client = self.clients.get(&session)?;
+        client
+            .sockets
+            .iter()
+            .copied()
+            .find(|s| self.sockets.get(*s).is_some_and(|socket| socket.nsp == nsp))
+    }
+
+    fn on_close(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        session: SessionId,
+        reason: DisconnectReason,
+    ) {
+        let Some(client) = self.clients.remove(&session) else {
+            return;
+        };
+        for socket in client.sockets {
+            self.remove_socket(engine, app, socket, reason);
+        }
+    }
+
+    fn remove_socket(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        socket: SocketId,
+        reason: DisconnectReason,
+    ) {
+        if !self.sockets.contains(socket) {
+            return;
+        }
+        app.on_disconnect(&mut Io { engine, sio: self }, socket, reason);
+        let Some(removed) = self.sockets.remove(socket) else {
+            return;
+        };
+        for room in removed.rooms {
+            self.leave_room(socket, room);
+        }
+        if let Some(client) = self.clients.get_mut(&removed.session) {
+            client.sockets.retain(|s| *s != socket);
+        }
+    }
+
+    fn leave_room(&mut self, socket: SocketId, room: RoomId) {
+        if let Some(members) = self.rooms.get_mut(&room) {
+            members.retain(|s| *s != socket);
+            if members.is_empty() {
+                self.rooms.remove(&room);
+            }
+        }
+    }
+
+    fn release_acks(&mut self, engine: &mut Engine, session: SessionId) {
+        let Some(client) = self.clients.get_mut(&session) else {
+            return;
+        };
+        while let Some(frames) = client.held_acks.pop_front() {
+            for frame in frames {
+                engine.send(session, frame);
+            }
+        }
+    }
+}
+
+fn error_object(message: &str) -> Value {
+    let mut object = Object::new();
+    object.insert("message".to_string(), Value::String(message.to_string()));
+    Value::Object(object)
+}
+
+/// The application's handle on clients. Everything it can do to them goes through here.
+pub struct Io<'a> {
+    engine: &'a mut Engine,
+    sio: &'a mut SocketIo,
+}
+
+impl Io<'_> {
+    /// The loop's time for this turn.
+    pub fn now(&self) -> Instant {
+        self.engine.now()
+    }
+
+    /// The socket's id, as the client sees it (`socket.id`).
+    pub fn socket_id(&self, socket: SocketId) -> Option<&str> {
+        self.sio.sockets.get(socket).map(|s| s.id.as_str())
+    }
+
+    pub fn is_connected(&self, socket: SocketId) -> bool {
+        self.sio.sockets.contains(socket)
+    }
+
+    fn session(&self, socket: SocketId) -> Option<SessionId> {
+        self.sio.sockets.get(socket).map(|s| s.session)
+    }
+
+    fn nsp(&self, socket: SocketId) -> &str {
+        self.sio
+            .sockets
+            .get(socket)
+            .map_or("/", |s| self.sio.nsp_name(s.nsp))
+    }
+
+    /// The client's address as resolved at its handshake (trusted proxies applied).
+    pub fn remote(&self, socket: SocketId) -> Option<IpAddr> {
+        self.session(socket).and_then(|s| self.engine.remote(s))
+    }
+
+    /// The query string of the client's Engine.IO handshake.
+    pub fn handshake_query(&self, socket: SocketId) -> Option<&str> {
+        self.session(socket)
+            .and_then(|s| self.engine.handshake_query(s))
+    }
+
+    /// Emits `event` with JSON arguments (no binary) to one socket.
+    pub fn emit(&mut self, socket: SocketId, event: &str, args: Vec<Value>) {
+        let packet = Outgoing::event(self.nsp(socket), event, args, Vec::new());
+        self.send(socket, &packet);
+    }
+
+    /// Emits and asks the client to acknowledge with `ack`; the answer reaches
+    /// [`Application::on_ack`].
+    pub fn emit_with_ack(
+        &mut self,
+        socket: SocketId,
+        event: &str,
+        args: Vec<Value>,
+        attachments: Vec<Bytes>,
+        ack: u64,
+    ) {
+        let packet = Outgoing::event_with_ack(self.nsp(socket), event, args, attachments, ack);
+        self.send(socket, &packet);
+    }
+
+    /// Queues an already encoded packet; its bytes are shared, not copied.
+    pub fn send(&mut self, socket: SocketId, packet: &Outgoing) {
+        if let Some(session) = self.session(socket) {
+            for frame in packet.frames() {
+                self.engine.send(session, frame.clone());
+            }
+        }
+    }
+
+    /// Sends to every socket in `room` except `except`; returns how many it reached.
+    pub fn send_to_room(
+        &mut self,
+        room: RoomId,
+        packet: &Outgoing,
+        except: Option<SocketId>,
+    ) -> usize {
+        let members = self.sio.rooms.get(&room).cloned().unwrap_or_default();
+        let mut reached = 0;
+        for socket in members.into_iter().filter(|s| Some(*s) != except) {
+            self.send(socket, packet);
+            reached += 1;
+        }
+        reached
+    }
+
+    /// The sockets in a room.
+    pub fn room_members(&self, room: RoomId) -> &[SocketId] {
+        self.sio.rooms.get(&room).map_or(&[], Vec::as_slice)
+    }
+
+    /// Answers the client's ack `ack` with `args`. If the socket is paused by backpressure the
+    /// answer is held and sent once every receiver it waits for has drained.
+    pub fn ack(&mut self, socket: SocketId, ack: u64, args: Vec<Value>, attachments: Vec<Bytes>) {
+        let Some(session) = self.session(socket) else {
+            return;
+        };
+        let packet = Outgoing::ack(self.nsp(socket), ack, args, attachments);
+        if self.engine.is_held(session) {
+            if let Some(client) = self.sio.clients.get_mut(&session) {
+                client.held_acks.push_back(packet.frames().to_vec());
+            }
+            return;
+        }
+        self.send(socket, &packet);
+    }
+
+    pub fn join(&mut self, socket: SocketId, room: RoomId) {
+        let Some(s) = self.sio.sockets.get_mut(socket) else {
+            return;
+        };
+        if !s.rooms.contains(&room) {
+            s.rooms.push(room);
+            self.sio.rooms.entry(room).or_default().push(socket);
+        }
+    }
+
+    pub fn leave(&mut self, socket: SocketId, room: RoomId) {
+        if let Some(s) = self.sio.sockets.get_mut(socket) {
+            s.rooms.retain(|r| *r != room);
+        }
+        self.sio.leave_room(socket, room);
+    }
+
+    /// Whether the socket's send queue is above its high-water mark.
+    pub fn is_congested(&self, socket: SocketId) -> bool {
+        self.session(socket)
+            .is_some_and(|s| self.engine.is_congested(s))
+    }
+
+    /// Pauses `sender` until `receiver` drains (see [`Engine::hold_sender`]); acks the sender
+    /// is given meanwhile are held.
+    pub fn hold_sender(&mut self, sender: SocketId, receiver: SocketId) {
+        if let (Some(s), Some(r)) = (self.session(sender), self.session(receiver)) {
+            self.engine.hold_sender(s, r);
+        }
+    }
+
+    /// Disconnects the whole client of this socket (its Engine.IO session).
+    pub fn close_client(&mut self, socket: SocketId) {
+        if let Some(session) = self.session(socket) {
+            self.engine.close(session, CloseReason::ServerClose);
+        }
+    }
+
+    pub fn set_timer(&mut self, deadline: Instant, key: u64) -> Result<TimerId, Full> {
+        self.engine.set_app_timer(deadline, key)
+    }
+
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.engine.cancel_app_timer(timer);
+    }
+}
