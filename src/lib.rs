@@ -34,7 +34,9 @@
 pub mod config;
 pub mod engine;
 pub mod front;
+pub mod http;
 pub mod metrics;
+pub mod runtime;
 pub mod socketio;
 pub mod util;
 pub mod wire;

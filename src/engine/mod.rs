@@ -97,6 +97,12 @@ pub enum Event {
     Resumed(SessionId),
 }
 
+/// The layer above the engine (Socket.IO, or any other user of Engine.IO messages).
+pub trait Layer {
+    /// Handles one event. It may call back into the engine, which may queue more events.
+    fn handle(&mut self, engine: &mut Engine, event: Event);
+}
+
 /// What the front door must do on a connection.
 #[derive(Debug)]
 pub enum Action {
@@ -206,6 +212,8 @@ pub struct Request<'a> {
     pub remote: IpAddr,
     /// The whole query string, for the layers above (e.g. a routing key).
     pub raw_query: &'a str,
+    /// Which of the front door's Engine.IO paths it came to (0 for the first).
+    pub mount: usize,
 }
 
 /// The engine's decision about a request.
@@ -337,7 +345,7 @@ impl Engine {
             },
             Transport::WebSocket => TransportState::WebSocket { conn },
         };
-        let session = Session::new(sid, state, req.remote, req.raw_query);
+        let session = Session::new(sid, state, req.remote, req.raw_query, req.mount);
         let Ok(id) = self.sessions.try_insert(session) else {
             // The reference has no cap; a full arena is "Forbidden" to a polling client and a
             // plain refusal to a WebSocket, which socket.io-client retries with backoff.
@@ -865,6 +873,11 @@ impl Engine {
     /// The handshake's query string (bounded by the head size cap).
     pub fn handshake_query(&self, id: SessionId) -> Option<&str> {
         self.sessions.get(id).map(|s| s.query.as_str())
+    }
+
+    /// Which Engine.IO path the session was opened on.
+    pub fn mount(&self, id: SessionId) -> Option<usize> {
+        self.sessions.get(id).map(|s| s.mount)
     }
 
     pub fn session_by_sid(&self, sid: &Sid) -> Option<SessionId> {

@@ -123,10 +123,17 @@ pub(super) struct Session {
     pub(super) closing: bool,
     pub(super) remote: IpAddr,
     pub(super) query: String,
+    pub(super) mount: usize,
 }
 
 impl Session {
-    pub(super) fn new(sid: Sid, transport: TransportState, remote: IpAddr, query: &str) -> Session {
+    pub(super) fn new(
+        sid: Sid,
+        transport: TransportState,
+        remote: IpAddr,
+        query: &str,
+        mount: usize,
+    ) -> Session {
         Session {
             sid,
             transport,
@@ -143,6 +150,7 @@ impl Session {
             closing: false,
             remote,
             query: query.to_string(),
+            mount,
         }
     }
 

@@ -13,8 +13,7 @@ use bytes::Bytes;
 
 use crate::wire::http_head::{Method, RequestHead};
 
-/// The header the workers read the client's address from.
-pub const PEER_HEADER: &str = "x-sharethings-peer";
+use crate::http::PEER_HEADER;
 /// Response heads larger than this are a worker bug; the client gets its connection closed.
 const RESPONSE_HEAD_MAX: usize = 16 * 1024;
 /// Bytes read from a worker at a time.

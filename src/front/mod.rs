@@ -25,9 +25,8 @@ use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream, UnixStream};
 use mio::{Events, Interest, Poll, Token};
 
-use crate::engine::{self, Action, Engine, Message, Outcome, SessionId};
+use crate::engine::{self, Action, Engine, Layer, Message, Outcome, SessionId};
 use crate::metrics::Metrics;
-use crate::socketio::{Application, SocketIo};
 use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::eio::Frame;
@@ -54,8 +53,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// What the front door needs to know.
 #[derive(Debug, Clone)]
 pub struct FrontConfig {
-    /// Where Engine.IO lives, e.g. `/socket.io/`.
-    pub engine_path: String,
+    /// Where Engine.IO lives, e.g. `["/socket.io/"]`; sessions remember which one they used.
+    pub engine_paths: Vec<String>,
     pub max_connections: usize,
     pub head_max_bytes: usize,
     pub head_timeout: Duration,
@@ -117,13 +116,12 @@ struct Conn {
 }
 
 /// The whole server: event loop, protocol layers and application.
-pub struct Server<A: Application> {
+pub struct Server<L: Layer> {
     poll: Poll,
     listener: TcpListener,
     conns: Arena<Conn>,
     engine: Engine,
-    sio: SocketIo,
-    app: A,
+    layer: L,
     config: FrontConfig,
     cors: Cors,
     metrics: Arc<Metrics>,
@@ -136,15 +134,14 @@ pub struct Server<A: Application> {
     last_metrics: Instant,
 }
 
-impl<A: Application> Server<A> {
+impl<L: Layer> Server<L> {
     pub fn new(
         listener: std::net::TcpListener,
         config: FrontConfig,
         engine: Engine,
-        sio: SocketIo,
-        app: A,
+        layer: L,
         metrics: Arc<Metrics>,
-    ) -> io::Result<Server<A>> {
+    ) -> io::Result<Server<L>> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
@@ -158,8 +155,7 @@ impl<A: Application> Server<A> {
             listener,
             conns: Arena::with_capacity(config.max_connections),
             engine,
-            sio,
-            app,
+            layer,
             cors: Cors {
                 allowed: config.cors_origins.clone(),
             },
@@ -171,6 +167,11 @@ impl<A: Application> Server<A> {
             to_write: Vec::new(),
             last_metrics: Instant::now(),
         })
+    }
+
+    /// The layer above the engine (for tests and tools that inspect the application).
+    pub fn layer(&self) -> &L {
+        &self.layer
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -498,11 +499,14 @@ impl<A: Application> Server<A> {
 
     fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
         let (path, query_string) = query::split_target(&head.target);
-        let engine_path = self.config.engine_path.trim_end_matches('/');
-        let is_engine = path == engine_path || path.starts_with(&self.config.engine_path);
-        if !is_engine {
+        let mount = self
+            .config
+            .engine_paths
+            .iter()
+            .position(|p| path == p.trim_end_matches('/') || path.starts_with(p.as_str()));
+        let Some(mount) = mount else {
             return self.bridge_or_wait(now, id, head, raw);
-        }
+        };
         let origin = self.cors.check(&head);
         let websocket = head.header_has_token("upgrade", "websocket");
         if origin == OriginCheck::Refused {
@@ -537,6 +541,7 @@ impl<A: Application> Server<A> {
             websocket: ws_valid,
             remote: client_address(peer, &head, &self.config.trusted_proxies),
             raw_query: query_string,
+            mount,
         };
         let cors = response::cors_headers(&origin);
         match self.engine.request(now, &request, id) {
@@ -714,7 +719,11 @@ impl<A: Application> Server<A> {
                 self.engine.ws_closed(session, id, false);
                 self.close_ws(id, code);
             }
-            Err(WsError::Eof) | Err(WsError::Io(_)) => self.close_conn(id, false),
+            Err(WsError::Io(e)) => {
+                log::debug!("websocket read failed: {e}");
+                self.close_conn(id, false);
+            }
+            Err(WsError::Eof) => self.close_conn(id, false),
         }
     }
 
@@ -759,7 +768,9 @@ impl<A: Application> Server<A> {
     /// Lets the layers above react, then carries out what the engine decided, until quiet.
     fn settle(&mut self, now: Instant) {
         loop {
-            self.sio.dispatch(&mut self.engine, &mut self.app);
+            while let Some(event) = self.engine.events.pop_front() {
+                self.layer.handle(&mut self.engine, event);
+            }
             self.engine.flush();
             if self.engine.actions.is_empty() {
                 if self.engine.events.is_empty() {

@@ -92,7 +92,7 @@ pub struct IncomingEvent {
 pub trait Application {
     /// A socket joined namespace `nsp` with the CONNECT payload `auth`. It is already
     /// acknowledged to the client; events it sends next reach [`Application::on_event`].
-    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, nsp: &str, auth: Option<&Value>);
+    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, nsp: &str, auth: Option<Value>);
     fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent);
     /// The client acknowledged an emit sent with [`Io::emit_with_ack`].
     fn on_ack(
@@ -132,6 +132,18 @@ struct Client {
     held_acks: VecDeque<Vec<Frame>>,
 }
 
+/// Socket.IO with its application, as the layer the front door drives.
+pub struct SocketIoLayer<A> {
+    pub sio: SocketIo,
+    pub app: A,
+}
+
+impl<A: Application> engine::Layer for SocketIoLayer<A> {
+    fn handle(&mut self, engine: &mut Engine, event: engine::Event) {
+        self.sio.handle(engine, &mut self.app, event);
+    }
+}
+
 /// Socket.IO state of the whole process.
 pub struct SocketIo {
     config: SocketIoConfig,
@@ -154,34 +166,37 @@ impl SocketIo {
         self.sockets.len()
     }
 
-    /// Handles everything the engine reported, in order, until it has nothing more to say.
-    pub fn dispatch(&mut self, engine: &mut Engine, app: &mut impl Application) {
-        while let Some(event) = engine.events.pop_front() {
-            match event {
-                engine::Event::Open(session) => {
-                    self.clients.insert(session, Client::default());
-                    let deadline = engine.now() + self.config.connect_timeout;
-                    engine.set_upper_timer(session, deadline);
-                }
-                engine::Event::Message(session, message) => {
-                    self.on_message(engine, app, session, message)
-                }
-                engine::Event::Close(session, reason) => {
-                    self.on_close(engine, app, session, DisconnectReason::Transport(reason))
-                }
-                engine::Event::UpperTimer(session) => {
-                    let joined = self
-                        .clients
-                        .get(&session)
-                        .is_some_and(|c| !c.sockets.is_empty());
-                    if !joined {
-                        log::debug!("closing session: no namespace joined within connectTimeout");
-                        engine.close(session, CloseReason::ServerClose);
-                    }
-                }
-                engine::Event::AppTimer(key) => app.on_timer(&mut Io { engine, sio: self }, key),
-                engine::Event::Resumed(session) => self.release_acks(engine, session),
+    /// Handles one thing the engine reported.
+    pub fn handle(
+        &mut self,
+        engine: &mut Engine,
+        app: &mut impl Application,
+        event: engine::Event,
+    ) {
+        match event {
+            engine::Event::Open(session) => {
+                self.clients.insert(session, Client::default());
+                let deadline = engine.now() + self.config.connect_timeout;
+                engine.set_upper_timer(session, deadline);
             }
+            engine::Event::Message(session, message) => {
+                self.on_message(engine, app, session, message)
+            }
+            engine::Event::Close(session, reason) => {
+                self.on_close(engine, app, session, DisconnectReason::Transport(reason))
+            }
+            engine::Event::UpperTimer(session) => {
+                let joined = self
+                    .clients
+                    .get(&session)
+                    .is_some_and(|c| !c.sockets.is_empty());
+                if !joined {
+                    log::debug!("closing session: no namespace joined within connectTimeout");
+                    engine.close(session, CloseReason::ServerClose);
+                }
+            }
+            engine::Event::AppTimer(key) => app.on_timer(&mut Io { engine, sio: self }, key),
+            engine::Event::Resumed(session) => self.release_acks(engine, session),
         }
     }
 
@@ -266,7 +281,7 @@ impl SocketIo {
                     );
                     return engine.send_text(session, &text);
                 };
-                self.connect(engine, app, session, nsp, packet.data.as_ref());
+                self.connect(engine, app, session, nsp, packet.data);
             }
             (PacketKind::Disconnect, Some(socket)) => {
                 self.remove_socket(
@@ -324,7 +339,7 @@ impl SocketIo {
         app: &mut impl Application,
         session: SessionId,
         nsp: usize,
-        auth: Option<&Value>,
+        auth: Option<Value>,
     ) {
         let id = Sid::from_random(engine::random_bytes());
         let socket = match self.sockets.try_insert(Socket {
@@ -483,9 +498,16 @@ impl Io<'_> {
             .and_then(|s| self.engine.handshake_query(s))
     }
 
-    /// Emits `event` with JSON arguments (no binary) to one socket.
-    pub fn emit(&mut self, socket: SocketId, event: &str, args: Vec<Value>) {
-        let packet = Outgoing::event(self.nsp(socket), event, args, Vec::new());
+    /// Emits `event` to one socket. Binary values in `args` must be placeholders pointing
+    /// into `attachments`.
+    pub fn emit(
+        &mut self,
+        socket: SocketId,
+        event: &str,
+        args: Vec<Value>,
+        attachments: Vec<Bytes>,
+    ) {
+        let packet = Outgoing::event(self.nsp(socket), event, args, attachments);
         self.send(socket, &packet);
     }
 

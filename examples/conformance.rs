@@ -1,0 +1,154 @@
+//! The server the official Engine.IO and Socket.IO protocol test suites expect, built on this
+//! engine, so any conformance suite or stock client can be run against it.
+//!
+//! - Engine.IO at `/engine.io/`: every message is echoed back (text as text, binary as binary).
+//! - Socket.IO at `/socket.io/`, namespaces `/` and `/custom`: on connect it emits `auth` with
+//!   the CONNECT payload (or `{}`); `message` is answered with `message-back` carrying the same
+//!   arguments (binary stays binary); `message-with-ack` is acknowledged with the same
+//!   arguments. One addition for testing acks in the other direction: `ask-ack` makes the
+//!   server emit `ack-me` with the same arguments and an ack id; the client's answer is
+//!   emitted back as `acked`.
+//! - pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000, connectTimeout 1000 ms;
+//!   port from `PORT` (default 3000) on 127.0.0.1. Other settings as `sharethings --help`.
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use miniserde::json::{Object, Value};
+use sharethings::config::Config;
+use sharethings::engine::{Engine, Event, Layer, Message, SessionId};
+use sharethings::metrics::Metrics;
+use sharethings::runtime::{self, Mount};
+use sharethings::socketio::{
+    Application, DisconnectReason, IncomingEvent, Io, SocketId, SocketIoLayer,
+};
+
+/// Engine.IO sessions opened on `/engine.io/` get echoed; the rest is Socket.IO's.
+struct Router {
+    echo_sessions: HashSet<SessionId>,
+    socketio: SocketIoLayer<Conformance>,
+}
+
+const ENGINE_IO_MOUNT: usize = 0;
+
+impl Layer for Router {
+    fn handle(&mut self, engine: &mut Engine, event: Event) {
+        let echo = match &event {
+            Event::Open(id) => {
+                let mine = engine.mount(*id) == Some(ENGINE_IO_MOUNT);
+                if mine {
+                    self.echo_sessions.insert(*id);
+                }
+                mine
+            }
+            Event::Message(id, _) | Event::UpperTimer(id) | Event::Resumed(id) => {
+                self.echo_sessions.contains(id)
+            }
+            Event::Close(id, _) => self.echo_sessions.remove(id),
+            Event::AppTimer(_) => false,
+        };
+        if !echo {
+            return self.socketio.handle(engine, event);
+        }
+        if let Event::Message(id, message) = event {
+            match message {
+                Message::Text(text) => {
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    engine.send_text(id, &text);
+                }
+                Message::Binary(data) => {
+                    engine.send(id, sharethings::wire::eio::Frame::Binary(data))
+                }
+            }
+        }
+    }
+}
+
+struct Conformance;
+
+impl Application for Conformance {
+    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, _nsp: &str, auth: Option<Value>) {
+        let auth = auth.unwrap_or_else(|| Value::Object(Object::new()));
+        io.emit(socket, "auth", vec![auth], Vec::new());
+    }
+
+    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) {
+        match (event.name.as_str(), event.ack) {
+            ("message", _) => io.emit(socket, "message-back", event.args, event.attachments),
+            ("message-with-ack", Some(ack)) => io.ack(socket, ack, event.args, event.attachments),
+            ("ask-ack", _) => io.emit_with_ack(socket, "ack-me", event.args, event.attachments, 1),
+            _ => {}
+        }
+    }
+
+    fn on_ack(
+        &mut self,
+        io: &mut Io<'_>,
+        socket: SocketId,
+        _ack: u64,
+        args: Vec<Value>,
+        attachments: Vec<Bytes>,
+    ) {
+        io.emit(socket, "acked", args, attachments);
+    }
+
+    fn on_disconnect(&mut self, _io: &mut Io<'_>, _socket: SocketId, _reason: DisconnectReason) {}
+}
+
+fn main() {
+    let mut config = match Config::from_process() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    };
+    config.ping_interval = std::time::Duration::from_millis(300);
+    config.ping_timeout = std::time::Duration::from_millis(200);
+    config.max_payload = 1_000_000;
+    config.connect_timeout = std::time::Duration::from_millis(1000);
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000u16);
+    simple_logger::SimpleLogger::new()
+        .with_level(config.log_level)
+        .init()
+        .ok();
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("conformance: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let layer = Router {
+        echo_sessions: HashSet::new(),
+        socketio: SocketIoLayer {
+            sio: runtime::socketio(&config, &["/", "/custom"]),
+            app: Conformance,
+        },
+    };
+    let mount = Mount {
+        engine_paths: vec!["/engine.io/".into(), "/socket.io/".into()],
+        app_timers: 0,
+        http_socket: None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let mut server = match runtime::build(&config, listener, mount, layer, metrics) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Ok(addr) = server.local_addr() {
+        println!("conformance server listening on {addr}");
+    }
+    if let Err(e) = server.run() {
+        eprintln!("conformance: event loop failed: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,73 @@
+//! Assembles the layers into a runnable server from a [`Config`].
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::engine::{Engine, EngineConfig, Layer};
+use crate::front::{FrontConfig, Server};
+use crate::metrics::Metrics;
+use crate::socketio::{SocketIo, SocketIoConfig};
+
+/// Deadlines one connection can hold at once: its own, and its session's heartbeat, upgrade,
+/// stall and connect timers.
+const TIMERS_PER_CONNECTION: usize = 5;
+
+/// What differs between the ShareThings server and other applications of the engine.
+pub struct Mount {
+    /// Engine.IO paths, e.g. `["/socket.io/"]` (see [`FrontConfig::engine_paths`]).
+    pub engine_paths: Vec<String>,
+    /// Deadlines the application may hold at once.
+    pub app_timers: usize,
+    /// The tiny_http workers' Unix socket, if plain HTTP is served.
+    pub http_socket: Option<PathBuf>,
+}
+
+/// The Socket.IO settings a [`Config`] implies, for these namespaces.
+pub fn socketio(config: &Config, namespaces: &[&str]) -> SocketIo {
+    SocketIo::new(SocketIoConfig {
+        namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+        connect_timeout: config.connect_timeout,
+        max_attachments: config.max_attachments,
+        max_attachment_bytes: config.max_attachment_bytes,
+        max_sockets: config.max_connections,
+    })
+}
+
+/// Builds the server on an already bound listener.
+pub fn build<L: Layer>(
+    config: &Config,
+    listener: std::net::TcpListener,
+    mount: Mount,
+    layer: L,
+    metrics: Arc<Metrics>,
+) -> io::Result<Server<L>> {
+    let engine_config = EngineConfig {
+        ping_interval: config.ping_interval,
+        ping_timeout: config.ping_timeout,
+        upgrade_timeout: config.upgrade_timeout,
+        max_payload: config.max_payload,
+        max_sessions: config.max_connections,
+        send_queue_bytes: config.send_queue_bytes,
+        stall_timeout: config.stall_timeout,
+    };
+    let timers = config
+        .max_connections
+        .saturating_mul(TIMERS_PER_CONNECTION)
+        .saturating_add(mount.app_timers);
+    let engine = Engine::new(engine_config, Instant::now(), timers);
+    let front = FrontConfig {
+        engine_paths: mount.engine_paths,
+        max_connections: config.max_connections,
+        head_max_bytes: config.head_max_bytes,
+        head_timeout: config.head_timeout,
+        max_payload: config.max_payload,
+        trusted_proxies: config.trusted_proxies.clone(),
+        cors_origins: config.cors_origins.clone(),
+        max_bridged: config.workers.saturating_mul(2),
+        http_socket: mount.http_socket,
+    };
+    Server::new(listener, front, engine, layer, metrics)
+}
