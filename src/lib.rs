@@ -40,3 +40,4 @@ pub mod runtime;
 pub mod socketio;
 pub mod util;
 pub mod wire;
+pub mod app;

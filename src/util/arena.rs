@@ -31,6 +31,20 @@ impl Handle {
         // u32 always fits in usize on the targets we build for (64- and 32-bit Linux).
         self.index as usize
     }
+
+    /// Packs the handle into 64 bits (generation high, index low), e.g. for a timer key.
+    pub fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The handle [`Handle::to_bits`] packed. A made-up value is harmless: it names a slot
+    /// the arena will not confirm unless index and generation both match.
+    pub fn from_bits(bits: u64) -> Handle {
+        Handle {
+            index: (bits & u64::from(u32::MAX)) as u32,
+            generation: (bits >> 32) as u32,
+        }
+    }
 }
 
 /// The arena has no vacant slot. Nothing was inserted; the caller answers its client with a

@@ -1,0 +1,110 @@
+//! Rate limits on failed joins (wrong passphrase), per client address and per room.
+//!
+//! Only failures count. Past the per-address limit every join from that address is refused
+//! until its window ends; past the per-room limit joins to that room are refused, while its
+//! members carry on. Address windows are entries in a fixed-capacity arena whose end is a
+//! deadline in the timer wheel; room windows live with the room and reset lazily.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::socketio::Io;
+use crate::util::arena::{Arena, Handle};
+
+use super::{timer_key, TimerTag};
+
+/// Addresses with a failure window open at once. When full, new addresses are not tracked
+/// (the per-room limit still protects every room); the log says so.
+pub const ADDRESS_CAPACITY: usize = 4096;
+
+struct Window {
+    failures: u32,
+    ends: Instant,
+}
+
+struct AddressWindow {
+    address: IpAddr,
+    window: Window,
+}
+
+pub struct JoinLimits {
+    per_address: u32,
+    per_room: u32,
+    window: Duration,
+    addresses: Arena<AddressWindow>,
+    by_address: HashMap<IpAddr, Handle>,
+    rooms: HashMap<Handle, Window>,
+}
+
+impl JoinLimits {
+    pub fn new(per_address: u32, per_room: u32, window: Duration) -> JoinLimits {
+        JoinLimits {
+            per_address,
+            per_room,
+            window,
+            addresses: Arena::with_capacity(ADDRESS_CAPACITY),
+            by_address: HashMap::with_capacity(ADDRESS_CAPACITY),
+            rooms: HashMap::new(),
+        }
+    }
+
+    /// How long this address must wait, if it is over its limit.
+    pub fn address_blocked(&self, address: IpAddr, now: Instant) -> Option<Duration> {
+        let entry = self.by_address.get(&address).and_then(|h| self.addresses.get(*h))?;
+        blocked(&entry.window, self.per_address, now)
+    }
+
+    /// How long joins to this room must wait, if it is over its limit.
+    pub fn room_blocked(&self, room: Handle, now: Instant) -> Option<Duration> {
+        blocked(self.rooms.get(&room)?, self.per_room, now)
+    }
+
+    pub fn record_failure(&mut self, io: &mut Io<'_>, address: Option<IpAddr>, room: Handle, now: Instant) {
+        let ends = now + self.window;
+        let window = self.rooms.entry(room).or_insert(Window { failures: 0, ends });
+        if window.ends <= now {
+            *window = Window { failures: 0, ends };
+        }
+        window.failures = window.failures.saturating_add(1);
+        let Some(address) = address else {
+            return;
+        };
+        if let Some(entry) = self.by_address.get(&address).and_then(|h| self.addresses.get_mut(*h)) {
+            entry.window.failures = entry.window.failures.saturating_add(1);
+            return;
+        }
+        let new = AddressWindow { address, window: Window { failures: 1, ends } };
+        match self.addresses.try_insert(new) {
+            Ok(handle) => {
+                self.by_address.insert(address, handle);
+                if io.set_timer(ends, timer_key(TimerTag::AddressWindow, handle)).is_err() {
+                    // Without its deadline the entry would never end; do not keep it.
+                    self.window_ended(handle);
+                }
+            }
+            Err(_) => log::warn!("too many addresses with failed joins to track; relying on per-session limits"),
+        }
+    }
+
+    /// An address window's deadline passed.
+    pub fn window_ended(&mut self, key: Handle) {
+        let Some(handle) = self.addresses.handle_at(key.index()) else {
+            return;
+        };
+        if timer_key(TimerTag::AddressWindow, handle) != timer_key(TimerTag::AddressWindow, key) {
+            return;
+        }
+        if let Some(entry) = self.addresses.remove(handle) {
+            self.by_address.remove(&entry.address);
+        }
+    }
+
+    pub fn forget_room(&mut self, room: Handle) {
+        self.rooms.remove(&room);
+    }
+}
+
+fn blocked(window: &Window, limit: u32, now: Instant) -> Option<Duration> {
+    (window.ends > now && window.failures >= limit).then(|| window.ends - now)
+}

@@ -1,0 +1,138 @@
+//! Keyed hashes and rejoin tokens.
+//!
+//! The server holds one random key, drawn at start and never written anywhere. A room keeps
+//! only `HMAC(key, "verifier:" + canonical fingerprint)`; a token is
+//! `<room nonce>.<clientId>.<expiry>.<HMAC(key, "token:" + those three)>`, so it names one
+//! member of one incarnation of one room and stops working when the room expires or the
+//! process restarts. Comparisons are constant-time.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub room_nonce: u64,
+    pub client_id: String,
+    /// Milliseconds since the server started.
+    pub expires_ms: u64,
+}
+
+pub struct Keys {
+    key: [u8; 32],
+}
+
+impl Keys {
+    pub fn new(key: [u8; 32]) -> Keys {
+        Keys { key }
+    }
+
+    fn mac(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(domain);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The verifier stored for a room: a keyed hash of the canonical fingerprint.
+    pub fn verifier(&self, canonical_fingerprint: &str) -> [u8; 32] {
+        self.mac(b"verifier:", canonical_fingerprint.as_bytes())
+    }
+
+    pub fn sign(&self, claims: &TokenClaims) -> String {
+        let body = format!("{:016x}.{}.{}", claims.room_nonce, claims.client_id, claims.expires_ms);
+        let mac = self.mac(b"token:", body.as_bytes());
+        format!("{body}.{}", data_encoding::BASE64URL_NOPAD.encode(&mac))
+    }
+
+    /// The claims of a token this server signed and that has not expired at `now_ms`.
+    pub fn verify(&self, token: &str, now_ms: u64) -> Option<TokenClaims> {
+        if token.len() > 256 {
+            return None;
+        }
+        let (body, mac_text) = token.rsplit_once('.')?;
+        let given = data_encoding::BASE64URL_NOPAD.decode(mac_text.as_bytes()).ok()?;
+        let expected = self.mac(b"token:", body.as_bytes());
+        if !constant_time_eq(&given, &expected) {
+            return None;
+        }
+        let mut parts = body.split('.');
+        let nonce = u64::from_str_radix(parts.next()?, 16).ok()?;
+        let client_id = parts.next()?.to_string();
+        let expires_ms: u64 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || expires_ms <= now_ms {
+            return None;
+        }
+        Some(TokenClaims {
+            room_nonce: nonce,
+            client_id,
+            expires_ms,
+        })
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The routing key of a session name: the first 16 hex digits of
+/// SHA-256("sharethings/route/" + name). Also what logs show instead of the name.
+pub fn route_key(session_name: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"sharethings/route/")
+        .chain_update(session_name.as_bytes())
+        .finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_resist_tampering() {
+        let keys = Keys::new([7; 32]);
+        let claims = TokenClaims { room_nonce: 42, client_id: "abcdefghijklmnopqrst".into(), expires_ms: 1000 };
+        let token = keys.sign(&claims);
+        assert_eq!(keys.verify(&token, 999), Some(claims.clone()));
+        assert_eq!(keys.verify(&token, 1000), None, "expired");
+        let mut forged = token.clone();
+        forged.replace_range(0..1, "1");
+        assert_eq!(keys.verify(&forged, 0), None);
+        assert_eq!(Keys::new([8; 32]).verify(&token, 0), None, "another server's key");
+        assert_eq!(keys.verify("garbage", 0), None);
+        assert_eq!(keys.verify("", 0), None);
+    }
+
+    #[test]
+    fn verifier_depends_on_key_and_fingerprint() {
+        let a = Keys::new([1; 32]);
+        assert_eq!(a.verifier("x"), a.verifier("x"));
+        assert_ne!(a.verifier("x"), a.verifier("y"));
+        assert_ne!(a.verifier("x"), Keys::new([2; 32]).verifier("x"));
+    }
+
+    #[test]
+    fn route_key_matches_the_client_formula() {
+        // sha256("sharethings/route/demo") starts with these 8 bytes.
+        let key = route_key("demo");
+        assert_eq!(key.len(), 16);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(route_key("demo"), route_key("demo2"));
+    }
+
+    #[test]
+    fn constant_time_eq_basics() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
