@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Build release binaries of `sharethings` for Raspberry Pi, without rustup targets.
+#
+#   cross/build.sh                      # the three static musl targets (what the tests use)
+#   cross/build.sh all                  # musl + gnu: all five targets
+#   cross/build.sh aarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf
+#
+# Targets (see docs/deploy.md for which Pi takes which):
+#   aarch64-unknown-linux-musl        Pi 3/4/5, Zero 2 W with a 64-bit OS    static
+#   armv7-unknown-linux-musleabihf    Pi 2/3/4, Zero 2 W with a 32-bit OS    static
+#   arm-unknown-linux-musleabihf      Pi Zero/Zero W/1 (ARMv6, ARM1176)      static
+#   aarch64-unknown-linux-gnu         64-bit Raspberry Pi OS bookworm or newer (glibc >= 2.36)
+#   armv7-unknown-linux-gnueabihf     32-bit Raspberry Pi OS bookworm or newer, not ARMv6
+#
+# The standard library is compiled from source for each target (-Zbuild-std, allowed on a
+# stable compiler by RUSTC_BOOTSTRAP=1) with Debian's rustc-web, which cross/toolchain.sh
+# unpacks privately; musl targets link with zig (cargo-zigbuild), gnu targets with Debian's
+# cross gcc. Results: target/cross/dist/sharethings-<target>, plus a size/time report in
+# target/cross/dist/report.tsv. Everything goes under target/cross (CROSS_TARGET_DIR) so the
+# shared target/ directory of `cargo test` is never invalidated.
+#
+# Two targets build at once by default (CROSS_JOBS): most of each build is the single
+# fat-LTO codegen unit, which uses one core, so a second build fills the other core.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${CROSS_TARGET_DIR:-$repo/target/cross}"
+tc="${CROSS_TOOLCHAIN:-$out/toolchain}"
+jobs="${CROSS_JOBS:-2}"
+musl=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf arm-unknown-linux-musleabihf)
+gnu=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
+
+case "${1:-musl}" in
+    musl) targets=("${musl[@]}") ;;
+    gnu) targets=("${gnu[@]}") ;;
+    all) targets=("${musl[@]}" "${gnu[@]}") ;;
+    *) targets=("$@") ;;
+esac
+
+[ -x "$tc/usr/bin/rustc" ] && [ -x "$tc/venv/bin/cargo-zigbuild" ] ||
+    CROSS_TOOLCHAIN="$tc" "$repo/cross/toolchain.sh"
+
+# The private toolchain comes first on PATH for this script only; rustup's proxies and any
+# RUSTC/CARGO variables of a calling cargo are cleared so they cannot mix with it.
+unset RUSTC RUSTDOC RUSTC_WRAPPER RUSTUP_TOOLCHAIN CARGO RUSTFLAGS CARGO_BUILD_TARGET
+export PATH="$tc/usr/bin:$tc/venv/bin:$PATH"
+export LD_LIBRARY_PATH="$tc/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export RUSTC="$tc/usr/bin/rustc"
+export RUSTC_BOOTSTRAP=1
+# zig keeps a cache of compiled musl/crt objects; keep it with the rest of the build.
+export ZIG_GLOBAL_CACHE_DIR="$out/zig-cache"
+# Size-tuned release profile (the same values docs/deploy.md asks for in Cargo.toml);
+# variables override Cargo.toml, so these hold whatever the file says today.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}"
+export CARGO_PROFILE_RELEASE_LTO=fat
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+export CARGO_PROFILE_RELEASE_PANIC=abort
+export CARGO_PROFILE_RELEASE_STRIP=symbols
+export CARGO_PROFILE_RELEASE_DEBUG=false
+export CARGO_PROFILE_RELEASE_INCREMENTAL=false
+
+# -Zlocation-detail=none drops file/line strings of panics that cannot happen anyway;
+# the panic message itself is kept so a crash still says why in the journal.
+common_flags="-Zlocation-detail=none"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$common_flags -C link-self-contained=no"
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$common_flags -C link-self-contained=no"
+export CARGO_TARGET_ARM_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$common_flags -C link-self-contained=no"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="$common_flags"
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="$common_flags"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
+
+mkdir -p "$out/dist" "$out/logs"
+report="$out/dist/report.tsv"
+
+build_one() {
+    local target="$1" start end secs bin cmd
+    case "$target" in
+        *-musl*) cmd=(cargo zigbuild) ;;
+        *-gnu*) cmd=(cargo build) ;;
+        *) echo "cross: unknown target $target" >&2; return 2 ;;
+    esac
+    start=$(date +%s)
+    # One cargo target dir per target: cargo locks a whole target dir while it builds, which
+    # would serialize the parallel builds.
+    if ! (cd "$repo" && CARGO_TARGET_DIR="$out/build/$target" "${cmd[@]}" --locked --release --bin sharethings --target "$target" \
+        -Zbuild-std=std,panic_abort) >"$out/logs/$target.log" 2>&1; then
+        echo "cross: $target FAILED, last lines of $out/logs/$target.log:" >&2
+        tail -n 30 "$out/logs/$target.log" >&2
+        return 1
+    fi
+    end=$(date +%s)
+    secs=$((end - start))
+    bin="$out/build/$target/$target/release/sharethings"
+    cp "$bin" "$out/dist/sharethings-$target"
+    printf '%s\t%s\t%s\n' "$target" "$(stat -c %s "$bin")" "$secs" >"$out/logs/$target.result"
+    printf 'cross: %-32s %9s bytes  %4ss\n' "$target" "$(stat -c %s "$bin")" "$secs" >&2
+}
+
+total_start=$(date +%s)
+for t in "${targets[@]}"; do
+    rm -f "$out/logs/$t.result"
+    build_one "$t" &
+    # Keep at most $jobs builds running; success is read from the .result files below.
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+done
+wait
+
+failed=0
+printf 'target\tbytes\tseconds\n' >"$report"
+for t in "${targets[@]}"; do
+    if [ -f "$out/logs/$t.result" ]; then cat "$out/logs/$t.result" >>"$report"; else failed=1; fi
+done
+echo "cross: ${#targets[@]} target(s) in $(($(date +%s) - total_start))s with $jobs at a time; report in $report" >&2
+exit "$failed"
