@@ -1,0 +1,360 @@
+//! The front door against the real server: request heads that must be refused, slow and
+//! silent clients, keep-alive, the plain-HTTP side bridged to the tiny_http workers, the
+//! connection cap and a flood of plain-HTTP requests.
+//!
+//! Sections:
+//! - heads: oversize, ambiguous framing, line folding, garbage, time cap
+//! - keep_alive: several requests on one connection, across the bridge and Engine.IO
+//! - plain_http: /health, /metrics, the bundle (CSP, ETag/304, gzip, SPA fallback, 404)
+//! - limits: the connection cap, a flood of requests and the thread count
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Sends `raw` on a fresh connection and returns the answer; the server must then close.
+fn refused(addr: std::net::SocketAddr, raw: &[u8]) -> Response {
+    let mut conn = Http::connect(addr);
+    conn.send(raw);
+    let res = conn.read_response();
+    conn.expect_closed();
+    res
+}
+
+// ----- heads -------------------------------------------------------------------------------
+
+#[test]
+fn oversize_head_is_431_and_closed() {
+    let server = Server::start(&[]);
+    let pad = "a".repeat(9000);
+    let raw = format!("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: {pad}\r\n\r\n");
+    let res = refused(server.addr(), raw.as_bytes());
+    assert_eq!(res.status, 431, "{res:?}");
+    // Just under the default 8 KiB cap is fine.
+    let pad = "a".repeat(8000);
+    let raw = format!("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: {pad}\r\n\r\n");
+    let mut conn = Http::connect(server.addr());
+    conn.send(raw.as_bytes());
+    assert_eq!(conn.read_response().status, 200);
+}
+
+#[test]
+fn head_max_bytes_setting_moves_the_cap() {
+    let server = Server::start(&["--head-max-bytes", "512"]);
+    let pad = "a".repeat(600);
+    let raw = format!("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: {pad}\r\n\r\n");
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 431);
+    // A head that never ends is refused as soon as it passes the cap.
+    let raw = format!("GET /health HTTP/1.1\r\nX-Pad: {pad}");
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 431);
+}
+
+#[test]
+fn two_differing_content_lengths_are_400() {
+    let server = Server::start(&[]);
+    let raw = "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\
+               Content-Length: 2\r\nContent-Length: 3\r\n\r\n40";
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 400);
+}
+
+#[test]
+fn content_length_with_transfer_encoding_is_400() {
+    let server = Server::start(&[]);
+    let raw = "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\
+               Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n40\r\n0\r\n\r\n";
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 400);
+}
+
+#[test]
+fn obsolete_line_folding_is_400() {
+    let server = Server::start(&[]);
+    let raw = "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Folded: first\r\n  second\r\n\r\n";
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 400);
+}
+
+#[test]
+fn request_line_garbage_is_400() {
+    let server = Server::start(&[]);
+    for raw in [
+        &b"\x01\x02garbage\r\n\r\n"[..],
+        b"GET\r\n\r\n",
+        b"GET /health HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+    ] {
+        let res = refused(server.addr(), raw);
+        assert_eq!(
+            res.status,
+            400,
+            "{:?}: {res:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    server_still_answers(&server);
+}
+
+fn server_still_answers(server: &Server) {
+    assert_eq!(get_path(server.addr(), "/health").status, 200);
+}
+
+#[test]
+fn silent_client_is_closed_after_head_timeout_while_others_are_served() {
+    let server = Server::start(&["--head-timeout", "500"]);
+    let opened = Instant::now();
+    let mut silent = Http::connect(server.addr());
+    let mut slow = Http::connect(server.addr());
+    slow.send(b"GET /health HTTP/1.1\r\nHost: local");
+    // Meanwhile other clients are served at once.
+    for _ in 0..3 {
+        assert_eq!(get_path(server.addr(), "/health").status, 200);
+    }
+    assert!(
+        opened.elapsed() < Duration::from_millis(500),
+        "others were served only after the deadline"
+    );
+    // The silent one is closed without an answer, the one that sent half a head gets 408.
+    silent.expect_closed();
+    let waited = opened.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "silent client closed after {waited:?}"
+    );
+    let res = slow.read_response();
+    assert_eq!(res.status, 408, "{res:?}");
+    slow.expect_closed();
+}
+
+// ----- keep-alive --------------------------------------------------------------------------
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = Server::start(&[]);
+    let mut conn = Http::connect(server.addr());
+    let health = conn.request("GET", "/health", &[], b"");
+    assert_eq!(health.status, 200);
+    let open = conn.request("GET", "/socket.io/?EIO=4&transport=polling", &[], b"");
+    assert_eq!(open.status, 200);
+    assert!(open.text().starts_with("0{\"sid\""), "{open:?}");
+    let again = conn.request("GET", "/health", &[], b"");
+    assert_eq!(again.status, 200);
+    // Two requests written back to back (pipelined) are both answered, in order.
+    conn.send(&request_bytes("GET", "/metrics", &[], b""));
+    conn.send(&request_bytes("GET", "/health", &[], b""));
+    let metrics = conn.read_response();
+    assert!(metrics.text().contains("sharethings_"), "{metrics:?}");
+    let health = conn.read_response();
+    assert!(health.text().contains("\"status\""), "{health:?}");
+}
+
+#[test]
+fn bodyless_answers_keep_the_connection_in_step() {
+    // 304 and HEAD carry a Content-Length but no body; the next answer must still parse.
+    let server = Server::start(&[]);
+    let mut conn = Http::connect(server.addr());
+    let index = conn.request("GET", "/", &[], b"");
+    let etag = index.header("etag").expect("etag").to_string();
+    let not_modified = conn.request("GET", "/", &[("If-None-Match", &etag)], b"");
+    assert_eq!(not_modified.status, 304);
+    let head = conn.request("HEAD", "/", &[], b"");
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(index.body.len().to_string().as_str())
+    );
+    let health = conn.request("GET", "/health", &[], b"");
+    assert_eq!(health.status, 200, "{health:?}");
+}
+
+// ----- plain HTTP --------------------------------------------------------------------------
+
+#[test]
+fn health_is_json_with_version_and_uptime() {
+    let server = Server::start(&[]);
+    let res = get_path(server.addr(), "/health");
+    assert_eq!(res.status, 200);
+    assert!(res
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/json")));
+    let body = res.json();
+    assert_eq!(str_of(get(&body, "status")), "ok");
+    assert_eq!(str_of(get(&body, "version")), env!("CARGO_PKG_VERSION"));
+    let _ = num(get(&body, "uptimeSeconds"));
+}
+
+#[test]
+fn metrics_is_prometheus_text() {
+    let server = Server::start(&[]);
+    let res = get_path(server.addr(), "/metrics");
+    assert_eq!(res.status, 200);
+    assert!(res
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/plain")));
+    let text = res.text();
+    for family in [
+        "sharethings_connections",
+        "sharethings_sessions",
+        "sharethings_members",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} gauge")),
+            "{family} missing:\n{text}"
+        );
+    }
+    // Every sample line is `name[{labels}] value`.
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let value = line.rsplit(' ').next().unwrap_or("");
+        assert!(value.parse::<f64>().is_ok(), "bad sample line {line:?}");
+    }
+}
+
+#[test]
+fn index_is_html_with_csp_and_no_cache() {
+    let server = Server::start(&[]);
+    let res = get_path(server.addr(), "/");
+    assert_eq!(res.status, 200);
+    assert!(res
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html")));
+    let csp = res
+        .header("content-security-policy")
+        .expect("CSP header on the page");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(res.header("cache-control"), Some("no-cache"));
+    assert!(res.text().to_ascii_lowercase().contains("<html"));
+}
+
+#[test]
+fn etag_and_if_none_match_give_304() {
+    let server = Server::start(&[]);
+    let first = get_path(server.addr(), "/");
+    let etag = first.header("etag").expect("ETag").to_string();
+    let res = http(server.addr(), "GET", "/", &[("If-None-Match", &etag)], b"");
+    assert_eq!(res.status, 304, "{res:?}");
+    assert!(res.body.is_empty());
+    let res = http(
+        server.addr(),
+        "GET",
+        "/",
+        &[("If-None-Match", "\"something-else\"")],
+        b"",
+    );
+    assert_eq!(res.status, 200);
+}
+
+#[test]
+fn gzip_twin_is_served_when_accepted() {
+    let server = Server::start(&[]);
+    let plain = get_path(server.addr(), "/");
+    assert_eq!(plain.header("content-encoding"), None);
+    let gz = http(
+        server.addr(),
+        "GET",
+        "/",
+        &[("Accept-Encoding", "gzip, deflate, br")],
+        b"",
+    );
+    assert_eq!(gz.status, 200);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert!(gz.body.starts_with(&[0x1f, 0x8b]), "not gzip bytes");
+    assert_ne!(gz.header("etag"), plain.header("etag"));
+    assert!(gz
+        .header("vary")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));
+}
+
+#[test]
+fn hashed_script_of_the_page_is_cached_long() {
+    let server = Server::start(&[]);
+    let page = get_path(server.addr(), "/").text();
+    let script = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|src| src.ends_with(".js"))
+        .expect("the page loads a script")
+        .to_string();
+    let res = get_path(server.addr(), &script);
+    assert_eq!(res.status, 200, "{script}");
+    assert!(res
+        .header("content-type")
+        .is_some_and(|t| t.contains("javascript")));
+    assert!(res
+        .header("cache-control")
+        .is_some_and(|c| c.contains("immutable")));
+}
+
+#[test]
+fn spa_routes_fall_back_to_the_page_and_missing_files_are_404() {
+    let server = Server::start(&[]);
+    let index = get_path(server.addr(), "/");
+    let route = get_path(server.addr(), "/some/route");
+    assert_eq!(route.status, 200);
+    assert_eq!(route.body, index.body);
+    let missing = get_path(server.addr(), "/missing.js");
+    assert_eq!(missing.status, 404, "{missing:?}");
+}
+
+// ----- limits ------------------------------------------------------------------------------
+
+#[test]
+fn connection_past_the_cap_gets_503_and_the_server_recovers() {
+    let mut server = Server::start(&["--max-connections", "8"]);
+    // Eight open keep-alive connections, each proven accepted by a completed request.
+    let mut held: Vec<Http> = (0..8)
+        .map(|_| {
+            let mut conn = Http::connect(server.addr());
+            assert_eq!(conn.request("GET", "/health", &[], b"").status, 200);
+            conn
+        })
+        .collect();
+    let mut ninth = Http::connect(server.addr());
+    let res = ninth.read_response();
+    assert_eq!(res.status, 503, "{res:?}");
+    ninth.expect_closed();
+    // The held connections still work.
+    assert_eq!(held[0].request("GET", "/health", &[], b"").status, 200);
+    held.clear();
+    let recovered = wait_until(deadline(STEP), || {
+        let mut conn = Http::connect(server.addr());
+        conn.send(&request_bytes("GET", "/health", &[], b""));
+        conn.try_read_response_for("GET", deadline(STEP))
+            .is_ok_and(|r| r.status == 200)
+    });
+    assert!(recovered, "server did not recover after the cap");
+    server.assert_healthy();
+}
+
+#[test]
+fn a_flood_of_plain_http_requests_completes_with_bounded_threads() {
+    let mut server = Server::start(&[]);
+    server.assert_healthy();
+    let baseline = server.threads();
+    let mut conns: Vec<Http> = (0..200).map(|_| Http::connect(server.addr())).collect();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let target = if i % 2 == 0 { "/health" } else { "/" };
+        conn.send(&request_bytes(
+            "GET",
+            target,
+            &[("Connection", "close")],
+            b"",
+        ));
+    }
+    let mut most = baseline;
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let res = conn.read_response();
+        assert_eq!(res.status, 200, "request {i}: {res:?}");
+        most = most.max(server.threads());
+    }
+    eprintln!("server threads: {baseline} idle, {most} at most under the flood");
+    // The bridge keeps at most 2 x workers requests in flight, so tiny_http never gets a
+    // thread per connection; allow those and nothing more.
+    assert!(
+        most <= baseline + 8,
+        "threads grew from {baseline} to {most} under the flood"
+    );
+    server.assert_healthy();
+}
