@@ -144,6 +144,16 @@ impl Server {
         assert!(res.text().contains("\"status\":\"ok\""), "health: {res:?}");
     }
 
+    /// The value of one sample of `/metrics`, e.g. `sharethings_members` or
+    /// `sharethings_connections{transport="websocket"}`.
+    pub fn metric(&self, sample: &str) -> u64 {
+        let text = get_path(self.addr, "/metrics").text();
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no sample {sample} in:\n{text}"))
+    }
+
     /// The server's thread count from /proc.
     pub fn threads(&self) -> usize {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
@@ -880,6 +890,20 @@ impl SioClient {
                 .map(|(n, v)| format!("{n} {}", to_json(v)))
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// Closes with a WebSocket close frame and waits for the server's close.
+    pub fn close_cleanly(self) {
+        let SioClient { mut ws, .. } = self;
+        ws.ws.close(None).expect("send close frame");
+        let until = deadline(STEP);
+        loop {
+            match ws.read_until(until) {
+                WsRead::Closed(_) | WsRead::Dropped(_) => return,
+                WsRead::Timeout => panic!("server did not answer the close"),
+                _ => {}
+            }
+        }
     }
 
     /// Drops the TCP connection with a reset (unread data in the receive buffer makes the
