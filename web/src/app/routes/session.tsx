@@ -1,0 +1,104 @@
+/** The session page: header with connection state, the share panel, and the members. */
+import { Box, Button, Container, Flex, Grid, HStack, Separator, Stack, Text } from '@chakra-ui/react';
+import { LogOut, ShieldCheck } from 'lucide-react';
+import { useEffect } from 'react';
+import { ColorModeButton } from '../../components/ui/color-mode';
+import { InsecureBanner } from '../../components/ui/insecure-banner';
+import { LogoMark } from '../../components/ui/logo';
+import { toaster } from '../../components/ui/toaster';
+import { ConnectionBadge } from '../../features/session/components/connection-badge';
+import { InviteDialog } from '../../features/session/components/invite-dialog';
+import { MemberList } from '../../features/session/components/member-list';
+import { RecentSetting } from '../../features/session/components/recent-setting';
+import { SharePanel } from '../../features/share/components/share-panel';
+import { RoomContext, useRoomState } from '../../hooks/use-room';
+import type { Notice, RoomClient } from '../../lib/room/room-client';
+
+function toastFor(n: Notice) {
+  switch (n.kind) {
+    case 'member-joined':
+      return toaster.create({ type: 'info', title: `${n.name} joined` });
+    case 'member-left':
+      return toaster.create({ type: 'info', title: `${n.name} left` });
+    case 'received':
+      return toaster.create({ type: 'success', title: `Received from ${n.from}`, description: n.name, duration: 2500 });
+    case 'cleared':
+      return toaster.create({ type: 'info', title: 'All items cleared', description: `${n.byName} cleared the session.` });
+    case 'undecryptable':
+      return toaster.create({ type: 'warning', title: 'Could not decrypt an item', description: 'A member may be using a different passphrase or app version.' });
+    case 'transfer-failed':
+      return toaster.create({ type: 'error', title: `Sending ${n.name} failed`, description: n.reason });
+    case 'rejoin-failed':
+      return toaster.create({ type: 'error', title: 'Could not rejoin', description: n.message });
+    case 'replaced':
+      return toaster.create({ type: 'warning', title: 'Session opened elsewhere', description: 'This tab was disconnected because the session was resumed on another connection.' });
+  }
+}
+
+function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
+  const state = useRoomState();
+  return (
+    <Flex direction="column" minH="100dvh">
+      {fallback && <InsecureBanner />}
+      <Box as="header" borderBottomWidth="1px" borderColor="border" bg="bg.panel" position="sticky" top="0" zIndex="sticky">
+        <Container maxW="6xl" py="3">
+          <HStack justify="space-between" gap="3">
+            <HStack gap="3" minW="0">
+              <LogoMark />
+              <Box minW="0">
+                <Text fontSize="xs" color="fg.muted" lineHeight="1.2">
+                  Session
+                </Text>
+                <Text as="h1" fontWeight="semibold" lineClamp={1} title={state.sessionId} data-testid="session-name">
+                  {state.sessionId}
+                </Text>
+              </Box>
+              <ConnectionBadge status={state.status} />
+            </HStack>
+            <HStack gap="1.5" flexShrink={0}>
+              <InviteDialog sessionId={state.sessionId} passphrase={passphrase} />
+              <ColorModeButton />
+              <Button size="sm" variant="ghost" onClick={onLeave} aria-label="Leave session">
+                <LogOut />
+                <Text hideBelow="sm">Leave</Text>
+              </Button>
+            </HStack>
+          </HStack>
+        </Container>
+      </Box>
+      <Container as="main" maxW="6xl" py={{ base: '4', md: '8' }} flex="1">
+        <Grid templateColumns={{ base: '1fr', lg: '1fr 280px' }} gap={{ base: '6', lg: '10' }}>
+          <Box order={{ base: 2, lg: 1 }} minW="0">
+            <SharePanel />
+          </Box>
+          <Stack order={{ base: 1, lg: 2 }} gap="5" as="aside" aria-label="Session details" position={{ lg: 'sticky' }} top={{ lg: '24' }} alignSelf="start">
+            <Box bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4">
+              <MemberList members={state.members} selfId={state.selfId} />
+            </Box>
+            <Box hideBelow="lg" px="1">
+              <RecentSetting />
+              <Separator my="5" />
+              <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
+                <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
+                <Text>
+                  End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}. The server only
+                  relays ciphertext and keeps nothing.
+                </Text>
+              </HStack>
+            </Box>
+          </Stack>
+        </Grid>
+      </Container>
+    </Flex>
+  );
+}
+
+export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; passphrase: string; onLeave: () => void }) {
+  useEffect(() => room.onNotice(toastFor), [room]);
+  const fallback = room.store.get().cryptoBackend === 'purejs';
+  return (
+    <RoomContext.Provider value={room}>
+      <Body passphrase={passphrase} onLeave={onLeave} fallback={fallback} />
+    </RoomContext.Provider>
+  );
+}

@@ -1,0 +1,29 @@
+/**
+ * Invite links. Both the session name and (only when the user asks) the passphrase travel in
+ * the URL fragment, which browsers never send to a server, so neither shows up in any log.
+ */
+
+export interface Invite {
+  sessionId: string;
+  passphrase?: string;
+}
+
+export function buildInviteLink(origin: string, invite: Invite): string {
+  const params = new URLSearchParams({ s: invite.sessionId });
+  if (invite.passphrase) params.set('p', invite.passphrase);
+  return `${origin}/#${params.toString()}`;
+}
+
+export function parseInvite(hash: string): Invite | null {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const sessionId = params.get('s');
+  if (!sessionId) return null;
+  return { sessionId, passphrase: params.get('p') ?? undefined };
+}
+
+/** Reads an invite from the address bar once, then removes it so the passphrase does not linger. */
+export function takeInviteFromLocation(): Invite | null {
+  const invite = parseInvite(window.location.hash);
+  if (invite) history.replaceState(null, '', window.location.pathname + window.location.search);
+  return invite;
+}

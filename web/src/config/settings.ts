@@ -1,0 +1,47 @@
+/**
+ * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
+ * key, no content — only the display name, the colour scheme and the late-joiner window.
+ */
+
+const KEYS = {
+  name: 'sharethings.name',
+  colorMode: 'sharethings.colorMode',
+  recentMinutes: 'sharethings.recentMinutes',
+  lastSession: 'sharethings.lastSession',
+} as const;
+
+function read(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // storage disabled (private mode, policies): fall back to defaults
+  }
+}
+
+function write(key: string, value: string) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not being able to remember a preference is not worth bothering anyone about.
+  }
+}
+
+export const DEFAULT_RECENT_MINUTES = 30;
+export const RECENT_MINUTES_CHOICES = [0, 5, 30, 120, 1440] as const;
+
+export const settings = {
+  name: () => read(KEYS.name) ?? '',
+  setName: (v: string) => write(KEYS.name, v),
+  lastSession: () => read(KEYS.lastSession) ?? '',
+  setLastSession: (v: string) => write(KEYS.lastSession, v),
+  colorMode: (): 'light' | 'dark' | 'system' => {
+    const v = read(KEYS.colorMode);
+    return v === 'light' || v === 'dark' ? v : 'system';
+  },
+  setColorMode: (v: 'light' | 'dark' | 'system') => write(KEYS.colorMode, v),
+  recentMinutes: (): number => {
+    const v = Number(read(KEYS.recentMinutes));
+    return read(KEYS.recentMinutes) !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_RECENT_MINUTES;
+  },
+  setRecentMinutes: (v: number) => write(KEYS.recentMinutes, String(v)),
+};

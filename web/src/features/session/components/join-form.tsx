@@ -1,0 +1,155 @@
+/** The home page form: session name, your name, passphrase; one button creates or joins. */
+import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, Stack, Text } from '@chakra-ui/react';
+import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
+import { type FormEvent, useState } from 'react';
+import { settings } from '../../../config/settings';
+import type { RoomClient } from '../../../lib/room/room-client';
+import { estimateStrength, generatePassphrase, generateSessionName } from '../../../lib/names';
+import { useJoin } from '../hooks/use-join';
+
+const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
+
+export interface JoinFormProps {
+  initialSession?: string;
+  initialPassphrase?: string;
+  onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
+}
+
+export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFormProps) {
+  const [sessionId, setSessionId] = useState(initialSession ?? settings.lastSession());
+  const [name, setName] = useState(settings.name());
+  const [passphrase, setPassphrase] = useState(initialPassphrase ?? '');
+  const [show, setShow] = useState(false);
+  const { join, pending, error } = useJoin(onJoined);
+
+  const strength = estimateStrength(passphrase);
+  const sessionOk = sessionId.trim().length > 0 && [...sessionId.trim()].length <= 64;
+  const nameOk = name.trim().length > 0 && [...name.trim()].length <= 32;
+  const canSubmit = sessionOk && nameOk && passphrase.length > 0 && !pending;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase);
+  };
+
+  return (
+    <form onSubmit={submit} aria-label="Join a session" noValidate>
+      <Stack gap="5">
+        <Field.Root required>
+          <Field.Label>Session name</Field.Label>
+          <HStack w="full" gap="2">
+            <Input
+              name="session"
+              value={sessionId}
+              onChange={(e) => setSessionId(e.target.value)}
+              placeholder="e.g. quiet-harbor-17"
+              autoComplete="off"
+              autoCapitalize="off"
+              spellCheck={false}
+              maxLength={64}
+            />
+            <IconButton
+              aria-label="Generate a session name"
+              title="Generate a session name"
+              variant="outline"
+              onClick={() => setSessionId(generateSessionName())}
+            >
+              <Dices />
+            </IconButton>
+          </HStack>
+          <Field.HelperText>Use the same name on every device. A new name starts a new session.</Field.HelperText>
+        </Field.Root>
+
+        <Field.Root required>
+          <Field.Label>Your name</Field.Label>
+          <Input
+            name="name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. Anna's laptop"
+            autoComplete="nickname"
+            maxLength={32}
+          />
+        </Field.Root>
+
+        <Field.Root required>
+          <Field.Label>Passphrase</Field.Label>
+          <HStack w="full" gap="2">
+            <InputGroup
+              flex="1"
+              startElement={<KeyRound size={16} />}
+              endElement={
+                <IconButton
+                  aria-label={show ? 'Hide passphrase' : 'Show passphrase'}
+                  title={show ? 'Hide passphrase' : 'Show passphrase'}
+                  variant="ghost"
+                  size="xs"
+                  me="-2"
+                  onClick={() => setShow((s) => !s)}
+                >
+                  {show ? <EyeOff /> : <Eye />}
+                </IconButton>
+              }
+            >
+              <Input
+                name="passphrase"
+                type={show ? 'text' : 'password'}
+                value={passphrase}
+                onChange={(e) => setPassphrase(e.target.value)}
+                autoComplete="off"
+                autoCapitalize="off"
+                spellCheck={false}
+              />
+            </InputGroup>
+            <IconButton
+              aria-label="Generate a strong passphrase"
+              title="Generate a strong passphrase"
+              variant="outline"
+              onClick={() => {
+                setPassphrase(generatePassphrase());
+                setShow(true);
+              }}
+            >
+              <Dices />
+            </IconButton>
+          </HStack>
+          <Box w="full" aria-live="polite">
+            <HStack gap="1" mt="1" aria-hidden="true">
+              {[0, 1, 2, 3].map((i) => (
+                <Box
+                  key={i}
+                  h="1"
+                  flex="1"
+                  borderRadius="full"
+                  bg={passphrase && i <= strength.level ? STRENGTH_COLORS[strength.level] : 'border.muted'}
+                  transition="background 0.2s"
+                />
+              ))}
+            </HStack>
+            <Text fontSize="xs" color="fg.muted" mt="1.5" data-testid="strength">
+              {passphrase ? `Strength: ${strength.label}` : 'Everyone in the session uses the same passphrase.'}
+            </Text>
+          </Box>
+        </Field.Root>
+
+        {error && (
+          <Alert.Root status="error" borderRadius="l2" data-testid="join-error">
+            <Alert.Indicator />
+            <Alert.Content>
+              <Alert.Title>{error.title}</Alert.Title>
+              <Alert.Description>{error.detail}</Alert.Description>
+            </Alert.Content>
+          </Alert.Root>
+        )}
+
+        <Button type="submit" colorPalette="teal" size="lg" disabled={!canSubmit} loading={pending} loadingText="Securing and joining…">
+          Join session
+        </Button>
+        <HStack gap="2" color="fg.muted" fontSize="xs" justify="center">
+          <LockKeyhole size={14} aria-hidden="true" />
+          <Text>Encrypted on this device. The server never sees your passphrase or content.</Text>
+        </HStack>
+      </Stack>
+    </form>
+  );
+}

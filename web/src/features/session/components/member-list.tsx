@@ -1,0 +1,40 @@
+/** Who is in the session right now; "You" marks the member whose clientId our join returned. */
+import { Box, Circle, HStack, Stack, Text } from '@chakra-ui/react';
+import type { Member } from '../../../types/protocol';
+
+const PALETTE = ['teal', 'blue', 'purple', 'pink', 'orange', 'cyan', 'green', 'red'];
+
+function paletteFor(id: string) {
+  let h = 0;
+  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
+
+export function MemberList({ members, selfId }: { members: Member[]; selfId: string }) {
+  const sorted = [...members].sort((a, b) => (a.id === selfId ? -1 : b.id === selfId ? 1 : a.name.localeCompare(b.name)));
+  return (
+    <Box>
+      <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mb="3">
+        In this session · {members.length}
+      </Text>
+      <Stack as="ul" gap="2.5" listStyleType="none" aria-label="Members" direction={{ base: 'row', lg: 'column' }} wrap="wrap">
+        {sorted.map((m) => (
+          <HStack as="li" key={m.id} gap="2.5" data-testid="member" data-self={m.id === selfId || undefined}>
+            <Circle size="8" colorPalette={paletteFor(m.id)} bg="colorPalette.subtle" color="colorPalette.fg" fontSize="sm" fontWeight="semibold" aria-hidden="true">
+              {[...m.name][0]?.toUpperCase()}
+            </Circle>
+            <Text fontSize="sm" lineClamp={1}>
+              {m.name}
+              {m.id === selfId && (
+                <Text as="span" color="fg.muted">
+                  {' '}
+                  (you)
+                </Text>
+              )}
+            </Text>
+          </HStack>
+        ))}
+      </Stack>
+    </Box>
+  );
+}

@@ -1,0 +1,175 @@
+/** One shared item: text, image or file, with sender, time, size, progress and actions. */
+import { Box, Button, Circle, CloseButton, Dialog, HStack, IconButton, Image, Portal, Progress, Stack, Text } from '@chakra-ui/react';
+import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
+import { useState } from 'react';
+import { useObjectUrl } from '../../../hooks/use-object-url';
+import type { Item } from '../../../lib/room/room-client';
+import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
+
+const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon };
+const PREVIEW_CHARS = 600;
+
+function TextBody({ text }: { text: string }) {
+  const [expanded, setExpanded] = useState(false);
+  const long = text.length > PREVIEW_CHARS || text.split('\n').length > 8;
+  const shown = expanded || !long ? text : `${text.slice(0, PREVIEW_CHARS)}…`;
+  return (
+    <Box>
+      <Text
+        as="pre"
+        whiteSpace="pre-wrap"
+        wordBreak="break-word"
+        fontFamily="inherit"
+        fontSize="sm"
+        lineClamp={expanded ? undefined : 8}
+        data-testid="item-text"
+      >
+        {shown}
+      </Text>
+      {long && (
+        <Button variant="plain" size="xs" px="0" color="teal.fg" onClick={() => setExpanded((e) => !e)} aria-expanded={expanded}>
+          {expanded ? 'Show less' : 'Show more'}
+        </Button>
+      )}
+    </Box>
+  );
+}
+
+function ImageBody({ item, url }: { item: Item; url: string }) {
+  return (
+    <Dialog.Root size="cover" placement="center">
+      <Dialog.Trigger asChild>
+        <Box as="button" display="block" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={`Open ${item.name} full size`} maxW="full">
+          <Image src={url} alt={item.name} maxH="72" maxW="full" objectFit="contain" data-testid="item-image" />
+        </Box>
+      </Dialog.Trigger>
+      <Portal>
+        <Dialog.Backdrop />
+        <Dialog.Positioner>
+          <Dialog.Content bg="bg.panel">
+            <Dialog.Header>
+              <Dialog.Title lineClamp={1}>{item.name}</Dialog.Title>
+            </Dialog.Header>
+            <Dialog.Body display="flex" alignItems="center" justifyContent="center">
+              <Image src={url} alt={item.name} maxW="full" maxH="full" objectFit="contain" />
+            </Dialog.Body>
+            <Dialog.CloseTrigger asChild>
+              <CloseButton size="sm" />
+            </Dialog.CloseTrigger>
+          </Dialog.Content>
+        </Dialog.Positioner>
+      </Portal>
+    </Dialog.Root>
+  );
+}
+
+export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel: () => void; onRemove: () => void }) {
+  const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
+  const [copied, setCopied] = useState(false);
+  const Icon = KIND_ICON[item.kind];
+  const active = item.state === 'sending' || item.state === 'receiving';
+  const pct = item.size > 0 ? Math.min(100, (item.transferred / item.size) * 100) : 0;
+
+  const copy = async () => {
+    if (item.text === undefined) return;
+    try {
+      await navigator.clipboard.writeText(item.text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      // No clipboard access (insecure context): the text stays selectable.
+    }
+  };
+
+  return (
+    <Box
+      as="li"
+      listStyleType="none"
+      borderWidth="1px"
+      borderColor="border"
+      borderRadius="l3"
+      bg="bg.panel"
+      p={{ base: '3.5', md: '4' }}
+      shadow="xs"
+      data-testid="item"
+      data-kind={item.kind}
+      data-state={item.state}
+      data-id={item.id}
+      data-name={item.name}
+      aria-label={`${item.kind} from ${item.mine ? 'you' : item.senderName}`}
+    >
+      <HStack gap="3" align="start">
+        <Circle size="9" bg={item.mine ? 'teal.subtle' : 'bg.muted'} color={item.mine ? 'teal.fg' : 'fg.muted'} flexShrink={0} aria-hidden="true">
+          <Icon size={16} />
+        </Circle>
+        <Stack gap="2.5" flex="1" minW="0">
+          <HStack gap="2" justify="space-between" align="start">
+            <Box minW="0">
+              {item.kind !== 'text' && (
+                <Text fontWeight="medium" fontSize="sm" lineClamp={1} title={item.name}>
+                  {item.name}
+                </Text>
+              )}
+              <Text fontSize="xs" color="fg.muted" data-testid="item-meta">
+                <Text as="span" fontWeight={item.mine ? 'semibold' : 'medium'} color={item.mine ? 'teal.fg' : 'fg'} data-testid="item-sender">
+                  {item.mine ? 'You' : item.senderName}
+                </Text>
+                {' · '}
+                {formatTime(item.createdAt)}
+                {' · '}
+                {formatBytes(item.size)}
+                {item.width && item.height ? ` · ${item.width}×${item.height}` : ''}
+              </Text>
+            </Box>
+            <HStack gap="0.5" flexShrink={0}>
+              {item.kind === 'text' && item.text !== undefined && (
+                <IconButton aria-label="Copy text" title="Copy text" size="xs" variant="ghost" onClick={copy}>
+                  {copied ? <Check /> : <Copy />}
+                </IconButton>
+              )}
+              {item.kind !== 'text' && url && (
+                <IconButton asChild aria-label={`Download ${item.name}`} title="Download" size="xs" variant="ghost">
+                  <a href={url} download={item.name} data-testid="download">
+                    <Download />
+                  </a>
+                </IconButton>
+              )}
+              {!active && (
+                <IconButton aria-label="Remove from this device" title="Remove from this device" size="xs" variant="ghost" onClick={onRemove}>
+                  <X />
+                </IconButton>
+              )}
+            </HStack>
+          </HStack>
+
+          {item.state === 'done' && item.kind === 'text' && item.text !== undefined && <TextBody text={item.text} />}
+          {item.state === 'done' && item.kind === 'image' && url && <ImageBody item={item} url={url} />}
+
+          {active && (
+            <Stack gap="1.5" data-testid="progress">
+              <Progress.Root value={pct} size="sm" colorPalette="teal" aria-label={item.state === 'sending' ? 'Sending' : 'Receiving'}>
+                <Progress.Track borderRadius="full">
+                  <Progress.Range />
+                </Progress.Track>
+              </Progress.Root>
+              <HStack justify="space-between" fontSize="xs" color="fg.muted">
+                <Text>
+                  {item.state === 'sending' ? 'Sending' : 'Receiving'} · {formatBytes(item.transferred)} of {formatBytes(item.size)}
+                  {item.bytesPerSecond > 0 ? ` · ${formatSpeed(item.bytesPerSecond)}` : ''}
+                </Text>
+                <Button size="2xs" variant="ghost" onClick={onCancel}>
+                  Cancel
+                </Button>
+              </HStack>
+            </Stack>
+          )}
+          {(item.state === 'failed' || item.state === 'cancelled') && (
+            <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'}>
+              {item.state === 'failed' ? `Failed: ${item.error ?? 'unknown error'}` : 'Cancelled'}
+            </Text>
+          )}
+        </Stack>
+      </HStack>
+    </Box>
+  );
+}

@@ -1,0 +1,39 @@
+/** The shared items, newest first, with "clear all" (for everyone). */
+import { Box, Button, Center, HStack, Stack, Text } from '@chakra-ui/react';
+import { Inbox, Trash2 } from 'lucide-react';
+import { useRoom, useRoomState } from '../../../hooks/use-room';
+import { ContentItem } from './content-item';
+
+export function ContentList() {
+  const room = useRoom();
+  const { items } = useRoomState();
+  return (
+    <Box>
+      <HStack justify="space-between" mb="3" minH="8">
+        <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
+          Shared · {items.length}
+        </Text>
+        {items.length > 0 && (
+          <Button size="xs" variant="ghost" colorPalette="red" onClick={() => room.clearAll()}>
+            <Trash2 /> Clear all
+          </Button>
+        )}
+      </HStack>
+      {items.length === 0 ? (
+        <Center flexDirection="column" gap="2" py="14" borderWidth="1px" borderStyle="dashed" borderColor="border" borderRadius="l3" color="fg.muted" textAlign="center" px="6">
+          <Inbox size={28} strokeWidth={1.5} aria-hidden="true" />
+          <Text fontWeight="medium" color="fg">
+            Nothing shared yet
+          </Text>
+          <Text fontSize="sm">Text, images and files you share appear here on every device in the session.</Text>
+        </Center>
+      ) : (
+        <Stack as="ul" gap="3" aria-label="Shared items" aria-live="polite">
+          {items.map((item) => (
+            <ContentItem key={item.id} item={item} onCancel={() => room.cancel(item.id)} onRemove={() => room.removeLocal(item.id)} />
+          ))}
+        </Stack>
+      )}
+    </Box>
+  );
+}

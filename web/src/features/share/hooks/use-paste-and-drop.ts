@@ -1,0 +1,72 @@
+/**
+ * Paste anywhere and drag-and-drop anywhere on the page. Text pasted into a text field stays
+ * there (normal editing); anything else pasted or dropped is shared at once.
+ */
+import { useEffect, useRef, useState } from 'react';
+
+const isEditable = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'file'));
+
+export function usePasteAndDrop(handlers: { onFiles: (files: File[]) => void; onText: (text: string) => void }) {
+  const [dragging, setDragging] = useState(false);
+  const ref = useRef(handlers);
+  useEffect(() => {
+    ref.current = handlers;
+  });
+
+  useEffect(() => {
+    let depth = 0;
+    const hasFiles = (e: DragEvent) => e.dataTransfer?.types.includes('Files') ?? false;
+    const onPaste = (e: ClipboardEvent) => {
+      const data = e.clipboardData;
+      if (!data) return;
+      const files = Array.from(data.files);
+      if (files.length > 0) {
+        e.preventDefault();
+        ref.current.onFiles(files);
+        return;
+      }
+      if (isEditable(e.target)) return;
+      const text = data.getData('text/plain');
+      if (text.trim()) {
+        e.preventDefault();
+        ref.current.onText(text);
+      }
+    };
+    const onDragEnter = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth++;
+      setDragging(true);
+    };
+    const onDragLeave = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const onDragOver = (e: DragEvent) => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    const onDrop = (e: DragEvent) => {
+      depth = 0;
+      setDragging(false);
+      const files = Array.from(e.dataTransfer?.files ?? []);
+      if (files.length === 0) return;
+      e.preventDefault();
+      ref.current.onFiles(files);
+    };
+    window.addEventListener('paste', onPaste);
+    window.addEventListener('dragenter', onDragEnter);
+    window.addEventListener('dragleave', onDragLeave);
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      window.removeEventListener('paste', onPaste);
+      window.removeEventListener('dragenter', onDragEnter);
+      window.removeEventListener('dragleave', onDragLeave);
+      window.removeEventListener('dragover', onDragOver);
+      window.removeEventListener('drop', onDrop);
+    };
+  }, []);
+
+  return { dragging };
+}

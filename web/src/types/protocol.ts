@@ -1,0 +1,114 @@
+/**
+ * Wire payloads (PROTOCOL.md, "ShareThings events"), mirrored from the server, plus the
+ * envelope this client puts inside `content`. Types only.
+ *
+ * Envelope (format v2), what the server can see:
+ *   content event: { contentId, format: 2, totalChunks, iv } + `data` = sealed metadata
+ *   chunk event:   { contentId, chunkIndex, totalChunks, encryptedData, iv }
+ * `iv` is base64 of the 12-byte IV. Everything else (kind, name, type, size, sender name,
+ * text) is inside the sealed metadata or the sealed chunks.
+ */
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_passphrase'
+  | 'not_joined'
+  | 'session_full'
+  | 'server_full'
+  | 'rate_limited'
+  | 'payload_too_large'
+  | 'replaced'
+  | 'internal';
+
+export interface Failure {
+  success: false;
+  code: ErrorCode;
+  error: string;
+  retryAfterMs?: number;
+}
+
+export interface Member {
+  id: string;
+  name: string;
+}
+
+export interface JoinRequest {
+  sessionId: string;
+  clientName: string;
+  fingerprint?: unknown;
+  token?: string;
+}
+
+export type JoinAck =
+  | { success: true; token: string; clientId: string; clients: Member[]; created: boolean }
+  | Failure;
+
+export type SimpleAck = { success: true } | Failure;
+
+export interface ContentEnvelope {
+  contentId: string;
+  format: 2;
+  totalChunks: number;
+  iv: string;
+}
+
+export interface ContentEvent {
+  sessionId: string;
+  content: ContentEnvelope;
+  data: ArrayBuffer | Uint8Array;
+  to?: string;
+  from?: string;
+}
+
+export interface ChunkPayload {
+  contentId: string;
+  chunkIndex: number;
+  totalChunks: number;
+  encryptedData: ArrayBuffer | Uint8Array;
+  iv: string;
+}
+
+export interface ChunkEvent {
+  sessionId: string;
+  chunk: ChunkPayload;
+  to?: string;
+  from?: string;
+}
+
+export interface MemberEvent {
+  sessionId: string;
+  clientId: string;
+  clientName: string;
+}
+
+export interface RemovedEvent {
+  sessionId: string;
+  contentId: string;
+  from?: string;
+}
+
+export interface ServerError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Sealed metadata of an item (never visible to the server). */
+export interface ItemMeta {
+  kind: 'text' | 'image' | 'file';
+  name: string;
+  mime: string;
+  size: number;
+  width?: number;
+  height?: number;
+  senderName: string;
+  createdAt: number;
+}
+
+/** Sealed control message: "send me item `contentId` again from chunk `fromChunk`". */
+export interface ResendRequest {
+  kind: 'resend';
+  contentId: string;
+  fromChunk: number;
+}
+
+export type SealedMeta = ItemMeta | ResendRequest;

@@ -1,0 +1,31 @@
+import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import { gzipTwins } from './build/gzip-twins.ts';
+
+// The Rust server listens on 3001 by default; `npm run dev` proxies the relay to it.
+const SERVER = process.env.SHARETHINGS_SERVER ?? 'http://127.0.0.1:3001';
+
+export default defineConfig({
+  plugins: [react(), gzipTwins()],
+  base: '/',
+  build: {
+    // Committed and embedded into the server binary; emptied first so stale hashes vanish.
+    outDir: fileURLToPath(new URL('../assets', import.meta.url)),
+    emptyOutDir: true,
+    sourcemap: false,
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 700,
+    modulePreload: { polyfill: false },
+  },
+  worker: { format: 'es' },
+  server: {
+    proxy: { '/socket.io': { target: SERVER, ws: true } },
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000,
+  },
+});
