@@ -153,7 +153,7 @@ class Inbox {
     this.events = [];
     this.waiters = [];
     socket.onAny((event, ...args) => {
-      this.events.push({ event, args });
+      this.events.push({ event, args, at: Date.now() });
       for (const w of [...this.waiters]) w();
     });
   }
@@ -161,6 +161,11 @@ class Inbox {
   /** Events named `event`, as their first arguments. */
   all(event) {
     return this.events.filter((e) => e.event === event).map((e) => e.args[0]);
+  }
+
+  /** When the first `event` whose first argument satisfies `pred` arrived (ms since epoch), if it did. */
+  arrival(event, pred = () => true) {
+    return this.events.find((e) => e.event === event && pred(...e.args))?.at;
   }
 
   /** Waits for the first `event` whose first argument satisfies `pred`, received at any time. */
