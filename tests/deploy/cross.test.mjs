@@ -1,0 +1,103 @@
+// The Raspberry Pi binaries built by cross/build.sh, run under qemu-user with the CPU of the
+// oldest Pi each one is for: /health answers, and two real socket.io-client members relay a
+// message through it. Also their ELF headers (static, architecture, hard-float) and size
+// budgets. gnu builds are tested when present (cross/build.sh all).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CROSS_DIST, joined, member, relay, request, startServer, waitFor } from './lib.mjs';
+
+const MiB = 1024 * 1024;
+const EM_ARM = 40;
+const EM_AARCH64 = 183;
+const EF_ARM_ABI_FLOAT_HARD = 0x400;
+const PT_INTERP = 3;
+
+const TARGETS = [
+  // budget: the issue's 2.5 MiB for armv7 (web bundle included); the others get the same
+  // budget, aarch64 code being a little larger.
+  { target: 'aarch64-unknown-linux-musl', qemu: 'qemu-aarch64', cpu: 'cortex-a53', machine: EM_AARCH64, budget: 3 * MiB, static: true },
+  { target: 'armv7-unknown-linux-musleabihf', qemu: 'qemu-arm', cpu: 'cortex-a7', machine: EM_ARM, budget: 2.5 * MiB, static: true },
+  { target: 'arm-unknown-linux-musleabihf', qemu: 'qemu-arm', cpu: 'arm1176', machine: EM_ARM, budget: 2.5 * MiB, static: true },
+  { target: 'aarch64-unknown-linux-gnu', qemu: 'qemu-aarch64', cpu: 'cortex-a53', machine: EM_AARCH64, budget: 3 * MiB, sysroot: '/usr/aarch64-linux-gnu', optional: true },
+  { target: 'armv7-unknown-linux-gnueabihf', qemu: 'qemu-arm', cpu: 'cortex-a7', machine: EM_ARM, budget: 2.5 * MiB, sysroot: '/usr/arm-linux-gnueabihf', optional: true },
+];
+
+/** The few ELF header facts we check: class, machine, ARM float ABI, PT_INTERP present. */
+function elfFacts(file) {
+  const b = fs.readFileSync(file);
+  assert.equal(b.toString('latin1', 0, 4), '\x7fELF', `${file} is not ELF`);
+  const is64 = b[4] === 2;
+  const machine = b.readUInt16LE(18);
+  const flags = b.readUInt32LE(is64 ? 48 : 36);
+  const phoff = is64 ? Number(b.readBigUInt64LE(32)) : b.readUInt32LE(28);
+  const phentsize = b.readUInt16LE(is64 ? 54 : 42);
+  const phnum = b.readUInt16LE(is64 ? 56 : 44);
+  let interp = false;
+  for (let i = 0; i < phnum; i += 1) {
+    if (b.readUInt32LE(phoff + i * phentsize) === PT_INTERP) interp = true;
+  }
+  return { is64, machine, flags, interp, size: b.length };
+}
+
+const sizes = [];
+after(() => {
+  if (sizes.length) console.log(`binary sizes:\n${sizes.map(([t, s]) => `  ${t.padEnd(32)} ${s} bytes (${(s / MiB).toFixed(2)} MiB)`).join('\n')}`);
+});
+
+for (const t of TARGETS) {
+  const bin = path.join(CROSS_DIST, `sharethings-${t.target}`);
+  const present = fs.existsSync(bin);
+  const skip = !present && t.optional ? 'gnu build not made (cross/build.sh all makes it)' : false;
+
+  describe(t.target, { skip }, () => {
+    test('was built', () => {
+      assert.ok(present, `${bin} is missing: cross/build.sh failed or was not run`);
+    });
+
+    test(`ELF header fits the target and size is within ${(t.budget / MiB).toFixed(1)} MiB`, () => {
+      const elf = elfFacts(bin);
+      sizes.push([t.target, elf.size]);
+      assert.equal(elf.machine, t.machine, 'ELF machine');
+      assert.equal(elf.is64, t.machine === EM_AARCH64, 'ELF class');
+      if (t.machine === EM_ARM) assert.ok(elf.flags & EF_ARM_ABI_FLOAT_HARD, 'hard-float ABI');
+      assert.equal(elf.interp, !t.static, t.static ? 'statically linked (no program interpreter)' : 'dynamically linked');
+      assert.ok(elf.size <= t.budget, `${elf.size} bytes is over the budget of ${t.budget}`);
+    });
+
+    test(`runs under ${t.qemu} -cpu ${t.cpu}: /health answers and two members relay`, { timeout: 180000 }, async () => {
+      const args = ['-cpu', t.cpu];
+      // Dynamic gnu binaries: the cross libc from libc6-dev-*-cross. LD_LIBRARY_PATH is set
+      // for the guest only (-E): without it the guest loader can hang on a host with libc6 of
+      // that architecture installed.
+      if (t.sysroot) args.push('-L', t.sysroot, '-E', `LD_LIBRARY_PATH=${t.sysroot}/lib`);
+      const server = await startServer({ bin, qemu: { cmd: t.qemu, args }, name: t.target });
+      const members = [];
+      try {
+        const health = await request(`${server.base}/health`);
+        assert.equal(health.status, 200);
+        assert.match(health.headers['content-type'] ?? '', /json/);
+        JSON.parse(health.body);
+
+        const sessionId = `qemu-${t.target}`;
+        const a = member({ url: server.base, sessionId, name: 'pi-a' });
+        const b = member({ url: server.base, sessionId, name: 'pi-b' });
+        members.push(a, b);
+        await joined(a, 1, 60000);
+        await joined(b, 1, 60000);
+        await waitFor('both members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId), { timeout: 30000 });
+        await relay(a, [b], 30000);
+        await relay(b, [a], 30000);
+        assert.ok(server.proc.running, 'server still running');
+      } catch (err) {
+        err.message += `\n${server.proc.output()}`;
+        throw err;
+      } finally {
+        for (const m of members) m.close();
+        await server.proc.stop();
+      }
+    });
+  });
+}

@@ -1,0 +1,231 @@
+// The real haproxy/haproxy.cfg (ports, paths and, for the tunnel test, timeouts
+// substituted) run by Debian's HAProxy in the foreground in front of the real server:
+// wss:// and long-polling members, redirect, HSTS, TLS floor, X-Forwarded-For, the
+// per-address limits, and the tunnel timeout for idle WebSockets.
+
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import {
+  deriveHaproxyConfig, fingerprint, freePort, idle, joined, makeCert, member, relay, request,
+  routeKey, startHaproxy, startServer, tempDir, waitFor, waitHealthy,
+} from './lib.mjs';
+
+const dir = tempDir();
+const cert = makeCert(dir);
+const procs = [];
+const members = [];
+let server;
+let front; // { httpPort, httpsPort, url, proc }
+
+/** HAProxy from the real config in front of `serverPorts`, with optional timeouts. */
+async function haproxyFor(serverPorts, timeouts = {}, name = 'haproxy') {
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const cfg = deriveHaproxyConfig({
+    httpPort, httpsPort, pem: cert.pem, adminSocket: `${dir}/${name}.sock`, serverPorts, timeouts,
+  });
+  const proc = await startHaproxy(cfg, { dir, httpPort, httpsPort, name });
+  procs.push(proc);
+  const url = `https://127.0.0.1:${httpsPort}`;
+  await waitHealthy(`${url}/health`, proc, { ca: cert.ca });
+  return { httpPort, httpsPort, url, proc };
+}
+
+function track(m) { members.push(m); return m; }
+
+/** Dumps the logs of every process when a test fails, then rethrows. */
+async function withLogs(fn) {
+  try {
+    await fn();
+  } catch (err) {
+    err.message += `\n${[server?.proc, ...procs].filter(Boolean).map((p) => p.output()).join('\n')}`;
+    throw err;
+  }
+}
+
+before(async () => {
+  server = await startServer({ env: { TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'warn' } });
+  front = await haproxyFor([server.port]);
+});
+
+after(async () => {
+  for (const m of members) m.close();
+  for (const p of procs) await p.stop();
+  await server?.proc.stop();
+});
+
+describe('through HAProxy', () => {
+  test('wss://: two members join and relay over WebSocket', { timeout: 60000 }, () => withLogs(async () => {
+    const sessionId = 'haproxy-wss';
+    const a = track(member({ url: front.url, sessionId, name: 'wss-a', transports: ['websocket'], ca: cert.ca, localAddress: '127.0.0.11' }));
+    const b = track(member({ url: front.url, sessionId, name: 'wss-b', transports: ['websocket'], ca: cert.ca, localAddress: '127.0.0.12' }));
+    await joined(a);
+    await joined(b);
+    assert.equal(a.socket.io.engine.transport.name, 'websocket');
+    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    await relay(a, [b]);
+    await relay(b, [a]);
+  }));
+
+  test('default transports: polling, then the upgrade to WebSocket, carrying the route key', { timeout: 60000 }, () => withLogs(async () => {
+    const sessionId = 'haproxy-upgrade';
+    const a = track(member({ url: front.url, sessionId, name: 'up-a', ca: cert.ca, localAddress: '127.0.0.13' }));
+    const b = track(member({ url: front.url, sessionId, name: 'up-b', ca: cert.ca, localAddress: '127.0.0.14' }));
+    await joined(a);
+    await joined(b);
+    await waitFor('both to upgrade to websocket', () => [a, b].every((m) => m.socket.io.engine.transport.name === 'websocket'));
+    assert.equal(new URL(a.socket.io.engine.transport.uri()).searchParams.get('route'), routeKey(sessionId));
+    await relay(a, [b]);
+    await relay(b, [a]);
+  }));
+
+  test('long-polling only: members join and relay', { timeout: 60000 }, () => withLogs(async () => {
+    const sessionId = 'haproxy-polling';
+    const a = track(member({ url: front.url, sessionId, name: 'poll-a', transports: ['polling'], ca: cert.ca, localAddress: '127.0.0.15' }));
+    const b = track(member({ url: front.url, sessionId, name: 'poll-b', transports: ['polling'], ca: cert.ca, localAddress: '127.0.0.16' }));
+    await joined(a);
+    await joined(b);
+    assert.equal(a.socket.io.engine.transport.name, 'polling');
+    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    await relay(a, [b]);
+    await relay(b, [a]);
+    await relay(a, [b]);
+  }));
+
+  test('HTTP redirects to HTTPS with the same host (port dropped) and path', () => withLogs(async () => {
+    for (const host of ['pi.local', 'pi.local:80']) {
+      const res = await request(`http://127.0.0.1:${front.httpPort}/some/path?x=1`, { headers: { host } });
+      assert.equal(res.status, 301, host);
+      assert.equal(res.headers.location, 'https://pi.local/some/path?x=1', host);
+    }
+  }));
+
+  test('HTTPS answers with HSTS and reaches the server; /metrics stays private', () => withLogs(async () => {
+    const res = await request(`${front.url}/health`, { ca: cert.ca });
+    assert.equal(res.status, 200);
+    const hsts = res.headers['strict-transport-security'] ?? '';
+    const maxAge = Number((hsts.match(/max-age=(\d+)/) ?? [])[1]);
+    assert.ok(maxAge >= 31536000, `HSTS header: ${hsts}`);
+    assert.equal((await request(`${front.url}/metrics`, { ca: cert.ca })).status, 403);
+  }));
+
+  test('TLS below 1.2 is refused by HAProxy, TLS 1.2 and 1.3 work', () => withLogs(async () => {
+    const handshake = (opts) => new Promise((resolve) => {
+      // SECLEVEL=0 lets this client offer TLS 1.1 at all, so a refusal comes from HAProxy.
+      const s = tls.connect({ host: '127.0.0.1', port: front.httpsPort, ca: cert.ca, ciphers: 'DEFAULT:@SECLEVEL=0', ...opts });
+      s.on('secureConnect', () => { const v = s.getProtocol(); s.destroy(); resolve(v); });
+      s.on('error', (err) => resolve(err));
+    });
+    const old = await handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
+    assert.ok(old instanceof Error, `TLS 1.1 handshake succeeded: ${old}`);
+    assert.match(`${old.code} ${old.message}`, /PROTOCOL_VERSION|protocol version|UNSUPPORTED_PROTOCOL/i);
+    assert.equal(await handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), 'TLSv1.2');
+    assert.equal(await handshake({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }), 'TLSv1.3');
+  }));
+
+  test('X-Forwarded-For: the server sees each real client address, never a forged one', { timeout: 60000 }, () => withLogs(async () => {
+    // The server rate limits failed joins per client address (JOIN_LIMIT_PER_ADDRESS = 10 a
+    // minute). An attacker at .21 forging X-Forwarded-For: 127.0.0.22 exhausts only its own
+    // budget; the client really at .22 is unaffected.
+    const sessionId = 'haproxy-xff';
+    const owner = track(member({ url: front.url, sessionId, name: 'owner', ca: cert.ca, localAddress: '127.0.0.20' }));
+    await joined(owner);
+    const { io } = await import('socket.io-client');
+    const attempt = (localAddress, extraHeaders) => new Promise((resolve, reject) => {
+      const socket = io(front.url, {
+        query: { route: routeKey(sessionId) }, transports: ['websocket'], ca: cert.ca, localAddress, extraHeaders, reconnection: false,
+      });
+      const codes = [];
+      socket.on('connect_error', reject);
+      socket.on('connect', async () => {
+        for (let i = 0; i < 12; i += 1) {
+          const ack = await socket.emitWithAck('join', { sessionId, clientName: 'guess', fingerprint: fingerprint(sessionId, `wrong ${i}`) });
+          codes.push(ack.code);
+          if (ack.code === 'rate_limited' || localAddress === '127.0.0.22') break;
+        }
+        socket.close();
+        resolve(codes);
+      });
+    });
+    const attacker = await attempt('127.0.0.21', { 'X-Forwarded-For': '127.0.0.22' });
+    assert.equal(attacker.at(-1), 'rate_limited', `attacker codes: ${attacker}`);
+    assert.ok(attacker.slice(0, -1).every((c) => c === 'invalid_passphrase'), `attacker codes: ${attacker}`);
+    const victim = await attempt('127.0.0.22', { 'X-Forwarded-For': '127.0.0.21' });
+    assert.deepEqual(victim, ['invalid_passphrase']);
+  }));
+
+  test('per-address limit: a request flood gets 429, other addresses are still served', { timeout: 60000 }, () => withLogs(async () => {
+    const agent = new https.Agent({ ca: cert.ca, localAddress: '127.0.0.31', keepAlive: true, maxSockets: 8 });
+    let ok = 0;
+    let limited = 0;
+    let sent = 0;
+    const flooder = async () => {
+      while (limited === 0 && sent < 2000) {
+        sent += 1;
+        const res = await request(`${front.url}/health`, { agent });
+        if (res.status === 200) ok += 1; else if (res.status === 429) limited += 1;
+        else throw new Error(`unexpected status ${res.status}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, flooder));
+    agent.destroy();
+    assert.ok(limited > 0, `no 429 after ${sent} requests`);
+    // The config allows 600 requests per 10 s; the flood ran well inside 10 s.
+    assert.ok(ok >= 550 && ok <= 610, `${ok} requests passed before the limit`);
+    const other = await request(`${front.url}/health`, { ca: cert.ca, localAddress: '127.0.0.32' });
+    assert.equal(other.status, 200);
+    const again = await request(`${front.url}/health`, { ca: cert.ca, localAddress: '127.0.0.31' });
+    assert.equal(again.status, 429);
+  }));
+
+  test('per-address limit: more than 64 open connections from one address are refused', { timeout: 60000 }, () => withLogs(async () => {
+    const sockets = [];
+    let closed = 0;
+    let connected = 0;
+    for (let i = 0; i < 100; i += 1) {
+      const s = net.connect({ host: '127.0.0.1', port: front.httpsPort, localAddress: '127.0.0.33' });
+      s.on('connect', () => { connected += 1; });
+      s.on('close', () => { closed += 1; });
+      s.on('error', () => {});
+      sockets.push(s);
+    }
+    try {
+      await waitFor('all 100 connection attempts to connect', () => connected === 100);
+      // HAProxy accepts, counts, and closes at once every connection past the 64th.
+      await waitFor('the connections past the limit to be closed', () => closed >= 36);
+      assert.ok(closed <= 40, `${closed} of 100 closed: the limit is 64 open`);
+      const other = await request(`${front.url}/health`, { ca: cert.ca, localAddress: '127.0.0.34' });
+      assert.equal(other.status, 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+    }
+  }));
+});
+
+describe('tunnel timeout (client/server timeouts 1s, tunnel 5s)', () => {
+  const short = { client: '1s', server: '1s', tunnel: '5s' };
+  let tunnelFront;
+  before(async () => { tunnelFront = await haproxyFor([server.port], short, 'haproxy-tunnel'); });
+
+  test('an idle WebSocket outlives the client/server timeouts and is closed by the tunnel timeout', { timeout: 60000 }, () => withLogs(async () => {
+    // The server pings every 25 s (PING_INTERVAL), so during these waits nothing moves on
+    // the WebSocket: each wait below is the idle period under test, not a synchronisation.
+    const sessionId = 'haproxy-tunnel';
+    const opts = { url: tunnelFront.url, sessionId, transports: ['websocket'], ca: cert.ca };
+    const a = track(member({ ...opts, name: 'tun-a', localAddress: '127.0.0.41' }));
+    const b = track(member({ ...opts, name: 'tun-b', localAddress: '127.0.0.42' }));
+    await joined(a);
+    await joined(b);
+    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    await idle(3000); // 3x the client and server timeouts
+    assert.equal(a.disconnects + b.disconnects, 0, 'a WebSocket was closed during 3 s idle');
+    await relay(a, [b]);
+    const quietSince = Date.now();
+    await waitFor('HAProxy to close the idle tunnel', () => a.disconnects > 0 && b.disconnects > 0, { timeout: 15000 });
+    const quiet = Date.now() - quietSince;
+    assert.ok(quiet >= 4500, `closed after ${quiet} ms idle, before the 5 s tunnel timeout`);
+  }));
+});
