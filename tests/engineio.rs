@@ -296,15 +296,64 @@ fn a_second_concurrent_post_closes_the_session() {
     let server = Server::start(&[]);
     let addr = server.addr();
     let (sid, _) = eio_open_polling(addr);
-    let mut first = Http::connect(addr);
-    // Announce four bytes and send two: the POST stays in flight.
-    let mut partial = request_bytes("POST", &polling_target(&sid), &[], b"4242");
-    partial.truncate(partial.len() - 2);
-    first.send(&partial);
+    let _first = start_partial_post(addr, &sid);
     loop_barrier(addr);
     let second = poll_post(addr, &sid, b"40");
     assert_eq!(second.status, 400, "{second:?}");
     poll_get(addr, &sid).assert_eio_error(400, 1, "Session ID unknown");
+}
+
+/// Starts a polling POST that announces four body bytes and sends two, so it stays in flight.
+fn start_partial_post(addr: std::net::SocketAddr, sid: &str) -> Http {
+    let mut conn = Http::connect(addr);
+    let mut partial = request_bytes("POST", &polling_target(sid), &[], b"4242");
+    partial.truncate(partial.len() - 2);
+    conn.send(&partial);
+    conn
+}
+
+#[test]
+#[ignore = "server bug: a polling POST cut short leaves the session open (see .team/server-bugs.md)"]
+fn a_polling_post_cut_short_closes_the_session() {
+    // Reference (engine.io polling.ts onDataRequest): "data request connection closed
+    // prematurely" is a transport error that closes the session.
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let (sid, _) = eio_open_polling(addr);
+    let cut = start_partial_post(addr, &sid);
+    loop_barrier(addr);
+    drop(cut);
+    loop_barrier(addr);
+    poll_post(addr, &sid, b"40").assert_eio_error(400, 1, "Session ID unknown");
+}
+
+#[test]
+#[ignore = "server bug: a parked polling GET cut short leaves the session open (see .team/server-bugs.md)"]
+fn a_parked_get_cut_short_closes_the_session() {
+    // Reference (engine.io polling.ts onPollRequest): "poll connection closed prematurely".
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let (sid, _) = eio_open_polling(addr);
+    let cut = start_poll_get(addr, &sid);
+    loop_barrier(addr);
+    drop(cut);
+    loop_barrier(addr);
+    poll_post(addr, &sid, b"40").assert_eio_error(400, 1, "Session ID unknown");
+}
+
+#[test]
+#[ignore = "server bug: a POST body that times out (408) leaves a stale in-flight POST (see .team/server-bugs.md)"]
+fn a_polling_post_body_timeout_ends_the_request_cleanly() {
+    // After the 408 the POST is over, as if its connection had closed: the session is closed
+    // like the reference's (next request: unknown sid), not left with a phantom POST that
+    // makes the next one an "overlap".
+    let server = Server::start(&["--head-timeout", "300"]);
+    let addr = server.addr();
+    let (sid, _) = eio_open_polling(addr);
+    let mut slow = start_partial_post(addr, &sid);
+    assert_eq!(slow.read_response().status, 408);
+    slow.expect_closed();
+    poll_post(addr, &sid, b"40").assert_eio_error(400, 1, "Session ID unknown");
 }
 
 // ----- upgrade -----------------------------------------------------------------------------
@@ -456,6 +505,22 @@ fn websocket_message_over_max_payload_closes_with_1009() {
     ws.send_text("40");
     assert!(ws.expect_text().starts_with("40{"));
     ws.send_text(&format!("42[\"x\",\"{}\"]", "a".repeat(1000)));
+    let (code, _) = ws.expect_close();
+    assert_eq!(code, Some(1009));
+}
+
+#[test]
+fn fragmented_websocket_messages_are_reassembled_and_limited_as_a_whole() {
+    let server = Server::start(&["--max-payload", "1000"]);
+    let (mut ws, _) = ws_open(server.addr(), "");
+    ws.send_fragments(&["4", "0"]);
+    assert!(ws.expect_text().starts_with("40{\"sid\":"));
+    // WebSocket pings in between are answered by the WebSocket layer.
+    let pong = ws.ping(b"hi");
+    assert_eq!(pong, b"hi");
+    // Two fragments of 600 bytes each: every frame is small, the message is not.
+    let half = "a".repeat(600);
+    ws.send_fragments(&[&format!("42[\"x\",\"{half}"), &format!("{half}\"]")]);
     let (code, _) = ws.expect_close();
     assert_eq!(code, Some(1009));
 }

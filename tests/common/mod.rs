@@ -665,6 +665,39 @@ impl Ws {
         self.ws.flush().expect("flush frames");
     }
 
+    /// Sends one text message split into continuation frames, one per part.
+    pub fn send_fragments(&mut self, parts: &[&str]) {
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tungstenite::protocol::frame::Frame;
+        for (i, part) in parts.iter().enumerate() {
+            let opcode = if i == 0 { Data::Text } else { Data::Continue };
+            let last = i + 1 == parts.len();
+            let frame = Frame::message(part.as_bytes().to_vec(), OpCode::Data(opcode), last);
+            self.ws
+                .write(Message::Frame(frame))
+                .expect("queue fragment");
+        }
+        self.ws.flush().expect("flush fragments");
+    }
+
+    /// Sends a WebSocket ping and returns the pong's payload.
+    pub fn ping(&mut self, payload: &[u8]) -> Vec<u8> {
+        self.ws
+            .send(Message::Ping(payload.to_vec().into()))
+            .expect("send ping");
+        let until = deadline(STEP);
+        loop {
+            match self.ws.read() {
+                Ok(Message::Pong(p)) => return p.to_vec(),
+                Ok(other) => panic!("expected a pong, got {other:?}"),
+                Err(tungstenite::Error::Io(e)) if is_timeout(&e) => {
+                    assert!(Instant::now() < until, "no pong");
+                }
+                Err(e) => panic!("no pong: {e}"),
+            }
+        }
+    }
+
     /// Reads the next data message or close before `until`.
     pub fn read_until(&mut self, until: Instant) -> WsRead {
         loop {
