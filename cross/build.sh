@@ -74,27 +74,31 @@ mkdir -p "$out/dist" "$out/logs"
 report="$out/dist/report.tsv"
 
 build_one() {
-    local target="$1" start end secs bin cmd
+    local target="$1" bin cmd wall user sys cpu
     case "$target" in
         *-musl*) cmd=(cargo zigbuild) ;;
         *-gnu*) cmd=(cargo build) ;;
         *) echo "cross: unknown target $target" >&2; return 2 ;;
     esac
-    start=$(date +%s)
     # One cargo target dir per target: cargo locks a whole target dir while it builds, which
-    # would serialize the parallel builds.
-    if ! (cd "$repo" && CARGO_TARGET_DIR="$out/build/$target" "${cmd[@]}" --locked --release --bin sharethings --target "$target" \
-        -Zbuild-std=std,panic_abort) >"$out/logs/$target.log" 2>&1; then
+    # would serialize the parallel builds. `time` records wall and CPU seconds: on a shared
+    # machine the CPU seconds are the fairer measure of what a build costs.
+    local TIMEFORMAT='%R %U %S' times rc=0
+    times="$( { time (cd "$repo" && CARGO_TARGET_DIR="$out/build/$target" "${cmd[@]}" --locked \
+        --release --bin sharethings --target "$target" -Zbuild-std=std,panic_abort \
+        >"$out/logs/$target.log" 2>&1) ; } 2>&1 )" || rc=$?
+    if [ "$rc" != 0 ]; then
         echo "cross: $target FAILED, last lines of $out/logs/$target.log:" >&2
         tail -n 30 "$out/logs/$target.log" >&2
         return 1
     fi
-    end=$(date +%s)
-    secs=$((end - start))
+    read -r wall user sys <<<"$times"
+    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
+    wall=$(awk -v w="$wall" 'BEGIN { printf "%.0f", w }')
     bin="$out/build/$target/$target/release/sharethings"
     cp "$bin" "$out/dist/sharethings-$target"
-    printf '%s\t%s\t%s\n' "$target" "$(stat -c %s "$bin")" "$secs" >"$out/logs/$target.result"
-    printf 'cross: %-32s %9s bytes  %4ss\n' "$target" "$(stat -c %s "$bin")" "$secs" >&2
+    printf '%s\t%s\t%s\t%s\n' "$target" "$(stat -c %s "$bin")" "$wall" "$cpu" >"$out/logs/$target.result"
+    printf 'cross: %-32s %9s bytes  %5ss wall  %5ss cpu\n' "$target" "$(stat -c %s "$bin")" "$wall" "$cpu" >&2
 }
 
 total_start=$(date +%s)
@@ -107,7 +111,7 @@ done
 wait
 
 failed=0
-printf 'target\tbytes\tseconds\n' >"$report"
+printf 'target\tbytes\twall_s\tcpu_s\n' >"$report"
 for t in "${targets[@]}"; do
     if [ -f "$out/logs/$t.result" ]; then cat "$out/logs/$t.result" >>"$report"; else failed=1; fi
 done

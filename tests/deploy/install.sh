@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the deployment suite (tests/deploy/run.sh) needs on a fresh Debian 12, as
+# root, from package registries only. Idempotent: a second run installs nothing.
+#   apt: haproxy (2.6), qemu-user, openssl, systemd (systemd-analyze), node if missing
+#   cross/toolchain.sh: the private Rust cross toolchain, cross gcc, zig
+#   npm: socket.io-client, pinned by package-lock.json
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+need=()
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null || need+=(qemu-user)
+command -v openssl >/dev/null || need+=(openssl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+[ "$node_major" -ge 18 ] || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "deploy/install: apt-get install ${need[*]}" >&2
+    apt-get update -qq -o DPkg::Lock::Timeout=600
+    # Debian's haproxy service, if systemd starts it, has no frontend and binds nothing.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
+fi
+
+bash "$repo/cross/toolchain.sh"
+
+cd "$here"
+if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "deploy/install: ready" >&2
