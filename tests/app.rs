@@ -338,6 +338,43 @@ fn the_eleventh_bad_try_is_rate_limited_until_the_window_ends() {
     assert_success(&a.emit_ack("content", r#"{"sessionId":"limited","content":"x"}"#));
 }
 
+/// Ten failed joins from a client claiming (X-Forwarded-For) to be `first`; then one more
+/// from `first` and one from `second`. Returns the codes of those last two answers.
+fn codes_after_ten_failures(server: &Server, first: &str, second: &str) -> (String, String) {
+    let mut owner = SioClient::connect(server.addr());
+    join(&mut owner, "proxied", "Ann", "right");
+    let mut a = SioClient::connect_with_headers(server.addr(), "", &[("x-forwarded-for", first)]);
+    for i in 0..10 {
+        let ack = a.emit_ack("join", &join_json("proxied", "Bob", &format!("wrong{i}")));
+        assert_failure(&ack, "invalid_passphrase");
+    }
+    let again = a.emit_ack("join", &join_json("proxied", "Bob", "wrong"));
+    let mut b = SioClient::connect_with_headers(server.addr(), "", &[("x-forwarded-for", second)]);
+    let other = b.emit_ack("join", &join_json("proxied", "Cat", "wrong"));
+    (
+        str_of(get(&again, "code")).to_string(),
+        str_of(get(&other, "code")).to_string(),
+    )
+}
+
+#[test]
+fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    // Not trusted: the header is ignored, so claiming another address does not escape the limit.
+    let server = Server::start(&[]);
+    let (again, other) = codes_after_ten_failures(&server, "203.0.113.1", "203.0.113.2");
+    assert_eq!(
+        (again.as_str(), other.as_str()),
+        ("rate_limited", "rate_limited")
+    );
+    // Trusted: each forwarded address has its own limit.
+    let server = Server::start(&["--trusted-proxies", "127.0.0.1"]);
+    let (again, other) = codes_after_ten_failures(&server, "203.0.113.1", "203.0.113.2");
+    assert_eq!(
+        (again.as_str(), other.as_str()),
+        ("rate_limited", "invalid_passphrase")
+    );
+}
+
 // ----- reconnects --------------------------------------------------------------------------
 
 #[test]

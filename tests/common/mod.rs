@@ -597,12 +597,28 @@ pub enum WsRead {
 /// Opens a WebSocket to `/socket.io/?EIO=4&transport=websocket` plus `extra_query`
 /// (e.g. `&sid=...`). On a refused handshake returns the HTTP status and body.
 pub fn try_ws_connect(addr: SocketAddr, extra_query: &str) -> Result<Ws, (u16, String)> {
+    try_ws_connect_with(addr, extra_query, &[])
+}
+
+/// Like [`try_ws_connect`], with extra request headers.
+pub fn try_ws_connect_with(
+    addr: SocketAddr,
+    extra_query: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Ws, (u16, String)> {
+    use tungstenite::client::IntoClientRequest;
     let url = format!("ws://{addr}{EIO_PATH}&transport=websocket{extra_query}");
+    let mut request = url.into_client_request().expect("websocket request");
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(*name, value.parse().expect("header value"));
+    }
     let stream = TcpStream::connect(addr).expect("connect to the server");
     stream.set_read_timeout(Some(TICK)).expect("set timeout");
     let _ = stream.set_nodelay(true);
     let until = deadline(STEP);
-    let mut attempt = tungstenite::client::client(url.as_str(), stream);
+    let mut attempt = tungstenite::client::client(request, stream);
     loop {
         match attempt {
             Ok((ws, _)) => {
@@ -635,7 +651,16 @@ pub fn ws_connect(addr: SocketAddr, extra_query: &str) -> Ws {
 
 /// A direct WebSocket session: connects and reads the open packet; returns it with its JSON.
 pub fn ws_open(addr: SocketAddr, extra_query: &str) -> (Ws, Value) {
-    let mut ws = ws_connect(addr, extra_query);
+    ws_open_with(addr, extra_query, &[])
+}
+
+pub fn ws_open_with(
+    addr: SocketAddr,
+    extra_query: &str,
+    headers: &[(&'static str, &str)],
+) -> (Ws, Value) {
+    let mut ws = try_ws_connect_with(addr, extra_query, headers)
+        .unwrap_or_else(|(status, body)| panic!("websocket refused: {status} {body:?}"));
     let text = ws.expect_text();
     let open = parse_json(
         text.strip_prefix('0')
@@ -817,7 +842,16 @@ impl SioClient {
 
     /// Connects with `extra_query` added to the Engine.IO handshake URL.
     pub fn connect_with(addr: SocketAddr, extra_query: &str) -> SioClient {
-        let (mut ws, _open) = ws_open(addr, extra_query);
+        SioClient::connect_with_headers(addr, extra_query, &[])
+    }
+
+    /// Connects with `extra_query` and extra handshake headers.
+    pub fn connect_with_headers(
+        addr: SocketAddr,
+        extra_query: &str,
+        headers: &[(&'static str, &str)],
+    ) -> SioClient {
+        let (mut ws, _open) = ws_open_with(addr, extra_query, headers);
         ws.send_text("40");
         let ack = ws.expect_text();
         let packet = decode_sio(&ack).unwrap_or_else(|| panic!("not socket.io: {ack:?}"));
