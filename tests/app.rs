@@ -148,6 +148,14 @@ fn leave_and_clean_disconnects_announce_client_left_with_the_name() {
     b.ws.send_text("41");
     assert_member_event(&a.expect_event("client-left"), "trio", &b, "Bob");
     a.assert_no_events();
+
+    // An Engine.IO close packet is a clean close too: announced at once, not after the
+    // 30 s rejoin grace.
+    let mut d = SioClient::connect(server.addr());
+    join(&mut d, "trio", "Dan", "pw");
+    a.expect_event("client-joined");
+    d.ws.send_text("1");
+    assert_member_event(&a.expect_event("client-left"), "trio", &d, "Dan");
 }
 
 #[test]

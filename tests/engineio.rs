@@ -397,6 +397,22 @@ fn upgrade_probe_noop_switch_flush_then_polling_is_refused() {
     assert!(ws.expect_text().starts_with("433[{"));
 }
 
+#[test]
+fn an_upgrade_that_never_sends_5_is_abandoned_and_polling_goes_on() {
+    let server = Server::start(&["--upgrade-timeout", "300"]);
+    let addr = server.addr();
+    let (sid, _) = eio_open_polling(addr);
+    let mut ws = ws_connect(addr, &format!("&sid={sid}"));
+    ws.send_text("2probe");
+    assert_eq!(ws.expect_text(), "3probe");
+    let probed = Instant::now();
+    ws.expect_close();
+    assert!(probed.elapsed() >= Duration::from_millis(250));
+    // The session is still a polling one.
+    assert_eq!(poll_post(addr, &sid, b"40").status, 200);
+    assert!(poll_get(addr, &sid).text().starts_with("40{"));
+}
+
 // ----- heartbeat ---------------------------------------------------------------------------
 
 const FAST_HEARTBEAT: [&str; 4] = ["--ping-interval", "300", "--ping-timeout", "200"];
