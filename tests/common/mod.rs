@@ -361,16 +361,7 @@ impl Http {
         }
     }
 
-    /// Whether nothing at all arrives before `until` (the connection stays open and silent).
-    pub fn is_silent_until(&mut self, until: Instant) -> bool {
-        if !self.buf.is_empty() {
-            return false;
-        }
-        self.fill(until).is_err() && self.buf.is_empty() && !self.closed_now()
-    }
-
-    /// Asserts that the server closes the connection (EOF or reset) before the deadline,
-    /// with no further bytes than `allowed_prefix` of what is already buffered.
+    /// Asserts that the server closes the connection (EOF or reset) before the deadline.
     pub fn expect_closed(&mut self) {
         let until = deadline(STEP);
         let mut chunk = [0u8; 4096];
@@ -389,14 +380,6 @@ impl Http {
                 Err(_) => return, // reset
             }
         }
-    }
-
-    fn closed_now(&mut self) -> bool {
-        let mut probe = [0u8; 1];
-        self.stream.set_nonblocking(true).ok();
-        let closed = matches!(self.stream.peek(&mut probe), Ok(0));
-        self.stream.set_nonblocking(false).ok();
-        closed
     }
 }
 
