@@ -145,6 +145,30 @@ test('three members: acks list members with created; relays reach the others wit
   c.socket.close();
 });
 
+test('relays cross transports: binary from a polling member reaches a websocket member as binary, and back', async () => {
+  const srv = await shared();
+  const S = newSession('mixed');
+  const polling = await member(srv, S, 'Poller', 'correct horse', { transports: ['polling'] });
+  const ws = await member(srv, S, 'Socket');
+  const upgrading = await member(srv, S, 'Default', 'correct horse', { transports: ['polling', 'websocket'] });
+  assert.equal(polling.socket.io.engine.transport.name, 'polling');
+  const up = crypto.randomBytes(70000);
+  const down = crypto.randomBytes(50000);
+  assert.deepEqual(await ask(polling.socket, 'chunk', { sessionId: S, chunk: { contentId: 'p', chunkIndex: 0, totalChunks: 1, encryptedData: up } }), { success: true });
+  assert.deepEqual(await ask(ws.socket, 'content', { sessionId: S, content: { contentId: 'w' }, data: down }), { success: true });
+  for (const receiver of [ws, upgrading]) {
+    const got = await receiver.inbox.wait('chunk', (e) => e.chunk.contentId === 'p');
+    assert.ok(Buffer.isBuffer(got.chunk.encryptedData) && got.chunk.encryptedData.equals(up), `${receiver.name} gets the polling member's bytes`);
+    assert.equal(got.from, polling.id);
+  }
+  for (const receiver of [polling, upgrading]) {
+    const got = await receiver.inbox.wait('content', (e) => e.content.contentId === 'w');
+    assert.ok(Buffer.isBuffer(got.data) && got.data.equals(down), `${receiver.name} gets the websocket member's bytes`);
+    assert.equal(got.from, ws.id);
+  }
+  for (const m of [polling, ws, upgrading]) m.socket.close();
+});
+
 test('wrong passphrase → invalid_passphrase; the 11th bad try → rate_limited with retryAfterMs; the right passphrase works after the window', async () => {
   const srv = await server(['--join-limit-window', '1000']);
   const S = newSession('limits');
@@ -532,6 +556,8 @@ test('backpressure: a stuck receiver does not grow the server, the good one gets
     return b;
   };
 
+  // The bulk is checked as it arrives; the inboxes keep only the announcements.
+  good.inbox.skip('chunk');
   let received = 0;
   let bad = null;
   let lastGoodAt = 0;

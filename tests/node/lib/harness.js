@@ -152,10 +152,24 @@ class Inbox {
     this.socket = socket;
     this.events = [];
     this.waiters = [];
+    this.skipped = new Set();
     socket.onAny((event, ...args) => {
+      if (this.skipped.has(event)) return;
       this.events.push({ event, args, at: Date.now() });
       for (const w of [...this.waiters]) w();
     });
+  }
+
+  /** Stops recording these events (bulk traffic a test checks itself, not to hold it in memory). */
+  skip(...events) {
+    for (const e of events) this.skipped.add(e);
+  }
+
+  /** What arrived, as counts per event name, for failure messages. */
+  summary() {
+    const counts = new Map();
+    for (const e of this.events) counts.set(e.event, (counts.get(e.event) ?? 0) + 1);
+    return [...counts].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ') || 'nothing';
   }
 
   /** Events named `event`, as their first arguments. */
@@ -183,8 +197,7 @@ class Inbox {
       };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        const seen = this.events.map((e) => e.event).join(', ');
-        reject(new Error(`no '${event}' matching within ${timeout} ms (saw: ${seen})`));
+        reject(new Error(`no '${event}' matching within ${timeout} ms (saw: ${this.summary()})`));
       }, timeout);
       this.waiters.push(waiter);
     });
