@@ -229,7 +229,8 @@ export async function relay(from, to, timeout = 15000) {
 // ---------------------------------------------------------------------------------------
 // HAProxy: derive the test configuration from the real file by substitution.
 
-export const HAPROXY_CFG = path.join(REPO, 'haproxy/haproxy.cfg');
+// DEPLOY_HAPROXY_CFG lets a developer run the suite against a modified copy.
+export const HAPROXY_CFG = process.env.DEPLOY_HAPROXY_CFG || path.join(REPO, 'haproxy/haproxy.cfg');
 
 function replaceOnce(text, pattern, replacement, what) {
   const matches = text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`));
