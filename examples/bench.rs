@@ -279,6 +279,17 @@ fn machine() -> String {
     format!("{model}, {cpus} CPUs")
 }
 
+/// A named thread, so `perf report --comm` and `top -H` can tell the clients apart.
+fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<thread::JoinHandle<T>, String> {
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(f)
+        .map_err(|e| format!("cannot start thread {name}: {e}"))
+}
+
 // ----- the server process ------------------------------------------------------------------
 
 struct Server {
@@ -744,10 +755,9 @@ fn contains(text: &[u8], part: &[u8]) -> bool {
 /// The number after `"key":` in a JSON text, without parsing all of it.
 fn number_after(text: &[u8], key: &[u8]) -> Option<u64> {
     let at = text.windows(key.len()).position(|w| w == key)? + key.len();
-    let digits = text.get(at..)?.iter().take_while(|b| b.is_ascii_digit());
-    digits.fold(Some(0u64), |n, d| {
-        n?.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    let rest = text.get(at..)?;
+    let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(rest.get(..len)?).ok()?.parse().ok()
 }
 
 // ----- clients and latency ----------------------------------------------------------------
@@ -828,9 +838,11 @@ fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
         .enumerate()
         .map(|(index, members)| {
             let shared = Arc::clone(&shared);
-            thread::spawn(move || fan_out_worker(members, &shared, plan, index))
+            spawn(&format!("fan-out-{index}"), move || {
+                fan_out_worker(members, &shared, plan, index)
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     // RSS once every client has also read its join notices: nothing is left queued anywhere.
     let deadline = Instant::now() + STEP_TIMEOUT;
     while shared.joined_notices.load(Ordering::Relaxed) < notices
@@ -1136,8 +1148,9 @@ fn throughput(o: &Options, server: &Server) -> Result<(), String> {
     let start = Instant::now();
     let receiving: Vec<_> = receivers
         .into_iter()
-        .map(|mut c| thread::spawn(move || receive_chunks(&mut c, n)))
-        .collect();
+        .enumerate()
+        .map(|(i, mut c)| spawn(&format!("receiver-{i}"), move || receive_chunks(&mut c, n)))
+        .collect::<Result<Vec<_>, _>>()?;
     let sent = send_chunks(&mut sender, session, n);
     if sent.is_err() {
         for h in &handles {
@@ -1331,8 +1344,9 @@ fn tcp_ceiling(n: usize) -> Result<(), String> {
     let start = Instant::now();
     let receivers: Vec<_> = ins
         .into_iter()
-        .map(|mut s| {
-            thread::spawn(move || {
+        .enumerate()
+        .map(|(i, mut s)| {
+            spawn(&format!("receiver-{i}"), move || {
                 let mut buf = vec![0u8; CHUNK];
                 let mut r = Received::default();
                 for index in 0..n as u64 {
@@ -1349,8 +1363,8 @@ fn tcp_ceiling(n: usize) -> Result<(), String> {
                 r
             })
         })
-        .collect();
-    let relay = thread::spawn(move || -> io::Result<Option<u64>> {
+        .collect::<Result<Vec<_>, _>>()?;
+    let relay = spawn("relay", move || -> io::Result<Option<u64>> {
         let before = cpu_ticks("/proc/thread-self/stat");
         let mut buf = vec![0u8; CHUNK];
         for _ in 0..n {
@@ -1362,7 +1376,7 @@ fn tcp_ceiling(n: usize) -> Result<(), String> {
         Ok(cpu_ticks("/proc/thread-self/stat")
             .zip(before)
             .map(|(a, b)| a.saturating_sub(b)))
-    });
+    })?;
     let mut block = vec![0u8; CHUNK];
     for index in 0..n as u64 {
         fill_chunk(&mut block, index, [0; 4]);
