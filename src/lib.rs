@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod config;
 pub mod engine;
 pub mod front;
@@ -40,4 +41,3 @@ pub mod runtime;
 pub mod socketio;
 pub mod util;
 pub mod wire;
-pub mod app;

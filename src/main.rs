@@ -44,7 +44,11 @@ fn run(config: &Config) -> Result<(), String> {
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let http = http::spawn(
-        HttpConfig { workers: config.workers, version: env!("CARGO_PKG_VERSION"), started },
+        HttpConfig {
+            workers: config.workers,
+            version: env!("CARGO_PKG_VERSION"),
+            started,
+        },
         Arc::clone(&metrics),
     )
     .map_err(|e| format!("cannot start the HTTP workers: {e}"))?;
@@ -63,9 +67,16 @@ fn run(config: &Config) -> Result<(), String> {
         http_socket: Some(http.socket_path().to_path_buf()),
     };
     let app = ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics));
-    let layer = SocketIoLayer { sio: runtime::socketio(config, &["/"]), app };
-    let mut server = runtime::build(config, listener, mount, layer, metrics).map_err(|e| format!("cannot start: {e}"))?;
+    let layer = SocketIoLayer {
+        sio: runtime::socketio(config, &["/"]),
+        app,
+    };
+    let mut server = runtime::build(config, listener, mount, layer, metrics)
+        .map_err(|e| format!("cannot start: {e}"))?;
     let local = server.local_addr().map_err(|e| e.to_string())?;
-    log::info!("ShareThings {} listening on http://{local}/", env!("CARGO_PKG_VERSION"));
+    log::info!(
+        "ShareThings {} listening on http://{local}/",
+        env!("CARGO_PKG_VERSION")
+    );
     server.run().map_err(|e| format!("event loop failed: {e}"))
 }

@@ -313,7 +313,7 @@ fn start_partial_post(addr: std::net::SocketAddr, sid: &str) -> Http {
 }
 
 #[test]
-#[ignore = "server bug: a polling POST cut short leaves the session open (see .team/server-bugs.md)"]
+
 fn a_polling_post_cut_short_closes_the_session() {
     // Reference (engine.io polling.ts onDataRequest): "data request connection closed
     // prematurely" is a transport error that closes the session.
@@ -328,7 +328,7 @@ fn a_polling_post_cut_short_closes_the_session() {
 }
 
 #[test]
-#[ignore = "server bug: a parked polling GET cut short leaves the session open (see .team/server-bugs.md)"]
+
 fn a_parked_get_cut_short_closes_the_session() {
     // Reference (engine.io polling.ts onPollRequest): "poll connection closed prematurely".
     let server = Server::start(&[]);
@@ -342,7 +342,7 @@ fn a_parked_get_cut_short_closes_the_session() {
 }
 
 #[test]
-#[ignore = "server bug: a POST body that times out (408) leaves a stale in-flight POST (see .team/server-bugs.md)"]
+
 fn a_polling_post_body_timeout_ends_the_request_cleanly() {
     // After the 408 the POST is over, as if its connection had closed: the session is closed
     // like the reference's (next request: unknown sid), not left with a phantom POST that

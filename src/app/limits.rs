@@ -51,7 +51,10 @@ impl JoinLimits {
 
     /// How long this address must wait, if it is over its limit.
     pub fn address_blocked(&self, address: IpAddr, now: Instant) -> Option<Duration> {
-        let entry = self.by_address.get(&address).and_then(|h| self.addresses.get(*h))?;
+        let entry = self
+            .by_address
+            .get(&address)
+            .and_then(|h| self.addresses.get(*h))?;
         blocked(&entry.window, self.per_address, now)
     }
 
@@ -60,9 +63,18 @@ impl JoinLimits {
         blocked(self.rooms.get(&room)?, self.per_room, now)
     }
 
-    pub fn record_failure(&mut self, io: &mut Io<'_>, address: Option<IpAddr>, room: Handle, now: Instant) {
+    pub fn record_failure(
+        &mut self,
+        io: &mut Io<'_>,
+        address: Option<IpAddr>,
+        room: Handle,
+        now: Instant,
+    ) {
         let ends = now + self.window;
-        let window = self.rooms.entry(room).or_insert(Window { failures: 0, ends });
+        let window = self
+            .rooms
+            .entry(room)
+            .or_insert(Window { failures: 0, ends });
         if window.ends <= now {
             *window = Window { failures: 0, ends };
         }
@@ -70,20 +82,32 @@ impl JoinLimits {
         let Some(address) = address else {
             return;
         };
-        if let Some(entry) = self.by_address.get(&address).and_then(|h| self.addresses.get_mut(*h)) {
+        if let Some(entry) = self
+            .by_address
+            .get(&address)
+            .and_then(|h| self.addresses.get_mut(*h))
+        {
             entry.window.failures = entry.window.failures.saturating_add(1);
             return;
         }
-        let new = AddressWindow { address, window: Window { failures: 1, ends } };
+        let new = AddressWindow {
+            address,
+            window: Window { failures: 1, ends },
+        };
         match self.addresses.try_insert(new) {
             Ok(handle) => {
                 self.by_address.insert(address, handle);
-                if io.set_timer(ends, timer_key(TimerTag::AddressWindow, handle)).is_err() {
+                if io
+                    .set_timer(ends, timer_key(TimerTag::AddressWindow, handle))
+                    .is_err()
+                {
                     // Without its deadline the entry would never end; do not keep it.
                     self.window_ended(handle);
                 }
             }
-            Err(_) => log::warn!("too many addresses with failed joins to track; relying on per-session limits"),
+            Err(_) => log::warn!(
+                "too many addresses with failed joins to track; relying on per-session limits"
+            ),
         }
     }
 

@@ -18,7 +18,9 @@ use bytes::Bytes;
 use miniserde::json::{Array, Object, Value};
 
 use crate::metrics::{JoinRejection, Metrics};
-use crate::socketio::{Application, DisconnectReason, IncomingEvent, Io, Outgoing, RoomId, SocketId};
+use crate::socketio::{
+    Application, DisconnectReason, IncomingEvent, Io, Outgoing, RoomId, SocketId,
+};
 use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::query;
@@ -107,15 +109,28 @@ enum Relay {
 }
 
 impl ShareThings {
-    pub fn new(config: AppConfig, key: [u8; 32], now: Instant, metrics: Arc<Metrics>) -> ShareThings {
-        metrics.session_slots.store(config.max_rooms as u64, Ordering::Relaxed);
-        metrics.member_slots.store(config.member_capacity() as u64, Ordering::Relaxed);
+    pub fn new(
+        config: AppConfig,
+        key: [u8; 32],
+        now: Instant,
+        metrics: Arc<Metrics>,
+    ) -> ShareThings {
+        metrics
+            .session_slots
+            .store(config.max_rooms as u64, Ordering::Relaxed);
+        metrics
+            .member_slots
+            .store(config.member_capacity() as u64, Ordering::Relaxed);
         ShareThings {
             rooms: Arena::with_capacity(config.max_rooms),
             rooms_by_name: HashMap::with_capacity(config.max_rooms),
             members: Arena::with_capacity(config.member_capacity()),
             member_of: HashMap::new(),
-            limits: JoinLimits::new(config.join_limit_per_address, config.join_limit_per_session, config.join_limit_window),
+            limits: JoinLimits::new(
+                config.join_limit_per_address,
+                config.join_limit_per_session,
+                config.join_limit_window,
+            ),
             keys: Keys::new(key),
             started: now,
             metrics,
@@ -124,8 +139,12 @@ impl ShareThings {
     }
 
     fn publish(&self) {
-        self.metrics.sessions.store(self.rooms.len() as u64, Ordering::Relaxed);
-        self.metrics.members.store(self.members.len() as u64, Ordering::Relaxed);
+        self.metrics
+            .sessions
+            .store(self.rooms.len() as u64, Ordering::Relaxed);
+        self.metrics
+            .members
+            .store(self.members.len() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
@@ -134,16 +153,26 @@ impl ShareThings {
 
     // ----- join ----------------------------------------------------------------------------
 
-    fn join(&mut self, io: &mut Io<'_>, socket: SocketId, args: Vec<Value>) -> Result<Value, Failure> {
+    fn join(
+        &mut self,
+        io: &mut Io<'_>,
+        socket: SocketId,
+        args: Vec<Value>,
+    ) -> Result<Value, Failure> {
         let object = payload::object(args)?;
         let name = payload::session_id(&object)?;
         let client_name = payload::client_name(&object)?;
         let fingerprint = payload::fingerprint(&object)?;
         let token = payload::optional_string(&object, "token")?;
         let route = route_key(&name);
-        if let Some(expected) = io.handshake_query(socket).and_then(|q| query::query_param(q, "route")) {
+        if let Some(expected) = io
+            .handshake_query(socket)
+            .and_then(|q| query::query_param(q, "route"))
+        {
             if expected != route {
-                return Err(Failure::invalid("this connection was opened for another session"));
+                return Err(Failure::invalid(
+                    "this connection was opened for another session",
+                ));
             }
         }
         let now = io.now();
@@ -153,7 +182,11 @@ impl ShareThings {
         }
         // One session per connection: a repeated join to the same room refreshes the token.
         if let Some(&member) = self.member_of.get(&socket) {
-            let same_room = self.members.get(member).and_then(|m| self.rooms.get(m.room)).is_some_and(|r| r.name == name);
+            let same_room = self
+                .members
+                .get(member)
+                .and_then(|m| self.rooms.get(m.room))
+                .is_some_and(|r| r.name == name);
             if same_room {
                 return self.joined_ack(member, false, now);
             }
@@ -162,7 +195,11 @@ impl ShareThings {
         let existing = self.rooms_by_name.get(&name).copied();
         let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
-            if self.rooms.get(room).is_some_and(|r| r.nonce == claims.room_nonce) {
+            if self
+                .rooms
+                .get(room)
+                .is_some_and(|r| r.nonce == claims.room_nonce)
+            {
                 return self.rejoin(io, socket, room, claims, client_name, now);
             }
         }
@@ -179,26 +216,50 @@ impl ShareThings {
                 if let Some(wait) = self.limits.room_blocked(room, now) {
                     return Err(rate_limited(wait));
                 }
-                let matches = self.rooms.get(room).is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier));
+                let matches = self
+                    .rooms
+                    .get(room)
+                    .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier));
                 if !matches {
                     self.limits.record_failure(io, address, room, now);
                     log::info!("join refused for session {route}: wrong passphrase");
-                    return Err(Failure::new(Code::InvalidPassphrase, "wrong passphrase for this session"));
+                    return Err(Failure::new(
+                        Code::InvalidPassphrase,
+                        "wrong passphrase for this session",
+                    ));
                 }
                 (room, false)
             }
             None => (self.create_room(name, route.clone(), verifier)?, true),
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
-        log::info!("member joined session {route} ({} members)", self.room_size(room));
+        log::info!(
+            "member joined session {route} ({} members)",
+            self.room_size(room)
+        );
         self.joined_ack(member, created, now)
     }
 
-    fn create_room(&mut self, name: String, route: String, verifier: [u8; 32]) -> Result<Handle, Failure> {
+    fn create_room(
+        &mut self,
+        name: String,
+        route: String,
+        verifier: [u8; 32],
+    ) -> Result<Handle, Failure> {
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
-        let room = Room { name: name.clone(), route: route.clone(), nonce, verifier, members: Vec::new(), expiry: None };
+        let room = Room {
+            name: name.clone(),
+            route: route.clone(),
+            nonce,
+            verifier,
+            members: Vec::new(),
+            expiry: None,
+        };
         let Ok(handle) = self.rooms.try_insert(room) else {
-            return Err(Failure::new(Code::ServerFull, "the server has no room for another session"));
+            return Err(Failure::new(
+                Code::ServerFull,
+                "the server has no room for another session",
+            ));
         };
         self.rooms_by_name.insert(name, handle);
         log::info!("session {route} created");
@@ -215,11 +276,21 @@ impl ShareThings {
         now: Instant,
     ) -> Result<Value, Failure> {
         let current = self.rooms.get(room).and_then(|r| {
-            r.members.iter().copied().find(|m| self.members.get(*m).is_some_and(|m| m.client_id == claims.client_id))
+            r.members.iter().copied().find(|m| {
+                self.members
+                    .get(*m)
+                    .is_some_and(|m| m.client_id == claims.client_id)
+            })
         });
         let Some(member) = current else {
             // The grace passed: come back as the same clientId, announced again.
-            let member = self.add_member(io, socket, room, Some(claims.client_id.clone()), client_name)?;
+            let member = self.add_member(
+                io,
+                socket,
+                room,
+                Some(claims.client_id.clone()),
+                client_name,
+            )?;
             return self.joined_ack(member, false, now);
         };
         let Some(m) = self.members.get_mut(member) else {
@@ -235,7 +306,10 @@ impl ShareThings {
         if let Some(old) = old.filter(|old| *old != socket) {
             self.member_of.remove(&old);
             io.leave(old, room_id(room));
-            let failure = Failure::new(Code::Replaced, "this member rejoined from another connection");
+            let failure = Failure::new(
+                Code::Replaced,
+                "this member rejoined from another connection",
+            );
             io.emit(old, "error", vec![failure.event_body()], Vec::new());
         }
         if let Some(r) = self.rooms.get(room) {
@@ -258,14 +332,27 @@ impl ShareThings {
         let Some(client_id) = client_id.or_else(|| io.socket_id(socket).map(str::to_string)) else {
             return Err(Failure::new(Code::NotJoined, "connection closed"));
         };
-        let member = Member { room, client_id: client_id.clone(), name: name.clone(), socket: Some(socket), grace: None };
+        let member = Member {
+            room,
+            client_id: client_id.clone(),
+            name: name.clone(),
+            socket: Some(socket),
+            grace: None,
+        };
         let Ok(handle) = self.members.try_insert(member) else {
-            return Err(Failure::new(Code::ServerFull, "the server has no room for another member"));
+            return Err(Failure::new(
+                Code::ServerFull,
+                "the server has no room for another member",
+            ));
         };
         let announce = Outgoing::event(
             "/",
             "client-joined",
-            vec![member_event(self.rooms.get(room).map_or("", |r| r.name.as_str()), &client_id, &name)],
+            vec![member_event(
+                self.rooms.get(room).map_or("", |r| r.name.as_str()),
+                &client_id,
+                &name,
+            )],
             Vec::new(),
         );
         io.send_to_room(room_id(room), &announce, Some(socket));
@@ -286,12 +373,20 @@ impl ShareThings {
     }
 
     fn joined_ack(&self, member: Handle, created: bool, now: Instant) -> Result<Value, Failure> {
-        let m = self.members.get(member).ok_or_else(|| Failure::new(Code::NotJoined, "member vanished"))?;
-        let room = self.rooms.get(m.room).ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
+        let m = self
+            .members
+            .get(member)
+            .ok_or_else(|| Failure::new(Code::NotJoined, "member vanished"))?;
+        let room = self
+            .rooms
+            .get(m.room)
+            .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
         let token = self.keys.sign(&TokenClaims {
             room_nonce: room.nonce,
             client_id: m.client_id.clone(),
-            expires_ms: self.now_ms(now).saturating_add(TOKEN_LIFETIME.as_millis() as u64),
+            expires_ms: self
+                .now_ms(now)
+                .saturating_add(TOKEN_LIFETIME.as_millis() as u64),
         });
         let mut clients = Array::new();
         for other in room.members.iter().filter_map(|h| self.members.get(*h)) {
@@ -328,10 +423,24 @@ impl ShareThings {
             return;
         };
         room.members.retain(|h| *h != member);
-        let left = Outgoing::event("/", "client-left", vec![member_event(&room.name, &m.client_id, &m.name)], Vec::new());
-        log::info!("member {why} session {} ({} members)", room.route, room.members.len());
+        let left = Outgoing::event(
+            "/",
+            "client-left",
+            vec![member_event(&room.name, &m.client_id, &m.name)],
+            Vec::new(),
+        );
+        log::info!(
+            "member {why} session {} ({} members)",
+            room.route,
+            room.members.len()
+        );
         if room.members.is_empty() && room.expiry.is_none() {
-            room.expiry = io.set_timer(now + self.config.session_timeout, timer_key(TimerTag::RoomExpiry, m.room)).ok();
+            room.expiry = io
+                .set_timer(
+                    now + self.config.session_timeout,
+                    timer_key(TimerTag::RoomExpiry, m.room),
+                )
+                .ok();
         }
         io.send_to_room(room_id(m.room), &left, None);
         self.publish();
@@ -358,7 +467,9 @@ impl ShareThings {
         let member = self.member_of.get(&socket).copied();
         let found = member.and_then(|h| self.members.get(h).map(|m| (h, m.room)));
         match found {
-            Some((member, room)) if self.rooms.get(room).is_some_and(|r| r.name == name) => Ok((member, room)),
+            Some((member, room)) if self.rooms.get(room).is_some_and(|r| r.name == name) => {
+                Ok((member, room))
+            }
             _ => Err(Failure::new(Code::NotJoined, "join this session first")),
         }
     }
@@ -367,7 +478,6 @@ impl ShareThings {
         &mut self,
         io: &mut Io<'_>,
         socket: SocketId,
-        event: &str,
         out_event: &str,
         mut object: Object,
         attachments: Vec<Bytes>,
@@ -378,31 +488,49 @@ impl ShareThings {
             None => None,
             Some(to) => {
                 let found = self.rooms.get(room).and_then(|r| {
-                    r.members.iter().copied().find(|h| self.members.get(*h).is_some_and(|m| m.client_id == to))
+                    r.members
+                        .iter()
+                        .copied()
+                        .find(|h| self.members.get(*h).is_some_and(|m| m.client_id == to))
                 });
                 match found {
                     Some(h) => Some(h),
-                    None => return Err(Failure::invalid("`to` does not name a member of this session")),
+                    None => {
+                        return Err(Failure::invalid(
+                            "`to` does not name a member of this session",
+                        ))
+                    }
                 }
             }
         };
-        let from = self.members.get(member).map(|m| m.client_id.clone()).unwrap_or_default();
+        let from = self
+            .members
+            .get(member)
+            .map(|m| m.client_id.clone())
+            .unwrap_or_default();
         object.insert("from".into(), Value::String(from));
         let packet = Outgoing::event("/", out_event, vec![Value::Object(object)], attachments);
         let receivers: Vec<SocketId> = match (target, to_whom) {
-            (Some(h), _) => self.members.get(h).and_then(|m| m.socket).into_iter().collect(),
+            (Some(h), _) => self
+                .members
+                .get(h)
+                .and_then(|m| m.socket)
+                .into_iter()
+                .collect(),
             (None, Relay::Everyone) => self.room_sockets(room).collect(),
             (None, Relay::Others) => self.room_sockets(room).filter(|s| *s != socket).collect(),
         };
         for receiver in receivers {
             io.send(receiver, &packet);
-            self.metrics.bytes_relayed.fetch_add(packet.len() as u64, Ordering::Relaxed);
+            self.metrics
+                .bytes_relayed
+                .fetch_add(packet.len() as u64, Ordering::Relaxed);
             if receiver != socket && io.is_congested(receiver) {
                 io.hold_sender(socket, receiver);
             }
         }
         self.metrics.events_relayed.fetch_add(1, Ordering::Relaxed);
-        log::trace!("relayed {event}");
+        log::trace!("relayed {out_event}");
         Ok(())
     }
 
@@ -414,7 +542,12 @@ impl ShareThings {
             .filter_map(|h| self.members.get(*h).and_then(|m| m.socket))
     }
 
-    fn handle(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) -> Result<Value, Failure> {
+    fn handle(
+        &mut self,
+        io: &mut Io<'_>,
+        socket: SocketId,
+        event: IncomingEvent,
+    ) -> Result<Value, Failure> {
         match event.name.as_str() {
             "join" => {
                 let result = self.join(io, socket, event.args);
@@ -432,24 +565,52 @@ impl ShareThings {
             "content" => {
                 let object = payload::object(event.args)?;
                 payload::check_content(&object)?;
-                self.relay(io, socket, "content", "content", object, event.attachments, Relay::Others)?;
+                self.relay(
+                    io,
+                    socket,
+                    "content",
+                    object,
+                    event.attachments,
+                    Relay::Others,
+                )?;
                 Ok(success())
             }
             "chunk" => {
                 let object = payload::object(event.args)?;
                 payload::check_chunk(&object)?;
-                self.relay(io, socket, "chunk", "chunk", object, event.attachments, Relay::Others)?;
+                self.relay(
+                    io,
+                    socket,
+                    "chunk",
+                    object,
+                    event.attachments,
+                    Relay::Others,
+                )?;
                 Ok(success())
             }
             "remove-content" => {
                 let object = payload::object(event.args)?;
                 payload::check_content_id(&object)?;
-                self.relay(io, socket, "remove-content", "content-removed", object, event.attachments, Relay::Others)?;
+                self.relay(
+                    io,
+                    socket,
+                    "content-removed",
+                    object,
+                    event.attachments,
+                    Relay::Others,
+                )?;
                 Ok(success())
             }
             "clear-all-content" => {
                 let object = payload::object(event.args)?;
-                self.relay(io, socket, "clear-all-content", "all-content-cleared", object, event.attachments, Relay::Everyone)?;
+                self.relay(
+                    io,
+                    socket,
+                    "all-content-cleared",
+                    object,
+                    event.attachments,
+                    Relay::Everyone,
+                )?;
                 Ok(success())
             }
             _ => Err(Failure::invalid("unknown event")),
@@ -458,7 +619,14 @@ impl ShareThings {
 }
 
 impl Application for ShareThings {
-    fn on_connect(&mut self, _io: &mut Io<'_>, _socket: SocketId, _nsp: &str, _auth: Option<Value>) {}
+    fn on_connect(
+        &mut self,
+        _io: &mut Io<'_>,
+        _socket: SocketId,
+        _nsp: &str,
+        _auth: Option<Value>,
+    ) {
+    }
 
     fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) {
         let ack = event.ack;
@@ -473,7 +641,9 @@ impl Application for ShareThings {
         match (result, ack) {
             (Ok(body), Some(ack)) => io.ack(socket, ack, vec![body], Vec::new()),
             (Err(failure), Some(ack)) => io.ack(socket, ack, vec![failure.ack_body()], Vec::new()),
-            (Err(failure), None) => io.emit(socket, "error", vec![failure.event_body()], Vec::new()),
+            (Err(failure), None) => {
+                io.emit(socket, "error", vec![failure.event_body()], Vec::new())
+            }
             (Ok(_), None) => {}
         }
     }
@@ -487,7 +657,9 @@ impl Application for ShareThings {
         }
         // Lost, not left: keep the member for the grace, so a rejoin is seamless.
         let deadline = io.now() + self.config.rejoin_grace;
-        let timer = io.set_timer(deadline, timer_key(TimerTag::MemberGrace, member)).ok();
+        let timer = io
+            .set_timer(deadline, timer_key(TimerTag::MemberGrace, member))
+            .ok();
         match self.members.get_mut(member) {
             Some(m) if timer.is_some() => {
                 m.socket = None;
@@ -525,11 +697,15 @@ impl Application for ShareThings {
 impl ShareThings {
     /// Timer keys keep 30 bits of generation; confirm against the live handle.
     fn find_room_by_timer(&self, key: Handle) -> Option<Handle> {
-        self.rooms.handle_at(key.index()).filter(|h| timer_key(TimerTag::RoomExpiry, *h) == timer_key(TimerTag::RoomExpiry, key))
+        self.rooms
+            .handle_at(key.index())
+            .filter(|h| timer_key(TimerTag::RoomExpiry, *h) == timer_key(TimerTag::RoomExpiry, key))
     }
 
     fn find_member_by_timer(&self, key: Handle) -> Option<Handle> {
-        self.members.handle_at(key.index()).filter(|h| timer_key(TimerTag::MemberGrace, *h) == timer_key(TimerTag::MemberGrace, key))
+        self.members.handle_at(key.index()).filter(|h| {
+            timer_key(TimerTag::MemberGrace, *h) == timer_key(TimerTag::MemberGrace, key)
+        })
     }
 }
 
@@ -552,7 +728,10 @@ fn success() -> Value {
 }
 
 fn rate_limited(wait: Duration) -> Failure {
-    let mut failure = Failure::new(Code::RateLimited, "too many failed attempts; try again later");
+    let mut failure = Failure::new(
+        Code::RateLimited,
+        "too many failed attempts; try again later",
+    );
     failure.retry_after_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1));
     failure
 }
@@ -575,4 +754,3 @@ pub fn random_key() -> [u8; 32] {
     }
     key
 }
-

@@ -42,7 +42,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: Code, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into(), retry_after_ms: None }
+        Failure {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Failure {
@@ -71,7 +75,10 @@ impl Failure {
     fn add_retry(&self, object: &mut Object) {
         if let Some(ms) = self.retry_after_ms {
             object.insert("retryAfterMs".into(), Value::Number(json::Number::U64(ms)));
-            object.insert("retryAfterSeconds".into(), Value::Number(json::Number::U64(ms.div_ceil(1000))));
+            object.insert(
+                "retryAfterSeconds".into(),
+                Value::Number(json::Number::U64(ms.div_ceil(1000))),
+            );
         }
     }
 }
@@ -103,7 +110,9 @@ pub fn session_id(object: &Object) -> Result<String, Failure> {
     };
     let chars = id.chars().count();
     if chars == 0 || chars > SESSION_ID_MAX || id.chars().any(is_control) {
-        return Err(Failure::invalid("sessionId must be 1-64 characters without control characters"));
+        return Err(Failure::invalid(
+            "sessionId must be 1-64 characters without control characters",
+        ));
     }
     Ok(id.clone())
 }
@@ -152,11 +161,15 @@ pub fn check_chunk(object: &Object) -> Result<(), Failure> {
     let id_ok = matches!(chunk.get("contentId"), Some(Value::String(s)) if !s.is_empty());
     let index_ok = matches!(chunk.get("chunkIndex"), Some(Value::Number(_)));
     let total_ok = matches!(chunk.get("totalChunks"), Some(Value::Number(_)));
-    let data_ok = chunk.get("encryptedData").is_some_and(|v| !matches!(v, Value::Null));
+    let data_ok = chunk
+        .get("encryptedData")
+        .is_some_and(|v| !matches!(v, Value::Null));
     if id_ok && index_ok && total_ok && data_ok {
         Ok(())
     } else {
-        Err(Failure::invalid("chunk needs contentId, chunkIndex, totalChunks and encryptedData"))
+        Err(Failure::invalid(
+            "chunk needs contentId, chunkIndex, totalChunks and encryptedData",
+        ))
     }
 }
 
@@ -192,14 +205,23 @@ mod tests {
         assert!(session_id(&obj(&format!(r#"{{"sessionId":"{sixty_four_emoji}"}}"#))).is_ok());
         assert!(session_id(&obj(&format!(r#"{{"sessionId":"{}"}}"#, "a".repeat(65)))).is_err());
         assert!(session_id(&obj(r#"{"sessionId":""}"#)).is_err());
-        assert!(session_id(&obj(r#"{"sessionId":"a\u007f"}"#)).is_err(), "DEL is a control character");
-        assert!(session_id(&obj(r#"{"sessionId":"a\u0085"}"#)).is_err(), "C1 control");
+        assert!(
+            session_id(&obj(r#"{"sessionId":"a\u007f"}"#)).is_err(),
+            "DEL is a control character"
+        );
+        assert!(
+            session_id(&obj(r#"{"sessionId":"a\u0085"}"#)).is_err(),
+            "C1 control"
+        );
         assert!(session_id(&obj(r#"{"sessionId":5}"#)).is_err());
     }
 
     #[test]
     fn client_names_are_trimmed() {
-        assert_eq!(client_name(&obj(r#"{"clientName":"  Ann  "}"#)).unwrap(), "Ann");
+        assert_eq!(
+            client_name(&obj(r#"{"clientName":"  Ann  "}"#)).unwrap(),
+            "Ann"
+        );
         assert!(client_name(&obj(r#"{"clientName":"   "}"#)).is_err());
         assert!(client_name(&obj(&format!(r#"{{"clientName":"{}"}}"#, "b".repeat(33)))).is_err());
     }
@@ -217,7 +239,10 @@ mod tests {
 
     #[test]
     fn chunk_shape() {
-        assert!(check_chunk(&obj(r#"{"chunk":{"contentId":"c","chunkIndex":0,"totalChunks":1,"encryptedData":[1]}}"#)).is_ok());
+        assert!(check_chunk(&obj(
+            r#"{"chunk":{"contentId":"c","chunkIndex":0,"totalChunks":1,"encryptedData":[1]}}"#
+        ))
+        .is_ok());
         assert!(check_chunk(&obj(r#"{"chunk":{"contentId":"c","chunkIndex":0}}"#)).is_err());
         assert!(check_chunk(&obj(r#"{"chunk":5}"#)).is_err());
     }

@@ -44,7 +44,10 @@ impl Keys {
     }
 
     pub fn sign(&self, claims: &TokenClaims) -> String {
-        let body = format!("{:016x}.{}.{}", claims.room_nonce, claims.client_id, claims.expires_ms);
+        let body = format!(
+            "{:016x}.{}.{}",
+            claims.room_nonce, claims.client_id, claims.expires_ms
+        );
         let mac = self.mac(b"token:", body.as_bytes());
         format!("{body}.{}", data_encoding::BASE64URL_NOPAD.encode(&mac))
     }
@@ -55,7 +58,9 @@ impl Keys {
             return None;
         }
         let (body, mac_text) = token.rsplit_once('.')?;
-        let given = data_encoding::BASE64URL_NOPAD.decode(mac_text.as_bytes()).ok()?;
+        let given = data_encoding::BASE64URL_NOPAD
+            .decode(mac_text.as_bytes())
+            .ok()?;
         let expected = self.mac(b"token:", body.as_bytes());
         if !constant_time_eq(&given, &expected) {
             return None;
@@ -100,14 +105,22 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_resist_tampering() {
         let keys = Keys::new([7; 32]);
-        let claims = TokenClaims { room_nonce: 42, client_id: "abcdefghijklmnopqrst".into(), expires_ms: 1000 };
+        let claims = TokenClaims {
+            room_nonce: 42,
+            client_id: "abcdefghijklmnopqrst".into(),
+            expires_ms: 1000,
+        };
         let token = keys.sign(&claims);
         assert_eq!(keys.verify(&token, 999), Some(claims.clone()));
         assert_eq!(keys.verify(&token, 1000), None, "expired");
         let mut forged = token.clone();
         forged.replace_range(0..1, "1");
         assert_eq!(keys.verify(&forged, 0), None);
-        assert_eq!(Keys::new([8; 32]).verify(&token, 0), None, "another server's key");
+        assert_eq!(
+            Keys::new([8; 32]).verify(&token, 0),
+            None,
+            "another server's key"
+        );
         assert_eq!(keys.verify("garbage", 0), None);
         assert_eq!(keys.verify("", 0), None);
     }

@@ -471,19 +471,17 @@ impl Engine {
         Reply::bare(413)
     }
 
-    /// The connection holding a polling GET or POST went away before it was answered.
+    /// The connection holding a parked GET or a POST being read ended before it was answered.
+    /// Like the reference ("poll connection closed prematurely"), that is a transport error
+    /// which closes the session: a closed tab is noticed at once, not at the ping timeout.
     pub fn polling_conn_gone(&mut self, id: SessionId, conn: ConnId) {
-        if let Some(TransportState::Polling {
-            held_get,
-            reading_post,
-        }) = self.sessions.get_mut(id).map(|s| &mut s.transport)
-        {
-            if *held_get == Some(conn) {
-                *held_get = None;
-            }
-            if *reading_post == Some(conn) {
-                *reading_post = None;
-            }
+        let was_in_flight = matches!(
+            self.sessions.get(id).map(|s| &s.transport),
+            Some(TransportState::Polling { held_get, reading_post })
+                if *held_get == Some(conn) || *reading_post == Some(conn)
+        );
+        if was_in_flight {
+            self.close(id, CloseReason::TransportError);
         }
     }
 
@@ -663,9 +661,6 @@ impl Engine {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
-        if session.closing {
-            return;
-        }
         session.queued_bytes = session.queued_bytes.saturating_add(frame.len());
         let over_cap = session.queued_bytes > hard_cap;
         match session.transport {

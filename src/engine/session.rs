@@ -120,7 +120,6 @@ pub(super) struct Session {
     pub(super) held_by: u32,
     /// Senders paused until this session drains.
     pub(super) waiters: Vec<SessionId>,
-    pub(super) closing: bool,
     pub(super) remote: IpAddr,
     pub(super) query: String,
     pub(super) mount: usize,
@@ -147,7 +146,6 @@ impl Session {
             upper_timer: None,
             held_by: 0,
             waiters: Vec::new(),
-            closing: false,
             remote,
             query: query.to_string(),
             mount,

@@ -1,9 +1,9 @@
 //! The bridge from the event loop to the tiny_http workers.
 //!
-//! A plain-HTTP request is forwarded over a fresh connection to the workers' private Unix
-//! socket: its head unchanged except that the loop adds `X-ShareThings-Peer` (the real TCP
-//! peer) after removing any copy the client sent, then its body. The response is relayed back
-//! unchanged. Its end is found from `Content-Length` (the workers always send one), so the
+//! A plain-HTTP request (always without a body: the loop refuses bodies before bridging) is
+//! forwarded over a fresh connection to the workers' private Unix socket: its head unchanged
+//! except that the loop adds `X-ShareThings-Peer` (the real TCP peer) after removing any copy
+//! the client sent. The response is relayed back unchanged. Its end is found from `Content-Length` (the workers always send one), so the
 //! client's connection stays usable for the next request, which may well be Engine.IO.
 
 use std::io::{self, Read, Write};
@@ -51,8 +51,6 @@ pub struct Bridge {
     pub unix: mio::net::UnixStream,
     /// Bytes for the worker not yet written.
     to_worker: Vec<u8>,
-    /// Request body bytes still to come from the client.
-    pub body_left: u64,
     response: ResponseState,
     head_request: bool,
     /// Whether the client's connection can take another request afterwards.
@@ -76,28 +74,10 @@ impl Bridge {
         Bridge {
             unix,
             to_worker: forwarded_head(raw_head, peer),
-            body_left: head.content_length.unwrap_or(0),
             response: ResponseState::Head(Vec::new()),
             head_request: head.method == Method::Head,
             keep_alive: head.keep_alive,
         }
-    }
-
-    /// Adds request body bytes from the client; returns how many of `bytes` it took.
-    pub fn push_body(&mut self, bytes: &[u8]) -> usize {
-        let n = usize::try_from(self.body_left)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        if let Some(part) = bytes.get(..n) {
-            self.to_worker.extend_from_slice(part);
-        }
-        self.body_left -= n as u64;
-        n
-    }
-
-    /// Bytes waiting to go to the worker (to pause reading the client when it grows).
-    pub fn pending_to_worker(&self) -> usize {
-        self.to_worker.len()
     }
 
     /// Writes what it can to the worker.

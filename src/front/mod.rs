@@ -85,9 +85,11 @@ enum State {
         need: usize,
         body: Vec<u8>,
     },
-    /// A polling GET parked until the session has something to send.
+    /// A polling GET parked until the session has something to send, with the CORS header
+    /// lines its answer needs.
     Held {
         session: SessionId,
+        cors: String,
     },
     /// Waiting for a free bridge slot, with the parsed head and its raw bytes.
     BridgeWait {
@@ -326,8 +328,7 @@ impl<L: Layer> Server<L> {
         match &mut conn.state {
             State::WebSocket { closing: false, .. } => self.read_ws(now, id),
             State::WebSocket { closing: true, .. } | State::Closing => self.discard_input(id),
-            State::Bridge(_) => self.read_bridge_body(id),
-            State::Held { .. } | State::BridgeWait { .. } => {
+            State::Held { .. } | State::BridgeWait { .. } | State::Bridge(_) => {
                 // Nothing may arrive while parked except EOF; detect it without consuming a
                 // pipelined request (clients do not pipeline behind a long-poll).
                 self.peek_eof(id);
@@ -342,12 +343,12 @@ impl<L: Layer> Server<L> {
         };
         let mut probe = [0u8; 1];
         match conn.stream.peek(&mut probe) {
-            Ok(0) => self.close_conn(id, false),
+            Ok(0) => self.close_conn(id),
             Err(e)
                 if e.kind() != io::ErrorKind::WouldBlock
                     && e.kind() != io::ErrorKind::Interrupted =>
             {
-                self.close_conn(id, false)
+                self.close_conn(id)
             }
             _ => {}
         }
@@ -360,11 +361,11 @@ impl<L: Layer> Server<L> {
         let mut sink = [0u8; 4096];
         loop {
             match conn.stream.read(&mut sink) {
-                Ok(0) => return self.close_conn(id, false),
+                Ok(0) => return self.close_conn(id),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return self.close_conn(id, false),
+                Err(_) => return self.close_conn(id),
             }
         }
     }
@@ -380,7 +381,7 @@ impl<L: Layer> Server<L> {
             let room = (limit - conn.input.len()).min(chunk.len());
             match conn.stream.read(chunk.get_mut(..room).unwrap_or_default()) {
                 Ok(0) => {
-                    self.close_conn(id, false);
+                    self.close_conn(id);
                     return false;
                 }
                 Ok(n) => conn
@@ -389,7 +390,7 @@ impl<L: Layer> Server<L> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
                 Err(_) => {
-                    self.close_conn(id, false);
+                    self.close_conn(id);
                     return false;
                 }
             }
@@ -409,15 +410,13 @@ impl<L: Layer> Server<L> {
             match &conn.state {
                 State::Head => {
                     let limit = self.config.head_max_bytes + 1;
-                    if conn.input.is_empty()
-                        || http_head::parse_request_head(&conn.input, MAX_HEADERS)
-                            .ok()
-                            .flatten()
-                            .is_none()
-                    {
-                        if !self.fill_input(id, limit) {
-                            return;
-                        }
+                    let buffered = !conn.input.is_empty()
+                        && matches!(
+                            http_head::parse_request_head(&conn.input, MAX_HEADERS),
+                            Ok(Some(_))
+                        );
+                    if !buffered && !self.fill_input(id, limit) {
+                        return;
                     }
                     let Some(conn) = self.conns.get(id) else {
                         return;
@@ -490,10 +489,29 @@ impl<L: Layer> Server<L> {
 
     fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>) {
         self.disarm_timer(id);
-        if let Some(conn) = self.conns.get_mut(id) {
-            conn.out.push(b"", Bytes::from(bytes), 0);
-            conn.state = State::Closing;
-            self.to_write.push(id);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.out.push(b"", Bytes::from(bytes), 0);
+        let old = std::mem::replace(&mut conn.state, State::Closing);
+        self.to_write.push(id);
+        self.abandon(id, old);
+    }
+
+    /// Tells whoever relied on a connection's old state that it is over.
+    fn abandon(&mut self, id: Handle, old: State) {
+        match old {
+            State::Held { session, .. } | State::Body { session, .. } => {
+                self.engine.polling_conn_gone(session, id)
+            }
+            State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
+            State::Bridge(mut bridge) => {
+                let _ = self.poll.registry().deregister(&mut bridge.unix);
+                self.bridged = self.bridged.saturating_sub(1);
+                self.start_waiting_bridge();
+            }
+            State::WebSocket { session, .. } => self.engine.ws_closed(session, id, false),
+            State::Head | State::Closing => {}
         }
     }
 
@@ -543,7 +561,11 @@ impl<L: Layer> Server<L> {
             raw_query: query_string,
             mount,
         };
-        let cors = response::cors_headers(&origin);
+        // As the reference: polling answers must never be cached.
+        let cors = format!(
+            "Cache-Control: no-store\r\n{}",
+            response::cors_headers(&origin)
+        );
         match self.engine.request(now, &request, id) {
             Outcome::Reply(reply) => {
                 let bytes = response::render(
@@ -557,7 +579,7 @@ impl<L: Layer> Server<L> {
             }
             Outcome::Hold(session) => {
                 if let Some(conn) = self.conns.get_mut(id) {
-                    conn.state = State::Held { session };
+                    conn.state = State::Held { session, cors };
                 }
             }
             Outcome::ReadBody(session) => {
@@ -663,7 +685,7 @@ impl<L: Layer> Server<L> {
         };
         conn.timer = None;
         match conn.state {
-            State::Head if conn.input.is_empty() => self.close_conn(id, false),
+            State::Head if conn.input.is_empty() => self.close_conn(id),
             State::Head | State::Body { .. } => self.reject(id, 408, "request timeout"),
             State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
             _ => {}
@@ -721,9 +743,9 @@ impl<L: Layer> Server<L> {
             }
             Err(WsError::Io(e)) => {
                 log::debug!("websocket read failed: {e}");
-                self.close_conn(id, false);
+                self.close_conn(id);
             }
-            Err(WsError::Eof) => self.close_conn(id, false),
+            Err(WsError::Eof) => self.close_conn(id),
         }
     }
 
@@ -759,7 +781,7 @@ impl<L: Layer> Server<L> {
                 0,
             );
         } else {
-            self.close_conn(id, false);
+            self.close_conn(id);
         }
     }
 
@@ -787,13 +809,13 @@ impl<L: Layer> Server<L> {
     fn apply(&mut self, now: Instant, action: Action) {
         match action {
             Action::AnswerPoll { conn, body } => {
-                let parked = self
-                    .conns
-                    .get(conn)
-                    .is_some_and(|c| matches!(c.state, State::Held { .. }));
-                if parked {
+                let cors = match self.conns.get_mut(conn).map(|c| &mut c.state) {
+                    Some(State::Held { cors, .. }) => Some(std::mem::take(cors)),
+                    _ => None,
+                };
+                if let Some(cors) = cors {
                     let bytes =
-                        response::render(200, "text/plain; charset=UTF-8", "", &body, false);
+                        response::render(200, "text/plain; charset=UTF-8", &cors, &body, false);
                     self.queue_response(now, conn, bytes, true);
                     // Anything the client sent meanwhile (a next request) can now be read.
                     self.again.push(conn);
@@ -850,7 +872,7 @@ impl<L: Layer> Server<L> {
         };
         let written = match conn.out.write_to(&mut conn.stream) {
             Ok(written) => written,
-            Err(_) => return self.close_conn(id, false),
+            Err(_) => return self.close_conn(id),
         };
         if let State::WebSocket { session, .. } = conn.state {
             if written.accounted > 0 {
@@ -866,7 +888,7 @@ impl<L: Layer> Server<L> {
                 State::Closing | State::WebSocket { closing: true, .. }
             );
             if finished {
-                return self.close_conn(id, false);
+                return self.close_conn(id);
             }
         }
         // A bridged response paused for a slow client can go on once it drained.
@@ -878,8 +900,13 @@ impl<L: Layer> Server<L> {
     // ----- the bridge to tiny_http ---------------------------------------------------------
 
     fn bridge_or_wait(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
-        if head.chunked {
-            return self.reject(id, 501, "chunked request bodies are not supported");
+        // Every plain-HTTP route is GET or HEAD. Refusing bodies here keeps the bridge simple
+        // and keeps a client from tying up a worker by trickling a large body into it.
+        if head.chunked || head.content_length.is_some_and(|n| n > 0) {
+            return self.reject(id, 413, "request bodies are not accepted here");
+        }
+        if head.header("expect").is_some() {
+            return self.reject(id, 417, "expectations are not supported");
         }
         if self.bridged >= self.config.max_bridged {
             if let Some(conn) = self.conns.get_mut(id) {
@@ -907,8 +934,6 @@ impl<L: Layer> Server<L> {
             return;
         };
         let mut bridge = Box::new(Bridge::new(unix, &head, &raw, conn.peer));
-        let taken = bridge.push_body(&conn.input);
-        conn.input.drain(..taken);
         if self
             .poll
             .registry()
@@ -923,26 +948,6 @@ impl<L: Layer> Server<L> {
         }
         conn.state = State::Bridge(bridge);
         self.bridged += 1;
-        self.bridge_write(id);
-    }
-
-    fn read_bridge_body(&mut self, id: Handle) {
-        let wants_body = self.conns.get(id).is_some_and(|c| match &c.state {
-            State::Bridge(b) => b.body_left > 0 && b.pending_to_worker() < CLIENT_OUT_PAUSE,
-            _ => false,
-        });
-        if !wants_body {
-            return;
-        }
-        if !self.fill_input(id, CLIENT_OUT_PAUSE) {
-            return;
-        }
-        if let Some(conn) = self.conns.get_mut(id) {
-            if let State::Bridge(bridge) = &mut conn.state {
-                let taken = bridge.push_body(&conn.input);
-                conn.input.drain(..taken);
-            }
-        }
         self.bridge_write(id);
     }
 
@@ -984,7 +989,7 @@ impl<L: Layer> Server<L> {
                 Err(e) => {
                     log::warn!("HTTP worker connection failed: {e}");
                     self.end_bridge(id, false);
-                    return self.close_conn(id, false);
+                    return self.close_conn(id);
                 }
             }
             let Some(conn) = self.conns.get_mut(id) else {
@@ -994,7 +999,7 @@ impl<L: Layer> Server<L> {
                 return;
             };
             if bridge.is_done() {
-                let keep_alive = bridge.keep_alive && bridge.body_left == 0;
+                let keep_alive = bridge.keep_alive;
                 self.end_bridge(id, keep_alive);
                 return;
             }
@@ -1050,25 +1055,15 @@ impl<L: Layer> Server<L> {
     // ----- closing -------------------------------------------------------------------------
 
     /// Closes a connection now and tells the engine what it carried.
-    fn close_conn(&mut self, id: Handle, clean: bool) {
+    /// A WebSocket closed this way was lost (no close frame was read: that path tells the
+    /// engine itself before closing).
+    fn close_conn(&mut self, id: Handle) {
         self.disarm_timer(id);
         let Some(mut conn) = self.conns.remove(id) else {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        match conn.state {
-            State::Held { session } | State::Body { session, .. } => {
-                self.engine.polling_conn_gone(session, id)
-            }
-            State::WebSocket { session, .. } => self.engine.ws_closed(session, id, clean),
-            State::Bridge(mut bridge) => {
-                let _ = self.poll.registry().deregister(&mut bridge.unix);
-                self.bridged = self.bridged.saturating_sub(1);
-                self.start_waiting_bridge();
-            }
-            State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
-            State::Head | State::Closing => {}
-        }
+        self.abandon(id, conn.state);
     }
 
     // ----- metrics -------------------------------------------------------------------------

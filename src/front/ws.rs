@@ -46,14 +46,26 @@ struct InFrame {
     mask: [u8; 4],
     /// Payload length announced by the header.
     want: usize,
-    /// The payload so far. Its capacity is reserved up front but only touched as bytes
-    /// arrive, so a client that announces a large frame and goes quiet costs no memory.
+    /// The payload buffer. It grows (zero-filled, each byte once) only as bytes arrive, so a
+    /// client that announces a large frame and goes quiet costs no memory, and one that
+    /// trickles a byte at a time costs no repeated zeroing.
     payload: Vec<u8>,
+    /// Bytes of `payload` received so far.
+    filled: usize,
 }
 
 impl InFrame {
     fn missing(&self) -> usize {
-        self.want - self.payload.len()
+        self.want - self.filled
+    }
+
+    /// The unfilled part of the buffer, grown by up to `step` bytes when it is used up.
+    fn spare(&mut self, step: usize) -> &mut [u8] {
+        if self.payload.len() == self.filled {
+            let grow = self.missing().min(step);
+            self.payload.resize(self.filled + grow, 0);
+        }
+        self.payload.get_mut(self.filled..).unwrap_or_default()
     }
 }
 
@@ -111,21 +123,13 @@ impl WsReader {
             let n = match self.frame.as_mut() {
                 // A large payload: read straight into it, no intermediate buffer.
                 Some(frame) if self.start == self.end && frame.missing() >= READ_CHUNK => {
-                    let filled = frame.payload.len();
-                    let step = frame.missing().min(DIRECT_READ_MAX);
-                    frame.payload.resize(filled + step, 0);
-                    let result =
-                        read_some(stream, frame.payload.get_mut(filled..).unwrap_or_default());
-                    let n = match result {
-                        Ok(Some(n)) => n,
-                        Ok(None) => 0,
-                        Err(e) => return Err(e),
-                    };
-                    frame.payload.truncate(filled + n);
-                    if n == 0 {
-                        return Ok(ReadStatus::WouldBlock);
+                    match read_some(stream, frame.spare(DIRECT_READ_MAX))? {
+                        Some(n) => {
+                            frame.filled += n;
+                            n
+                        }
+                        None => return Ok(ReadStatus::WouldBlock),
                     }
-                    n
                 }
                 _ => {
                     self.compact();
@@ -154,10 +158,18 @@ impl WsReader {
     fn decode_buffered(&mut self, out: &mut Vec<WsEvent>) -> Result<(), WsError> {
         loop {
             if let Some(frame) = self.frame.as_mut() {
-                let n = frame.missing().min(self.end - self.start);
-                if let Some(src) = self.buf.get(self.start..self.start + n) {
-                    frame.payload.extend_from_slice(src);
+                let available = frame.missing().min(self.end - self.start);
+                if available > 0 {
+                    let spare = frame.spare(available);
+                    let n = spare.len().min(available);
+                    if let (Some(dst), Some(src)) =
+                        (spare.get_mut(..n), self.buf.get(self.start..self.start + n))
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                    frame.filled += n;
                     self.start += n;
+                    continue;
                 }
                 if frame.missing() > 0 {
                     return Ok(());
@@ -214,12 +226,14 @@ impl WsReader {
             is_final: header.is_final,
             mask,
             want: len,
-            payload: Vec::with_capacity(len),
+            payload: Vec::new(),
+            filled: 0,
         });
         Ok(())
     }
 
     fn finish_frame(&mut self, mut frame: InFrame, out: &mut Vec<WsEvent>) -> Result<(), WsError> {
+        frame.payload.truncate(frame.filled);
         unmask(&mut frame.payload, frame.mask);
         let message = match frame.opcode {
             OpCode::Control(Control::Ping) => {
