@@ -377,6 +377,23 @@ mod tests {
     }
 
     #[test]
+    fn readme_table_lists_every_setting_with_its_default() {
+        let readme = include_str!("../README.md");
+        for s in SETTINGS {
+            let default = if s.default.is_empty() {
+                "(none)".to_string()
+            } else {
+                format!("`{}`", s.default)
+            };
+            let row = format!("| `{}` | `--{}` | {} |", s.env, s.flag, default);
+            assert!(
+                readme.contains(&row),
+                "README.md lacks the row starting {row}"
+            );
+        }
+    }
+
+    #[test]
     fn help_lists_every_setting_with_its_default() {
         let help = help_text();
         for s in SETTINGS {

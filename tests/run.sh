@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The README's test command. Installs what the tests need (as root on a fresh Debian 12 with
+# only the package registries reachable), then runs every suite and ends with one line
+# "N passed, N failed" summing them all. Exits non-zero when anything failed.
+#
+# Suites: rust (cargo test), node (socket.io-client interop), e2e (web client checks and the
+# browser), deploy (ARM builds under qemu, systemd, HAProxy). Run a subset with
+# `tests/run.sh rust node`.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node e2e deploy); fi
+
+passed=0
+failed=0
+summary=()
+log_dir=$(mktemp -d)
+
+# Adds the counts of one suite. $1 name, $2 passed, $3 failed.
+count() {
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  summary+=("$1: $2 passed, $3 failed")
+}
+
+run_rust() {
+  local log="$log_dir/rust.log" p=0 f=0 status
+  cargo test --all-targets 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  while read -r a b; do p=$((p + a)); f=$((f + b)); done < <(
+    sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count rust "$p" "$f"
+}
+
+# A suite with its own install.sh and run.sh whose last line is "N passed, N failed".
+run_scripted() {
+  local name=$1 dir="tests/$1" log="$log_dir/$1.log" status line p f
+  if [ ! -x "$dir/run.sh" ]; then
+    echo "suite $name has no $dir/run.sh" >&2
+    count "$name" 0 1
+    return
+  fi
+  if [ -x "$dir/install.sh" ] && ! "$dir/install.sh"; then
+    echo "suite $name: install.sh failed" >&2
+    count "$name" 0 1
+    return
+  fi
+  "$dir/run.sh" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+  f=$(echo "$line" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p')
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count "$name" "$p" "$f"
+}
+
+for suite in "${suites[@]}"; do
+  echo "=== suite: $suite ==="
+  case "$suite" in
+    rust) run_rust ;;
+    *) run_scripted "$suite" ;;
+  esac
+done
+
+rm -rf "$log_dir"
+echo
+for line in "${summary[@]}"; do echo "  $line"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
