@@ -30,6 +30,12 @@
 //! - *room*: one ShareThings sharing group. The UI calls it a "session"; the code does not.
 
 #![forbid(unsafe_code)]
+// Nothing reachable from the network may panic: no unwrap, expect or unchecked indexing outside
+// tests. (Modules whose indices are internal invariants say so where they allow it.)
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod app;
 pub mod config;

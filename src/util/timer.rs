@@ -8,6 +8,10 @@
 //! time), allocate after construction (except pushing fired keys into the caller's `Vec`), or
 //! scan every entry to answer [`TimerWheel::next_deadline`].
 
+// Slot and word indices here are masked by `slots - 1` or derived from the slot count fixed at
+// construction; they never come from outside the wheel.
+#![allow(clippy::indexing_slicing)]
+
 use std::time::{Duration, Instant};
 
 use super::arena::{Arena, Full, Handle};
