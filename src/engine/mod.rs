@@ -529,10 +529,12 @@ impl Engine {
     fn probe_packet(&mut self, now: Instant, id: SessionId, conn: ConnId, packet: Incoming) {
         match packet {
             Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
-                self.actions.push_back(Action::SendWs {
-                    conn,
-                    frame: Frame::Text(Bytes::from_static(b"3probe")),
-                });
+                let pong = Frame::Text(Bytes::from_static(b"3probe"));
+                // Counted like any frame, since the front door reports it when written.
+                if let Some(session) = self.sessions.get_mut(id) {
+                    session.queued_bytes = session.queued_bytes.saturating_add(pong.len());
+                }
+                self.actions.push_back(Action::SendWs { conn, frame: pong });
                 // Release a parked GET at once so the client can pause polling and send `5`.
                 self.release_held_get(id, PacketKind::Noop);
             }
