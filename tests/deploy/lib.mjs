@@ -41,6 +41,7 @@ export function freePort() {
 /**
  * Waits until `check()` returns a truthy value (or a promise of one) and returns it.
  * Polls every `every` ms; after `timeout` ms throws, naming `what` and the last error.
+ * An error with `fatal: true` thrown by `check` ends the wait at once.
  */
 export async function waitFor(what, check, { timeout = 20000, every = 50 } = {}) {
   const deadline = Date.now() + timeout;
@@ -50,6 +51,7 @@ export async function waitFor(what, check, { timeout = 20000, every = 50 } = {})
       const value = await check();
       if (value) return value;
     } catch (err) {
+      if (err.fatal) throw err;
       last = err;
     }
     if (Date.now() > deadline) {
@@ -124,7 +126,7 @@ export function request(url, { method = 'GET', headers = {}, body, agent, ca, lo
 /** Waits until GET `url` answers 200, while `proc` keeps running. */
 export async function waitHealthy(url, proc, opts = {}) {
   return waitFor(`${url} to answer 200`, async () => {
-    if (proc && !proc.running) throw new Error(`process exited early\n${proc.output()}`);
+    if (proc && !proc.running) throw Object.assign(new Error(`process exited early\n${proc.output()}`), { fatal: true });
     const res = await request(url, { timeout: 2000, ...opts });
     return res.status === 200 ? res : false;
   }, { timeout: opts.deadline ?? 30000, every: 100 });
@@ -276,7 +278,7 @@ export async function startHaproxy(cfgText, { dir, httpPort, httpsPort, name = '
   const proc = start(name, 'haproxy', ['-db', '-f', file]);
   for (const port of [httpPort, httpsPort]) {
     await waitFor(`haproxy to listen on ${port}`, () => new Promise((resolve, reject) => {
-      if (!proc.running) { reject(new Error(`haproxy exited\n${proc.output()}`)); return; }
+      if (!proc.running) { reject(Object.assign(new Error(`haproxy exited\n${proc.output()}`), { fatal: true })); return; }
       const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
       s.on('error', () => resolve(false));
     }));
