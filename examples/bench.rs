@@ -49,7 +49,8 @@ const MAX_FRAME: usize = 4 << 20;
 const USAGE: &str = "\
 usage: cargo run --release --example bench -- [options]
 
-  --only NAME        run one figure: idle, clients, latency, throughput, tcp
+  --only NAMES       run only these figures (comma-separated): idle, clients, latency,
+                     throughput, tcp
   --server PATH      server binary (default: target/release/sharethings of this crate)
   --server-arg ARG   pass ARG to the server too (repeat for more)
   --target HOST:PORT use a running server (or proxy) instead of starting one
@@ -90,7 +91,8 @@ struct Options {
     server: String,
     target: Option<SocketAddr>,
     pid: Option<u32>,
-    only: Option<Figure>,
+    /// Figures to run; empty runs all.
+    only: Vec<Figure>,
     clients: usize,
     sessions: usize,
     threads: usize,
@@ -106,7 +108,7 @@ impl Options {
             server: format!("{}/target/release/sharethings", env!("CARGO_MANIFEST_DIR")),
             target: None,
             pid: None,
-            only: None,
+            only: Vec::new(),
             clients: 1000,
             sessions: 100,
             threads: 2,
@@ -124,7 +126,10 @@ impl Options {
             let bad = |what: &str| format!("{flag} {value:?}: {what}");
             match flag.as_str() {
                 "--only" => {
-                    o.only = Some(Figure::parse(&value).ok_or_else(|| bad("unknown figure"))?)
+                    for name in value.split(',') {
+                        o.only
+                            .push(Figure::parse(name).ok_or_else(|| bad("unknown figure"))?);
+                    }
                 }
                 "--server" => o.server = value,
                 "--server-arg" => o.server_args.push(value),
@@ -165,7 +170,7 @@ impl Options {
     }
 
     fn runs(&self, figure: Figure) -> bool {
-        self.only.is_none_or(|only| only == figure)
+        self.only.is_empty() || self.only.contains(&figure)
     }
 }
 
@@ -254,7 +259,7 @@ fn server_args(o: &Options) -> Vec<String> {
         "--log-level",
         "info",
         "--max-connections",
-        &(o.clients + 64).max(1024).to_string(),
+        &(o.clients + 16).max(1024).to_string(),
         "--max-sessions",
         &(o.sessions + 8).max(256).to_string(),
         "--max-members",
