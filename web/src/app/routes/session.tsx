@@ -21,7 +21,7 @@ function toastFor(n: Notice) {
     case 'member-left':
       return toaster.create({ type: 'info', title: `${n.name} left` });
     case 'received':
-      return toaster.create({ type: 'success', title: `Received from ${n.from}`, description: n.name, duration: 2500 });
+      return toaster.create({ type: 'info', title: `Received from ${n.from}`, description: n.name, duration: 2500 });
     case 'cleared':
       return toaster.create({ type: 'info', title: 'All items cleared', description: `${n.byName} cleared the session.` });
     case 'undecryptable':
@@ -43,19 +43,21 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
       <Box as="header" borderBottomWidth="1px" borderColor="border" bg="bg.panel" position="sticky" top="0" zIndex="sticky">
         <Container maxW="6xl" py="3">
           <HStack justify="space-between" gap="3">
-            <HStack gap="3" minW="0">
+            <HStack gap="3" minW="0" flex="1">
               <LogoMark />
-              <Box minW="0">
-                <Text fontSize="xs" color="fg.muted" lineHeight="1.2">
-                  Session
-                </Text>
-                <Text as="h1" fontWeight="semibold" lineClamp={1} title={state.sessionId} data-testid="session-name">
-                  {state.sessionId}
-                </Text>
-              </Box>
-              <ConnectionBadge status={state.status} />
+              <Stack gap={{ base: '0.5', md: '3' }} direction={{ base: 'column', md: 'row' }} align={{ base: 'start', md: 'center' }} minW="0">
+                <Box minW="0" maxW="full">
+                  <Text fontSize="xs" color="fg.muted" lineHeight="1.2" hideBelow="md">
+                    Session
+                  </Text>
+                  <Text as="h1" fontWeight="semibold" lineClamp={1} title={state.sessionId} data-testid="session-name" lineHeight="1.3">
+                    {state.sessionId}
+                  </Text>
+                </Box>
+                <ConnectionBadge status={state.status} />
+              </Stack>
             </HStack>
-            <HStack gap="1.5" flexShrink={0}>
+            <HStack gap={{ base: '0.5', md: '1.5' }} flexShrink={0}>
               <InviteDialog sessionId={state.sessionId} passphrase={passphrase} />
               <ColorModeButton />
               <Button size="sm" variant="ghost" onClick={onLeave} aria-label="Leave session">

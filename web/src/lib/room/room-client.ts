@@ -115,6 +115,8 @@ interface SendJob {
   fromChunk: number;
   /** Only the first job of an item (to everyone) reports progress. */
   reportsProgress: boolean;
+  /** Set when the server refused a chunk: this delivery ends, the item stays shareable. */
+  stopped?: boolean;
 }
 
 interface Incoming {
@@ -389,8 +391,9 @@ export class RoomClient {
     const s = this.store.get();
     this.patch({ members: s.members.filter((m) => m.id !== e.clientId) });
     this.notify({ kind: 'member-left', name: e.clientName });
-    // Deliveries meant only for them are pointless now.
+    // Deliveries meant only for them are pointless now; a running one notices on wake-up.
     this.queue = this.queue.filter((j) => j.to !== e.clientId);
+    this.kick();
   }
 
   // ---- sending --------------------------------------------------------------------------
@@ -513,16 +516,12 @@ export class RoomClient {
     let next = job.fromChunk;
     let gen = -1;
     const meter = new SpeedMeter();
-    const ackedBytes = () => {
-      let b = 0;
-      for (const i of acked) b += chunkRange(i, out.blob.size)[1] - chunkRange(i, out.blob.size)[0];
-      return b;
-    };
+    let ackedBytes = 0;
     const sessionId = () => this.store.get().sessionId;
     const todo = total - job.fromChunk;
 
     while (acked.size < todo) {
-      if (out.cancelled || this.closed) return;
+      if (out.cancelled || job.stopped || this.closed) return;
       if (job.to !== undefined && !this.store.get().members.some((m) => m.id === job.to)) return;
       if (!this.joined) {
         await this.sleep();
@@ -565,14 +564,15 @@ export class RoomClient {
         if (sentGen !== this.generation) return;
         inflight.delete(index);
         if (r === 'ok') {
+          if (acked.has(index)) return this.kick();
           acked.add(index);
+          ackedBytes += end - start;
           if (job.reportsProgress) {
-            const bytes = ackedBytes();
-            this.patchItem(out.item.id, { transferred: bytes, bytesPerSecond: meter.update(performance.now(), bytes) }, true);
+            this.patchItem(out.item.id, { transferred: ackedBytes, bytesPerSecond: meter.update(performance.now(), ackedBytes) }, true);
           }
-        } else if (r !== 'retry') {
-          out.cancelled = true;
-          void this.failJob(job, r);
+        } else if (r !== 'retry' && !job.stopped) {
+          job.stopped = true;
+          this.failJob(job, r);
         }
         this.kick();
       });

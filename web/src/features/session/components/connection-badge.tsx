@@ -13,7 +13,7 @@ const VIEW: Record<ConnectionStatus, { label: string; palette: string }> = {
 export function ConnectionBadge({ status }: { status: ConnectionStatus }) {
   const v = VIEW[status];
   return (
-    <Badge colorPalette={v.palette} variant="subtle" size="md" borderRadius="full" px="2.5" role="status" data-testid="connection" data-status={status}>
+    <Badge colorPalette={v.palette} variant="subtle" size="md" borderRadius="full" px="2.5" flexShrink={0} role="status" data-testid="connection" data-status={status}>
       {status === 'reconnecting' || status === 'connecting' ? (
         <Spinner size="xs" />
       ) : (

@@ -25,8 +25,11 @@ export function InviteDialog({ sessionId, passphrase }: { sessionId: string; pas
   return (
     <Dialog.Root placement="center" size={{ base: 'full', sm: 'sm' }}>
       <Dialog.Trigger asChild>
-        <Button size="sm" variant="outline">
-          <UserPlus /> Invite
+        <Button size="sm" variant="outline" aria-label="Invite a device" px={{ base: '2', sm: '3' }}>
+          <UserPlus />
+          <Text as="span" hideBelow="sm">
+            Invite
+          </Text>
         </Button>
       </Dialog.Trigger>
       <Portal>

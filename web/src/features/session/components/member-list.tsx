@@ -23,7 +23,7 @@ export function MemberList({ members, selfId }: { members: Member[]; selfId: str
             <Circle size="8" colorPalette={paletteFor(m.id)} bg="colorPalette.subtle" color="colorPalette.fg" fontSize="sm" fontWeight="semibold" aria-hidden="true">
               {[...m.name][0]?.toUpperCase()}
             </Circle>
-            <Text fontSize="sm" lineClamp={1}>
+            <Text fontSize="sm" lineClamp={1} data-testid="member-name">
               {m.name}
               {m.id === selfId && (
                 <Text as="span" color="fg.muted">

@@ -39,7 +39,7 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
   return (
     <Dialog.Root size="cover" placement="center">
       <Dialog.Trigger asChild>
-        <Box as="button" display="block" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={`Open ${item.name} full size`} maxW="full">
+        <Box as="button" display="block" w="fit-content" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={`Open ${item.name} full size`} maxW="full">
           <Image src={url} alt={item.name} maxH="72" maxW="full" objectFit="contain" data-testid="item-image" />
         </Box>
       </Dialog.Trigger>

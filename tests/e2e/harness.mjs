@@ -1,0 +1,153 @@
+// Test harness: starts the real release server on a free port and opens Chromium contexts,
+// each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join as joinPath, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const ARTIFACTS = joinPath(ROOT, 'tests/e2e/artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BINARY = joinPath(ROOT, 'target/release/sharethings');
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export async function waitFor(check, { timeout = 30_000, interval = 50, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+/** Builds the release binary if it is missing, starts it, and waits for GET /health. */
+export async function startServer(extraEnv = {}) {
+  if (!existsSync(BINARY)) {
+    const r = spawnSync('cargo', ['build', '--release'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('cargo build --release failed');
+  }
+  const port = await freePort();
+  const logs = [];
+  const proc = spawn(BINARY, ['--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, RUST_LOG: 'warn', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const s of [proc.stdout, proc.stderr]) s.on('data', (d) => logs.push(String(d)));
+  let exited = false;
+  proc.on('exit', () => {
+    exited = true;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (exited) throw new Error(`server exited: ${logs.join('')}`);
+    const r = await fetch(`${base}/health`);
+    return r.status === 200;
+  }, { what: 'server /health' });
+  return {
+    port,
+    base,
+    logs,
+    async stop() {
+      if (exited) return;
+      proc.kill('SIGTERM');
+      await waitFor(() => exited, { timeout: 10_000, what: 'server exit' }).catch(() => proc.kill('SIGKILL'));
+    },
+  };
+}
+
+/** One browser "device": a persistent context on a fresh profile directory. */
+export async function openDevice({ viewport = { width: 1280, height: 800 }, colorScheme = 'light', args = [], isMobile = false } = {}) {
+  const dir = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...args],
+    viewport,
+    colorScheme,
+    isMobile,
+    hasTouch: isMobile,
+    deviceScaleFactor: isMobile ? 2 : 1,
+    acceptDownloads: true,
+    permissions: [],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
+export const sha256File = (path) => sha256(readFileSync(path));
+
+/** Fills the home form and joins; resolves when the session page shows. */
+export async function join(page, { session, name, passphrase }) {
+  await page.locator('input[name=session]').fill(session);
+  await page.locator('input[name=name]').fill(name);
+  await page.locator('input[name=passphrase]').fill(passphrase);
+  await page.getByRole('button', { name: 'Join session' }).click();
+}
+
+export async function joined(page) {
+  await page.getByTestId('session-name').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+}
+
+export async function members(page) {
+  return page.getByTestId('member-name').allInnerTexts();
+}
+
+/** Waits for an item matching `selector` in state done and returns its locator. */
+export async function doneItem(page, selector, timeout = 120_000) {
+  const item = page.locator(`[data-testid=item]${selector}[data-state=done]`).first();
+  await item.waitFor({ timeout });
+  return item;
+}
+
+/** Clicks an item's download button and returns the SHA-256 of the downloaded file. */
+export async function downloadHash(page, item) {
+  const [download] = await Promise.all([page.waitForEvent('download'), item.getByTestId('download').click()]);
+  const path = await download.path();
+  return { hash: sha256File(path), name: download.suggestedFilename() };
+}

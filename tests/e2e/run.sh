@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Web client suite: (a) checks of web/ — lint, typecheck, unit tests (Vitest), test vectors
+# regenerate identically, and the committed assets/ equal a fresh build; (b) browser
+# end-to-end tests against the real release server. Last line: "N passed, N failed".
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+passed=0
+failed=0
+
+check() {
+  local name="$1"
+  shift
+  if "$@" >"$logs/out" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok - $name"
+  else
+    failed=$((failed + 1))
+    echo "not ok - $name"
+    tail -n 40 "$logs/out" | sed 's/^/    /'
+  fi
+}
+
+cd "$root/web" || exit 1
+check "web: lint" npm run --silent lint
+check "web: typecheck" npm run --silent typecheck
+check "vectors: generator reproduces the committed vectors" \
+  bash -c "python3 '$root/tests/vectors/generate.py' | cmp - '$root/tests/vectors/format-v2.json'"
+
+# Vitest: count its own tests.
+npx vitest run --reporter=default --reporter=json --outputFile="$logs/vitest.json" >"$logs/vitest.out" 2>&1
+if [ -s "$logs/vitest.json" ]; then
+  read -r vp vf < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numTotalTestSuites && r.success===false && r.numFailedTests===0 ? 1 : 0))' "$logs/vitest.json")
+  passed=$((passed + vp))
+  failed=$((failed + vf))
+  echo "vitest: $vp passed, $vf failed"
+  [ "$vf" -eq 0 ] || tail -n 60 "$logs/vitest.out"
+else
+  failed=$((failed + 1))
+  echo "not ok - vitest did not run"
+  tail -n 40 "$logs/vitest.out"
+fi
+
+check "web: assets/ is the build of web/ as committed" \
+  bash -c "npm run --silent build && git -C '$root' diff --exit-code --stat -- assets && test -z \"\$(git -C '$root' status --porcelain -- assets)\""
+
+# Browser end-to-end tests (node's test runner prints its own counts).
+cd "$here" || exit 1
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$logs/e2e.tap" e2e.test.mjs
+ep=$(grep -E '^# pass ' "$logs/e2e.tap" | awk '{print $3}')
+ef=$(grep -E '^# fail ' "$logs/e2e.tap" | awk '{print $3}')
+if [ -z "$ep" ] || [ -z "$ef" ]; then
+  failed=$((failed + 1))
+  echo "not ok - browser tests did not report"
+else
+  passed=$((passed + ep))
+  failed=$((failed + ef))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
