@@ -263,7 +263,7 @@ fn run(o: &Options) -> Result<(), String> {
                 100.0 * r.mb_s / c.mb_s.max(1e-9)
             );
         }
-        rounds.push((relayed, ceiling));
+        rounds.push(Round { relayed, ceiling });
     }
     if o.repeat > 1 {
         summarize(&rounds);
@@ -278,8 +278,14 @@ struct Relay {
     cpu_per_gb: Option<f64>,
 }
 
-fn summarize(rounds: &[(Option<Relay>, Option<Relay>)]) {
-    let best = |pick: &dyn Fn(&(Option<Relay>, Option<Relay>)) -> Option<&Relay>| {
+/// One throughput run and the ceiling run right after it.
+struct Round {
+    relayed: Option<Relay>,
+    ceiling: Option<Relay>,
+}
+
+fn summarize(rounds: &[Round]) {
+    let best = |pick: fn(&Round) -> Option<&Relay>| {
         let runs: Vec<&Relay> = rounds.iter().filter_map(pick).collect();
         let rate = runs.iter().map(|r| r.mb_s).fold(0.0, f64::max);
         let cpu = runs
@@ -288,17 +294,17 @@ fn summarize(rounds: &[(Option<Relay>, Option<Relay>)]) {
             .fold(f64::INFINITY, f64::min);
         (runs.len(), rate, cpu)
     };
-    let (n, rate, cpu) = best(&|r| r.0.as_ref());
+    let (n, rate, cpu) = best(|r| r.relayed.as_ref());
     if n > 0 {
         println!("best of {n}: server relay {rate:.0} MB/s per receiver, {cpu:.3} CPU-s per GB");
     }
-    let (n, rate, cpu) = best(&|r| r.1.as_ref());
+    let (n, rate, cpu) = best(|r| r.ceiling.as_ref());
     if n > 0 {
         println!("best of {n}: plain TCP ceiling {rate:.0} MB/s per receiver, relay thread {cpu:.3} CPU-s per GB");
     }
     let mut ratios: Vec<f64> = rounds
         .iter()
-        .filter_map(|(r, c)| Some(r.as_ref()?.mb_s / c.as_ref()?.mb_s.max(1e-9)))
+        .filter_map(|r| Some(r.relayed.as_ref()?.mb_s / r.ceiling.as_ref()?.mb_s.max(1e-9)))
         .collect();
     ratios.sort_by(f64::total_cmp);
     if let Some(median) = ratios.get(ratios.len() / 2) {
