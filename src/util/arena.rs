@@ -1,9 +1,10 @@
 //! A fixed-capacity arena with generation-checked handles.
 //!
-//! Owns: a slab of `capacity` slots, every one allocated by [`Arena::with_capacity`] at start,
-//! and an O(1) free list threaded through the vacant slots. It never grows, never shrinks and
-//! never allocates after construction, so the memory a configured cap costs is paid up front
-//! and a full arena is an answer ([`Full`]) rather than an allocation failure.
+//! Owns: a slab of `capacity` slots, all reserved by [`Arena::with_capacity`] at start (each
+//! written only when first used, so untouched slots cost address space, not resident memory),
+//! and an O(1) free list threaded through the released slots. It never reallocates or shrinks
+//! after construction, so a configured cap is a hard bound and a full arena is an answer
+//! ([`Full`]) rather than an allocation failure.
 //!
 //! Every slot carries a generation that is bumped when its value is removed. A [`Handle`] names
 //! both the slot and the generation it was issued for, so a handle kept after its value was
@@ -78,35 +79,35 @@ struct Slot<T> {
 }
 
 /// Fixed-capacity storage addressed by generation-checked [`Handle`]s.
+///
+/// The memory for every slot is reserved at construction and the vector never reallocates,
+/// but a slot is only written (so its pages only become resident) the first time it is used:
+/// memory use follows what the server holds, not what it is configured to hold.
 #[derive(Debug)]
 pub struct Arena<T> {
     slots: Vec<Slot<T>>,
+    /// Slots at most; `slots` grows up to this within its reserved capacity.
+    cap: usize,
     /// Head of the free list (a LIFO stack of vacant slot indices).
     free_head: Option<u32>,
     len: usize,
 }
 
 impl<T> Arena<T> {
-    /// Allocates all `capacity` slots now; the arena never allocates again.
+    /// Reserves all `capacity` slots now; the arena never allocates again.
     ///
     /// # Panics
     ///
     /// If `capacity` exceeds `u32::MAX` (handles store 32-bit indices). Capacities come from
     /// validated configuration at start, never from the network.
     pub fn with_capacity(capacity: usize) -> Self {
-        let cap = u32::try_from(capacity).unwrap_or_else(|_| {
+        if u32::try_from(capacity).is_err() {
             panic!("arena capacity {capacity} exceeds u32::MAX");
-        });
-        let mut slots = Vec::with_capacity(capacity);
-        slots.extend((0..cap).map(|i| Slot {
-            generation: 0,
-            entry: Entry::Vacant {
-                next_free: i.checked_add(1).filter(|&next| next < cap),
-            },
-        }));
+        }
         Arena {
-            slots,
-            free_head: if cap > 0 { Some(0) } else { None },
+            slots: Vec::with_capacity(capacity),
+            cap: capacity,
+            free_head: None,
             len: 0,
         }
     }
@@ -119,7 +120,9 @@ impl<T> Arena<T> {
     /// Like [`Arena::try_insert`], for values that must know their own handle. `f` is only
     /// called when a slot is available.
     pub fn try_insert_with(&mut self, f: impl FnOnce(Handle) -> T) -> Result<Handle, Full> {
-        let index = self.free_head.ok_or(Full)?;
+        let Some(index) = self.free_head else {
+            return self.push_new_slot(f);
+        };
         let slot = self.slots.get_mut(index as usize).ok_or(Full)?;
         let Entry::Vacant { next_free } = slot.entry else {
             debug_assert!(false, "free list points at occupied slot {index}");
@@ -131,6 +134,25 @@ impl<T> Arena<T> {
         };
         slot.entry = Entry::Occupied(f(handle));
         self.free_head = next_free;
+        self.len += 1;
+        Ok(handle)
+    }
+
+    /// Uses a never-used slot, within the reserved capacity (so without reallocating).
+    fn push_new_slot(&mut self, f: impl FnOnce(Handle) -> T) -> Result<Handle, Full> {
+        if self.slots.len() >= self.cap {
+            return Err(Full);
+        }
+        let index = u32::try_from(self.slots.len()).map_err(|_| Full)?;
+        let handle = Handle {
+            index,
+            generation: 0,
+        };
+        debug_assert!(self.slots.len() < self.slots.capacity(), "arena would reallocate");
+        self.slots.push(Slot {
+            generation: 0,
+            entry: Entry::Occupied(f(handle)),
+        });
         self.len += 1;
         Ok(handle)
     }
@@ -209,11 +231,11 @@ impl<T> Arena<T> {
 
     /// Number of slots, fixed at construction.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.cap
     }
 
     pub fn is_full(&self) -> bool {
-        self.free_head.is_none()
+        self.free_head.is_none() && self.slots.len() >= self.cap
     }
 
     /// Every stored value with its handle, in slot order.
