@@ -11,6 +11,7 @@
 
 mod bridge;
 mod out;
+mod pool;
 mod response;
 mod ws;
 
@@ -35,6 +36,7 @@ use crate::wire::query;
 
 use self::bridge::{Bridge, Progress};
 use self::out::OutQueue;
+use self::pool::BufferPool;
 use self::response::{Cors, OriginCheck};
 use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 
@@ -134,6 +136,9 @@ pub struct Server<L: Layer> {
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
     last_metrics: Instant,
+    /// The one read buffer of the loop (see [`ws::scratch`]).
+    scratch: Vec<u8>,
+    pool: BufferPool,
 }
 
 impl<L: Layer> Server<L> {
@@ -168,6 +173,8 @@ impl<L: Layer> Server<L> {
             again: Vec::new(),
             to_write: Vec::new(),
             last_metrics: Instant::now(),
+            scratch: ws::scratch(),
+            pool: BufferPool::default(),
         })
     }
 
@@ -708,7 +715,13 @@ impl<L: Layer> Server<L> {
             };
             (
                 *session,
-                reader.read(&mut conn.stream, READ_BUDGET, &mut events),
+                reader.read(
+                    &mut conn.stream,
+                    &mut self.scratch,
+                    &mut self.pool,
+                    READ_BUDGET,
+                    &mut events,
+                ),
             )
         };
         for event in events {
@@ -870,7 +883,7 @@ impl<L: Layer> Server<L> {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        let written = match conn.out.write_to(&mut conn.stream) {
+        let written = match conn.out.write_to(&mut conn.stream, &mut self.pool) {
             Ok(written) => written,
             Err(_) => return self.close_conn(id),
         };

@@ -9,6 +9,8 @@ use std::io::{self, IoSlice, Write};
 
 use bytes::Bytes;
 
+use super::pool::BufferPool;
+
 /// Largest prefix: a WebSocket server frame header (2 + 8 length bytes).
 const PREFIX_MAX: usize = 10;
 /// How many slices one `writev` gathers.
@@ -76,9 +78,13 @@ impl OutQueue {
 
     /// Writes until the queue is empty or the stream would block. `Ok` with progress either
     /// way; an error other than `WouldBlock`/`Interrupted` is returned for the caller to close.
-    pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<Written> {
+    pub fn write_to(
+        &mut self,
+        stream: &mut impl Write,
+        pool: &mut BufferPool,
+    ) -> io::Result<Written> {
         let mut result = Written::default();
-        self.advance(0, &mut result.accounted);
+        self.advance(0, &mut result.accounted, pool);
         while !self.entries.is_empty() {
             let n = {
                 let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(SLICES_PER_WRITE);
@@ -107,13 +113,14 @@ impl OutQueue {
                     Err(e) => return Err(e),
                 }
             };
-            self.advance(n, &mut result.accounted);
+            self.advance(n, &mut result.accounted, pool);
         }
         result.empty = self.entries.is_empty();
         Ok(result)
     }
 
-    fn advance(&mut self, mut n: usize, accounted: &mut usize) {
+    /// Moves past `n` written bytes; finished payloads go back to `pool`.
+    fn advance(&mut self, mut n: usize, accounted: &mut usize, pool: &mut BufferPool) {
         self.bytes = self.bytes.saturating_sub(n);
         while n > 0 {
             let Some(entry) = self.entries.front_mut() else {
@@ -126,7 +133,9 @@ impl OutQueue {
             }
             n -= left;
             *accounted += entry.accounted;
-            self.entries.pop_front();
+            if let Some(done) = self.entries.pop_front() {
+                pool.give(done.body);
+            }
         }
         // Zero-length entries (an empty body with no prefix) complete without bytes.
         while self.entries.front().is_some_and(|e| e.total() == 0) {
@@ -176,7 +185,9 @@ mod tests {
             limit: 7,
             budget: 50,
         };
-        let first = queue.write_to(&mut sink).unwrap();
+        let first = queue
+            .write_to(&mut sink, &mut BufferPool::default())
+            .unwrap();
         assert_eq!(
             first,
             Written {
@@ -185,7 +196,9 @@ mod tests {
             }
         );
         sink.budget = usize::MAX;
-        let second = queue.write_to(&mut sink).unwrap();
+        let second = queue
+            .write_to(&mut sink, &mut BufferPool::default())
+            .unwrap();
         assert_eq!(
             second,
             Written {
@@ -213,7 +226,9 @@ mod tests {
             budget: 100,
         };
         assert_eq!(
-            queue.write_to(&mut sink).unwrap(),
+            queue
+                .write_to(&mut sink, &mut BufferPool::default())
+                .unwrap(),
             Written {
                 accounted: 1,
                 empty: true

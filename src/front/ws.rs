@@ -13,6 +13,8 @@ use bytes::Bytes;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
+use super::pool::BufferPool;
+
 /// Bytes read at a time while looking for frame headers and small frames.
 const READ_CHUNK: usize = 16 * 1024;
 /// Most bytes one read puts straight into a large payload.
@@ -71,9 +73,11 @@ impl InFrame {
 
 /// Incremental reader of client frames.
 pub struct WsReader {
-    buf: Vec<u8>,
+    /// Bytes read but not yet decoded, from `start` on. Usually empty between reads, and then
+    /// given back, so an idle client holds no read buffer (the loop's shared scratch buffer
+    /// does the reading).
+    pending: Vec<u8>,
     start: usize,
-    end: usize,
     frame: Option<InFrame>,
     /// A fragmented data message being assembled: its opcode and bytes so far.
     message: Option<(Data, Vec<u8>)>,
@@ -89,17 +93,17 @@ pub enum ReadStatus {
     Budget,
 }
 
+/// The loop's scratch buffer for reads, shared by every connection (the loop is one thread).
+pub fn scratch() -> Vec<u8> {
+    vec![0u8; READ_CHUNK]
+}
+
 impl WsReader {
     /// `leftover` is what was read past the HTTP upgrade request.
     pub fn new(max_message: usize, leftover: &[u8]) -> WsReader {
-        let mut buf = vec![0u8; READ_CHUNK.max(leftover.len())];
-        if let Some(dst) = buf.get_mut(..leftover.len()) {
-            dst.copy_from_slice(leftover);
-        }
         WsReader {
-            buf,
+            pending: leftover.to_vec(),
             start: 0,
-            end: leftover.len(),
             frame: None,
             message: None,
             max_message,
@@ -107,22 +111,26 @@ impl WsReader {
     }
 
     /// Reads and decodes until the stream would block or `budget` bytes were read, pushing
-    /// complete messages to `out`.
+    /// complete messages to `out`. Large payloads are read straight into their own buffer
+    /// (taken from `pool` when one fits); everything else goes through `scratch`.
     pub fn read(
         &mut self,
         stream: &mut impl Read,
+        scratch: &mut [u8],
+        pool: &mut BufferPool,
         budget: usize,
         out: &mut Vec<WsEvent>,
     ) -> Result<ReadStatus, WsError> {
         let mut read_total = 0usize;
         loop {
-            self.decode_buffered(out)?;
+            self.decode_buffered(pool, out)?;
             if read_total >= budget {
                 return Ok(ReadStatus::Budget);
             }
+            let buffered = self.pending.len() > self.start;
             let n = match self.frame.as_mut() {
-                // A large payload: read straight into it, no intermediate buffer.
-                Some(frame) if self.start == self.end && frame.missing() >= READ_CHUNK => {
+                // A large payload: read straight into it, no intermediate copy.
+                Some(frame) if !buffered && frame.missing() >= READ_CHUNK => {
                     match read_some(stream, frame.spare(DIRECT_READ_MAX))? {
                         Some(n) => {
                             frame.filled += n;
@@ -131,40 +139,59 @@ impl WsReader {
                         None => return Ok(ReadStatus::WouldBlock),
                     }
                 }
-                _ => {
-                    self.compact();
-                    match read_some(stream, self.buf.get_mut(self.end..).unwrap_or_default())? {
-                        Some(n) => {
-                            self.end += n;
-                            n
-                        }
-                        None => return Ok(ReadStatus::WouldBlock),
+                _ => match read_some(stream, scratch)? {
+                    Some(n) => {
+                        self.pending.drain(..self.start);
+                        self.start = 0;
+                        self.pending
+                            .extend_from_slice(scratch.get(..n).unwrap_or_default());
+                        n
                     }
-                }
+                    None => return Ok(ReadStatus::WouldBlock),
+                },
             };
             read_total = read_total.saturating_add(n);
         }
     }
 
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
+    /// Drops the consumed prefix; gives the buffer back once everything is consumed.
+    fn release_consumed(&mut self) {
+        if self.start >= self.pending.len() {
             self.start = 0;
+            if self.pending.capacity() > 1024 {
+                self.pending = Vec::new();
+            } else {
+                self.pending.clear();
+            }
         }
     }
 
     /// Decodes whatever complete frames the buffer holds.
-    fn decode_buffered(&mut self, out: &mut Vec<WsEvent>) -> Result<(), WsError> {
+    fn decode_buffered(
+        &mut self,
+        pool: &mut BufferPool,
+        out: &mut Vec<WsEvent>,
+    ) -> Result<(), WsError> {
+        let result = self.decode_frames(pool, out);
+        self.release_consumed();
+        result
+    }
+
+    fn decode_frames(
+        &mut self,
+        pool: &mut BufferPool,
+        out: &mut Vec<WsEvent>,
+    ) -> Result<(), WsError> {
         loop {
             if let Some(frame) = self.frame.as_mut() {
-                let available = frame.missing().min(self.end - self.start);
+                let available = frame.missing().min(self.pending.len() - self.start);
                 if available > 0 {
                     let spare = frame.spare(available);
                     let n = spare.len().min(available);
-                    if let (Some(dst), Some(src)) =
-                        (spare.get_mut(..n), self.buf.get(self.start..self.start + n))
-                    {
+                    if let (Some(dst), Some(src)) = (
+                        spare.get_mut(..n),
+                        self.pending.get(self.start..self.start + n),
+                    ) {
                         dst.copy_from_slice(src);
                     }
                     frame.filled += n;
@@ -179,18 +206,23 @@ impl WsReader {
                 }
                 continue;
             }
-            let mut cursor = Cursor::new(self.buf.get(self.start..self.end).unwrap_or_default());
+            let mut cursor = Cursor::new(self.pending.get(self.start..).unwrap_or_default());
             let parsed = FrameHeader::parse(&mut cursor)
                 .map_err(|_| WsError::Protocol("bad frame header", 1002))?;
             let Some((header, len)) = parsed else {
                 return Ok(());
             };
             self.start += usize::try_from(cursor.position()).unwrap_or(usize::MAX);
-            self.begin_frame(header, len)?;
+            self.begin_frame(header, len, pool)?;
         }
     }
 
-    fn begin_frame(&mut self, header: FrameHeader, len: u64) -> Result<(), WsError> {
+    fn begin_frame(
+        &mut self,
+        header: FrameHeader,
+        len: u64,
+        pool: &mut BufferPool,
+    ) -> Result<(), WsError> {
         if header.rsv1 || header.rsv2 || header.rsv3 {
             return Err(WsError::Protocol("reserved bits set", 1002));
         }
@@ -226,7 +258,7 @@ impl WsReader {
             is_final: header.is_final,
             mask,
             want: len,
-            payload: Vec::new(),
+            payload: pool.take(len),
             filled: 0,
         });
         Ok(())
@@ -396,8 +428,10 @@ mod tests {
             step,
         };
         let mut out = Vec::new();
+        let (mut scratch, mut pool) = (scratch(), BufferPool::default());
         loop {
-            if reader.read(&mut stream, usize::MAX, &mut out)? == ReadStatus::WouldBlock {
+            let status = reader.read(&mut stream, &mut scratch, &mut pool, usize::MAX, &mut out)?;
+            if status == ReadStatus::WouldBlock {
                 return Ok(out);
             }
         }
@@ -422,6 +456,34 @@ mod tests {
                 ],
                 "step {step}"
             );
+        }
+    }
+
+    #[test]
+    fn a_recycled_buffer_carries_only_the_new_payload() {
+        let first: Vec<u8> = vec![1u8; 300_000];
+        let second: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let mut reader = WsReader::new(1 << 20, &[]);
+        let (mut scratch, mut pool) = (scratch(), BufferPool::default());
+        let mut out = Vec::new();
+        for (payload, step) in [(&first, 70_000), (&second, 5_000)] {
+            let mut stream = Steps {
+                data: client_frame(0x2, true, payload),
+                pos: 0,
+                step,
+            };
+            while reader
+                .read(&mut stream, &mut scratch, &mut pool, usize::MAX, &mut out)
+                .unwrap()
+                != ReadStatus::WouldBlock
+            {}
+            match out.pop() {
+                Some(WsEvent::Binary(bytes)) => {
+                    assert_eq!(&bytes[..], &payload[..]);
+                    pool.give(bytes);
+                }
+                other => panic!("expected a binary message, got {other:?}"),
+            }
         }
     }
 

@@ -1,13 +1,15 @@
 //! The embedded web bundle (`assets/`, built from `web/`) as a lookup table built once at start.
 //!
 //! Owns: for every servable file, its bytes, Content-Type, cache policy and strong ETag, plus
-//! its precompressed `.gz` twin when the build produced one. Hashing every file happens here,
-//! once, so no request ever hashes anything.
+//! its precompressed `.gz` twin when the build produced one. Each ETag is computed the first
+//! time its file is served and kept: hashing the whole bundle at start would make every page
+//! of it resident in an idle server.
 //!
 //! Never does: touch the file system (the bytes are compiled into the binary), or expose a
 //! `.gz` twin as a path of its own.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use include_dir::{include_dir, Dir, File};
 use sha2::{Digest, Sha256};
@@ -24,20 +26,29 @@ const MIN_HASH_LEN: usize = 8;
 #[derive(Debug)]
 pub struct Variant {
     pub bytes: &'static [u8],
-    /// Strong ETag, quotes included: the first 16 bytes of the SHA-256 of `bytes`, in hex.
-    pub etag: String,
+    etag: OnceLock<String>,
 }
 
 impl Variant {
     fn new(bytes: &'static [u8]) -> Self {
-        let digest = Sha256::digest(bytes);
-        let mut etag = String::with_capacity(34);
-        etag.push('"');
-        for byte in digest.iter().take(16) {
-            etag.push_str(&format!("{byte:02x}"));
+        Variant {
+            bytes,
+            etag: OnceLock::new(),
         }
-        etag.push('"');
-        Variant { bytes, etag }
+    }
+
+    /// Strong ETag, quotes included: the first 16 bytes of the SHA-256 of `bytes`, in hex.
+    pub fn etag(&self) -> &str {
+        self.etag.get_or_init(|| {
+            let digest = Sha256::digest(self.bytes);
+            let mut etag = String::with_capacity(34);
+            etag.push('"');
+            for byte in digest.iter().take(16) {
+                etag.push_str(&format!("{byte:02x}"));
+            }
+            etag.push('"');
+            etag
+        })
     }
 }
 
@@ -58,7 +69,7 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// Hashes the embedded bundle. Done once by [`super::spawn`].
+    /// Indexes the embedded bundle. Done once by [`super::spawn`].
     pub fn embedded() -> Self {
         let mut all = Vec::new();
         collect(&BUNDLE, &mut all);
@@ -187,7 +198,7 @@ mod tests {
     fn etag_is_strong_sha256_prefix() {
         let v = Variant::new(b"abc");
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-        assert_eq!(v.etag, "\"ba7816bf8f01cfea414140de5dae2223\"");
+        assert_eq!(v.etag(), "\"ba7816bf8f01cfea414140de5dae2223\"");
     }
 
     #[test]
@@ -201,7 +212,7 @@ mod tests {
         let assets = Assets::from_files(files.iter().copied());
         let index = assets.get("index.html").unwrap();
         assert_eq!(index.gzip.as_ref().unwrap().bytes, b"gz-html");
-        assert_ne!(index.gzip.as_ref().unwrap().etag, index.identity.etag);
+        assert_ne!(index.gzip.as_ref().unwrap().etag(), index.identity.etag());
         assert!(assets.get("index.html.gz").is_none());
         assert!(assets.get("orphan.txt.gz").is_none());
         assert!(assets.get("orphan.txt").is_none());

@@ -148,7 +148,10 @@ impl<T> Arena<T> {
             index,
             generation: 0,
         };
-        debug_assert!(self.slots.len() < self.slots.capacity(), "arena would reallocate");
+        debug_assert!(
+            self.slots.len() < self.slots.capacity(),
+            "arena would reallocate"
+        );
         self.slots.push(Slot {
             generation: 0,
             entry: Entry::Occupied(f(handle)),
