@@ -13,7 +13,7 @@
  * Reconnects: after a token rejoin, our transfers continue from the first chunk without an ack,
  * and we ask senders to resend whatever we are still missing.
  */
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { chunkCount, chunkRange, ChunkError, Reassembler } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError } from '../crypto/errors';
@@ -96,6 +96,8 @@ export interface JoinOptions {
   recentWindowMs: () => number;
   /** Socket.IO URL; same origin when omitted. */
   url?: string;
+  /** Opens the Socket.IO connection; tests pass a fake. Defaults to socket.io-client's `io`. */
+  connect?: (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
   joinTimeoutMs?: number;
 }
 
@@ -178,7 +180,7 @@ export class RoomClient {
    */
   static async join(opts: JoinOptions): Promise<JoinResult> {
     const derived = await opts.crypto.derive(opts.passphrase, opts.sessionId);
-    const socket = io(opts.url ?? '', {
+    const socket = (opts.connect ?? io)(opts.url ?? '', {
       query: { route: routeKey(opts.sessionId) },
       // We connect explicitly below, after the listeners are in place.
       autoConnect: false,
