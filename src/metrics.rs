@@ -48,6 +48,8 @@ pub struct Metrics {
     pub connections_websocket: AtomicU64,
     /// Connections currently bridged to the plain-HTTP workers.
     pub connections_http: AtomicU64,
+    /// TCP connections open (connection arena slots in use), whatever they carry.
+    pub connections_open: AtomicU64,
     /// Capacity of the connection arena (fixed at start).
     pub connection_slots: AtomicU64,
     /// ShareThings sessions alive (with or without members).

@@ -6,6 +6,7 @@
 //! - members: joins, acks, announcements, leave and disconnect
 //! - relay: `from` stamps, `to` unicast, binary attachments, clear and remove
 //! - passphrases: wrong passphrase, rate limit and its window
+//! - backpressure: a member that stops reading
 //! - reconnects: token rejoin within the grace, the grace running out, takeover
 //! - lifetime: session expiry
 //! - caps: session_full, server_full
@@ -381,6 +382,66 @@ fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
         (again.as_str(), other.as_str()),
         ("rate_limited", "invalid_passphrase")
     );
+}
+
+// ----- backpressure ------------------------------------------------------------------------
+
+#[test]
+fn a_member_that_stops_reading_is_dropped_and_its_connection_freed() {
+    // High water at 2 MiB; a stuck receiver gets 500 ms there before it is cut off, then its
+    // connection gets 500 ms to take its close frame before it is closed hard.
+    let server = Server::start(&[
+        "--send-queue-bytes",
+        "4194304",
+        "--stall-timeout",
+        "500",
+        "--head-timeout",
+        "500",
+        "--rejoin-grace",
+        "100",
+    ]);
+    let (mut a, mut b, c) = trio(&server);
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+            .expect("the server's fd table")
+            .count()
+    };
+    let with_cat = open_files();
+    // Cat never reads again. 32 MiB is more than the loopback buffers (several MiB each way)
+    // and the server's queue absorb for it.
+    const CHUNKS: u64 = 128;
+    let chunk: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8).collect();
+    let expected = chunk.clone();
+    let reader = std::thread::spawn(move || {
+        let mut got = 0;
+        while got < CHUNKS {
+            let text = b.ws.expect_text();
+            if text.starts_with("451-") {
+                assert_eq!(b.ws.expect_binary(), expected, "chunk {got} intact");
+                got += 1;
+            }
+        }
+        (got, b)
+    });
+    for i in 0..CHUNKS {
+        a.ws.send_text(&format!(
+            r#"451-{i}["chunk",{{"sessionId":"trio","chunk":{{"contentId":"big","chunkIndex":{i},"totalChunks":{CHUNKS},"encryptedData":{{"_placeholder":true,"num":0}}}}}}]"#
+        ));
+        a.ws.send_binary(&chunk);
+        assert_success(&a.wait_ack(i));
+    }
+    let (got, _b) = reader.join().expect("reader thread");
+    assert_eq!(got, CHUNKS, "every chunk reached the member that reads");
+    let left = a.expect_event("client-left");
+    assert_eq!(str_of(get(&left, "clientId")), c.id);
+    // Cat's connection is closed although Cat never read its close frame; Ann's and Bob's stay.
+    let freed = wait_until(deadline(STEP), || open_files() == with_cat - 1);
+    assert!(
+        freed,
+        "the stuck connection was not closed: {} files open, {with_cat} with it",
+        open_files()
+    );
+    drop(c);
 }
 
 // ----- reconnects --------------------------------------------------------------------------

@@ -503,6 +503,7 @@ impl<L: Layer> Server<L> {
         let old = std::mem::replace(&mut conn.state, State::Closing);
         self.to_write.push(id);
         self.abandon(id, old);
+        self.arm_drain_timer(id);
     }
 
     /// Tells whoever relied on a connection's old state that it is over.
@@ -695,8 +696,21 @@ impl<L: Layer> Server<L> {
             State::Head if conn.input.is_empty() => self.close_conn(id),
             State::Head | State::Body { .. } => self.reject(id, 408, "request timeout"),
             State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
-            _ => {}
+            // A client that stopped reading its last response, a close frame or a bridged
+            // response: it gets no more of the server's time.
+            State::Closing | State::Bridge(_) | State::WebSocket { closing: true, .. } => {
+                log::debug!("closing a connection that stopped reading");
+                self.close_conn(id);
+            }
+            State::Held { .. } | State::WebSocket { closing: false, .. } => {}
         }
+    }
+
+    /// Gives a connection that is finishing (a last response, a close frame, a bridged
+    /// response) until this deadline to make progress; each write that moves bytes extends it.
+    fn arm_drain_timer(&mut self, id: Handle) {
+        let now = self.engine.now();
+        self.arm_head_timer(now, id);
     }
 
     // ----- WebSocket -----------------------------------------------------------------------
@@ -793,6 +807,7 @@ impl<L: Layer> Server<L> {
                 Bytes::copy_from_slice(&code.to_be_bytes()),
                 0,
             );
+            self.arm_drain_timer(id);
         } else {
             self.close_conn(id);
         }
@@ -895,17 +910,21 @@ impl<L: Layer> Server<L> {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if written.empty {
-            let finished = matches!(
+        let bridged = matches!(conn.state, State::Bridge(_));
+        let finishing = bridged
+            || matches!(
                 conn.state,
                 State::Closing | State::WebSocket { closing: true, .. }
             );
-            if finished {
-                return self.close_conn(id);
-            }
+        let drained_enough = conn.out.len() < CLIENT_OUT_PAUSE;
+        if written.empty && finishing && !bridged {
+            return self.close_conn(id);
+        }
+        if finishing && written.bytes > 0 {
+            self.arm_drain_timer(id);
         }
         // A bridged response paused for a slow client can go on once it drained.
-        if matches!(conn.state, State::Bridge(_)) && conn.out.len() < CLIENT_OUT_PAUSE {
+        if bridged && drained_enough {
             self.pump_bridge_response(id);
         }
     }
@@ -961,6 +980,7 @@ impl<L: Layer> Server<L> {
         }
         conn.state = State::Bridge(bridge);
         self.bridged += 1;
+        self.arm_drain_timer(id);
         self.bridge_write(id);
     }
 
@@ -1094,6 +1114,8 @@ impl<L: Layer> Server<L> {
         }
         let (polling, websocket) = self.engine.count_by_transport();
         let m = &self.metrics;
+        m.connections_open
+            .store(self.conns.len() as u64, Ordering::Relaxed);
         m.connections_head.store(head, Ordering::Relaxed);
         m.connections_http.store(http, Ordering::Relaxed);
         m.connections_polling

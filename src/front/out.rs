@@ -39,6 +39,8 @@ pub struct Written {
     pub accounted: usize,
     /// Whether the queue is now empty.
     pub empty: bool,
+    /// Bytes the stream took.
+    pub bytes: usize,
 }
 
 #[derive(Default)]
@@ -113,6 +115,7 @@ impl OutQueue {
                     Err(e) => return Err(e),
                 }
             };
+            result.bytes += n;
             self.advance(n, &mut result.accounted, pool);
         }
         result.empty = self.entries.is_empty();
@@ -192,7 +195,8 @@ mod tests {
             first,
             Written {
                 accounted: 0,
-                empty: false
+                empty: false,
+                bytes: 50
             }
         );
         sink.budget = usize::MAX;
@@ -203,7 +207,8 @@ mod tests {
             second,
             Written {
                 accounted: 108,
-                empty: true
+                empty: true,
+                bytes: 62
             }
         );
         let mut expected = vec![0x82, 100];
@@ -231,7 +236,8 @@ mod tests {
                 .unwrap(),
             Written {
                 accounted: 1,
-                empty: true
+                empty: true,
+                bytes: 2
             }
         );
         assert_eq!(sink.out, vec![0x88, 0]);

@@ -344,10 +344,7 @@ pub fn render_metrics(m: &Metrics, uptime_seconds: u64) -> String {
     let polling = load(&m.connections_polling);
     let websocket = load(&m.connections_websocket);
     let http = load(&m.connections_http);
-    let used = head
-        .saturating_add(polling)
-        .saturating_add(websocket)
-        .saturating_add(http);
+    let used = load(&m.connections_open);
     let free = |slots: u64, used: u64| slots.saturating_sub(used);
     let sessions = load(&m.sessions);
     let members = load(&m.members);
@@ -364,7 +361,7 @@ pub fn render_metrics(m: &Metrics, uptime_seconds: u64) -> String {
     family(
         "connections",
         "gauge",
-        "Open connections by transport (head: still reading the first request head).",
+        "Clients by transport (Engine.IO sessions on polling or WebSocket; TCP connections reading a request head or bridged to the HTTP workers).",
         &[
             ("{transport=\"head\"}", head),
             ("{transport=\"polling\"}", polling),
@@ -528,6 +525,7 @@ mod tests {
         r.metrics.connections_websocket.store(3, Relaxed);
         r.metrics.connections_head.store(1, Relaxed);
         r.metrics.connection_slots.store(10, Relaxed);
+        r.metrics.connections_open.store(4, Relaxed);
         r.metrics.sessions.store(2, Relaxed);
         r.metrics.session_slots.store(8, Relaxed);
         r.metrics.members.store(5, Relaxed);
