@@ -9,18 +9,33 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
-if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 20)'; then
-  echo "Node.js 20 or newer is required" >&2
-  exit 1
+# Vite 8 needs Node.js 20.19 or newer. Debian 12's own nodejs is 18, so when nothing newer is
+# here, bootstrap: Debian's node+npm, then the `node` package from the npm registry, which ships
+# the official binary (node-linux-<arch>) as a registry package.
+node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; }
+if ! node_ok; then
+  if ! command -v npm >/dev/null; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+  fi
+  npm install -g --no-audit --no-fund node@20
+  hash -r
+  node_ok || { echo "could not install Node.js >= 20.19" >&2; exit 1; }
 fi
+
+# The vector generator's only dependency besides the standard library.
 if ! command -v python3 >/dev/null; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-pip
+  DEBIAN_FRONTEND=noninteractive apt-get install -y python3
 fi
-# The vector generator's only dependency besides the standard library.
-python3 -c 'import cryptography' 2>/dev/null ||
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y python3-pip
+  fi
   python3 -m pip install --quiet cryptography ||
-  python3 -m pip install --quiet --break-system-packages cryptography
+    python3 -m pip install --quiet --break-system-packages cryptography
+fi
 
 (cd "$root/web" && npm ci --no-audit --no-fund)
 (cd "$here" && npm ci --no-audit --no-fund)
