@@ -450,17 +450,22 @@ fn vm_rss_kib(pid: u32) -> Option<u64> {
     )
 }
 
-/// VmRSS, and how much of it is the process's own memory (anonymous) and how much mapped files
-/// (the binary with its embedded web bundle, and shared libraries).
+/// VmRSS, how much of it is the process's own memory (anonymous) and how much mapped files
+/// (the binary with its embedded web bundle, and shared libraries such as libc, whose pages
+/// count in full for every process that maps them), and PSS, which shares those out.
 fn rss_text(pid: Option<u32>) -> String {
-    let status = pid.and_then(|pid| fs::read_to_string(format!("/proc/{pid}/status")).ok());
-    let Some(status) = status else {
+    let read =
+        |file: &str| pid.and_then(|pid| fs::read_to_string(format!("/proc/{pid}/{file}")).ok());
+    let Some(status) = read("status") else {
         return "not measured (no server pid)".into();
     };
     let kib = |key| status_kib(&status, key).map_or("?".into(), |k| k.to_string());
     let total = status_kib(&status, "VmRSS:").unwrap_or(0);
+    let pss = read("smaps_rollup")
+        .and_then(|rollup| status_kib(&rollup, "Pss:"))
+        .map_or("?".into(), |k| k.to_string());
     format!(
-        "{:.2} MiB (VmRSS {total} KiB = anonymous {} + file {} KiB)",
+        "{:.2} MiB (VmRSS {total} KiB = anonymous {} + file {} KiB; PSS {pss} KiB)",
         total as f64 / 1024.0,
         kib("RssAnon:"),
         kib("RssFile:")
