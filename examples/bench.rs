@@ -1203,7 +1203,27 @@ struct Received {
     error: Option<String>,
 }
 
+/// Waits (at most 5 s) until the server has used no CPU for 100 ms, so that work left from an
+/// earlier figure (closing 1000 connections) is not billed to the next one.
+fn wait_until_quiet(pid: Option<u32>) {
+    let Some(pid) = pid else {
+        thread::sleep(Duration::from_secs(1));
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = process_cpu(Some(pid));
+    while Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(100));
+        let now = process_cpu(Some(pid));
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 fn throughput(o: &Options, server: &Server, round: usize) -> Result<Relay, String> {
+    wait_until_quiet(server.pid);
     // A fresh session per round: members of the last one linger in their rejoin grace.
     let session = &format!("bench-relay-{round}");
     let n = o.chunks;
