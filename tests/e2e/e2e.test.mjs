@@ -266,6 +266,66 @@ describe('ShareThings in the browser', () => {
     await insecure.page.screenshot({ path: joinPath(ARTIFACTS, 'session-insecure-fallback.png') });
   });
 
+  test('an image opens full size; the colour mode switches and is remembered', async () => {
+    await pasteImage(b.page);
+    const onA = await doneItem(a.page, '[data-kind=image]');
+    await onA.getByRole('button', { name: /Open .* full size/ }).click();
+    const dialog = a.page.getByRole('dialog');
+    await dialog.waitFor();
+    assert.equal(await dialog.locator('img').count(), 1);
+    await a.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    const dark = () => a.page.evaluate(() => document.documentElement.classList.contains('dark'));
+    assert.equal(await dark(), false);
+    await a.page.getByRole('button', { name: 'Switch to dark mode' }).click();
+    assert.equal(await dark(), true);
+    assert.equal(await a.page.evaluate(() => localStorage.getItem('sharethings.colorMode')), 'dark');
+    await a.page.getByRole('button', { name: 'Switch to light mode' }).click();
+    assert.equal(await dark(), false);
+  });
+
+  test('cancelling a transfer stops it for everyone; remove is local', async () => {
+    const f = bigFile('cancel-me.bin', 60 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    const onB = b.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
+    await onB.waitFor();
+    const onA = a.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
+    await onA.getByRole('button', { name: 'Cancel' }).click();
+    await a.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
+    await onB.waitFor({ state: 'detached' });
+    // Remove: only on this device.
+    const textOnB = await doneItem(b.page, '[data-kind=text]');
+    const id = await textOnB.getAttribute('data-id');
+    await textOnB.getByRole('button', { name: 'Remove from this device' }).click();
+    await b.page.locator(`[data-id="${id}"]`).waitFor({ state: 'detached' });
+    assert.equal(await a.page.locator(`[data-id="${id}"]`).count(), 1);
+  });
+
+  test('an invite link pre-fills the session, with the passphrase only when ticked', async () => {
+    await a.page.getByRole('button', { name: 'Invite a device' }).click();
+    const dialog = a.page.getByRole('dialog');
+    await dialog.waitFor();
+    assert.ok((await dialog.locator('svg').count()) > 0, 'a QR code is drawn');
+    const link = dialog.getByRole('textbox', { name: 'Invite link' });
+    const plain = await link.inputValue();
+    assert.equal(plain, `${server.base}/#s=${encodeURIComponent(session)}`);
+    await dialog.getByText('Include the passphrase in the link').click();
+    const withPass = await link.inputValue();
+    assert.ok(withPass.includes(`&p=${encodeURIComponent(PASS)}`), withPass);
+    await a.page.screenshot({ path: joinPath(ARTIFACTS, 'invite-light-desktop.png') });
+    await a.page.keyboard.press('Escape');
+    const c = await device();
+    await c.page.goto(withPass);
+    assert.equal(await c.page.locator('input[name=session]').inputValue(), session);
+    assert.equal(await c.page.locator('input[name=passphrase]').inputValue(), PASS);
+    // The fragment is cleared from the address bar at once.
+    assert.equal(new URL(c.page.url()).hash, '');
+    // Nothing secret in storage: not the passphrase, not a token.
+    const stored = await c.page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(PASS) && !/token/i.test(stored), stored);
+    await c.close();
+  });
+
   test('clear all is relayed to everyone', async () => {
     await a.page.getByRole('button', { name: 'Clear all' }).click();
     await waitFor(async () => (await b.page.getByTestId('item').count()) === 0, { what: 'B cleared' });
