@@ -36,7 +36,7 @@ use mio::{Events, Interest, Poll, Token};
 
 /// Plaintext chunk size of the web client (PROTOCOL.md, format v2).
 const CHUNK: usize = 256 * 1024;
-/// Unacknowledged chunks per sender at most (PROTOCOL.md).
+/// Unacknowledged chunks per sender at most (PROTOCOL.md); `--in-flight` changes it.
 const IN_FLIGHT: usize = 8;
 const RECEIVERS: usize = 3;
 /// How long any blocking step may wait for the server before the figure is given up.
@@ -61,6 +61,8 @@ usage: cargo run --release --example bench -- [options]
   --rate N           content events per second in the latency figure (default 1000)
   --seconds S        length of the latency run in seconds (default 5)
   --chunks N         256 KiB chunks per throughput run (default 8192, 2 GiB per receiver)
+  --in-flight N      unacknowledged chunks per sender at most (default 8, as the web
+                     client; more tests the server's backpressure)
   --repeat N         alternate the throughput and tcp runs N times, then print the best
                      and the median ratio (default 1)
 ";
@@ -102,6 +104,7 @@ struct Options {
     seconds: f64,
     chunks: usize,
     repeat: usize,
+    in_flight: usize,
     server_args: Vec<String>,
 }
 
@@ -119,6 +122,7 @@ impl Options {
             seconds: 5.0,
             chunks: 8192,
             repeat: 1,
+            in_flight: IN_FLIGHT,
             server_args: Vec::new(),
         };
         let mut args = args;
@@ -165,6 +169,9 @@ impl Options {
                 }
                 "--chunks" => o.chunks = positive(&value).ok_or_else(|| bad("not a count"))?,
                 "--repeat" => o.repeat = positive(&value).ok_or_else(|| bad("not a count"))?,
+                "--in-flight" => {
+                    o.in_flight = positive(&value).ok_or_else(|| bad("not a count"))?
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -593,6 +600,18 @@ fn invalid(why: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why.to_string())
 }
 
+/// The error for a close frame from the server, with its status code (RFC 6455 §7.4).
+fn closed(payload: &[u8]) -> io::Error {
+    let code = match payload {
+        [hi, lo, ..] => u16::from_be_bytes([*hi, *lo]).to_string(),
+        _ => "none".into(),
+    };
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        format!("server closed the WebSocket, code {code}"),
+    )
+}
+
 /// One read; `None` when it would block (or, on a blocking socket, timed out).
 fn read_once(stream: &mut impl Read, buf: &mut [u8]) -> io::Result<Option<usize>> {
     loop {
@@ -792,7 +811,7 @@ impl Client {
                 continue;
             };
             if frame.opcode == OP_CLOSE {
-                return Err(io::ErrorKind::ConnectionAborted.into());
+                return Err(closed(self.reader.bytes(frame)));
             }
             if frame.opcode != OP_TEXT {
                 continue;
@@ -1111,10 +1130,7 @@ fn fan_out_loop(
 fn service(m: &mut Member, shared: &FanOutShared, latencies: &mut Vec<u64>) -> io::Result<()> {
     while let Some(frame) = m.reader.next(&mut m.stream)? {
         if frame.opcode == OP_CLOSE {
-            return Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "server closed a client",
-            ));
+            return Err(closed(m.reader.bytes(frame)));
         }
         let text = m.reader.bytes(frame);
         if text.starts_with(br#"42["content""#) {
@@ -1253,7 +1269,7 @@ fn throughput(o: &Options, server: &Server, round: usize) -> Result<Relay, Strin
         .enumerate()
         .map(|(i, mut c)| spawn(&format!("receiver-{i}"), move || receive_chunks(&mut c, n)))
         .collect::<Result<Vec<_>, _>>()?;
-    let sent = send_chunks(&mut sender, session, n);
+    let sent = send_chunks(&mut sender, session, n, o.in_flight);
     if sent.is_err() {
         for h in &handles {
             let _ = h.shutdown(std::net::Shutdown::Both);
@@ -1301,8 +1317,9 @@ fn throughput(o: &Options, server: &Server, round: usize) -> Result<Relay, Strin
     }
     let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
     println!(
-        "relay throughput 1→{RECEIVERS}, 256 KiB chunks, {IN_FLIGHT} in flight: {mean:.0} MB/s per receiver \
+        "relay throughput 1→{RECEIVERS}, 256 KiB chunks, {} in flight: {mean:.0} MB/s per receiver \
          (mean; {:.2} GB delivered in {wall:.2} s)",
+        o.in_flight,
         delivered as f64 / 1e9
     );
     let gb = delivered as f64 / 1e9;
@@ -1327,13 +1344,13 @@ fn chunk_text(session: &str, index: usize, total: usize, ack: usize) -> String {
     )
 }
 
-/// Sends `n` chunks as binary events with acks, keeping at most [`IN_FLIGHT`] unacknowledged.
-fn send_chunks(c: &mut Client, session: &str, n: usize) -> io::Result<()> {
+/// Sends `n` chunks as binary events with acks, keeping at most `window` unacknowledged.
+fn send_chunks(c: &mut Client, session: &str, n: usize, window: usize) -> io::Result<()> {
     let mut payload = vec![0u8; CHUNK];
     let mut head = Vec::with_capacity(512);
     let (mut next, mut acked, mut in_flight) = (0usize, 0usize, 0usize);
     while acked < n {
-        while in_flight < IN_FLIGHT && next < n {
+        while in_flight < window && next < n {
             head.clear();
             push_frame(
                 &mut head,
@@ -1419,7 +1436,7 @@ fn receive_loop(c: &mut Client, n: usize, r: &mut Received) -> io::Result<()> {
                 }
                 r.last = Some(Instant::now());
             }
-            OP_CLOSE => return Err(io::ErrorKind::ConnectionAborted.into()),
+            OP_CLOSE => return Err(closed(c.reader.bytes(frame))),
             _ => {}
         }
     }
