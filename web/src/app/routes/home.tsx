@@ -26,15 +26,15 @@ export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined
         </HStack>
       </Container>
       <Container as="main" maxW="6xl" flex="1" display="flex" alignItems="center" py={{ base: '4', md: '10' }}>
-        <Flex w="full" gap={{ base: '8', lg: '20' }} direction={{ base: 'column', lg: 'row' }} align={{ lg: 'center' }}>
-          <Stack flex="1" gap="5" maxW="lg">
-            <Heading as="h1" fontSize={{ base: '3xl', md: '5xl' }} lineHeight="1.1" letterSpacing="-0.03em" fontWeight="bold">
+        <Flex w="full" gap={{ base: '6', lg: '20' }} direction={{ base: 'column', lg: 'row' }} align={{ lg: 'center' }}>
+          <Stack flex="1" gap={{ base: '3', md: '5' }} maxW="lg">
+            <Heading as="h1" fontSize={{ base: '2xl', md: '5xl' }} lineHeight="1.1" letterSpacing="-0.03em" fontWeight="bold">
               Move things between your devices.{' '}
               <Text as="span" color="teal.fg">
                 Privately.
               </Text>
             </Heading>
-            <Text color="fg.muted" fontSize={{ base: 'md', md: 'lg' }}>
+            <Text color="fg.muted" fontSize={{ base: 'sm', md: 'lg' }}>
               Open the same session on your phone and computer, and anything you share shows up on the other
               side in real time. Only your devices hold the key.
             </Text>
@@ -48,10 +48,10 @@ export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined
             </Stack>
           </Stack>
           <Box flex="1" maxW={{ lg: 'md' }} w="full" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p={{ base: '5', md: '8' }} shadow="sm">
-            <Heading as="h2" size="lg" mb="1">
+            <Heading as="h2" size="lg" mb={{ base: '5', sm: '1' }}>
               Join or start a session
             </Heading>
-            <Text color="fg.muted" fontSize="sm" mb="6">
+            <Text color="fg.muted" fontSize="sm" mb="6" hideBelow="sm">
               A new session name starts a new session; an existing one lets you in with its passphrase.
             </Text>
             <JoinForm initialSession={invite?.sessionId} initialPassphrase={invite?.passphrase} onJoined={onJoined} />

@@ -23,7 +23,7 @@ export function InviteDialog({ sessionId, passphrase }: { sessionId: string; pas
   };
 
   return (
-    <Dialog.Root placement="center" size={{ base: 'full', sm: 'sm' }}>
+    <Dialog.Root placement="center" size="sm">
       <Dialog.Trigger asChild>
         <Button size="sm" variant="outline" aria-label="Invite a device" px={{ base: '2', sm: '3' }}>
           <UserPlus />
