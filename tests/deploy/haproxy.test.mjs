@@ -95,6 +95,35 @@ describe('through HAProxy', () => {
     await relay(a, [b]);
   }));
 
+  test('a client without a route key (first release, stock clients) works with one process', { timeout: 60000 }, () => withLogs(async () => {
+    const sessionId = 'haproxy-no-route';
+    const a = track(member({ url: front.url, sessionId, name: 'plain-a', route: false, ca: cert.ca, localAddress: '127.0.0.17' }));
+    const b = track(member({ url: front.url, sessionId, name: 'plain-b', route: false, ca: cert.ca, localAddress: '127.0.0.18' }));
+    await joined(a);
+    await joined(b);
+    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    await relay(a, [b]);
+  }));
+
+  test('a join that does not match the connection\'s route key is refused with invalid_request', { timeout: 60000 }, () => withLogs(async () => {
+    // Otherwise a client could reach a session on a process that HAProxy does not route its
+    // other members to, and split it.
+    const { io } = await import('socket.io-client');
+    const socket = io(front.url, {
+      query: { route: routeKey('haproxy-route-a') }, transports: ['websocket'], ca: cert.ca, localAddress: '127.0.0.19', reconnection: false,
+    });
+    try {
+      await waitFor('the connection', () => socket.connected);
+      const ack = await socket.timeout(10000).emitWithAck('join', { sessionId: 'haproxy-route-b', clientName: 'lost', fingerprint: fingerprint('haproxy-route-b') });
+      assert.equal(ack.success, false);
+      assert.equal(ack.code, 'invalid_request');
+      const ok = await socket.timeout(10000).emitWithAck('join', { sessionId: 'haproxy-route-a', clientName: 'found', fingerprint: fingerprint('haproxy-route-a') });
+      assert.equal(ok.success, true, JSON.stringify(ok));
+    } finally {
+      socket.close();
+    }
+  }));
+
   test('HTTP redirects to HTTPS with the same host (port dropped) and path', () => withLogs(async () => {
     for (const host of ['pi.local', 'pi.local:80']) {
       const res = await request(`http://127.0.0.1:${front.httpPort}/some/path?x=1`, { headers: { host } });
