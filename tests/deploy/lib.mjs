@@ -269,13 +269,16 @@ export function deriveHaproxyConfig({ httpPort, httpsPort, pem, adminSocket, ser
   return cfg;
 }
 
+// Debian installs haproxy in /usr/sbin, which a non-login PATH may lack.
+const HAPROXY = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find((p) => fs.existsSync(p)) ?? 'haproxy';
+
 /** Starts HAProxy in the foreground with `cfgText`; resolves once both ports accept. */
 export async function startHaproxy(cfgText, { dir, httpPort, httpsPort, name = 'haproxy' }) {
   const file = path.join(dir, `${name}-${httpsPort}.cfg`);
   fs.writeFileSync(file, cfgText);
-  const check = spawnSync('haproxy', ['-c', '-q', '-f', file], { encoding: 'utf8' });
+  const check = spawnSync(HAPROXY, ['-c', '-q', '-f', file], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`haproxy -c failed:\n${check.stdout}${check.stderr}`);
-  const proc = start(name, 'haproxy', ['-db', '-f', file]);
+  const proc = start(name, HAPROXY, ['-db', '-f', file]);
   for (const port of [httpPort, httpsPort]) {
     await waitFor(`haproxy to listen on ${port}`, () => new Promise((resolve, reject) => {
       if (!proc.running) { reject(Object.assign(new Error(`haproxy exited\n${proc.output()}`), { fatal: true })); return; }
