@@ -47,7 +47,8 @@ async function withLogs(fn) {
 }
 
 before(async () => {
-  server = await startServer({ env: { TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'warn' } });
+  // PING_INTERVAL is the default, stated because the tunnel test needs pings rarer than 8 s.
+  server = await startServer({ env: { TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'warn', PING_INTERVAL: '25000' } });
   front = await haproxyFor([server.port]);
 });
 
