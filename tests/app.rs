@@ -444,6 +444,50 @@ fn a_member_that_stops_reading_is_dropped_and_its_connection_freed() {
     drop(c);
 }
 
+#[test]
+fn a_sender_with_many_chunks_in_flight_is_paused_not_its_receivers_dropped() {
+    // A 2 MiB queue cap: the sender's 16 MiB window must be held back at the high-water mark
+    // (1 MiB) message by message, not read in bulk past the cap.
+    let server = Server::start(&["--send-queue-bytes", "2097152"]);
+    let (mut a, b, c) = trio(&server);
+    const CHUNKS: u64 = 64;
+    let chunk: Vec<u8> = (0..256 * 1024).map(|i| (i % 253) as u8).collect();
+    let readers: Vec<_> = [b, c]
+        .into_iter()
+        .map(|mut receiver| {
+            let expected = chunk.clone();
+            std::thread::spawn(move || {
+                let mut got = 0;
+                while got < CHUNKS {
+                    match receiver.ws.read() {
+                        WsRead::Text(text) if text.starts_with("451-") => {
+                            assert_eq!(receiver.ws.expect_binary(), expected);
+                            got += 1;
+                        }
+                        WsRead::Text(_) => {}
+                        other => panic!("receiver {} after {got} chunks: {other:?}", receiver.id),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    // Everything at once, without waiting for a single ack.
+    for i in 0..CHUNKS {
+        a.ws.send_text(&format!(
+            r#"451-{i}["chunk",{{"sessionId":"trio","chunk":{{"contentId":"w","chunkIndex":{i},"totalChunks":{CHUNKS},"encryptedData":{{"_placeholder":true,"num":0}}}}}}]"#
+        ));
+        a.ws.send_binary(&chunk);
+    }
+    for reader in readers {
+        assert_eq!(reader.join().expect("reader"), CHUNKS);
+    }
+    for i in 0..CHUNKS {
+        assert_success(&a.wait_ack(i));
+    }
+    a.assert_no_events();
+}
+
 // ----- reconnects --------------------------------------------------------------------------
 
 #[test]

@@ -211,13 +211,18 @@ impl<L: Layer> Server<L> {
             }
             let now = Instant::now();
             self.engine.set_now(now);
+            // Connections left over from the last turn go after this turn's readiness, so a
+            // busy one cannot take more than its budget before the others get theirs.
+            let mut again = std::mem::take(&mut self.again);
+            again.sort_unstable_by_key(|h| h.index());
+            again.dedup();
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
                     token => self.on_ready(now, token),
                 }
             }
-            for conn in std::mem::take(&mut self.again) {
+            for conn in again {
                 self.read_conn(now, conn);
             }
             self.engine.expire(now, &mut fired, &mut conn_timers);
@@ -715,64 +720,75 @@ impl<L: Layer> Server<L> {
 
     // ----- WebSocket -----------------------------------------------------------------------
 
+    /// Reads a WebSocket message by message: the application sees each one (and may pause
+    /// this sender for backpressure) before the next is read, so a paused sender overshoots
+    /// by at most one message, however many it has in flight.
     fn read_ws(&mut self, now: Instant, id: Handle) {
+        let mut budget = READ_BUDGET;
         let mut events = Vec::new();
-        let (session, result) = {
-            let Some(conn) = self.conns.get_mut(id) else {
-                return;
-            };
-            let State::WebSocket {
-                session, reader, ..
-            } = &mut conn.state
-            else {
-                return;
-            };
-            (
-                *session,
-                reader.read(
+        loop {
+            let (session, result) = {
+                let Some(conn) = self.conns.get_mut(id) else {
+                    return;
+                };
+                if conn.read_paused {
+                    return;
+                }
+                let State::WebSocket {
+                    session,
+                    reader,
+                    closing: false,
+                } = &mut conn.state
+                else {
+                    return;
+                };
+                let result = reader.read(
                     &mut conn.stream,
                     &mut self.scratch,
                     &mut self.pool,
-                    READ_BUDGET,
+                    &mut budget,
                     &mut events,
-                ),
-            )
-        };
-        for event in events {
-            match event {
-                WsEvent::Text(data) => {
-                    self.engine
-                        .ws_message(now, session, id, Message::Text(data))
+                );
+                (*session, result)
+            };
+            for event in events.drain(..) {
+                match event {
+                    WsEvent::Text(data) => {
+                        self.engine
+                            .ws_message(now, session, id, Message::Text(data))
+                    }
+                    WsEvent::Binary(data) => {
+                        self.engine
+                            .ws_message(now, session, id, Message::Binary(data))
+                    }
+                    WsEvent::Ping(data) => self.queue_ws(id, ws::PONG, data, 0),
+                    WsEvent::Close(_) => {
+                        self.engine.ws_closed(session, id, true);
+                        self.close_ws(id, 1000);
+                        return;
+                    }
                 }
-                WsEvent::Binary(data) => {
-                    self.engine
-                        .ws_message(now, session, id, Message::Binary(data))
+            }
+            self.settle(now);
+            match result {
+                Ok(ReadStatus::Decoded) => {}
+                Ok(ReadStatus::WouldBlock) => return,
+                Ok(ReadStatus::Budget) => return self.again.push(id),
+                Err(WsError::TooLarge) => {
+                    log::debug!("websocket message above maxPayload");
+                    return self.engine.ws_too_large(session, id);
                 }
-                WsEvent::Ping(data) => self.queue_ws(id, ws::PONG, data, 0),
-                WsEvent::Close(_) => {
-                    self.engine.ws_closed(session, id, true);
-                    self.close_ws(id, 1000);
-                    return;
+                Err(WsError::Protocol(why, code)) => {
+                    log::debug!("websocket protocol error: {why}");
+                    self.engine.ws_closed(session, id, false);
+                    return self.close_ws(id, code);
                 }
+                Err(WsError::Io(e)) => {
+                    log::debug!("websocket read failed: {e}");
+                    return self.close_conn(id);
+                }
+                Err(WsError::Eof) => return self.close_conn(id),
             }
-        }
-        match result {
-            Ok(ReadStatus::WouldBlock) => {}
-            Ok(ReadStatus::Budget) => self.again.push(id),
-            Err(WsError::TooLarge) => {
-                log::debug!("websocket message above maxPayload");
-                self.engine.ws_too_large(session, id);
-            }
-            Err(WsError::Protocol(why, code)) => {
-                log::debug!("websocket protocol error: {why}");
-                self.engine.ws_closed(session, id, false);
-                self.close_ws(id, code);
-            }
-            Err(WsError::Io(e)) => {
-                log::debug!("websocket read failed: {e}");
-                self.close_conn(id);
-            }
-            Err(WsError::Eof) => self.close_conn(id),
         }
     }
 

@@ -91,6 +91,9 @@ pub enum ReadStatus {
     WouldBlock,
     /// The byte budget ran out with data possibly left; call again later.
     Budget,
+    /// This call added complete messages to `out`: let the application see them (it may
+    /// pause this sender) before reading more.
+    Decoded,
 }
 
 /// The loop's scratch buffer for reads, shared by every connection (the loop is one thread).
@@ -110,21 +113,24 @@ impl WsReader {
         }
     }
 
-    /// Reads and decodes until the stream would block or `budget` bytes were read, pushing
-    /// complete messages to `out`. Large payloads are read straight into their own buffer
+    /// Reads and decodes until complete messages are in `out`, the stream would block, or
+    /// `budget` (decremented as bytes are read) runs out. Large payloads are read straight into their own buffer
     /// (taken from `pool` when one fits); everything else goes through `scratch`.
     pub fn read(
         &mut self,
         stream: &mut impl Read,
         scratch: &mut [u8],
         pool: &mut BufferPool,
-        budget: usize,
+        budget: &mut usize,
         out: &mut Vec<WsEvent>,
     ) -> Result<ReadStatus, WsError> {
-        let mut read_total = 0usize;
+        let before = out.len();
         loop {
             self.decode_buffered(pool, out)?;
-            if read_total >= budget {
+            if out.len() > before {
+                return Ok(ReadStatus::Decoded);
+            }
+            if *budget == 0 {
                 return Ok(ReadStatus::Budget);
             }
             let buffered = self.pending.len() > self.start;
@@ -150,7 +156,7 @@ impl WsReader {
                     None => return Ok(ReadStatus::WouldBlock),
                 },
             };
-            read_total = read_total.saturating_add(n);
+            *budget = budget.saturating_sub(n);
         }
     }
 
@@ -429,8 +435,10 @@ mod tests {
         };
         let mut out = Vec::new();
         let (mut scratch, mut pool) = (scratch(), BufferPool::default());
+        let mut budget = usize::MAX;
         loop {
-            let status = reader.read(&mut stream, &mut scratch, &mut pool, usize::MAX, &mut out)?;
+            let status =
+                reader.read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)?;
             if status == ReadStatus::WouldBlock {
                 return Ok(out);
             }
@@ -472,8 +480,9 @@ mod tests {
                 pos: 0,
                 step,
             };
+            let mut budget = usize::MAX;
             while reader
-                .read(&mut stream, &mut scratch, &mut pool, usize::MAX, &mut out)
+                .read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)
                 .unwrap()
                 != ReadStatus::WouldBlock
             {}

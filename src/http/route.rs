@@ -590,8 +590,8 @@ mod tests {
     #[test]
     fn metrics_saturate_instead_of_wrapping() {
         let m = Metrics {
-            connections_http: AtomicU64::new(u64::MAX),
-            connections_head: AtomicU64::new(5),
+            connections_open: AtomicU64::new(u64::MAX),
+            connection_slots: AtomicU64::new(5),
             ..Metrics::default()
         };
         let text = render_metrics(&m, 0);
