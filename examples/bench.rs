@@ -14,8 +14,16 @@
 //! - `tcp`: the ceiling for comparison — the same 1→3 work as a plain TCP relay on one thread
 //!   of this process, with the same client-side work (pattern fill, checksum).
 //!
+//! `--haproxy N` runs the latency figure and a relay spread over several sessions three
+//! times, each on fresh processes: one server reached directly, one behind HAProxy, and N
+//! behind HAProxy with a configuration derived from `haproxy/haproxy.cfg` (its HTTPS frontend
+//! served as plain HTTP), then prints a summary. Every client puts its session's routing key
+//! on its URL, as the web client does, so HAProxy spreads the sessions over the processes;
+//! each process's `/metrics` shows how.
+//!
 //! It never builds anything, never talks to anything but the target (127.0.0.1 unless told),
-//! is bounded in count and time, and kills the server it started when it ends.
+//! is bounded in count and time, and kills every process it started when it ends, also when
+//! a figure fails or the bench panics.
 //!
 //! The clients speak RFC 6455 by hand instead of through tungstenite's `WebSocket`, which
 //! copies each frame through its own buffers: on two shared cores the clients must cost less
@@ -28,11 +36,12 @@ use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
+use sha2::{Digest, Sha256};
 
 /// Plaintext chunk size of the web client (PROTOCOL.md, format v2).
 const CHUNK: usize = 256 * 1024;
@@ -65,6 +74,11 @@ usage: cargo run --release --example bench -- [options]
                      client; more tests the server's backpressure)
   --repeat N         alternate the throughput and tcp runs N times, then print the best
                      and the median ratio (default 1)
+  --haproxy N        instead: run the latency figure and a relay spread over several
+                     sessions for 1 process direct, 1 process behind HAProxy and N
+                     processes behind HAProxy (config derived from haproxy/haproxy.cfg)
+  --relay-sessions N sessions of 1 sender and 3 receivers relaying at once in --haproxy
+                     mode, each sending --chunks / N chunks (default 12)
 ";
 
 // ----- options -----------------------------------------------------------------------------
@@ -106,6 +120,9 @@ struct Options {
     repeat: usize,
     in_flight: usize,
     server_args: Vec<String>,
+    /// `--haproxy N`: server processes behind HAProxy.
+    haproxy: Option<usize>,
+    relay_sessions: usize,
 }
 
 impl Options {
@@ -124,6 +141,8 @@ impl Options {
             repeat: 1,
             in_flight: IN_FLIGHT,
             server_args: Vec::new(),
+            haproxy: None,
+            relay_sessions: 12,
         };
         let mut args = args;
         while let Some(flag) = args.next() {
@@ -172,11 +191,26 @@ impl Options {
                 "--in-flight" => {
                     o.in_flight = positive(&value).ok_or_else(|| bad("not a count"))?
                 }
+                "--haproxy" => {
+                    o.haproxy = Some(
+                        positive(&value)
+                            .filter(|n| *n <= 16)
+                            .ok_or_else(|| bad("not a process count (1 to 16)"))?,
+                    )
+                }
+                "--relay-sessions" => {
+                    o.relay_sessions = positive(&value)
+                        .filter(|n| *n <= 64)
+                        .ok_or_else(|| bad("not a count (1 to 64)"))?
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
         if o.sessions > o.clients {
             return Err("--sessions must not exceed --clients".into());
+        }
+        if o.haproxy.is_some() && o.target.is_some() {
+            return Err("--haproxy starts its own processes; it cannot use --target".into());
         }
         Ok(o)
     }
@@ -204,6 +238,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    kill_children_on_panic();
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -215,6 +250,9 @@ fn main() -> ExitCode {
 
 fn run(o: &Options) -> Result<(), String> {
     println!("machine: {}", machine());
+    if let Some(processes) = o.haproxy {
+        return haproxy_mode(o, processes);
+    }
     let needs_server = [
         Figure::Idle,
         Figure::Clients,
@@ -228,7 +266,7 @@ fn run(o: &Options) -> Result<(), String> {
         (true, Some(addr)) => Some(Server {
             addr,
             pid: o.pid,
-            child: None,
+            _child: None,
         }),
         (true, None) => Some(Server::start(&o.server, &server_args(o))?),
     };
@@ -246,7 +284,7 @@ fn run(o: &Options) -> Result<(), String> {
             println!("idle RSS: {}", rss_text(server.pid));
         }
         if o.runs(Figure::Clients) || o.runs(Figure::Latency) {
-            fan_out(o, server).map_err(|e| format!("clients/latency: {e}"))?;
+            fan_out(o, &Target::direct(server)).map_err(|e| format!("clients/latency: {e}"))?;
         }
     }
     // Throughput and ceiling alternate, so that on a shared machine each pair saw about the
@@ -254,9 +292,10 @@ fn run(o: &Options) -> Result<(), String> {
     let mut rounds = Vec::new();
     for round in 0..o.repeat {
         let relayed = match &server {
-            Some(server) if o.runs(Figure::Throughput) => {
-                Some(throughput(o, server, round).map_err(|e| format!("throughput: {e}"))?)
-            }
+            Some(server) if o.runs(Figure::Throughput) => Some(
+                throughput(o, &Target::direct(server), round)
+                    .map_err(|e| format!("throughput: {e}"))?,
+            ),
             _ => None,
         };
         let ceiling = if o.runs(Figure::Tcp) {
@@ -375,28 +414,93 @@ fn spawn<T: Send + 'static>(
 
 // ----- the server process ------------------------------------------------------------------
 
+/// Pids of the processes this bench started and has not reaped yet. The release profile
+/// aborts on panic, so no destructor runs then; the panic hook kills these instead.
+static STARTED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn started() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    STARTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes a panic anywhere (client threads included) kill every process the bench started.
+fn kill_children_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        // try_lock: the panic may have happened while the list was held.
+        let pids = match STARTED.try_lock() {
+            Ok(pids) => pids.clone(),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().clone(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        if !pids.is_empty() {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .args(pids.iter().map(u32::to_string))
+                .status();
+        }
+    }));
+}
+
+/// A child process that is killed and reaped when this is dropped (on every return path,
+/// `?` included), and by the panic hook until then.
+struct Owned(Child);
+
+impl Owned {
+    fn new(child: Child) -> Owned {
+        started().push(child.id());
+        Owned(child)
+    }
+
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Whether it is still running (an exit is reaped here; the pid stays listed until drop,
+    /// which is harmless: it is only killed by the hook while this value is alive).
+    fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let pid = self.0.id();
+        started().retain(|p| *p != pid);
+    }
+}
+
 struct Server {
     addr: SocketAddr,
     pid: Option<u32>,
-    child: Option<Child>,
+    /// Held only so the process dies with this value; None for a server this bench did not
+    /// start (`--target`).
+    _child: Option<Owned>,
 }
 
 impl Server {
     /// Starts the binary on a free loopback port and waits for its `listening on` line.
     fn start(path: &str, args: &[String]) -> Result<Server, String> {
         println!("server: {path} {}", args.join(" "));
-        let mut child = Command::new(path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                format!("cannot start {path}: {e} (run cargo build --release --bins --examples)")
-            })?;
+        let mut child = Owned::new(
+            Command::new(path)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| {
+                    format!(
+                        "cannot start {path}: {e} (run cargo build --release --bins --examples)"
+                    )
+                })?,
+        );
         let pid = child.id();
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
+        let Some(stdout) = child.0.stdout.take() else {
             return Err("no stdout from the server".into());
         };
         let (tx, rx) = mpsc::channel();
@@ -414,7 +518,7 @@ impl Server {
         let mut server = Server {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             pid: Some(pid),
-            child: Some(child),
+            _child: Some(child),
         };
         match rx.recv_timeout(STEP_TIMEOUT) {
             Ok(addr) => {
@@ -428,12 +532,41 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
+/// What the figures measure: the address clients connect to, and the processes behind it.
+struct Target {
+    addr: SocketAddr,
+    /// The single server process whose memory is measured (not behind a proxy).
+    rss_pid: Option<u32>,
+    /// Server processes, whose CPU time is billed to the server.
+    servers: Vec<u32>,
+    /// HAProxy, whose CPU time is reported apart.
+    proxy: Option<u32>,
+    /// Each server process's own address, to read its `/metrics` (empty: not shown).
+    backends: Vec<SocketAddr>,
+}
+
+impl Target {
+    /// One server, reached directly.
+    fn direct(server: &Server) -> Target {
+        Target {
+            addr: server.addr,
+            rss_pid: server.pid,
+            servers: server.pid.into_iter().collect(),
+            proxy: None,
+            backends: Vec::new(),
         }
+    }
+
+    /// CPU clock ticks of all server processes together.
+    fn server_ticks(&self) -> Option<u64> {
+        if self.servers.is_empty() {
+            return None;
+        }
+        self.servers.iter().map(|pid| process_cpu(Some(*pid))).sum()
+    }
+
+    fn proxy_ticks(&self) -> Option<u64> {
+        process_cpu(self.proxy)
     }
 }
 
@@ -757,15 +890,18 @@ struct Client {
 }
 
 impl Client {
-    fn connect(addr: SocketAddr, salt: u64) -> io::Result<Client> {
+    /// Opens a WebSocket to Engine.IO with the routing key of `session` on its URL, as the web
+    /// client does: HAProxy balances on it, and the server refuses a `join` of another session.
+    fn connect(addr: SocketAddr, session: &str, salt: u64) -> io::Result<Client> {
         let mut stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT)?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(STEP_TIMEOUT))?;
         let mut rng = Rng::new(salt);
         let key_bytes: Vec<u8> = (0..4).flat_map(|_| rng.mask()).collect();
         let key = data_encoding::BASE64.encode(&key_bytes);
+        let route = route_key(session);
         let request = format!(
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {addr}\r\n\
+            "GET /socket.io/?EIO=4&transport=websocket&route={route} HTTP/1.1\r\nHost: {addr}\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
              Sec-WebSocket-Version: 13\r\n\r\n"
         );
@@ -832,7 +968,7 @@ impl Client {
     /// Opens Engine.IO and Socket.IO and joins `session` (created with a fingerprint derived
     /// from its name, so every member presents the same one).
     fn join(addr: SocketAddr, session: &str, name: &str, salt: u64) -> io::Result<Client> {
-        let mut c = Client::connect(addr, salt)?;
+        let mut c = Client::connect(addr, session, salt)?;
         c.wait_for("0{")?;
         c.send_text("40")?;
         c.wait_for("40")?;
@@ -846,6 +982,14 @@ impl Client {
         }
         Ok(c)
     }
+}
+
+/// The routing key of a session (docs/deploy.md, "Several processes"): the first 16 lowercase hex
+/// digits of SHA-256("sharethings/route/" + session name). Computed here, not taken from the
+/// server crate, so a server that disagreed with the web client's formula would refuse joins.
+fn route_key(session: &str) -> String {
+    let digest = Sha256::digest(format!("sharethings/route/{session}").as_bytes());
+    data_encoding::HEXLOWER.encode(&digest[..8])
 }
 
 fn contains(text: &[u8], part: &[u8]) -> bool {
@@ -888,8 +1032,20 @@ struct FanOutReport {
     expected: usize,
 }
 
-fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
-    let rss_before = server.pid.and_then(vm_rss_kib);
+/// The latency figure, for the HAProxy summary.
+struct Latency {
+    p50: Option<u64>,
+    p99: Option<u64>,
+    lost: usize,
+    /// Percent of one core: all server processes, and HAProxy.
+    server_cpu: Option<f64>,
+    proxy_cpu: Option<f64>,
+}
+
+/// The clients and latency figures; returns the latency figure when it ran.
+fn fan_out(o: &Options, server: &Target) -> Result<Option<Latency>, String> {
+    let rss_before = server.rss_pid.and_then(vm_rss_kib);
+    let counts_before = counts(&server.backends);
     let started = Instant::now();
     let mut sizes = vec![0usize; o.sessions];
     let mut members: Vec<Vec<Member>> = (0..o.threads).map(|_| Vec::new()).collect();
@@ -952,8 +1108,8 @@ fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
         thread::sleep(Duration::from_millis(10));
     }
     let seen = shared.joined_notices.load(Ordering::Relaxed);
-    if o.runs(Figure::Clients) {
-        let per_client = match (rss_before, server.pid.and_then(vm_rss_kib)) {
+    if o.runs(Figure::Clients) && server.rss_pid.is_some() {
+        let per_client = match (rss_before, server.rss_pid.and_then(vm_rss_kib)) {
             (Some(before), Some(after)) => format!(
                 "{:.1} KiB more per client",
                 after.saturating_sub(before) as f64 / o.clients as f64
@@ -965,14 +1121,34 @@ fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
              {seen}/{notices} client-joined notices read)",
             o.clients,
             o.sessions,
-            rss_text(server.pid),
+            rss_text(server.rss_pid),
             join_time.as_secs_f64()
         );
+    } else {
+        let rss = |pid: &u32| {
+            vm_rss_kib(*pid).map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+        };
+        let servers: Vec<String> = server.servers.iter().map(rss).collect();
+        println!(
+            "{} clients joined in {} sessions in {:.2} s ({seen}/{notices} client-joined notices \
+             read); VmRSS per server process {} MiB{}",
+            o.clients,
+            o.sessions,
+            join_time.as_secs_f64(),
+            servers.join(" / "),
+            server
+                .proxy
+                .as_ref()
+                .map_or(String::new(), |p| format!(", HAProxy {} MiB", rss(p)))
+        );
+    }
+    if !server.backends.is_empty() {
+        println!("spread: {}", spread(&server.backends, &counts_before));
     }
     if !o.runs(Figure::Latency) {
         shared.stop.store(true, Ordering::Relaxed);
     }
-    let cpu_before = process_cpu(server.pid);
+    let cpu_before = (server.server_ticks(), server.proxy_ticks());
     let run_start = Instant::now();
     shared.go.store(true, Ordering::Relaxed);
     let mut total = FanOutReport::default();
@@ -993,18 +1169,22 @@ fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
         return Err(errors.join("; "));
     }
     if !o.runs(Figure::Latency) {
-        return Ok(());
+        return Ok(None);
     }
-    let server_cpu = cpu_seconds(cpu_before, process_cpu(server.pid))
-        .map_or("not measured".into(), |s| {
-            format!("{:.0} % of one core", 100.0 * s / run_time)
-        });
+    let percent = |s: f64| 100.0 * s / run_time;
+    let server_cpu = cpu_seconds(cpu_before.0, server.server_ticks()).map(percent);
+    let proxy_cpu = cpu_seconds(cpu_before.1, server.proxy_ticks()).map(percent);
+    let cpu_text = match (server_cpu, proxy_cpu) {
+        (Some(s), Some(p)) => format!("server CPU {s:.0} % of one core, HAProxy {p:.0} %"),
+        (Some(s), None) => format!("server CPU {s:.0} % of one core"),
+        _ => "server CPU not measured".into(),
+    };
     let mut lat = total.latencies_ns;
     lat.sort_unstable();
     let received = lat.len();
     println!(
         "fan-out latency at {} events/s over {} sessions ({} deliveries/s): p50 {}, p99 {}, max {} \
-         ({} events, {received}/{} delivered, {} lost; server CPU {server_cpu})",
+         ({} events, {received}/{} delivered, {} lost; {cpu_text})",
         o.rate,
         o.sessions,
         (o.rate as usize) * (o.clients / o.sessions - 1).max(1),
@@ -1015,7 +1195,13 @@ fn fan_out(o: &Options, server: &Server) -> Result<(), String> {
         total.expected,
         total.expected.saturating_sub(received),
     );
-    Ok(())
+    Ok(Some(Latency {
+        p50: percentile(&lat, 0.50),
+        p99: percentile(&lat, 0.99),
+        lost: total.expected.saturating_sub(received),
+        server_cpu,
+        proxy_cpu,
+    }))
 }
 
 fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
@@ -1162,6 +1348,568 @@ fn flush(m: &mut Member) -> io::Result<()> {
     Ok(())
 }
 
+// ----- through HAProxy ---------------------------------------------------------------------
+
+/// Where Debian puts HAProxy (`/usr/sbin`, which a non-login PATH may lack), else PATH.
+fn find_haproxy() -> Option<String> {
+    let installed = ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if let Some(path) = installed {
+        return Some(path.to_string());
+    }
+    let on_path = Command::new("haproxy")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    on_path.then(|| "haproxy".to_string())
+}
+
+/// A private directory for the derived config and the admin socket, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path =
+            std::env::temp_dir().join(format!("sharethings-bench-{}-{nanos}", std::process::id()));
+        fs::create_dir(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loopback port that was free a moment ago (the OS picked it; HAProxy binds it next).
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// What the derived configuration changes in `haproxy/haproxy.cfg`.
+struct Derive<'a> {
+    /// The redirecting HTTP frontend's port (unused by the bench, but it must bind).
+    http_port: u16,
+    /// The HTTPS frontend's port, served in plain HTTP.
+    port: u16,
+    admin_socket: &'a str,
+    server_ports: &'a [u16],
+    /// Per-address connection limits are raised to this: every bench client comes from
+    /// 127.0.0.1, where on a LAN each device has its own address.
+    per_address: usize,
+    /// `maxconn` lines below this are raised to it.
+    maxconn: usize,
+}
+
+/// Replaces the number after each `needle` in `line`; how many were replaced.
+fn raise_after(line: &mut String, needle: &str, value: usize) -> usize {
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(at) = line.get(from..).and_then(|rest| rest.find(needle)) {
+        let digits_at = from + at + needle.len();
+        let digits = line.get(digits_at..).map_or(0, |rest| {
+            rest.bytes().take_while(u8::is_ascii_digit).count()
+        });
+        if digits == 0 {
+            from = digits_at;
+            continue;
+        }
+        line.replace_range(digits_at..digits_at + digits, &value.to_string());
+        count += 1;
+        from = digits_at;
+    }
+    count
+}
+
+/// The repository's `haproxy/haproxy.cfg` with, and only with: loopback ports; the HTTPS
+/// frontend served as plain HTTP (the bench speaks ws://; everything else in that frontend
+/// stays); the given `server` lines; the admin socket in a private directory; logs on
+/// stderr; no daemon/chroot/user/group; the per-address limits and `maxconn` raised as far
+/// as the run needs. Like tests/deploy/lib.mjs, it refuses a file whose lines no longer
+/// have the shape it substitutes. Balancing, hashing and checks are the file's own.
+fn derive_config(base: &str, d: &Derive) -> Result<String, String> {
+    let mut out = String::new();
+    let mut seen = [0usize; 7];
+    let [http, https, dropped, stats, log, servers, limits] = &mut seen;
+    for line in base.lines() {
+        let text = line.trim_start();
+        let indent = &line[..line.len() - text.len()];
+        let uncommented = text.trim_start_matches('#').trim_start();
+        let is_server = uncommented.starts_with("server s")
+            && uncommented.contains(" 127.0.0.1:")
+            && uncommented.ends_with(" check");
+        let mut line = line.to_string();
+        if text == "bind :80" {
+            *http += 1;
+            line = format!("{indent}bind 127.0.0.1:{}", d.http_port);
+        } else if text.starts_with("bind :443 ssl crt ") {
+            *https += 1;
+            line = format!("{indent}bind 127.0.0.1:{}", d.port);
+        } else if ["chroot ", "user ", "group "]
+            .iter()
+            .any(|k| text.starts_with(k))
+            || text == "daemon"
+        {
+            *dropped += 1;
+            continue;
+        } else if let Some(rest) = text.strip_prefix("stats socket ") {
+            *stats += 1;
+            let options = rest.split_once(' ').map_or("", |(_, o)| o);
+            line = format!("{indent}stats socket {} {options}", d.admin_socket);
+        } else if text == "log /dev/log local0" {
+            *log += 1;
+            line = format!("{indent}log stderr format short local0");
+        } else if is_server {
+            // Every `server sNNNN 127.0.0.1:NNNN check` line, commented or not, becomes the
+            // list of started processes, at the place of the first.
+            *servers += 1;
+            if *servers == 1 {
+                for port in d.server_ports {
+                    out.push_str(&format!("{indent}server s{port} 127.0.0.1:{port} check\n"));
+                }
+            }
+            continue;
+        } else {
+            for needle in [
+                "sc0_conn_cur(per_address) gt ",
+                "sc0_conn_rate(per_address) gt ",
+                "sc0_http_req_rate(per_address) gt ",
+            ] {
+                *limits += raise_after(&mut line, needle, d.per_address);
+            }
+            if let Some(n) = text.strip_prefix("maxconn ") {
+                if n.trim().parse::<usize>().is_ok_and(|n| n < d.maxconn) {
+                    line = format!("{indent}maxconn {}", d.maxconn);
+                }
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let expected = [
+        (seen[0] == 1, "one `bind :80`"),
+        (seen[1] == 1, "one `bind :443 ssl crt ...`"),
+        (seen[2] == 4, "`chroot`, `user`, `group` and `daemon`"),
+        (seen[3] == 1, "one `stats socket`"),
+        (seen[4] == 1, "one `log /dev/log local0`"),
+        (seen[5] >= 1, "`server sNNNN 127.0.0.1:NNNN check` lines"),
+        (seen[6] >= 1, "per-address limits"),
+    ];
+    for (ok, what) in expected {
+        if !ok {
+            return Err(format!(
+                "haproxy/haproxy.cfg changed shape: expected {what} (the bench derives its config from it)"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// HAProxy in the foreground, killed when dropped.
+struct Proxy {
+    child: Owned,
+    addr: SocketAddr,
+}
+
+impl Proxy {
+    /// Checks `config`, starts HAProxy with it and waits until `port` accepts connections.
+    fn start(haproxy: &str, config: &str, dir: &TempDir, port: u16) -> Result<Proxy, String> {
+        let file = dir.0.join(format!("haproxy-{port}.cfg"));
+        fs::write(&file, config).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let check = Command::new(haproxy)
+            .args(["-c", "-q", "-f"])
+            .arg(&file)
+            .output()
+            .map_err(|e| format!("cannot run {haproxy}: {e}"))?;
+        if !check.status.success() {
+            return Err(format!(
+                "haproxy -c refused the derived config:\n{}{}",
+                String::from_utf8_lossy(&check.stdout),
+                String::from_utf8_lossy(&check.stderr)
+            ));
+        }
+        let mut child = Owned::new(
+            Command::new(haproxy)
+                .arg("-db")
+                .arg("-f")
+                .arg(&file)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start {haproxy}: {e}"))?,
+        );
+        // Drains HAProxy's log (one line per request with `option httplog`) so it never
+        // blocks, passing on only its own warnings and alerts.
+        if let Some(stderr) = child.0.stderr.take() {
+            thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { return };
+                    if line.contains("[ALERT]") || line.contains("[WARNING]") {
+                        eprintln!("haproxy: {line}");
+                    }
+                }
+            });
+        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if !child.running() || Instant::now() > deadline {
+                return Err(format!("haproxy did not start listening on {addr}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Proxy { child, addr })
+    }
+}
+
+/// HAProxy's view of the servers of backend `sharethings` (`show stat` on the admin socket):
+/// how many are UP.
+fn servers_up(admin_socket: &std::path::Path) -> usize {
+    let read = || -> io::Result<String> {
+        let mut s = std::os::unix::net::UnixStream::connect(admin_socket)?;
+        s.set_read_timeout(Some(STEP_TIMEOUT))?;
+        s.write_all(b"show stat\n")?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        Ok(text)
+    };
+    read().map_or(0, |text| {
+        text.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|f| f.first() == Some(&"sharethings") && f.get(17) == Some(&"UP"))
+            .filter(|f| f.get(1).is_some_and(|name| name.starts_with('s')))
+            .count()
+    })
+}
+
+/// One GET over a fresh connection; the body.
+fn http_get(addr: SocketAddr, path: &str) -> io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&addr, STEP_TIMEOUT)?;
+    s.set_read_timeout(Some(STEP_TIMEOUT))?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_string()))
+}
+
+/// Sum of the samples of `name` in a Prometheus text body.
+fn metric(body: &str, name: &str) -> Option<f64> {
+    let mut total = None;
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix(name) else {
+            continue;
+        };
+        if !(rest.starts_with(' ') || rest.starts_with('{')) {
+            continue;
+        }
+        let value = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        if let Some(v) = value {
+            total = Some(total.unwrap_or(0.0) + v);
+        }
+    }
+    total
+}
+
+/// Members and sessions of each server process, from its own `/metrics`.
+fn counts(backends: &[SocketAddr]) -> Vec<Option<(f64, f64)>> {
+    backends
+        .iter()
+        .map(|addr| {
+            let body = http_get(*addr, "/metrics").ok()?;
+            Some((
+                metric(&body, "sharethings_members")?,
+                metric(&body, "sharethings_sessions")?,
+            ))
+        })
+        .collect()
+}
+
+/// How the members and sessions that joined since `before` (a [`counts`]) spread over the
+/// processes. Members of an earlier figure may still be waiting out their rejoin grace, so
+/// only the difference belongs to this one.
+fn spread(backends: &[SocketAddr], before: &[Option<(f64, f64)>]) -> String {
+    let now = counts(backends);
+    let show = |pick: fn((f64, f64)) -> f64| {
+        now.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let was = before.get(i).copied().flatten().map_or(0.0, pick);
+                c.map_or("?".into(), |c| format!("{:.0}", pick(c) - was))
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    format!(
+        "members per process {}; sessions per process {}",
+        show(|c| c.0),
+        show(|c| c.1)
+    )
+}
+
+/// N server processes, optionally behind HAProxy; everything is killed when dropped.
+struct Cluster {
+    servers: Vec<Server>,
+    proxy: Option<Proxy>,
+}
+
+impl Cluster {
+    fn start(
+        o: &Options,
+        haproxy: &str,
+        dir: &TempDir,
+        processes: usize,
+        proxied: bool,
+    ) -> Result<Cluster, String> {
+        let mut args = server_args(o);
+        if proxied {
+            // As deployed: the server believes X-Forwarded-For from its proxy only.
+            args.extend(["--trusted-proxies".into(), "127.0.0.1".into()]);
+        }
+        let mut servers = Vec::new();
+        for _ in 0..processes {
+            servers.push(Server::start(&o.server, &args)?);
+        }
+        let mut cluster = Cluster {
+            servers,
+            proxy: None,
+        };
+        if !proxied {
+            return Ok(cluster);
+        }
+        let base_path = format!("{}/haproxy/haproxy.cfg", env!("CARGO_MANIFEST_DIR"));
+        let base =
+            fs::read_to_string(&base_path).map_err(|e| format!("cannot read {base_path}: {e}"))?;
+        let admin = dir.0.join(format!("admin-{processes}.sock"));
+        let server_ports: Vec<u16> = cluster.servers.iter().map(|s| s.addr.port()).collect();
+        let port = free_port()?;
+        let config = derive_config(
+            &base,
+            &Derive {
+                http_port: free_port()?,
+                port,
+                admin_socket: &admin.to_string_lossy(),
+                server_ports: &server_ports,
+                // Room for every bench client plus the relay, from one address.
+                per_address: 10 * (o.clients + 64),
+                maxconn: 2 * (o.clients + 64),
+            },
+        )?;
+        let proxy = Proxy::start(haproxy, &config, dir, port)?;
+        cluster.proxy = Some(proxy);
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while servers_up(&admin) < processes {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "HAProxy does not see all {processes} servers UP within {STEP_TIMEOUT:?}"
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(cluster)
+    }
+
+    fn target(&self) -> Target {
+        let backends: Vec<SocketAddr> = self.servers.iter().map(|s| s.addr).collect();
+        Target {
+            addr: self
+                .proxy
+                .as_ref()
+                .map_or_else(|| backends.first().copied(), |p| Some(p.addr))
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+            rss_pid: None,
+            servers: self.servers.iter().filter_map(|s| s.pid).collect(),
+            proxy: self.proxy.as_ref().map(|p| p.child.id()),
+            backends,
+        }
+    }
+}
+
+/// The relay over several sessions at once, so every process of a cluster has work.
+struct Spread {
+    total_mb_s: f64,
+    lost: usize,
+    broken: usize,
+    server_cpu_per_gb: Option<f64>,
+    proxy_cpu_per_gb: Option<f64>,
+}
+
+/// The same session names in every setup (each has fresh processes), so each does the same
+/// work and HAProxy spreads it the same way.
+fn relay_spread(o: &Options, target: &Target) -> Result<Spread, String> {
+    let sessions: Vec<String> = (0..o.relay_sessions)
+        .map(|s| format!("bench-relay-{s}"))
+        .collect();
+    let n = (o.chunks / o.relay_sessions).max(1);
+    let run = relay_sessions(o, target, &sessions, n)?;
+    let delivered = run.delivered();
+    let last = run
+        .received
+        .iter()
+        .filter_map(|r| r.last)
+        .max()
+        .map_or(0.0, |t| t.duration_since(run.start).as_secs_f64());
+    let total_mb_s = if last > 0.0 {
+        delivered as f64 / last / 1e6
+    } else {
+        0.0
+    };
+    let lost: usize = run
+        .received
+        .iter()
+        .map(|r| n.saturating_sub(r.chunks))
+        .sum();
+    let broken: usize = run
+        .received
+        .iter()
+        .map(|r| r.reordered + r.duplicates + r.corrupt + r.stray)
+        .sum();
+    let rates: Vec<f64> = run.received.iter().map(|r| run.rate(r)).collect();
+    let slowest = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    let fastest = rates.iter().copied().fold(0.0, f64::max);
+    for e in run.received.iter().filter_map(|r| r.error.as_ref()) {
+        println!("relay receiver stopped: {e}");
+    }
+    let gb = delivered as f64 / 1e9;
+    let per_gb = |cpu: Option<f64>| cpu.filter(|_| gb > 0.0).map(|c| c / gb);
+    let cpu = |label: &str, cpu: Option<f64>| {
+        cpu.map_or(String::new(), |c| {
+            format!(
+                "; {label} {:.3} CPU-s per GB ({:.0} % of one core)",
+                c / gb.max(1e-9),
+                100.0 * c / run.wall
+            )
+        })
+    };
+    println!(
+        "relay over {} sessions (1→{RECEIVERS} each, 256 KiB chunks, {} in flight, {n} chunks each): \
+         {total_mb_s:.0} MB/s delivered in total, per receiver {slowest:.0}–{fastest:.0} MB/s; \
+         lost {lost}, reordered/duplicate/corrupt/stray {broken}{}{}",
+        sessions.len(),
+        o.in_flight,
+        cpu("servers", run.server_cpu),
+        cpu("HAProxy", run.proxy_cpu),
+    );
+    Ok(Spread {
+        total_mb_s,
+        lost,
+        broken,
+        server_cpu_per_gb: per_gb(run.server_cpu),
+        proxy_cpu_per_gb: per_gb(run.proxy_cpu),
+    })
+}
+
+/// `--haproxy N`: the latency and relay figures for one process reached directly, one process
+/// behind HAProxy and N processes behind HAProxy, each on fresh processes, then a summary.
+fn haproxy_mode(o: &Options, processes: usize) -> Result<(), String> {
+    let Some(haproxy) = find_haproxy() else {
+        return Err(
+            "HAProxy is not installed (looked in /usr/sbin, /usr/local/sbin and PATH); \
+                    on Debian: apt-get install -y haproxy"
+                .into(),
+        );
+    };
+    let version = Command::new(&haproxy)
+        .arg("-v")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|v| v.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "version unknown".into());
+    println!("haproxy: {haproxy}: {version}");
+    let dir = TempDir::new()?;
+    let mut setups = vec![(1, false), (1, true)];
+    if processes > 1 {
+        setups.push((processes, true));
+    }
+    let mut rows = Vec::new();
+    for (count, proxied) in setups {
+        let label = match (count, proxied) {
+            (_, false) => "direct, 1 process".to_string(),
+            (1, true) => "HAProxy → 1 process".to_string(),
+            (n, true) => format!("HAProxy → {n} processes"),
+        };
+        println!("--- {label} ---");
+        let cluster = Cluster::start(o, &haproxy, &dir, count, proxied)?;
+        let target = cluster.target();
+        let latency = if o.runs(Figure::Latency) || o.runs(Figure::Clients) {
+            fan_out(o, &target).map_err(|e| format!("{label}: clients/latency: {e}"))?
+        } else {
+            None
+        };
+        let relay = if o.runs(Figure::Throughput) {
+            Some(relay_spread(o, &target).map_err(|e| format!("{label}: relay: {e}"))?)
+        } else {
+            None
+        };
+        drop(cluster);
+        rows.push((label, latency, relay));
+    }
+    println!(
+        "--- summary: latency at {} events/s over {} sessions of {} clients; relay over {} sessions ---",
+        o.rate,
+        o.sessions,
+        o.clients / o.sessions,
+        o.relay_sessions
+    );
+    println!(
+        "{:<24} {:>9} {:>9} {:>5} {:>13} {:>11} {:>9} {:>12} {:>11}",
+        "setup",
+        "p50",
+        "p99",
+        "lost",
+        "server/proxy",
+        "relay MB/s",
+        "lost/bad",
+        "server s/GB",
+        "proxy s/GB"
+    );
+    let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}%"));
+    let per_gb = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+    for (label, latency, relay) in &rows {
+        let (p50, p99, lost, cpu) = latency.as_ref().map_or_else(
+            || ("-".into(), "-".into(), "-".into(), "-".into()),
+            |l| {
+                (
+                    micros(l.p50),
+                    micros(l.p99),
+                    l.lost.to_string(),
+                    format!("{}/{}", pct(l.server_cpu), pct(l.proxy_cpu)),
+                )
+            },
+        );
+        let (rate, bad, server_gb, proxy_gb) = relay.as_ref().map_or_else(
+            || ("-".into(), "-".into(), "-".into(), "-".into()),
+            |r| {
+                (
+                    format!("{:.0}", r.total_mb_s),
+                    format!("{}/{}", r.lost, r.broken),
+                    per_gb(r.server_cpu_per_gb),
+                    per_gb(r.proxy_cpu_per_gb),
+                )
+            },
+        );
+        println!(
+            "{label:<24} {p50:>9} {p99:>9} {lost:>5} {cpu:>13} {rate:>11} {bad:>9} {server_gb:>12} {proxy_gb:>11}"
+        );
+    }
+    Ok(())
+}
+
 // ----- relay throughput -------------------------------------------------------------------
 
 /// The words of chunk `index` are `seed + k` (little-endian), so every chunk differs and a
@@ -1219,18 +1967,19 @@ struct Received {
     error: Option<String>,
 }
 
-/// Waits (at most 5 s) until the server has used no CPU for 100 ms, so that work left from an
-/// earlier figure (closing 1000 connections) is not billed to the next one.
-fn wait_until_quiet(pid: Option<u32>) {
-    let Some(pid) = pid else {
+/// Waits (at most 5 s) until the server processes and the proxy have used no CPU for 100 ms,
+/// so that work left from an earlier figure (closing 1000 connections) is not billed to the
+/// next one.
+fn wait_until_quiet(target: &Target) {
+    let ticks = || Some(target.server_ticks()? + target.proxy_ticks().unwrap_or(0));
+    let Some(mut last) = ticks() else {
         thread::sleep(Duration::from_secs(1));
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut last = process_cpu(Some(pid));
     while Instant::now() < deadline {
         thread::sleep(Duration::from_millis(100));
-        let now = process_cpu(Some(pid));
+        let Some(now) = ticks() else { return };
         if now == last {
             return;
         }
@@ -1238,69 +1987,138 @@ fn wait_until_quiet(pid: Option<u32>) {
     }
 }
 
-fn throughput(o: &Options, server: &Server, round: usize) -> Result<Relay, String> {
-    wait_until_quiet(server.pid);
-    // A fresh session per round: members of the last one linger in their rejoin grace.
-    let session = &format!("bench-relay-{round}");
-    let n = o.chunks;
-    let mut sender =
-        Client::join(server.addr, session, "sender", 1 << 40).map_err(|e| e.to_string())?;
-    let mut receivers = Vec::new();
-    for r in 0..RECEIVERS {
-        let client = Client::join(
-            server.addr,
-            session,
-            &format!("receiver-{r}"),
-            (1 << 41) + r as u64,
-        )
-        .map_err(|e| e.to_string())?;
-        receivers.push(client);
+/// What one relay run over one or more sessions saw.
+struct RelayRun {
+    /// Every receiver, session by session.
+    received: Vec<Received>,
+    start: Instant,
+    wall: f64,
+    /// CPU seconds during the run: all server processes, HAProxy, and this bench.
+    server_cpu: Option<f64>,
+    proxy_cpu: Option<f64>,
+    own_cpu: Option<f64>,
+}
+
+impl RelayRun {
+    /// Bytes delivered to all receivers.
+    fn delivered(&self) -> usize {
+        self.received.iter().map(|r| r.chunks * CHUNK).sum()
     }
-    let cpu_before = process_cpu(server.pid);
-    let own_before = cpu_ticks("/proc/self/stat");
-    // Kept to cut the receivers short if the sender fails, instead of waiting out timeouts.
-    let handles: Vec<TcpStream> = receivers
-        .iter()
-        .filter_map(|c| c.stream.try_clone().ok())
+
+    /// MB/s of one receiver, from the start to its last chunk.
+    fn rate(&self, r: &Received) -> f64 {
+        let secs = r
+            .last
+            .map_or(0.0, |t| t.duration_since(self.start).as_secs_f64());
+        if secs > 0.0 {
+            (r.chunks * CHUNK) as f64 / secs / 1e6
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Relays `n` chunks in each of `sessions` at once: per session one sender thread and
+/// `RECEIVERS` receiver threads, each with its own connection.
+fn relay_sessions(
+    o: &Options,
+    target: &Target,
+    sessions: &[String],
+    n: usize,
+) -> Result<RelayRun, String> {
+    wait_until_quiet(target);
+    let counts_before = counts(&target.backends);
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for (s, session) in sessions.iter().enumerate() {
+        let salt = (s as u64) << 8;
+        let join = |name: &str, salt: u64| {
+            Client::join(target.addr, session, name, salt)
+                .map_err(|e| format!("{name} of {session}: {e}"))
+        };
+        senders.push(join("sender", (1 << 40) + salt)?);
+        for r in 0..RECEIVERS {
+            receivers.push(join(&format!("receiver-{r}"), (1 << 41) + salt + r as u64)?);
+        }
+    }
+    if !target.backends.is_empty() {
+        println!("spread: {}", spread(&target.backends, &counts_before));
+    }
+    // Kept to cut a session's receivers short if its sender fails, instead of waiting out
+    // timeouts.
+    let mut handles: Vec<Vec<TcpStream>> = receivers
+        .chunks(RECEIVERS)
+        .map(|group| {
+            group
+                .iter()
+                .filter_map(|c| c.stream.try_clone().ok())
+                .collect()
+        })
         .collect();
+    let cpu_before = (target.server_ticks(), target.proxy_ticks());
+    let own_before = cpu_ticks("/proc/self/stat");
     let start = Instant::now();
     let receiving: Vec<_> = receivers
         .into_iter()
         .enumerate()
-        .map(|(i, mut c)| spawn(&format!("receiver-{i}"), move || receive_chunks(&mut c, n)))
+        .map(|(i, mut c)| {
+            let name = format!("receiver-{}.{}", i / RECEIVERS, i % RECEIVERS);
+            spawn(&name, move || receive_chunks(&mut c, n))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let sent = send_chunks(&mut sender, session, n, o.in_flight);
-    if sent.is_err() {
-        for h in &handles {
-            let _ = h.shutdown(std::net::Shutdown::Both);
+    let in_flight = o.in_flight;
+    let sending: Vec<_> = senders
+        .into_iter()
+        .zip(sessions.iter().cloned())
+        .zip(handles.drain(..))
+        .enumerate()
+        .map(|(s, ((mut c, session), handles))| {
+            spawn(&format!("sender-{s}"), move || {
+                let sent = send_chunks(&mut c, &session, n, in_flight);
+                if sent.is_err() {
+                    for h in &handles {
+                        let _ = h.shutdown(std::net::Shutdown::Both);
+                    }
+                }
+                sent.map_err(|e| format!("relay sender of {session} failed: {e}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for s in sending {
+        match s.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => println!("{e}"),
+            Err(_) => println!("a relay sender panicked"),
         }
     }
-    let mut results = Vec::new();
-    for r in receiving {
-        results.push(r.join().unwrap_or_else(|_| Received {
-            error: Some("receiver panicked".into()),
-            ..Received::default()
-        }));
-    }
-    let server_cpu = cpu_seconds(cpu_before, process_cpu(server.pid));
-    let own_cpu = cpu_seconds(own_before, cpu_ticks("/proc/self/stat"));
-    let wall = start.elapsed().as_secs_f64();
-    if let Err(e) = sent {
-        println!("relay sender failed: {e}");
-    }
+    let received = receiving
+        .into_iter()
+        .map(|r| {
+            r.join().unwrap_or_else(|_| Received {
+                error: Some("receiver panicked".into()),
+                ..Received::default()
+            })
+        })
+        .collect();
+    Ok(RelayRun {
+        received,
+        start,
+        wall: start.elapsed().as_secs_f64(),
+        server_cpu: cpu_seconds(cpu_before.0, target.server_ticks()),
+        proxy_cpu: cpu_seconds(cpu_before.1, target.proxy_ticks()),
+        own_cpu: cpu_seconds(own_before, cpu_ticks("/proc/self/stat")),
+    })
+}
+
+/// The throughput figure: one session, 1 sender → `RECEIVERS` receivers.
+fn throughput(o: &Options, server: &Target, round: usize) -> Result<Relay, String> {
+    // A fresh session per round: members of the last one linger in their rejoin grace.
+    let session = format!("bench-relay-{round}");
+    let n = o.chunks;
+    let run = relay_sessions(o, server, &[session], n)?;
     let mut rates = Vec::new();
-    let mut delivered = 0usize;
-    for (i, r) in results.iter().enumerate() {
-        let secs = r
-            .last
-            .map_or(0.0, |t| t.duration_since(start).as_secs_f64());
-        let bytes = r.chunks * CHUNK;
-        delivered += bytes;
-        let rate = if secs > 0.0 {
-            bytes as f64 / secs / 1e6
-        } else {
-            0.0
-        };
+    for (i, r) in run.received.iter().enumerate() {
+        let rate = run.rate(r);
         rates.push(rate);
         println!(
             "relay 1→{RECEIVERS} receiver {}: {rate:.0} MB/s, {}/{n} chunks, lost {}, reordered {}, \
@@ -1316,25 +2134,24 @@ fn throughput(o: &Options, server: &Server, round: usize) -> Result<Relay, Strin
         );
     }
     let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+    let gb = run.delivered() as f64 / 1e9;
     println!(
         "relay throughput 1→{RECEIVERS}, 256 KiB chunks, {} in flight: {mean:.0} MB/s per receiver \
-         (mean; {:.2} GB delivered in {wall:.2} s)",
-        o.in_flight,
-        delivered as f64 / 1e9
+         (mean; {gb:.2} GB delivered in {:.2} s)",
+        o.in_flight, run.wall,
     );
-    let gb = delivered as f64 / 1e9;
-    match server_cpu {
+    match run.server_cpu {
         Some(cpu) if gb > 0.0 => println!(
             "server CPU: {:.3} CPU-s per GB delivered ({cpu:.2} CPU-s, {:.0} % of one core; bench clients {})",
             cpu / gb,
-            100.0 * cpu / wall,
-            own_cpu.map_or("?".into(), |c| format!("{c:.2} CPU-s"))
+            100.0 * cpu / run.wall,
+            run.own_cpu.map_or("?".into(), |c| format!("{c:.2} CPU-s"))
         ),
         _ => println!("server CPU: not measured"),
     }
     Ok(Relay {
         mb_s: mean,
-        cpu_per_gb: server_cpu.filter(|_| gb > 0.0).map(|cpu| cpu / gb),
+        cpu_per_gb: run.server_cpu.filter(|_| gb > 0.0).map(|cpu| cpu / gb),
     })
 }
 
