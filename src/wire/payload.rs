@@ -81,12 +81,6 @@ pub fn encode<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
 mod tests {
     use super::*;
     use bytes::Bytes;
