@@ -77,6 +77,8 @@ usage: cargo run --release --example bench -- [options]
   --haproxy N        instead: run the latency figure and a relay spread over several
                      sessions for 1 process direct, 1 process behind HAProxy and N
                      processes behind HAProxy (config derived from haproxy/haproxy.cfg)
+  --haproxy-cfg PATH with --haproxy: derive from this file instead of haproxy/haproxy.cfg
+                     (to measure a modified copy)
   --relay-sessions N sessions of 1 sender and 3 receivers relaying at once in --haproxy
                      mode, each sending --chunks / N chunks (default 12)
 ";
@@ -122,6 +124,7 @@ struct Options {
     server_args: Vec<String>,
     /// `--haproxy N`: server processes behind HAProxy.
     haproxy: Option<usize>,
+    haproxy_cfg: String,
     relay_sessions: usize,
 }
 
@@ -142,6 +145,7 @@ impl Options {
             in_flight: IN_FLIGHT,
             server_args: Vec::new(),
             haproxy: None,
+            haproxy_cfg: format!("{}/haproxy/haproxy.cfg", env!("CARGO_MANIFEST_DIR")),
             relay_sessions: 12,
         };
         let mut args = args;
@@ -198,6 +202,7 @@ impl Options {
                             .ok_or_else(|| bad("not a process count (1 to 16)"))?,
                     )
                 }
+                "--haproxy-cfg" => o.haproxy_cfg = value,
                 "--relay-sessions" => {
                     o.relay_sessions = positive(&value)
                         .filter(|n| *n <= 64)
@@ -1691,9 +1696,8 @@ impl Cluster {
         if !proxied {
             return Ok(cluster);
         }
-        let base_path = format!("{}/haproxy/haproxy.cfg", env!("CARGO_MANIFEST_DIR"));
-        let base =
-            fs::read_to_string(&base_path).map_err(|e| format!("cannot read {base_path}: {e}"))?;
+        let base = fs::read_to_string(&o.haproxy_cfg)
+            .map_err(|e| format!("cannot read {}: {e}", o.haproxy_cfg))?;
         let admin = dir.0.join(format!("admin-{processes}.sock"));
         let server_ports: Vec<u16> = cluster.servers.iter().map(|s| s.addr.port()).collect();
         let port = free_port()?;
@@ -1830,7 +1834,10 @@ fn haproxy_mode(o: &Options, processes: usize) -> Result<(), String> {
         .and_then(|out| String::from_utf8(out.stdout).ok())
         .and_then(|v| v.lines().next().map(str::to_string))
         .unwrap_or_else(|| "version unknown".into());
-    println!("haproxy: {haproxy}: {version}");
+    println!(
+        "haproxy: {haproxy}: {version}; config derived from {}",
+        o.haproxy_cfg
+    );
     let dir = TempDir::new()?;
     let mut setups = vec![(1, false), (1, true)];
     if processes > 1 {
