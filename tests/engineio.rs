@@ -586,6 +586,38 @@ fn cors_preflight_from_an_allowed_origin_names_it() {
 }
 
 #[test]
+fn every_polling_answer_to_an_allowed_origin_carries_cors_and_no_store() {
+    let server = Server::start(&["--cors-origins", "http://allowed.example"]);
+    let origin = [("Origin", "http://allowed.example")];
+    let open = http(
+        server.addr(),
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        &origin,
+        b"",
+    );
+    let sid = str_of(get(&parse_json(&open.text()[1..]), "sid")).to_string();
+    let target = polling_target(&sid);
+    // A parked GET, answered later when the POST below makes the server send something.
+    let mut parked = Http::connect(server.addr());
+    parked.send(&request_bytes("GET", &target, &origin, b""));
+    loop_barrier(server.addr());
+    let post = http(server.addr(), "POST", &target, &origin, b"40");
+    assert_eq!(post.status, 200, "{post:?}");
+    let answer = parked.read_response_for("GET");
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert!(answer.text().starts_with("40"), "{answer:?}");
+    for res in [&open, &post, &answer] {
+        assert_eq!(
+            res.header("access-control-allow-origin"),
+            Some("http://allowed.example"),
+            "{res:?}"
+        );
+        assert_eq!(res.header("cache-control"), Some("no-store"), "{res:?}");
+    }
+}
+
+#[test]
 fn cors_preflight_without_an_allowed_origin_grants_nothing() {
     let server = Server::start(&["--cors-origins", "http://allowed.example"]);
     let res = http(

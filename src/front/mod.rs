@@ -81,11 +81,12 @@ fn unix_token(conn: Handle) -> Token {
 enum State {
     /// Reading a request head.
     Head,
-    /// Reading a polling POST body.
+    /// Reading a polling POST body of `need` bytes (into `Conn::input`), with the header
+    /// lines its answer needs.
     Body {
         session: SessionId,
         need: usize,
-        body: Vec<u8>,
+        cors: String,
     },
     /// A polling GET parked until the session has something to send, with the CORS header
     /// lines its answer needs.
@@ -320,7 +321,7 @@ impl<L: Layer> Server<L> {
             return; // Sporadic events for closed connections happen.
         };
         if token.0 % 2 == 1 {
-            self.bridge_ready(now, id);
+            self.bridge_ready(id);
         } else {
             self.read_conn(now, id);
             if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
@@ -462,16 +463,22 @@ impl<L: Layer> Server<L> {
                     if conn.input.len() < need {
                         return;
                     }
-                    let State::Body {
-                        session, mut body, ..
-                    } = std::mem::replace(&mut conn.state, State::Head)
+                    let State::Body { session, cors, .. } =
+                        std::mem::replace(&mut conn.state, State::Head)
                     else {
                         return;
                     };
-                    body.extend(conn.input.drain(..need));
+                    let body: Vec<u8> = conn.input.drain(..need).collect();
                     self.disarm_timer(id);
                     let reply = self.engine.polling_body(now, session, &body);
-                    self.respond(now, id, reply.status, reply.content_type, &reply.body, None);
+                    let bytes = response::render(
+                        reply.status,
+                        reply.content_type,
+                        &cors,
+                        &reply.body,
+                        false,
+                    );
+                    self.queue_response(now, id, bytes, true);
                 }
                 _ => return,
             }
@@ -612,7 +619,7 @@ impl<L: Layer> Server<L> {
                     conn.state = State::Body {
                         session,
                         need: length as usize,
-                        body: Vec::with_capacity(length as usize),
+                        cors,
                     };
                 }
                 self.arm_head_timer(now, id);
@@ -674,20 +681,6 @@ impl<L: Layer> Server<L> {
             self.to_write.push(id);
         }
         self.arm_head_timer(now, id);
-    }
-
-    fn respond(
-        &mut self,
-        now: Instant,
-        id: Handle,
-        status: u16,
-        content_type: &str,
-        body: &[u8],
-        origin: Option<&OriginCheck>,
-    ) {
-        let cors = origin.map(response::cors_headers).unwrap_or_default();
-        let bytes = response::render(status, content_type, &cors, body, false);
-        self.queue_response(now, id, bytes, true);
     }
 
     // ----- timers --------------------------------------------------------------------------
@@ -1011,10 +1004,9 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    fn bridge_ready(&mut self, now: Instant, id: Handle) {
+    fn bridge_ready(&mut self, id: Handle) {
         self.bridge_write(id);
         self.pump_bridge_response(id);
-        let _ = now;
     }
 
     /// Moves the worker's response to the client, pausing while the client is slow.
