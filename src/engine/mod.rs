@@ -274,10 +274,6 @@ impl Engine {
         self.now = now;
     }
 
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
     // ----- requests ------------------------------------------------------------------------
 
     /// Decides what to do with a request at the Engine.IO path, checking in the reference
@@ -768,10 +764,6 @@ impl Engine {
             .is_some_and(|s| s.queued_bytes > self.config.high_water())
     }
 
-    pub fn queued_bytes(&self, id: SessionId) -> usize {
-        self.sessions.get(id).map_or(0, |s| s.queued_bytes)
-    }
-
     /// Pauses `sender` until `receiver` drains below its low-water mark. The sender stops
     /// being read (on WebSocket) and [`Event::Resumed`] tells the layer above when it may go
     /// on (for example to send the acks it held).
@@ -854,14 +846,6 @@ impl Engine {
         self.events.push_back(Event::Close(id, reason));
     }
 
-    pub fn is_open(&self, id: SessionId) -> bool {
-        self.sessions.contains(id)
-    }
-
-    pub fn transport(&self, id: SessionId) -> Option<Transport> {
-        self.sessions.get(id).map(|s| s.transport.kind())
-    }
-
     /// The client's address as the front door resolved it at the handshake.
     pub fn remote(&self, id: SessionId) -> Option<IpAddr> {
         self.sessions.get(id).map(|s| s.remote)
@@ -877,17 +861,9 @@ impl Engine {
         self.sessions.get(id).map(|s| s.mount)
     }
 
-    pub fn session_by_sid(&self, sid: &Sid) -> Option<SessionId> {
-        self.by_sid.get(sid).copied()
-    }
-
     /// Bytes queued for all clients (for metrics).
     pub fn total_queued_bytes(&self) -> usize {
         self.sessions.iter().map(|(_, s)| s.queued_bytes).sum()
-    }
-
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
     }
 
     pub fn count_by_transport(&self) -> (usize, usize) {

@@ -40,8 +40,6 @@ use self::pool::BufferPool;
 use self::response::{Cors, OriginCheck};
 use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 
-pub use self::response::client_address;
-
 const LISTENER: Token = Token(usize::MAX);
 /// Bytes read from one connection per turn before others get theirs.
 const READ_BUDGET: usize = 1 << 20;
@@ -577,7 +575,7 @@ impl<L: Layer> Server<L> {
             method: head.method,
             query: &engine_query,
             websocket: ws_valid,
-            remote: client_address(peer, &head, &self.config.trusted_proxies),
+            remote: response::client_address(peer, &head, &self.config.trusted_proxies),
             raw_query: query_string,
             mount,
         };

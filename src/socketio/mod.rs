@@ -21,7 +21,6 @@ use miniserde::json::{Object, Value};
 use crate::engine::{self, CloseReason, Engine, Message, SessionId};
 use crate::util::arena::{Arena, Full, Handle};
 use crate::util::timer::TimerId;
-use crate::wire::eio::Frame;
 use crate::wire::sid::Sid;
 use crate::wire::sio::{self, PacketKind};
 
@@ -129,7 +128,7 @@ struct Client {
     sockets: Vec<SocketId>,
     partial: Option<Partial>,
     /// Acks held while the session waits for congested receivers (backpressure).
-    held_acks: VecDeque<Vec<Frame>>,
+    held_acks: VecDeque<Outgoing>,
 }
 
 /// Socket.IO with its application, as the layer the front door drives.
@@ -160,10 +159,6 @@ impl SocketIo {
             rooms: HashMap::new(),
             config,
         }
-    }
-
-    pub fn socket_count(&self) -> usize {
-        self.sockets.len()
     }
 
     /// Handles one thing the engine reported.
@@ -441,10 +436,8 @@ impl SocketIo {
         let Some(client) = self.clients.get_mut(&session) else {
             return;
         };
-        while let Some(frames) = client.held_acks.pop_front() {
-            for frame in frames {
-                engine.send(session, frame);
-            }
+        while let Some(packet) = client.held_acks.pop_front() {
+            queue(engine, session, &packet);
         }
     }
 }
@@ -453,6 +446,13 @@ fn error_object(message: &str) -> Value {
     let mut object = Object::new();
     object.insert("message".to_string(), Value::String(message.to_string()));
     Value::Object(object)
+}
+
+/// Queues every frame of `packet` for one session; the bytes are shared, not copied.
+fn queue(engine: &mut Engine, session: SessionId, packet: &Outgoing) {
+    for frame in packet.frames() {
+        engine.send(session, frame.clone());
+    }
 }
 
 /// The application's handle on clients. Everything it can do to them goes through here.
@@ -470,10 +470,6 @@ impl Io<'_> {
     /// The socket's id, as the client sees it (`socket.id`).
     pub fn socket_id(&self, socket: SocketId) -> Option<&str> {
         self.sio.sockets.get(socket).map(|s| s.id.as_str())
-    }
-
-    pub fn is_connected(&self, socket: SocketId) -> bool {
-        self.sio.sockets.contains(socket)
     }
 
     fn session(&self, socket: SocketId) -> Option<SessionId> {
@@ -528,31 +524,20 @@ impl Io<'_> {
     /// Queues an already encoded packet; its bytes are shared, not copied.
     pub fn send(&mut self, socket: SocketId, packet: &Outgoing) {
         if let Some(session) = self.session(socket) {
-            for frame in packet.frames() {
-                self.engine.send(session, frame.clone());
+            queue(self.engine, session, packet);
+        }
+    }
+
+    /// Sends to every socket in `room` except `except`, sharing the packet's bytes.
+    pub fn send_to_room(&mut self, room: RoomId, packet: &Outgoing, except: Option<SocketId>) {
+        let Some(members) = self.sio.rooms.get(&room) else {
+            return;
+        };
+        for socket in members.iter().filter(|s| Some(**s) != except) {
+            if let Some(member) = self.sio.sockets.get(*socket) {
+                queue(self.engine, member.session, packet);
             }
         }
-    }
-
-    /// Sends to every socket in `room` except `except`; returns how many it reached.
-    pub fn send_to_room(
-        &mut self,
-        room: RoomId,
-        packet: &Outgoing,
-        except: Option<SocketId>,
-    ) -> usize {
-        let members = self.sio.rooms.get(&room).cloned().unwrap_or_default();
-        let mut reached = 0;
-        for socket in members.into_iter().filter(|s| Some(*s) != except) {
-            self.send(socket, packet);
-            reached += 1;
-        }
-        reached
-    }
-
-    /// The sockets in a room.
-    pub fn room_members(&self, room: RoomId) -> &[SocketId] {
-        self.sio.rooms.get(&room).map_or(&[], Vec::as_slice)
     }
 
     /// Answers the client's ack `ack` with `args`. If the socket is paused by backpressure the
@@ -564,7 +549,7 @@ impl Io<'_> {
         let packet = Outgoing::ack(self.nsp(socket), ack, args, attachments);
         if self.engine.is_held(session) {
             if let Some(client) = self.sio.clients.get_mut(&session) {
-                client.held_acks.push_back(packet.frames().to_vec());
+                client.held_acks.push_back(packet);
             }
             return;
         }
@@ -599,13 +584,6 @@ impl Io<'_> {
     pub fn hold_sender(&mut self, sender: SocketId, receiver: SocketId) {
         if let (Some(s), Some(r)) = (self.session(sender), self.session(receiver)) {
             self.engine.hold_sender(s, r);
-        }
-    }
-
-    /// Disconnects the whole client of this socket (its Engine.IO session).
-    pub fn close_client(&mut self, socket: SocketId) {
-        if let Some(session) = self.session(socket) {
-            self.engine.close(session, CloseReason::ServerClose);
         }
     }
 
