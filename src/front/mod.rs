@@ -135,7 +135,7 @@ pub struct Server<L: Layer> {
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
     last_metrics: Instant,
-    /// The one read buffer of the loop (see [`ws::scratch`]).
+    /// The one read buffer of the loop, for every connection (see [`ws::scratch`]).
     scratch: Vec<u8>,
     pool: BufferPool,
 }
@@ -369,9 +369,8 @@ impl<L: Layer> Server<L> {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        let mut sink = [0u8; 4096];
         loop {
-            match conn.stream.read(&mut sink) {
+            match conn.stream.read(&mut self.scratch) {
                 Ok(0) => return self.close_conn(id),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -387,7 +386,7 @@ impl<L: Layer> Server<L> {
         let Some(conn) = self.conns.get_mut(id) else {
             return false;
         };
-        let mut chunk = [0u8; 16 * 1024];
+        let chunk = &mut self.scratch;
         while conn.input.len() < limit {
             let room = (limit - conn.input.len()).min(chunk.len());
             match conn.stream.read(chunk.get_mut(..room).unwrap_or_default()) {
