@@ -5,7 +5,7 @@
 #   cross/build.sh all                  # musl + gnu: all five targets
 #   cross/build.sh aarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf
 #
-# Targets (see README.md, "Which binary for which Pi"):
+# Targets (see docs/deploy.md, "Which binary for which Pi"):
 #   aarch64-unknown-linux-musl        Pi 3/4/5, Zero 2 W with a 64-bit OS    static
 #   armv7-unknown-linux-musleabihf    Pi 2/3/4, Zero 2 W with a 32-bit OS    static
 #   arm-unknown-linux-musleabihf      Pi Zero/Zero W/1 (ARMv6, ARM1176)      static
@@ -50,7 +50,7 @@ export RUSTC="$tc/usr/bin/rustc"
 export RUSTC_BOOTSTRAP=1
 # zig keeps a cache of compiled musl/crt objects; keep it with the rest of the build.
 export ZIG_GLOBAL_CACHE_DIR="$out/zig-cache"
-# Size-tuned release profile (the same values README.md gives for Cargo.toml);
+# Size-tuned release profile (the same values Cargo.toml has);
 # variables override Cargo.toml, so these hold whatever the file says today.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}"
 export CARGO_PROFILE_RELEASE_LTO=fat

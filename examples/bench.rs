@@ -989,7 +989,7 @@ impl Client {
     }
 }
 
-/// The routing key of a session (README.md, "Several processes"): the first 16 lowercase hex
+/// The routing key of a session (docs/deploy.md, "Several processes"): the first 16 lowercase hex
 /// digits of SHA-256("sharethings/route/" + session name). Computed here, not taken from the
 /// server crate, so a server that disagreed with the web client's formula would refuse joins.
 fn route_key(session: &str) -> String {

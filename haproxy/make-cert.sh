@@ -9,7 +9,7 @@
 # Default (recommended): a small local certificate authority. The first run makes
 # DIR/sharethings-ca.crt and DIR/sharethings-ca.key (keep the key private and offline if you
 # can); every run issues a server certificate for the given names, signed by that CA.
-# Install sharethings-ca.crt once on each phone/laptop (README.md, "Certificates", says how); after that
+# Install sharethings-ca.crt once on each phone/laptop (docs/deploy.md, "Certificates", says how); after that
 # the browser trusts every certificate the CA signs, including renewals, with no warnings.
 #
 # --self-signed: one self-signed certificate, no CA. Browsers warn until you trust that very

@@ -144,7 +144,7 @@ export async function startServer({ bin = NATIVE_BIN, qemu, port, env = {}, name
   return { proc, port, base };
 }
 
-/** The routing key of README.md ("Several processes") and docs/protocol.md: 16 hex digits of SHA-256. */
+/** The routing key of docs/deploy.md ("Several processes") and docs/protocol.md: 16 hex digits of SHA-256. */
 export function routeKey(sessionId) {
   return crypto.createHash('sha256').update(`sharethings/route/${sessionId}`, 'utf8').digest('hex').slice(0, 16);
 }
