@@ -238,10 +238,11 @@ pub fn server_args(o: &Options) -> Vec<String> {
         "info",
         "--max-connections",
         &(o.clients + 16).max(1024).to_string(),
-        // The clients and connect figures each fill `sessions`; sessions stay after their
-        // members left (SESSION_TIMEOUT), so one server sees them all.
+        // The clients figure and both halves of the connect figure each fill `sessions`;
+        // sessions stay after their members left (SESSION_TIMEOUT), so one server sees them
+        // all.
         "--max-sessions",
-        &(2 * o.sessions + ORDER_SESSIONS + o.repeat.max(o.relay_sessions) + 8)
+        &(3 * o.sessions + ORDER_SESSIONS + o.repeat.max(o.relay_sessions) + 8)
             .max(256)
             .to_string(),
         "--max-members",

@@ -11,6 +11,7 @@ use crate::cli::Options;
 use crate::client::{
     contains, join_text, upgrade_accepted, upgrade_request, websocket_key, Client, Steps,
 };
+use crate::procfs::{cpu_seconds, cpu_ticks};
 use crate::record::Record;
 use crate::relay::wait_until_quiet;
 use crate::target::Target;
@@ -24,6 +25,7 @@ const AT_ONCE: usize = 100;
 pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), String> {
     wait_until_quiet(target);
     let session = |c: usize| format!("bench-join-{}", c % o.sessions);
+    let cpu_before = (target.server_ticks(), own_ticks());
     let start = Instant::now();
     let mut clients = Vec::with_capacity(o.clients);
     let mut steps = Vec::with_capacity(o.clients);
@@ -34,6 +36,10 @@ pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), 
         steps.push(s);
     }
     let one_by_one = start.elapsed();
+    let cpu = (
+        cpu_seconds(cpu_before.0, target.server_ticks()),
+        cpu_seconds(cpu_before.1, own_ticks()),
+    );
     drop(clients);
     let median = |pick: fn(&Steps) -> Duration| {
         let mut v: Vec<Duration> = steps.iter().map(pick).collect();
@@ -49,7 +55,7 @@ pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), 
     );
     println!(
         "connect and join, {} clients one after another in {} sessions: {:.0} ms ({:.0} µs each; \
-         median steps: TCP + upgrade {:.0} µs, open +{:.0}, CONNECT +{:.0}, join +{:.0})",
+         median steps: TCP + upgrade {:.0} µs, open +{:.0}, CONNECT +{:.0}, join +{:.0}; server {})",
         o.clients,
         o.sessions,
         one_by_one.as_secs_f64() * 1e3,
@@ -58,6 +64,7 @@ pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), 
         us(opened.saturating_sub(upgraded)),
         us(connected.saturating_sub(opened)),
         us(joined.saturating_sub(connected)),
+        cpu_text(cpu, o.clients),
     );
     record.lower(
         format!("connect+join {} one by one", o.clients),
@@ -72,19 +79,51 @@ pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), 
         "µs",
     );
     wait_until_quiet(target);
+    let cpu_before = (target.server_ticks(), own_ticks());
     let at_once = concurrent(target.addr, o.clients, o.sessions)
         .map_err(|e| format!("{AT_ONCE} at a time: {e}"))?;
+    let cpu = (
+        cpu_seconds(cpu_before.0, target.server_ticks()),
+        cpu_seconds(cpu_before.1, own_ticks()),
+    );
     println!(
-        "connect and join, {} clients {AT_ONCE} at a time: {:.0} ms",
+        "connect and join, {} clients {AT_ONCE} at a time on one client thread: {:.0} ms (server {})",
         o.clients,
-        at_once.as_secs_f64() * 1e3
+        at_once.as_secs_f64() * 1e3,
+        cpu_text(cpu, o.clients),
     );
     record.lower(
         format!("connect+join {} at {AT_ONCE} at a time", o.clients),
         at_once.as_secs_f64() * 1e3,
         "ms",
     );
+    if let Some(c) = cpu.0 {
+        record.lower(
+            "  server CPU per join, at once",
+            c * 1e6 / o.clients as f64,
+            "µs",
+        );
+    }
     Ok(())
+}
+
+/// The bench's own CPU time (all its threads; during this figure only the clients work).
+fn own_ticks() -> Option<u64> {
+    cpu_ticks("/proc/self/stat")
+}
+
+/// The server's and the clients' CPU time for `joins` joins, in all and per join.
+fn cpu_text((server, clients): (Option<f64>, Option<f64>), joins: usize) -> String {
+    let per_join = |c: Option<f64>| {
+        c.map_or("?".into(), |c| {
+            format!(
+                "{:.0} CPU-ms, {:.0} µs per join",
+                c * 1e3,
+                c * 1e6 / joins as f64
+            )
+        })
+    };
+    format!("{}; bench clients {}", per_join(server), per_join(clients))
 }
 
 /// Where one join of the concurrent half is.

@@ -122,6 +122,11 @@ pub fn fan_out(
         sizes,
         time: join_time,
     } = join_members(server.addr, o.clients, o.sessions, o.threads, "bench")?;
+    record.lower(
+        format!("clients: {} joined one by one", o.clients),
+        join_time.as_secs_f64() * 1e3,
+        "ms",
+    );
     // Each member of a session of n is told of every later joiner: n(n-1)/2 notices.
     let notices: usize = sizes.iter().map(|n| n * (n - 1) / 2).sum();
     let shared = Arc::new(FanOutShared {
