@@ -71,6 +71,13 @@ pub fn connect(o: &Options, target: &Target, record: &mut Record) -> Result<(), 
         one_by_one.as_secs_f64() * 1e3,
         "ms",
     );
+    if let Some(c) = cpu.0 {
+        record.lower(
+            "  server CPU per join, one by one",
+            c * 1e6 / o.clients as f64,
+            "µs",
+        );
+    }
     record.lower("  one join: upgrade (median)", us(upgraded), "µs");
     record.lower("  one join: CONNECT (median)", us(connected - opened), "µs");
     record.lower(

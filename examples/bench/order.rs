@@ -4,6 +4,8 @@
 //! the senders; one that drops or reorders under load shows it here.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -22,8 +24,9 @@ pub const ORDER_SESSIONS: usize = 10;
 pub const ORDER_MEMBERS: usize = 10;
 /// A sender queues at most this much before it waits for its socket to drain.
 const QUEUE: usize = 64 * 1024;
-/// The run ends when nothing has arrived for this long after the last event was sent.
-const QUIET: Duration = Duration::from_secs(2);
+/// The run ends when no client thread has seen progress for this long (a server that drops
+/// events never delivers them all).
+const QUIET: Duration = Duration::from_secs(3);
 
 /// What the receivers of one client thread saw.
 #[derive(Default)]
@@ -56,10 +59,26 @@ pub fn order(o: &Options, target: &Target, record: &mut Record) -> Result<(), St
     let events = o.order_events;
     let cpu_before = target.server_ticks();
     let start = Instant::now();
+    let shared = Arc::new(Shared {
+        base: start,
+        progress_ns: AtomicU64::new(0),
+        finished: AtomicUsize::new(0),
+        threads: threads.len(),
+        failed: AtomicBool::new(false),
+    });
     let workers = threads
         .into_iter()
         .enumerate()
-        .map(|(i, members)| spawn(&format!("order-{i}"), move || run(members, events)))
+        .map(|(i, members)| {
+            let shared = Arc::clone(&shared);
+            spawn(&format!("order-{i}"), move || {
+                let result = run(members, events, &shared);
+                if result.is_err() {
+                    shared.failed.store(true, Ordering::Relaxed);
+                }
+                result
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut total = Seen::default();
     for w in workers {
@@ -94,9 +113,34 @@ pub fn order(o: &Options, target: &Target, record: &mut Record) -> Result<(), St
     Ok(())
 }
 
-/// Sends every member's events and reads everything that arrives, until all expected events
-/// are in or nothing has come for [`QUIET`] after the last was sent.
-fn run(mut members: Vec<Member>, events: usize) -> io::Result<Seen> {
+/// What the client threads share: when any of them last saw progress (a delivery, or bytes
+/// of its senders taken by the server), and how many have finished.
+struct Shared {
+    base: Instant,
+    progress_ns: AtomicU64,
+    finished: AtomicUsize,
+    threads: usize,
+    /// A thread failed (its error is the figure's); the others stop.
+    failed: AtomicBool,
+}
+
+impl Shared {
+    fn progressed(&self) {
+        let now = self.base.elapsed().as_nanos() as u64;
+        self.progress_ns.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn quiet(&self) -> bool {
+        let last = Duration::from_nanos(self.progress_ns.load(Ordering::Relaxed));
+        self.base.elapsed().saturating_sub(last) > QUIET
+    }
+}
+
+/// Sends every member's events and reads everything that arrives. A thread is finished when
+/// its senders' events are all written and its receivers have every event, or when no
+/// thread has seen progress for [`QUIET`]; it keeps reading until every thread is finished,
+/// so that no connection closes while others may still send to it.
+fn run(mut members: Vec<Member>, events: usize, shared: &Shared) -> io::Result<Seen> {
     let mut poll = Poll::new()?;
     let mut ready = Events::with_capacity(1024);
     let mut peers: Vec<Peer> = Vec::with_capacity(members.len());
@@ -114,7 +158,7 @@ fn run(mut members: Vec<Member>, events: usize) -> io::Result<Seen> {
         });
         seen.expected += m.peers * events;
     }
-    let mut quiet_since = Instant::now();
+    let mut finished = false;
     loop {
         let mut more = false;
         for (m, p) in members.iter_mut().zip(peers.iter_mut()) {
@@ -127,13 +171,18 @@ fn run(mut members: Vec<Member>, events: usize) -> io::Result<Seen> {
                     push_frame(&mut m.out, OP_TEXT, text.as_bytes(), &mut m.rng);
                     p.sent += 1;
                 }
-                flush(m)?;
-                p.writable = m.out.is_empty();
+                write_out(m, p, shared)?;
             }
             more |= p.writable && p.sent < events;
         }
-        let all_sent = peers.iter().all(|p| p.sent == events);
-        if all_sent && (seen.delivered >= seen.expected || quiet_since.elapsed() > QUIET) {
+        let all_written =
+            peers.iter().all(|p| p.sent == events) && members.iter().all(|m| m.out.is_empty());
+        if !finished && all_written && (seen.delivered >= seen.expected || shared.quiet()) {
+            finished = true;
+            shared.finished.fetch_add(1, Ordering::Relaxed);
+        }
+        let all_finished = shared.finished.load(Ordering::Relaxed) == shared.threads;
+        if (finished && all_finished) || shared.failed.load(Ordering::Relaxed) {
             return Ok(seen);
         }
         let wait = if more {
@@ -147,25 +196,29 @@ fn run(mut members: Vec<Member>, events: usize) -> io::Result<Seen> {
             let (Some(m), Some(p)) = (members.get_mut(i), peers.get_mut(i)) else {
                 continue;
             };
-            if event.is_writable() {
-                p.writable = true;
-                flush(m)?;
-                p.writable = m.out.is_empty();
-            }
             if event.is_readable() {
                 let before = seen.delivered;
                 receive(m, p, &mut seen)?;
-                flush(m)?;
-                p.writable = m.out.is_empty();
                 if seen.delivered > before {
-                    quiet_since = Instant::now();
+                    shared.progressed();
                 }
             }
-        }
-        if !all_sent {
-            quiet_since = Instant::now();
+            if event.is_writable() || !m.out.is_empty() {
+                write_out(m, p, shared)?;
+            }
         }
     }
+}
+
+/// Writes what a member has queued; a sender whose bytes the server takes is progress.
+fn write_out(m: &mut Member, p: &mut Peer, shared: &Shared) -> io::Result<()> {
+    let queued = m.out.len();
+    flush(m)?;
+    if m.out.len() < queued {
+        shared.progressed();
+    }
+    p.writable = m.out.is_empty();
+    Ok(())
 }
 
 fn receive(m: &mut Member, p: &mut Peer, seen: &mut Seen) -> io::Result<()> {
