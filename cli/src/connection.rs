@@ -68,7 +68,7 @@ impl Connection {
         ack: Option<u64>,
     ) -> Result<(), Lost> {
         let text = socketio::encode_emit(event, payload, attachments.len(), ack);
-        self.send_text(format!("4{text}"))?;
+        self.send_text(text)?;
         for data in attachments {
             self.send(tungstenite::Message::binary(data.to_vec()))?;
         }
@@ -155,7 +155,7 @@ impl Connection {
 
     /// Leaves cleanly: Socket.IO DISCONNECT, then the WebSocket close handshake (best effort).
     pub fn close(mut self) {
-        let _ = self.send_text(format!("4{}", socketio::DISCONNECT));
+        let _ = self.send_text(socketio::DISCONNECT.to_string());
         let _ = self.ws.close(None);
         let deadline = Instant::now() + Duration::from_secs(2);
         while let Ok(Some(_)) = self.read_frame(deadline) {}

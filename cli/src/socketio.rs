@@ -22,9 +22,9 @@ pub enum EnginePacket {
 }
 
 pub const PONG: &str = "3";
-/// Socket.IO CONNECT to the default namespace.
+/// Socket.IO CONNECT to the default namespace, as a whole text frame.
 pub const CONNECT: &str = "40";
-/// Socket.IO DISCONNECT from the default namespace: a clean leave.
+/// Socket.IO DISCONNECT from the default namespace (a clean leave), as a whole text frame.
 pub const DISCONNECT: &str = "41";
 
 pub fn parse_engine(text: &str) -> Result<EnginePacket, ProtocolError> {
@@ -187,8 +187,8 @@ pub fn placeholder(num: usize) -> Value {
     serde_json::json!({ "_placeholder": true, "num": num })
 }
 
-/// The text frame of an emit (`42` or `45N-`, ack id, `["event",payload]`); the attachments
-/// follow it as binary frames, in placeholder order.
+/// The whole text frame of an emit: Engine.IO `4`, Socket.IO `2` (or `5N-` with attachments),
+/// ack id, `["event",payload]`. The attachments follow as binary frames, in placeholder order.
 pub fn encode_emit(event: &str, payload: &Value, attachments: usize, ack: Option<u64>) -> String {
     let mut out = String::from(if attachments > 0 { "45" } else { "42" });
     if attachments > 0 {
