@@ -34,7 +34,12 @@ fn after_help() -> String {
 #[derive(Args, Debug)]
 pub struct Common {
     /// Server URL: https:// (through HAProxy), or http:// on a loopback address.
-    #[arg(long, global = true, env = "SHARETHINGS_SERVER", default_value = "http://127.0.0.1:3001")]
+    #[arg(
+        long,
+        global = true,
+        env = "SHARETHINGS_SERVER",
+        default_value = "http://127.0.0.1:3001"
+    )]
     pub server: String,
     /// Session name (as shown in the web app).
     #[arg(long, global = true, env = "SHARETHINGS_SESSION")]
@@ -43,7 +48,12 @@ pub struct Common {
     #[arg(long, global = true, env = "SHARETHINGS_NAME")]
     pub name: Option<String>,
     /// File whose first line is the passphrase.
-    #[arg(long, global = true, env = "SHARETHINGS_PASSPHRASE_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "SHARETHINGS_PASSPHRASE_FILE",
+        value_name = "FILE"
+    )]
     pub passphrase_file: Option<PathBuf>,
     /// CA certificate (PEM) to trust instead of the system's roots, e.g. the Pi's local CA.
     #[arg(long, global = true, env = "SHARETHINGS_CA", value_name = "FILE")]
@@ -109,7 +119,10 @@ mod tests {
         Cli::command().debug_assert();
         let help = Cli::command().render_long_help().to_string();
         for (code, meaning) in crate::exit::EXIT_CODES {
-            assert!(help.contains(&format!("{code}  {meaning}")), "{code} missing");
+            assert!(
+                help.contains(&format!("{code}  {meaning}")),
+                "{code} missing"
+            );
         }
         assert!(!help.contains("--passphrase "), "no passphrase flag");
     }

@@ -46,7 +46,8 @@ impl Connection {
         };
         let ms = |key: &str| open.get(key).and_then(Value::as_u64).unwrap_or(25_000);
         conn.silence_limit = Duration::from_millis(ms("pingInterval") + ms("pingTimeout"));
-        conn.send_text(socketio::CONNECT.to_string()).map_err(lost)?;
+        conn.send_text(socketio::CONNECT.to_string())
+            .map_err(lost)?;
         loop {
             match conn.poll_until(deadline).map_err(lost)? {
                 Some(Message::Connected) => return Ok(conn),
@@ -93,15 +94,21 @@ impl Connection {
                         self.send_text(socketio::PONG.to_string())?;
                         continue;
                     }
-                    EnginePacket::Close => return Err(Lost("the server closed the session".into())),
+                    EnginePacket::Close => {
+                        return Err(Lost("the server closed the session".into()))
+                    }
                     EnginePacket::Open(_) | EnginePacket::Other => continue,
                 },
                 tungstenite::Message::Binary(data) => self.decoder.binary(data.to_vec()),
-                tungstenite::Message::Close(_) => return Err(Lost("the server closed the connection".into())),
+                tungstenite::Message::Close(_) => {
+                    return Err(Lost("the server closed the connection".into()))
+                }
                 _ => continue,
             };
             match message.map_err(|e| Lost(format!("protocol error: {}", e.0)))? {
-                Some(Message::Disconnected) => return Err(Lost("the server disconnected us".into())),
+                Some(Message::Disconnected) => {
+                    return Err(Lost("the server disconnected us".into()))
+                }
                 Some(message) => return Ok(Some(message)),
                 None => continue,
             }
@@ -137,7 +144,10 @@ impl Connection {
                 Ok(Some(frame))
             }
             Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
             {
                 Ok(None)
             }

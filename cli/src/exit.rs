@@ -11,28 +11,48 @@ pub enum Failure {
     Usage(String),
     WrongPassphrase,
     Unreachable(String),
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        retry_after: Duration,
+    },
     /// An item could not be delivered or received whole.
     TransferFailed(String),
     /// The server refused the join for another reason (session or server full, ...).
-    Refused { code: String, message: String },
+    Refused {
+        code: String,
+        message: String,
+    },
     /// `send` found nobody in the session to send to within `--wait`.
     NoReceivers,
     /// Another connection took over this membership (same token).
     Replaced,
+    /// SIGINT or SIGTERM: the command left the session cleanly and stopped.
+    Interrupted,
 }
 
 /// `(code, meaning)` of every exit status; the help text is built from this table.
 pub const EXIT_CODES: &[(u8, &str)] = &[
     (0, "success"),
     (1, "local error (reading or writing a file)"),
-    (2, "usage error (bad flag, missing session or passphrase, bad URL or CA file)"),
+    (
+        2,
+        "usage error (bad flag, missing session or passphrase, bad URL or CA file)",
+    ),
     (3, "wrong passphrase for this session"),
-    (4, "server unreachable (or lost and not back within --reconnect-for)"),
+    (
+        4,
+        "server unreachable (or lost and not back within --reconnect-for)",
+    ),
     (5, "rate limited (too many failed joins; try again later)"),
     (6, "transfer failed (refused, corrupt, or the sender left)"),
-    (7, "join refused (session or server full, invalid name, replaced by another connection)"),
+    (
+        7,
+        "join refused (session or server full, invalid name, replaced by another connection)",
+    ),
     (8, "nobody to send to within --wait"),
+    (
+        130,
+        "interrupted (SIGINT/SIGTERM) while sending; receive stops with 0",
+    ),
 ];
 
 impl Failure {
@@ -46,6 +66,7 @@ impl Failure {
             Failure::TransferFailed(_) => 6,
             Failure::Refused { .. } | Failure::Replaced => 7,
             Failure::NoReceivers => 8,
+            Failure::Interrupted => 130,
         }
     }
 }
@@ -65,8 +86,21 @@ impl fmt::Display for Failure {
             Failure::Refused { code, message } => write!(f, "join refused ({code}): {message}"),
             Failure::NoReceivers => f.write_str("nobody joined the session to receive"),
             Failure::Replaced => f.write_str("another connection took over this membership"),
+            Failure::Interrupted => f.write_str("interrupted"),
         }
     }
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// SIGINT and SIGTERM only set a flag: the command notices within a second, leaves the
+/// session (the others see it go at once instead of after the rejoin grace) and ends.
+pub fn catch_signals() {
+    let _ = ctrlc::set_handler(|| STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The exit-code table for `--help`.
@@ -89,10 +123,16 @@ mod tests {
             Failure::Usage(String::new()),
             Failure::WrongPassphrase,
             Failure::Unreachable(String::new()),
-            Failure::RateLimited { retry_after: Duration::ZERO },
+            Failure::RateLimited {
+                retry_after: Duration::ZERO,
+            },
             Failure::TransferFailed(String::new()),
-            Failure::Refused { code: String::new(), message: String::new() },
+            Failure::Refused {
+                code: String::new(),
+                message: String::new(),
+            },
             Failure::NoReceivers,
+            Failure::Interrupted,
         ];
         let codes: Vec<u8> = all.iter().map(Failure::exit_code).collect();
         let listed: Vec<u8> = EXIT_CODES.iter().map(|(c, _)| *c).skip(1).collect();

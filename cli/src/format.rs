@@ -36,7 +36,12 @@ struct Derived {
 fn derive(passphrase: &str, session_id: &str, iterations: u32) -> Derived {
     let salt = format!("sharethings/v2/{session_id}");
     let mut master = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(passphrase.as_bytes(), salt.as_bytes(), iterations, &mut master);
+    pbkdf2::pbkdf2_hmac::<Sha256>(
+        passphrase.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut master,
+    );
     let hk = hkdf::Hkdf::<Sha256>::new(Some(&[]), &master);
     let mut enc_key = [0u8; 32];
     let mut auth_key = [0u8; 32];
@@ -168,8 +173,16 @@ mod tests {
             assert_eq!(case["iterations"], PBKDF2_ITERATIONS);
             let d = derive(pass, session, PBKDF2_ITERATIONS);
             assert_eq!(d.master.to_vec(), hex(&case["master"]), "{session}: master");
-            assert_eq!(d.enc_key.to_vec(), hex(&case["encKey"]), "{session}: encKey");
-            assert_eq!(d.auth_key.to_vec(), hex(&case["authKey"]), "{session}: authKey");
+            assert_eq!(
+                d.enc_key.to_vec(),
+                hex(&case["encKey"]),
+                "{session}: encKey"
+            );
+            assert_eq!(
+                d.auth_key.to_vec(),
+                hex(&case["authKey"]),
+                "{session}: authKey"
+            );
             assert_eq!(fingerprint(&d.auth_key, session), case["fingerprint"]);
             let keys = SessionKeys {
                 cipher: Aes256Gcm::new(&d.enc_key.into()),

@@ -60,7 +60,11 @@ impl Incoming {
         let sink = if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
             Sink::Text(vec![0; meta.size as usize])
         } else {
-            let name = if meta.kind == "text" { "Text.txt" } else { &meta.name };
+            let name = if meta.kind == "text" {
+                "Text.txt"
+            } else {
+                &meta.name
+            };
             Sink::File(PartFile::create(dir, name, id).map_err(ChunkError::Io)?)
         };
         Ok(Incoming {
@@ -82,7 +86,9 @@ impl Incoming {
         binaries: &[Vec<u8>],
     ) -> Result<u64, ChunkError> {
         let total = self.received.len() as u64;
-        let index = chunk["chunkIndex"].as_u64().ok_or(ChunkError::Corrupt("no index"))?;
+        let index = chunk["chunkIndex"]
+            .as_u64()
+            .ok_or(ChunkError::Corrupt("no index"))?;
         if chunk["totalChunks"].as_u64() != Some(total) {
             return Err(ChunkError::Corrupt("chunk count changed"));
         }
@@ -120,7 +126,10 @@ impl Incoming {
 
     /// The first chunk not yet received (the `fromChunk` of a resend request).
     pub fn first_missing(&self) -> u64 {
-        self.received.iter().position(|r| !r).unwrap_or(self.received.len()) as u64
+        self.received
+            .iter()
+            .position(|r| !r)
+            .unwrap_or(self.received.len()) as u64
     }
 
     pub fn finish(self, force: bool) -> io::Result<Finished> {
@@ -155,7 +164,13 @@ mod tests {
         }
     }
 
-    fn chunk(keys: &SessionKeys, id: &str, i: u64, total: u64, plain: &[u8]) -> (Value, Vec<Vec<u8>>) {
+    fn chunk(
+        keys: &SessionKeys,
+        id: &str,
+        i: u64,
+        total: u64,
+        plain: &[u8],
+    ) -> (Value, Vec<Vec<u8>>) {
         let (p, data) = chunk_payload(keys, id, i, total, plain, None);
         (p["chunk"].clone(), vec![data])
     }
@@ -177,7 +192,9 @@ mod tests {
             assert_eq!(inc.accept(&keys, &c, &b).unwrap(), 0, "duplicate");
         }
         assert!(inc.complete());
-        let Finished::File(path) = inc.finish(false).unwrap() else { panic!() };
+        let Finished::File(path) = inc.finish(false).unwrap() else {
+            panic!()
+        };
         assert_eq!(std::fs::read(path).unwrap(), body);
     }
 
@@ -188,17 +205,31 @@ mod tests {
         assert!(Incoming::new("id", 2, "a", meta("file", 5), dir.path()).is_err());
         let mut inc = Incoming::new("id", 1, "a", meta("text", 5), dir.path()).unwrap();
         let (c, b) = chunk(&keys, "id", 0, 1, b"toolong");
-        assert!(matches!(inc.accept(&keys, &c, &b), Err(ChunkError::Corrupt(_))));
+        assert!(matches!(
+            inc.accept(&keys, &c, &b),
+            Err(ChunkError::Corrupt(_))
+        ));
         let (c, b) = chunk(&keys, "other", 0, 1, b"hello");
-        assert!(matches!(inc.accept(&keys, &c, &b), Err(ChunkError::Integrity)));
+        assert!(matches!(
+            inc.accept(&keys, &c, &b),
+            Err(ChunkError::Integrity)
+        ));
         let (c, b) = chunk(&keys, "id", 1, 1, b"hello");
-        assert!(matches!(inc.accept(&keys, &c, &b), Err(ChunkError::Corrupt(_))));
+        assert!(matches!(
+            inc.accept(&keys, &c, &b),
+            Err(ChunkError::Corrupt(_))
+        ));
         let (mut c, b) = chunk(&keys, "id", 0, 1, b"hello");
         c["encryptedData"] = Value::from("AAAA");
-        assert!(matches!(inc.accept(&keys, &c, &b), Err(ChunkError::Corrupt(_))));
+        assert!(matches!(
+            inc.accept(&keys, &c, &b),
+            Err(ChunkError::Corrupt(_))
+        ));
         let (c, b) = chunk(&keys, "id", 0, 1, b"hello");
         assert_eq!(inc.accept(&keys, &c, &b).unwrap(), 5);
-        let Finished::Text(t) = inc.finish(false).unwrap() else { panic!() };
+        let Finished::Text(t) = inc.finish(false).unwrap() else {
+            panic!()
+        };
         assert_eq!(t, "hello");
     }
 }

@@ -156,11 +156,19 @@ mod tests {
     #[test]
     fn metadata_reads_what_the_web_client_writes() {
         let web = br#"{"kind":"image","name":"drawing.png","mime":"image/png","width":320,"height":200,"size":1234,"senderName":"Laptop","createdAt":1700000000000}"#;
-        let Some(Sealed::Item(meta)) = parse_sealed(web) else { panic!() };
-        assert_eq!((meta.width, meta.height, meta.size), (Some(320), Some(200), 1234));
+        let Some(Sealed::Item(meta)) = parse_sealed(web) else {
+            panic!()
+        };
+        assert_eq!(
+            (meta.width, meta.height, meta.size),
+            (Some(320), Some(200), 1234)
+        );
         assert_eq!(meta.sender_name, "Laptop");
         let resend = br#"{"kind":"resend","contentId":"ab","fromChunk":3}"#;
-        assert_eq!(parse_sealed(resend), Some(Sealed::Resend(Resend::new("ab", 3))));
+        assert_eq!(
+            parse_sealed(resend),
+            Some(Sealed::Resend(Resend::new("ab", 3)))
+        );
         assert_eq!(parse_sealed(br#"{"kind":"virus"}"#), None);
         assert_eq!(parse_sealed(br#"{"kind":"file","name":1}"#), None);
         assert_eq!(parse_sealed(b"\xff"), None);
@@ -179,7 +187,10 @@ mod tests {
             created_at: 5,
         };
         let v = serde_json::to_value(&meta).unwrap();
-        assert_eq!(v, json!({"kind":"text","name":"Text","mime":"text/plain;charset=utf-8","size":2,"senderName":"nas","createdAt":5}));
+        assert_eq!(
+            v,
+            json!({"kind":"text","name":"Text","mime":"text/plain;charset=utf-8","size":2,"senderName":"nas","createdAt":5})
+        );
         assert_eq!(mime_for("A.PNG"), ("image", "image/png"));
         assert_eq!(mime_for("notes"), ("file", "application/octet-stream"));
     }

@@ -32,6 +32,7 @@ use room::{Room, Settings};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_quiet(cli.common.quiet);
+    exit::catch_signals();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -47,7 +48,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Send(a) => Some(send_sources(a)?),
         Command::Receive(a) => {
             if !a.dir.is_dir() {
-                return Err(Failure::Usage(format!("--dir {}: not a folder", a.dir.display())));
+                return Err(Failure::Usage(format!(
+                    "--dir {}: not a folder",
+                    a.dir.display()
+                )));
             }
             None
         }
@@ -118,17 +122,20 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
 }
 
 fn settings(c: &Common) -> Result<Settings, Failure> {
-    let session_id = c
-        .session
-        .clone()
-        .ok_or_else(|| Failure::Usage("no session: pass --session or set SHARETHINGS_SESSION".into()))?;
+    let session_id = c.session.clone().ok_or_else(|| {
+        Failure::Usage("no session: pass --session or set SHARETHINGS_SESSION".into())
+    })?;
     let chars = session_id.chars().count();
     if !(1..=64).contains(&chars) || session_id.chars().any(char::is_control) {
-        return Err(Failure::Usage("the session name must be 1 to 64 characters, no control characters".into()));
+        return Err(Failure::Usage(
+            "the session name must be 1 to 64 characters, no control characters".into(),
+        ));
     }
     let client_name = c.name.clone().unwrap_or_else(host_name).trim().to_string();
     if !(1..=32).contains(&client_name.chars().count()) {
-        return Err(Failure::Usage("the display name must be 1 to 32 characters".into()));
+        return Err(Failure::Usage(
+            "the display name must be 1 to 32 characters".into(),
+        ));
     }
     let endpoint = transport::Endpoint::new(&c.server, c.ca.as_deref(), c.allow_http)
         .map_err(|e| Failure::Usage(e.0))?;

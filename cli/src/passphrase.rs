@@ -48,6 +48,9 @@ mod tests {
         assert_eq!(obtain(Some(&path)).unwrap(), "s3cret");
         std::fs::write(&path, "\n").unwrap();
         assert!(matches!(obtain(Some(&path)), Err(Failure::Usage(_))));
-        assert!(matches!(obtain(Some(&dir.path().join("missing"))), Err(Failure::Usage(_))));
+        assert!(matches!(
+            obtain(Some(&dir.path().join("missing"))),
+            Err(Failure::Usage(_))
+        ));
     }
 }

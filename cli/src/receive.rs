@@ -38,17 +38,33 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
     let mut seen: HashSet<String> = HashSet::new();
     progress::note(&format!("receiving in session {}", room.session_id()));
     loop {
-        let Some(event) = room.poll(Duration::from_secs(1))? else {
-            continue;
+        let event = match room.poll(Duration::from_secs(1)) {
+            Ok(Some(event)) => event,
+            Ok(None) => continue,
+            Err(Failure::Interrupted) => {
+                for (_, r) in receiving.drain() {
+                    r.bar.finish_and_clear();
+                    r.item.discard();
+                }
+                progress::note("stopped");
+                return Ok(());
+            }
+            Err(other) => return Err(other),
         };
         let outcomes: Vec<Outcome> = match event {
-            RoomEvent::Relayed { event, payload, binaries } if event == "content" => {
+            RoomEvent::Relayed {
+                event,
+                payload,
+                binaries,
+            } if event == "content" => {
                 on_content(room, &mut receiving, &seen, opts, &payload, &binaries)?;
                 continue;
             }
-            RoomEvent::Relayed { payload, binaries, .. } => {
-                on_chunk(room, &mut receiving, &payload["chunk"], &binaries).into_iter().collect()
-            }
+            RoomEvent::Relayed {
+                payload, binaries, ..
+            } => on_chunk(room, &mut receiving, &payload["chunk"], &binaries)
+                .into_iter()
+                .collect(),
             RoomEvent::Rejoined => {
                 request_missing(room, &receiving);
                 continue;
@@ -56,7 +72,12 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
             RoomEvent::MemberLeft(m) => receiving
                 .iter()
                 .filter(|(_, r)| r.item.from == m.id)
-                .map(|(id, _)| (id.clone(), Err(format!("{} left before it was complete", m.name))))
+                .map(|(id, _)| {
+                    (
+                        id.clone(),
+                        Err(format!("{} left before it was complete", m.name)),
+                    )
+                })
                 .collect(),
             _ => continue,
         };
@@ -77,7 +98,11 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
 
 /// Ends an item: prints or saves it, or removes what there was. `Some` for a failed
 /// transfer; a local error (disk full, stdout closed) ends the command.
-fn finish(r: Receiving, result: Result<(), String>, force: bool) -> Result<Option<Failure>, Failure> {
+fn finish(
+    r: Receiving,
+    result: Result<(), String>,
+    force: bool,
+) -> Result<Option<Failure>, Failure> {
     r.bar.finish_and_clear();
     let name = r.item.meta.name.clone();
     let sender = r.item.meta.sender_name.clone();
@@ -90,7 +115,9 @@ fn finish(r: Receiving, result: Result<(), String>, force: bool) -> Result<Optio
             print_text(&text)?;
             progress::note(&format!("text from {sender}"));
         }
-        Ok(Finished::File(path)) => progress::note(&format!("saved {} from {sender}", path.display())),
+        Ok(Finished::File(path)) => {
+            progress::note(&format!("saved {} from {sender}", path.display()))
+        }
         Err(e) => return Err(Failure::Local(format!("saving {name}: {e}"))),
     }
     Ok(None)
@@ -125,7 +152,13 @@ fn on_content(
         return Ok(());
     }
     let label = meta.name.clone();
-    match Incoming::new(&content.id, content.total_chunks, &content.from, meta, &opts.dir) {
+    match Incoming::new(
+        &content.id,
+        content.total_chunks,
+        &content.from,
+        meta,
+        &opts.dir,
+    ) {
         Ok(item) => {
             let bar = progress::bar(item.meta.size, &label);
             receiving.insert(content.id, Receiving { item, bar });

@@ -121,6 +121,9 @@ impl Room {
     /// The next event within `timeout`. A lost connection is repaired here: reconnect with
     /// backoff, rejoin with the token, then [`RoomEvent::Rejoined`].
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<RoomEvent>, Failure> {
+        if crate::exit::stop_requested() {
+            return Err(Failure::Interrupted);
+        }
         let Some(conn) = self.conn.as_mut() else {
             self.reconnect()?;
             return Ok(Some(RoomEvent::Rejoined));
@@ -197,7 +200,12 @@ impl Room {
                 Err(other) => return Err(other),
             };
             if Instant::now() + pause > give_up {
-                return Err(Failure::Unreachable("could not get back into the session".into()));
+                return Err(Failure::Unreachable(
+                    "could not get back into the session".into(),
+                ));
+            }
+            if crate::exit::stop_requested() {
+                return Err(Failure::Interrupted);
             }
             std::thread::sleep(pause);
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -221,13 +229,18 @@ impl Room {
         conn.emit("join", &request, &[], Some(id)).map_err(lost)?;
         let deadline = Instant::now() + JOIN_TIMEOUT;
         while let Some(wait) = deadline.checked_duration_since(Instant::now()) {
-            if let Some(Message::Ack { id: got, payload, .. }) = conn.poll(wait).map_err(lost)? {
+            if let Some(Message::Ack {
+                id: got, payload, ..
+            }) = conn.poll(wait).map_err(lost)?
+            {
                 if got == id {
                     return join_result(payload);
                 }
             }
         }
-        Err(Failure::Unreachable("the server did not answer the join".into()))
+        Err(Failure::Unreachable(
+            "the server did not answer the join".into(),
+        ))
     }
 
     fn accept_join(&mut self, conn: Connection, ack: &Value) {
@@ -295,10 +308,18 @@ mod tests {
         assert_eq!(join_result(ok.clone()).unwrap(), ok);
         let wrong = json!({"success": false, "code": "invalid_passphrase", "error": "no"});
         assert!(matches!(join_result(wrong), Err(Failure::WrongPassphrase)));
-        let limited = json!({"success": false, "code": "rate_limited", "error": "x", "retryAfterMs": 1500});
-        assert!(matches!(join_result(limited), Err(Failure::RateLimited { retry_after }) if retry_after == Duration::from_millis(1500)));
+        let limited =
+            json!({"success": false, "code": "rate_limited", "error": "x", "retryAfterMs": 1500});
+        assert!(
+            matches!(join_result(limited), Err(Failure::RateLimited { retry_after }) if retry_after == Duration::from_millis(1500))
+        );
         let full = json!({"success": false, "code": "session_full", "error": "full"});
-        assert!(matches!(join_result(full), Err(Failure::Refused { code, .. }) if code == "session_full"));
-        assert!(matches!(join_result(json!("nonsense")), Err(Failure::Refused { .. })));
+        assert!(
+            matches!(join_result(full), Err(Failure::Refused { code, .. }) if code == "session_full")
+        );
+        assert!(matches!(
+            join_result(json!("nonsense")),
+            Err(Failure::Refused { .. })
+        ));
     }
 }

@@ -25,7 +25,10 @@ pub fn safe_name(name: &str) -> String {
             c => c,
         })
         .collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']);
+    let trimmed = cleaned
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' ']);
     let mut out = String::new();
     for c in trimmed.chars() {
         if out.len() + c.len_utf8() > MAX_NAME_BYTES {
@@ -62,9 +65,16 @@ pub struct PartFile {
 impl PartFile {
     pub fn create(dir: &Path, name: &str, id: &str) -> io::Result<PartFile> {
         let name = safe_name(name);
-        let tag: String = id.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+        let tag: String = id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
         let part = dir.join(format!(".{name}.{tag}.part"));
-        let file = OpenOptions::new().write(true).create_new(true).open(&part)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)?;
         Ok(PartFile {
             dir: dir.to_path_buf(),
             name,
@@ -102,7 +112,10 @@ impl PartFile {
             }
         }
         self.discard();
-        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"))
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "no free file name",
+        ))
     }
 
     /// Removes what was received of an item that will not complete.

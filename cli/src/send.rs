@@ -26,7 +26,9 @@ pub enum Source {
     File(PathBuf),
     Text(String),
     /// Standard input, spooled to an unnamed temporary file so it can be resent.
-    Stdin { filename: String },
+    Stdin {
+        filename: String,
+    },
 }
 
 pub struct Options {
@@ -133,13 +135,24 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
         Source::Text(text) => {
             let size = text.len() as u64;
             let body = Body::Bytes(text.into_bytes());
-            ("text", "Text".to_string(), "text/plain;charset=utf-8", body, size)
+            (
+                "text",
+                "Text".to_string(),
+                "text/plain;charset=utf-8",
+                body,
+                size,
+            )
         }
         Source::File(path) => {
             let file = File::open(&path).map_err(|e| local(&path.display().to_string(), e))?;
-            let meta = file.metadata().map_err(|e| local(&path.display().to_string(), e))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| local(&path.display().to_string(), e))?;
             if !meta.is_file() {
-                return Err(Failure::Local(format!("{}: not a regular file", path.display())));
+                return Err(Failure::Local(format!(
+                    "{}: not a regular file",
+                    path.display()
+                )));
             }
             let name = path
                 .file_name()
@@ -303,7 +316,8 @@ impl Sender<'_> {
                 payload,
                 binaries,
             } if event == "content" => {
-                let Some(content) = item::open_content(self.room.keys(), &payload, &binaries) else {
+                let Some(content) = item::open_content(self.room.keys(), &payload, &binaries)
+                else {
                     return;
                 };
                 let (Sealed::Resend(r), from) = (content.sealed, content.from) else {

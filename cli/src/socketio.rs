@@ -99,7 +99,9 @@ impl Decoder {
         let mut attachments = 0;
         if binary {
             let dash = rest.find('-').ok_or(ProtocolError("no attachment count"))?;
-            attachments = rest[..dash].parse().map_err(|_| ProtocolError("bad count"))?;
+            attachments = rest[..dash]
+                .parse()
+                .map_err(|_| ProtocolError("bad count"))?;
             if attachments > MAX_ATTACHMENTS {
                 return Err(ProtocolError("too many attachments"));
             }
@@ -115,7 +117,11 @@ impl Decoder {
         }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         let id = if digits > 0 {
-            Some(rest[..digits].parse().map_err(|_| ProtocolError("bad ack id"))?)
+            Some(
+                rest[..digits]
+                    .parse()
+                    .map_err(|_| ProtocolError("bad ack id"))?,
+            )
         } else {
             None
         };
@@ -209,8 +215,14 @@ mod tests {
     #[test]
     fn emits_plain_and_binary_events_as_socket_io_client_does() {
         let p = json!({"sessionId": "s"});
-        assert_eq!(encode_emit("join", &p, 0, Some(0)), r#"420["join",{"sessionId":"s"}]"#);
-        assert_eq!(encode_emit("leave", &p, 0, None), r#"42["leave",{"sessionId":"s"}]"#);
+        assert_eq!(
+            encode_emit("join", &p, 0, Some(0)),
+            r#"420["join",{"sessionId":"s"}]"#
+        );
+        assert_eq!(
+            encode_emit("leave", &p, 0, None),
+            r#"42["leave",{"sessionId":"s"}]"#
+        );
         let c = json!({"data": placeholder(0)});
         assert_eq!(
             encode_emit("content", &c, 1, Some(12)),
@@ -223,7 +235,9 @@ mod tests {
         assert_eq!(parse_engine("2"), Ok(EnginePacket::Ping));
         assert_eq!(parse_engine("1"), Ok(EnginePacket::Close));
         assert_eq!(parse_engine("40"), Ok(EnginePacket::Message("0".into())));
-        assert!(matches!(parse_engine(r#"0{"sid":"x","pingInterval":25000}"#), Ok(EnginePacket::Open(v)) if v["sid"] == "x"));
+        assert!(
+            matches!(parse_engine(r#"0{"sid":"x","pingInterval":25000}"#), Ok(EnginePacket::Open(v)) if v["sid"] == "x")
+        );
         assert!(parse_engine("9").is_err());
         assert!(parse_engine("").is_err());
     }
@@ -234,22 +248,40 @@ mod tests {
         assert_eq!(d.text(r#"0{"sid":"abc"}"#), Ok(Some(Message::Connected)));
         assert_eq!(
             d.text(r#"37[{"success":true}]"#),
-            Ok(Some(Message::Ack { id: 7, payload: json!({"success": true}), binaries: vec![] }))
+            Ok(Some(Message::Ack {
+                id: 7,
+                payload: json!({"success": true}),
+                binaries: vec![]
+            }))
         );
         assert_eq!(
             d.text(r#"2["client-left",{"clientId":"c"}]"#),
-            Ok(Some(Message::Event { name: "client-left".into(), payload: json!({"clientId": "c"}), binaries: vec![] }))
+            Ok(Some(Message::Event {
+                name: "client-left".into(),
+                payload: json!({"clientId": "c"}),
+                binaries: vec![]
+            }))
         );
-        let text = r#"52-["chunk",{"a":{"_placeholder":true,"num":1},"b":{"_placeholder":true,"num":0}}]"#;
+        let text =
+            r#"52-["chunk",{"a":{"_placeholder":true,"num":1},"b":{"_placeholder":true,"num":0}}]"#;
         assert_eq!(d.text(text), Ok(None));
-        assert!(d.text("2[\"x\"]").is_err(), "a text packet cannot interrupt attachments");
+        assert!(
+            d.text("2[\"x\"]").is_err(),
+            "a text packet cannot interrupt attachments"
+        );
         let mut d = Decoder::default();
         assert_eq!(d.text(text), Ok(None));
         assert_eq!(d.binary(vec![0]), Ok(None));
-        let Ok(Some(Message::Event { payload, binaries, .. })) = d.binary(vec![1, 1]) else {
+        let Ok(Some(Message::Event {
+            payload, binaries, ..
+        })) = d.binary(vec![1, 1])
+        else {
             panic!("message not complete");
         };
-        assert_eq!(Message::binary(&binaries, &payload["a"]), Some(&[1u8, 1][..]));
+        assert_eq!(
+            Message::binary(&binaries, &payload["a"]),
+            Some(&[1u8, 1][..])
+        );
         assert_eq!(Message::binary(&binaries, &payload["b"]), Some(&[0u8][..]));
         assert_eq!(Message::binary(&binaries, &json!({"num": 0})), None);
         assert_eq!(Message::binary(&binaries, &placeholder(2)), None);
@@ -257,7 +289,22 @@ mod tests {
 
     #[test]
     fn hostile_packets_are_errors_not_panics() {
-        for bad in ["", "5", "5x-[]", "511-[\"a\"]", "2", "2[]", "2[1]", "2{}", "3[{}]", "/x,2[\"a\"]", "9", "2/other,[\"a\"]", "2é", "é"] {
+        for bad in [
+            "",
+            "5",
+            "5x-[]",
+            "511-[\"a\"]",
+            "2",
+            "2[]",
+            "2[1]",
+            "2{}",
+            "3[{}]",
+            "/x,2[\"a\"]",
+            "9",
+            "2/other,[\"a\"]",
+            "2é",
+            "é",
+        ] {
             let mut d = Decoder::default();
             assert!(d.text(bad).is_err(), "{bad:?} accepted");
         }

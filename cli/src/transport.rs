@@ -100,16 +100,17 @@ impl Endpoint {
             None => Stream::Plain(tcp),
             Some(config) => {
                 let name = ServerName::try_from(self.host.clone()).map_err(|e| unreachable(&e))?;
-                let conn = ClientConnection::new(config.clone(), name).map_err(|e| unreachable(&e))?;
+                let conn =
+                    ClientConnection::new(config.clone(), name).map_err(|e| unreachable(&e))?;
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
         };
         let mut ws_url = self.url.clone();
         let scheme = if self.tls.is_some() { "wss" } else { "ws" };
-        ws_url.set_scheme(scheme).expect("ws and wss are valid schemes");
-        let mut ws_url = ws_url
-            .join("socket.io/")
-            .map_err(|e| unreachable(&e))?;
+        ws_url
+            .set_scheme(scheme)
+            .expect("ws and wss are valid schemes");
+        let mut ws_url = ws_url.join("socket.io/").map_err(|e| unreachable(&e))?;
         ws_url
             .query_pairs_mut()
             .clear()
@@ -148,7 +149,10 @@ fn tls_config(ca: Option<&Path>) -> Result<Arc<ClientConfig>, BadUrl> {
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| BadUrl(format!("--ca {}: {e}", path.display())))?;
             if certs.is_empty() {
-                return Err(BadUrl(format!("--ca {}: no certificate in it", path.display())));
+                return Err(BadUrl(format!(
+                    "--ca {}: no certificate in it",
+                    path.display()
+                )));
             }
             for cert in certs {
                 roots
@@ -234,7 +238,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.pem");
         std::fs::write(&path, "nothing here\n").unwrap();
-        let err = Endpoint::new("https://pi.local", Some(&path), false).err().unwrap();
+        let err = Endpoint::new("https://pi.local", Some(&path), false)
+            .err()
+            .unwrap();
         assert!(err.0.contains("no certificate"), "{err:?}");
     }
 }

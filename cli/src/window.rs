@@ -117,8 +117,17 @@ mod tests {
         w.ack(3);
         w.ack(4);
         assert!(w.done());
-        assert!(Window::new(3, 9).done(), "a start past the end is an empty delivery");
-        assert!(!Window::new(1, 0).done(), "an empty item still has one chunk");
-        assert!(!Window::new(2, 0).ack(7), "an index out of range is ignored");
+        assert!(
+            Window::new(3, 9).done(),
+            "a start past the end is an empty delivery"
+        );
+        assert!(
+            !Window::new(1, 0).done(),
+            "an empty item still has one chunk"
+        );
+        assert!(
+            !Window::new(2, 0).ack(7),
+            "an index out of range is ignored"
+        );
     }
 }
