@@ -193,33 +193,57 @@ for (const via of ['direct', 'haproxy']) {
 }
 
 describe('resuming', () => {
-  test('a CLI receiver whose connection is cut mid-transfer rejoins and completes', { timeout: 600000 }, async () => {
-    const session = `resume-${Date.now().toString(36)}`;
-    const inbox = path.join(dir, 'inbox-resume');
+  /**
+   * Starts a 120 MiB transfer to a CLI receiver behind a cuttable proxy, cuts its connection
+   * once 10 MiB are on disk, and checks that it rejoins and completes byte-identical.
+   * `startSending(file, session)` starts the sender and returns a cleanup function.
+   */
+  async function cutMidTransfer(name, startSending) {
+    const session = `resume-${name}-${Date.now().toString(36)}`;
+    const inbox = path.join(dir, `inbox-resume-${name}`);
     fs.mkdirSync(inbox);
-    const f = file('resume.bin', randomBytes(120 * MiB));
+    const f = file(`resume-${name}.bin`, randomBytes(120 * MiB));
     const proxy = await cuttableProxy(servers[0].port);
-    const web = await device(servers[0].base, session, 'Browser');
     const receiver = cli(['receive', '--dir', inbox, '--once'], { server: proxy.url, session, name: 'flaky' });
+    let stopSender = async () => {};
     try {
       await cliSays(receiver, /receiving in session/);
-      await seesMember(web.page, 'flaky');
-      await web.page.getByTestId('file-input').setInputFiles(f.path);
+      stopSender = await startSending(f, session);
       const partSize = () => fs.readdirSync(inbox).filter((n) => n.endsWith('.part'))
         .map((n) => fs.statSync(path.join(inbox, n)).size)[0] ?? 0;
-      await waitFor('10 MiB to arrive', () => partSize() >= 10 * MiB, { timeout: 300000 });
-      assert.ok(partSize() < f.size, 'cut before the end');
+      await waitFor('10 MiB to arrive', () => partSize() >= 10 * MiB, { timeout: 300000, every: 10 });
       proxy.cut();
+      assert.ok(partSize() < f.size, 'cut before the end');
       assert.equal(await receiver.exited, 0, receiver.describe());
       assert.match(receiver.err(), /connection lost/);
       assert.match(receiver.err(), /back in the session/);
       assert.ok(proxy.accepted() >= 2, 'it reconnected');
-      assert.equal(sha256File(path.join(inbox, 'resume.bin')), f.hash);
+      assert.equal(sha256File(path.join(inbox, `resume-${name}.bin`)), f.hash);
     } finally {
+      await stopSender();
       await receiver.stop();
       await proxy.close();
     }
-  });
+  }
+
+  test('a CLI receiver cut off mid-transfer from the web app rejoins and completes', { timeout: 600000 }, () =>
+    cutMidTransfer('web', async (f, session) => {
+      const web = await device(servers[0].base, session, 'Browser');
+      await seesMember(web.page, 'flaky');
+      await web.page.getByTestId('file-input').setInputFiles(f.path);
+      return async () => {};
+    }));
+
+  test('a CLI receiver cut off mid-transfer from a CLI sender rejoins and completes', { timeout: 600000 }, () =>
+    cutMidTransfer('cli', async (f, session) => {
+      // --linger keeps the sender there to answer the receiver's resend request.
+      const sender = cli(['send', f.path, '--linger', '300'], { server: servers[0].base, session, name: 'sender' });
+      await cliSays(sender, /joined .* \(1 other member/);
+      return async () => {
+        assert.equal(sender.child.exitCode, null, `the sender stayed:\n${sender.describe()}`);
+        assert.equal(await sender.stop(), 130, sender.describe());
+      };
+    }));
 });
 
 describe('exit codes', () => {
