@@ -184,7 +184,7 @@ impl Room {
 
     fn reconnect(&mut self) -> Result<(), Failure> {
         let give_up = Instant::now() + self.settings.reconnect_for;
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::default();
         loop {
             let attempt = Connection::open(&self.settings.endpoint, &self.route)
                 .map_err(connect_failure)
@@ -195,8 +195,8 @@ impl Room {
                     crate::progress::note("back in the session");
                     return Ok(());
                 }
-                Err(Failure::RateLimited { retry_after }) => retry_after.max(backoff),
-                Err(Failure::Unreachable(_)) => backoff,
+                Err(Failure::RateLimited { retry_after }) => retry_after.max(backoff.next()),
+                Err(Failure::Unreachable(_)) => backoff.next(),
                 Err(other) => return Err(other),
             };
             if Instant::now() + pause > give_up {
@@ -208,7 +208,6 @@ impl Room {
                 return Err(Failure::Interrupted);
             }
             std::thread::sleep(pause);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -270,6 +269,23 @@ impl Room {
     }
 }
 
+/// Pauses between reconnection attempts: 200 ms, doubling up to [`MAX_BACKOFF`].
+struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff(Duration::from_millis(200))
+    }
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let pause = self.0;
+        self.0 = (self.0 * 2).min(MAX_BACKOFF);
+        pause
+    }
+}
+
 fn join_result(ack: Value) -> Result<Value, Failure> {
     if ack["success"] == true {
         return Ok(ack);
@@ -301,6 +317,13 @@ fn text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reconnection_pauses_double_up_to_four_seconds() {
+        let mut b = Backoff::default();
+        let pauses: Vec<u128> = (0..7).map(|_| b.next().as_millis()).collect();
+        assert_eq!(pauses, [200, 400, 800, 1600, 3200, 4000, 4000]);
+    }
 
     #[test]
     fn join_refusals_map_to_their_failures() {

@@ -246,6 +246,29 @@ describe('resuming', () => {
     }));
 });
 
+describe('a CLI sender that lingers', () => {
+  test('gives a member who joins later what it sent, and leaves on SIGTERM', { timeout: 120000 }, async () => {
+    const session = `linger-${Date.now().toString(36)}`;
+    const f = file('linger.bin', randomBytes(3 * MiB + 5));
+    const server = servers[0].base;
+    const inboxes = ['early', 'late'].map((n) => { const d = path.join(dir, `inbox-${n}`); fs.mkdirSync(d); return d; });
+    const early = cli(['receive', '--once', '--dir', inboxes[0]], { server, session, name: 'early' });
+    await cliSays(early, /receiving in session/);
+    const sender = cli(['send', f.path, '--linger', '300'], { server, session, name: 'sender' });
+    try {
+      assert.equal(await early.exited, 0, early.describe());
+      await cliSays(sender, /sent linger\.bin/);
+      const late = await cliRun(['receive', '--once', '--dir', inboxes[1]], { server, session, name: 'late' });
+      assert.equal(late.code, 0, late.describe());
+      for (const inbox of inboxes) assert.equal(sha256File(path.join(inbox, 'linger.bin')), f.hash);
+      assert.equal(await sender.stop(), 130, sender.describe());
+      assert.match(sender.err(), /interrupted/);
+    } finally {
+      await sender.stop();
+    }
+  });
+});
+
 describe('exit codes', () => {
   let limited;
   before(async () => {
