@@ -67,7 +67,13 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
                 .collect(),
             RoomEvent::Rejoined => {
                 request_missing(room, &receiving);
-                continue;
+                // A sender missing from the new member list (the session was forgotten, or
+                // it left meanwhile) will never finish its items.
+                receiving
+                    .iter()
+                    .filter(|(_, r)| !room.is_member(&r.item.from))
+                    .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
+                    .collect()
             }
             RoomEvent::MemberLeft(m) => receiving
                 .iter()
