@@ -91,6 +91,7 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         room,
         items,
         queue: VecDeque::new(),
+        begun: 0,
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
@@ -197,6 +198,9 @@ struct Sender<'a> {
     room: &'a mut Room,
     items: Vec<Outgoing>,
     queue: VecDeque<Job>,
+    /// Items whose delivery to everyone has started; a member who joins now needs these
+    /// from chunk 0, and gets the others with everyone.
+    begun: usize,
 }
 
 /// What a refused ack means for the delivery.
@@ -219,6 +223,9 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
 
 impl Sender<'_> {
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
+        if job.main {
+            self.begun = self.begun.max(job.item + 1);
+        }
         let out = &self.items[job.item];
         let (id, total, size) = (out.id.clone(), out.total, out.meta.size);
         let mut window = Window::new(total, job.from);
@@ -334,8 +341,8 @@ impl Sender<'_> {
                 }
             }
             RoomEvent::MemberJoined(m) => {
-                // A late joiner gets everything this run sends, as the web client's recent items.
-                for item in 0..self.items.len() {
+                // A late joiner gets what it missed, as the web client's recent items.
+                for item in 0..self.begun {
                     self.queue.push_back(Job {
                         item,
                         to: Some(m.id.clone()),
