@@ -3,15 +3,16 @@
 # only the package registries reachable), then runs every suite and ends with one line
 # "N passed, N failed" summing them all. Exits non-zero when anything failed.
 #
-# Suites: rust (cargo test), node (socket.io-client interop), e2e (web client checks and the
-# browser), deploy (ARM builds under qemu, systemd, HAProxy). Run a subset with
+# Suites: rust (cargo test, every workspace member), node (socket.io-client interop), e2e (web
+# client checks and the browser), deploy (ARM builds under qemu, systemd, HAProxy), cli (the
+# command-line client against the server, Chromium and HAProxy). Run a subset with
 # `tests/run.sh rust node`.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node e2e deploy); fi
+if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node e2e deploy cli); fi
 
 passed=0
 failed=0
@@ -27,7 +28,7 @@ count() {
 
 run_rust() {
   local log="$log_dir/rust.log" p=0 f=0 status
-  cargo test --all-targets 2>&1 | tee "$log"
+  cargo test --workspace --all-targets 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   while read -r a b; do p=$((p + a)); f=$((f + b)); done < <(
     sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")

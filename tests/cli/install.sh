@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the CLI suite needs: Chromium and Node.js (as tests/e2e does), HAProxy and
+# openssl (as tests/deploy does), and the node_modules of those two suites, whose helpers this
+# one imports. Idempotent; runs as root on a fresh Debian 12.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 "${missing[@]}"
+fi
+node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; }
+if ! node_ok; then
+  "$root/tests/e2e/install.sh"
+fi
+for suite in e2e deploy; do
+  (cd "$root/tests/$suite" && npm ci --no-audit --no-fund)
+done

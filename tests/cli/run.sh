@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# CLI suite (issue 14): builds the release server and CLI, then runs cli.test.mjs with node's
+# test runner: the CLI against the real server, Chromium running the web app, and HAProxy.
+# Last line: "N passed, N failed". Every address used is on 127.0.0.0/8.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo" || exit 1
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+if ! cargo build --release --locked --quiet -p sharethings -p sharethings-cli; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$logs/cli.tap" "$here/cli.test.mjs"
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/cli.tap")
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/cli.tap")
+c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$logs/cli.tap")
+if [ -z "$p" ] || [ -z "$f" ]; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+f=$((f + ${c:-0}))
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ]
