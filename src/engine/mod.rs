@@ -116,6 +116,8 @@ pub enum Action {
     PauseRead { conn: ConnId },
     /// Read from this connection again.
     ResumeRead { conn: ConnId },
+    /// Write what is queued on this connection now rather than at the end of the turn.
+    Flush { conn: ConnId },
 }
 
 /// An HTTP answer decided by the engine.
@@ -228,6 +230,9 @@ pub enum Outcome {
     ReadBody(SessionId),
     /// Complete the WebSocket handshake and attach the connection to this session.
     AcceptWebSocket(SessionId),
+    /// Complete the WebSocket handshake, then close it at once (a second WebSocket for a
+    /// session that is already upgrading or upgraded).
+    AcceptThenClose,
     /// Refuse the WebSocket handshake: plain HTTP 400 with this message, then close.
     RejectWebSocket(&'static str),
 }
@@ -295,6 +300,9 @@ impl Engine {
         else {
             return self.refuse(req, RequestError::UnknownSid);
         };
+        if self.close_if_pong_overdue(now, id) {
+            return self.refuse(req, RequestError::UnknownSid);
+        }
         let current = self.sessions.get(id).map(|s| s.transport.kind());
         if req.websocket && transport == Transport::WebSocket {
             return self.begin_upgrade(now, id, conn);
@@ -341,7 +349,15 @@ impl Engine {
             },
             Transport::WebSocket => TransportState::WebSocket { conn },
         };
-        let session = Session::new(sid, state, req.remote, req.raw_query, req.mount);
+        let pong_deadline = now + self.config.ping_interval + self.config.ping_timeout;
+        let session = Session::new(
+            sid,
+            state,
+            req.remote,
+            req.raw_query,
+            req.mount,
+            pong_deadline,
+        );
         let Ok(id) = self.sessions.try_insert(session) else {
             // The reference has no cap; a full arena is "Forbidden" to a polling client and a
             // plain refusal to a WebSocket, which socket.io-client retries with backoff.
@@ -424,6 +440,9 @@ impl Engine {
 
     /// The body of a polling POST arrived (the front door enforced `max_payload`).
     pub fn polling_body(&mut self, now: Instant, id: SessionId, body: &[u8]) -> Reply {
+        if self.close_if_pong_overdue(now, id) {
+            return Reply::error(RequestError::UnknownSid);
+        }
         match self.sessions.get_mut(id).map(|s| &mut s.transport) {
             Some(TransportState::Polling { reading_post, .. }) => *reading_post = None,
             // The session was upgraded or closed while the body was in flight.
@@ -488,8 +507,9 @@ impl Engine {
             return Outcome::RejectWebSocket(RequestError::UnknownSid.message());
         };
         if session.transport.kind() != Transport::Polling || session.upgrading() {
-            // Reference: "transport has already been upgraded" / overlapping upgrade.
-            return Outcome::RejectWebSocket(RequestError::BadRequest.message());
+            // Reference ("transport has already been upgrading/upgraded"): the handshake
+            // completes, then the server closes that WebSocket; the session is untouched.
+            return Outcome::AcceptThenClose;
         }
         session.probe = Some(conn);
         let deadline = now + self.config.upgrade_timeout;
@@ -499,6 +519,9 @@ impl Engine {
 
     /// A complete WebSocket message arrived on `conn`, which belongs to session `id`.
     pub fn ws_message(&mut self, now: Instant, id: SessionId, conn: ConnId, message: Message) {
+        if self.close_if_pong_overdue(now, id) {
+            return;
+        }
         let Some(session) = self.sessions.get(id) else {
             return;
         };
@@ -531,6 +554,9 @@ impl Engine {
                     session.queued_bytes = session.queued_bytes.saturating_add(pong.len());
                 }
                 self.actions.push_back(Action::SendWs { conn, frame: pong });
+                // Written now, before requests on other connections this turn: the client
+                // sends its next poll only once it has the `3probe`.
+                self.actions.push_back(Action::Flush { conn });
                 // Release a parked GET at once so the client can pause polling and send `5`.
                 self.release_held_get(id, PacketKind::Noop);
             }
@@ -638,7 +664,12 @@ impl Engine {
                     self.schedule_ping(now, id);
                 }
             }
-            Incoming::Text(PacketKind::Close, _) => self.close(id, CloseReason::TransportClose),
+            Incoming::Text(PacketKind::Close, _) => {
+                // Reference (polling `onClose`): a parked GET ends with a noop, not a close
+                // packet, since the client is the one closing.
+                self.answer_held_get(id, vec![PacketKind::Noop.digit()]);
+                self.close(id, CloseReason::TransportClose);
+            }
             Incoming::Text(PacketKind::Ping, _) => {
                 // v4: the server pings; a client ping is "invalid heartbeat direction".
                 log::debug!("closing session: client sent a ping");
@@ -704,6 +735,18 @@ impl Engine {
             let (body, sent) = session.take_payload();
             self.actions.push_back(Action::AnswerPoll { conn, body });
             self.after_dequeue(id, sent);
+        }
+    }
+
+    /// Answers the parked GET, if any, with exactly `body`; the queue stays (or is dropped
+    /// with the session).
+    fn answer_held_get(&mut self, id: SessionId, body: Vec<u8>) {
+        let held = match self.sessions.get_mut(id).map(|s| &mut s.transport) {
+            Some(TransportState::Polling { held_get, .. }) => held_get.take(),
+            _ => None,
+        };
+        if let Some(conn) = held {
+            self.actions.push_back(Action::AnswerPoll { conn, body });
         }
     }
 
@@ -886,7 +929,21 @@ impl Engine {
             }
             session.heartbeat = Heartbeat::WaitingToPing;
             session.heartbeat_timer = timer;
+            session.pong_deadline = deadline + self.config.ping_timeout;
         }
+    }
+
+    /// Closes the session if its pong deadline has passed, whether or not its timer fired
+    /// yet (the reference's `setTimeout` would have). Returns whether it did.
+    fn close_if_pong_overdue(&mut self, now: Instant, id: SessionId) -> bool {
+        let overdue = self
+            .sessions
+            .get(id)
+            .is_some_and(|s| now >= s.pong_deadline);
+        if overdue {
+            self.close(id, CloseReason::PingTimeout);
+        }
+        overdue
     }
 
     /// Sets (or replaces) the one deadline the layer above may keep per session.
@@ -936,7 +993,7 @@ impl Engine {
         for timer in fired.drain(..) {
             match timer {
                 Timer::Conn(conn) => conn_timers.push(conn),
-                Timer::Heartbeat(id) => self.heartbeat_due(now, id),
+                Timer::Heartbeat(id) => self.heartbeat_due(id),
                 Timer::Upgrade(id) => {
                     if let Some(session) = self.sessions.get_mut(id) {
                         session.upgrade_timer = None;
@@ -962,7 +1019,7 @@ impl Engine {
         }
     }
 
-    fn heartbeat_due(&mut self, now: Instant, id: SessionId) {
+    fn heartbeat_due(&mut self, id: SessionId) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
@@ -970,7 +1027,9 @@ impl Engine {
         match session.heartbeat {
             Heartbeat::WaitingToPing => {
                 session.heartbeat = Heartbeat::AwaitingPong;
-                let deadline = now + self.config.ping_timeout;
+                // From when the ping was due, not when this (up to a tick late) call came:
+                // the rounding of the two timers must not add up.
+                let deadline = session.pong_deadline;
                 session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
                 self.send(id, Frame::Text(Bytes::from_static(b"2")));
             }
@@ -1003,3 +1062,6 @@ pub fn random_bytes() -> [u8; 15] {
     }
     bytes
 }
+
+#[cfg(test)]
+mod tests;

@@ -47,6 +47,9 @@ const READ_BUDGET: usize = 1 << 20;
 const MAX_HEADERS: usize = 64;
 /// A client whose unread responses pass this is not read from until they drain.
 const CLIENT_OUT_PAUSE: usize = 256 * 1024;
+/// How long a closed-for-writing connection keeps draining what its client still sends.
+/// A client mid-way through a refused upload needs about the time the rest takes to send.
+const LINGER: Duration = Duration::from_secs(2);
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -105,6 +108,12 @@ enum State {
     },
     /// Writing a last response, then closing.
     Closing,
+    /// The last response is written and our side shut down; reading and dropping what the
+    /// client still sends (at most `left` bytes, until the linger deadline), so that its
+    /// kernel does not answer our close with a reset before it read the response.
+    Lingering {
+        left: usize,
+    },
 }
 
 struct Conn {
@@ -294,10 +303,11 @@ impl<L: Layer> Server<L> {
     }
 
     fn arm_head_timer(&mut self, now: Instant, id: Handle) {
-        let timer = self
-            .engine
-            .set_conn_timer(now + self.config.head_timeout, id)
-            .ok();
+        self.arm_deadline(now + self.config.head_timeout, id);
+    }
+
+    fn arm_deadline(&mut self, deadline: Instant, id: Handle) {
+        let timer = self.engine.set_conn_timer(deadline, id).ok();
         if let Some(conn) = self.conns.get_mut(id) {
             if let Some(old) = std::mem::replace(&mut conn.timer, timer) {
                 self.engine.cancel_timer(old);
@@ -339,6 +349,7 @@ impl<L: Layer> Server<L> {
         match &mut conn.state {
             State::WebSocket { closing: false, .. } => self.read_ws(now, id),
             State::WebSocket { closing: true, .. } | State::Closing => self.discard_input(id),
+            State::Lingering { .. } => self.linger(id),
             State::Held { .. } | State::BridgeWait { .. } | State::Bridge(_) => {
                 // Nothing may arrive while parked except EOF; detect it without consuming a
                 // pipelined request (clients do not pipeline behind a long-poll).
@@ -362,6 +373,50 @@ impl<L: Layer> Server<L> {
                 self.close_conn(id)
             }
             _ => {}
+        }
+    }
+
+    /// The last response is out: shut our side down and drain the client for a while.
+    fn begin_linger(&mut self, id: Handle) {
+        let left = self
+            .config
+            .max_payload
+            .saturating_add(self.config.head_max_bytes);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.stream.shutdown(std::net::Shutdown::Write).is_err() {
+            return self.close_conn(id);
+        }
+        conn.state = State::Lingering { left };
+        let deadline = self.engine.now() + LINGER;
+        self.arm_deadline(deadline, id);
+        self.linger(id);
+    }
+
+    /// Drops what a lingering client sends; closes at its EOF or once it sent too much.
+    fn linger(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let State::Lingering { left } = &mut conn.state else {
+            return;
+        };
+        loop {
+            let room = (*left).min(self.scratch.len());
+            if room == 0 {
+                return self.close_conn(id);
+            }
+            match conn
+                .stream
+                .read(self.scratch.get_mut(..room).unwrap_or_default())
+            {
+                Ok(0) => return self.close_conn(id),
+                Ok(n) => *left = left.saturating_sub(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => return self.close_conn(id),
+            }
         }
     }
 
@@ -479,9 +534,12 @@ impl<L: Layer> Server<L> {
                 }
                 _ => return,
             }
-            // Another request may already be buffered (keep-alive); stop when nothing is.
-            let more = self.conns.get(id).is_some_and(|c| {
-                matches!(c.state, State::Head | State::Body { .. }) && !c.input.is_empty()
+            // Another request may already be buffered (keep-alive), or a body already
+            // complete (`Content-Length: 0` needs no byte at all); stop when neither is.
+            let more = self.conns.get(id).is_some_and(|c| match c.state {
+                State::Head => !c.input.is_empty(),
+                State::Body { need, .. } => c.input.len() >= need,
+                _ => false,
             });
             if !more {
                 return;
@@ -528,7 +586,7 @@ impl<L: Layer> Server<L> {
                 self.start_waiting_bridge();
             }
             State::WebSocket { session, .. } => self.engine.ws_closed(session, id, false),
-            State::Head | State::Closing => {}
+            State::Head | State::Closing | State::Lingering { .. } => {}
         }
     }
 
@@ -637,6 +695,24 @@ impl<L: Layer> Server<L> {
                 self.to_write.push(id);
                 self.again.push(id);
             }
+            Outcome::AcceptThenClose => {
+                let key = ws_key.unwrap_or_default();
+                let Some(conn) = self.conns.get_mut(id) else {
+                    return;
+                };
+                conn.out
+                    .push(b"", Bytes::from(ws::accept_response(&key)), 0);
+                let (header, len) = ws::frame_header(ws::CLOSE, 2);
+                conn.out.push(
+                    header.get(..len).unwrap_or_default(),
+                    Bytes::from_static(&[0x03, 0xe8]), // 1000, normal closure
+                    0,
+                );
+                conn.input.clear();
+                conn.state = State::Closing;
+                self.to_write.push(id);
+                self.arm_drain_timer(id);
+            }
             Outcome::RejectWebSocket(message) => {
                 let bytes = response::render(400, "text/html", "", message.as_bytes(), true);
                 self.send_and_close(id, bytes);
@@ -693,7 +769,10 @@ impl<L: Layer> Server<L> {
             State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
             // A client that stopped reading its last response, a close frame or a bridged
             // response: it gets no more of the server's time.
-            State::Closing | State::Bridge(_) | State::WebSocket { closing: true, .. } => {
+            State::Closing
+            | State::Lingering { .. }
+            | State::Bridge(_)
+            | State::WebSocket { closing: true, .. } => {
                 log::debug!("closing a connection that stopped reading");
                 self.close_conn(id);
             }
@@ -880,6 +959,7 @@ impl<L: Layer> Server<L> {
                     self.again.push(conn);
                 }
             }
+            Action::Flush { conn } => self.write_conn(conn),
         }
     }
 
@@ -923,6 +1003,9 @@ impl<L: Layer> Server<L> {
                 State::Closing | State::WebSocket { closing: true, .. }
             );
         let drained_enough = conn.out.len() < CLIENT_OUT_PAUSE;
+        if written.empty && matches!(conn.state, State::Closing) {
+            return self.begin_linger(id);
+        }
         if written.empty && finishing && !bridged {
             return self.close_conn(id);
         }
@@ -1112,7 +1195,7 @@ impl<L: Layer> Server<L> {
         let mut http = 0u64;
         for (_, conn) in self.conns.iter() {
             match conn.state {
-                State::Head | State::Closing => head += 1,
+                State::Head | State::Closing | State::Lingering { .. } => head += 1,
                 State::Bridge(_) | State::BridgeWait { .. } => http += 1,
                 _ => {}
             }
