@@ -10,12 +10,13 @@
 //! the others.
 
 mod bridge;
+mod nonblocking;
 mod out;
 mod pool;
 mod response;
 mod ws;
 
-use std::io::{self, Read};
+use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -35,6 +36,7 @@ use crate::wire::http_head::{self, Method, RequestHead};
 use crate::wire::query;
 
 use self::bridge::{Bridge, Progress};
+use self::nonblocking::Got;
 use self::out::OutQueue;
 use self::pool::BufferPool;
 use self::response::{Cors, OriginCheck};
@@ -212,7 +214,7 @@ impl<L: Layer> Server<L> {
                 Some(Duration::ZERO)
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() == io::ErrorKind::Interrupted {
+                if nonblocking::interrupted(&e) {
                     continue;
                 }
                 return Err(e);
@@ -251,8 +253,8 @@ impl<L: Layer> Server<L> {
         loop {
             let (mut stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if nonblocking::would_block(&e) => return,
+                Err(e) if nonblocking::interrupted(&e) => continue,
                 Err(e) => {
                     // EMFILE and friends: the connection stays in the backlog; try next turn.
                     log::warn!("accept failed: {e}");
@@ -366,10 +368,7 @@ impl<L: Layer> Server<L> {
         let mut probe = [0u8; 1];
         match conn.stream.peek(&mut probe) {
             Ok(0) => self.close_conn(id),
-            Err(e)
-                if e.kind() != io::ErrorKind::WouldBlock
-                    && e.kind() != io::ErrorKind::Interrupted =>
-            {
+            Err(e) if !nonblocking::would_block(&e) && !nonblocking::interrupted(&e) => {
                 self.close_conn(id)
             }
             _ => {}
@@ -407,15 +406,11 @@ impl<L: Layer> Server<L> {
             if room == 0 {
                 return self.close_conn(id);
             }
-            match conn
-                .stream
-                .read(self.scratch.get_mut(..room).unwrap_or_default())
-            {
-                Ok(0) => return self.close_conn(id),
-                Ok(n) => *left = left.saturating_sub(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return self.close_conn(id),
+            let buf = self.scratch.get_mut(..room).unwrap_or_default();
+            match nonblocking::read(&mut conn.stream, buf) {
+                Ok(Got::Data(n)) => *left = left.saturating_sub(n),
+                Ok(Got::WouldBlock) => return,
+                Ok(Got::Eof) | Err(_) => return self.close_conn(id),
             }
         }
     }
@@ -425,12 +420,10 @@ impl<L: Layer> Server<L> {
             return;
         };
         loop {
-            match conn.stream.read(&mut self.scratch) {
-                Ok(0) => return self.close_conn(id),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => return self.close_conn(id),
+            match nonblocking::read(&mut conn.stream, &mut self.scratch) {
+                Ok(Got::Data(_)) => {}
+                Ok(Got::WouldBlock) => return,
+                Ok(Got::Eof) | Err(_) => return self.close_conn(id),
             }
         }
     }
@@ -444,17 +437,12 @@ impl<L: Layer> Server<L> {
         let chunk = &mut self.scratch;
         while conn.input.len() < limit {
             let room = (limit - conn.input.len()).min(chunk.len());
-            match conn.stream.read(chunk.get_mut(..room).unwrap_or_default()) {
-                Ok(0) => {
-                    self.close_conn(id);
-                    return false;
-                }
-                Ok(n) => conn
+            match nonblocking::read(&mut conn.stream, chunk.get_mut(..room).unwrap_or_default()) {
+                Ok(Got::Data(n)) => conn
                     .input
                     .extend_from_slice(chunk.get(..n).unwrap_or_default()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(_) => {
+                Ok(Got::WouldBlock) => return true,
+                Ok(Got::Eof) | Err(_) => {
                     self.close_conn(id);
                     return false;
                 }
@@ -1089,14 +1077,22 @@ impl<L: Layer> Server<L> {
         self.pump_bridge_response(id);
     }
 
-    /// Moves the worker's response to the client, pausing while the client is slow.
+    /// Moves the worker's response to the client until one side would block: the worker
+    /// (resumed by its next readiness event) or the client (resumed when it drained, from
+    /// `write_conn`). Under edge-triggered readiness stopping any earlier would stall.
     fn pump_bridge_response(&mut self, id: Handle) {
         loop {
             let Some(conn) = self.conns.get_mut(id) else {
                 return;
             };
             if conn.out.len() >= CLIENT_OUT_PAUSE {
-                return;
+                if conn.out.write_to(&mut conn.stream, &mut self.pool).is_err() {
+                    self.end_bridge(id, false);
+                    return self.close_conn(id);
+                }
+                if conn.out.len() >= CLIENT_OUT_PAUSE {
+                    return; // The client's socket is full.
+                }
             }
             let State::Bridge(bridge) = &mut conn.state else {
                 return;
@@ -1106,27 +1102,18 @@ impl<L: Layer> Server<L> {
                     conn.out.push(b"", bytes, 0);
                     self.to_write.push(id);
                 }
-                Ok(Progress::Nothing) => {}
+                Ok(Progress::Partial) => {}
+                Ok(Progress::Blocked) if !bridge.is_done() => return,
+                Ok(Progress::Blocked) => {}
                 Err(e) => {
                     log::warn!("HTTP worker connection failed: {e}");
                     self.end_bridge(id, false);
                     return self.close_conn(id);
                 }
             }
-            let Some(conn) = self.conns.get_mut(id) else {
-                return;
-            };
-            let State::Bridge(bridge) = &conn.state else {
-                return;
-            };
             if bridge.is_done() {
                 let keep_alive = bridge.keep_alive;
-                self.end_bridge(id, keep_alive);
-                return;
-            }
-            // Nothing more to read right now.
-            if conn.out.len() < CLIENT_OUT_PAUSE {
-                return;
+                return self.end_bridge(id, keep_alive);
             }
         }
     }
