@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use miniserde::json::{Object, Value};
@@ -34,7 +35,7 @@ struct Router {
 const ENGINE_IO_MOUNT: usize = 0;
 
 impl Layer for Router {
-    fn handle(&mut self, engine: &mut Engine, event: Event) {
+    fn handle(&mut self, engine: &mut Engine, now: Instant, event: Event) {
         let echo = match &event {
             Event::Open(id) => {
                 let mine = engine.mount(*id) == Some(ENGINE_IO_MOUNT);
@@ -50,7 +51,7 @@ impl Layer for Router {
             Event::AppTimer(_) => false,
         };
         if !echo {
-            return self.socketio.handle(engine, event);
+            return self.socketio.handle(engine, now, event);
         }
         if let Event::Message(id, message) = event {
             match message {

@@ -100,7 +100,7 @@ pub enum Event {
 /// The layer above the engine (Socket.IO, or any other user of Engine.IO messages).
 pub trait Layer {
     /// Handles one event. It may call back into the engine, which may queue more events.
-    fn handle(&mut self, engine: &mut Engine, event: Event);
+    fn handle(&mut self, engine: &mut Engine, now: Instant, event: Event);
 }
 
 /// What the front door must do on a connection.
@@ -249,8 +249,9 @@ pub struct Engine {
     pub events: VecDeque<Event>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
-    /// The loop's time for this turn, for deadlines set by calls that take no `now`.
-    now: Instant,
+    /// Sessions that passed their high-water mark since the last [`Engine::flush`], which
+    /// arms their stall timers (so `send` needs no clock).
+    newly_congested: Vec<SessionId>,
 }
 
 impl Engine {
@@ -264,19 +265,9 @@ impl Engine {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),
-            now,
+            newly_congested: Vec::new(),
             config,
         }
-    }
-
-    /// The loop's time for this turn.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// The loop calls this at the start of every turn.
-    pub fn set_now(&mut self, now: Instant) {
-        self.now = now;
     }
 
     // ----- requests ------------------------------------------------------------------------
@@ -536,7 +527,7 @@ impl Engine {
             },
         };
         if session.probe == Some(conn) {
-            return self.probe_packet(now, id, conn, packet);
+            return self.probe_packet(id, conn, packet);
         }
         if session.transport.ws_conn() != Some(conn) {
             return;
@@ -545,7 +536,7 @@ impl Engine {
     }
 
     /// The probing WebSocket speaks: `2probe` is answered `3probe`, `5` completes the upgrade.
-    fn probe_packet(&mut self, now: Instant, id: SessionId, conn: ConnId, packet: Incoming) {
+    fn probe_packet(&mut self, id: SessionId, conn: ConnId, packet: Incoming) {
         match packet {
             Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
                 let pong = Frame::Text(Bytes::from_static(b"3probe"));
@@ -560,7 +551,7 @@ impl Engine {
                 // Release a parked GET at once so the client can pause polling and send `5`.
                 self.release_held_get(id, PacketKind::Noop);
             }
-            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(now, id, conn),
+            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(id, conn),
             _ => {
                 log::debug!("closing probe: unexpected packet during upgrade");
                 self.abandon_probe(id);
@@ -568,7 +559,7 @@ impl Engine {
         }
     }
 
-    fn complete_upgrade(&mut self, _now: Instant, id: SessionId, conn: ConnId) {
+    fn complete_upgrade(&mut self, id: SessionId, conn: ConnId) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
@@ -719,9 +710,11 @@ impl Engine {
         self.send(id, Frame::Text(Bytes::from(packet)));
     }
 
-    /// Answers parked polling GETs that have something to send. Call once per loop turn, so
-    /// that everything queued in one turn leaves in one response.
-    pub fn flush(&mut self) {
+    /// Answers parked polling GETs that have something to send, and arms the stall timers of
+    /// receivers that became congested. Call once per loop turn, so that everything queued in
+    /// one turn leaves in one response.
+    pub fn flush(&mut self, now: Instant) {
+        self.arm_stall_timers(now);
         for id in std::mem::take(&mut self.dirty) {
             let Some(session) = self.sessions.get_mut(id) else {
                 continue;
@@ -791,12 +784,29 @@ impl Engine {
 
     fn watch_high_water(&mut self, id: SessionId) {
         let high_water = self.config.high_water();
-        let deadline = self.now + self.config.stall_timeout;
-        let Some(session) = self.sessions.get_mut(id) else {
+        let Some(session) = self.sessions.get(id) else {
             return;
         };
-        if session.queued_bytes > high_water && session.stall_timer.is_none() {
-            session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
+        if session.queued_bytes > high_water
+            && session.stall_timer.is_none()
+            && !self.newly_congested.contains(&id)
+        {
+            self.newly_congested.push(id);
+        }
+    }
+
+    /// Arms the stall timer of every session that became congested since the last call and
+    /// is still above its low-water mark.
+    fn arm_stall_timers(&mut self, now: Instant) {
+        let deadline = now + self.config.stall_timeout;
+        let low_water = self.config.low_water();
+        for id in std::mem::take(&mut self.newly_congested) {
+            let Some(session) = self.sessions.get_mut(id) else {
+                continue;
+            };
+            if session.queued_bytes > low_water && session.stall_timer.is_none() {
+                session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
+            }
         }
     }
 

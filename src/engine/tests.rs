@@ -268,7 +268,7 @@ fn a_get_with_nothing_queued_is_held_and_answered_by_the_next_flush() {
     assert!(matches!(f.get(ms(1), id, 3), Outcome::Hold(_)));
     f.engine.send_text(id, "hello");
     assert!(f.actions().is_empty(), "answered before the flush");
-    f.engine.flush();
+    f.engine.flush(f.at(ms(1)));
     assert_eq!(sent(&f.actions()), ["poll:4hello"]);
 }
 
@@ -512,6 +512,8 @@ fn a_held_sender_resumes_once_the_receiver_drains() {
 fn a_receiver_that_stays_congested_is_disconnected_after_the_stall_timeout() {
     let (mut f, id) = Fixture::quiet().websocket();
     f.engine.send_text(id, &"z".repeat(600));
+    // The loop's flush at the end of the turn arms the stall timer from that turn's time.
+    f.engine.flush(f.at(ms(0)));
     f.expire(config().stall_timeout - ms(5));
     assert!(f.is_open(id));
     f.expire(config().stall_timeout + ms(5));

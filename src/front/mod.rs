@@ -2,8 +2,9 @@
 //!
 //! Each connection first sends a request head, read with a size cap and a time cap. Requests
 //! at the Engine.IO path stay in the loop (long-polling, or a WebSocket); anything else is
-//! bridged to the tiny_http workers ([`bridge`]). This is the only module that touches
-//! sockets or reads the clock; the layers above get `now` passed in.
+//! bridged to the tiny_http workers ([`bridge`]). This is the only module of the loop thread
+//! that touches sockets or reads the clock (once per turn); the layers above get `now` passed
+//! in. (The tiny_http workers, on their own threads, have their own sockets and clock.)
 //!
 //! Readiness is edge-triggered: every read drains until `WouldBlock` or a per-turn budget;
 //! connections that hit the budget are revisited next turn, so one busy client cannot starve
@@ -146,6 +147,9 @@ pub struct Server<L: Layer> {
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
     last_metrics: Instant,
+    /// When this turn's poll returned: the one clock reading of the turn, passed to the layers
+    /// as `now` and used for deadlines set while writing.
+    now: Instant,
     /// The one read buffer of the loop, for every connection (see [`ws::scratch`]).
     scratch: Vec<u8>,
     pool: BufferPool,
@@ -183,14 +187,10 @@ impl<L: Layer> Server<L> {
             again: Vec::new(),
             to_write: Vec::new(),
             last_metrics: Instant::now(),
+            now: Instant::now(),
             scratch: ws::scratch(),
             pool: BufferPool::default(),
         })
-    }
-
-    /// The layer above the engine (for tests and tools that inspect the application).
-    pub fn layer(&self) -> &L {
-        &self.layer
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -220,7 +220,7 @@ impl<L: Layer> Server<L> {
                 return Err(e);
             }
             let now = Instant::now();
-            self.engine.set_now(now);
+            self.now = now;
             // Connections left over from the last turn go after this turn's readiness, so a
             // busy one cannot take more than its budget before the others get theirs.
             let mut again = std::mem::take(&mut self.again);
@@ -388,7 +388,7 @@ impl<L: Layer> Server<L> {
             return self.close_conn(id);
         }
         conn.state = State::Lingering { left };
-        let deadline = self.engine.now() + LINGER;
+        let deadline = self.now + LINGER;
         self.arm_deadline(deadline, id);
         self.linger(id);
     }
@@ -771,7 +771,7 @@ impl<L: Layer> Server<L> {
     /// Gives a connection that is finishing (a last response, a close frame, a bridged
     /// response) until this deadline to make progress; each write that moves bytes extends it.
     fn arm_drain_timer(&mut self, id: Handle) {
-        let now = self.engine.now();
+        let now = self.now;
         self.arm_head_timer(now, id);
     }
 
@@ -892,9 +892,9 @@ impl<L: Layer> Server<L> {
     fn settle(&mut self, now: Instant) {
         loop {
             while let Some(event) = self.engine.events.pop_front() {
-                self.layer.handle(&mut self.engine, event);
+                self.layer.handle(&mut self.engine, now, event);
             }
-            self.engine.flush();
+            self.engine.flush(now);
             if self.engine.actions.is_empty() {
                 if self.engine.events.is_empty() {
                     return;
@@ -960,7 +960,7 @@ impl<L: Layer> Server<L> {
         }
         // Writing can complete bridged responses and closes, which may queue more work.
         if !self.engine.actions.is_empty() || !self.engine.events.is_empty() {
-            self.settle(self.engine.now());
+            self.settle(self.now);
             let more = std::mem::take(&mut self.to_write);
             for id in more {
                 self.write_conn(id);
@@ -1138,7 +1138,7 @@ impl<L: Layer> Server<L> {
         }
         self.to_write.push(id);
         if keep_alive {
-            self.arm_head_timer(self.engine.now(), id);
+            self.arm_head_timer(self.now, id);
             self.again.push(id);
         }
         self.start_waiting_bridge();

@@ -138,8 +138,8 @@ pub struct SocketIoLayer<A> {
 }
 
 impl<A: Application> engine::Layer for SocketIoLayer<A> {
-    fn handle(&mut self, engine: &mut Engine, event: engine::Event) {
-        self.sio.handle(engine, &mut self.app, event);
+    fn handle(&mut self, engine: &mut Engine, now: Instant, event: engine::Event) {
+        self.sio.handle(engine, now, &mut self.app, event);
     }
 }
 
@@ -165,21 +165,26 @@ impl SocketIo {
     pub fn handle(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         event: engine::Event,
     ) {
         match event {
             engine::Event::Open(session) => {
                 self.clients.insert(session, Client::default());
-                let deadline = engine.now() + self.config.connect_timeout;
+                let deadline = now + self.config.connect_timeout;
                 engine.set_upper_timer(session, deadline);
             }
             engine::Event::Message(session, message) => {
-                self.on_message(engine, app, session, message)
+                self.on_message(engine, now, app, session, message)
             }
-            engine::Event::Close(session, reason) => {
-                self.on_close(engine, app, session, DisconnectReason::Transport(reason))
-            }
+            engine::Event::Close(session, reason) => self.on_close(
+                engine,
+                now,
+                app,
+                session,
+                DisconnectReason::Transport(reason),
+            ),
             engine::Event::UpperTimer(session) => {
                 let joined = self
                     .clients
@@ -190,7 +195,14 @@ impl SocketIo {
                     engine.close(session, CloseReason::ServerClose);
                 }
             }
-            engine::Event::AppTimer(key) => app.on_timer(&mut Io { engine, sio: self }, key),
+            engine::Event::AppTimer(key) => app.on_timer(
+                &mut Io {
+                    engine,
+                    sio: self,
+                    now,
+                },
+                key,
+            ),
             engine::Event::Resumed(session) => self.release_acks(engine, session),
         }
     }
@@ -198,6 +210,7 @@ impl SocketIo {
     fn on_message(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         session: SessionId,
         message: Message,
@@ -251,12 +264,13 @@ impl SocketIo {
                 (packet, Vec::new())
             }
         };
-        self.on_packet(engine, app, session, complete.0, complete.1);
+        self.on_packet(engine, now, app, session, complete.0, complete.1);
     }
 
     fn on_packet(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         session: SessionId,
         packet: sio::Packet,
@@ -276,11 +290,12 @@ impl SocketIo {
                     );
                     return engine.send_text(session, &text);
                 };
-                self.connect(engine, app, session, nsp, packet.data);
+                self.connect(engine, now, app, session, nsp, packet.data);
             }
             (PacketKind::Disconnect, Some(socket)) => {
                 self.remove_socket(
                     engine,
+                    now,
                     app,
                     socket,
                     DisconnectReason::ClientNamespaceDisconnect,
@@ -302,14 +317,26 @@ impl SocketIo {
                     attachments,
                     ack: packet.id,
                 };
-                app.on_event(&mut Io { engine, sio: self }, socket, event);
+                app.on_event(
+                    &mut Io {
+                        engine,
+                        sio: self,
+                        now,
+                    },
+                    socket,
+                    event,
+                );
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
                 let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
                     return engine.close(session, CloseReason::ParseError);
                 };
                 app.on_ack(
-                    &mut Io { engine, sio: self },
+                    &mut Io {
+                        engine,
+                        sio: self,
+                        now,
+                    },
                     socket,
                     id,
                     args.into_iter().collect(),
@@ -331,6 +358,7 @@ impl SocketIo {
     fn connect(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         session: SessionId,
         nsp: usize,
@@ -370,7 +398,16 @@ impl SocketIo {
         );
         engine.send_text(session, &text);
         let nsp_name = self.nsp_name(nsp).to_string();
-        app.on_connect(&mut Io { engine, sio: self }, socket, &nsp_name, auth);
+        app.on_connect(
+            &mut Io {
+                engine,
+                sio: self,
+                now,
+            },
+            socket,
+            &nsp_name,
+            auth,
+        );
     }
 
     fn nsp_name(&self, nsp: usize) -> &str {
@@ -389,6 +426,7 @@ impl SocketIo {
     fn on_close(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         session: SessionId,
         reason: DisconnectReason,
@@ -397,13 +435,14 @@ impl SocketIo {
             return;
         };
         for socket in client.sockets {
-            self.remove_socket(engine, app, socket, reason);
+            self.remove_socket(engine, now, app, socket, reason);
         }
     }
 
     fn remove_socket(
         &mut self,
         engine: &mut Engine,
+        now: Instant,
         app: &mut impl Application,
         socket: SocketId,
         reason: DisconnectReason,
@@ -411,7 +450,15 @@ impl SocketIo {
         if !self.sockets.contains(socket) {
             return;
         }
-        app.on_disconnect(&mut Io { engine, sio: self }, socket, reason);
+        app.on_disconnect(
+            &mut Io {
+                engine,
+                sio: self,
+                now,
+            },
+            socket,
+            reason,
+        );
         let Some(removed) = self.sockets.remove(socket) else {
             return;
         };
@@ -459,12 +506,14 @@ fn queue(engine: &mut Engine, session: SessionId, packet: &Outgoing) {
 pub struct Io<'a> {
     engine: &'a mut Engine,
     sio: &'a mut SocketIo,
+    /// The loop's time for the event being handled.
+    now: Instant,
 }
 
 impl Io<'_> {
     /// The loop's time for this turn.
     pub fn now(&self) -> Instant {
-        self.engine.now()
+        self.now
     }
 
     /// The socket's id, as the client sees it (`socket.id`).
