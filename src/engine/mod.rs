@@ -539,7 +539,7 @@ impl Engine {
     fn probe_packet(&mut self, id: SessionId, conn: ConnId, packet: Incoming) {
         match packet {
             Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
-                let pong = Frame::Text(Bytes::from_static(b"3probe"));
+                let pong = Frame::text(PacketKind::Pong, "probe");
                 // Counted like any frame, since the front door reports it when written.
                 if let Some(session) = self.sessions.get_mut(id) {
                     session.queued_bytes = session.queued_bytes.saturating_add(pong.len());
@@ -704,10 +704,7 @@ impl Engine {
 
     /// Sends a text message (`4` + text).
     pub fn send_text(&mut self, id: SessionId, text: &str) {
-        let mut packet = Vec::with_capacity(text.len() + 1);
-        packet.push(PacketKind::Message.digit());
-        packet.extend_from_slice(text.as_bytes());
-        self.send(id, Frame::Text(Bytes::from(packet)));
+        self.send(id, Frame::text(PacketKind::Message, text));
     }
 
     /// Answers parked polling GETs that have something to send, and arms the stall timers of
@@ -1041,7 +1038,7 @@ impl Engine {
                 // the rounding of the two timers must not add up.
                 let deadline = session.pong_deadline;
                 session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
-                self.send(id, Frame::Text(Bytes::from_static(b"2")));
+                self.send(id, Frame::text(PacketKind::Ping, ""));
             }
             Heartbeat::AwaitingPong => self.close(id, CloseReason::PingTimeout),
         }

@@ -2,34 +2,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::wire::http_head::RequestHead;
-
-/// The reason phrase for the statuses this server sends.
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        417 => "Expectation Failed",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
-}
+use crate::wire::http_head::{reason_phrase, RequestHead};
 
 /// A complete response with `Content-Length`; `extra` is preformatted header lines.
 pub fn render(status: u16, content_type: &str, extra: &str, body: &[u8], close: bool) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}{}\r\n",
-        reason(status),
+        reason_phrase(status),
         body.len(),
         if close { "Connection: close\r\n" } else { "" },
     )
