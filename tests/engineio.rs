@@ -7,13 +7,14 @@
 //! - handshake: the open packet on both transports
 //! - polling: framing both ways, overlapping GET and POST
 //! - upgrade: probe, noop to the parked GET, `5`, flush, polling refused afterwards
-//! - heartbeat: server pings, timeouts on both transports, client pings
+//! - heartbeat: server pings, timeouts on both transports, client pings (what happens only;
+//!   when it happens is proven on virtual time in `src/engine/tests.rs`)
 //! - max_payload: 413 on polling, close 1009 on WebSocket
 //! - cors: preflight and headers
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -471,9 +472,7 @@ fn an_upgrade_that_never_sends_5_is_abandoned_and_polling_goes_on() {
     let mut ws = ws_connect(addr, &format!("&sid={sid}"));
     ws.send_text("2probe");
     assert_eq!(ws.expect_text(), "3probe");
-    let probed = Instant::now();
     ws.expect_close();
-    assert!(probed.elapsed() >= Duration::from_millis(250));
     // The session is still a polling one.
     assert_eq!(poll_post(addr, &sid, b"40").status, 200);
     assert!(poll_get(addr, &sid).text().starts_with("40{"));
@@ -488,16 +487,9 @@ fn server_pings_every_interval_and_pongs_keep_the_session() {
     let server = Server::start(&FAST_HEARTBEAT);
     let (mut ws, _) = ws_open(server.addr(), "");
     ws.auto_pong = false;
-    let mut last = Instant::now();
     for _ in 0..4 {
         assert_eq!(ws.expect_text(), "2");
-        let gap = last.elapsed();
-        assert!(
-            gap >= Duration::from_millis(250) && gap < Duration::from_millis(1500),
-            "ping gap {gap:?}"
-        );
         ws.send_text("3");
-        last = Instant::now();
     }
     // Alive after four intervals: it still answers.
     ws.send_text("40");
@@ -510,14 +502,8 @@ fn websocket_without_pong_closes_after_ping_timeout() {
     let (mut ws, _) = ws_open(server.addr(), "");
     ws.auto_pong = false;
     assert_eq!(ws.expect_text(), "2");
-    let pinged = Instant::now();
     let (_, seen) = ws.expect_close();
     assert!(seen.is_empty(), "{seen:?}");
-    let waited = pinged.elapsed();
-    assert!(
-        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
-        "closed {waited:?} after the ping"
-    );
 }
 
 #[test]
@@ -528,10 +514,8 @@ fn polling_without_pong_closes_after_ping_timeout() {
     let ping = poll_get(addr, &sid);
     assert_eq!(ping.text(), "2");
     // No pong: the next GET is parked and answered with close when pingTimeout passes.
-    let pinged = Instant::now();
     let close = poll_get(addr, &sid);
     assert_eq!(close.text(), "1");
-    assert!(pinged.elapsed() >= Duration::from_millis(150));
     poll_get(addr, &sid).assert_eio_error(400, 1, "Session ID unknown");
 }
 

@@ -20,16 +20,6 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 7] = [
-        Code::InvalidRequest,
-        Code::InvalidPassphrase,
-        Code::NotJoined,
-        Code::SessionFull,
-        Code::ServerFull,
-        Code::RateLimited,
-        Code::Replaced,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Code::InvalidRequest => "invalid_request",
@@ -215,7 +205,28 @@ mod tests {
             .take_while(|line| line.starts_with('|'))
             .filter_map(|line| line.split('`').nth(1))
             .collect();
-        let sent: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let every_code = [
+            Code::InvalidRequest,
+            Code::InvalidPassphrase,
+            Code::NotJoined,
+            Code::SessionFull,
+            Code::ServerFull,
+            Code::RateLimited,
+            Code::Replaced,
+        ];
+        // A new variant must be added above: this match stops compiling until it is.
+        for code in every_code {
+            match code {
+                Code::InvalidRequest
+                | Code::InvalidPassphrase
+                | Code::NotJoined
+                | Code::SessionFull
+                | Code::ServerFull
+                | Code::RateLimited
+                | Code::Replaced => {}
+            }
+        }
+        let sent: Vec<&str> = every_code.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed, sent);
         assert!(doc.contains("`retryAfterMs`") && doc.contains("`retryAfterSeconds`"));
     }
