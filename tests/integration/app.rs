@@ -13,11 +13,9 @@
 //! - malformed: typed errors, no disconnect
 //! - routing: the `route` query key
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use miniserde::json::Value;
 
 fn join_json(session: &str, name: &str, passphrase: &str) -> String {

@@ -12,11 +12,9 @@
 //! - max_payload: 413 on polling, close 1009 on WebSocket
 //! - cors: preflight and headers
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const UNKNOWN_SID: &str = "AAAAAAAAAAAAAAAAAAAA";
 

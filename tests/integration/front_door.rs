@@ -8,11 +8,9 @@
 //! - plain_http: /health, /metrics, the bundle (CSP, ETag/304, gzip, SPA fallback, 404)
 //! - limits: the connection cap, a flood of requests and the thread count
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Sends `raw` on a fresh connection and returns the answer; the server must then close.
 fn refused(addr: std::net::SocketAddr, raw: &[u8]) -> Response {
