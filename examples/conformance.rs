@@ -35,7 +35,9 @@ struct Router {
 const ENGINE_IO_MOUNT: usize = 0;
 
 impl Layer for Router {
-    fn handle(&mut self, engine: &mut Engine, now: Instant, event: Event) {
+    type Timer = ();
+
+    fn handle(&mut self, engine: &mut Engine<()>, now: Instant, event: Event<()>) {
         let echo = match &event {
             Event::Open(id) => {
                 let mine = engine.mount(*id) == Some(ENGINE_IO_MOUNT);
@@ -70,12 +72,20 @@ impl Layer for Router {
 struct Conformance;
 
 impl Application for Conformance {
-    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, _nsp: &str, auth: Option<Value>) {
+    type Timer = ();
+
+    fn on_connect(
+        &mut self,
+        io: &mut Io<'_, ()>,
+        socket: SocketId,
+        _nsp: &str,
+        auth: Option<Value>,
+    ) {
         let auth = auth.unwrap_or_else(|| Value::Object(Object::new()));
         io.emit(socket, "auth", vec![auth], Vec::new());
     }
 
-    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) {
+    fn on_event(&mut self, io: &mut Io<'_, ()>, socket: SocketId, event: IncomingEvent) {
         match (event.name.as_str(), event.ack) {
             ("message", _) => io.emit(socket, "message-back", event.args, event.attachments),
             ("message-with-ack", Some(ack)) => io.ack(socket, ack, event.args, event.attachments),
@@ -86,7 +96,7 @@ impl Application for Conformance {
 
     fn on_ack(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, ()>,
         socket: SocketId,
         _ack: u64,
         args: Vec<Value>,
@@ -95,7 +105,13 @@ impl Application for Conformance {
         io.emit(socket, "acked", args, attachments);
     }
 
-    fn on_disconnect(&mut self, _io: &mut Io<'_>, _socket: SocketId, _reason: DisconnectReason) {}
+    fn on_disconnect(
+        &mut self,
+        _io: &mut Io<'_, ()>,
+        _socket: SocketId,
+        _reason: DisconnectReason,
+    ) {
+    }
 }
 
 fn main() {

@@ -76,17 +76,16 @@ struct Member {
     grace: Option<TimerId>,
 }
 
-/// Tags in the top two bits of an application timer key.
-#[derive(Clone, Copy)]
-enum TimerTag {
-    RoomExpiry = 1,
-    MemberGrace = 2,
-    AddressWindow = 3,
-}
-
-fn timer_key(tag: TimerTag, handle: Handle) -> u64 {
-    // Keeps 30 bits of generation: a stale key can only alias after 2^30 reuses of one slot.
-    ((tag as u64) << 62) | (handle.to_bits() & ((1 << 62) - 1))
+/// What each of the application's deadlines is for. The handles are generation-checked, so a
+/// deadline of a room or member that is gone finds nothing; every re-arm cancels the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppTimer {
+    /// An empty room's `SESSION_TIMEOUT` passed.
+    RoomExpiry(Handle),
+    /// A lost member's `REJOIN_GRACE` passed.
+    MemberGrace(Handle),
+    /// A client address's failed-join window ended.
+    AddressWindow(Handle),
 }
 
 pub struct ShareThings {
@@ -155,7 +154,7 @@ impl ShareThings {
 
     fn join(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         args: Vec<Value>,
     ) -> Result<Value, Failure> {
@@ -268,7 +267,7 @@ impl ShareThings {
 
     fn rejoin(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         room: Handle,
         claims: &TokenClaims,
@@ -320,7 +319,7 @@ impl ShareThings {
 
     fn add_member(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         room: Handle,
         client_id: Option<String>,
@@ -407,7 +406,7 @@ impl ShareThings {
     // ----- leaving -------------------------------------------------------------------------
 
     /// Removes a member now: the others get `client-left`; an empty room starts expiring.
-    fn remove_member(&mut self, io: &mut Io<'_>, member: Handle, why: &str) {
+    fn remove_member(&mut self, io: &mut Io<'_, AppTimer>, member: Handle, why: &str) {
         let Some(m) = self.members.remove(member) else {
             return;
         };
@@ -438,7 +437,7 @@ impl ShareThings {
             room.expiry = io
                 .set_timer(
                     now + self.config.session_timeout,
-                    timer_key(TimerTag::RoomExpiry, m.room),
+                    AppTimer::RoomExpiry(m.room),
                 )
                 .ok();
         }
@@ -476,7 +475,7 @@ impl ShareThings {
 
     fn relay(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         out_event: &str,
         mut object: Object,
@@ -544,7 +543,7 @@ impl ShareThings {
 
     fn handle(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         event: IncomingEvent,
     ) -> Result<Value, Failure> {
@@ -619,16 +618,18 @@ impl ShareThings {
 }
 
 impl Application for ShareThings {
+    type Timer = AppTimer;
+
     fn on_connect(
         &mut self,
-        _io: &mut Io<'_>,
+        _io: &mut Io<'_, AppTimer>,
         _socket: SocketId,
         _nsp: &str,
         _auth: Option<Value>,
     ) {
     }
 
-    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) {
+    fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
         let ack = event.ack;
         let known = matches!(
             event.name.as_str(),
@@ -648,7 +649,12 @@ impl Application for ShareThings {
         }
     }
 
-    fn on_disconnect(&mut self, io: &mut Io<'_>, socket: SocketId, reason: DisconnectReason) {
+    fn on_disconnect(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        reason: DisconnectReason,
+    ) {
         let Some(member) = self.member_of.remove(&socket) else {
             return;
         };
@@ -657,9 +663,7 @@ impl Application for ShareThings {
         }
         // Lost, not left: keep the member for the grace, so a rejoin is seamless.
         let deadline = io.now() + self.config.rejoin_grace;
-        let timer = io
-            .set_timer(deadline, timer_key(TimerTag::MemberGrace, member))
-            .ok();
+        let timer = io.set_timer(deadline, AppTimer::MemberGrace(member)).ok();
         match self.members.get_mut(member) {
             Some(m) if timer.is_some() => {
                 m.socket = None;
@@ -669,43 +673,22 @@ impl Application for ShareThings {
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io<'_>, key: u64) {
-        let handle = Handle::from_bits(key & ((1 << 62) - 1));
-        match key >> 62 {
-            t if t == TimerTag::RoomExpiry as u64 => {
-                if let Some(room) = self.find_room_by_timer(handle) {
-                    if let Some(r) = self.rooms.get_mut(room) {
-                        r.expiry = None;
-                    }
-                    self.expire_room(room);
+    fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
+        match key {
+            AppTimer::RoomExpiry(room) => {
+                if let Some(r) = self.rooms.get_mut(room) {
+                    r.expiry = None;
                 }
+                self.expire_room(room);
             }
-            t if t == TimerTag::MemberGrace as u64 => {
-                if let Some(member) = self.find_member_by_timer(handle) {
-                    if let Some(m) = self.members.get_mut(member) {
-                        m.grace = None;
-                    }
+            AppTimer::MemberGrace(member) => {
+                if let Some(m) = self.members.get_mut(member) {
+                    m.grace = None;
                     self.remove_member(io, member, "timed out of");
                 }
             }
-            t if t == TimerTag::AddressWindow as u64 => self.limits.window_ended(handle),
-            _ => {}
+            AppTimer::AddressWindow(window) => self.limits.window_ended(window),
         }
-    }
-}
-
-impl ShareThings {
-    /// Timer keys keep 30 bits of generation; confirm against the live handle.
-    fn find_room_by_timer(&self, key: Handle) -> Option<Handle> {
-        self.rooms
-            .handle_at(key.index())
-            .filter(|h| timer_key(TimerTag::RoomExpiry, *h) == timer_key(TimerTag::RoomExpiry, key))
-    }
-
-    fn find_member_by_timer(&self, key: Handle) -> Option<Handle> {
-        self.members.handle_at(key.index()).filter(|h| {
-            timer_key(TimerTag::MemberGrace, *h) == timer_key(TimerTag::MemberGrace, key)
-        })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     /// Queues one Engine.IO packet for the session. Frames of the same session leave in order.
     pub fn send(&mut self, id: SessionId, frame: Frame) {
         let hard_cap = self.config.send_queue_bytes;

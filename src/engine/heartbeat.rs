@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     pub(super) fn schedule_ping(&mut self, now: Instant, id: SessionId) {
         let deadline = now + self.config.ping_interval;
         let timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();

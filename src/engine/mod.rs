@@ -65,9 +65,10 @@ impl EngineConfig {
     }
 }
 
-/// Every deadline of the process lives in one wheel; this says what a deadline is for.
+/// Every deadline of the process lives in one wheel; this says what a deadline is for. `A` is
+/// the application's own key type ([`Layer::Timer`]), carried through unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub enum Timer<A> {
     /// The front door's deadline for a connection (request head, held request).
     Conn(ConnId),
     /// Send the next ping, or the pong did not come in time.
@@ -79,7 +80,7 @@ pub enum Timer {
     /// A deadline the layer above set for this session.
     Upper(SessionId),
     /// A deadline of the application, with its own meaning.
-    App(u64),
+    App(A),
 }
 
 /// A message the session received.
@@ -91,22 +92,25 @@ pub enum Message {
 
 /// What the layer above learns.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<A> {
     Open(SessionId),
     Message(SessionId, Message),
     Close(SessionId, CloseReason),
     /// The layer above set a deadline with [`Engine::set_upper_timer`] and it passed.
     UpperTimer(SessionId),
     /// A deadline set with [`Engine::set_app_timer`] passed.
-    AppTimer(u64),
+    AppTimer(A),
     /// Every receiver this session was waiting for has drained: it may send again.
     Resumed(SessionId),
 }
 
 /// The layer above the engine (Socket.IO, or any other user of Engine.IO messages).
 pub trait Layer {
+    /// The application's deadline key, reported back as [`Event::AppTimer`].
+    type Timer: Copy;
+
     /// Handles one event. It may call back into the engine, which may queue more events.
-    fn handle(&mut self, engine: &mut Engine, now: Instant, event: Event);
+    fn handle(&mut self, engine: &mut Engine<Self::Timer>, now: Instant, event: Event<Self::Timer>);
 }
 
 /// What the front door must do on a connection.
@@ -160,16 +164,16 @@ pub enum Outcome {
     RejectWebSocket(&'static str),
 }
 
-/// Engine.IO state of the whole process.
-pub struct Engine {
+/// Engine.IO state of the whole process; `A` is the application's timer key.
+pub struct Engine<A: Copy> {
     config: EngineConfig,
     sessions: Arena<Session>,
     by_sid: HashMap<Sid, SessionId>,
-    timers: TimerWheel<Timer>,
+    timers: TimerWheel<Timer<A>>,
     /// Effects on connections, for the front door to carry out.
     pub actions: VecDeque<Action>,
     /// News for the layer above.
-    pub events: VecDeque<Event>,
+    pub events: VecDeque<Event<A>>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
     /// Sessions that passed their high-water mark since the last [`Engine::flush`], which
@@ -177,10 +181,10 @@ pub struct Engine {
     newly_congested: Vec<SessionId>,
 }
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     /// `timer_capacity` covers every deadline of the process: connections, sessions and the
     /// application's.
-    pub fn new(config: EngineConfig, now: Instant, timer_capacity: usize) -> Engine {
+    pub fn new(config: EngineConfig, now: Instant, timer_capacity: usize) -> Engine<A> {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),
             by_sid: HashMap::with_capacity(config.max_sessions),
@@ -434,7 +438,7 @@ impl Engine {
     }
 
     /// Sets a deadline for the application; [`Event::AppTimer`] reports it.
-    pub fn set_app_timer(&mut self, deadline: Instant, key: u64) -> Result<TimerId, Full> {
+    pub fn set_app_timer(&mut self, deadline: Instant, key: A) -> Result<TimerId, Full> {
         self.timers.insert(deadline, Timer::App(key))
     }
 
@@ -458,7 +462,12 @@ impl Engine {
 
     /// Fires every deadline up to `now`. Connection deadlines are returned for the front door;
     /// everything else is handled here or becomes an [`Event`].
-    pub fn expire(&mut self, now: Instant, fired: &mut Vec<Timer>, conn_timers: &mut Vec<ConnId>) {
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        fired: &mut Vec<Timer<A>>,
+        conn_timers: &mut Vec<ConnId>,
+    ) {
         fired.clear();
         self.timers.expire(now, fired);
         for timer in fired.drain(..) {

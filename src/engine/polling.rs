@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     pub(super) fn polling_get(&mut self, id: SessionId, conn: ConnId) -> Outcome {
         let Some(session) = self.sessions.get_mut(id) else {
             return Outcome::Reply(Reply::error(RequestError::UnknownSid));

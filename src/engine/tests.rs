@@ -35,7 +35,7 @@ fn ms(n: u64) -> Duration {
 
 /// An engine and the instant its sessions were opened at.
 struct Fixture {
-    engine: Engine,
+    engine: Engine<()>,
     t0: Instant,
 }
 
@@ -116,7 +116,7 @@ impl Fixture {
         self.engine.expire(self.at(at), &mut fired, &mut conns);
     }
 
-    fn events(&mut self) -> Vec<Event> {
+    fn events(&mut self) -> Vec<Event<()>> {
         self.engine.events.drain(..).collect()
     }
 
@@ -172,7 +172,7 @@ impl Fixture {
     }
 }
 
-fn opened(events: &[Event]) -> SessionId {
+fn opened(events: &[Event<()>]) -> SessionId {
     events
         .iter()
         .find_map(|e| match e {

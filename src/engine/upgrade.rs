@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     pub(super) fn begin_upgrade(&mut self, now: Instant, id: SessionId, conn: ConnId) -> Outcome {
         let Some(session) = self.sessions.get_mut(id) else {
             return Outcome::RejectWebSocket(RequestError::UnknownSid.message());

@@ -139,7 +139,7 @@ pub struct Server<L: Layer> {
     poll: Poll,
     listener: TcpListener,
     conns: Arena<Conn>,
-    engine: Engine,
+    engine: Engine<L::Timer>,
     layer: L,
     config: FrontConfig,
     cors: Cors,
@@ -163,7 +163,7 @@ impl<L: Layer> Server<L> {
     pub fn new(
         listener: std::net::TcpListener,
         config: FrontConfig,
-        engine: Engine,
+        engine: Engine<L::Timer>,
         layer: L,
         metrics: Arc<Metrics>,
     ) -> io::Result<Server<L>> {

@@ -89,23 +89,38 @@ pub struct IncomingEvent {
 
 /// What an application built on this layer implements.
 pub trait Application {
+    /// What the application's deadlines are for (an enum of its own, say); reported back to
+    /// [`Application::on_timer`] as set.
+    type Timer: Copy;
+
     /// A socket joined namespace `nsp` with the CONNECT payload `auth`. It is already
     /// acknowledged to the client; events it sends next reach [`Application::on_event`].
-    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, nsp: &str, auth: Option<Value>);
-    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent);
+    fn on_connect(
+        &mut self,
+        io: &mut Io<'_, Self::Timer>,
+        socket: SocketId,
+        nsp: &str,
+        auth: Option<Value>,
+    );
+    fn on_event(&mut self, io: &mut Io<'_, Self::Timer>, socket: SocketId, event: IncomingEvent);
     /// The client acknowledged an emit sent with [`Io::emit_with_ack`].
     fn on_ack(
         &mut self,
-        _io: &mut Io<'_>,
+        _io: &mut Io<'_, Self::Timer>,
         _socket: SocketId,
         _ack: u64,
         _args: Vec<Value>,
         _attachments: Vec<Bytes>,
     ) {
     }
-    fn on_disconnect(&mut self, io: &mut Io<'_>, socket: SocketId, reason: DisconnectReason);
+    fn on_disconnect(
+        &mut self,
+        io: &mut Io<'_, Self::Timer>,
+        socket: SocketId,
+        reason: DisconnectReason,
+    );
     /// A deadline set with [`Io::set_timer`] passed.
-    fn on_timer(&mut self, _io: &mut Io<'_>, _key: u64) {}
+    fn on_timer(&mut self, _io: &mut Io<'_, Self::Timer>, _key: Self::Timer) {}
 }
 
 struct Socket {
@@ -138,7 +153,14 @@ pub struct SocketIoLayer<A> {
 }
 
 impl<A: Application> engine::Layer for SocketIoLayer<A> {
-    fn handle(&mut self, engine: &mut Engine, now: Instant, event: engine::Event) {
+    type Timer = A::Timer;
+
+    fn handle(
+        &mut self,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        event: engine::Event<A::Timer>,
+    ) {
         self.sio.handle(engine, now, &mut self.app, event);
     }
 }
@@ -162,12 +184,12 @@ impl SocketIo {
     }
 
     /// Handles one thing the engine reported.
-    pub fn handle(
+    pub fn handle<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
-        event: engine::Event,
+        app: &mut A,
+        event: engine::Event<A::Timer>,
     ) {
         match event {
             engine::Event::Open(session) => {
@@ -207,11 +229,11 @@ impl SocketIo {
         }
     }
 
-    fn on_message(
+    fn on_message<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
+        app: &mut A,
         session: SessionId,
         message: Message,
     ) {
@@ -267,11 +289,11 @@ impl SocketIo {
         self.on_packet(engine, now, app, session, complete.0, complete.1);
     }
 
-    fn on_packet(
+    fn on_packet<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
+        app: &mut A,
         session: SessionId,
         packet: sio::Packet,
         attachments: Vec<Bytes>,
@@ -355,11 +377,11 @@ impl SocketIo {
         }
     }
 
-    fn connect(
+    fn connect<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
+        app: &mut A,
         session: SessionId,
         nsp: usize,
         auth: Option<Value>,
@@ -423,11 +445,11 @@ impl SocketIo {
             .find(|s| self.sockets.get(*s).is_some_and(|socket| socket.nsp == nsp))
     }
 
-    fn on_close(
+    fn on_close<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
+        app: &mut A,
         session: SessionId,
         reason: DisconnectReason,
     ) {
@@ -439,11 +461,11 @@ impl SocketIo {
         }
     }
 
-    fn remove_socket(
+    fn remove_socket<A: Application>(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut Engine<A::Timer>,
         now: Instant,
-        app: &mut impl Application,
+        app: &mut A,
         socket: SocketId,
         reason: DisconnectReason,
     ) {
@@ -479,7 +501,7 @@ impl SocketIo {
         }
     }
 
-    fn release_acks(&mut self, engine: &mut Engine, session: SessionId) {
+    fn release_acks<T: Copy>(&mut self, engine: &mut Engine<T>, session: SessionId) {
         let Some(client) = self.clients.get_mut(&session) else {
             return;
         };
@@ -496,21 +518,21 @@ fn error_object(message: &str) -> Value {
 }
 
 /// Queues every frame of `packet` for one session; the bytes are shared, not copied.
-fn queue(engine: &mut Engine, session: SessionId, packet: &Outgoing) {
+fn queue<T: Copy>(engine: &mut Engine<T>, session: SessionId, packet: &Outgoing) {
     for frame in packet.frames() {
         engine.send(session, frame.clone());
     }
 }
 
 /// The application's handle on clients. Everything it can do to them goes through here.
-pub struct Io<'a> {
-    engine: &'a mut Engine,
+pub struct Io<'a, T: Copy> {
+    engine: &'a mut Engine<T>,
     sio: &'a mut SocketIo,
     /// The loop's time for the event being handled.
     now: Instant,
 }
 
-impl Io<'_> {
+impl<T: Copy> Io<'_, T> {
     /// The loop's time for this turn.
     pub fn now(&self) -> Instant {
         self.now
@@ -636,7 +658,7 @@ impl Io<'_> {
         }
     }
 
-    pub fn set_timer(&mut self, deadline: Instant, key: u64) -> Result<TimerId, Full> {
+    pub fn set_timer(&mut self, deadline: Instant, key: T) -> Result<TimerId, Full> {
         self.engine.set_app_timer(deadline, key)
     }
 
