@@ -18,9 +18,7 @@ use bytes::Bytes;
 use miniserde::json::{Array, Object, Value};
 
 use crate::metrics::{JoinRejection, Metrics};
-use crate::socketio::{
-    Application, DisconnectReason, IncomingEvent, Io, Outgoing, RoomId, SocketId,
-};
+use crate::socketio::{Application, DisconnectReason, IncomingEvent, Io, Outgoing, SocketId};
 use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::query;
@@ -301,10 +299,8 @@ impl ShareThings {
         let old = m.socket.replace(socket);
         m.name = client_name;
         self.member_of.insert(socket, member);
-        io.join(socket, room_id(room));
         if let Some(old) = old.filter(|old| *old != socket) {
             self.member_of.remove(&old);
-            io.leave(old, room_id(room));
             let failure = Failure::new(
                 Code::Replaced,
                 "this member rejoined from another connection",
@@ -354,7 +350,7 @@ impl ShareThings {
             )],
             Vec::new(),
         );
-        io.send_to_room(room_id(room), &announce, Some(socket));
+        self.announce(io, room, &announce, Some(socket));
         if let Some(r) = self.rooms.get_mut(room) {
             r.members.push(handle);
             if let Some(expiry) = r.expiry.take() {
@@ -362,7 +358,6 @@ impl ShareThings {
             }
         }
         self.member_of.insert(socket, handle);
-        io.join(socket, room_id(room));
         self.publish();
         Ok(handle)
     }
@@ -415,7 +410,6 @@ impl ShareThings {
         }
         if let Some(socket) = m.socket {
             self.member_of.remove(&socket);
-            io.leave(socket, room_id(m.room));
         }
         let now = io.now();
         let Some(room) = self.rooms.get_mut(m.room) else {
@@ -441,8 +435,21 @@ impl ShareThings {
                 )
                 .ok();
         }
-        io.send_to_room(room_id(m.room), &left, None);
+        self.announce(io, m.room, &left, None);
         self.publish();
+    }
+
+    /// Tells the connected members of `room` (but `except`) about a change of membership.
+    fn announce(
+        &self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        packet: &Outgoing,
+        except: Option<SocketId>,
+    ) {
+        for socket in self.room_sockets(room).filter(|s| Some(*s) != except) {
+            io.send(socket, packet);
+        }
     }
 
     fn expire_room(&mut self, room: Handle) {
@@ -519,15 +526,10 @@ impl ShareThings {
             (None, Relay::Everyone) => self.room_sockets(room).collect(),
             (None, Relay::Others) => self.room_sockets(room).filter(|s| *s != socket).collect(),
         };
-        for receiver in receivers {
-            io.send(receiver, &packet);
-            self.metrics
-                .bytes_relayed
-                .fetch_add(packet.len() as u64, Ordering::Relaxed);
-            if receiver != socket && io.is_congested(receiver) {
-                io.hold_sender(socket, receiver);
-            }
-        }
+        let sent = io.relay(socket, receivers, &packet);
+        self.metrics
+            .bytes_relayed
+            .fetch_add((packet.len() * sent) as u64, Ordering::Relaxed);
         self.metrics.events_relayed.fetch_add(1, Ordering::Relaxed);
         log::trace!("relayed {out_event}");
         Ok(())
@@ -545,74 +547,81 @@ impl ShareThings {
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
+        kind: ClientEvent,
         event: IncomingEvent,
     ) -> Result<Value, Failure> {
-        match event.name.as_str() {
-            "join" => {
+        match kind {
+            ClientEvent::Join => {
                 let result = self.join(io, socket, event.args);
                 if let Err(failure) = &result {
                     self.metrics.reject_join(rejection(failure.code));
                 }
                 result
             }
-            "leave" => {
+            ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
                 let (member, _) = self.sender(socket, &object)?;
                 self.remove_member(io, member, "left");
                 Ok(success())
             }
-            "content" => {
+            ClientEvent::Relayed(relayed) => {
                 let object = payload::object(event.args)?;
-                payload::check_content(&object)?;
-                self.relay(
-                    io,
-                    socket,
-                    "content",
-                    object,
-                    event.attachments,
-                    Relay::Others,
-                )?;
+                let (out_event, to_whom) = relayed.check(&object)?;
+                self.relay(io, socket, out_event, object, event.attachments, to_whom)?;
                 Ok(success())
             }
-            "chunk" => {
-                let object = payload::object(event.args)?;
-                payload::check_chunk(&object)?;
-                self.relay(
-                    io,
-                    socket,
-                    "chunk",
-                    object,
-                    event.attachments,
-                    Relay::Others,
-                )?;
-                Ok(success())
+        }
+    }
+}
+
+/// The events a client may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEvent {
+    Join,
+    Leave,
+    Relayed(Relayed),
+}
+
+/// The events relayed to other members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Relayed {
+    Content,
+    Chunk,
+    RemoveContent,
+    ClearAll,
+}
+
+impl ClientEvent {
+    fn from_name(name: &str) -> Option<ClientEvent> {
+        Some(match name {
+            "join" => ClientEvent::Join,
+            "leave" => ClientEvent::Leave,
+            "content" => ClientEvent::Relayed(Relayed::Content),
+            "chunk" => ClientEvent::Relayed(Relayed::Chunk),
+            "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
+            "clear-all-content" => ClientEvent::Relayed(Relayed::ClearAll),
+            _ => return None,
+        })
+    }
+}
+
+impl Relayed {
+    /// Checks the payload's shape; says under which name and to whom it is relayed.
+    fn check(self, object: &Object) -> Result<(&'static str, Relay), Failure> {
+        match self {
+            Relayed::Content => {
+                payload::check_content(object)?;
+                Ok(("content", Relay::Others))
             }
-            "remove-content" => {
-                let object = payload::object(event.args)?;
-                payload::check_content_id(&object)?;
-                self.relay(
-                    io,
-                    socket,
-                    "content-removed",
-                    object,
-                    event.attachments,
-                    Relay::Others,
-                )?;
-                Ok(success())
+            Relayed::Chunk => {
+                payload::check_chunk(object)?;
+                Ok(("chunk", Relay::Others))
             }
-            "clear-all-content" => {
-                let object = payload::object(event.args)?;
-                self.relay(
-                    io,
-                    socket,
-                    "all-content-cleared",
-                    object,
-                    event.attachments,
-                    Relay::Everyone,
-                )?;
-                Ok(success())
+            Relayed::RemoveContent => {
+                payload::check_content_id(object)?;
+                Ok(("content-removed", Relay::Others))
             }
-            _ => Err(Failure::invalid("unknown event")),
+            Relayed::ClearAll => Ok(("all-content-cleared", Relay::Everyone)),
         }
     }
 }
@@ -631,14 +640,12 @@ impl Application for ShareThings {
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
         let ack = event.ack;
-        let known = matches!(
-            event.name.as_str(),
-            "join" | "leave" | "content" | "chunk" | "remove-content" | "clear-all-content"
-        );
-        if !known && ack.is_none() {
-            return; // Unknown events without an ack are ignored.
-        }
-        let result = self.handle(io, socket, event);
+        let result = match ClientEvent::from_name(&event.name) {
+            Some(kind) => self.handle(io, socket, kind, event),
+            // Unknown events without an ack are ignored.
+            None if ack.is_none() => return,
+            None => Err(Failure::invalid("unknown event")),
+        };
         match (result, ack) {
             (Ok(body), Some(ack)) => io.ack(socket, ack, vec![body], Vec::new()),
             (Err(failure), Some(ack)) => io.ack(socket, ack, vec![failure.ack_body()], Vec::new()),
@@ -690,10 +697,6 @@ impl Application for ShareThings {
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
         }
     }
-}
-
-fn room_id(room: Handle) -> RoomId {
-    room.to_bits()
 }
 
 fn member_event(session: &str, client_id: &str, name: &str) -> Value {

@@ -29,9 +29,6 @@ pub use outgoing::Outgoing;
 /// A Socket.IO socket: one Engine.IO session joined to one namespace.
 pub type SocketId = Handle;
 
-/// A room, named by the application.
-pub type RoomId = u64;
-
 /// Socket.IO settings.
 #[derive(Debug, Clone)]
 pub struct SocketIoConfig {
@@ -127,7 +124,6 @@ struct Socket {
     session: SessionId,
     nsp: usize,
     id: Sid,
-    rooms: Vec<RoomId>,
 }
 
 /// A binary packet waiting for its attachments.
@@ -170,7 +166,6 @@ pub struct SocketIo {
     config: SocketIoConfig,
     sockets: Arena<Socket>,
     clients: HashMap<SessionId, Client>,
-    rooms: HashMap<RoomId, Vec<SocketId>>,
 }
 
 impl SocketIo {
@@ -178,7 +173,6 @@ impl SocketIo {
         SocketIo {
             sockets: Arena::with_capacity(config.max_sockets),
             clients: HashMap::with_capacity(config.max_sockets),
-            rooms: HashMap::new(),
             config,
         }
     }
@@ -387,12 +381,7 @@ impl SocketIo {
         auth: Option<Value>,
     ) {
         let id = Sid::from_random(engine::random_bytes());
-        let socket = match self.sockets.try_insert(Socket {
-            session,
-            nsp,
-            id,
-            rooms: Vec::new(),
-        }) {
+        let socket = match self.sockets.try_insert(Socket { session, nsp, id }) {
             Ok(socket) => socket,
             Err(Full) => {
                 let text = sio::encode(
@@ -484,20 +473,8 @@ impl SocketIo {
         let Some(removed) = self.sockets.remove(socket) else {
             return;
         };
-        for room in removed.rooms {
-            self.leave_room(socket, room);
-        }
         if let Some(client) = self.clients.get_mut(&removed.session) {
             client.sockets.retain(|s| *s != socket);
-        }
-    }
-
-    fn leave_room(&mut self, socket: SocketId, room: RoomId) {
-        if let Some(members) = self.rooms.get_mut(&room) {
-            members.retain(|s| *s != socket);
-            if members.is_empty() {
-                self.rooms.remove(&room);
-            }
         }
     }
 
@@ -599,18 +576,6 @@ impl<T: Copy> Io<'_, T> {
         }
     }
 
-    /// Sends to every socket in `room` except `except`, sharing the packet's bytes.
-    pub fn send_to_room(&mut self, room: RoomId, packet: &Outgoing, except: Option<SocketId>) {
-        let Some(members) = self.sio.rooms.get(&room) else {
-            return;
-        };
-        for socket in members.iter().filter(|s| Some(**s) != except) {
-            if let Some(member) = self.sio.sockets.get(*socket) {
-                queue(self.engine, member.session, packet);
-            }
-        }
-    }
-
     /// Answers the client's ack `ack` with `args`. If the socket is paused by backpressure the
     /// answer is held and sent once every receiver it waits for has drained.
     pub fn ack(&mut self, socket: SocketId, ack: u64, args: Vec<Value>, attachments: Vec<Bytes>) {
@@ -627,35 +592,32 @@ impl<T: Copy> Io<'_, T> {
         self.send(socket, &packet);
     }
 
-    pub fn join(&mut self, socket: SocketId, room: RoomId) {
-        let Some(s) = self.sio.sockets.get_mut(socket) else {
-            return;
-        };
-        if !s.rooms.contains(&room) {
-            s.rooms.push(room);
-            self.sio.rooms.entry(room).or_default().push(socket);
+    /// Sends `packet` to every one of `receivers`, sharing its bytes, with backpressure: a
+    /// receiver whose queue passes its high-water mark pauses `sender` (its reads stop, and
+    /// acks it is given are held) until that receiver drains. Every application relaying
+    /// from one client to others goes through here, so none has to re-implement that rule.
+    /// Returns how many receivers were sent to.
+    pub fn relay(
+        &mut self,
+        sender: SocketId,
+        receivers: impl IntoIterator<Item = SocketId>,
+        packet: &Outgoing,
+    ) -> usize {
+        let from = self.session(sender);
+        let mut sent = 0;
+        for receiver in receivers {
+            let Some(to) = self.session(receiver) else {
+                continue;
+            };
+            queue(self.engine, to, packet);
+            sent += 1;
+            if let Some(from) = from.filter(|from| *from != to) {
+                if self.engine.is_congested(to) {
+                    self.engine.hold_sender(from, to);
+                }
+            }
         }
-    }
-
-    pub fn leave(&mut self, socket: SocketId, room: RoomId) {
-        if let Some(s) = self.sio.sockets.get_mut(socket) {
-            s.rooms.retain(|r| *r != room);
-        }
-        self.sio.leave_room(socket, room);
-    }
-
-    /// Whether the socket's send queue is above its high-water mark.
-    pub fn is_congested(&self, socket: SocketId) -> bool {
-        self.session(socket)
-            .is_some_and(|s| self.engine.is_congested(s))
-    }
-
-    /// Pauses `sender` until `receiver` drains (see [`Engine::hold_sender`]); acks the sender
-    /// is given meanwhile are held.
-    pub fn hold_sender(&mut self, sender: SocketId, receiver: SocketId) {
-        if let (Some(s), Some(r)) = (self.session(sender), self.session(receiver)) {
-            self.engine.hold_sender(s, r);
-        }
+        sent
     }
 
     pub fn set_timer(&mut self, deadline: Instant, key: T) -> Result<TimerId, Full> {
