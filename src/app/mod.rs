@@ -348,3 +348,6 @@ pub fn random_key() -> [u8; 32] {
     }
     key
 }
+
+#[cfg(test)]
+mod tests;

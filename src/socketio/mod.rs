@@ -502,3 +502,8 @@ fn queue<T: Copy>(engine: &mut Engine<T>, session: SessionId, packet: &Outgoing)
         engine.send(session, frame.clone());
     }
 }
+
+#[cfg(test)]
+pub(crate) mod harness;
+#[cfg(test)]
+mod tests;
