@@ -1,6 +1,12 @@
-//! Send queues and backpressure: every byte queued for a session is counted here
-//! (`Session::queued_bytes`, on either transport), against the per-session cap, with the
-//! water marks that pause and resume senders and the stall timer.
+//! Send queues and backpressure.
+//!
+//! `Session::queued_bytes` is the one count of what the server holds for a client: every
+//! frame queued for the session (on the polling queue, or handed to the front door for its
+//! WebSocket) is added by [`Engine::count_queued`] and taken off when a poll answer carries
+//! it or the front door reports it written ([`Engine::ws_written`]). The per-session cap,
+//! the water marks that pause and resume senders, and the stall timer all read that count.
+//! (The front door's `OutQueue` only tracks its own write position, and bytes that belong to
+//! no session: HTTP answers, bridged responses, WebSocket control frames.)
 
 use super::*;
 
@@ -8,11 +14,13 @@ impl<A: Copy> Engine<A> {
     /// Queues one Engine.IO packet for the session. Frames of the same session leave in order.
     pub fn send(&mut self, id: SessionId, frame: Frame) {
         let hard_cap = self.config.send_queue_bytes;
+        let Some(queued) = self.count_queued(id, &frame) else {
+            return;
+        };
+        let over_cap = queued > hard_cap;
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
-        session.queued_bytes = session.queued_bytes.saturating_add(frame.len());
-        let over_cap = session.queued_bytes > hard_cap;
         match session.transport {
             TransportState::WebSocket { conn } => {
                 self.actions.push_back(Action::SendWs { conn, frame });
@@ -30,6 +38,13 @@ impl<A: Copy> Engine<A> {
             return;
         }
         self.watch_high_water(id);
+    }
+
+    /// Adds a frame queued for the session to its count; returns the new count.
+    pub(super) fn count_queued(&mut self, id: SessionId, frame: &Frame) -> Option<usize> {
+        let session = self.sessions.get_mut(id)?;
+        session.queued_bytes = session.queued_bytes.saturating_add(frame.len());
+        Some(session.queued_bytes)
     }
 
     /// Sends a text message (`4` + text).

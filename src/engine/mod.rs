@@ -34,6 +34,14 @@ pub use errors::{Reply, RequestError};
 pub use session::{CloseReason, Transport};
 use session::{Heartbeat, Session, TransportState};
 
+/// The timer wheel's resolution: a deadline fires at most this late. Well under the shortest
+/// deadline the protocol has (the official suites' 200 ms pingTimeout), and coarse enough
+/// that a busy loop visits few empty slots.
+const TIMER_TICK: Duration = Duration::from_millis(5);
+/// Slots of the wheel: one turn is 1024 x 5 ms = 5.12 s, so the frequent deadlines (pings,
+/// pong timeouts, head timeouts) are reached without rounds; longer ones wait a few turns.
+const TIMER_SLOTS: usize = 1024;
+
 /// An Engine.IO session (arena handle; stale handles are harmless).
 pub type SessionId = Handle;
 /// A connection of the front door (arena handle).
@@ -188,7 +196,7 @@ impl<A: Copy> Engine<A> {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),
             by_sid: HashMap::with_capacity(config.max_sessions),
-            timers: TimerWheel::new(now, Duration::from_millis(5), 1024, timer_capacity),
+            timers: TimerWheel::new(now, TIMER_TICK, TIMER_SLOTS, timer_capacity),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),

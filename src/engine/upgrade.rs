@@ -51,10 +51,9 @@ impl<A: Copy> Engine<A> {
         match packet {
             Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
                 let pong = Frame::text(PacketKind::Pong, "probe");
-                // Counted like any frame, since the front door reports it when written.
-                if let Some(session) = self.sessions.get_mut(id) {
-                    session.queued_bytes = session.queued_bytes.saturating_add(pong.len());
-                }
+                // Not through `send` (that would go to the polling queue), but counted like
+                // any frame: the front door reports it written.
+                self.count_queued(id, &pong);
                 self.actions.push_back(Action::SendWs { conn, frame: pong });
                 // Written now, before requests on other connections this turn: the client
                 // sends its next poll only once it has the `3probe`.

@@ -11,19 +11,29 @@ impl<L: Layer> Server<L> {
             };
             match &conn.state {
                 State::Head => {
-                    let limit = self.config.head_max_bytes + 1;
-                    let buffered = !conn.input.is_empty()
-                        && matches!(
-                            http_head::parse_request_head(&conn.input, MAX_HEADERS),
-                            Ok(Some(_))
-                        );
-                    if !buffered && !self.fill_input(id, limit) {
-                        return;
+                    // A pipelined head may already be buffered: parse before reading more,
+                    // and parse again only if more bytes came.
+                    let mut parsed = if conn.input.is_empty() {
+                        Ok(None)
+                    } else {
+                        http_head::parse_request_head(&conn.input, MAX_HEADERS)
+                    };
+                    if matches!(parsed, Ok(None)) {
+                        let before = conn.input.len();
+                        if !self.fill_input(id, self.config.head_max_bytes + 1) {
+                            return;
+                        }
+                        let Some(conn) = self.conns.get(id) else {
+                            return;
+                        };
+                        if conn.input.len() > before {
+                            parsed = http_head::parse_request_head(&conn.input, MAX_HEADERS);
+                        }
                     }
                     let Some(conn) = self.conns.get(id) else {
                         return;
                     };
-                    match http_head::parse_request_head(&conn.input, MAX_HEADERS) {
+                    match parsed {
                         Ok(Some(head)) if head.head_len <= self.config.head_max_bytes => {
                             let raw: Vec<u8> =
                                 conn.input.get(..head.head_len).unwrap_or_default().to_vec();
@@ -109,7 +119,7 @@ impl<L: Layer> Server<L> {
             );
         }
         if head.method == Method::Options && !websocket {
-            let bytes = response::preflight(&origin, &head);
+            let bytes = cors::preflight(&origin, &head);
             return self.queue_response(now, id, bytes, head.keep_alive);
         }
         let ws_key = head.header("sec-websocket-key").map(<[u8]>::to_vec);
@@ -129,15 +139,12 @@ impl<L: Layer> Server<L> {
             method: head.method,
             query: &engine_query,
             websocket: ws_valid,
-            remote: response::client_address(peer, &head, &self.config.trusted_proxies),
+            remote: peer::client_address(peer, &head, &self.config.trusted_proxies),
             raw_query: query_string,
             mount,
         };
         // As the reference: polling answers must never be cached.
-        let answer_headers = format!(
-            "Cache-Control: no-store\r\n{}",
-            response::cors_headers(&origin)
-        );
+        let answer_headers = format!("Cache-Control: no-store\r\n{}", cors::cors_headers(&origin));
         match self.engine.request(now, &request, id) {
             Outcome::Reply(reply) => {
                 let bytes = response::render(
@@ -236,7 +243,7 @@ impl<L: Layer> Server<L> {
         let bytes = response::render(
             reply.status,
             reply.content_type,
-            &response::cors_headers(origin),
+            &cors::cors_headers(origin),
             &reply.body,
             false,
         );

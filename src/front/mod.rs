@@ -13,10 +13,12 @@
 mod bridge;
 mod bridging;
 mod conn;
+mod cors;
 mod engine_io;
 mod http;
 mod nonblocking;
 mod out;
+mod peer;
 mod pool;
 mod response;
 mod ws;
@@ -41,10 +43,10 @@ use crate::wire::http_head::{self, Method, RequestHead};
 use crate::wire::query;
 
 use self::bridge::{Bridge, Progress};
+use self::cors::{Cors, OriginCheck};
 use self::nonblocking::Got;
 use self::out::OutQueue;
 use self::pool::BufferPool;
-use self::response::{Cors, OriginCheck};
 use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 
 const LISTENER: Token = Token(usize::MAX);
@@ -57,6 +59,9 @@ const CLIENT_OUT_PAUSE: usize = 256 * 1024;
 /// How long a closed-for-writing connection keeps draining what its client still sends.
 /// A client mid-way through a refused upload needs about the time the rest takes to send.
 const LINGER: Duration = Duration::from_secs(2);
+/// How often the loop publishes its gauges for `/metrics`: often enough for a scrape to see
+/// current values, rare enough that counting connections costs nothing measurable.
+const METRICS_PERIOD: Duration = Duration::from_millis(250);
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -245,7 +250,7 @@ impl<L: Layer> Server<L> {
             }
             self.settle(now);
             self.write_pending();
-            if now.duration_since(self.last_metrics) >= Duration::from_millis(250) {
+            if now.duration_since(self.last_metrics) >= METRICS_PERIOD {
                 self.publish_metrics(now);
             }
         }
