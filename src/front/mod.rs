@@ -308,8 +308,11 @@ impl<L: Layer> Server<L> {
                 self.conns.remove(id);
                 continue;
             }
+            // Not read here: registering reports a socket that already has data, so the
+            // first read comes from the readiness list, in the order requests arrived. Reading
+            // at accept would serve a later connection first whenever its bytes beat an
+            // earlier one's to the accept loop (a POST overtaking the GET it should release).
             self.arm_head_timer(now, id);
-            self.read_conn(now, id);
         }
     }
 
