@@ -131,7 +131,7 @@ impl<L: Layer> Server<L> {
             if keep_alive {
                 State::Head
             } else {
-                State::Closing
+                State::Closing { linger: false }
             },
         );
         if let State::Bridge(mut bridge) = state {

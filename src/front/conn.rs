@@ -42,7 +42,7 @@ impl<L: Layer> Server<L> {
             State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
             // A client that stopped reading its last response, a close frame or a bridged
             // response: it gets no more of the server's time.
-            State::Closing
+            State::Closing { .. }
             | State::Lingering { .. }
             | State::Bridge(_)
             | State::WebSocket { closing: true, .. } => {
@@ -63,7 +63,9 @@ impl<L: Layer> Server<L> {
         }
         match &mut conn.state {
             State::WebSocket { closing: false, .. } => self.read_ws(now, id),
-            State::WebSocket { closing: true, .. } | State::Closing => self.discard_input(id),
+            State::WebSocket { closing: true, .. } | State::Closing { .. } => {
+                self.discard_input(id)
+            }
             State::Lingering { .. } => self.linger(id),
             State::Held { .. } | State::BridgeWait { .. } | State::Bridge(_) => {
                 // Nothing may arrive while parked except EOF; detect it without consuming a
@@ -191,7 +193,7 @@ impl<L: Layer> Server<L> {
                 self.start_waiting_bridge();
             }
             State::WebSocket { session, .. } => self.engine.ws_closed(session, id, false),
-            State::Head | State::Closing | State::Lingering { .. } => {}
+            State::Head | State::Closing { .. } | State::Lingering { .. } => {}
         }
     }
 }

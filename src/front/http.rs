@@ -175,7 +175,7 @@ impl<L: Layer> Server<L> {
                         &reply.body,
                         true,
                     );
-                    return self.send_and_close(id, bytes);
+                    return self.send_and_close(id, bytes, true);
                 }
                 if let Some(conn) = self.conns.get_mut(id) {
                     conn.state = State::Body {
@@ -216,13 +216,13 @@ impl<L: Layer> Server<L> {
                     0,
                 );
                 conn.input.clear();
-                conn.state = State::Closing;
+                conn.state = State::Closing { linger: false };
                 self.to_write.push(id);
                 self.arm_drain_timer(id);
             }
             Outcome::RejectWebSocket(message) => {
                 let bytes = response::render(400, "text/html", "", message.as_bytes(), true);
-                self.send_and_close(id, bytes);
+                self.send_and_close(id, bytes, false);
             }
         }
     }
@@ -237,7 +237,7 @@ impl<L: Layer> Server<L> {
     ) {
         if websocket {
             let bytes = response::render(400, "text/html", "", error.message().as_bytes(), true);
-            return self.send_and_close(id, bytes);
+            return self.send_and_close(id, bytes, false);
         }
         let reply = engine::Reply::error(error);
         let bytes = response::render(
@@ -259,7 +259,7 @@ impl<L: Layer> Server<L> {
         keep_alive: bool,
     ) {
         if !keep_alive {
-            return self.send_and_close(id, bytes);
+            return self.send_and_close(id, bytes, false);
         }
         if let Some(conn) = self.conns.get_mut(id) {
             conn.out.push(b"", Bytes::from(bytes), 0);
@@ -280,16 +280,18 @@ impl<L: Layer> Server<L> {
             body.as_bytes(),
             true,
         );
-        self.send_and_close(id, bytes);
+        self.send_and_close(id, bytes, true);
     }
 
-    pub(super) fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>) {
+    /// Queues a last answer and closes once it is written. `unread` says the request may not
+    /// have been read to its end (an early error answer): the connection then lingers.
+    pub(super) fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>, unread: bool) {
         self.disarm_timer(id);
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         conn.out.push(b"", Bytes::from(bytes), 0);
-        let old = std::mem::replace(&mut conn.state, State::Closing);
+        let old = std::mem::replace(&mut conn.state, State::Closing { linger: unread });
         self.to_write.push(id);
         self.abandon(id, old);
         self.arm_drain_timer(id);

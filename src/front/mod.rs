@@ -118,8 +118,11 @@ enum State {
         reader: Box<WsReader>,
         closing: bool,
     },
-    /// Writing a last response, then closing.
-    Closing,
+    /// Writing a last response, then closing; with `linger` when the request may not have
+    /// been read to its end (an early error answer), so the client still sending gets it.
+    Closing {
+        linger: bool,
+    },
     /// The last response is written and our side shut down; reading and dropping what the
     /// client still sends (at most `left` bytes, until the linger deadline), so that its
     /// kernel does not answer our close with a reset before it read the response.
@@ -370,10 +373,10 @@ impl<L: Layer> Server<L> {
         let finishing = bridged
             || matches!(
                 conn.state,
-                State::Closing | State::WebSocket { closing: true, .. }
+                State::Closing { .. } | State::WebSocket { closing: true, .. }
             );
         let drained_enough = conn.out.len() < CLIENT_OUT_PAUSE;
-        if written.empty && matches!(conn.state, State::Closing) {
+        if written.empty && matches!(conn.state, State::Closing { linger: true }) {
             return self.begin_linger(id);
         }
         if written.empty && finishing && !bridged {
@@ -396,7 +399,7 @@ impl<L: Layer> Server<L> {
         let mut http = 0u64;
         for (_, conn) in self.conns.iter() {
             match conn.state {
-                State::Head | State::Closing | State::Lingering { .. } => head += 1,
+                State::Head | State::Closing { .. } | State::Lingering { .. } => head += 1,
                 State::Bridge(_) | State::BridgeWait { .. } => http += 1,
                 _ => {}
             }
