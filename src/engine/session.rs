@@ -115,8 +115,8 @@ pub(super) struct Session {
     pub(super) heartbeat: Heartbeat,
     pub(super) heartbeat_timer: Option<TimerId>,
     /// When the session is dead unless a pong came: the due time of the current ping plus
-    /// pingTimeout. Requests check it themselves, so a late timer never lets a dead session
-    /// answer, and the pong timer is armed for exactly this instant whenever the ping left.
+    /// pingTimeout (see `heartbeat.rs`). Once the ping left, requests check it themselves, so a
+    /// late timer never lets a dead session answer.
     pub(super) pong_deadline: Instant,
     pub(super) upgrade_timer: Option<TimerId>,
     pub(super) stall_timer: Option<TimerId>,

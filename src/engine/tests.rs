@@ -447,6 +447,28 @@ fn a_late_ping_timer_does_not_delay_the_pong_deadline() {
 }
 
 #[test]
+fn a_loop_held_up_past_the_rounding_gives_the_client_its_whole_ping_timeout() {
+    let (mut f, id) = Fixture::new().websocket();
+    // The loop was starved: the ping leaves 100 ms late.
+    f.expire(ms(400));
+    assert_eq!(sent(&f.actions()), ["ws:2"]);
+    f.expire(ms(594));
+    assert!(
+        f.is_open(id),
+        "less than pingTimeout (minus a tick) to answer"
+    );
+    f.text(ms(594), id, 1, "3");
+    assert!(f.is_open(id));
+}
+
+#[test]
+fn a_request_before_the_ping_left_does_not_close_the_session() {
+    let (mut f, id) = Fixture::new().polling();
+    // No expire at all: the ping never left, so there is no pong to be late.
+    assert!(matches!(f.get(ms(600), id, 3), Outcome::Hold(_)));
+}
+
+#[test]
 fn a_poll_at_the_pong_deadline_finds_the_session_gone_before_its_timer_fired() {
     let (mut f, id) = Fixture::new().polling();
     f.expire(ms(300));
