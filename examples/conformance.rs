@@ -14,6 +14,7 @@
 use std::collections::HashSet;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use miniserde::json::{Object, Value};
@@ -34,7 +35,9 @@ struct Router {
 const ENGINE_IO_MOUNT: usize = 0;
 
 impl Layer for Router {
-    fn handle(&mut self, engine: &mut Engine, event: Event) {
+    type Timer = ();
+
+    fn handle(&mut self, engine: &mut Engine<()>, now: Instant, event: Event<()>) {
         let echo = match &event {
             Event::Open(id) => {
                 let mine = engine.mount(*id) == Some(ENGINE_IO_MOUNT);
@@ -50,7 +53,7 @@ impl Layer for Router {
             Event::AppTimer(_) => false,
         };
         if !echo {
-            return self.socketio.handle(engine, event);
+            return self.socketio.handle(engine, now, event);
         }
         if let Event::Message(id, message) = event {
             match message {
@@ -69,12 +72,20 @@ impl Layer for Router {
 struct Conformance;
 
 impl Application for Conformance {
-    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, _nsp: &str, auth: Option<Value>) {
+    type Timer = ();
+
+    fn on_connect(
+        &mut self,
+        io: &mut Io<'_, ()>,
+        socket: SocketId,
+        _nsp: &str,
+        auth: Option<Value>,
+    ) {
         let auth = auth.unwrap_or_else(|| Value::Object(Object::new()));
         io.emit(socket, "auth", vec![auth], Vec::new());
     }
 
-    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent) {
+    fn on_event(&mut self, io: &mut Io<'_, ()>, socket: SocketId, event: IncomingEvent) {
         match (event.name.as_str(), event.ack) {
             ("message", _) => io.emit(socket, "message-back", event.args, event.attachments),
             ("message-with-ack", Some(ack)) => io.ack(socket, ack, event.args, event.attachments),
@@ -85,7 +96,7 @@ impl Application for Conformance {
 
     fn on_ack(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, ()>,
         socket: SocketId,
         _ack: u64,
         args: Vec<Value>,
@@ -94,7 +105,13 @@ impl Application for Conformance {
         io.emit(socket, "acked", args, attachments);
     }
 
-    fn on_disconnect(&mut self, _io: &mut Io<'_>, _socket: SocketId, _reason: DisconnectReason) {}
+    fn on_disconnect(
+        &mut self,
+        _io: &mut Io<'_, ()>,
+        _socket: SocketId,
+        _reason: DisconnectReason,
+    ) {
+    }
 }
 
 fn main() {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::socketio::Io;
 use crate::util::arena::{Arena, Handle};
 
-use super::{timer_key, TimerTag};
+use super::AppTimer;
 
 /// Addresses with a failure window open at once. When full, new addresses are not tracked
 /// (the per-room limit still protects every room); the log says so.
@@ -65,7 +65,7 @@ impl JoinLimits {
 
     pub fn record_failure(
         &mut self,
-        io: &mut Io<'_>,
+        io: &mut Io<'_, AppTimer>,
         address: Option<IpAddr>,
         room: Handle,
         now: Instant,
@@ -97,10 +97,7 @@ impl JoinLimits {
         match self.addresses.try_insert(new) {
             Ok(handle) => {
                 self.by_address.insert(address, handle);
-                if io
-                    .set_timer(ends, timer_key(TimerTag::AddressWindow, handle))
-                    .is_err()
-                {
+                if io.set_timer(ends, AppTimer::AddressWindow(handle)).is_err() {
                     // Without its deadline the entry would never end; do not keep it.
                     self.window_ended(handle);
                 }
@@ -112,14 +109,8 @@ impl JoinLimits {
     }
 
     /// An address window's deadline passed.
-    pub fn window_ended(&mut self, key: Handle) {
-        let Some(handle) = self.addresses.handle_at(key.index()) else {
-            return;
-        };
-        if timer_key(TimerTag::AddressWindow, handle) != timer_key(TimerTag::AddressWindow, key) {
-            return;
-        }
-        if let Some(entry) = self.addresses.remove(handle) {
+    pub fn window_ended(&mut self, window: Handle) {
+        if let Some(entry) = self.addresses.remove(window) {
             self.by_address.remove(&entry.address);
         }
     }

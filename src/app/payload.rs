@@ -1,4 +1,4 @@
-//! Shapes of the ShareThings event payloads, and the error codes of PROTOCOL.md.
+//! Shapes of the ShareThings event payloads, and the error codes of `docs/protocol.md`.
 //!
 //! Checks run first (before membership and before the operation), and everything here
 //! counts Unicode characters, not bytes. Nothing recurses over client JSON: the only walk
@@ -6,7 +6,8 @@
 
 use miniserde::json::{self, Object, Value};
 
-/// The error codes a client can get, with their human messages.
+/// Every error code the server sends (the table in `docs/protocol.md`, kept in step by a
+/// test); the human message travels next to it in each [`Failure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     InvalidRequest,
@@ -190,6 +191,45 @@ pub fn check_content_id(object: &Object) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_protocol_doc_lists_exactly_the_codes_the_server_sends() {
+        let doc = include_str!("../../docs/protocol.md");
+        let table = doc
+            .split("The server sends exactly these codes:")
+            .nth(1)
+            .expect("docs/protocol.md introduces the code table");
+        let listed: Vec<&str> = table
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .filter_map(|line| line.split('`').nth(1))
+            .collect();
+        let every_code = [
+            Code::InvalidRequest,
+            Code::InvalidPassphrase,
+            Code::NotJoined,
+            Code::SessionFull,
+            Code::ServerFull,
+            Code::RateLimited,
+            Code::Replaced,
+        ];
+        // A new variant must be added above: this match stops compiling until it is.
+        for code in every_code {
+            match code {
+                Code::InvalidRequest
+                | Code::InvalidPassphrase
+                | Code::NotJoined
+                | Code::SessionFull
+                | Code::ServerFull
+                | Code::RateLimited
+                | Code::Replaced => {}
+            }
+        }
+        let sent: Vec<&str> = every_code.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, sent);
+        assert!(doc.contains("`retryAfterMs`") && doc.contains("`retryAfterSeconds`"));
+    }
 
     fn obj(text: &str) -> Object {
         match json::from_str::<Value>(text).unwrap() {

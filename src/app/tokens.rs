@@ -103,6 +103,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn route_key_matches_the_shared_vector() {
+        use miniserde::json::{self, Value};
+        let text = include_str!("../../tests/vectors/route-key.json");
+        let Ok(Value::Object(vector)) = json::from_str::<Value>(text) else {
+            panic!("tests/vectors/route-key.json is not a JSON object");
+        };
+        let field = |key: &str| match vector.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(route_key(&field("sessionId")), field("route"));
+    }
+
+    #[test]
     fn tokens_round_trip_and_resist_tampering() {
         let keys = Keys::new([7; 32]);
         let claims = TokenClaims {

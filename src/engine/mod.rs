@@ -9,7 +9,12 @@
 //! Behaviour follows the reference `engine.io` npm server, including its order of checks
 //! (see `verify`).
 
+mod errors;
+mod flow;
+mod heartbeat;
+mod polling;
 mod session;
+mod upgrade;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -25,8 +30,17 @@ use crate::wire::payload;
 use crate::wire::query::EngineQuery;
 use crate::wire::sid::Sid;
 
+pub use errors::{Reply, RequestError};
 pub use session::{CloseReason, Transport};
 use session::{Heartbeat, Session, TransportState};
+
+/// The timer wheel's resolution: a deadline fires at most this late. Well under the shortest
+/// deadline the protocol has (the official suites' 200 ms pingTimeout), and coarse enough
+/// that a busy loop visits few empty slots.
+const TIMER_TICK: Duration = Duration::from_millis(5);
+/// Slots of the wheel: one turn is 1024 x 5 ms = 5.12 s, so the frequent deadlines (pings,
+/// pong timeouts, head timeouts) are reached without rounds; longer ones wait a few turns.
+const TIMER_SLOTS: usize = 1024;
 
 /// An Engine.IO session (arena handle; stale handles are harmless).
 pub type SessionId = Handle;
@@ -59,9 +73,10 @@ impl EngineConfig {
     }
 }
 
-/// Every deadline of the process lives in one wheel; this says what a deadline is for.
+/// Every deadline of the process lives in one wheel; this says what a deadline is for. `A` is
+/// the application's own key type ([`Layer::Timer`]), carried through unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub enum Timer<A> {
     /// The front door's deadline for a connection (request head, held request).
     Conn(ConnId),
     /// Send the next ping, or the pong did not come in time.
@@ -73,7 +88,7 @@ pub enum Timer {
     /// A deadline the layer above set for this session.
     Upper(SessionId),
     /// A deadline of the application, with its own meaning.
-    App(u64),
+    App(A),
 }
 
 /// A message the session received.
@@ -85,22 +100,25 @@ pub enum Message {
 
 /// What the layer above learns.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<A> {
     Open(SessionId),
     Message(SessionId, Message),
     Close(SessionId, CloseReason),
     /// The layer above set a deadline with [`Engine::set_upper_timer`] and it passed.
     UpperTimer(SessionId),
     /// A deadline set with [`Engine::set_app_timer`] passed.
-    AppTimer(u64),
+    AppTimer(A),
     /// Every receiver this session was waiting for has drained: it may send again.
     Resumed(SessionId),
 }
 
 /// The layer above the engine (Socket.IO, or any other user of Engine.IO messages).
 pub trait Layer {
+    /// The application's deadline key, reported back as [`Event::AppTimer`].
+    type Timer: Copy;
+
     /// Handles one event. It may call back into the engine, which may queue more events.
-    fn handle(&mut self, engine: &mut Engine, event: Event);
+    fn handle(&mut self, engine: &mut Engine<Self::Timer>, now: Instant, event: Event<Self::Timer>);
 }
 
 /// What the front door must do on a connection.
@@ -116,89 +134,8 @@ pub enum Action {
     PauseRead { conn: ConnId },
     /// Read from this connection again.
     ResumeRead { conn: ConnId },
-}
-
-/// An HTTP answer decided by the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    fn ok_text(body: Vec<u8>) -> Reply {
-        Reply {
-            status: 200,
-            content_type: "text/plain; charset=UTF-8",
-            body,
-        }
-    }
-
-    /// The reference's JSON error body, e.g. `{"code":1,"message":"Session ID unknown"}`.
-    pub fn error(error: RequestError) -> Reply {
-        Reply {
-            status: error.status(),
-            content_type: "application/json",
-            body: format!(
-                "{{\"code\":{},\"message\":\"{}\"}}",
-                error.code(),
-                error.message()
-            )
-            .into_bytes(),
-        }
-    }
-
-    /// A bare status with an empty body (the reference's answer to overlapping requests).
-    fn bare(status: u16) -> Reply {
-        Reply {
-            status,
-            content_type: "text/plain; charset=UTF-8",
-            body: Vec::new(),
-        }
-    }
-}
-
-/// The reference server's request errors (`Server.errors` in `engine.io`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestError {
-    UnknownTransport,
-    UnknownSid,
-    BadHandshakeMethod,
-    BadRequest,
-    Forbidden,
-    UnsupportedProtocolVersion,
-}
-
-impl RequestError {
-    pub fn code(self) -> u8 {
-        match self {
-            RequestError::UnknownTransport => 0,
-            RequestError::UnknownSid => 1,
-            RequestError::BadHandshakeMethod => 2,
-            RequestError::BadRequest => 3,
-            RequestError::Forbidden => 4,
-            RequestError::UnsupportedProtocolVersion => 5,
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            RequestError::UnknownTransport => "Transport unknown",
-            RequestError::UnknownSid => "Session ID unknown",
-            RequestError::BadHandshakeMethod => "Bad handshake method",
-            RequestError::BadRequest => "Bad request",
-            RequestError::Forbidden => "Forbidden",
-            RequestError::UnsupportedProtocolVersion => "Unsupported protocol version",
-        }
-    }
-
-    pub fn status(self) -> u16 {
-        match self {
-            RequestError::Forbidden => 403,
-            _ => 400,
-        }
-    }
+    /// Write what is queued on this connection now rather than at the end of the turn.
+    Flush { conn: ConnId },
 }
 
 /// A request at the Engine.IO path, as the front door parsed it.
@@ -228,50 +165,44 @@ pub enum Outcome {
     ReadBody(SessionId),
     /// Complete the WebSocket handshake and attach the connection to this session.
     AcceptWebSocket(SessionId),
+    /// Complete the WebSocket handshake, then close it at once (a second WebSocket for a
+    /// session that is already upgrading or upgraded).
+    AcceptThenClose,
     /// Refuse the WebSocket handshake: plain HTTP 400 with this message, then close.
     RejectWebSocket(&'static str),
 }
 
-/// Engine.IO state of the whole process.
-pub struct Engine {
+/// Engine.IO state of the whole process; `A` is the application's timer key.
+pub struct Engine<A: Copy> {
     config: EngineConfig,
     sessions: Arena<Session>,
     by_sid: HashMap<Sid, SessionId>,
-    timers: TimerWheel<Timer>,
+    timers: TimerWheel<Timer<A>>,
     /// Effects on connections, for the front door to carry out.
     pub actions: VecDeque<Action>,
     /// News for the layer above.
-    pub events: VecDeque<Event>,
+    pub events: VecDeque<Event<A>>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
-    /// The loop's time for this turn, for deadlines set by calls that take no `now`.
-    now: Instant,
+    /// Sessions that passed their high-water mark since the last [`Engine::flush`], which
+    /// arms their stall timers (so `send` needs no clock).
+    newly_congested: Vec<SessionId>,
 }
 
-impl Engine {
+impl<A: Copy> Engine<A> {
     /// `timer_capacity` covers every deadline of the process: connections, sessions and the
     /// application's.
-    pub fn new(config: EngineConfig, now: Instant, timer_capacity: usize) -> Engine {
+    pub fn new(config: EngineConfig, now: Instant, timer_capacity: usize) -> Engine<A> {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),
             by_sid: HashMap::with_capacity(config.max_sessions),
-            timers: TimerWheel::new(now, Duration::from_millis(5), 1024, timer_capacity),
+            timers: TimerWheel::new(now, TIMER_TICK, TIMER_SLOTS, timer_capacity),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),
-            now,
+            newly_congested: Vec::new(),
             config,
         }
-    }
-
-    /// The loop's time for this turn.
-    pub fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// The loop calls this at the start of every turn.
-    pub fn set_now(&mut self, now: Instant) {
-        self.now = now;
     }
 
     // ----- requests ------------------------------------------------------------------------
@@ -295,6 +226,9 @@ impl Engine {
         else {
             return self.refuse(req, RequestError::UnknownSid);
         };
+        if self.close_if_pong_overdue(now, id) {
+            return self.refuse(req, RequestError::UnknownSid);
+        }
         let current = self.sessions.get(id).map(|s| s.transport.kind());
         if req.websocket && transport == Transport::WebSocket {
             return self.begin_upgrade(now, id, conn);
@@ -341,7 +275,15 @@ impl Engine {
             },
             Transport::WebSocket => TransportState::WebSocket { conn },
         };
-        let session = Session::new(sid, state, req.remote, req.raw_query, req.mount);
+        let pong_deadline = now + self.config.ping_interval + self.config.ping_timeout;
+        let session = Session::new(
+            sid,
+            state,
+            req.remote,
+            req.raw_query,
+            req.mount,
+            pong_deadline,
+        );
         let Ok(id) = self.sessions.try_insert(session) else {
             // The reference has no cap; a full arena is "Forbidden" to a polling client and a
             // plain refusal to a WebSocket, which socket.io-client retries with backoff.
@@ -374,249 +316,6 @@ impl Engine {
         }
     }
 
-    fn polling_get(&mut self, id: SessionId, conn: ConnId) -> Outcome {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return Outcome::Reply(Reply::error(RequestError::UnknownSid));
-        };
-        let upgrading = session.upgrading();
-        let nothing_queued = session.queue.is_empty();
-        let TransportState::Polling { held_get, .. } = &mut session.transport else {
-            return Outcome::Reply(Reply::error(RequestError::BadRequest));
-        };
-        if let Some(first) = held_get.take() {
-            // Reference: "overlap from client" is a transport error that closes the session;
-            // the parked GET gets the close packet, the second a bare 400.
-            self.actions.push_back(Action::AnswerPoll {
-                conn: first,
-                body: vec![PacketKind::Close.digit()],
-            });
-            self.close(id, CloseReason::TransportError);
-            return Outcome::Reply(Reply::bare(400));
-        }
-        if nothing_queued && upgrading {
-            // During an upgrade a GET must not be parked, or the client could not finish.
-            return Outcome::Reply(Reply::ok_text(vec![PacketKind::Noop.digit()]));
-        }
-        if nothing_queued {
-            *held_get = Some(conn);
-            return Outcome::Hold(id);
-        }
-        let (body, sent) = session.take_payload();
-        self.after_dequeue(id, sent);
-        Outcome::Reply(Reply::ok_text(body))
-    }
-
-    fn polling_post_start(&mut self, id: SessionId, conn: ConnId) -> Outcome {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return Outcome::Reply(Reply::error(RequestError::UnknownSid));
-        };
-        let TransportState::Polling { reading_post, .. } = &mut session.transport else {
-            return Outcome::Reply(Reply::error(RequestError::BadRequest));
-        };
-        if reading_post.is_some() {
-            // Reference: "data request overlap from client" closes the session.
-            self.close(id, CloseReason::TransportError);
-            return Outcome::Reply(Reply::bare(400));
-        }
-        *reading_post = Some(conn);
-        Outcome::ReadBody(id)
-    }
-
-    /// The body of a polling POST arrived (the front door enforced `max_payload`).
-    pub fn polling_body(&mut self, now: Instant, id: SessionId, body: &[u8]) -> Reply {
-        match self.sessions.get_mut(id).map(|s| &mut s.transport) {
-            Some(TransportState::Polling { reading_post, .. }) => *reading_post = None,
-            // The session was upgraded or closed while the body was in flight.
-            _ => return Reply::error(RequestError::BadRequest),
-        }
-        let parts = match payload::decode(body) {
-            Ok(parts) => parts,
-            Err(err) => {
-                log::debug!("closing session: bad polling payload: {err}");
-                self.close(id, CloseReason::ParseError);
-                return Reply::error(RequestError::BadRequest);
-            }
-        };
-        for part in parts {
-            let packet = match part {
-                payload::Part::Text(kind, data) => {
-                    Incoming::Text(kind, Bytes::copy_from_slice(data.as_bytes()))
-                }
-                payload::Part::Binary(data) => Incoming::Binary(Bytes::from(data)),
-            };
-            self.on_packet(now, id, packet);
-            if !self.sessions.contains(id) {
-                break;
-            }
-        }
-        Reply {
-            status: 200,
-            content_type: "text/html",
-            body: b"ok".to_vec(),
-        }
-    }
-
-    /// A polling POST whose body is larger than `max_payload`: the reference answers 413 and
-    /// the session survives.
-    pub fn polling_body_too_large(&mut self, id: SessionId) -> Reply {
-        if let Some(TransportState::Polling { reading_post, .. }) =
-            self.sessions.get_mut(id).map(|s| &mut s.transport)
-        {
-            *reading_post = None;
-        }
-        Reply::bare(413)
-    }
-
-    /// The connection holding a parked GET or a POST being read ended before it was answered.
-    /// Like the reference ("poll connection closed prematurely"), that is a transport error
-    /// which closes the session: a closed tab is noticed at once, not at the ping timeout.
-    pub fn polling_conn_gone(&mut self, id: SessionId, conn: ConnId) {
-        let was_in_flight = matches!(
-            self.sessions.get(id).map(|s| &s.transport),
-            Some(TransportState::Polling { held_get, reading_post })
-                if *held_get == Some(conn) || *reading_post == Some(conn)
-        );
-        if was_in_flight {
-            self.close(id, CloseReason::TransportError);
-        }
-    }
-
-    // ----- WebSocket -----------------------------------------------------------------------
-
-    fn begin_upgrade(&mut self, now: Instant, id: SessionId, conn: ConnId) -> Outcome {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return Outcome::RejectWebSocket(RequestError::UnknownSid.message());
-        };
-        if session.transport.kind() != Transport::Polling || session.upgrading() {
-            // Reference: "transport has already been upgraded" / overlapping upgrade.
-            return Outcome::RejectWebSocket(RequestError::BadRequest.message());
-        }
-        session.probe = Some(conn);
-        let deadline = now + self.config.upgrade_timeout;
-        session.upgrade_timer = self.timers.insert(deadline, Timer::Upgrade(id)).ok();
-        Outcome::AcceptWebSocket(id)
-    }
-
-    /// A complete WebSocket message arrived on `conn`, which belongs to session `id`.
-    pub fn ws_message(&mut self, now: Instant, id: SessionId, conn: ConnId, message: Message) {
-        let Some(session) = self.sessions.get(id) else {
-            return;
-        };
-        let packet = match message {
-            Message::Binary(data) => Incoming::Binary(data),
-            Message::Text(data) => match decode_text(&data) {
-                Some(kind) => Incoming::Text(kind, data.slice(1..)),
-                None => {
-                    log::debug!("closing session: bad engine.io packet on websocket");
-                    return self.ws_protocol_error(id, conn);
-                }
-            },
-        };
-        if session.probe == Some(conn) {
-            return self.probe_packet(now, id, conn, packet);
-        }
-        if session.transport.ws_conn() != Some(conn) {
-            return;
-        }
-        self.on_packet(now, id, packet);
-    }
-
-    /// The probing WebSocket speaks: `2probe` is answered `3probe`, `5` completes the upgrade.
-    fn probe_packet(&mut self, now: Instant, id: SessionId, conn: ConnId, packet: Incoming) {
-        match packet {
-            Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
-                let pong = Frame::Text(Bytes::from_static(b"3probe"));
-                // Counted like any frame, since the front door reports it when written.
-                if let Some(session) = self.sessions.get_mut(id) {
-                    session.queued_bytes = session.queued_bytes.saturating_add(pong.len());
-                }
-                self.actions.push_back(Action::SendWs { conn, frame: pong });
-                // Release a parked GET at once so the client can pause polling and send `5`.
-                self.release_held_get(id, PacketKind::Noop);
-            }
-            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(now, id, conn),
-            _ => {
-                log::debug!("closing probe: unexpected packet during upgrade");
-                self.abandon_probe(id);
-            }
-        }
-    }
-
-    fn complete_upgrade(&mut self, _now: Instant, id: SessionId, conn: ConnId) {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        session.probe = None;
-        if let Some(timer) = session.upgrade_timer.take() {
-            self.timers.cancel(timer);
-        }
-        let old = std::mem::replace(&mut session.transport, TransportState::WebSocket { conn });
-        let queued: Vec<Frame> = session.queue.drain(..).collect();
-        if let TransportState::Polling {
-            held_get: Some(get),
-            ..
-        } = old
-        {
-            self.actions.push_back(Action::AnswerPoll {
-                conn: get,
-                body: vec![PacketKind::Noop.digit()],
-            });
-        }
-        for frame in queued {
-            self.actions.push_back(Action::SendWs { conn, frame });
-        }
-        self.dirty.retain(|d| *d != id);
-    }
-
-    fn abandon_probe(&mut self, id: SessionId) {
-        if let Some(session) = self.sessions.get_mut(id) {
-            if let Some(conn) = session.probe.take() {
-                self.actions.push_back(Action::CloseWs { conn, code: 1002 });
-            }
-            if let Some(timer) = session.upgrade_timer.take() {
-                self.timers.cancel(timer);
-            }
-        }
-    }
-
-    fn ws_protocol_error(&mut self, id: SessionId, conn: ConnId) {
-        let is_probe = self.sessions.get(id).and_then(|s| s.probe) == Some(conn);
-        if is_probe {
-            self.abandon_probe(id);
-        } else {
-            self.close(id, CloseReason::ParseError);
-        }
-    }
-
-    /// The WebSocket connection of session `id` ended: `clean` when the peer sent a close
-    /// frame, otherwise it was lost (EOF, reset, I/O error, protocol violation).
-    pub fn ws_closed(&mut self, id: SessionId, conn: ConnId, clean: bool) {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        if session.probe == Some(conn) {
-            session.probe = None;
-            if let Some(timer) = session.upgrade_timer.take() {
-                self.timers.cancel(timer);
-            }
-            return;
-        }
-        if session.transport.ws_conn() == Some(conn) {
-            let reason = if clean {
-                CloseReason::TransportClose
-            } else {
-                CloseReason::TransportError
-            };
-            self.close(id, reason);
-        }
-    }
-
-    /// A WebSocket message was larger than `max_payload` (close code 1009).
-    pub fn ws_too_large(&mut self, id: SessionId, conn: ConnId) {
-        self.actions.push_back(Action::CloseWs { conn, code: 1009 });
-        self.ws_closed(id, conn, false);
-    }
-
     // ----- packets -------------------------------------------------------------------------
 
     fn on_packet(&mut self, now: Instant, id: SessionId, packet: Incoming) {
@@ -638,7 +337,12 @@ impl Engine {
                     self.schedule_ping(now, id);
                 }
             }
-            Incoming::Text(PacketKind::Close, _) => self.close(id, CloseReason::TransportClose),
+            Incoming::Text(PacketKind::Close, _) => {
+                // Reference (polling `onClose`): a parked GET ends with a noop, not a close
+                // packet, since the client is the one closing.
+                self.answer_held_get(id, vec![PacketKind::Noop.digit()]);
+                self.close(id, CloseReason::TransportClose);
+            }
             Incoming::Text(PacketKind::Ping, _) => {
                 // v4: the server pings; a client ping is "invalid heartbeat direction".
                 log::debug!("closing session: client sent a ping");
@@ -648,158 +352,6 @@ impl Engine {
                 log::debug!("closing session: unexpected packet {kind:?}");
                 self.close(id, CloseReason::ParseError);
             }
-        }
-    }
-
-    // ----- sending -------------------------------------------------------------------------
-
-    /// Queues one Engine.IO packet for the session. Frames of the same session leave in order.
-    pub fn send(&mut self, id: SessionId, frame: Frame) {
-        let hard_cap = self.config.send_queue_bytes;
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        session.queued_bytes = session.queued_bytes.saturating_add(frame.len());
-        let over_cap = session.queued_bytes > hard_cap;
-        match session.transport {
-            TransportState::WebSocket { conn } => {
-                self.actions.push_back(Action::SendWs { conn, frame });
-            }
-            TransportState::Polling { held_get, .. } => {
-                session.queue.push_back(frame);
-                if held_get.is_some() && !self.dirty.contains(&id) {
-                    self.dirty.push(id);
-                }
-            }
-        }
-        if over_cap {
-            log::info!("disconnecting a client whose send queue passed its cap");
-            self.close(id, CloseReason::QueueFull);
-            return;
-        }
-        self.watch_high_water(id);
-    }
-
-    /// Sends a text message (`4` + text).
-    pub fn send_text(&mut self, id: SessionId, text: &str) {
-        let mut packet = Vec::with_capacity(text.len() + 1);
-        packet.push(PacketKind::Message.digit());
-        packet.extend_from_slice(text.as_bytes());
-        self.send(id, Frame::Text(Bytes::from(packet)));
-    }
-
-    /// Answers parked polling GETs that have something to send. Call once per loop turn, so
-    /// that everything queued in one turn leaves in one response.
-    pub fn flush(&mut self) {
-        for id in std::mem::take(&mut self.dirty) {
-            let Some(session) = self.sessions.get_mut(id) else {
-                continue;
-            };
-            let TransportState::Polling { held_get, .. } = &mut session.transport else {
-                continue;
-            };
-            let Some(conn) = held_get.take() else {
-                continue;
-            };
-            let (body, sent) = session.take_payload();
-            self.actions.push_back(Action::AnswerPoll { conn, body });
-            self.after_dequeue(id, sent);
-        }
-    }
-
-    fn release_held_get(&mut self, id: SessionId, kind: PacketKind) {
-        if let Some(session) = self.sessions.get_mut(id) {
-            if let TransportState::Polling { held_get, .. } = &mut session.transport {
-                if let Some(conn) = held_get.take() {
-                    let (body, sent) = if session.queue.is_empty() {
-                        (vec![kind.digit()], 0)
-                    } else {
-                        session.take_payload()
-                    };
-                    self.actions.push_back(Action::AnswerPoll { conn, body });
-                    self.after_dequeue(id, sent);
-                }
-            }
-        }
-    }
-
-    /// The front door wrote `bytes` of this session's WebSocket frames to the kernel.
-    pub fn ws_written(&mut self, id: SessionId, bytes: usize) {
-        self.after_dequeue(id, bytes);
-    }
-
-    fn after_dequeue(&mut self, id: SessionId, bytes: usize) {
-        let low_water = self.config.low_water();
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        session.queued_bytes = session.queued_bytes.saturating_sub(bytes);
-        if session.queued_bytes > low_water {
-            return;
-        }
-        if let Some(timer) = session.stall_timer.take() {
-            self.timers.cancel(timer);
-        }
-        let waiters = std::mem::take(&mut session.waiters);
-        for sender in waiters {
-            self.release_sender(sender);
-        }
-    }
-
-    fn watch_high_water(&mut self, id: SessionId) {
-        let high_water = self.config.high_water();
-        let deadline = self.now + self.config.stall_timeout;
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        if session.queued_bytes > high_water && session.stall_timer.is_none() {
-            session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
-        }
-    }
-
-    /// Whether the session's queue is above its high-water mark.
-    pub fn is_congested(&self, id: SessionId) -> bool {
-        self.sessions
-            .get(id)
-            .is_some_and(|s| s.queued_bytes > self.config.high_water())
-    }
-
-    /// Pauses `sender` until `receiver` drains below its low-water mark. The sender stops
-    /// being read (on WebSocket) and [`Event::Resumed`] tells the layer above when it may go
-    /// on (for example to send the acks it held).
-    pub fn hold_sender(&mut self, sender: SessionId, receiver: SessionId) {
-        if !self.sessions.contains(sender) {
-            return;
-        }
-        let Some(r) = self.sessions.get_mut(receiver) else {
-            return;
-        };
-        r.waiters.push(sender);
-        if let Some(s) = self.sessions.get_mut(sender) {
-            s.held_by = s.held_by.saturating_add(1);
-            if s.held_by == 1 {
-                if let Some(conn) = s.transport.ws_conn() {
-                    self.actions.push_back(Action::PauseRead { conn });
-                }
-            }
-        }
-    }
-
-    /// Whether the session waits for receivers to drain.
-    pub fn is_held(&self, id: SessionId) -> bool {
-        self.sessions.get(id).is_some_and(|s| s.held_by > 0)
-    }
-
-    fn release_sender(&mut self, sender: SessionId) {
-        let Some(s) = self.sessions.get_mut(sender) else {
-            return;
-        };
-        s.held_by = s.held_by.saturating_sub(1);
-        if s.held_by == 0 {
-            if let Some(conn) = s.transport.ws_conn() {
-                self.actions.push_back(Action::ResumeRead { conn });
-            }
-            self.events.push_back(Event::Resumed(sender));
         }
     }
 
@@ -877,18 +429,6 @@ impl Engine {
 
     // ----- time ----------------------------------------------------------------------------
 
-    fn schedule_ping(&mut self, now: Instant, id: SessionId) {
-        let deadline = now + self.config.ping_interval;
-        let timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
-        if let Some(session) = self.sessions.get_mut(id) {
-            if let Some(old) = session.heartbeat_timer.take() {
-                self.timers.cancel(old);
-            }
-            session.heartbeat = Heartbeat::WaitingToPing;
-            session.heartbeat_timer = timer;
-        }
-    }
-
     /// Sets (or replaces) the one deadline the layer above may keep per session.
     pub fn set_upper_timer(&mut self, id: SessionId, deadline: Instant) {
         let timer = self.timers.insert(deadline, Timer::Upper(id)).ok();
@@ -906,7 +446,7 @@ impl Engine {
     }
 
     /// Sets a deadline for the application; [`Event::AppTimer`] reports it.
-    pub fn set_app_timer(&mut self, deadline: Instant, key: u64) -> Result<TimerId, Full> {
+    pub fn set_app_timer(&mut self, deadline: Instant, key: A) -> Result<TimerId, Full> {
         self.timers.insert(deadline, Timer::App(key))
     }
 
@@ -930,7 +470,12 @@ impl Engine {
 
     /// Fires every deadline up to `now`. Connection deadlines are returned for the front door;
     /// everything else is handled here or becomes an [`Event`].
-    pub fn expire(&mut self, now: Instant, fired: &mut Vec<Timer>, conn_timers: &mut Vec<ConnId>) {
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        fired: &mut Vec<Timer<A>>,
+        conn_timers: &mut Vec<ConnId>,
+    ) {
         fired.clear();
         self.timers.expire(now, fired);
         for timer in fired.drain(..) {
@@ -961,22 +506,6 @@ impl Engine {
             }
         }
     }
-
-    fn heartbeat_due(&mut self, now: Instant, id: SessionId) {
-        let Some(session) = self.sessions.get_mut(id) else {
-            return;
-        };
-        session.heartbeat_timer = None;
-        match session.heartbeat {
-            Heartbeat::WaitingToPing => {
-                session.heartbeat = Heartbeat::AwaitingPong;
-                let deadline = now + self.config.ping_timeout;
-                session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
-                self.send(id, Frame::Text(Bytes::from_static(b"2")));
-            }
-            Heartbeat::AwaitingPong => self.close(id, CloseReason::PingTimeout),
-        }
-    }
 }
 
 /// A decoded Engine.IO packet from either transport.
@@ -1003,3 +532,6 @@ pub fn random_bytes() -> [u8; 15] {
     }
     bytes
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::util::timer::TimerId;
 use crate::wire::eio::Frame;
@@ -113,6 +114,10 @@ pub(super) struct Session {
     pub(super) queued_bytes: usize,
     pub(super) heartbeat: Heartbeat,
     pub(super) heartbeat_timer: Option<TimerId>,
+    /// When the session is dead unless a pong came: the due time of the current ping plus
+    /// pingTimeout (see `heartbeat.rs`). Once the ping left, requests check it themselves, so a
+    /// late timer never lets a dead session answer.
+    pub(super) pong_deadline: Instant,
     pub(super) upgrade_timer: Option<TimerId>,
     pub(super) stall_timer: Option<TimerId>,
     pub(super) upper_timer: Option<TimerId>,
@@ -132,6 +137,7 @@ impl Session {
         remote: IpAddr,
         query: &str,
         mount: usize,
+        pong_deadline: Instant,
     ) -> Session {
         Session {
             sid,
@@ -141,6 +147,7 @@ impl Session {
             queued_bytes: 0,
             heartbeat: Heartbeat::WaitingToPing,
             heartbeat_timer: None,
+            pong_deadline,
             upgrade_timer: None,
             stall_timer: None,
             upper_timer: None,

@@ -6,17 +6,22 @@
 //! the client sent. The response is relayed back unchanged. Its end is found from `Content-Length` (the workers always send one), so the
 //! client's connection stays usable for the next request, which may well be Engine.IO.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 
 use crate::wire::http_head::{Method, RequestHead};
 
+use super::nonblocking::{self, Got};
 use crate::http::PEER_HEADER;
+
 /// Response heads larger than this are a worker bug; the client gets its connection closed.
 const RESPONSE_HEAD_MAX: usize = 16 * 1024;
-/// Bytes read from a worker at a time.
+/// Headers in a worker's response at most (the workers send about a dozen).
+const MAX_RESPONSE_HEADERS: usize = 64;
+/// Bytes read from a worker at a time (into fresh, unzeroed capacity that becomes the
+/// queued `Bytes` without a copy).
 const CHUNK: usize = 64 * 1024;
 
 /// The request head as forwarded: request line and headers unchanged, peer header added.
@@ -57,11 +62,15 @@ pub struct Bridge {
     pub keep_alive: bool,
 }
 
-/// What relaying did.
+/// What one read from the worker did.
+#[derive(Debug)]
 pub enum Progress {
     /// Bytes for the client.
     ToClient(Bytes),
-    Nothing,
+    /// Bytes of a response head that is not complete yet: read again.
+    Partial,
+    /// The worker has nothing more for now (or the response is done, see `is_done`).
+    Blocked,
 }
 
 impl Bridge {
@@ -83,14 +92,11 @@ impl Bridge {
     /// Writes what it can to the worker.
     pub fn write(&mut self) -> io::Result<()> {
         while !self.to_worker.is_empty() {
-            match self.unix.write(&self.to_worker) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
+            match nonblocking::write(&mut self.unix, &self.to_worker)? {
+                Some(n) => {
                     self.to_worker.drain(..n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
+                None => return Ok(()),
             }
         }
         Ok(())
@@ -100,79 +106,82 @@ impl Bridge {
         matches!(self.response, ResponseState::Done)
     }
 
-    /// Reads one chunk of the worker's response. `Ok(Nothing)` with `is_done() == false`
-    /// means it would block.
+    /// Reads up to one chunk of the worker's response.
     pub fn read(&mut self) -> io::Result<Progress> {
-        let mut buf = vec![0u8; CHUNK];
-        let n = loop {
-            match self.unix.read(&mut buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Nothing),
-                Err(e) => return Err(e),
-            }
-        };
-        buf.truncate(n);
-        if n == 0 {
-            return match self.response {
-                // Relaying until the worker closes: this is the end.
-                ResponseState::Body(None) => {
-                    self.response = ResponseState::Done;
-                    self.keep_alive = false;
-                    Ok(Progress::Nothing)
-                }
-                _ => Err(io::ErrorKind::UnexpectedEof.into()),
-            };
-        }
         match &mut self.response {
+            ResponseState::Done => Ok(Progress::Blocked),
             ResponseState::Head(head) => {
-                head.extend_from_slice(&buf);
-                let mut headers = [httparse::EMPTY_HEADER; 64];
-                let mut response = httparse::Response::new(&mut headers);
-                let parsed = response.parse(head).map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "bad worker response")
-                })?;
-                let httparse::Status::Complete(head_len) = parsed else {
-                    if head.len() > RESPONSE_HEAD_MAX {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "worker response head too large",
-                        ));
-                    }
-                    return Ok(Progress::Nothing);
-                };
-                let status = response.code.unwrap_or(500);
-                let mut length = None;
-                let mut close = false;
-                for header in response.headers.iter() {
-                    if header.name.eq_ignore_ascii_case("content-length") {
-                        length = std::str::from_utf8(header.value)
-                            .ok()
-                            .and_then(|v| v.trim().parse::<u64>().ok());
-                    } else if header.name.eq_ignore_ascii_case("connection") {
-                        close |= header.value.eq_ignore_ascii_case(b"close");
-                    }
-                }
-                let no_body = self.head_request
-                    || status == 204
-                    || status == 304
-                    || (100..200).contains(&status);
-                let body_len = if no_body { Some(0) } else { length };
-                if body_len.is_none() || close {
-                    self.keep_alive = false;
-                }
-                let all = std::mem::take(head);
-                let body_part = all.len().saturating_sub(head_len) as u64;
-                self.response = ResponseState::Body(body_len);
-                self.consume_body(body_part);
-                Ok(Progress::ToClient(Bytes::from(all)))
+                let got = nonblocking::read_into(&mut self.unix, head, CHUNK)?;
+                self.parse_head(got)
             }
             ResponseState::Body(_) => {
-                self.consume_body(n as u64);
-                Ok(Progress::ToClient(Bytes::from(buf)))
+                let mut chunk = Vec::new();
+                let got = nonblocking::read_into(&mut self.unix, &mut chunk, CHUNK)?;
+                if !chunk.is_empty() {
+                    self.consume_body(chunk.len() as u64);
+                    return Ok(Progress::ToClient(Bytes::from(chunk)));
+                }
+                match (got, &self.response) {
+                    (Got::Eof, ResponseState::Body(None)) => {
+                        // Relaying until the worker closes: this is the end.
+                        self.response = ResponseState::Done;
+                        self.keep_alive = false;
+                        Ok(Progress::Blocked)
+                    }
+                    (Got::Eof, _) => Err(io::ErrorKind::UnexpectedEof.into()),
+                    _ => Ok(Progress::Blocked),
+                }
             }
-            ResponseState::Done => Ok(Progress::Nothing),
         }
+    }
+
+    /// Parses the head read so far; once complete, it and the body bytes after it go to the
+    /// client together.
+    fn parse_head(&mut self, got: Got) -> io::Result<Progress> {
+        let ResponseState::Head(head) = &mut self.response else {
+            return Ok(Progress::Blocked);
+        };
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut response = httparse::Response::new(&mut headers);
+        let parsed = response
+            .parse(head)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad worker response"))?;
+        let httparse::Status::Complete(head_len) = parsed else {
+            if head.len() > RESPONSE_HEAD_MAX {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "worker response head too large",
+                ));
+            }
+            return match got {
+                Got::Eof => Err(io::ErrorKind::UnexpectedEof.into()),
+                Got::WouldBlock => Ok(Progress::Blocked),
+                Got::Data(_) => Ok(Progress::Partial),
+            };
+        };
+        let status = response.code.unwrap_or(500);
+        let mut length = None;
+        let mut close = false;
+        for header in response.headers.iter() {
+            if header.name.eq_ignore_ascii_case("content-length") {
+                length = std::str::from_utf8(header.value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+            } else if header.name.eq_ignore_ascii_case("connection") {
+                close |= header.value.eq_ignore_ascii_case(b"close");
+            }
+        }
+        let no_body =
+            self.head_request || status == 204 || status == 304 || (100..200).contains(&status);
+        let body_len = if no_body { Some(0) } else { length };
+        if body_len.is_none() || close {
+            self.keep_alive = false;
+        }
+        let all = std::mem::take(head);
+        let body_part = all.len().saturating_sub(head_len) as u64;
+        self.response = ResponseState::Body(body_len);
+        self.consume_body(body_part);
+        Ok(Progress::ToClient(Bytes::from(all)))
     }
 
     fn consume_body(&mut self, n: u64) {
@@ -188,6 +197,35 @@ impl Bridge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bridge_to(response: &[u8]) -> Bridge {
+        let (unix, mut worker) = mio::net::UnixStream::pair().unwrap();
+        std::io::Write::write_all(&mut worker, response).unwrap();
+        drop(worker);
+        let raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let head = crate::wire::http_head::parse_request_head(raw, 8)
+            .unwrap()
+            .unwrap();
+        Bridge::new(unix, &head, raw, "192.0.2.7:4000".parse().unwrap())
+    }
+
+    #[test]
+    fn a_whole_response_and_the_workers_close_in_one_read() {
+        let response = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        let mut bridge = bridge_to(response);
+        match bridge.read().unwrap() {
+            Progress::ToClient(bytes) => assert_eq!(&bytes[..], &response[..]),
+            other => panic!("{other:?}"),
+        }
+        assert!(bridge.is_done());
+        assert!(!bridge.keep_alive);
+    }
+
+    #[test]
+    fn a_response_cut_short_is_an_error() {
+        let mut bridge = bridge_to(b"HTTP/1.1 200 OK\r\nContent-Le");
+        assert!(bridge.read().is_err());
+    }
 
     #[test]
     fn peer_header_is_added_and_a_forged_one_removed() {

@@ -9,6 +9,7 @@ use std::io::{self, IoSlice, Write};
 
 use bytes::Bytes;
 
+use super::nonblocking;
 use super::pool::BufferPool;
 
 /// Largest prefix: a WebSocket server frame header (2 + 8 length bytes).
@@ -107,12 +108,9 @@ impl OutQueue {
                         slices.push(IoSlice::new(entry.body.get(offset..).unwrap_or_default()));
                     }
                 }
-                match stream.write_vectored(&slices) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
+                match nonblocking::write_vectored(stream, &slices)? {
+                    Some(n) => n,
+                    None => break,
                 }
             };
             result.bytes += n;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
 
+use super::nonblocking::{self, Got};
 use super::pool::BufferPool;
 
 /// Bytes read at a time while looking for frame headers and small frames.
@@ -323,14 +324,11 @@ impl WsReader {
 
 /// One read; `None` when it would block. EOF is an error: the caller closes.
 fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> Result<Option<usize>, WsError> {
-    loop {
-        return match stream.read(buf) {
-            Ok(0) => Err(WsError::Eof),
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(WsError::Io(e)),
-        };
+    match nonblocking::read(stream, buf) {
+        Ok(Got::Data(n)) => Ok(Some(n)),
+        Ok(Got::WouldBlock) => Ok(None),
+        Ok(Got::Eof) => Err(WsError::Eof),
+        Err(e) => Err(WsError::Io(e)),
     }
 }
 

@@ -241,17 +241,6 @@ fn drain_body(request: &mut tiny_http::Request) {
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "",
-    }
-}
-
 fn write_reply(w: &mut dyn Write, reply: &Reply, close: bool, now: SystemTime) -> io::Result<()> {
     let body = reply.body.as_bytes();
     let mut head = String::with_capacity(1024);
@@ -260,7 +249,7 @@ fn write_reply(w: &mut dyn Write, reply: &Reply, close: bool, now: SystemTime) -
         head,
         "HTTP/1.1 {} {}\r\nDate: {}\r\n",
         reply.status,
-        reason(reply.status),
+        crate::wire::http_head::reason_phrase(reply.status),
         http_date(now)
     );
     for (name, value) in &reply.headers {

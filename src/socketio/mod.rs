@@ -9,6 +9,7 @@
 //! that does not fit the connection's state (an event for a namespace it never joined, a
 //! binary attachment nobody announced), closes the Engine.IO connection.
 
+mod io;
 mod outgoing;
 
 use std::collections::{HashMap, VecDeque};
@@ -24,13 +25,11 @@ use crate::util::timer::TimerId;
 use crate::wire::sid::Sid;
 use crate::wire::sio::{self, PacketKind};
 
+pub use io::Io;
 pub use outgoing::Outgoing;
 
 /// A Socket.IO socket: one Engine.IO session joined to one namespace.
 pub type SocketId = Handle;
-
-/// A room, named by the application.
-pub type RoomId = u64;
 
 /// Socket.IO settings.
 #[derive(Debug, Clone)]
@@ -89,30 +88,44 @@ pub struct IncomingEvent {
 
 /// What an application built on this layer implements.
 pub trait Application {
+    /// What the application's deadlines are for (an enum of its own, say); reported back to
+    /// [`Application::on_timer`] as set.
+    type Timer: Copy;
+
     /// A socket joined namespace `nsp` with the CONNECT payload `auth`. It is already
     /// acknowledged to the client; events it sends next reach [`Application::on_event`].
-    fn on_connect(&mut self, io: &mut Io<'_>, socket: SocketId, nsp: &str, auth: Option<Value>);
-    fn on_event(&mut self, io: &mut Io<'_>, socket: SocketId, event: IncomingEvent);
+    fn on_connect(
+        &mut self,
+        io: &mut Io<'_, Self::Timer>,
+        socket: SocketId,
+        nsp: &str,
+        auth: Option<Value>,
+    );
+    fn on_event(&mut self, io: &mut Io<'_, Self::Timer>, socket: SocketId, event: IncomingEvent);
     /// The client acknowledged an emit sent with [`Io::emit_with_ack`].
     fn on_ack(
         &mut self,
-        _io: &mut Io<'_>,
+        _io: &mut Io<'_, Self::Timer>,
         _socket: SocketId,
         _ack: u64,
         _args: Vec<Value>,
         _attachments: Vec<Bytes>,
     ) {
     }
-    fn on_disconnect(&mut self, io: &mut Io<'_>, socket: SocketId, reason: DisconnectReason);
+    fn on_disconnect(
+        &mut self,
+        io: &mut Io<'_, Self::Timer>,
+        socket: SocketId,
+        reason: DisconnectReason,
+    );
     /// A deadline set with [`Io::set_timer`] passed.
-    fn on_timer(&mut self, _io: &mut Io<'_>, _key: u64) {}
+    fn on_timer(&mut self, _io: &mut Io<'_, Self::Timer>, _key: Self::Timer) {}
 }
 
 struct Socket {
     session: SessionId,
     nsp: usize,
     id: Sid,
-    rooms: Vec<RoomId>,
 }
 
 /// A binary packet waiting for its attachments.
@@ -138,8 +151,15 @@ pub struct SocketIoLayer<A> {
 }
 
 impl<A: Application> engine::Layer for SocketIoLayer<A> {
-    fn handle(&mut self, engine: &mut Engine, event: engine::Event) {
-        self.sio.handle(engine, &mut self.app, event);
+    type Timer = A::Timer;
+
+    fn handle(
+        &mut self,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        event: engine::Event<A::Timer>,
+    ) {
+        self.sio.handle(engine, now, &mut self.app, event);
     }
 }
 
@@ -148,7 +168,6 @@ pub struct SocketIo {
     config: SocketIoConfig,
     sockets: Arena<Socket>,
     clients: HashMap<SessionId, Client>,
-    rooms: HashMap<RoomId, Vec<SocketId>>,
 }
 
 impl SocketIo {
@@ -156,30 +175,34 @@ impl SocketIo {
         SocketIo {
             sockets: Arena::with_capacity(config.max_sockets),
             clients: HashMap::with_capacity(config.max_sockets),
-            rooms: HashMap::new(),
             config,
         }
     }
 
     /// Handles one thing the engine reported.
-    pub fn handle(
+    pub fn handle<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
-        event: engine::Event,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
+        event: engine::Event<A::Timer>,
     ) {
         match event {
             engine::Event::Open(session) => {
                 self.clients.insert(session, Client::default());
-                let deadline = engine.now() + self.config.connect_timeout;
+                let deadline = now + self.config.connect_timeout;
                 engine.set_upper_timer(session, deadline);
             }
             engine::Event::Message(session, message) => {
-                self.on_message(engine, app, session, message)
+                self.on_message(engine, now, app, session, message)
             }
-            engine::Event::Close(session, reason) => {
-                self.on_close(engine, app, session, DisconnectReason::Transport(reason))
-            }
+            engine::Event::Close(session, reason) => self.on_close(
+                engine,
+                now,
+                app,
+                session,
+                DisconnectReason::Transport(reason),
+            ),
             engine::Event::UpperTimer(session) => {
                 let joined = self
                     .clients
@@ -190,15 +213,23 @@ impl SocketIo {
                     engine.close(session, CloseReason::ServerClose);
                 }
             }
-            engine::Event::AppTimer(key) => app.on_timer(&mut Io { engine, sio: self }, key),
+            engine::Event::AppTimer(key) => app.on_timer(
+                &mut Io {
+                    engine,
+                    sio: self,
+                    now,
+                },
+                key,
+            ),
             engine::Event::Resumed(session) => self.release_acks(engine, session),
         }
     }
 
-    fn on_message(
+    fn on_message<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
         session: SessionId,
         message: Message,
     ) {
@@ -251,13 +282,14 @@ impl SocketIo {
                 (packet, Vec::new())
             }
         };
-        self.on_packet(engine, app, session, complete.0, complete.1);
+        self.on_packet(engine, now, app, session, complete.0, complete.1);
     }
 
-    fn on_packet(
+    fn on_packet<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
         session: SessionId,
         packet: sio::Packet,
         attachments: Vec<Bytes>,
@@ -276,11 +308,12 @@ impl SocketIo {
                     );
                     return engine.send_text(session, &text);
                 };
-                self.connect(engine, app, session, nsp, packet.data);
+                self.connect(engine, now, app, session, nsp, packet.data);
             }
             (PacketKind::Disconnect, Some(socket)) => {
                 self.remove_socket(
                     engine,
+                    now,
                     app,
                     socket,
                     DisconnectReason::ClientNamespaceDisconnect,
@@ -302,14 +335,26 @@ impl SocketIo {
                     attachments,
                     ack: packet.id,
                 };
-                app.on_event(&mut Io { engine, sio: self }, socket, event);
+                app.on_event(
+                    &mut Io {
+                        engine,
+                        sio: self,
+                        now,
+                    },
+                    socket,
+                    event,
+                );
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
                 let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
                     return engine.close(session, CloseReason::ParseError);
                 };
                 app.on_ack(
-                    &mut Io { engine, sio: self },
+                    &mut Io {
+                        engine,
+                        sio: self,
+                        now,
+                    },
                     socket,
                     id,
                     args.into_iter().collect(),
@@ -328,21 +373,17 @@ impl SocketIo {
         }
     }
 
-    fn connect(
+    fn connect<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
         session: SessionId,
         nsp: usize,
         auth: Option<Value>,
     ) {
         let id = Sid::from_random(engine::random_bytes());
-        let socket = match self.sockets.try_insert(Socket {
-            session,
-            nsp,
-            id,
-            rooms: Vec::new(),
-        }) {
+        let socket = match self.sockets.try_insert(Socket { session, nsp, id }) {
             Ok(socket) => socket,
             Err(Full) => {
                 let text = sio::encode(
@@ -370,7 +411,16 @@ impl SocketIo {
         );
         engine.send_text(session, &text);
         let nsp_name = self.nsp_name(nsp).to_string();
-        app.on_connect(&mut Io { engine, sio: self }, socket, &nsp_name, auth);
+        app.on_connect(
+            &mut Io {
+                engine,
+                sio: self,
+                now,
+            },
+            socket,
+            &nsp_name,
+            auth,
+        );
     }
 
     fn nsp_name(&self, nsp: usize) -> &str {
@@ -386,10 +436,11 @@ impl SocketIo {
             .find(|s| self.sockets.get(*s).is_some_and(|socket| socket.nsp == nsp))
     }
 
-    fn on_close(
+    fn on_close<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
         session: SessionId,
         reason: DisconnectReason,
     ) {
@@ -397,42 +448,39 @@ impl SocketIo {
             return;
         };
         for socket in client.sockets {
-            self.remove_socket(engine, app, socket, reason);
+            self.remove_socket(engine, now, app, socket, reason);
         }
     }
 
-    fn remove_socket(
+    fn remove_socket<A: Application>(
         &mut self,
-        engine: &mut Engine,
-        app: &mut impl Application,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
         socket: SocketId,
         reason: DisconnectReason,
     ) {
         if !self.sockets.contains(socket) {
             return;
         }
-        app.on_disconnect(&mut Io { engine, sio: self }, socket, reason);
+        app.on_disconnect(
+            &mut Io {
+                engine,
+                sio: self,
+                now,
+            },
+            socket,
+            reason,
+        );
         let Some(removed) = self.sockets.remove(socket) else {
             return;
         };
-        for room in removed.rooms {
-            self.leave_room(socket, room);
-        }
         if let Some(client) = self.clients.get_mut(&removed.session) {
             client.sockets.retain(|s| *s != socket);
         }
     }
 
-    fn leave_room(&mut self, socket: SocketId, room: RoomId) {
-        if let Some(members) = self.rooms.get_mut(&room) {
-            members.retain(|s| *s != socket);
-            if members.is_empty() {
-                self.rooms.remove(&room);
-            }
-        }
-    }
-
-    fn release_acks(&mut self, engine: &mut Engine, session: SessionId) {
+    fn release_acks<T: Copy>(&mut self, engine: &mut Engine<T>, session: SessionId) {
         let Some(client) = self.clients.get_mut(&session) else {
             return;
         };
@@ -449,149 +497,13 @@ fn error_object(message: &str) -> Value {
 }
 
 /// Queues every frame of `packet` for one session; the bytes are shared, not copied.
-fn queue(engine: &mut Engine, session: SessionId, packet: &Outgoing) {
+fn queue<T: Copy>(engine: &mut Engine<T>, session: SessionId, packet: &Outgoing) {
     for frame in packet.frames() {
         engine.send(session, frame.clone());
     }
 }
 
-/// The application's handle on clients. Everything it can do to them goes through here.
-pub struct Io<'a> {
-    engine: &'a mut Engine,
-    sio: &'a mut SocketIo,
-}
-
-impl Io<'_> {
-    /// The loop's time for this turn.
-    pub fn now(&self) -> Instant {
-        self.engine.now()
-    }
-
-    /// The socket's id, as the client sees it (`socket.id`).
-    pub fn socket_id(&self, socket: SocketId) -> Option<&str> {
-        self.sio.sockets.get(socket).map(|s| s.id.as_str())
-    }
-
-    fn session(&self, socket: SocketId) -> Option<SessionId> {
-        self.sio.sockets.get(socket).map(|s| s.session)
-    }
-
-    fn nsp(&self, socket: SocketId) -> &str {
-        self.sio
-            .sockets
-            .get(socket)
-            .map_or("/", |s| self.sio.nsp_name(s.nsp))
-    }
-
-    /// The client's address as resolved at its handshake (trusted proxies applied).
-    pub fn remote(&self, socket: SocketId) -> Option<IpAddr> {
-        self.session(socket).and_then(|s| self.engine.remote(s))
-    }
-
-    /// The query string of the client's Engine.IO handshake.
-    pub fn handshake_query(&self, socket: SocketId) -> Option<&str> {
-        self.session(socket)
-            .and_then(|s| self.engine.handshake_query(s))
-    }
-
-    /// Emits `event` to one socket. Binary values in `args` must be placeholders pointing
-    /// into `attachments`.
-    pub fn emit(
-        &mut self,
-        socket: SocketId,
-        event: &str,
-        args: Vec<Value>,
-        attachments: Vec<Bytes>,
-    ) {
-        let packet = Outgoing::event(self.nsp(socket), event, args, attachments);
-        self.send(socket, &packet);
-    }
-
-    /// Emits and asks the client to acknowledge with `ack`; the answer reaches
-    /// [`Application::on_ack`].
-    pub fn emit_with_ack(
-        &mut self,
-        socket: SocketId,
-        event: &str,
-        args: Vec<Value>,
-        attachments: Vec<Bytes>,
-        ack: u64,
-    ) {
-        let packet = Outgoing::event_with_ack(self.nsp(socket), event, args, attachments, ack);
-        self.send(socket, &packet);
-    }
-
-    /// Queues an already encoded packet; its bytes are shared, not copied.
-    pub fn send(&mut self, socket: SocketId, packet: &Outgoing) {
-        if let Some(session) = self.session(socket) {
-            queue(self.engine, session, packet);
-        }
-    }
-
-    /// Sends to every socket in `room` except `except`, sharing the packet's bytes.
-    pub fn send_to_room(&mut self, room: RoomId, packet: &Outgoing, except: Option<SocketId>) {
-        let Some(members) = self.sio.rooms.get(&room) else {
-            return;
-        };
-        for socket in members.iter().filter(|s| Some(**s) != except) {
-            if let Some(member) = self.sio.sockets.get(*socket) {
-                queue(self.engine, member.session, packet);
-            }
-        }
-    }
-
-    /// Answers the client's ack `ack` with `args`. If the socket is paused by backpressure the
-    /// answer is held and sent once every receiver it waits for has drained.
-    pub fn ack(&mut self, socket: SocketId, ack: u64, args: Vec<Value>, attachments: Vec<Bytes>) {
-        let Some(session) = self.session(socket) else {
-            return;
-        };
-        let packet = Outgoing::ack(self.nsp(socket), ack, args, attachments);
-        if self.engine.is_held(session) {
-            if let Some(client) = self.sio.clients.get_mut(&session) {
-                client.held_acks.push_back(packet);
-            }
-            return;
-        }
-        self.send(socket, &packet);
-    }
-
-    pub fn join(&mut self, socket: SocketId, room: RoomId) {
-        let Some(s) = self.sio.sockets.get_mut(socket) else {
-            return;
-        };
-        if !s.rooms.contains(&room) {
-            s.rooms.push(room);
-            self.sio.rooms.entry(room).or_default().push(socket);
-        }
-    }
-
-    pub fn leave(&mut self, socket: SocketId, room: RoomId) {
-        if let Some(s) = self.sio.sockets.get_mut(socket) {
-            s.rooms.retain(|r| *r != room);
-        }
-        self.sio.leave_room(socket, room);
-    }
-
-    /// Whether the socket's send queue is above its high-water mark.
-    pub fn is_congested(&self, socket: SocketId) -> bool {
-        self.session(socket)
-            .is_some_and(|s| self.engine.is_congested(s))
-    }
-
-    /// Pauses `sender` until `receiver` drains (see [`Engine::hold_sender`]); acks the sender
-    /// is given meanwhile are held.
-    pub fn hold_sender(&mut self, sender: SocketId, receiver: SocketId) {
-        if let (Some(s), Some(r)) = (self.session(sender), self.session(receiver)) {
-            self.engine.hold_sender(s, r);
-        }
-    }
-
-    pub fn set_timer(&mut self, deadline: Instant, key: u64) -> Result<TimerId, Full> {
-        self.engine.set_app_timer(deadline, key)
-    }
-
-    pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.engine.cancel_app_timer(timer);
-    }
-}
+#[cfg(test)]
+pub(crate) mod harness;
+#[cfg(test)]
+mod tests;

@@ -62,12 +62,8 @@ impl Outgoing {
         };
         let header = sio::encode_header(kind, attachments.len(), nsp, id);
         let body = json::to_string(&Value::Array(args.into_iter().collect()));
-        let mut text = Vec::with_capacity(1 + header.len() + body.len());
-        text.push(EioKind::Message.digit());
-        text.extend_from_slice(header.as_bytes());
-        text.extend_from_slice(body.as_bytes());
         let mut frames = Vec::with_capacity(1 + attachments.len());
-        frames.push(Frame::Text(Bytes::from(text)));
+        frames.push(Frame::text_parts(EioKind::Message, &[&header, &body]));
         frames.extend(attachments.into_iter().map(Frame::Binary));
         Outgoing { frames }
     }

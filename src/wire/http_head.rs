@@ -142,12 +142,32 @@ impl HeadError {
 
     /// The standard reason phrase of [`HeadError::status`], for the status line.
     pub fn status_text(self) -> &'static str {
-        match self.status() {
-            431 => "Request Header Fields Too Large",
-            501 => "Not Implemented",
-            505 => "HTTP Version Not Supported",
-            _ => "Bad Request",
-        }
+        reason_phrase(self.status())
+    }
+}
+
+/// The reason phrase (RFC 9110, section 15) of every status this server sends: the one table
+/// the loop's own answers and the tiny_http workers' both use. Others get an empty phrase,
+/// which HTTP/1.1 allows.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        417 => "Expectation Failed",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
     }
 }
 

@@ -1,10 +1,3 @@
-// NOTE for lead: `query::query_param` is `fn query_param(query: &str, key: &str)` — the
-// unused `<'a>` from the brief would fail clippy (needless_lifetimes); call sites are the same.
-// Additions: `eio::Frame::text`, `eio::PacketKind::{ALL, digit_char}`, `sio::PacketKind::
-// {ALL, is_binary}`, `sio::RESERVED_EVENTS`, `payload::SEPARATOR`, `sid::{SID_LEN,
-// SID_RANDOM_BYTES}`, `http_head::HeadError::status_text`, `DecodeError::as_str`. Sid parse
-// errors are `DecodeError::{SidLength, SidAlphabet}`.
-
 //! Pure codecs for everything ShareThings reads from or writes to the network: HTTP/1.1
 //! request heads, Engine.IO v4 query strings, session ids, packets and polling payloads, and
 //! Socket.IO v5 packets.

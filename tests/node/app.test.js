@@ -1,5 +1,5 @@
 // The real socket.io-client (npm) against the release `sharethings` server: the ShareThings
-// events of PROTOCOL.md, the first release's client shape, malformed payloads, and
+// events of docs/protocol.md, the first release's client shape, malformed payloads, and
 // backpressure with a receiver that stops reading.
 'use strict';
 
@@ -113,7 +113,7 @@ test('three members: acks list members with created; relays reach the others wit
   assert.equal(nobody.success, false);
   assert.equal(nobody.code, 'invalid_request');
 
-  // Binary chunks stay binary; remove-content and clear-all-content are relayed as PROTOCOL.md says.
+  // Binary chunks stay binary; remove-content and clear-all-content are relayed as docs/protocol.md says.
   const bytes = crypto.randomBytes(3000);
   const chunk = { sessionId: S, chunk: { contentId: 'f1', chunkIndex: 0, totalChunks: 1, encryptedData: bytes, iv: [1, 2] } };
   assert.deepEqual(await ask(c.socket, 'chunk', chunk), { success: true });

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent generator of ShareThings encryption format v2 test vectors.
 
-Written from PROTOCOL.md ("Client-side encryption (format v2)") alone, with Python's
+Written from docs/protocol.md ("Client-side encryption (format v2)") alone, with Python's
 standard library (PBKDF2, HMAC, and HKDF spelled out from RFC 5869) plus the
 `cryptography` package for AES-256-GCM, so the web client's two implementations
 (Web Crypto and pure JS) are checked against code that shares nothing with them.

@@ -1,5 +1,5 @@
 /**
- * Wire payloads (PROTOCOL.md, "ShareThings events"), mirrored from the server, plus the
+ * Wire payloads (docs/protocol.md, "ShareThings events"), mirrored from the server, plus the
  * envelope this client puts inside `content`. Types only.
  *
  * Envelope (format v2), what the server can see:

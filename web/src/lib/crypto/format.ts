@@ -1,5 +1,5 @@
 /**
- * Encryption format v2 (PROTOCOL.md, "Client-side encryption"): the constants, salts and
+ * Encryption format v2 (docs/protocol.md, "Client-side encryption"): the constants, salts and
  * associated-data strings every implementation must agree on. Pure values; no crypto calls,
  * no React. The server never sees anything derived here except the fingerprint, which is a
  * MAC it can compare but cannot turn back into a key.

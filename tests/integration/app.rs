@@ -13,13 +13,10 @@
 //! - malformed: typed errors, no disconnect
 //! - routing: the `route` query key
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use miniserde::json::Value;
-use sha2::{Digest, Sha256};
 
 fn join_json(session: &str, name: &str, passphrase: &str) -> String {
     format!(
@@ -823,18 +820,11 @@ fn a_ten_mib_session_id_is_invalid_request() {
 
 // ----- routing -----------------------------------------------------------------------------
 
-fn route_key(name: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"sharethings/route/")
-        .chain_update(name.as_bytes())
-        .finalize();
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn a_routed_connection_may_join_only_its_session() {
     let server = Server::start(&[]);
-    let key = route_key("routed");
+    // The library's key, which a unit test pins to tests/vectors/route-key.json.
+    let key = sharethings::app::route_key("routed");
     assert_eq!(key.len(), 16);
     let mut c = SioClient::connect_with(server.addr(), &format!("&route={key}"));
     let ack = c.emit_ack("join", &join_json("elsewhere", "A", "pw"));

@@ -1,4 +1,4 @@
-//! Engine.IO v4 against the real server, in raw bytes: the error table of PROTOCOL.md, the
+//! Engine.IO v4 against the real server, in raw bytes: the error table of `docs/protocol.md`, the
 //! open packet, long-polling framing, overlapping requests, the upgrade to WebSocket, the
 //! heartbeat, maxPayload on both transports and CORS.
 //!
@@ -7,15 +7,14 @@
 //! - handshake: the open packet on both transports
 //! - polling: framing both ways, overlapping GET and POST
 //! - upgrade: probe, noop to the parked GET, `5`, flush, polling refused afterwards
-//! - heartbeat: server pings, timeouts on both transports, client pings
+//! - heartbeat: server pings, timeouts on both transports, client pings (what happens only;
+//!   when it happens is proven on virtual time in `src/engine/tests.rs`)
 //! - max_payload: 413 on polling, close 1009 on WebSocket
 //! - cors: preflight and headers
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
-use common::*;
+use crate::common::*;
 
 const UNKNOWN_SID: &str = "AAAAAAAAAAAAAAAAAAAA";
 
@@ -138,13 +137,22 @@ fn failed_websocket_handshake_is_plain_400_with_the_message() {
         &[("Origin", "http://evil.example")],
     );
     assert_eq!(refused, (400, "Forbidden".to_string()));
-    // An upgrade on a session that is already a WebSocket.
-    let (_ws, open) = ws_open(addr, "");
+}
+
+#[test]
+fn a_second_websocket_for_a_websocket_session_is_accepted_then_closed() {
+    // As the reference: the handshake completes, the server closes that WebSocket at once,
+    // and the session goes on on its own WebSocket.
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let (mut ws, open) = ws_open(addr, "");
     let sid = str_of(get(&open, "sid")).to_string();
-    let refused = try_ws_connect(addr, &format!("&sid={sid}"))
-        .err()
-        .expect("second upgrade refused");
-    assert_eq!(refused, (400, "Bad request".to_string()));
+    let mut second = ws_connect(addr, &format!("&sid={sid}"));
+    let (code, texts) = second.expect_close();
+    assert_eq!(code, Some(1000));
+    assert!(texts.is_empty(), "{texts:?}");
+    ws.send_text("40");
+    assert!(ws.expect_text().starts_with("40{\"sid\":"));
 }
 
 /// Sends a WebSocket upgrade request by hand and returns status and body of the refusal.
@@ -356,6 +364,63 @@ fn a_polling_post_body_timeout_ends_the_request_cleanly() {
     poll_post(addr, &sid, b"40").assert_eio_error(400, 1, "Session ID unknown");
 }
 
+#[test]
+fn an_empty_polling_post_is_answered_at_once_every_time() {
+    // `Content-Length: 0` completes the request with its head: no byte will follow to wake
+    // the loop, so the answer must not wait for one (or for the head timeout's 408).
+    let server = Server::start(&["--head-timeout", "30000"]);
+    let addr = server.addr();
+    for round in 0..10 {
+        let (sid, _) = eio_open_polling(addr);
+        let mut http = Http::connect(addr);
+        http.send(&request_bytes("POST", &polling_target(&sid), &[], b""));
+        let answer = http
+            .try_read_response_for("POST", deadline(Duration::from_secs(3)))
+            .unwrap_or_else(|e| panic!("round {round}: no answer: {e}"));
+        assert_eq!(answer.status, 400, "round {round}: {answer:?}");
+    }
+}
+
+#[test]
+fn an_oversize_post_is_answered_413_to_a_client_still_sending() {
+    // The server refuses at the head, then half-closes and drains for a while, so a client
+    // that goes on sending after the answer arrived finishes its write, reads the status and
+    // sees a clean end instead of a reset.
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let (sid, _) = eio_open_polling(addr);
+    let mut http = Http::connect(addr);
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000001\r\n\r\n",
+        polling_target(&sid)
+    );
+    http.send(head.as_bytes());
+    http.send(&[b'x'; 64 * 1024]);
+    let mut peek = [0u8; 12];
+    let answered = wait_until(deadline(STEP), || {
+        http.stream.peek(&mut peek).is_ok_and(|n| n == peek.len())
+    });
+    assert!(answered, "no answer to the oversize head");
+    assert_eq!(&peek, b"HTTP/1.1 413");
+    let rest = vec![b'x'; 1_000_001 - 64 * 1024];
+    http.stream
+        .set_write_timeout(Some(STEP))
+        .expect("write timeout");
+    std::io::Write::write_all(&mut http.stream, &rest).expect("the server drains the body");
+    http.stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    assert_eq!(http.read_response_for("POST").status, 413);
+    let mut after = [0u8; 16];
+    http.stream
+        .set_read_timeout(Some(STEP))
+        .expect("read timeout");
+    let end = std::io::Read::read(&mut http.stream, &mut after);
+    assert!(matches!(end, Ok(0)), "not a clean end: {end:?}");
+    // The session survives a refused body, as in the reference.
+    assert_eq!(poll_post(addr, &sid, b"40").status, 200);
+}
+
 // ----- upgrade -----------------------------------------------------------------------------
 
 #[test]
@@ -405,9 +470,7 @@ fn an_upgrade_that_never_sends_5_is_abandoned_and_polling_goes_on() {
     let mut ws = ws_connect(addr, &format!("&sid={sid}"));
     ws.send_text("2probe");
     assert_eq!(ws.expect_text(), "3probe");
-    let probed = Instant::now();
     ws.expect_close();
-    assert!(probed.elapsed() >= Duration::from_millis(250));
     // The session is still a polling one.
     assert_eq!(poll_post(addr, &sid, b"40").status, 200);
     assert!(poll_get(addr, &sid).text().starts_with("40{"));
@@ -422,16 +485,9 @@ fn server_pings_every_interval_and_pongs_keep_the_session() {
     let server = Server::start(&FAST_HEARTBEAT);
     let (mut ws, _) = ws_open(server.addr(), "");
     ws.auto_pong = false;
-    let mut last = Instant::now();
     for _ in 0..4 {
         assert_eq!(ws.expect_text(), "2");
-        let gap = last.elapsed();
-        assert!(
-            gap >= Duration::from_millis(250) && gap < Duration::from_millis(1500),
-            "ping gap {gap:?}"
-        );
         ws.send_text("3");
-        last = Instant::now();
     }
     // Alive after four intervals: it still answers.
     ws.send_text("40");
@@ -444,14 +500,8 @@ fn websocket_without_pong_closes_after_ping_timeout() {
     let (mut ws, _) = ws_open(server.addr(), "");
     ws.auto_pong = false;
     assert_eq!(ws.expect_text(), "2");
-    let pinged = Instant::now();
     let (_, seen) = ws.expect_close();
     assert!(seen.is_empty(), "{seen:?}");
-    let waited = pinged.elapsed();
-    assert!(
-        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
-        "closed {waited:?} after the ping"
-    );
 }
 
 #[test]
@@ -462,10 +512,8 @@ fn polling_without_pong_closes_after_ping_timeout() {
     let ping = poll_get(addr, &sid);
     assert_eq!(ping.text(), "2");
     // No pong: the next GET is parked and answered with close when pingTimeout passes.
-    let pinged = Instant::now();
     let close = poll_get(addr, &sid);
     assert_eq!(close.text(), "1");
-    assert!(pinged.elapsed() >= Duration::from_millis(150));
     poll_get(addr, &sid).assert_eio_error(400, 1, "Session ID unknown");
 }
 

@@ -8,11 +8,9 @@
 //! - ordering: an event in the same frame batch as CONNECT
 //! - connect_timeout: sessions that never join a namespace
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const JOIN: &str =
     r#"{"sessionId":"sio-tests","clientName":"Ann","fingerprint":{"v":2,"mac":"m"}}"#;

@@ -8,11 +8,9 @@
 //! - plain_http: /health, /metrics, the bundle (CSP, ETag/304, gzip, SPA fallback, 404)
 //! - limits: the connection cap, a flood of requests and the thread count
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Sends `raw` on a fresh connection and returns the answer; the server must then close.
 fn refused(addr: std::net::SocketAddr, raw: &[u8]) -> Response {
@@ -285,6 +283,49 @@ fn hashed_script_of_the_page_is_cached_long() {
     assert!(res
         .header("cache-control")
         .is_some_and(|c| c.contains("immutable")));
+}
+
+/// The largest script the page loads (the main bundle, about 636 KB).
+fn main_script(addr: std::net::SocketAddr) -> String {
+    let page = get_path(addr, "/").text();
+    let scripts: Vec<String> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|src| src.ends_with(".js"))
+        .map(str::to_string)
+        .collect();
+    scripts
+        .into_iter()
+        .max_by_key(|src| get_path(addr, src).body.len())
+        .expect("the page loads a script")
+}
+
+#[test]
+fn the_bundle_without_gzip_crosses_the_bridge_at_socket_speed() {
+    // The bridge moves a response until the client's socket is full, then resumes on its
+    // writability; pumping one read per readiness event took seconds for this file. On an
+    // idle loopback it takes a few milliseconds; the bound leaves room for a loaded machine.
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let script = main_script(addr);
+    let mut conn = Http::connect(addr);
+    let mut timings = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let res = conn.request("GET", &script, &[], b"");
+        timings.push(started.elapsed());
+        assert_eq!(res.status, 200);
+        assert!(res.header("content-encoding").is_none(), "{res:?}");
+        assert!(res.body.len() > 500_000, "{} bytes", res.body.len());
+    }
+    timings.sort();
+    eprintln!("bundle without gzip through the bridge: {timings:?}");
+    assert!(
+        timings[2] < Duration::from_millis(500),
+        "median {:?} of {timings:?}",
+        timings[2]
+    );
 }
 
 #[test]

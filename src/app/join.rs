@@ -1,0 +1,259 @@
+//! Joining a room: the route check, rate limits, token rejoin, passphrase verification,
+//! creating rooms and adding members, and the join ack.
+
+use super::*;
+
+impl ShareThings {
+    pub(super) fn join(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        args: Vec<Value>,
+    ) -> Result<Value, Failure> {
+        let object = payload::object(args)?;
+        let name = payload::session_id(&object)?;
+        let client_name = payload::client_name(&object)?;
+        let fingerprint = payload::fingerprint(&object)?;
+        let token = payload::optional_string(&object, "token")?;
+        let route = route_key(&name);
+        if let Some(expected) = io
+            .handshake_query(socket)
+            .and_then(|q| query::query_param(q, "route"))
+        {
+            if expected != route {
+                return Err(Failure::invalid(
+                    "this connection was opened for another session",
+                ));
+            }
+        }
+        let now = io.now();
+        let address = io.remote(socket);
+        if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
+            return Err(rate_limited(wait));
+        }
+        // One session per connection: a repeated join to the same room refreshes the token.
+        if let Some(&member) = self.member_of.get(&socket) {
+            let same_room = self
+                .members
+                .get(member)
+                .and_then(|m| self.rooms.get(m.room))
+                .is_some_and(|r| r.name == name);
+            if same_room {
+                return self.joined_ack(member, false, now);
+            }
+            self.remove_member(io, member, "left");
+        }
+        let existing = self.rooms_by_name.get(&name).copied();
+        let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
+        if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
+            if self
+                .rooms
+                .get(room)
+                .is_some_and(|r| r.nonce == claims.room_nonce)
+            {
+                return self.rejoin(io, socket, room, claims, client_name, now);
+            }
+        }
+        let Some(fingerprint) = fingerprint else {
+            return Err(Failure::invalid(if token.is_some() {
+                "token expired or invalid, and no fingerprint given"
+            } else {
+                "fingerprint is required"
+            }));
+        };
+        let verifier = self.keys.verifier(&fingerprint);
+        let (room, created) = match existing {
+            Some(room) => {
+                if let Some(wait) = self.limits.room_blocked(room, now) {
+                    return Err(rate_limited(wait));
+                }
+                let matches = self
+                    .rooms
+                    .get(room)
+                    .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier));
+                if !matches {
+                    self.limits.record_failure(io, address, room, now);
+                    log::info!("join refused for session {route}: wrong passphrase");
+                    return Err(Failure::new(
+                        Code::InvalidPassphrase,
+                        "wrong passphrase for this session",
+                    ));
+                }
+                (room, false)
+            }
+            None => (self.create_room(name, route.clone(), verifier)?, true),
+        };
+        let member = self.add_member(io, socket, room, None, client_name)?;
+        log::info!(
+            "member joined session {route} ({} members)",
+            self.room_size(room)
+        );
+        self.joined_ack(member, created, now)
+    }
+
+    pub(super) fn create_room(
+        &mut self,
+        name: String,
+        route: String,
+        verifier: [u8; 32],
+    ) -> Result<Handle, Failure> {
+        let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
+        let room = Room {
+            name: name.clone(),
+            route: route.clone(),
+            nonce,
+            verifier,
+            members: Vec::new(),
+            expiry: None,
+        };
+        let Ok(handle) = self.rooms.try_insert(room) else {
+            return Err(Failure::new(
+                Code::ServerFull,
+                "the server has no room for another session",
+            ));
+        };
+        self.rooms_by_name.insert(name, handle);
+        log::info!("session {route} created");
+        Ok(handle)
+    }
+
+    pub(super) fn rejoin(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        room: Handle,
+        claims: &TokenClaims,
+        client_name: String,
+        now: Instant,
+    ) -> Result<Value, Failure> {
+        let current = self.rooms.get(room).and_then(|r| {
+            r.members.iter().copied().find(|m| {
+                self.members
+                    .get(*m)
+                    .is_some_and(|m| m.client_id == claims.client_id)
+            })
+        });
+        let Some(member) = current else {
+            // The grace passed: come back as the same clientId, announced again.
+            let member = self.add_member(
+                io,
+                socket,
+                room,
+                Some(claims.client_id.clone()),
+                client_name,
+            )?;
+            return self.joined_ack(member, false, now);
+        };
+        let Some(m) = self.members.get_mut(member) else {
+            return Err(Failure::new(Code::NotJoined, "member vanished"));
+        };
+        if let Some(grace) = m.grace.take() {
+            io.cancel_timer(grace);
+        }
+        let old = m.socket.replace(socket);
+        m.name = client_name;
+        self.member_of.insert(socket, member);
+        if let Some(old) = old.filter(|old| *old != socket) {
+            self.member_of.remove(&old);
+            let failure = Failure::new(
+                Code::Replaced,
+                "this member rejoined from another connection",
+            );
+            io.emit(old, "error", vec![failure.event_body()], Vec::new());
+        }
+        if let Some(r) = self.rooms.get(room) {
+            log::info!("member rejoined session {} with its token", r.route);
+        }
+        self.joined_ack(member, false, now)
+    }
+
+    pub(super) fn add_member(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        room: Handle,
+        client_id: Option<String>,
+        name: String,
+    ) -> Result<Handle, Failure> {
+        if self.room_size(room) >= self.config.max_members {
+            return Err(Failure::new(Code::SessionFull, "this session is full"));
+        }
+        let Some(client_id) = client_id.or_else(|| io.socket_id(socket).map(str::to_string)) else {
+            return Err(Failure::new(Code::NotJoined, "connection closed"));
+        };
+        let member = Member {
+            room,
+            client_id: client_id.clone(),
+            name: name.clone(),
+            socket: Some(socket),
+            grace: None,
+        };
+        let Ok(handle) = self.members.try_insert(member) else {
+            return Err(Failure::new(
+                Code::ServerFull,
+                "the server has no room for another member",
+            ));
+        };
+        let announce = Outgoing::event(
+            "/",
+            "client-joined",
+            vec![member_event(
+                self.rooms.get(room).map_or("", |r| r.name.as_str()),
+                &client_id,
+                &name,
+            )],
+            Vec::new(),
+        );
+        self.announce(io, room, &announce, Some(socket));
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.members.push(handle);
+            if let Some(expiry) = r.expiry.take() {
+                io.cancel_timer(expiry);
+            }
+        }
+        self.member_of.insert(socket, handle);
+        self.publish();
+        Ok(handle)
+    }
+
+    pub(super) fn room_size(&self, room: Handle) -> usize {
+        self.rooms.get(room).map_or(0, |r| r.members.len())
+    }
+
+    pub(super) fn joined_ack(
+        &self,
+        member: Handle,
+        created: bool,
+        now: Instant,
+    ) -> Result<Value, Failure> {
+        let m = self
+            .members
+            .get(member)
+            .ok_or_else(|| Failure::new(Code::NotJoined, "member vanished"))?;
+        let room = self
+            .rooms
+            .get(m.room)
+            .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
+        let token = self.keys.sign(&TokenClaims {
+            room_nonce: room.nonce,
+            client_id: m.client_id.clone(),
+            expires_ms: self
+                .now_ms(now)
+                .saturating_add(TOKEN_LIFETIME.as_millis() as u64),
+        });
+        let mut clients = Array::new();
+        for other in room.members.iter().filter_map(|h| self.members.get(*h)) {
+            let mut c = Object::new();
+            c.insert("id".into(), Value::String(other.client_id.clone()));
+            c.insert("name".into(), Value::String(other.name.clone()));
+            clients.push(Value::Object(c));
+        }
+        let mut ack = Object::new();
+        ack.insert("success".into(), Value::Bool(true));
+        ack.insert("token".into(), Value::String(token));
+        ack.insert("clientId".into(), Value::String(m.client_id.clone()));
+        ack.insert("clients".into(), Value::Array(clients));
+        ack.insert("created".into(), Value::Bool(created));
+        Ok(Value::Object(ack))
+    }
+}

@@ -1,0 +1,151 @@
+//! Send queues and backpressure.
+//!
+//! `Session::queued_bytes` is the one count of what the server holds for a client: every
+//! frame queued for the session (on the polling queue, or handed to the front door for its
+//! WebSocket) is added by [`Engine::count_queued`] and taken off when a poll answer carries
+//! it or the front door reports it written ([`Engine::ws_written`]). The per-session cap,
+//! the water marks that pause and resume senders, and the stall timer all read that count.
+//! (The front door's `OutQueue` only tracks its own write position, and bytes that belong to
+//! no session: HTTP answers, bridged responses, WebSocket control frames.)
+
+use super::*;
+
+impl<A: Copy> Engine<A> {
+    /// Queues one Engine.IO packet for the session. Frames of the same session leave in order.
+    pub fn send(&mut self, id: SessionId, frame: Frame) {
+        let hard_cap = self.config.send_queue_bytes;
+        let Some(queued) = self.count_queued(id, &frame) else {
+            return;
+        };
+        let over_cap = queued > hard_cap;
+        let Some(session) = self.sessions.get_mut(id) else {
+            return;
+        };
+        match session.transport {
+            TransportState::WebSocket { conn } => {
+                self.actions.push_back(Action::SendWs { conn, frame });
+            }
+            TransportState::Polling { held_get, .. } => {
+                session.queue.push_back(frame);
+                if held_get.is_some() && !self.dirty.contains(&id) {
+                    self.dirty.push(id);
+                }
+            }
+        }
+        if over_cap {
+            log::info!("disconnecting a client whose send queue passed its cap");
+            self.close(id, CloseReason::QueueFull);
+            return;
+        }
+        self.watch_high_water(id);
+    }
+
+    /// Adds a frame queued for the session to its count; returns the new count.
+    pub(super) fn count_queued(&mut self, id: SessionId, frame: &Frame) -> Option<usize> {
+        let session = self.sessions.get_mut(id)?;
+        session.queued_bytes = session.queued_bytes.saturating_add(frame.len());
+        Some(session.queued_bytes)
+    }
+
+    /// Sends a text message (`4` + text).
+    pub fn send_text(&mut self, id: SessionId, text: &str) {
+        self.send(id, Frame::text(PacketKind::Message, text));
+    }
+
+    /// The front door wrote `bytes` of this session's WebSocket frames to the kernel.
+    pub fn ws_written(&mut self, id: SessionId, bytes: usize) {
+        self.after_dequeue(id, bytes);
+    }
+
+    pub(super) fn after_dequeue(&mut self, id: SessionId, bytes: usize) {
+        let low_water = self.config.low_water();
+        let Some(session) = self.sessions.get_mut(id) else {
+            return;
+        };
+        session.queued_bytes = session.queued_bytes.saturating_sub(bytes);
+        if session.queued_bytes > low_water {
+            return;
+        }
+        if let Some(timer) = session.stall_timer.take() {
+            self.timers.cancel(timer);
+        }
+        let waiters = std::mem::take(&mut session.waiters);
+        for sender in waiters {
+            self.release_sender(sender);
+        }
+    }
+
+    pub(super) fn watch_high_water(&mut self, id: SessionId) {
+        let high_water = self.config.high_water();
+        let Some(session) = self.sessions.get(id) else {
+            return;
+        };
+        if session.queued_bytes > high_water
+            && session.stall_timer.is_none()
+            && !self.newly_congested.contains(&id)
+        {
+            self.newly_congested.push(id);
+        }
+    }
+
+    /// Arms the stall timer of every session that became congested since the last call and
+    /// is still above its low-water mark.
+    pub(super) fn arm_stall_timers(&mut self, now: Instant) {
+        let deadline = now + self.config.stall_timeout;
+        let low_water = self.config.low_water();
+        for id in std::mem::take(&mut self.newly_congested) {
+            let Some(session) = self.sessions.get_mut(id) else {
+                continue;
+            };
+            if session.queued_bytes > low_water && session.stall_timer.is_none() {
+                session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
+            }
+        }
+    }
+
+    /// Whether the session's queue is above its high-water mark.
+    pub fn is_congested(&self, id: SessionId) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|s| s.queued_bytes > self.config.high_water())
+    }
+
+    /// Pauses `sender` until `receiver` drains below its low-water mark. The sender stops
+    /// being read (on WebSocket) and [`Event::Resumed`] tells the layer above when it may go
+    /// on (for example to send the acks it held).
+    pub fn hold_sender(&mut self, sender: SessionId, receiver: SessionId) {
+        if !self.sessions.contains(sender) {
+            return;
+        }
+        let Some(r) = self.sessions.get_mut(receiver) else {
+            return;
+        };
+        r.waiters.push(sender);
+        if let Some(s) = self.sessions.get_mut(sender) {
+            s.held_by = s.held_by.saturating_add(1);
+            if s.held_by == 1 {
+                if let Some(conn) = s.transport.ws_conn() {
+                    self.actions.push_back(Action::PauseRead { conn });
+                }
+            }
+        }
+    }
+
+    /// Whether the session waits for receivers to drain.
+    pub fn is_held(&self, id: SessionId) -> bool {
+        self.sessions.get(id).is_some_and(|s| s.held_by > 0)
+    }
+
+    pub(super) fn release_sender(&mut self, sender: SessionId) {
+        let Some(s) = self.sessions.get_mut(sender) else {
+            return;
+        };
+        s.held_by = s.held_by.saturating_sub(1);
+        if s.held_by == 0 {
+            if let Some(conn) = s.transport.ws_conn() {
+                self.actions.push_back(Action::ResumeRead { conn });
+            }
+            self.events.push_back(Event::Resumed(sender));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The WebSocket transport: the probe and upgrade from polling, and messages and closes on an
+//! established WebSocket.
+
+use super::*;
+
+impl<A: Copy> Engine<A> {
+    pub(super) fn begin_upgrade(&mut self, now: Instant, id: SessionId, conn: ConnId) -> Outcome {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return Outcome::RejectWebSocket(RequestError::UnknownSid.message());
+        };
+        if session.transport.kind() != Transport::Polling || session.upgrading() {
+            // Reference ("transport has already been upgrading/upgraded"): the handshake
+            // completes, then the server closes that WebSocket; the session is untouched.
+            return Outcome::AcceptThenClose;
+        }
+        session.probe = Some(conn);
+        let deadline = now + self.config.upgrade_timeout;
+        session.upgrade_timer = self.timers.insert(deadline, Timer::Upgrade(id)).ok();
+        Outcome::AcceptWebSocket(id)
+    }
+
+    /// A complete WebSocket message arrived on `conn`, which belongs to session `id`.
+    pub fn ws_message(&mut self, now: Instant, id: SessionId, conn: ConnId, message: Message) {
+        if self.close_if_pong_overdue(now, id) {
+            return;
+        }
+        let Some(session) = self.sessions.get(id) else {
+            return;
+        };
+        let packet = match message {
+            Message::Binary(data) => Incoming::Binary(data),
+            Message::Text(data) => match decode_text(&data) {
+                Some(kind) => Incoming::Text(kind, data.slice(1..)),
+                None => {
+                    log::debug!("closing session: bad engine.io packet on websocket");
+                    return self.ws_protocol_error(id, conn);
+                }
+            },
+        };
+        if session.probe == Some(conn) {
+            return self.probe_packet(id, conn, packet);
+        }
+        if session.transport.ws_conn() != Some(conn) {
+            return;
+        }
+        self.on_packet(now, id, packet);
+    }
+
+    /// The probing WebSocket speaks: `2probe` is answered `3probe`, `5` completes the upgrade.
+    pub(super) fn probe_packet(&mut self, id: SessionId, conn: ConnId, packet: Incoming) {
+        match packet {
+            Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
+                let pong = Frame::text(PacketKind::Pong, "probe");
+                // Not through `send` (that would go to the polling queue), but counted like
+                // any frame: the front door reports it written.
+                self.count_queued(id, &pong);
+                self.actions.push_back(Action::SendWs { conn, frame: pong });
+                // Written now, before requests on other connections this turn: the client
+                // sends its next poll only once it has the `3probe`.
+                self.actions.push_back(Action::Flush { conn });
+                // Release a parked GET at once so the client can pause polling and send `5`.
+                self.release_held_get(id, PacketKind::Noop);
+            }
+            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(id, conn),
+            _ => {
+                log::debug!("closing probe: unexpected packet during upgrade");
+                self.abandon_probe(id);
+            }
+        }
+    }
+
+    pub(super) fn complete_upgrade(&mut self, id: SessionId, conn: ConnId) {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return;
+        };
+        session.probe = None;
+        if let Some(timer) = session.upgrade_timer.take() {
+            self.timers.cancel(timer);
+        }
+        let old = std::mem::replace(&mut session.transport, TransportState::WebSocket { conn });
+        let queued: Vec<Frame> = session.queue.drain(..).collect();
+        if let TransportState::Polling {
+            held_get: Some(get),
+            ..
+        } = old
+        {
+            self.actions.push_back(Action::AnswerPoll {
+                conn: get,
+                body: vec![PacketKind::Noop.digit()],
+            });
+        }
+        for frame in queued {
+            self.actions.push_back(Action::SendWs { conn, frame });
+        }
+        self.dirty.retain(|d| *d != id);
+    }
+
+    pub(super) fn abandon_probe(&mut self, id: SessionId) {
+        if let Some(session) = self.sessions.get_mut(id) {
+            if let Some(conn) = session.probe.take() {
+                self.actions.push_back(Action::CloseWs { conn, code: 1002 });
+            }
+            if let Some(timer) = session.upgrade_timer.take() {
+                self.timers.cancel(timer);
+            }
+        }
+    }
+
+    pub(super) fn ws_protocol_error(&mut self, id: SessionId, conn: ConnId) {
+        let is_probe = self.sessions.get(id).and_then(|s| s.probe) == Some(conn);
+        if is_probe {
+            self.abandon_probe(id);
+        } else {
+            self.close(id, CloseReason::ParseError);
+        }
+    }
+
+    /// The WebSocket connection of session `id` ended: `clean` when the peer sent a close
+    /// frame, otherwise it was lost (EOF, reset, I/O error, protocol violation).
+    pub fn ws_closed(&mut self, id: SessionId, conn: ConnId, clean: bool) {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return;
+        };
+        if session.probe == Some(conn) {
+            session.probe = None;
+            if let Some(timer) = session.upgrade_timer.take() {
+                self.timers.cancel(timer);
+            }
+            return;
+        }
+        if session.transport.ws_conn() == Some(conn) {
+            let reason = if clean {
+                CloseReason::TransportClose
+            } else {
+                CloseReason::TransportError
+            };
+            self.close(id, reason);
+        }
+    }
+
+    /// A WebSocket message was larger than `max_payload` (close code 1009).
+    pub fn ws_too_large(&mut self, id: SessionId, conn: ConnId) {
+        self.actions.push_back(Action::CloseWs { conn, code: 1009 });
+        self.ws_closed(id, conn, false);
+    }
+}

@@ -1,0 +1,199 @@
+//! One connection's life outside its protocol: its deadline in the loop's wheel, reading as its
+//! state wants (into `Conn::input`, discarded, or only watched for EOF), lingering after a
+//! last response, and closing.
+
+use super::*;
+
+impl<L: Layer> Server<L> {
+    pub(super) fn arm_head_timer(&mut self, now: Instant, id: Handle) {
+        self.arm_deadline(now + self.config.head_timeout, id);
+    }
+
+    pub(super) fn arm_deadline(&mut self, deadline: Instant, id: Handle) {
+        let timer = self.engine.set_conn_timer(deadline, id).ok();
+        if let Some(conn) = self.conns.get_mut(id) {
+            if let Some(old) = std::mem::replace(&mut conn.timer, timer) {
+                self.engine.cancel_timer(old);
+            }
+        }
+    }
+
+    pub(super) fn disarm_timer(&mut self, id: Handle) {
+        if let Some(timer) = self.conns.get_mut(id).and_then(|c| c.timer.take()) {
+            self.engine.cancel_timer(timer);
+        }
+    }
+
+    /// Gives a connection that is finishing (a last response, a close frame, a bridged
+    /// response) until this deadline to make progress; each write that moves bytes extends it.
+    pub(super) fn arm_drain_timer(&mut self, id: Handle) {
+        let now = self.now;
+        self.arm_head_timer(now, id);
+    }
+
+    pub(super) fn conn_deadline(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.timer = None;
+        match conn.state {
+            State::Head if conn.input.is_empty() => self.close_conn(id),
+            State::Head | State::Body { .. } => self.reject(id, 408, "request timeout"),
+            State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
+            // A client that stopped reading its last response, a close frame or a bridged
+            // response: it gets no more of the server's time.
+            State::Closing { .. }
+            | State::Lingering { .. }
+            | State::Bridge(_)
+            | State::WebSocket { closing: true, .. } => {
+                log::debug!("closing a connection that stopped reading");
+                self.close_conn(id);
+            }
+            State::Held { .. } | State::WebSocket { closing: false, .. } => {}
+        }
+    }
+
+    /// Reads whatever the connection has, as its state wants it.
+    pub(super) fn read_conn(&mut self, now: Instant, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.read_paused {
+            return;
+        }
+        match &mut conn.state {
+            State::WebSocket { closing: false, .. } => self.read_ws(now, id),
+            State::WebSocket { closing: true, .. } | State::Closing { .. } => {
+                self.discard_input(id)
+            }
+            State::Lingering { .. } => self.linger(id),
+            State::Held { .. } | State::BridgeWait { .. } | State::Bridge(_) => {
+                // Nothing may arrive while parked except EOF; detect it without consuming a
+                // pipelined request (clients do not pipeline behind a long-poll).
+                self.peek_eof(id);
+            }
+            State::Head | State::Body { .. } => self.read_http(now, id),
+        }
+    }
+
+    pub(super) fn peek_eof(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let mut probe = [0u8; 1];
+        match conn.stream.peek(&mut probe) {
+            Ok(0) => self.close_conn(id),
+            Err(e) if !nonblocking::would_block(&e) && !nonblocking::interrupted(&e) => {
+                self.close_conn(id)
+            }
+            _ => {}
+        }
+    }
+
+    /// The last response is out: shut our side down and drain the client for a while.
+    pub(super) fn begin_linger(&mut self, id: Handle) {
+        let left = self
+            .config
+            .max_payload
+            .saturating_add(self.config.head_max_bytes);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.stream.shutdown(std::net::Shutdown::Write).is_err() {
+            return self.close_conn(id);
+        }
+        conn.state = State::Lingering { left };
+        let deadline = self.now + LINGER;
+        self.arm_deadline(deadline, id);
+        self.linger(id);
+    }
+
+    /// Drops what a lingering client sends; closes at its EOF or once it sent too much.
+    pub(super) fn linger(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let State::Lingering { left } = &mut conn.state else {
+            return;
+        };
+        loop {
+            let room = (*left).min(self.scratch.len());
+            if room == 0 {
+                return self.close_conn(id);
+            }
+            let buf = self.scratch.get_mut(..room).unwrap_or_default();
+            match nonblocking::read(&mut conn.stream, buf) {
+                Ok(Got::Data(n)) => *left = left.saturating_sub(n),
+                Ok(Got::WouldBlock) => return,
+                Ok(Got::Eof) | Err(_) => return self.close_conn(id),
+            }
+        }
+    }
+
+    pub(super) fn discard_input(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        loop {
+            match nonblocking::read(&mut conn.stream, &mut self.scratch) {
+                Ok(Got::Data(_)) => {}
+                Ok(Got::WouldBlock) => return,
+                Ok(Got::Eof) | Err(_) => return self.close_conn(id),
+            }
+        }
+    }
+
+    /// Reads into the connection's input buffer, bounded by `limit` bytes in total.
+    /// Returns false when the connection was closed.
+    pub(super) fn fill_input(&mut self, id: Handle, limit: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return false;
+        };
+        let chunk = &mut self.scratch;
+        while conn.input.len() < limit {
+            let room = (limit - conn.input.len()).min(chunk.len());
+            match nonblocking::read(&mut conn.stream, chunk.get_mut(..room).unwrap_or_default()) {
+                Ok(Got::Data(n)) => conn
+                    .input
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(Got::WouldBlock) => return true,
+                Ok(Got::Eof) | Err(_) => {
+                    self.close_conn(id);
+                    return false;
+                }
+            }
+        }
+        // At the limit with possibly more unread: come back after this turn.
+        self.again.push(id);
+        true
+    }
+
+    /// Closes a connection now and tells the engine what it carried.
+    /// A WebSocket closed this way was lost (no close frame was read: that path tells the
+    /// engine itself before closing).
+    pub(super) fn close_conn(&mut self, id: Handle) {
+        self.disarm_timer(id);
+        let Some(mut conn) = self.conns.remove(id) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        self.abandon(id, conn.state);
+    }
+
+    /// Tells whoever relied on a connection's old state that it is over.
+    pub(super) fn abandon(&mut self, id: Handle, old: State) {
+        match old {
+            State::Held { session, .. } | State::Body { session, .. } => {
+                self.engine.polling_conn_gone(session, id)
+            }
+            State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
+            State::Bridge(mut bridge) => {
+                let _ = self.poll.registry().deregister(&mut bridge.unix);
+                self.bridged = self.bridged.saturating_sub(1);
+                self.start_waiting_bridge();
+            }
+            State::WebSocket { session, .. } => self.engine.ws_closed(session, id, false),
+            State::Head | State::Closing { .. } | State::Lingering { .. } => {}
+        }
+    }
+}

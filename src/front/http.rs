@@ -1,0 +1,299 @@
+//! HTTP/1.1 on a connection: request heads (bounded in size and time), routing to Engine.IO or
+//! the bridge, polling bodies, and the answers the loop writes itself.
+
+use super::*;
+
+impl<L: Layer> Server<L> {
+    pub(super) fn read_http(&mut self, now: Instant, id: Handle) {
+        loop {
+            let Some(conn) = self.conns.get(id) else {
+                return;
+            };
+            match &conn.state {
+                State::Head => {
+                    // A pipelined head may already be buffered: parse before reading more,
+                    // and parse again only if more bytes came.
+                    let mut parsed = if conn.input.is_empty() {
+                        Ok(None)
+                    } else {
+                        http_head::parse_request_head(&conn.input, MAX_HEADERS)
+                    };
+                    if matches!(parsed, Ok(None)) {
+                        let before = conn.input.len();
+                        if !self.fill_input(id, self.config.head_max_bytes + 1) {
+                            return;
+                        }
+                        let Some(conn) = self.conns.get(id) else {
+                            return;
+                        };
+                        if conn.input.len() > before {
+                            parsed = http_head::parse_request_head(&conn.input, MAX_HEADERS);
+                        }
+                    }
+                    let Some(conn) = self.conns.get(id) else {
+                        return;
+                    };
+                    match parsed {
+                        Ok(Some(head)) if head.head_len <= self.config.head_max_bytes => {
+                            let raw: Vec<u8> =
+                                conn.input.get(..head.head_len).unwrap_or_default().to_vec();
+                            if let Some(conn) = self.conns.get_mut(id) {
+                                conn.input.drain(..head.head_len);
+                            }
+                            self.disarm_timer(id);
+                            self.on_head(now, id, head, raw);
+                        }
+                        Ok(Some(_)) => return self.reject(id, 431, "request head too large"),
+                        Ok(None) if conn.input.len() > self.config.head_max_bytes => {
+                            return self.reject(id, 431, "request head too large")
+                        }
+                        Ok(None) => return,
+                        Err(err) => return self.reject(id, err.status(), err.reason()),
+                    }
+                }
+                State::Body { need, .. } => {
+                    let need = *need;
+                    if conn.input.len() < need && !self.fill_input(id, need) {
+                        return;
+                    }
+                    let Some(conn) = self.conns.get_mut(id) else {
+                        return;
+                    };
+                    if conn.input.len() < need {
+                        return;
+                    }
+                    let State::Body {
+                        session,
+                        answer_headers,
+                        ..
+                    } = std::mem::replace(&mut conn.state, State::Head)
+                    else {
+                        return;
+                    };
+                    let body: Vec<u8> = conn.input.drain(..need).collect();
+                    self.disarm_timer(id);
+                    let reply = self.engine.polling_body(now, session, &body);
+                    let bytes = response::render(
+                        reply.status,
+                        reply.content_type,
+                        &answer_headers,
+                        &reply.body,
+                        false,
+                    );
+                    self.queue_response(now, id, bytes, true);
+                }
+                _ => return,
+            }
+            // Another request may already be buffered (keep-alive), or a body already
+            // complete (`Content-Length: 0` needs no byte at all); stop when neither is.
+            let more = self.conns.get(id).is_some_and(|c| match c.state {
+                State::Head => !c.input.is_empty(),
+                State::Body { need, .. } => c.input.len() >= need,
+                _ => false,
+            });
+            if !more {
+                return;
+            }
+        }
+    }
+
+    pub(super) fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        let (path, query_string) = query::split_target(&head.target);
+        let mount = self
+            .config
+            .engine_paths
+            .iter()
+            .position(|p| path == p.trim_end_matches('/') || path.starts_with(p.as_str()));
+        let Some(mount) = mount else {
+            return self.bridge_or_wait(now, id, head, raw);
+        };
+        let origin = self.cors.check(&head);
+        let websocket = head.header_has_token("upgrade", "websocket");
+        if origin == OriginCheck::Refused {
+            return self.refuse_engine(
+                now,
+                id,
+                websocket,
+                engine::RequestError::Forbidden,
+                &origin,
+            );
+        }
+        if head.method == Method::Options && !websocket {
+            let bytes = cors::preflight(&origin, &head);
+            return self.queue_response(now, id, bytes, head.keep_alive);
+        }
+        let ws_key = head.header("sec-websocket-key").map(<[u8]>::to_vec);
+        let ws_valid = websocket
+            && head.method == Method::Get
+            && head.header_has_token("connection", "upgrade")
+            && ws_key.is_some()
+            && head.header("sec-websocket-version") == Some(b"13");
+        if websocket && !ws_valid {
+            return self.refuse_engine(now, id, true, engine::RequestError::BadRequest, &origin);
+        }
+        let engine_query = query::parse_engine_query(query_string);
+        let Some(peer) = self.conns.get(id).map(|c| c.peer) else {
+            return;
+        };
+        let request = engine::Request {
+            method: head.method,
+            query: &engine_query,
+            websocket: ws_valid,
+            remote: peer::client_address(peer, &head, &self.config.trusted_proxies),
+            raw_query: query_string,
+            mount,
+        };
+        // As the reference: polling answers must never be cached.
+        let answer_headers = format!("Cache-Control: no-store\r\n{}", cors::cors_headers(&origin));
+        match self.engine.request(now, &request, id) {
+            Outcome::Reply(reply) => {
+                let bytes = response::render(
+                    reply.status,
+                    reply.content_type,
+                    &answer_headers,
+                    &reply.body,
+                    !head.keep_alive,
+                );
+                self.queue_response(now, id, bytes, head.keep_alive);
+            }
+            Outcome::Hold(session) => {
+                if let Some(conn) = self.conns.get_mut(id) {
+                    conn.state = State::Held {
+                        session,
+                        answer_headers,
+                    };
+                }
+            }
+            Outcome::ReadBody(session) => {
+                let length = head.content_length.unwrap_or(0);
+                if head.chunked || length > self.config.max_payload as u64 {
+                    let reply = self.engine.polling_body_too_large(session);
+                    let bytes = response::render(
+                        reply.status,
+                        reply.content_type,
+                        &answer_headers,
+                        &reply.body,
+                        true,
+                    );
+                    return self.send_and_close(id, bytes, true);
+                }
+                if let Some(conn) = self.conns.get_mut(id) {
+                    conn.state = State::Body {
+                        session,
+                        need: length as usize,
+                        answer_headers,
+                    };
+                }
+                self.arm_head_timer(now, id);
+            }
+            Outcome::AcceptWebSocket(session) => {
+                let key = ws_key.unwrap_or_default();
+                let Some(conn) = self.conns.get_mut(id) else {
+                    return;
+                };
+                conn.out
+                    .push(b"", Bytes::from(ws::accept_response(&key)), 0);
+                let leftover = std::mem::take(&mut conn.input);
+                conn.state = State::WebSocket {
+                    session,
+                    reader: Box::new(WsReader::new(self.config.max_payload, &leftover)),
+                    closing: false,
+                };
+                self.to_write.push(id);
+                self.again.push(id);
+            }
+            Outcome::AcceptThenClose => {
+                let key = ws_key.unwrap_or_default();
+                let Some(conn) = self.conns.get_mut(id) else {
+                    return;
+                };
+                conn.out
+                    .push(b"", Bytes::from(ws::accept_response(&key)), 0);
+                let (header, len) = ws::frame_header(ws::CLOSE, 2);
+                conn.out.push(
+                    header.get(..len).unwrap_or_default(),
+                    Bytes::from_static(&[0x03, 0xe8]), // 1000, normal closure
+                    0,
+                );
+                conn.input.clear();
+                conn.state = State::Closing { linger: false };
+                self.to_write.push(id);
+                self.arm_drain_timer(id);
+            }
+            Outcome::RejectWebSocket(message) => {
+                let bytes = response::render(400, "text/html", "", message.as_bytes(), true);
+                self.send_and_close(id, bytes, false);
+            }
+        }
+    }
+
+    pub(super) fn refuse_engine(
+        &mut self,
+        now: Instant,
+        id: Handle,
+        websocket: bool,
+        error: engine::RequestError,
+        origin: &OriginCheck,
+    ) {
+        if websocket {
+            let bytes = response::render(400, "text/html", "", error.message().as_bytes(), true);
+            return self.send_and_close(id, bytes, false);
+        }
+        let reply = engine::Reply::error(error);
+        let bytes = response::render(
+            reply.status,
+            reply.content_type,
+            &cors::cors_headers(origin),
+            &reply.body,
+            false,
+        );
+        self.queue_response(now, id, bytes, true);
+    }
+
+    /// Queues a complete response and returns the connection to reading heads (or closes it).
+    pub(super) fn queue_response(
+        &mut self,
+        now: Instant,
+        id: Handle,
+        bytes: Vec<u8>,
+        keep_alive: bool,
+    ) {
+        if !keep_alive {
+            return self.send_and_close(id, bytes, false);
+        }
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.out.push(b"", Bytes::from(bytes), 0);
+            conn.state = State::Head;
+            self.to_write.push(id);
+        }
+        self.arm_head_timer(now, id);
+    }
+
+    /// Answers with an error status and closes (malformed or oversize heads, timeouts).
+    pub(super) fn reject(&mut self, id: Handle, status: u16, why: &str) {
+        log::debug!("rejecting request with {status}: {why}");
+        let body = format!("{why}\n");
+        let bytes = response::render(
+            status,
+            "text/plain; charset=UTF-8",
+            "",
+            body.as_bytes(),
+            true,
+        );
+        self.send_and_close(id, bytes, true);
+    }
+
+    /// Queues a last answer and closes once it is written. `unread` says the request may not
+    /// have been read to its end (an early error answer): the connection then lingers.
+    pub(super) fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>, unread: bool) {
+        self.disarm_timer(id);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.out.push(b"", Bytes::from(bytes), 0);
+        let old = std::mem::replace(&mut conn.state, State::Closing { linger: unread });
+        self.to_write.push(id);
+        self.abandon(id, old);
+        self.arm_drain_timer(id);
+    }
+}

@@ -1,0 +1,191 @@
+//! A sans-IO harness for the layers above the engine: a real [`Engine`] and [`SocketIo`] with
+//! an [`Application`], driven the way the front door drives them (requests, WebSocket
+//! messages, `expire`, then settle), on virtual time and without sockets. The Socket.IO and
+//! ShareThings unit tests share it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{Application, SocketIo, SocketIoConfig};
+use crate::engine::{Action, ConnId, Engine, EngineConfig, Message, Outcome, Request, SessionId};
+use crate::util::arena::Handle;
+use crate::wire::eio::Frame;
+use crate::wire::http_head::Method;
+use crate::wire::query;
+
+/// One client: its WebSocket connection and its Engine.IO session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    pub conn: ConnId,
+    pub session: SessionId,
+}
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Engine settings with the heartbeat out of the way (tests of it live in the engine).
+pub fn engine_config() -> EngineConfig {
+    EngineConfig {
+        ping_interval: Duration::from_secs(3600),
+        ping_timeout: Duration::from_secs(3600),
+        upgrade_timeout: Duration::from_secs(10),
+        max_payload: 1_000_000,
+        max_sessions: 64,
+        send_queue_bytes: 1 << 20,
+        stall_timeout: Duration::from_secs(30),
+    }
+}
+
+pub fn socketio_config() -> SocketIoConfig {
+    SocketIoConfig {
+        namespaces: vec!["/".into(), "/custom".into()],
+        connect_timeout: Duration::from_secs(1),
+        max_attachments: 4,
+        max_attachment_bytes: 1 << 16,
+        max_sockets: 64,
+    }
+}
+
+pub struct Harness<A: Application> {
+    pub engine: Engine<A::Timer>,
+    pub sio: SocketIo,
+    pub app: A,
+    pub t0: Instant,
+    next_conn: u64,
+    /// What each connection was sent, oldest first, until taken by [`Harness::sent`].
+    outbox: HashMap<ConnId, Vec<String>>,
+}
+
+impl<A: Application> Harness<A> {
+    pub fn new(app: A) -> Harness<A> {
+        Harness::with(app, socketio_config())
+    }
+
+    pub fn with(app: A, config: SocketIoConfig) -> Harness<A> {
+        let t0 = Instant::now();
+        Harness {
+            engine: Engine::new(engine_config(), t0, 256),
+            sio: SocketIo::new(config),
+            app,
+            t0,
+            next_conn: 1,
+            outbox: HashMap::new(),
+        }
+    }
+
+    /// A direct WebSocket session from `remote`, with `query` added to the handshake's.
+    pub fn connect_from(&mut self, at: Duration, remote: IpAddr, query: &str) -> Client {
+        let conn = Handle::from_bits(self.next_conn);
+        self.next_conn += 1;
+        let raw = format!("EIO=4&transport=websocket{query}");
+        let parsed = query::parse_engine_query(&raw);
+        let req = Request {
+            method: Method::Get,
+            query: &parsed,
+            websocket: true,
+            remote,
+            raw_query: &raw,
+            mount: 0,
+        };
+        let outcome = self.engine.request(self.t0 + at, &req, conn);
+        let Outcome::AcceptWebSocket(session) = outcome else {
+            panic!("handshake refused: {outcome:?}");
+        };
+        self.settle(at);
+        let open = self.sent(Client { conn, session });
+        assert!(open[0].starts_with("0{"), "{open:?}");
+        Client { conn, session }
+    }
+
+    /// A WebSocket session that joined namespace `/`.
+    pub fn connect(&mut self, at: Duration) -> Client {
+        let client = self.connect_from(at, IpAddr::V4(Ipv4Addr::LOCALHOST), "");
+        self.text(at, client, "40");
+        let connected = self.sent(client);
+        assert!(connected[0].starts_with("40{\"sid\":"), "{connected:?}");
+        client
+    }
+
+    /// The client sends a text message (a whole Engine.IO packet, e.g. `42["x"]`).
+    pub fn text(&mut self, at: Duration, client: Client, text: &str) {
+        let message = Message::Text(Bytes::copy_from_slice(text.as_bytes()));
+        self.engine
+            .ws_message(self.t0 + at, client.session, client.conn, message);
+        self.settle(at);
+    }
+
+    /// The client sends a binary message (an attachment).
+    pub fn binary(&mut self, at: Duration, client: Client, data: &[u8]) {
+        let message = Message::Binary(Bytes::copy_from_slice(data));
+        self.engine
+            .ws_message(self.t0 + at, client.session, client.conn, message);
+        self.settle(at);
+    }
+
+    /// The client's connection is lost (no close frame).
+    pub fn lose(&mut self, at: Duration, client: Client) {
+        self.engine.ws_closed(client.session, client.conn, false);
+        self.settle(at);
+    }
+
+    /// The loop's timer step at `t0 + at`.
+    pub fn expire(&mut self, at: Duration) {
+        let (mut fired, mut conns) = (Vec::new(), Vec::new());
+        self.engine.expire(self.t0 + at, &mut fired, &mut conns);
+        self.settle(at);
+    }
+
+    /// The front door wrote everything queued for `client` (its queue drained).
+    pub fn drained(&mut self, at: Duration, client: Client, bytes: usize) {
+        self.engine.ws_written(client.session, bytes);
+        self.settle(at);
+    }
+
+    /// What the front door's `settle` does: events to the layers until quiet, then flush.
+    fn settle(&mut self, at: Duration) {
+        let now = self.t0 + at;
+        loop {
+            while let Some(event) = self.engine.events.pop_front() {
+                self.sio.handle(&mut self.engine, now, &mut self.app, event);
+            }
+            self.engine.flush(now);
+            if self.engine.actions.is_empty() && self.engine.events.is_empty() {
+                return;
+            }
+            while let Some(action) = self.engine.actions.pop_front() {
+                let (conn, what) = match action {
+                    Action::SendWs { conn, frame } => (conn, frame_text(&frame)),
+                    Action::CloseWs { conn, code } => (conn, format!("close:{code}")),
+                    Action::AnswerPoll { conn, body } => {
+                        (conn, format!("poll:{}", String::from_utf8_lossy(&body)))
+                    }
+                    Action::PauseRead { conn } => (conn, "pause".into()),
+                    Action::ResumeRead { conn } => (conn, "resume".into()),
+                    Action::Flush { .. } => continue,
+                };
+                self.outbox.entry(conn).or_default().push(what);
+            }
+        }
+    }
+
+    /// Takes what `client` was sent since the last call: text frames as written, binary
+    /// frames as `<N bytes>`, plus `close:CODE`, `pause`, `resume`.
+    pub fn sent(&mut self, client: Client) -> Vec<String> {
+        self.outbox.remove(&client.conn).unwrap_or_default()
+    }
+
+    pub fn is_open(&self, client: Client) -> bool {
+        self.engine.remote(client.session).is_some()
+    }
+}
+
+fn frame_text(frame: &Frame) -> String {
+    match frame {
+        Frame::Text(b) => String::from_utf8_lossy(b).into_owned(),
+        Frame::Binary(b) => format!("<{} bytes>", b.len()),
+    }
+}

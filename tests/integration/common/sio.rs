@@ -1,0 +1,207 @@
+//! Socket.IO v5 on the WebSocket client: packets, emits with acks, events.
+
+use super::*;
+
+/// A decoded Socket.IO packet (inside an Engine.IO message).
+#[derive(Debug, Clone)]
+pub struct SioPacket {
+    pub kind: u8,
+    pub nsp: String,
+    pub id: Option<u64>,
+    pub data: Option<Value>,
+}
+
+/// Decodes the text of an Engine.IO message `4…` as a Socket.IO packet.
+pub fn decode_sio(text: &str) -> Option<SioPacket> {
+    let rest = text.strip_prefix('4')?;
+    let kind = rest.as_bytes().first()?.checked_sub(b'0')?;
+    let mut rest = &rest[1..];
+    if kind == 5 || kind == 6 {
+        let dash = rest.find('-')?;
+        rest = &rest[dash + 1..];
+    }
+    let mut nsp = "/".to_string();
+    if rest.starts_with('/') {
+        let end = rest.find(',').unwrap_or(rest.len());
+        nsp = rest[..end].to_string();
+        rest = rest.get(end + 1..).unwrap_or("");
+    }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let id = (digits > 0).then(|| rest[..digits].parse().expect("ack id"));
+    rest = &rest[digits..];
+    let data = (!rest.is_empty()).then(|| parse_json(rest));
+    Some(SioPacket {
+        kind,
+        nsp,
+        id,
+        data,
+    })
+}
+
+/// A Socket.IO client on a direct WebSocket, joined to `/`.
+pub struct SioClient {
+    pub ws: Ws,
+    /// The Socket.IO socket id from the CONNECT ack.
+    pub id: String,
+    next_ack: u64,
+    /// Events read while waiting for something else: (name, first argument).
+    pub events: VecDeque<(String, Value)>,
+}
+
+impl SioClient {
+    pub fn connect(addr: SocketAddr) -> SioClient {
+        SioClient::connect_with(addr, "")
+    }
+
+    /// Connects with `extra_query` added to the Engine.IO handshake URL.
+    pub fn connect_with(addr: SocketAddr, extra_query: &str) -> SioClient {
+        SioClient::connect_with_headers(addr, extra_query, &[])
+    }
+
+    /// Connects with `extra_query` and extra handshake headers.
+    pub fn connect_with_headers(
+        addr: SocketAddr,
+        extra_query: &str,
+        headers: &[(&'static str, &str)],
+    ) -> SioClient {
+        let (mut ws, _open) = ws_open_with(addr, extra_query, headers);
+        ws.send_text("40");
+        let ack = ws.expect_text();
+        let packet = decode_sio(&ack).unwrap_or_else(|| panic!("not socket.io: {ack:?}"));
+        assert_eq!(packet.kind, 0, "connect ack: {ack}");
+        let id = str_of(get(packet.data.as_ref().expect("connect data"), "sid")).to_string();
+        SioClient {
+            ws,
+            id,
+            next_ack: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Emits `42["event",<json>]` with no ack.
+    pub fn emit(&mut self, event: &str, json: &str) {
+        self.ws.send_text(&format!("42[{},{json}]", quote(event)));
+    }
+
+    /// Emits with an ack id and waits for the ack; returns its first argument. Events that
+    /// arrive meanwhile are kept in [`SioClient::events`].
+    pub fn emit_ack(&mut self, event: &str, json: &str) -> Value {
+        let id = self.next_ack;
+        self.next_ack += 1;
+        self.ws
+            .send_text(&format!("42{id}[{},{json}]", quote(event)));
+        self.wait_ack(id)
+    }
+
+    pub fn wait_ack(&mut self, id: u64) -> Value {
+        let until = deadline(STEP);
+        loop {
+            let packet = self.next_packet(until);
+            match packet.kind {
+                3 if packet.id == Some(id) => {
+                    let args = packet.data.expect("ack data");
+                    return arr(&args).first().cloned().expect("ack argument");
+                }
+                2 => self.keep_event(packet),
+                _ => panic!("unexpected packet while waiting for ack {id}: {packet:?}"),
+            }
+        }
+    }
+
+    fn keep_event(&mut self, packet: SioPacket) {
+        let args = packet.data.expect("event data");
+        let args = arr(&args);
+        let name = str_of(&args[0]).to_string();
+        let first = args.get(1).cloned().unwrap_or(Value::Null);
+        self.events.push_back((name, first));
+    }
+
+    fn next_packet(&mut self, until: Instant) -> SioPacket {
+        match self.ws.read_until(until) {
+            WsRead::Text(t) => decode_sio(&t).unwrap_or_else(|| panic!("not socket.io: {t:?}")),
+            other => panic!(
+                "socket {} expected a packet, got {other:?}; events so far {:?}",
+                self.id,
+                self.event_names()
+            ),
+        }
+    }
+
+    fn event_names(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|(n, v)| format!("{n} {}", to_json(v)))
+            .collect()
+    }
+
+    /// Waits for event `name` and returns its first argument; other events stay queued.
+    pub fn expect_event(&mut self, name: &str) -> Value {
+        if let Some(pos) = self.events.iter().position(|(n, _)| n == name) {
+            return self.events.remove(pos).expect("present").1;
+        }
+        let until = deadline(STEP);
+        loop {
+            let packet = self.next_packet(until);
+            assert_eq!(packet.kind, 2, "expected event {name}, got {packet:?}");
+            self.keep_event(packet);
+            if self.events.back().is_some_and(|(n, _)| n == name) {
+                return self.events.pop_back().expect("present").1;
+            }
+        }
+    }
+
+    /// A round trip: an unknown event with an ack. Everything the server queued for this
+    /// client before handling it arrives first; returns (and clears) the events seen.
+    pub fn sync(&mut self) -> Vec<(String, Value)> {
+        let ack = self.emit_ack("sync-barrier", "{}");
+        assert_eq!(str_of(get(&ack, "code")), "invalid_request", "barrier ack");
+        self.events.drain(..).collect()
+    }
+
+    /// Asserts that no event arrived up to a round trip with the server.
+    pub fn assert_no_events(&mut self) {
+        let events = self.sync();
+        assert!(
+            events.is_empty(),
+            "socket {} got unexpected events: {:?}",
+            self.id,
+            events
+                .iter()
+                .map(|(n, v)| format!("{n} {}", to_json(v)))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// Closes with a WebSocket close frame and waits for the server's close.
+    pub fn close_cleanly(self) {
+        let SioClient { mut ws, .. } = self;
+        ws.ws.close(None).expect("send close frame");
+        let until = deadline(STEP);
+        loop {
+            match ws.read_until(until) {
+                WsRead::Closed(_) | WsRead::Dropped(_) => return,
+                WsRead::Timeout => panic!("server did not answer the close"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Drops the TCP connection with a reset (unread data in the receive buffer makes the
+    /// kernel send RST), without a WebSocket close frame.
+    pub fn reset(self) {
+        let SioClient { mut ws, .. } = self;
+        ws.send_text("421999[\"reset-probe\"]");
+        let stream = ws.ws.get_mut();
+        let until = deadline(STEP);
+        let mut probe = [0u8; 1];
+        loop {
+            match stream.peek(&mut probe) {
+                Ok(n) if n > 0 => break,
+                Ok(_) => panic!("server closed first"),
+                Err(e) if is_timeout(&e) => assert!(Instant::now() < until, "no probe answer"),
+                Err(e) => panic!("peek failed: {e}"),
+            }
+        }
+        drop(ws);
+    }
+}

@@ -1,0 +1,19 @@
+//! The integration tests: the real `sharethings` binary on free ports, spoken to over real
+//! sockets. One test binary (as ripgrep's `tests/tests.rs`), so the harness in `common`
+//! compiles once and every helper in it has a user.
+//!
+//! Where a new test belongs: a rule of one sans-IO layer (timing included) is a unit test
+//! next to that layer (`src/engine/tests.rs`, ...); what needs sockets goes here, in the
+//! module of the layer it exercises; ShareThings behaviour through the stock client goes to
+//! `tests/node/`.
+
+mod common;
+
+/// ShareThings events: join, relay, membership, limits, tokens, routing.
+mod app;
+/// Engine.IO v4 in raw bytes: errors, handshake, polling, upgrade, heartbeat, maxPayload, CORS.
+mod engineio;
+/// The front door: request heads, slow clients, keep-alive, the bridge, connection caps.
+mod front_door;
+/// Socket.IO v5 in raw bytes: namespaces, events, acks, binary attachments.
+mod socketio;
