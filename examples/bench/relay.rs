@@ -16,9 +16,9 @@ use crate::ws::{
     client_header, closed, invalid, push_frame, write_all_vectored, OP_BINARY, OP_CLOSE, OP_TEXT,
 };
 
-/// Plaintext chunk size of the web client (PROTOCOL.md, format v2).
+/// Plaintext chunk size of the web client (docs/protocol.md, format v2).
 pub const CHUNK: usize = 256 * 1024;
-/// Unacknowledged chunks per sender at most (PROTOCOL.md); `--in-flight` changes it.
+/// Unacknowledged chunks per sender at most (docs/protocol.md); `--in-flight` changes it.
 pub const IN_FLIGHT: usize = 8;
 pub const RECEIVERS: usize = 3;
 
