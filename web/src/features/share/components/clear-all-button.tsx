@@ -1,12 +1,14 @@
 /** "Clear on every device": it says what it does, and asks first (it cannot be undone). */
 import { Button, CloseButton, Dialog, Portal, Text } from '@chakra-ui/react';
 import { Trash2 } from 'lucide-react';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 
 export function ClearAllButton({ count, sessionId, onConfirm }: { count: number; sessionId: string; onConfirm: () => void }) {
   const [open, setOpen] = useState(false);
+  const cancel = useRef<HTMLButtonElement>(null);
   return (
-    <Dialog.Root role="alertdialog" placement="center" size="sm" open={open} onOpenChange={(e) => setOpen(e.open)}>
+    // Focus starts on Cancel: a reflexive Enter must not wipe every device.
+    <Dialog.Root role="alertdialog" placement="center" size="sm" open={open} onOpenChange={(e) => setOpen(e.open)} initialFocusEl={() => cancel.current}>
       <Dialog.Trigger asChild>
         <Button size="xs" variant="ghost" colorPalette="red">
           <Trash2 /> Clear on every device
@@ -27,7 +29,9 @@ export function ClearAllButton({ count, sessionId, onConfirm }: { count: number;
             </Dialog.Body>
             <Dialog.Footer>
               <Dialog.ActionTrigger asChild>
-                <Button variant="outline">Cancel</Button>
+                <Button ref={cancel} variant="outline">
+                  Cancel
+                </Button>
               </Dialog.ActionTrigger>
               <Button
                 colorPalette="red"

@@ -5,7 +5,7 @@
  */
 import { Box, Button, Checkbox, CloseButton, Dialog, HStack, Image, Portal, Stack, Text } from '@chakra-ui/react';
 import { File as FileIcon } from 'lucide-react';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import { setPreference } from '../../../hooks/use-preference';
 import { formatBytes } from '../../../utils/format';
@@ -58,6 +58,7 @@ function Preview({ pasted }: { pasted: Pasted }) {
 
 export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | null; onShare: (p: Pasted) => void; onClose: () => void }) {
   const [dontAsk, setDontAsk] = useState(false);
+  const share = useRef<HTMLButtonElement>(null);
   const what = !pasted ? '' : 'text' in pasted ? 'this text' : pasted.files.length === 1 ? 'this file' : `these ${pasted.files.length} files`;
   return (
     <Dialog.Root
@@ -69,6 +70,8 @@ export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | nu
         if (!e.open) onClose();
       }}
       onExitComplete={() => setDontAsk(false)}
+      // Enter confirms what the person just did on purpose; Escape or Cancel drops it.
+      initialFocusEl={() => share.current}
     >
       <Portal>
         <Dialog.Backdrop />
@@ -80,7 +83,7 @@ export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | nu
             <Dialog.Body>
               <Stack gap="4">
                 <Text fontSize="sm" color="fg.muted">
-                  You pasted outside the text box. Sharing sends it to every device in the session at once.
+                  A paste outside the text box is shared, not typed: it goes to every device in the session at once.
                 </Text>
                 {pasted && <Preview pasted={pasted} />}
                 <Checkbox.Root size="sm" checked={dontAsk} onCheckedChange={(d) => setDontAsk(d.checked === true)}>
@@ -95,6 +98,7 @@ export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | nu
                 <Button variant="outline">Cancel</Button>
               </Dialog.ActionTrigger>
               <Button
+                ref={share}
                 colorPalette="teal"
                 onClick={() => {
                   if (!pasted) return;
