@@ -59,6 +59,8 @@ export function App() {
       passphrase={open.passphrase}
       onLeave={() => {
         open.room.leave();
+        // Notices of this session mean nothing in the next one.
+        toaster.dismiss();
         setOpen(null);
       }}
     />

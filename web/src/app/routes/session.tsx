@@ -86,7 +86,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
           <Box gridArea="share" minW="0">
             <SharePanel />
           </Box>
-          <Box gridArea="members" as="aside" aria-label="Members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
+          <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
             <MemberList members={state.members} selfId={state.selfId} />
           </Box>
           <Stack gridArea="settings" as="section" aria-labelledby="settings-heading" gap="4" px="1" alignSelf="start">

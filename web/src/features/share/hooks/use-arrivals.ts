@@ -14,21 +14,15 @@ export function useArrivals(): string {
   const [announcement, setAnnouncement] = useState('');
   useEffect(() => {
     const batcher = new ArrivalBatcher();
-    const toastIds = new Map<number, string>();
+    // The toast showing the current batch, if any.
+    let shown: { batchId: number; toastId: string } | undefined;
     return room.onNotice((n) => {
       if (n.kind !== 'received') return;
-      const isOpen = (batchId: number) => {
-        const id = toastIds.get(batchId);
-        return id !== undefined && toaster.isVisible(id);
-      };
+      const isOpen = (batchId: number) => shown?.batchId === batchId && toaster.isVisible(shown.toastId);
       const { batchId, fresh, summary } = batcher.add({ name: n.name, from: n.from }, Date.now(), isOpen);
       const toast = { type: 'info', ...summary, duration: TOAST_MS };
-      if (fresh) {
-        toastIds.clear();
-        toastIds.set(batchId, toaster.create(toast));
-      } else {
-        toaster.update(toastIds.get(batchId) ?? '', toast);
-      }
+      if (!fresh && shown) toaster.update(shown.toastId, toast);
+      else shown = { batchId, toastId: toaster.create(toast) };
       setAnnouncement(`${summary.title}: ${summary.description}`);
     });
   }, [room]);
