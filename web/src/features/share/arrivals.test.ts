@@ -11,6 +11,11 @@ describe('summarizeArrivals', () => {
     expect(s).toEqual({ title: '5 items from Laptop', description: 'e, d, c and 2 more' });
   });
 
+  test('repeated names are listed once with their count', () => {
+    const s = summarizeArrivals([{ name: 'Text', from: 'L' }, { name: 'a.pdf', from: 'L' }, { name: 'Text', from: 'L' }]);
+    expect(s.description).toBe('Text (2), a.pdf');
+  });
+
   test('two senders are named, more are counted', () => {
     expect(summarizeArrivals([{ name: 'a', from: 'Laptop' }, { name: 'b', from: 'Desk PC' }]).title).toBe('2 items from Laptop and Desk PC');
     expect(summarizeArrivals([{ name: 'a', from: 'A' }, { name: 'b', from: 'B' }, { name: 'c', from: 'C' }]).title).toBe('3 items from 3 devices');

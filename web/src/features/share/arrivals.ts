@@ -26,11 +26,14 @@ function listSenders(senders: string[]): string {
 export function summarizeArrivals(arrivals: readonly Arrival[]): ArrivalSummary {
   const senders = [...new Set(arrivals.map((a) => a.from))];
   if (arrivals.length === 1) return { title: `Received from ${senders[0]}`, description: arrivals[0].name };
-  const names = arrivals.slice(-NAMES_SHOWN).reverse().map((a) => a.name);
-  const more = arrivals.length - names.length;
+  // Newest first; the same name (every text is "Text") once, with its count.
+  const counts = new Map<string, number>();
+  for (const a of [...arrivals].reverse()) counts.set(a.name, (counts.get(a.name) ?? 0) + 1);
+  const names = [...counts].map(([name, n]) => (n > 1 ? `${name} (${n})` : name));
+  const more = names.length - NAMES_SHOWN;
   return {
     title: `${arrivals.length} items from ${listSenders(senders)}`,
-    description: names.join(', ') + (more > 0 ? ` and ${more} more` : ''),
+    description: names.slice(0, NAMES_SHOWN).join(', ') + (more > 0 ? ` and ${more} more` : ''),
   };
 }
 
