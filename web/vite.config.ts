@@ -24,7 +24,7 @@ export default defineConfig({
     proxy: { '/socket.io': { target: SERVER, ws: true } },
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.{ts,tsx}'],
     environment: 'node',
     testTimeout: 60_000,
   },

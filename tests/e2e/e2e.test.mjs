@@ -51,9 +51,9 @@ function bigFile(name, size) {
   return { path, hash: sha256(data) };
 }
 
-/** Pastes a freshly drawn PNG as a file; returns its SHA-256. */
+/** Pastes a freshly drawn PNG as a file and confirms the share; returns its SHA-256. */
 async function pasteImage(page) {
-  return page.evaluate(async () => {
+  const hash = await page.evaluate(async () => {
     const canvas = document.createElement('canvas');
     canvas.width = 320;
     canvas.height = 200;
@@ -74,6 +74,8 @@ async function pasteImage(page) {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
     return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   });
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Share with everyone' }).click();
+  return hash;
 }
 
 async function sendText(page, text) {
@@ -327,7 +329,8 @@ describe('ShareThings in the browser', () => {
   });
 
   test('clear all is relayed to everyone', async () => {
-    await a.page.getByRole('button', { name: 'Clear all' }).click();
+    await a.page.getByRole('button', { name: 'Clear on every device' }).click();
+    await a.page.getByRole('alertdialog').getByRole('button', { name: 'Clear every device' }).click();
     await waitFor(async () => (await b.page.getByTestId('item').count()) === 0, { what: 'B cleared' });
     await waitFor(async () => (await a.page.getByTestId('item').count()) === 0, { what: 'A cleared' });
   });

@@ -6,8 +6,11 @@
  * would let a reload rejoin the member list, but not read anything: the keys come from the
  * passphrase, which is never stored. So a reload returns to the home page with the session name
  * filled in, and joining again costs one passphrase entry.
+ *
+ * An invitation (the link's #fragment) is read once, at load or when a link is opened in this
+ * tab, and dropped once used, so leaving the session does not walk back into it.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { toaster } from '../components/ui/toaster';
 import { takeInviteFromLocation } from '../config/invite';
 import type { RoomClient } from '../lib/room/room-client';
@@ -20,14 +23,25 @@ interface Open {
 }
 
 export function App() {
-  const [invite] = useState(takeInviteFromLocation);
+  const [invite, setInvite] = useState(takeInviteFromLocation);
   const [open, setOpen] = useState<Open | null>(null);
+
+  useEffect(() => {
+    const onHash = () => {
+      const next = takeInviteFromLocation();
+      if (next) setInvite(next);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   if (!open) {
     return (
       <HomePage
         invite={invite}
+        onDeclineInvite={() => setInvite(null)}
         onJoined={(room, created, passphrase) => {
+          setInvite(null);
           setOpen({ room, passphrase });
           const name = room.store.get().sessionId;
           toaster.create(
@@ -45,6 +59,8 @@ export function App() {
       passphrase={open.passphrase}
       onLeave={() => {
         open.room.leave();
+        // Notices of this session mean nothing in the next one.
+        toaster.dismiss();
         setOpen(null);
       }}
     />

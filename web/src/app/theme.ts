@@ -78,6 +78,15 @@ const base = defineConfig({
   },
 });
 
+/**
+ * Focus rings of at least 3:1 against the page in both modes (WCAG 1.4.11): Chakra's defaults
+ * (gray.400, teal.500, …) reach only about 2.5:1 on white.
+ */
+const FOCUS_PALETTES = ['gray', 'teal', 'red', 'green', 'orange', 'blue'] as const;
+const focusRings = Object.fromEntries(
+  FOCUS_PALETTES.map((p) => [p, { focusRing: { value: { _light: `{colors.${p}.700}`, _dark: `{colors.${p}.300}` } } }]),
+);
+
 const app = defineConfig({
   theme: {
     tokens: {
@@ -91,6 +100,7 @@ const app = defineConfig({
         'bg.canvas': { value: { _light: '#f6f7f9', _dark: '#0d1014' } },
         'bg.panel': { value: { _light: '#ffffff', _dark: '#151a20' } },
         border: { value: { _light: '#e4e7ec', _dark: '#242b33' } },
+        ...focusRings,
       },
     },
   },

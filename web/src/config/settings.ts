@@ -1,6 +1,7 @@
 /**
  * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
- * key, no content — only the display name, the colour scheme and the late-joiner window.
+ * key, no content — only the display name, the colour scheme, the late-joiner window and two
+ * switches (ask before sharing a paste, copy received text).
  */
 
 const KEYS = {
@@ -8,6 +9,8 @@ const KEYS = {
   colorMode: 'sharethings.colorMode',
   recentMinutes: 'sharethings.recentMinutes',
   lastSession: 'sharethings.lastSession',
+  confirmPaste: 'sharethings.confirmPaste',
+  autoCopy: 'sharethings.autoCopy',
 } as const;
 
 function read(key: string): string | null {
@@ -44,4 +47,10 @@ export const settings = {
     return read(KEYS.recentMinutes) !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_RECENT_MINUTES;
   },
   setRecentMinutes: (v: number) => write(KEYS.recentMinutes, String(v)),
+  /** Ask before a paste outside a text box is shared with everyone (on unless switched off). */
+  confirmPaste: (): boolean => read(KEYS.confirmPaste) !== 'false',
+  setConfirmPaste: (v: boolean) => write(KEYS.confirmPaste, String(v)),
+  /** Copy text received from others to the clipboard, where the browser allows it (off). */
+  autoCopy: (): boolean => read(KEYS.autoCopy) === 'true',
+  setAutoCopy: (v: boolean) => write(KEYS.autoCopy, String(v)),
 };

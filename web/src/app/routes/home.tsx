@@ -1,12 +1,13 @@
-/** Home: what this is, and the join form. */
-import { Box, Container, Flex, Heading, HStack, Stack, Text } from '@chakra-ui/react';
-import { FileUp, Images, ShieldCheck } from 'lucide-react';
+/** Home: what this is, and the join form (or the invitation this device was sent). */
+import { Box, Button, Container, Flex, Heading, HStack, Stack, Text } from '@chakra-ui/react';
+import { FileUp, Images, MailOpen, ShieldCheck } from 'lucide-react';
 import { ColorModeButton } from '../../components/ui/color-mode';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { JoinForm } from '../../features/session/components/join-form';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
+import { APP_TITLE, useDocumentTitle } from '../../hooks/use-document-title';
 import type { RoomClient } from '../../lib/room/room-client';
 
 const POINTS = [
@@ -15,7 +16,38 @@ const POINTS = [
   { icon: FileUp, text: 'Paste or drop anywhere to share' },
 ];
 
-export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined: (room: RoomClient, created: boolean, passphrase: string) => void }) {
+function InvitationHeading({ invite, onDecline }: { invite: Invite; onDecline: () => void }) {
+  return (
+    <Stack gap="2" mb="6" data-testid="invitation">
+      <HStack gap="2" color="teal.fg" fontSize="sm" fontWeight="medium">
+        <MailOpen size={16} aria-hidden="true" />
+        <Text>Invitation</Text>
+      </HStack>
+      <Heading as="h2" size="lg" wordBreak="break-word">
+        You're invited to “{invite.sessionId}”
+      </Heading>
+      <Text color="fg.muted" fontSize="sm">
+        {invite.passphrase
+          ? 'The invitation includes the passphrase. Choose a name for this device and you are in.'
+          : 'Choose a name for this device and enter the session’s passphrase.'}
+      </Text>
+      <Button variant="plain" size="xs" px="0" alignSelf="start" color="fg.muted" textDecoration="underline" onClick={onDecline}>
+        Join a different session instead
+      </Button>
+    </Stack>
+  );
+}
+
+export function HomePage({
+  invite,
+  onDeclineInvite,
+  onJoined,
+}: {
+  invite: Invite | null;
+  onDeclineInvite: () => void;
+  onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
+}) {
+  useDocumentTitle(invite ? `Invitation to ${invite.sessionId} · ${APP_TITLE}` : APP_TITLE);
   return (
     <Flex direction="column" minH="100dvh">
       {usingFallbackCrypto() && <InsecureBanner />}
@@ -27,7 +59,8 @@ export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined
       </Container>
       <Container as="main" maxW="6xl" flex="1" display="flex" alignItems="center" py={{ base: '4', md: '10' }}>
         <Flex w="full" gap={{ base: '6', lg: '20' }} direction={{ base: 'column', lg: 'row' }} align={{ lg: 'center' }}>
-          <Stack flex="1" gap={{ base: '3', md: '5' }} maxW="lg">
+          {/* Invited on a phone, the invitation comes first: the pitch waits for larger screens. */}
+          <Stack flex="1" gap={{ base: '3', md: '5' }} maxW="lg" hideBelow={invite ? 'md' : undefined}>
             <Heading as="h1" fontSize={{ base: '2xl', md: '5xl' }} lineHeight="1.1" letterSpacing="-0.03em" fontWeight="bold">
               Move things between your devices.{' '}
               <Text as="span" color="teal.fg">
@@ -48,13 +81,19 @@ export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined
             </Stack>
           </Stack>
           <Box flex="1" maxW={{ lg: 'md' }} w="full" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p={{ base: '5', md: '8' }} shadow="sm">
-            <Heading as="h2" size="lg" mb={{ base: '5', sm: '1' }}>
-              Join or start a session
-            </Heading>
-            <Text color="fg.muted" fontSize="sm" mb="6" hideBelow="sm">
-              A new session name starts a new session; an existing one lets you in with its passphrase.
-            </Text>
-            <JoinForm initialSession={invite?.sessionId} initialPassphrase={invite?.passphrase} onJoined={onJoined} />
+            {invite ? (
+              <InvitationHeading invite={invite} onDecline={onDeclineInvite} />
+            ) : (
+              <>
+                <Heading as="h2" size="lg" mb={{ base: '5', sm: '1' }}>
+                  Join or start a session
+                </Heading>
+                <Text color="fg.muted" fontSize="sm" mb="6" hideBelow="sm">
+                  A new session name starts a new session; an existing one lets you in with its passphrase.
+                </Text>
+              </>
+            )}
+            <JoinForm key={invite ? `${invite.sessionId}#${invite.passphrase ?? ''}` : ''} invite={invite} onJoined={onJoined} />
           </Box>
         </Flex>
       </Container>

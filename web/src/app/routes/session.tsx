@@ -1,5 +1,8 @@
-/** The session page: header with connection state, the share panel, and the members. */
-import { Box, Button, Container, Flex, Grid, HStack, Separator, Stack, Text } from '@chakra-ui/react';
+/**
+ * The session page: header with connection state, the share panel, the members and this
+ * device's settings. The tab title names the session and counts items not yet seen.
+ */
+import { Box, Button, Container, Flex, Grid, Heading, HStack, Separator, Stack, Text } from '@chakra-ui/react';
 import { LogOut, ShieldCheck } from 'lucide-react';
 import { useEffect } from 'react';
 import { ColorModeButton } from '../../components/ui/color-mode';
@@ -11,7 +14,10 @@ import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
 import { RecentSetting } from '../../features/session/components/recent-setting';
 import { SharePanel } from '../../features/share/components/share-panel';
+import { ShareSettings } from '../../features/share/components/share-settings';
+import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
 import { RoomContext, useRoomState } from '../../hooks/use-room';
+import { useUnseenCount } from '../../hooks/use-unseen-count';
 import type { Notice, RoomClient } from '../../lib/room/room-client';
 
 function toastFor(n: Notice) {
@@ -21,7 +27,7 @@ function toastFor(n: Notice) {
     case 'member-left':
       return toaster.create({ type: 'info', title: `${n.name} left` });
     case 'received':
-      return toaster.create({ type: 'info', title: `Received from ${n.from}`, description: n.name, duration: 2500 });
+      return; // summarised per batch by the share panel
     case 'cleared':
       return toaster.create({ type: 'info', title: 'All items cleared', description: `${n.byName} cleared the session.` });
     case 'undecryptable':
@@ -37,6 +43,7 @@ function toastFor(n: Notice) {
 
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
   const state = useRoomState();
+  useDocumentTitle(sessionTitle(state.sessionId, useUnseenCount()));
   return (
     <Flex direction="column" minH="100dvh">
       {fallback && <InsecureBanner />}
@@ -69,25 +76,33 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
         </Container>
       </Box>
       <Container as="main" maxW="6xl" py={{ base: '4', md: '8' }} flex="1">
-        <Grid templateColumns={{ base: '1fr', lg: '1fr 280px' }} gap={{ base: '6', lg: '10' }}>
-          <Box order={{ base: 2, lg: 1 }} minW="0">
+        <Grid
+          templateColumns={{ base: '1fr', lg: '1fr 280px' }}
+          templateAreas={{ base: '"members" "share" "settings"', lg: '"share members" "share settings"' }}
+          templateRows={{ lg: 'auto 1fr' }}
+          columnGap="10"
+          rowGap={{ base: '6', lg: '5' }}
+        >
+          <Box gridArea="share" minW="0">
             <SharePanel />
           </Box>
-          <Stack order={{ base: 1, lg: 2 }} gap="5" as="aside" aria-label="Session details" position={{ lg: 'sticky' }} top={{ lg: '24' }} alignSelf="start">
-            <Box bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4">
-              <MemberList members={state.members} selfId={state.selfId} />
-            </Box>
-            <Box hideBelow="lg" px="1">
-              <RecentSetting />
-              <Separator my="5" />
-              <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
-                <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
-                <Text>
-                  End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}. The server only
-                  relays ciphertext and keeps nothing.
-                </Text>
-              </HStack>
-            </Box>
+          <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
+            <MemberList members={state.members} selfId={state.selfId} />
+          </Box>
+          <Stack gridArea="settings" as="section" aria-labelledby="settings-heading" gap="4" px="1" alignSelf="start">
+            <Heading as="h2" id="settings-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
+              Settings
+            </Heading>
+            <ShareSettings />
+            <RecentSetting />
+            <Separator />
+            <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
+              <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
+              <Text>
+                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}. The server only
+                relays ciphertext and keeps nothing.
+              </Text>
+            </HStack>
           </Stack>
         </Grid>
       </Container>

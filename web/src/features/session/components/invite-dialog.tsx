@@ -1,29 +1,59 @@
 /**
- * Invite: a link that pre-fills the session name, optionally carrying the passphrase in the URL
- * fragment (never sent to a server), and its QR code for phones.
+ * Invite: a link that opens the session, optionally carrying the passphrase in the URL
+ * fragment (never sent to a server), and its QR code for phones. The QR code is always dark on
+ * white with a quiet zone of at least four modules, whatever the colour mode, so cameras read
+ * it. The passphrase box starts unticked every time the dialog opens.
  */
-import { Button, Checkbox, CloseButton, Dialog, HStack, Input, Portal, QrCode, Stack, Text } from '@chakra-ui/react';
+import { Box, Button, Checkbox, CloseButton, Dialog, HStack, Input, Portal, QrCode, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, UserPlus } from 'lucide-react';
 import { useState } from 'react';
 import { buildInviteLink } from '../../../config/invite';
+import { useCopy } from '../../../hooks/use-copy';
+
+/** 200 px of pattern; the smallest code a link needs has 25 modules, so 32 px is ≥ 4 modules. */
+const QR_QUIET_ZONE = '32px';
+
+function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: string }) {
+  const [withPass, setWithPass] = useState(false);
+  const { copied, copy } = useCopy();
+  const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined });
+  return (
+    <Stack gap="4" align="center">
+      <Box bg="white" color="#111" p={QR_QUIET_ZONE} borderRadius="l2" borderWidth="1px" borderColor="border" data-testid="invite-qr">
+        <QrCode.Root value={link} size="xl" encoding={{ ecc: 'M' }}>
+          <QrCode.Frame>
+            <QrCode.Pattern />
+          </QrCode.Frame>
+        </QrCode.Root>
+      </Box>
+      <Text fontSize="sm" color="fg.muted" textAlign="center">
+        Scan with a phone, or send the link. It opens “{sessionId}”
+        {withPass ? ' and joins as soon as the device has a name.' : '; they will need the passphrase too.'}
+      </Text>
+      <HStack w="full">
+        <Input readOnly value={link} aria-label="Invite link" onFocus={(e) => e.currentTarget.select()} fontSize="sm" />
+        <Button onClick={() => void copy(link)} variant="subtle" aria-label={copied ? 'Invite link copied' : 'Copy invite link'} colorPalette={copied ? 'green' : undefined}>
+          {copied ? <Check /> : <Copy />}
+        </Button>
+      </HStack>
+      <Checkbox.Root checked={withPass} onCheckedChange={(d) => setWithPass(d.checked === true)} alignSelf="start">
+        <Checkbox.HiddenInput />
+        <Checkbox.Control />
+        <Checkbox.Label>Include the passphrase in the link</Checkbox.Label>
+      </Checkbox.Root>
+      {withPass && (
+        <Text fontSize="sm" color="orange.fg" alignSelf="start">
+          Anyone with this link or QR code can join and read everything shared. It stays in the link's #fragment, which is
+          never sent to the server.
+        </Text>
+      )}
+    </Stack>
+  );
+}
 
 export function InviteDialog({ sessionId, passphrase }: { sessionId: string; passphrase: string }) {
-  const [withPass, setWithPass] = useState(false);
-  const [copied, setCopied] = useState(false);
-  const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined });
-
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
-    } catch {
-      // Clipboard refused (insecure context): the field stays selectable for a manual copy.
-    }
-  };
-
   return (
-    <Dialog.Root placement="center" size="sm">
+    <Dialog.Root placement="center" size="sm" lazyMount unmountOnExit>
       <Dialog.Trigger asChild>
         <Button size="sm" variant="outline" aria-label="Invite a device" px={{ base: '2', sm: '3' }}>
           <UserPlus />
@@ -40,33 +70,7 @@ export function InviteDialog({ sessionId, passphrase }: { sessionId: string; pas
               <Dialog.Title>Invite a device</Dialog.Title>
             </Dialog.Header>
             <Dialog.Body>
-              <Stack gap="4" align="center">
-                <QrCode.Root value={link} size="xl" encoding={{ ecc: 'M' }} bg="white" p="3" borderRadius="l2">
-                  <QrCode.Frame>
-                    <QrCode.Pattern />
-                  </QrCode.Frame>
-                </QrCode.Root>
-                <Text fontSize="sm" color="fg.muted" textAlign="center">
-                  Scan with a phone, or send the link. {withPass ? 'It opens the session directly.' : 'They will need the passphrase too.'}
-                </Text>
-                <HStack w="full">
-                  <Input readOnly value={link} aria-label="Invite link" onFocus={(e) => e.currentTarget.select()} fontSize="sm" />
-                  <Button onClick={copy} variant="subtle" aria-label="Copy invite link">
-                    {copied ? <Check /> : <Copy />}
-                  </Button>
-                </HStack>
-                <Checkbox.Root checked={withPass} onCheckedChange={(d) => setWithPass(d.checked === true)} alignSelf="start">
-                  <Checkbox.HiddenInput />
-                  <Checkbox.Control />
-                  <Checkbox.Label>Include the passphrase in the link</Checkbox.Label>
-                </Checkbox.Root>
-                {withPass && (
-                  <Text fontSize="xs" color="fg.warning" alignSelf="start">
-                    Anyone with this link or QR code can join and read everything shared. It stays in the
-                    link's #fragment, which is never sent to the server.
-                  </Text>
-                )}
-              </Stack>
+              <InviteBody sessionId={sessionId} passphrase={passphrase} />
             </Dialog.Body>
             <Dialog.CloseTrigger asChild>
               <CloseButton size="sm" />

@@ -1,7 +1,12 @@
-/** The home page form: session name, your name, passphrase; one button creates or joins. */
+/**
+ * The home page form: session name, your name, passphrase; one button creates or joins.
+ * Opened from an invitation, the session name is fixed, and when the invitation carries the
+ * passphrase the device joins as soon as it has a name: at once if one is remembered.
+ */
 import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, Stack, Text } from '@chakra-ui/react';
 import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import type { Invite } from '../../../config/invite';
 import { settings } from '../../../config/settings';
 import type { RoomClient } from '../../../lib/room/room-client';
 import { estimateStrength, generatePassphrase, generateSessionName } from '../../../lib/names';
@@ -10,17 +15,26 @@ import { useJoin } from '../hooks/use-join';
 const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
 
 export interface JoinFormProps {
-  initialSession?: string;
-  initialPassphrase?: string;
+  invite: Invite | null;
   onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
 }
 
-export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFormProps) {
-  const [sessionId, setSessionId] = useState(initialSession ?? settings.lastSession());
+export function JoinForm({ invite, onJoined }: JoinFormProps) {
+  const [sessionId, setSessionId] = useState(invite?.sessionId ?? settings.lastSession());
   const [name, setName] = useState(settings.name());
-  const [passphrase, setPassphrase] = useState(initialPassphrase ?? '');
+  const [passphrase, setPassphrase] = useState(invite?.passphrase ?? '');
   const [show, setShow] = useState(false);
-  const { join, pending, error } = useJoin(onJoined);
+  const { join, pending, error, attempt } = useJoin(onJoined);
+
+  // An invitation with the passphrase and a remembered name has everything: join once.
+  const autoJoined = useRef(false);
+  useEffect(() => {
+    if (autoJoined.current || !invite?.passphrase) return;
+    const remembered = settings.name().trim();
+    if (!remembered) return;
+    autoJoined.current = true;
+    void join(invite.sessionId.trim(), remembered, invite.passphrase);
+  }, [invite, join]);
 
   const strength = estimateStrength(passphrase);
   const sessionOk = sessionId.trim().length > 0 && [...sessionId.trim()].length <= 64;
@@ -47,17 +61,22 @@ export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFo
               autoCapitalize="off"
               spellCheck={false}
               maxLength={64}
+              readOnly={invite !== null}
             />
-            <IconButton
-              aria-label="Generate a session name"
-              title="Generate a session name"
-              variant="outline"
-              onClick={() => setSessionId(generateSessionName())}
-            >
-              <Dices />
-            </IconButton>
+            {!invite && (
+              <IconButton
+                aria-label="Generate a session name"
+                title="Generate a session name"
+                variant="outline"
+                onClick={() => setSessionId(generateSessionName())}
+              >
+                <Dices />
+              </IconButton>
+            )}
           </HStack>
-          <Field.HelperText>Use the same name on every device. A new name starts a new session.</Field.HelperText>
+          <Field.HelperText>
+            {invite ? 'From the invitation.' : 'Use the same name on every device. A new name starts a new session.'}
+          </Field.HelperText>
         </Field.Root>
 
         <Field.Root required>
@@ -69,6 +88,8 @@ export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFo
             placeholder="e.g. Anna's laptop"
             autoComplete="nickname"
             maxLength={32}
+            // Invited, the name is the one thing left to fill in.
+            autoFocus={invite !== null && !name}
           />
         </Field.Root>
 
@@ -101,17 +122,19 @@ export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFo
                 spellCheck={false}
               />
             </InputGroup>
-            <IconButton
-              aria-label="Generate a strong passphrase"
-              title="Generate a strong passphrase"
-              variant="outline"
-              onClick={() => {
-                setPassphrase(generatePassphrase());
-                setShow(true);
-              }}
-            >
-              <Dices />
-            </IconButton>
+            {!invite?.passphrase && (
+              <IconButton
+                aria-label="Generate a strong passphrase"
+                title="Generate a strong passphrase"
+                variant="outline"
+                onClick={() => {
+                  setPassphrase(generatePassphrase());
+                  setShow(true);
+                }}
+              >
+                <Dices />
+              </IconButton>
+            )}
           </HStack>
           <Box w="full" aria-live="polite">
             <HStack gap="1" mt="1" aria-hidden="true">
@@ -133,7 +156,7 @@ export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFo
         </Field.Root>
 
         {error && (
-          <Alert.Root status="error" borderRadius="l2" data-testid="join-error">
+          <Alert.Root key={attempt} status="error" borderRadius="l2" role="alert" data-testid="join-error">
             <Alert.Indicator />
             <Alert.Content>
               <Alert.Title>{error.title}</Alert.Title>
@@ -143,7 +166,7 @@ export function JoinForm({ initialSession, initialPassphrase, onJoined }: JoinFo
         )}
 
         <Button type="submit" colorPalette="teal" size="lg" disabled={!canSubmit} loading={pending} loadingText="Securing and joining…">
-          Join session
+          {invite ? `Join “${invite.sessionId}”` : 'Join session'}
         </Button>
         <HStack gap="2" color="fg.muted" fontSize="xs" justify="center">
           <LockKeyhole size={14} aria-hidden="true" />

@@ -1,5 +1,5 @@
 /** Who is in the session right now; "You" marks the member whose clientId our join returned. */
-import { Box, Circle, HStack, Stack, Text } from '@chakra-ui/react';
+import { Box, Circle, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import type { Member } from '../../../types/protocol';
 
 const PALETTE = ['teal', 'blue', 'purple', 'pink', 'orange', 'cyan', 'green', 'red'];
@@ -13,10 +13,10 @@ function paletteFor(id: string) {
 export function MemberList({ members, selfId }: { members: Member[]; selfId: string }) {
   const sorted = [...members].sort((a, b) => (a.id === selfId ? -1 : b.id === selfId ? 1 : a.name.localeCompare(b.name)));
   return (
-    <Box>
-      <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mb="3">
+    <Box as="section" aria-labelledby="members-heading">
+      <Heading as="h2" id="members-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mb="3">
         In this session · {members.length}
-      </Text>
+      </Heading>
       <Stack as="ul" gap="2.5" listStyleType="none" aria-label="Members" direction={{ base: 'row', lg: 'column' }} wrap="wrap">
         {sorted.map((m) => (
           <HStack as="li" key={m.id} gap="2.5" data-testid="member" data-self={m.id === selfId || undefined}>

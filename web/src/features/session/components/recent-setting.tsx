@@ -9,7 +9,7 @@ export function RecentSetting() {
   const [minutes, setMinutes] = useState(settings.recentMinutes());
   return (
     <label>
-      <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mb="2">
+      <Text fontSize="sm" mb="1.5">
         Newcomers get
       </Text>
       <NativeSelect.Root size="sm">

@@ -1,5 +1,5 @@
 /** Joining (or creating) a session from the home page: pending state and a readable error. */
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import { getCryptoClient } from '../../../hooks/use-crypto';
 import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
@@ -32,10 +32,13 @@ export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): Join
 export function useJoin(onJoined: (room: RoomClient, created: boolean, passphrase: string) => void) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<JoinError | null>(null);
+  // Counts attempts, so the same error shown twice is announced twice.
+  const [attempt, setAttempt] = useState(0);
 
-  const join = async (sessionId: string, clientName: string, passphrase: string) => {
+  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string) => {
     setPending(true);
     setError(null);
+    setAttempt((n) => n + 1);
     try {
       const r = await RoomClient.join({
         sessionId,
@@ -56,7 +59,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
     } finally {
       setPending(false);
     }
-  };
+  }, [onJoined]);
 
-  return { join, pending, error };
+  return { join, pending, error, attempt };
 }

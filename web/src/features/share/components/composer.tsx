@@ -16,7 +16,7 @@ export function Composer({ onText, onFiles, disabled }: { onText: (t: string) =>
   };
 
   return (
-    <Box borderWidth="1px" borderColor="border" borderRadius="l3" bg="bg.panel" shadow="xs" _focusWithin={{ borderColor: 'teal.500', shadow: 'sm' }} transition="all 0.15s">
+    <Box borderWidth="1px" borderColor="border" borderRadius="l3" bg="bg.panel" shadow="xs" _focusWithin={{ borderColor: 'teal.focusRing', shadow: 'sm' }} transition="all 0.15s">
       <Textarea
         aria-label="Text to share"
         placeholder="Type or paste text, or drop files anywhere…"

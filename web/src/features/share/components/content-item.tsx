@@ -1,40 +1,14 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, CloseButton, Dialog, HStack, IconButton, Image, Portal, Progress, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
-import { useState } from 'react';
+import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import type { Item } from '../../../lib/room/room-client';
 import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
+import { itemLabel } from '../item-label';
+import { TextBody } from './text-body';
 
 const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon };
-const PREVIEW_CHARS = 600;
-
-function TextBody({ text }: { text: string }) {
-  const [expanded, setExpanded] = useState(false);
-  const long = text.length > PREVIEW_CHARS || text.split('\n').length > 8;
-  const shown = expanded || !long ? text : `${text.slice(0, PREVIEW_CHARS)}…`;
-  return (
-    <Box>
-      <Text
-        as="pre"
-        whiteSpace="pre-wrap"
-        wordBreak="break-word"
-        fontFamily="inherit"
-        fontSize="sm"
-        lineClamp={expanded ? undefined : 8}
-        data-testid="item-text"
-      >
-        {shown}
-      </Text>
-      {long && (
-        <Button variant="plain" size="xs" px="0" color="teal.fg" onClick={() => setExpanded((e) => !e)} aria-expanded={expanded}>
-          {expanded ? 'Show less' : 'Show more'}
-        </Button>
-      )}
-    </Box>
-  );
-}
-
 function ImageBody({ item, url }: { item: Item; url: string }) {
   return (
     <Dialog.Root size="cover" placement="center">
@@ -65,21 +39,11 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
 
 export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel: () => void; onRemove: () => void }) {
   const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
-  const [copied, setCopied] = useState(false);
+  const { copied, copy } = useCopy();
+  const label = itemLabel(item);
   const Icon = KIND_ICON[item.kind];
   const active = item.state === 'sending' || item.state === 'receiving';
   const pct = item.size > 0 ? Math.min(100, (item.transferred / item.size) * 100) : 0;
-
-  const copy = async () => {
-    if (item.text === undefined) return;
-    try {
-      await navigator.clipboard.writeText(item.text);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
-    } catch {
-      // No clipboard access (insecure context): the text stays selectable.
-    }
-  };
 
   return (
     <Box
@@ -96,7 +60,7 @@ export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel
       data-state={item.state}
       data-id={item.id}
       data-name={item.name}
-      aria-label={`${item.kind} from ${item.mine ? 'you' : item.senderName}`}
+      aria-label={`${label} from ${item.mine ? 'you' : item.senderName}`}
     >
       <HStack gap="3" align="start">
         <Circle size="9" bg={item.mine ? 'teal.subtle' : 'bg.muted'} color={item.mine ? 'teal.fg' : 'fg.muted'} flexShrink={0} aria-hidden="true">
@@ -123,7 +87,15 @@ export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel
             </Box>
             <HStack gap="0.5" flexShrink={0}>
               {item.kind === 'text' && item.text !== undefined && (
-                <IconButton aria-label="Copy text" title="Copy text" size="xs" variant="ghost" onClick={copy}>
+                <IconButton
+                  aria-label={copied ? `Copied ${label}` : `Copy ${label}`}
+                  title={copied ? 'Copied' : 'Copy text'}
+                  size="xs"
+                  variant="ghost"
+                  colorPalette={copied ? 'green' : undefined}
+                  onClick={() => item.text !== undefined && void copy(item.text)}
+                  data-testid="copy"
+                >
                   {copied ? <Check /> : <Copy />}
                 </IconButton>
               )}
@@ -135,14 +107,14 @@ export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel
                 </IconButton>
               )}
               {!active && (
-                <IconButton aria-label="Remove from this device" title="Remove from this device" size="xs" variant="ghost" onClick={onRemove}>
+                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" onClick={onRemove}>
                   <X />
                 </IconButton>
               )}
             </HStack>
           </HStack>
 
-          {item.state === 'done' && item.kind === 'text' && item.text !== undefined && <TextBody text={item.text} />}
+          {item.state === 'done' && item.kind === 'text' && item.text !== undefined && <TextBody text={item.text} label={label} />}
           {item.state === 'done' && item.kind === 'image' && url && <ImageBody item={item} url={url} />}
 
           {active && (

@@ -1,23 +1,20 @@
-/** The shared items, newest first, with "clear all" (for everyone). */
-import { Box, Button, Center, HStack, Stack, Text } from '@chakra-ui/react';
-import { Inbox, Trash2 } from 'lucide-react';
+/** The shared items, newest first, with "clear on every device" (for everyone, asked first). */
+import { Box, Center, Heading, HStack, Stack, Text } from '@chakra-ui/react';
+import { Inbox } from 'lucide-react';
 import { useRoom, useRoomState } from '../../../hooks/use-room';
+import { ClearAllButton } from './clear-all-button';
 import { ContentItem } from './content-item';
 
 export function ContentList() {
   const room = useRoom();
-  const { items } = useRoomState();
+  const { items, sessionId } = useRoomState();
   return (
-    <Box>
+    <Box as="section" aria-labelledby="shared-heading">
       <HStack justify="space-between" mb="3" minH="8">
-        <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
+        <Heading as="h2" id="shared-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
           Shared · {items.length}
-        </Text>
-        {items.length > 0 && (
-          <Button size="xs" variant="ghost" colorPalette="red" onClick={() => room.clearAll()}>
-            <Trash2 /> Clear all
-          </Button>
-        )}
+        </Heading>
+        {items.length > 0 && <ClearAllButton count={items.length} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
       </HStack>
       {items.length === 0 ? (
         <Center flexDirection="column" gap="2" py="14" borderWidth="1px" borderStyle="dashed" borderColor="border" borderRadius="l3" color="fg.muted" textAlign="center" px="6">
@@ -28,7 +25,7 @@ export function ContentList() {
           <Text fontSize="sm">Text, images and files you share appear here on every device in the session.</Text>
         </Center>
       ) : (
-        <Stack as="ul" gap="3" aria-label="Shared items" aria-live="polite">
+        <Stack as="ul" gap="3" aria-label="Shared items">
           {items.map((item) => (
             <ContentItem key={item.id} item={item} onCancel={() => room.cancel(item.id)} onRemove={() => room.removeLocal(item.id)} />
           ))}

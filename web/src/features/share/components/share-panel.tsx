@@ -1,27 +1,51 @@
-/** Everything for sharing: composer, paste/drop anywhere, and the list. */
-import { Stack } from '@chakra-ui/react';
+/**
+ * Everything for sharing: composer, paste/drop anywhere (a paste asks first unless switched
+ * off), the list, arrival summaries with their live region, and auto-copy.
+ */
+import { Box, Stack, VisuallyHidden } from '@chakra-ui/react';
+import { useState } from 'react';
 import { toaster } from '../../../components/ui/toaster';
+import { usePreference } from '../../../hooks/use-preference';
 import { useRoomState } from '../../../hooks/use-room';
-import { usePasteAndDrop } from '../hooks/use-paste-and-drop';
+import { useArrivals } from '../hooks/use-arrivals';
+import { useAutoCopy } from '../hooks/use-auto-copy';
+import { type Pasted, usePasteAndDrop } from '../hooks/use-paste-and-drop';
 import { useShare } from '../hooks/use-share';
 import { Composer } from './composer';
 import { ContentList } from './content-list';
 import { DropOverlay } from './drop-overlay';
+import { PasteConfirm } from './paste-confirm';
 
 export function SharePanel() {
   const { shareText, shareFiles } = useShare();
   const { status } = useRoomState();
+  const [confirmPaste] = usePreference('confirmPaste');
+  const [autoCopy] = usePreference('autoCopy');
+  const [pending, setPending] = useState<Pasted | null>(null);
+  const announcement = useArrivals();
+  useAutoCopy(autoCopy);
+
   const report = (p: Promise<unknown>) =>
     p.catch((err: unknown) => toaster.create({ type: 'error', title: 'Could not share', description: String(err) }));
+  const sharePasted = (p: Pasted) => void report('text' in p ? shareText(p.text) : shareFiles(p.files));
   const { dragging } = usePasteAndDrop({
-    onFiles: (f) => void report(shareFiles(f)),
-    onText: (t) => void report(shareText(t)),
+    onDrop: (f) => void report(shareFiles(f)),
+    onPaste: (p) => (confirmPaste ? setPending(p) : sharePasted(p)),
   });
   return (
     <Stack gap="6">
-      <Composer onText={(t) => void report(shareText(t))} onFiles={(f) => void report(shareFiles(f))} disabled={status === 'closed'} />
+      <Box as="section" aria-labelledby="share-heading">
+        <VisuallyHidden as="h2" id="share-heading">
+          Share something
+        </VisuallyHidden>
+        <Composer onText={(t) => void report(shareText(t))} onFiles={(f) => void report(shareFiles(f))} disabled={status === 'closed'} />
+      </Box>
       <ContentList />
       {dragging && <DropOverlay />}
+      <PasteConfirm pasted={pending} onShare={sharePasted} onClose={() => setPending(null)} />
+      <VisuallyHidden role="status" aria-live="polite" data-testid="arrivals-live">
+        {announcement}
+      </VisuallyHidden>
     </Stack>
   );
 }

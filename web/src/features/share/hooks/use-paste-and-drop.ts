@@ -1,13 +1,16 @@
 /**
  * Paste anywhere and drag-and-drop anywhere on the page. Text pasted into a text field stays
- * there (normal editing); anything else pasted or dropped is shared at once.
+ * there (normal editing); other pastes (files anywhere, text outside a text field) go to
+ * `onPaste`, which decides whether to ask first; dropped files go to `onDrop`.
  */
 import { useEffect, useRef, useState } from 'react';
+
+export type Pasted = { files: File[] } | { text: string };
 
 const isEditable = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'file'));
 
-export function usePasteAndDrop(handlers: { onFiles: (files: File[]) => void; onText: (text: string) => void }) {
+export function usePasteAndDrop(handlers: { onDrop: (files: File[]) => void; onPaste: (pasted: Pasted) => void }) {
   const [dragging, setDragging] = useState(false);
   const ref = useRef(handlers);
   useEffect(() => {
@@ -23,14 +26,14 @@ export function usePasteAndDrop(handlers: { onFiles: (files: File[]) => void; on
       const files = Array.from(data.files);
       if (files.length > 0) {
         e.preventDefault();
-        ref.current.onFiles(files);
+        ref.current.onPaste({ files });
         return;
       }
       if (isEditable(e.target)) return;
       const text = data.getData('text/plain');
       if (text.trim()) {
         e.preventDefault();
-        ref.current.onText(text);
+        ref.current.onPaste({ text });
       }
     };
     const onDragEnter = (e: DragEvent) => {
@@ -52,7 +55,7 @@ export function usePasteAndDrop(handlers: { onFiles: (files: File[]) => void; on
       const files = Array.from(e.dataTransfer?.files ?? []);
       if (files.length === 0) return;
       e.preventDefault();
-      ref.current.onFiles(files);
+      ref.current.onDrop(files);
     };
     window.addEventListener('paste', onPaste);
     window.addEventListener('dragenter', onDragEnter);

@@ -1,0 +1,121 @@
+/**
+ * A paste outside a text box is shown before it goes to everyone: the text (its start), or
+ * the files with their sizes and image thumbnails. "Don't ask again" switches the question
+ * off (the settings panel switches it back on).
+ */
+import { Box, Button, Checkbox, CloseButton, Dialog, HStack, Image, Portal, Stack, Text } from '@chakra-ui/react';
+import { File as FileIcon } from 'lucide-react';
+import { useRef, useState } from 'react';
+import { useObjectUrl } from '../../../hooks/use-object-url';
+import { setPreference } from '../../../hooks/use-preference';
+import { formatBytes } from '../../../utils/format';
+import type { Pasted } from '../hooks/use-paste-and-drop';
+
+const PREVIEW_CHARS = 1000;
+
+function FileRow({ file }: { file: File }) {
+  const url = useObjectUrl(file.type.startsWith('image/') ? file : undefined);
+  return (
+    <HStack as="li" gap="3" data-testid="paste-file">
+      {url ? (
+        <Image src={url} alt="" boxSize="12" objectFit="cover" borderRadius="l1" flexShrink={0} />
+      ) : (
+        <Box color="fg.muted" flexShrink={0}>
+          <FileIcon size={20} aria-hidden="true" />
+        </Box>
+      )}
+      <Box minW="0">
+        <Text fontSize="sm" fontWeight="medium" lineClamp={1} title={file.name}>
+          {file.name || 'Pasted file'}
+        </Text>
+        <Text fontSize="xs" color="fg.muted">
+          {formatBytes(file.size)}
+        </Text>
+      </Box>
+    </HStack>
+  );
+}
+
+function Preview({ pasted }: { pasted: Pasted }) {
+  if ('text' in pasted) {
+    const more = pasted.text.length - PREVIEW_CHARS;
+    return (
+      <Box borderWidth="1px" borderColor="border" borderRadius="l2" bg="bg.muted" px="3" py="2" maxH="48" overflowY="auto">
+        <Text as="pre" whiteSpace="pre-wrap" wordBreak="break-word" fontFamily="inherit" fontSize="sm" data-testid="paste-preview">
+          {more > 0 ? `${pasted.text.slice(0, PREVIEW_CHARS)}… (${more} more characters)` : pasted.text}
+        </Text>
+      </Box>
+    );
+  }
+  return (
+    <Stack as="ul" gap="2.5" listStyleType="none" maxH="60" overflowY="auto">
+      {pasted.files.map((f, i) => (
+        <FileRow key={i} file={f} />
+      ))}
+    </Stack>
+  );
+}
+
+export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | null; onShare: (p: Pasted) => void; onClose: () => void }) {
+  const [dontAsk, setDontAsk] = useState(false);
+  const share = useRef<HTMLButtonElement>(null);
+  const what = !pasted ? '' : 'text' in pasted ? 'this text' : pasted.files.length === 1 ? 'this file' : `these ${pasted.files.length} files`;
+  return (
+    <Dialog.Root
+      role="alertdialog"
+      placement="center"
+      size="md"
+      open={pasted !== null}
+      onOpenChange={(e) => {
+        if (!e.open) onClose();
+      }}
+      onExitComplete={() => setDontAsk(false)}
+      // Enter confirms what the person just did on purpose; Escape or Cancel drops it.
+      initialFocusEl={() => share.current}
+    >
+      <Portal>
+        <Dialog.Backdrop />
+        <Dialog.Positioner>
+          <Dialog.Content>
+            <Dialog.Header>
+              <Dialog.Title>Share {what} with everyone?</Dialog.Title>
+            </Dialog.Header>
+            <Dialog.Body>
+              <Stack gap="4">
+                <Text fontSize="sm" color="fg.muted">
+                  A paste outside the text box is shared, not typed: it goes to every device in the session at once.
+                </Text>
+                {pasted && <Preview pasted={pasted} />}
+                <Checkbox.Root size="sm" checked={dontAsk} onCheckedChange={(d) => setDontAsk(d.checked === true)}>
+                  <Checkbox.HiddenInput />
+                  <Checkbox.Control />
+                  <Checkbox.Label>Don't ask again on this device</Checkbox.Label>
+                </Checkbox.Root>
+              </Stack>
+            </Dialog.Body>
+            <Dialog.Footer>
+              <Dialog.ActionTrigger asChild>
+                <Button variant="outline">Cancel</Button>
+              </Dialog.ActionTrigger>
+              <Button
+                ref={share}
+                colorPalette="teal"
+                onClick={() => {
+                  if (!pasted) return;
+                  if (dontAsk) setPreference('confirmPaste', false);
+                  onShare(pasted);
+                  onClose();
+                }}
+              >
+                Share with everyone
+              </Button>
+            </Dialog.Footer>
+            <Dialog.CloseTrigger asChild>
+              <CloseButton size="sm" />
+            </Dialog.CloseTrigger>
+          </Dialog.Content>
+        </Dialog.Positioner>
+      </Portal>
+    </Dialog.Root>
+  );
+}
