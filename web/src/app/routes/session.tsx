@@ -10,7 +10,11 @@ import { ConnectionBadge } from '../../features/session/components/connection-ba
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
 import { RecentSetting } from '../../features/session/components/recent-setting';
+import { AlertSettings } from '../../features/notify/components/alert-settings';
+import { useArrivalAlerts } from '../../features/notify/hooks/use-arrival-alerts';
 import { SharePanel } from '../../features/share/components/share-panel';
+import { shareFiles, shareText } from '../../features/share/hooks/use-share';
+import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
 import { RoomContext, useRoomState } from '../../hooks/use-room';
 import type { Notice, RoomClient } from '../../lib/room/room-client';
 
@@ -71,11 +75,15 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
       <Container as="main" maxW="6xl" py={{ base: '4', md: '8' }} flex="1">
         <Grid templateColumns={{ base: '1fr', lg: '1fr 280px' }} gap={{ base: '6', lg: '10' }}>
           <Box order={{ base: 2, lg: 1 }} minW="0">
+            <PendingSharePrompt shareText={shareText} shareFiles={shareFiles} />
             <SharePanel />
           </Box>
           <Stack order={{ base: 1, lg: 2 }} gap="5" as="aside" aria-label="Session details" position={{ lg: 'sticky' }} top={{ lg: '24' }} alignSelf="start">
             <Box bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4">
               <MemberList members={state.members} selfId={state.selfId} />
+            </Box>
+            <Box px="1">
+              <AlertSettings />
             </Box>
             <Box hideBelow="lg" px="1">
               <RecentSetting />
@@ -97,6 +105,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
 
 export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; passphrase: string; onLeave: () => void }) {
   useEffect(() => room.onNotice(toastFor), [room]);
+  useArrivalAlerts(room);
   const fallback = room.store.get().cryptoBackend === 'purejs';
   return (
     <RoomContext.Provider value={room}>

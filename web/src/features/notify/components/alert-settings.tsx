@@ -1,0 +1,78 @@
+/**
+ * The switches for arrival alerts: a notification when an item arrives while this page is
+ * hidden (turning it on asks the browser's permission), and the unseen count on the app icon
+ * and in the tab title.
+ */
+import { Stack, Switch, Text } from '@chakra-ui/react';
+import { useState } from 'react';
+import { alertEnabled, setAlertEnabled, type AlertPreference } from '../preferences';
+
+const hasNotifications = () => typeof Notification !== 'undefined';
+
+interface ToggleProps {
+  which: AlertPreference;
+  label: string;
+  hint?: string;
+  /** False while the browser does not allow it: the switch then shows off. */
+  allowed?: boolean;
+  /** Runs when switched on; false keeps it off. */
+  onEnable?: () => Promise<boolean>;
+}
+
+function Toggle({ which, label, hint, allowed = true, onEnable }: ToggleProps) {
+  const [on, setOn] = useState(() => alertEnabled(which));
+  return (
+    <Stack gap="0.5">
+      <Switch.Root
+        size="sm"
+        checked={on && allowed}
+        data-testid={`alert-${which}`}
+        onCheckedChange={async ({ checked }) => {
+          const allowed = checked && onEnable ? await onEnable() : checked;
+          setOn(allowed);
+          setAlertEnabled(which, allowed);
+        }}
+      >
+        <Switch.HiddenInput />
+        <Switch.Control />
+        <Switch.Label fontSize="sm">{label}</Switch.Label>
+      </Switch.Root>
+      {hint && (
+        <Text fontSize="xs" color="fg.muted" ps="9">
+          {hint}
+        </Text>
+      )}
+    </Stack>
+  );
+}
+
+export function AlertSettings() {
+  const [permission, setPermission] = useState(() => (hasNotifications() ? Notification.permission : 'denied'));
+  const askPermission = async () => {
+    const result = permission === 'default' ? await Notification.requestPermission() : permission;
+    setPermission(result);
+    return result === 'granted';
+  };
+  const hint = !hasNotifications()
+    ? 'This browser cannot show notifications.'
+    : permission === 'denied'
+      ? 'Notifications are blocked for this site in the browser settings.'
+      : permission === 'default'
+        ? 'Switch on to allow them.'
+        : undefined;
+  return (
+    <Stack gap="3">
+      <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
+        While this page is hidden
+      </Text>
+      <Toggle
+        which="notifications"
+        label="Notify me of new items"
+        hint={hint}
+        allowed={permission === 'granted'}
+        onEnable={hasNotifications() ? askPermission : async () => false}
+      />
+      <Toggle which="badge" label="Count unseen items on the icon and tab" />
+    </Stack>
+  );
+}
