@@ -5,8 +5,13 @@
  */
 export function registerServiceWorker() {
   if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return;
-  // updateViaCache 'none': the browser asks the server for a new worker on every start.
-  navigator.serviceWorker.register('/sw.js', { scope: '/', updateViaCache: 'none' }).catch(() => {
-    // Without a worker the page still works online; there is nothing the user could do about it.
-  });
+  // Every start asks the server for a new worker (updateViaCache 'none': past the HTTP cache,
+  // and at once rather than whenever the browser gets round to it), so an installed app gets a
+  // new web client on its next start.
+  navigator.serviceWorker
+    .register('/sw.js', { scope: '/', updateViaCache: 'none' })
+    .then((registration) => registration.update())
+    .catch(() => {
+      // Without a worker the page still works online; there is nothing the user could do about it.
+    });
 }

@@ -21,7 +21,7 @@ function Preview({ share }: { share: PendingShare }) {
   return (
     <Stack gap="1" fontSize="sm">
       {share.text && (
-        <Text lineClamp={2} wordBreak="break-word" data-testid="pending-share-text">
+        <Text lineClamp={3} whiteSpace="pre-line" wordBreak="break-word" data-testid="pending-share-text">
           {share.text.length > PREVIEW_CHARS ? `${share.text.slice(0, PREVIEW_CHARS)}…` : share.text}
         </Text>
       )}
