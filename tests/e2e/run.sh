@@ -49,7 +49,7 @@ check "web: assets/ is the build of web/ as committed" \
 # Browser end-to-end tests (node's test runner prints its own counts).
 cd "$here" || exit 1
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$logs/e2e.tap" e2e.test.mjs
+  --test-reporter=tap --test-reporter-destination="$logs/e2e.tap" ./*.test.mjs
 ep=$(grep -E '^# pass ' "$logs/e2e.tap" | awk '{print $3}')
 ef=$(grep -E '^# fail ' "$logs/e2e.tap" | awk '{print $3}')
 if [ -z "$ep" ] || [ -z "$ef" ]; then
