@@ -304,7 +304,7 @@ describe('the share sheet and arrival alerts', () => {
     await waitFor(async () => (await notifications(laptop.page)).length === 0, { what: 'the notification withdrawn' });
 
     // Notifications off: the count goes on, no notification.
-    await laptop.page.getByTestId('alert-notifications').click();
+    await laptop.page.getByTestId('alert-notifications').filter({ visible: true }).click();
     await waitFor(async () => (await laptop.page.evaluate(() => localStorage.getItem('sharethings.notifications'))) === 'off', { what: 'switched off' });
     await setHidden(laptop.page, true);
     before = await countItems();
@@ -315,7 +315,7 @@ describe('the share sheet and arrival alerts', () => {
     await setHidden(laptop.page, false);
 
     // The count off too: a hidden page stays as it is.
-    await laptop.page.getByTestId('alert-badge').click();
+    await laptop.page.getByTestId('alert-badge').filter({ visible: true }).click();
     await setHidden(laptop.page, true);
     before = await countItems();
     await sendText('silently');

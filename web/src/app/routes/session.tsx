@@ -77,12 +77,15 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
           <Box order={{ base: 2, lg: 1 }} minW="0">
             <PendingSharePrompt shareText={shareText} shareFiles={shareFiles} />
             <SharePanel />
+            <Box hideFrom="lg" mt="8" px="1">
+              <AlertSettings />
+            </Box>
           </Box>
           <Stack order={{ base: 1, lg: 2 }} gap="5" as="aside" aria-label="Session details" position={{ lg: 'sticky' }} top={{ lg: '24' }} alignSelf="start">
             <Box bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4">
               <MemberList members={state.members} selfId={state.selfId} />
             </Box>
-            <Box px="1">
+            <Box px="1" hideBelow="lg">
               <AlertSettings />
             </Box>
             <Box hideBelow="lg" px="1">

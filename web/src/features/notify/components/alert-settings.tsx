@@ -1,9 +1,9 @@
 /**
- * The switches for arrival alerts: a notification when an item arrives while this page is
- * hidden (turning it on asks the browser's permission), and the unseen count on the app icon
- * and in the tab title.
+ * The two switches (check boxes) for arrival alerts: a notification when an item arrives while
+ * this page is hidden (ticking it asks the browser's permission), and the unseen count on the
+ * app icon and in the tab title.
  */
-import { Stack, Switch, Text } from '@chakra-ui/react';
+import { Checkbox, Stack, Text } from '@chakra-ui/react';
 import { useState } from 'react';
 import { alertEnabled, setAlertEnabled, type AlertPreference } from '../preferences';
 
@@ -23,22 +23,26 @@ function Toggle({ which, label, hint, allowed = true, onEnable }: ToggleProps) {
   const [on, setOn] = useState(() => alertEnabled(which));
   return (
     <Stack gap="0.5">
-      <Switch.Root
+      <Checkbox.Root
         size="sm"
+        alignItems="start"
         checked={on && allowed}
         data-testid={`alert-${which}`}
         onCheckedChange={async ({ checked }) => {
-          const allowed = checked && onEnable ? await onEnable() : checked;
+          const wanted = checked === true;
+          const allowed = wanted && onEnable ? await onEnable() : wanted;
           setOn(allowed);
           setAlertEnabled(which, allowed);
         }}
       >
-        <Switch.HiddenInput />
-        <Switch.Control />
-        <Switch.Label fontSize="sm">{label}</Switch.Label>
-      </Switch.Root>
+        <Checkbox.HiddenInput />
+        <Checkbox.Control mt="0.5" />
+        <Checkbox.Label fontSize="sm" fontWeight="normal">
+          {label}
+        </Checkbox.Label>
+      </Checkbox.Root>
       {hint && (
-        <Text fontSize="xs" color="fg.muted" ps="9">
+        <Text fontSize="xs" color="fg.muted" ps="6">
           {hint}
         </Text>
       )}
@@ -58,7 +62,7 @@ export function AlertSettings() {
     : permission === 'denied'
       ? 'Notifications are blocked for this site in the browser settings.'
       : permission === 'default'
-        ? 'Switch on to allow them.'
+        ? 'Tick it to allow them.'
         : undefined;
   return (
     <Stack gap="3">
