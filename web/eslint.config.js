@@ -8,7 +8,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const FEATURES = ['session', 'share'];
+const FEATURES = ['session', 'share', 'install', 'share-target', 'notify'];
 
 export default tseslint.config(
   { ignores: ['dist', 'node_modules'] },
@@ -33,12 +33,12 @@ export default tseslint.config(
               message: 'Features do not import each other; compose them in src/app.',
             })),
             {
-              target: ['./src/features', './src/components', './src/hooks', './src/lib', './src/config', './src/types', './src/utils'],
+              target: ['./src/features', './src/components', './src/hooks', './src/lib', './src/sw', './src/config', './src/types', './src/utils'],
               from: './src/app',
               message: 'Only the app imports the app layer.',
             },
             {
-              target: ['./src/components', './src/hooks', './src/lib', './src/config', './src/types', './src/utils'],
+              target: ['./src/components', './src/hooks', './src/lib', './src/sw', './src/config', './src/types', './src/utils'],
               from: './src/features',
               message: 'Shared code does not import features.',
             },
@@ -53,7 +53,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/lib/**/*.ts'],
+    files: ['src/lib/**/*.ts', 'src/sw/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,12 +2,13 @@ import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { gzipTwins } from './build/gzip-twins.ts';
+import { serviceWorker } from './build/service-worker.ts';
 
 // The Rust server listens on 3001 by default; `npm run dev` proxies the relay to it.
 const SERVER = process.env.SHARETHINGS_SERVER ?? 'http://127.0.0.1:3001';
 
 export default defineConfig({
-  plugins: [react(), gzipTwins()],
+  plugins: [react(), serviceWorker(), gzipTwins()],
   base: '/',
   build: {
     // Committed and embedded into the server binary; emptied first so stale hashes vanish.

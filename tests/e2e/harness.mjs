@@ -50,13 +50,16 @@ export async function waitFor(check, { timeout = 30_000, interval = 50, what = '
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
-/** Builds the release binary if it is missing, starts it, and waits for GET /health. */
-export async function startServer(extraEnv = {}) {
+/**
+ * Builds the release binary if it is missing, starts it, and waits for GET /health. `port`
+ * restarts a server where a stopped one was (a device that saw it expects it there).
+ */
+export async function startServer(extraEnv = {}, { port: wanted } = {}) {
   if (!existsSync(BINARY)) {
     const r = spawnSync('cargo', ['build', '--release'], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('cargo build --release failed');
   }
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const logs = [];
   const proc = spawn(BINARY, ['--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT,

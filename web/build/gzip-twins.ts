@@ -10,7 +10,7 @@ import type { Plugin } from 'vite';
 
 const COMPRESSIBLE = /\.(html|js|mjs|css|svg|json|map|txt|webmanifest)$/;
 
-function walk(dir: string): string[] {
+export function walk(dir: string): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {

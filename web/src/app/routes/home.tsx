@@ -6,6 +6,7 @@ import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { JoinForm } from '../../features/session/components/join-form';
+import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
 import { APP_TITLE, useDocumentTitle } from '../../hooks/use-document-title';
 import type { RoomClient } from '../../lib/room/room-client';
@@ -81,6 +82,7 @@ export function HomePage({
             </Stack>
           </Stack>
           <Box flex="1" maxW={{ lg: 'md' }} w="full" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p={{ base: '5', md: '8' }} shadow="sm">
+            <PendingShareNotice />
             {invite ? (
               <InvitationHeading invite={invite} onDecline={onDeclineInvite} />
             ) : (

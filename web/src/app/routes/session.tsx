@@ -13,9 +13,14 @@ import { ConnectionBadge } from '../../features/session/components/connection-ba
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
 import { RecentSetting } from '../../features/session/components/recent-setting';
+import { AlertSettings } from '../../features/notify/components/alert-settings';
+import { useArrivalAlerts } from '../../features/notify/hooks/use-arrival-alerts';
+import { alertEnabled } from '../../features/notify/preferences';
 import { SharePanel } from '../../features/share/components/share-panel';
 import { ShareSettings } from '../../features/share/components/share-settings';
 import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
+import { shareFiles, shareText } from '../../features/share/hooks/use-share';
+import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
 import { RoomContext, useRoomState } from '../../hooks/use-room';
 import { useUnseenCount } from '../../hooks/use-unseen-count';
 import type { Notice, RoomClient } from '../../lib/room/room-client';
@@ -43,7 +48,8 @@ function toastFor(n: Notice) {
 
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
   const state = useRoomState();
-  useDocumentTitle(sessionTitle(state.sessionId, useUnseenCount()));
+  const unseen = useUnseenCount();
+  useDocumentTitle(sessionTitle(state.sessionId, alertEnabled('badge') ? unseen : 0));
   return (
     <Flex direction="column" minH="100dvh">
       {fallback && <InsecureBanner />}
@@ -84,6 +90,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
           rowGap={{ base: '6', lg: '5' }}
         >
           <Box gridArea="share" minW="0">
+            <PendingSharePrompt shareText={shareText} shareFiles={shareFiles} />
             <SharePanel />
           </Box>
           <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
@@ -94,6 +101,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
               Settings
             </Heading>
             <ShareSettings />
+            <AlertSettings />
             <RecentSetting />
             <Separator />
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
@@ -112,6 +120,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
 
 export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; passphrase: string; onLeave: () => void }) {
   useEffect(() => room.onNotice(toastFor), [room]);
+  useArrivalAlerts(room);
   const fallback = room.store.get().cryptoBackend === 'purejs';
   return (
     <RoomContext.Provider value={room}>
