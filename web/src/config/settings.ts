@@ -1,6 +1,7 @@
 /**
  * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
- * key, no content — only the display name, the colour scheme and the late-joiner window.
+ * key, no content — only the display name, the colour scheme, the late-joiner window and the
+ * size up to which offered items are fetched unasked.
  */
 
 const KEYS = {
@@ -8,6 +9,7 @@ const KEYS = {
   colorMode: 'sharethings.colorMode',
   recentMinutes: 'sharethings.recentMinutes',
   lastSession: 'sharethings.lastSession',
+  autoFetchMiB: 'sharethings.autoFetchMiB',
 } as const;
 
 function read(key: string): string | null {
@@ -29,6 +31,9 @@ function write(key: string, value: string) {
 export const DEFAULT_RECENT_MINUTES = 30;
 export const RECENT_MINUTES_CHOICES = [0, 5, 30, 120, 1440] as const;
 
+export const DEFAULT_AUTO_FETCH_MIB = 16;
+export const AUTO_FETCH_MIB_CHOICES = [0, 1, 16, 100, 1024] as const;
+
 export const settings = {
   name: () => read(KEYS.name) ?? '',
   setName: (v: string) => write(KEYS.name, v),
@@ -44,4 +49,10 @@ export const settings = {
     return read(KEYS.recentMinutes) !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_RECENT_MINUTES;
   },
   setRecentMinutes: (v: number) => write(KEYS.recentMinutes, String(v)),
+  autoFetchMiB: (): number => {
+    const raw = read(KEYS.autoFetchMiB);
+    const v = Number(raw);
+    return raw !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_AUTO_FETCH_MIB;
+  },
+  setAutoFetchMiB: (v: number) => write(KEYS.autoFetchMiB, String(v)),
 };
