@@ -157,7 +157,7 @@ export async function downloadHash(page, item) {
 }
 
 /** The processes of one browser: the one started with this profile and all its descendants. */
-function browserPids(profileDir) {
+export function browserPids(profileDir) {
   const parents = new Map();
   let root;
   for (const name of readdirSync('/proc')) {

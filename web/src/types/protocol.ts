@@ -136,6 +136,16 @@ export interface ClearRequest {
   at: number;
 }
 
-export type ControlMessage = ResendRequest | CancelNotice | ClearRequest;
+/**
+ * Sealed control message, receiver to sender: `have` chunks of item `contentId` are written
+ * here. Senders keep at most a window of chunks ahead of each receiver that reports.
+ */
+export interface ProgressReport {
+  kind: 'progress';
+  contentId: string;
+  have: number;
+}
+
+export type ControlMessage = ResendRequest | CancelNotice | ClearRequest | ProgressReport;
 
 export type SealedMeta = ItemMeta | ControlMessage;

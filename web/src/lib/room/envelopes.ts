@@ -61,6 +61,9 @@ export function classify(value: unknown): Opened | undefined {
     case 'cancel':
       if (!isString(v.contentId) || (v.reason !== 'cancelled' && v.reason !== 'unreadable' && v.reason !== 'failed')) return undefined;
       return { kind: 'control', msg: { kind: 'cancel', contentId: v.contentId, reason: v.reason } };
+    case 'progress':
+      if (!isString(v.contentId) || !isCount(v.have)) return undefined;
+      return { kind: 'control', msg: { kind: 'progress', contentId: v.contentId, have: v.have } };
     case 'clear':
       if (typeof v.at !== 'number') return undefined;
       return { kind: 'control', msg: { kind: 'clear', at: v.at } };

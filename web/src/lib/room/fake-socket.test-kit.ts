@@ -63,7 +63,7 @@ export class FakeSocket {
 
 export const tick = () => new Promise((r) => setTimeout(r, 5));
 export async function until(cond: () => boolean) {
-  for (let i = 0; i < 2000 && !cond(); i++) await tick();
+  for (let i = 0; i < 6000 && !cond(); i++) await tick();
   expect(cond()).toBe(true);
 }
 

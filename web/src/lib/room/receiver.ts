@@ -26,6 +26,8 @@ const PAUSED_ASK_MS = 30_000;
 const WATCHDOG_MS = 2000;
 const MAX_ORPHAN_ITEMS = 8;
 const MAX_ORPHAN_CHUNKS = 16;
+/** Written chunks between two progress reports to the sender (its flow control). */
+export const REPORT_EVERY = 16;
 
 interface Incoming {
   id: string;
@@ -176,6 +178,7 @@ export class Receiver {
     }
     if (this.incoming.get(c.contentId) !== inc) return; // stopped meanwhile
     inc.tracker.accept(index, c.totalChunks);
+    if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
     inc.bytes += length;
     inc.lastProgress = this.now();
     inc.asks = 0;
@@ -304,6 +307,12 @@ export class Receiver {
     inc.asks++;
     const msg: ControlMessage = { kind: 'resend', contentId: inc.id, fromChunk: inc.tracker.firstMissing(), ranges: inc.tracker.missingRanges() };
     void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', env));
+  }
+
+  /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */
+  private report(inc: Incoming) {
+    const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
+    void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */

@@ -251,6 +251,8 @@ export class RoomClient {
     switch (msg.kind) {
       case 'resend':
         return this.sender.resend(from, msg.contentId, msg.fromChunk, msg.ranges);
+      case 'progress':
+        return this.sender.progress(from, msg.contentId, msg.have);
       case 'cancel':
         return this.receiver.control(msg);
       case 'clear':

@@ -22,6 +22,14 @@ import type { Notice } from './notices';
 
 /** Chunks read and sealed ahead of the ack window. */
 export const PIPELINE_CHUNKS = 8;
+/**
+ * Chunks we may send a receiver beyond what it reported written. The server acks once a chunk
+ * is queued for the receiver, not once it is stored there: without this, a receiver whose disk
+ * or CPU is slower than the network would pile chunks up in memory.
+ */
+export const RECEIVER_WINDOW = 64;
+/** A receiver that has not reported for this long (an old client, or it stopped) no longer holds us back. */
+export const REPORT_SILENCE_MS = 5000;
 
 interface Outgoing {
   id: string;
@@ -32,12 +40,18 @@ interface Outgoing {
   /** The same metadata marked `offered`, for late joiners; sealed on first use. */
   offer?: Promise<SealedEnvelope>;
   stopped?: CancelNotice['reason'];
+  /** Per receiver: chunks of this item picked for it, and when the first was. */
+  sent: Map<string, { count: number; first: number }>;
+  /** Per receiver: its last progress report. */
+  reports: Map<string, { have: number; at: number }>;
 }
 
 interface Job {
   out: Outgoing;
   /** One member, or everyone when undefined. */
   to?: string;
+  /** Who this delivery is for (everyone here when it started, or `to`): whose pace it keeps. */
+  targets: Set<string>;
   /** Chunk indices still to read, descending (the next one is at the end). */
   pending: number[];
   /** Emitted and waiting for an ack. */
@@ -79,6 +93,7 @@ export class Sender {
   private inflight = 0;
   private turn = 0;
   private closed = false;
+  private recheck?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly ctx: SenderContext) {}
 
@@ -89,7 +104,7 @@ export class Sender {
     const id = newContentId();
     const totalChunks = chunkCount(blob.size);
     const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
-    const out: Outgoing = { id, blob, meta: full, totalChunks, sealed };
+    const out: Outgoing = { id, blob, meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
     const others = this.ctx.members().length > 1;
     const item: Item = {
@@ -143,6 +158,7 @@ export class Sender {
 
   close() {
     this.closed = true;
+    clearTimeout(this.recheck);
     this.clear();
   }
 
@@ -158,7 +174,30 @@ export class Sender {
 
   /** Deliveries meant only for a member who left are pointless now. */
   memberLeft(memberId: string) {
+    for (const j of this.jobs) j.targets.delete(memberId);
     this.dropJobs((j) => j.to === memberId);
+  }
+
+  /** A receiver reports how many chunks of our item it has written. */
+  progress(from: string, contentId: string, have: number) {
+    const out = this.outgoing.get(contentId);
+    if (!out) return;
+    out.reports.set(from, { have, at: Date.now() });
+    this.pump();
+  }
+
+  /** Whether a receiver of this job is a full window behind (and still reporting). */
+  private held(job: Job, now: number): boolean {
+    const here = this.ctx.members();
+    for (const t of job.targets) {
+      const sent = job.out.sent.get(t);
+      if (!sent || !here.some((m) => m.id === t)) continue;
+      const report = job.out.reports.get(t);
+      const heardAt = report?.at ?? sent.first;
+      if (now - heardAt > REPORT_SILENCE_MS) continue;
+      if (sent.count - (report?.have ?? 0) >= RECEIVER_WINDOW) return true;
+    }
+    return false;
   }
 
   /** A receiver asks for chunks of one of our items (after a loss, or as a late joiner). */
@@ -203,9 +242,11 @@ export class Sender {
   }
 
   private addJob(out: Outgoing, to: string | undefined, indices: number[]) {
+    const targets = to !== undefined ? [to] : this.ctx.members().map((m) => m.id).filter((id) => id !== this.ctx.selfId());
     this.jobs.push({
       out,
       to,
+      targets: new Set(targets),
       pending: indices.reverse(),
       inflight: new Set(),
       total: indices.length,
@@ -244,15 +285,34 @@ export class Sender {
     }
   }
 
-  /** The next chunk to read, taking jobs in turn. */
+  /** The next chunk to read, taking jobs in turn; a job whose receiver is behind waits. */
   private nextPick(): { job: Job; index: number } | undefined {
+    const now = Date.now();
+    let waiting = false;
     for (let k = 0; k < this.jobs.length; k++) {
       const job = this.jobs[(this.turn + k) % this.jobs.length];
+      if (job.pending.length > 0 && this.held(job, now)) {
+        waiting = true;
+        continue;
+      }
       const index = job.pending.pop();
       if (index !== undefined) {
+        // Counted when picked: what is sealed ahead goes out without asking again.
+        for (const t of job.targets) {
+          const sent = job.out.sent.get(t);
+          if (sent) sent.count++;
+          else job.out.sent.set(t, { count: 1, first: now });
+        }
         this.turn = (this.turn + k + 1) % this.jobs.length;
         return { job, index };
       }
+    }
+    // A report wakes the pump; so does this, for a receiver that fell silent.
+    if (waiting && this.recheck === undefined) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.pump();
+      }, 1000);
     }
     return undefined;
   }

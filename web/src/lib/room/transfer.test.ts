@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { InThreadCryptoClient } from '../crypto/crypto-client';
 import { CHUNK_SIZE, MAX_UNACKED_CHUNKS } from '../crypto/format';
-import { sealEnvelope } from './envelopes';
+import { sealControl, sealEnvelope } from './envelopes';
 import { type FakeSocket, joinFake, tick, until } from './fake-socket.test-kit';
 import type { RoomClient } from './room-client';
-import { PIPELINE_CHUNKS } from './sender';
+import { PIPELINE_CHUNKS, RECEIVER_WINDOW } from './sender';
 
 type Peer = Awaited<ReturnType<typeof joinFake>>;
 
@@ -131,5 +131,31 @@ describe('transfer endings', () => {
     // An ack lets a chunk go at once (it was sealed already) and starts sealing one more.
     socket.chunks()[0].ack?.({ success: true });
     await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS + 1 && slices === MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS + 1);
+  });
+});
+
+describe('receiver flow control', () => {
+  it('never runs more than a window ahead of what a reporting receiver has written', async () => {
+    const { socket, room, crypto } = await joinFake();
+    const id = await room.share(file(100 * CHUNK_SIZE), { kind: 'file', name: 'w.bin', mime: 'application/octet-stream' });
+    // The server acks at once (queued), as it does for a fast network and a slow receiver.
+    const ackAll = () => {
+      for (const e of socket.emitted) e.ack?.({ success: true });
+    };
+    await until(() => {
+      ackAll();
+      return socket.chunks().length === RECEIVER_WINDOW;
+    });
+    for (let i = 0; i < 20; i++) {
+      ackAll();
+      await tick();
+    }
+    expect(socket.chunks()).toHaveLength(RECEIVER_WINDOW);
+    const report = await sealControl(crypto, 1, { kind: 'progress', contentId: id, have: 32 });
+    socket.fire('content', { sessionId: 'room', ...report, from: 'peer' });
+    await until(() => {
+      ackAll();
+      return socket.chunks().length === RECEIVER_WINDOW + 32;
+    });
   });
 });
