@@ -225,3 +225,43 @@ export async function sha256Stream(path) {
   for await (const part of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(part);
   return h.digest('hex');
 }
+
+/**
+ * A device whose browser runs on its own, with Playwright attached only while a test drives it.
+ * An attached DevTools client is sent a copy of every WebSocket frame, which the browser
+ * process buffers until the client reads it: measuring memory while attached would measure
+ * Playwright. `detach()` disconnects (the browser keeps running), `attach()` reconnects.
+ */
+export async function openDetachableDevice() {
+  const dir = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-'));
+  const proc = spawn(CHROMIUM, [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, '--window-size=1280,800', 'about:blank'], { stdio: 'ignore' });
+  const portFile = joinPath(dir, 'DevToolsActivePort');
+  await waitFor(() => existsSync(portFile) && readFileSync(portFile, 'utf8').includes('\n'), { what: 'DevTools port' });
+  const endpoint = `http://127.0.0.1:${readFileSync(portFile, 'utf8').split('\n')[0]}`;
+  const device = {
+    dir,
+    errors: [],
+    browser: undefined,
+    context: undefined,
+    page: undefined,
+    async attach() {
+      this.browser = await chromium.connectOverCDP(endpoint);
+      this.context = this.browser.contexts()[0];
+      this.page = this.context.pages().find((p) => p.url() !== 'about:blank') ?? this.context.pages()[0];
+      this.page.on('pageerror', (e) => this.errors.push(String(e)));
+      return this.page;
+    },
+    async detach() {
+      await this.browser?.close();
+      this.browser = undefined;
+    },
+    async close() {
+      await this.detach().catch(() => {});
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await device.attach();
+  return device;
+}

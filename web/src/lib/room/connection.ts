@@ -135,8 +135,22 @@ export class Connection {
     });
     addEventListener('online', this.onOnline);
     addEventListener('offline', this.onOffline);
+    addEventListener('pagehide', this.onPageHide);
+    addEventListener('pageshow', this.onPageShow);
     document.addEventListener('visibilitychange', this.onVisible);
   }
+
+  /**
+   * The page is closing (or going into the back/forward cache): say goodbye on the socket, so
+   * the others learn at once that our transfers stopped instead of after the rejoin grace.
+   */
+  private readonly onPageHide = () => {
+    if (!this.closed && this.socket.connected) this.socket.disconnect();
+  };
+
+  private readonly onPageShow = (e: PageTransitionEvent) => {
+    if (!this.closed && e.persisted && !this.socket.connected) this.socket.connect();
+  };
 
   /**
    * Going offline: drop the connection now instead of waiting for a ping timeout, so the
@@ -226,6 +240,8 @@ export class Connection {
     this.joined = false;
     removeEventListener('online', this.onOnline);
     removeEventListener('offline', this.onOffline);
+    removeEventListener('pagehide', this.onPageHide);
+    removeEventListener('pageshow', this.onPageShow);
     document.removeEventListener('visibilitychange', this.onVisible);
     this.socket.disconnect();
   }

@@ -19,9 +19,13 @@ import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 
 /** No new chunk for this long while receiving: ask the sender again. */
-export const STALL_MS = 6000;
-/** Unanswered asks before the item shows as paused (it keeps asking, less often). */
-export const MAX_ASKS = 3;
+export const STALL_MS = 4000;
+/**
+ * Unanswered asks before the item shows as paused (it keeps asking, less often). A sender
+ * whose page vanished without a goodbye is only noticed by the relay after its ping timeout
+ * and rejoin grace; this says so within seconds.
+ */
+export const MAX_ASKS = 2;
 const PAUSED_ASK_MS = 30_000;
 const WATCHDOG_MS = 2000;
 const MAX_ORPHAN_ITEMS = 8;
