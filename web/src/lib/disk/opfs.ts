@@ -64,9 +64,10 @@ export class OpfsFiles {
     try {
       const key = `${folder}/${name}`;
       const h = await this.handle(folder, name);
-      // An empty item never wrote; a resent last chunk may have left nothing beyond `size`.
+      // An empty item never wrote; truncating also makes sure nothing lies beyond `size`.
+      // No flush(): that is an fsync, seconds for a large file on a busy disk, and a received
+      // item need not survive a power cut (its sender still has it).
       h.truncate(size);
-      h.flush();
       h.close();
       this.handles.delete(key);
       return await (await (await this.folder(folder, false)).getFileHandle(name)).getFile();

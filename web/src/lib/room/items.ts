@@ -39,7 +39,7 @@ export interface Item {
 }
 
 /** Progress reaches the store at most this often per item. */
-const PROGRESS_INTERVAL_MS = 250;
+const PROGRESS_INTERVAL_MS = 500;
 
 export class ItemBoard {
   private readonly meters = new Map<string, { meter: SpeedMeter; last: number }>();

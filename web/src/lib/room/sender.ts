@@ -27,7 +27,7 @@ export const PIPELINE_CHUNKS = 8;
  * is queued for the receiver, not once it is stored there: without this, a receiver whose disk
  * or CPU is slower than the network would pile chunks up in memory.
  */
-export const RECEIVER_WINDOW = 64;
+export const RECEIVER_WINDOW = 96;
 /** A receiver that has not reported for this long (an old client, or it stopped) no longer holds us back. */
 export const REPORT_SILENCE_MS = 5000;
 
