@@ -72,6 +72,8 @@ export class Receiver {
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta }>();
+  /** Cancels that arrived before their item's metadata. */
+  private readonly early = new Map<string, CancelNotice>();
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly disk: Promise<boolean>;
 
@@ -102,6 +104,13 @@ export class Receiver {
     if (meta.size > MAX_ITEM_BYTES || totalChunks !== chunkCount(meta.size)) {
       this.dropped.add(id);
       this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
+      return;
+    }
+    const early = this.early.get(id);
+    if (early) {
+      this.early.delete(id);
+      this.dropped.add(id);
+      this.ctx.board.add({ ...itemFrom(id, from, meta), ...senderEnding(early.reason, meta.senderName) });
       return;
     }
     if (meta.offered && meta.size > this.ctx.autoFetchBytes()) {
@@ -209,7 +218,12 @@ export class Receiver {
   /** A sealed control message about one of the items we receive. */
   control(msg: ControlMessage & { kind: 'cancel' }) {
     const item = this.ctx.board.get(msg.contentId);
-    if (!item || item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
+    if (!item) {
+      // Opened before the item's own metadata (both are opened concurrently): keep it for then.
+      if (this.early.size < MAX_ORPHAN_ITEMS) this.early.set(msg.contentId, msg);
+      return;
+    }
+    if (item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
     const inc = this.incoming.get(msg.contentId);
     this.incoming.delete(msg.contentId);
     this.offers.delete(msg.contentId);

@@ -137,7 +137,7 @@ describe('transfer endings', () => {
 describe('receiver flow control', () => {
   it('never runs more than a window ahead of what a reporting receiver has written', async () => {
     const { socket, room, crypto } = await joinFake();
-    const id = await room.share(file(100 * CHUNK_SIZE), { kind: 'file', name: 'w.bin', mime: 'application/octet-stream' });
+    const id = await room.share(file(200 * CHUNK_SIZE), { kind: 'file', name: 'w.bin', mime: 'application/octet-stream' });
     // The server acks at once (queued), as it does for a fast network and a slow receiver.
     const ackAll = () => {
       for (const e of socket.emitted) e.ack?.({ success: true });
