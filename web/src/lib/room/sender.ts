@@ -259,8 +259,13 @@ export class Sender {
   }
 
   private dropJobs(which: (j: Job) => boolean) {
-    // Their chunks on the wire still count against the window until their acks come.
-    if (!this.jobs.some(which)) return;
+    const dropped = this.jobs.filter(which);
+    if (dropped.length === 0) return;
+    // Their slots in the window are free now: an ack for a member who is gone may never come.
+    for (const j of dropped) {
+      this.inflight -= j.inflight.size;
+      j.inflight.clear();
+    }
     this.jobs = this.jobs.filter((j) => !which(j));
     this.ready = this.ready.filter((r) => !which(r.job));
     this.pump();
