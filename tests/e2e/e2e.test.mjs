@@ -207,6 +207,9 @@ describe('ShareThings in the browser', () => {
     assert.equal(await text.getByTestId('item-text').innerText(), sent.text);
     const img = await doneItem(c.page, '[data-kind=image]');
     assert.equal((await downloadHash(c.page, img)).hash, sent.imageHash);
+    // Larger than what a newcomer fetches unasked: it waits, offered, until asked for.
+    const offered = c.page.locator('[data-testid=item][data-name="fifty.bin"][data-state=offered]');
+    await offered.getByRole('button', { name: 'Get fifty.bin' }).click();
     const file = await doneItem(c.page, '[data-name="fifty.bin"]', 180_000);
     assert.equal((await downloadHash(c.page, file)).hash, sent.fileHash);
     // Newest first.
@@ -286,15 +289,17 @@ describe('ShareThings in the browser', () => {
     assert.equal(await dark(), false);
   });
 
-  test('cancelling a transfer stops it for everyone; remove is local', async () => {
-    const f = bigFile('cancel-me.bin', 60 * MiB);
+  test('cancelling a transfer stops it for everyone, who are told; remove is local', async () => {
+    const f = bigFile('cancel-me.bin', 200 * MiB);
     await a.page.getByTestId('file-input').setInputFiles(f.path);
     const onB = b.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
     await onB.waitFor();
     const onA = a.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
     await onA.getByRole('button', { name: 'Cancel' }).click();
     await a.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
-    await onB.waitFor({ state: 'detached' });
+    // Receivers are told, and keep the item with the reason.
+    await b.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
+    assert.equal(await onB.getByTestId('ending').innerText(), 'Cancelled by Laptop');
     // Remove: only on this device.
     const textOnB = await doneItem(b.page, '[data-kind=text]');
     const id = await textOnB.getAttribute('data-id');

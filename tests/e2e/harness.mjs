@@ -2,7 +2,7 @@
 // each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join as joinPath, resolve } from 'node:path';
@@ -114,6 +114,7 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
     context,
     page,
     errors,
+    dir,
     async close() {
       await context.close().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
@@ -153,4 +154,114 @@ export async function downloadHash(page, item) {
   const [download] = await Promise.all([page.waitForEvent('download'), item.getByTestId('download').click()]);
   const path = await download.path();
   return { hash: sha256File(path), name: download.suggestedFilename() };
+}
+
+/** The processes of one browser: the one started with this profile and all its descendants. */
+export function browserPids(profileDir) {
+  const parents = new Map();
+  let root;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (root === undefined && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+        root = Number(name);
+      }
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  if (root === undefined) throw new Error(`no browser process for ${profileDir}`);
+  // The first match may be a child that repeats the flag; climb to the topmost one.
+  while (parents.has(parents.get(root)) && readFileSync(`/proc/${parents.get(root)}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+    root = parents.get(root);
+  }
+  const out = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!out.has(pid) && out.has(ppid)) {
+        out.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
+
+/** Proportional set size of a whole browser (every process of the device), in bytes. */
+export function browserPss(device) {
+  let kib = 0;
+  for (const pid of browserPids(device.dir)) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kib += Number(m[1]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return kib * 1024;
+}
+
+/** Every file under the page's Origin Private File System, as paths with their sizes. */
+export function opfsFiles(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    const walk = async (dir, prefix) => {
+      for await (const [name, h] of dir.entries()) {
+        if (h.kind === 'directory') await walk(h, `${prefix}${name}/`);
+        else out.push(`${prefix}${name} ${(await h.getFile()).size}`);
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return out;
+  });
+}
+
+/** SHA-256 of a file, streamed (for files too large to read at once). */
+export async function sha256Stream(path) {
+  const h = createHash('sha256');
+  for await (const part of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(part);
+  return h.digest('hex');
+}
+
+/**
+ * A device whose browser runs on its own, with Playwright attached only while a test drives it.
+ * An attached DevTools client is sent a copy of every WebSocket frame, which the browser
+ * process buffers until the client reads it: measuring memory while attached would measure
+ * Playwright. `detach()` disconnects (the browser keeps running), `attach()` reconnects.
+ */
+export async function openDetachableDevice() {
+  const dir = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-'));
+  const proc = spawn(CHROMIUM, [...CHROMIUM_ARGS, '--remote-debugging-port=0', `--user-data-dir=${dir}`, '--window-size=1280,800', 'about:blank'], { stdio: 'ignore' });
+  const portFile = joinPath(dir, 'DevToolsActivePort');
+  await waitFor(() => existsSync(portFile) && readFileSync(portFile, 'utf8').includes('\n'), { what: 'DevTools port' });
+  const endpoint = `http://127.0.0.1:${readFileSync(portFile, 'utf8').split('\n')[0]}`;
+  const device = {
+    dir,
+    errors: [],
+    browser: undefined,
+    context: undefined,
+    page: undefined,
+    async attach() {
+      this.browser = await chromium.connectOverCDP(endpoint);
+      this.context = this.browser.contexts()[0];
+      this.page = this.context.pages().find((p) => p.url() !== 'about:blank') ?? this.context.pages()[0];
+      this.page.on('pageerror', (e) => this.errors.push(String(e)));
+      return this.page;
+    },
+    async detach() {
+      await this.browser?.close();
+      this.browser = undefined;
+    },
+    async close() {
+      await this.detach().catch(() => {});
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await device.attach();
+  return device;
 }

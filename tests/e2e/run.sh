@@ -46,7 +46,7 @@ fi
 check "web: assets/ is the build of web/ as committed" \
   bash -c "npm run --silent build && git -C '$root' diff --exit-code --stat -- assets && test -z \"\$(git -C '$root' status --porcelain -- assets)\""
 
-# Browser end-to-end tests (node's test runner prints its own counts).
+# Browser end-to-end tests, every *.test.mjs here (node's test runner prints its own counts).
 cd "$here" || exit 1
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$logs/e2e.tap" ./*.test.mjs

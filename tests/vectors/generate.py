@@ -50,6 +50,25 @@ def seal(key_hex: str, iv: bytes, plaintext: bytes, aad: str) -> dict:
     return {"iv": iv.hex(), "aad": aad, "plaintext": plaintext.hex(), "ciphertext": ct.hex()}
 
 
+def controls(key_hex: str, content_id: str) -> list:
+    """Sealed control messages and an offer (PROTOCOL.md, "Sealed control messages" and
+    "Late joiners choose"): each under its own control id, AAD `<id>:meta`, zero chunks."""
+    messages = [
+        {"kind": "resend", "contentId": content_id, "fromChunk": 2, "ranges": [[2, 3], [5, 9]]},
+        {"kind": "cancel", "contentId": content_id, "reason": "unreadable"},
+        {"kind": "clear", "at": 1767225600000},
+        {"kind": "progress", "contentId": content_id, "have": 48},
+        {"kind": "file", "name": "report.pdf", "mime": "application/pdf", "size": 1000,
+         "senderName": "Laptop", "createdAt": 1767225600000, "offered": True},
+    ]
+    out = []
+    for n, msg in enumerate(messages):
+        control_id = "%032x" % (0xC0DE0000 + n)
+        plaintext = json.dumps(msg, separators=(",", ":")).encode("utf-8")
+        out.append(seal(key_hex, bytes(range(40 + n, 52 + n)), plaintext, control_id + ":meta"))
+    return out
+
+
 def main() -> None:
     cases = []
     for session_id, passphrase in [
@@ -74,6 +93,7 @@ def main() -> None:
                 "chunk": seal(
                     keys["encKey"], bytes(range(100, 112)), chunk, content_id + ":1:3"
                 ),
+                "controls": controls(keys["encKey"], content_id),
             }
         )
     json.dump({"format": 2, "cases": cases}, sys.stdout, indent=2, ensure_ascii=False)

@@ -1,7 +1,8 @@
 /**
  * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
- * key, no content — only the display name, the colour scheme, the late-joiner window and two
- * switches (ask before sharing a paste, copy received text).
+ * key, no content — only the display name, the colour scheme, the late-joiner window, the
+ * size up to which offered items are fetched unasked, and two switches (ask before sharing a
+ * paste, copy received text).
  */
 
 const KEYS = {
@@ -11,6 +12,7 @@ const KEYS = {
   lastSession: 'sharethings.lastSession',
   confirmPaste: 'sharethings.confirmPaste',
   autoCopy: 'sharethings.autoCopy',
+  autoFetchMiB: 'sharethings.autoFetchMiB',
 } as const;
 
 function read(key: string): string | null {
@@ -31,6 +33,9 @@ function write(key: string, value: string) {
 
 export const DEFAULT_RECENT_MINUTES = 30;
 export const RECENT_MINUTES_CHOICES = [0, 5, 30, 120, 1440] as const;
+
+export const DEFAULT_AUTO_FETCH_MIB = 16;
+export const AUTO_FETCH_MIB_CHOICES = [0, 1, 16, 100, 1024] as const;
 
 export const settings = {
   name: () => read(KEYS.name) ?? '',
@@ -53,4 +58,10 @@ export const settings = {
   /** Copy text received from others to the clipboard, where the browser allows it (off). */
   autoCopy: (): boolean => read(KEYS.autoCopy) === 'true',
   setAutoCopy: (v: boolean) => write(KEYS.autoCopy, String(v)),
+  autoFetchMiB: (): number => {
+    const raw = read(KEYS.autoFetchMiB);
+    const v = Number(raw);
+    return raw !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_AUTO_FETCH_MIB;
+  },
+  setAutoFetchMiB: (v: number) => write(KEYS.autoFetchMiB, String(v)),
 };

@@ -1,6 +1,6 @@
-/** Chunking and reassembly: order-independent, loss and tampering detected. */
+/** Chunking and tracking: order-independent, loss detected and asked for, tampering caught. */
 import { describe, expect, it } from 'vitest';
-import { chunkCount, chunkRange, ChunkError, Reassembler } from './chunking';
+import { chunkCount, chunkRange, ChunkError, ChunkTracker, MAX_ITEM_BYTES, rangeIndices } from './chunking';
 import { CryptoEngine } from './crypto/engine';
 import { chunkAad, CHUNK_SIZE } from './crypto/format';
 import { createWebCryptoBackend } from './crypto/webcrypto';
@@ -12,6 +12,11 @@ describe('chunk plan', () => {
     expect(chunkCount(CHUNK_SIZE)).toBe(1);
     expect(chunkCount(CHUNK_SIZE + 1)).toBe(2);
     expect(chunkRange(1, CHUNK_SIZE + 5)).toEqual([CHUNK_SIZE, CHUNK_SIZE + 5]);
+  });
+
+  it('turns requested ranges into indices, clipped and without repeats', () => {
+    expect(rangeIndices([[2, 4], [3, 6], [-5, 1], [9, 1e12]], 10)).toEqual([0, 2, 3, 4, 5, 9]);
+    expect(rangeIndices([[5, 2], [Number.NaN, 3]], 10)).toEqual([]);
   });
 });
 
@@ -25,39 +30,41 @@ async function sealAll(engine: CryptoEngine, keyId: number, id: string, data: Ui
   );
 }
 
-describe('reassembly', () => {
+describe('tracking', () => {
   const data = new Uint8Array(95).map((_, i) => i);
 
-  it('reassembles chunks that arrive in any order, ignoring duplicates', async () => {
+  it('accepts chunks in any order, ignoring duplicates', async () => {
     const engine = new CryptoEngine(createWebCryptoBackend());
     const { keyId } = await engine.derive('p', 's', 1000);
     const sealed = await sealAll(engine, keyId, 'item', data);
-    const r = new Reassembler<Uint8Array>(sealed.length);
+    const t = new ChunkTracker(sealed.length);
+    const parts: Uint8Array[] = [];
     for (const c of [...sealed].reverse()) {
-      const plain = await engine.open(keyId, c.iv, c.data, chunkAad('item', c.index, c.total));
-      expect(r.accept(c.index, c.total, plain)).toBe('added');
+      parts[c.index] = await engine.open(keyId, c.iv, c.data, chunkAad('item', c.index, c.total));
+      expect(t.accept(c.index, c.total)).toBe('added');
     }
-    expect(r.accept(0, sealed.length, new Uint8Array())).toBe('duplicate');
-    expect(r.complete).toBe(true);
-    const out = new Uint8Array(r.assemble().flatMap((p) => [...p]));
-    expect([...out]).toEqual([...data]);
+    expect(t.accept(0, sealed.length)).toBe('duplicate');
+    expect(t.complete).toBe(true);
+    expect(t.missingRanges()).toEqual([]);
+    expect([...new Uint8Array(parts.flatMap((p) => [...p]))]).toEqual([...data]);
   });
 
-  it('detects loss', () => {
-    const r = new Reassembler<string>(3);
-    r.accept(0, 3, 'a');
-    r.accept(2, 3, 'c');
-    expect(r.complete).toBe(false);
-    expect(r.missing()).toEqual([1]);
-    expect(r.firstMissing()).toBe(1);
-    expect(() => r.assemble()).toThrow(ChunkError);
+  it('reports loss as ranges, bounded in number', () => {
+    const t = new ChunkTracker(10);
+    for (const i of [0, 2, 3, 6, 9]) t.accept(i, 10);
+    expect(t.complete).toBe(false);
+    expect(t.firstMissing()).toBe(1);
+    expect(t.missingRanges()).toEqual([[1, 2], [4, 6], [7, 9]]);
+    expect(t.missingRanges(2)).toEqual([[1, 2], [4, 10]]);
   });
 
-  it('refuses out-of-range indexes and a changed chunk count', () => {
-    const r = new Reassembler<string>(2);
-    expect(() => r.accept(2, 2, 'x')).toThrow(ChunkError);
-    expect(() => r.accept(-1, 2, 'x')).toThrow(ChunkError);
-    expect(() => r.accept(0, 3, 'x')).toThrow(ChunkError);
+  it('refuses out-of-range indexes, a changed chunk count and absurd sizes', () => {
+    const t = new ChunkTracker(2);
+    expect(() => t.accept(2, 2)).toThrow(ChunkError);
+    expect(() => t.accept(-1, 2)).toThrow(ChunkError);
+    expect(() => t.accept(0, 3)).toThrow(ChunkError);
+    expect(() => new ChunkTracker(0)).toThrow(ChunkError);
+    expect(() => new ChunkTracker(chunkCount(MAX_ITEM_BYTES) + 1)).toThrow(ChunkError);
   });
 
   it('detects reordering and tampering through the AAD', async () => {

@@ -1,10 +1,13 @@
 /**
- * Splitting items into format-v2 chunks and putting them back together. Pure: no I/O, no
- * crypto. The reassembler refuses anything that does not fit (an index out of range, a chunk
- * count that disagrees with the item's) and reports what is still missing, so loss is
- * detectable; reordering is caught earlier, by the AAD each chunk is sealed with.
+ * Splitting items into format-v2 chunks and keeping track of which have arrived. Pure: no I/O,
+ * no crypto. The tracker refuses anything that does not fit (an index out of range, a chunk
+ * count that disagrees with the item's) and reports what is still missing, as ranges a
+ * receiver can ask for; reordering is caught earlier, by the AAD each chunk is sealed with.
  */
 import { CHUNK_SIZE } from './crypto/format';
+
+/** Largest item a receiver accepts (its tracker costs one byte per 256 KiB chunk). */
+export const MAX_ITEM_BYTES = 2 ** 40;
 
 /** Number of chunks for `size` bytes; an empty item still has one (empty) chunk. */
 export const chunkCount = (size: number, chunkSize = CHUNK_SIZE): number =>
@@ -16,34 +19,58 @@ export function chunkRange(index: number, size: number, chunkSize = CHUNK_SIZE):
   return [start, Math.min(size, start + chunkSize)];
 }
 
+/** Half-open chunk index ranges `[from, to)`, as a resend request carries them. */
+export type ChunkRanges = [number, number][];
+
+/**
+ * The chunk indices named by `ranges`, clipped to `[0, totalChunks)`, ascending and without
+ * repeats. Whatever a peer sent, the result is at most `totalChunks` long.
+ */
+export function rangeIndices(ranges: ChunkRanges, totalChunks: number): number[] {
+  const want = new Uint8Array(totalChunks);
+  for (const [from, to] of ranges) {
+    const a = Math.max(0, Math.floor(from));
+    const b = Math.min(totalChunks, Math.floor(to));
+    if (a < b) want.fill(1, a, b);
+  }
+  const out: number[] = [];
+  want.forEach((w, i) => {
+    if (w) out.push(i);
+  });
+  return out;
+}
+
 export type AcceptResult = 'added' | 'duplicate';
 
 export class ChunkError extends Error {
   override name = 'ChunkError';
 }
 
-export class Reassembler<Part> {
-  private readonly parts: (Part | undefined)[];
+/** Which chunks of one item have arrived: one byte per chunk, nothing else is kept. */
+export class ChunkTracker {
+  private readonly seen: Uint8Array;
   private received = 0;
 
   constructor(readonly totalChunks: number) {
-    if (!Number.isInteger(totalChunks) || totalChunks < 1) throw new ChunkError('bad chunk count');
-    this.parts = new Array<Part | undefined>(totalChunks).fill(undefined);
+    if (!Number.isInteger(totalChunks) || totalChunks < 1 || totalChunks > chunkCount(MAX_ITEM_BYTES)) {
+      throw new ChunkError('bad chunk count');
+    }
+    this.seen = new Uint8Array(totalChunks);
   }
 
-  accept(index: number, totalChunks: number, part: Part): AcceptResult {
+  accept(index: number, totalChunks: number): AcceptResult {
     if (totalChunks !== this.totalChunks) throw new ChunkError('chunk count changed');
     if (!Number.isInteger(index) || index < 0 || index >= this.totalChunks) {
       throw new ChunkError('chunk index out of range');
     }
-    if (this.parts[index] !== undefined) return 'duplicate';
-    this.parts[index] = part;
+    if (this.seen[index]) return 'duplicate';
+    this.seen[index] = 1;
     this.received++;
     return 'added';
   }
 
   has(index: number): boolean {
-    return this.parts[index] !== undefined;
+    return this.seen[index] === 1;
   }
 
   get receivedCount(): number {
@@ -56,21 +83,27 @@ export class Reassembler<Part> {
 
   /** The first index not yet received, or `totalChunks` when complete. */
   firstMissing(): number {
-    const i = this.parts.findIndex((p) => p === undefined);
+    const i = this.seen.indexOf(0);
     return i === -1 ? this.totalChunks : i;
   }
 
-  missing(): number[] {
-    const out: number[] = [];
-    this.parts.forEach((p, i) => {
-      if (p === undefined) out.push(i);
-    });
+  /**
+   * What is still missing, as at most `limit` ranges; when there are more gaps, the last
+   * range runs to the end (a little extra is resent, nothing is forgotten).
+   */
+  missingRanges(limit = 64): ChunkRanges {
+    const out: ChunkRanges = [];
+    let i = this.seen.indexOf(0);
+    while (i !== -1 && i < this.totalChunks) {
+      if (out.length === limit - 1) {
+        out.push([i, this.totalChunks]);
+        break;
+      }
+      let j = this.seen.indexOf(1, i);
+      if (j === -1) j = this.totalChunks;
+      out.push([i, j]);
+      i = this.seen.indexOf(0, j);
+    }
     return out;
-  }
-
-  /** All parts in order; throws if any is missing (loss is an error, never a silent gap). */
-  assemble(): Part[] {
-    if (!this.complete) throw new ChunkError(`missing chunks: ${this.missing().join(', ')}`);
-    return this.parts as Part[];
   }
 }

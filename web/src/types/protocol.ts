@@ -102,13 +102,50 @@ export interface ItemMeta {
   height?: number;
   senderName: string;
   createdAt: number;
+  /**
+   * Set on the metadata a sender gives a member who joined later: no chunks follow until the
+   * receiver asks for them with a `resend` (PROTOCOL.md, "Late joiners choose").
+   */
+  offered?: true;
 }
 
-/** Sealed control message: "send me item `contentId` again from chunk `fromChunk`". */
+/**
+ * Sealed control message: "send me item `contentId` again": the chunks in `ranges` (half-open
+ * `[from, to)` pairs) when present, else everything from chunk `fromChunk` on.
+ */
 export interface ResendRequest {
   kind: 'resend';
   contentId: string;
   fromChunk: number;
+  ranges?: [number, number][];
 }
 
-export type SealedMeta = ItemMeta | ResendRequest;
+/**
+ * Sealed control message: the sender stopped item `contentId`: cancelled by them, its file
+ * became unreadable, or sending failed for another reason.
+ */
+export interface CancelNotice {
+  kind: 'cancel';
+  contentId: string;
+  reason: 'cancelled' | 'unreadable' | 'failed';
+}
+
+/** Sealed control message: clear every item on every device; `at` is the sender's clock (ms). */
+export interface ClearRequest {
+  kind: 'clear';
+  at: number;
+}
+
+/**
+ * Sealed control message, receiver to sender: `have` chunks of item `contentId` are written
+ * here. Senders keep at most a window of chunks ahead of each receiver that reports.
+ */
+export interface ProgressReport {
+  kind: 'progress';
+  contentId: string;
+  have: number;
+}
+
+export type ControlMessage = ResendRequest | CancelNotice | ClearRequest | ProgressReport;
+
+export type SealedMeta = ItemMeta | ControlMessage;

@@ -12,6 +12,7 @@ import { toaster } from '../../components/ui/toaster';
 import { ConnectionBadge } from '../../features/session/components/connection-badge';
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
+import { AutoFetchSetting } from '../../features/session/components/auto-fetch-setting';
 import { RecentSetting } from '../../features/session/components/recent-setting';
 import { AlertSettings } from '../../features/notify/components/alert-settings';
 import { useArrivalAlerts } from '../../features/notify/hooks/use-arrival-alerts';
@@ -38,7 +39,11 @@ function toastFor(n: Notice) {
     case 'undecryptable':
       return toaster.create({ type: 'warning', title: 'Could not decrypt an item', description: 'A member may be using a different passphrase or app version.' });
     case 'transfer-failed':
-      return toaster.create({ type: 'error', title: `Sending ${n.name} failed`, description: n.reason });
+      return toaster.create({ type: 'error', title: `${n.name} failed`, description: n.reason });
+    case 'transfer-cancelled':
+      return toaster.create({ type: 'info', title: `${n.byName} cancelled ${n.name}` });
+    case 'offered':
+      return toaster.create({ type: 'info', title: `${n.from} offers ${n.name}`, description: 'Large items wait until you choose Get.', duration: 2500 });
     case 'rejoin-failed':
       return toaster.create({ type: 'error', title: 'Could not rejoin', description: n.message });
     case 'replaced':
@@ -103,6 +108,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <ShareSettings />
             <AlertSettings />
             <RecentSetting />
+            <AutoFetchSetting />
             <Separator />
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />

@@ -4,13 +4,13 @@
  * are missing (tests). Keys never leave it: callers get a key id and the fingerprint.
  */
 import { type AeadKey, type CryptoBackend, deriveSessionKeys } from './backend';
-import { AuthError } from './errors';
+import { AuthError, ReadError } from './errors';
 import { encodeUtf8, type Fingerprint, IV_BYTES } from './format';
 import { createPureJsBackend } from './purejs';
 import { createWebCryptoBackend, webCryptoAvailable } from './webcrypto';
 
 export type Bytes = Uint8Array<ArrayBuffer>;
-export { AuthError };
+export { AuthError, ReadError };
 
 export interface DeriveResult {
   keyId: number;
@@ -44,6 +44,17 @@ export class CryptoEngine {
     const key = this.key(keyId);
     const nonce = iv ?? crypto.getRandomValues(new Uint8Array(IV_BYTES));
     return { iv: nonce, data: await key.seal(nonce, plaintext, encodeUtf8(aad)) };
+  }
+
+  /** Reads `[start, end)` of `blob` and seals it; a source that cannot be read is a ReadError. */
+  async sealSlice(keyId: number, blob: Blob, start: number, end: number, aad: string): Promise<{ iv: Bytes; data: Bytes }> {
+    let plain: Bytes;
+    try {
+      plain = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+    } catch (err) {
+      throw new ReadError(err instanceof Error ? err.message : String(err));
+    }
+    return this.seal(keyId, plain, aad);
   }
 
   async open(keyId: number, iv: Bytes, ciphertext: Bytes, aad: string): Promise<Bytes> {

@@ -10,6 +10,7 @@ import { AuthError, CryptoEngine } from './engine';
 import { chunkAad, encodeUtf8, fromHex, metaAad, toHex } from './format';
 import { createPureJsBackend } from './purejs';
 import { createWebCryptoBackend } from './webcrypto';
+import { classify } from '../room/envelopes';
 
 interface Sealed {
   iv: string;
@@ -28,6 +29,7 @@ interface Case {
   contentId: string;
   metadata: Sealed;
   chunk: Sealed;
+  controls: Sealed[];
 }
 
 const vectors = JSON.parse(
@@ -55,6 +57,19 @@ describe.each(backends.map((b) => [b.name, b] as const))('format v2 on %s', (_na
       const pt = await key.open(fromHex(blob.iv), fromHex(blob.ciphertext), encodeUtf8(blob.aad));
       expect(toHex(pt)).toBe(blob.plaintext);
     }
+  });
+
+  it.each(vectors.cases.map((c) => [c.sessionId, c] as const))('opens the sealed control messages and offer of %s, which the client understands', async (_s, c) => {
+    const key = await backend.aeadKey(fromHex(c.encKey));
+    const kinds = [];
+    for (const blob of c.controls) {
+      const pt = await key.open(fromHex(blob.iv), fromHex(blob.ciphertext), encodeUtf8(blob.aad));
+      expect(toHex(pt)).toBe(blob.plaintext);
+      const value: unknown = JSON.parse(new TextDecoder().decode(pt));
+      expect(classify(value)).toBeDefined();
+      kinds.push((value as { kind: string }).kind);
+    }
+    expect(kinds).toEqual(['resend', 'cancel', 'clear', 'progress', 'file']);
   });
 
   it('rejects a wrong AAD, a tampered byte and a wrong key', async () => {

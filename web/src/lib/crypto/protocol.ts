@@ -1,12 +1,36 @@
 /** Messages between the page and the crypto worker. Types only. */
 import type { DeriveResult } from './engine';
+import type { ErrorKind } from './errors';
+
+/** Where a decrypted chunk goes on disk: `folder/name` at byte `offset` (see `disk/opfs.ts`). */
+export interface DiskTarget {
+  folder: string;
+  name: string;
+  offset: number;
+}
 
 export type WorkerRequest =
   | { id: number; op: 'derive'; passphrase: string; sessionId: string; iterations?: number }
   | { id: number; op: 'seal'; keyId: number; data: ArrayBuffer; aad: string }
+  /** Reads `[start, end)` of `blob` here in the worker and seals it: no bytes cross over. */
+  | { id: number; op: 'seal-slice'; keyId: number; blob: Blob; start: number; end: number; aad: string }
   | { id: number; op: 'open'; keyId: number; iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer; aad: string }
+  /** Opens and writes the plaintext to disk; the reply carries only its length. */
+  | { id: number; op: 'open-to-disk'; keyId: number; iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer; aad: string; target: DiskTarget }
+  | { id: number; op: 'disk-probe' }
+  | { id: number; op: 'disk-finish'; folder: string; name: string; size: number }
+  | { id: number; op: 'disk-remove'; folder: string; name?: string }
   | { id: number; op: 'forget'; keyId: number };
 
 export type WorkerResponse =
-  | { id: number; ok: true; derive?: DeriveResult; iv?: Uint8Array<ArrayBuffer>; data?: ArrayBuffer }
-  | { id: number; ok: false; auth: boolean; message: string };
+  | {
+      id: number;
+      ok: true;
+      derive?: DeriveResult;
+      iv?: Uint8Array<ArrayBuffer>;
+      data?: ArrayBuffer;
+      length?: number;
+      disk?: boolean;
+      file?: File;
+    }
+  | { id: number; ok: false; kind: ErrorKind; message: string };

@@ -3,98 +3,10 @@
  * without an ack), the routing key, and resuming a transfer after a reconnect from the first
  * chunk without an ack — plus a receiver that reassembles what the sender produced.
  */
-import type { Socket } from 'socket.io-client';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InThreadCryptoClient } from '../crypto/crypto-client';
+import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE, MAX_UNACKED_CHUNKS } from '../crypto/format';
 import { routeKey } from '../realtime/route';
-import { RoomClient } from './room-client';
-
-type Handler = (...args: unknown[]) => void;
-
-/** Just enough of a socket.io-client Socket; records emits and lets the test answer acks. */
-class FakeSocket {
-  connected = false;
-  handlers = new Map<string, Handler[]>();
-  emitted: { event: string; payload: Record<string, unknown>; ack?: Handler }[] = [];
-  io = { on: () => undefined };
-  constructor(readonly options: Record<string, unknown>) {}
-  on(event: string, h: Handler) {
-    this.handlers.set(event, [...(this.handlers.get(event) ?? []), h]);
-    return this;
-  }
-  once(event: string, h: Handler) {
-    const w: Handler = (...a) => {
-      this.off(event, w);
-      h(...a);
-    };
-    return this.on(event, w);
-  }
-  off(event: string, h: Handler) {
-    this.handlers.set(event, (this.handlers.get(event) ?? []).filter((x) => x !== h));
-    return this;
-  }
-  fire(event: string, ...args: unknown[]) {
-    for (const h of [...(this.handlers.get(event) ?? [])]) h(...args);
-  }
-  connect() {
-    this.connected = true;
-    queueMicrotask(() => this.fire('connect'));
-    return this;
-  }
-  disconnect() {
-    if (this.connected) {
-      this.connected = false;
-      this.fire('disconnect', 'transport close');
-    }
-    return this;
-  }
-  timeout() {
-    return { emit: (event: string, payload: Record<string, unknown>, cb: Handler) => this.emit(event, payload, (ack: unknown) => cb(null, ack)) };
-  }
-  emit(event: string, payload: Record<string, unknown>, ack?: Handler) {
-    this.emitted.push({ event, payload, ack });
-    if (event === 'join') {
-      ack?.({ success: true, token: 't', clientId: 'me', clients: [{ id: 'me', name: 'Me' }, { id: 'peer', name: 'Peer' }], created: false });
-    }
-    return this;
-  }
-  chunks() {
-    return this.emitted.filter((e) => e.event === 'chunk');
-  }
-}
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
-async function until(cond: () => boolean) {
-  for (let i = 0; i < 2000 && !cond(); i++) await tick();
-  expect(cond()).toBe(true);
-}
-
-beforeAll(() => {
-  // The Node test environment has no window/document; the client only listens on them.
-  const g = globalThis as Record<string, unknown>;
-  g.addEventListener ??= () => undefined;
-  g.removeEventListener ??= () => undefined;
-  if (typeof navigator === 'undefined') g.navigator = { onLine: true };
-  g.document ??= { addEventListener: () => undefined, removeEventListener: () => undefined, visibilityState: 'visible' };
-});
-
-async function joinFake(crypto = new InThreadCryptoClient()) {
-  let socket: FakeSocket | undefined;
-  const r = await RoomClient.join({
-    sessionId: 'room',
-    clientName: 'Me',
-    passphrase: 'pass',
-    crypto,
-    recentWindowMs: () => 30 * 60_000,
-    connect: (_url, options) => {
-      socket = new FakeSocket(options as Record<string, unknown>);
-      return socket as unknown as Socket;
-    },
-  });
-  if (!r.ok || !socket) throw new Error('join failed');
-  return { room: r.room, socket, crypto };
-}
+import { joinFake, tick, until } from './fake-socket.test-kit';
 
 describe('RoomClient', () => {
   it('connects with the routing key and sends at most 8 chunks without an ack', async () => {
@@ -133,12 +45,14 @@ describe('RoomClient', () => {
     expect(rejoin?.payload.token).toBe('t');
     await until(() => socket.emitted.slice(before).some((e) => e.event === 'content'));
     socket.emitted.slice(before).find((e) => e.event === 'content')?.ack?.({ success: true });
-    await until(() => socket.emitted.slice(before).filter((e) => e.event === 'chunk').length === MAX_UNACKED_CHUNKS);
-    const resent = socket.emitted.slice(before).filter((e) => e.event === 'chunk').map((e) => (e.payload.chunk as { chunkIndex: number }).chunkIndex);
-    expect(resent).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
-    for (const e of socket.emitted.slice(before)) if (e.event === 'chunk') e.ack?.({ success: true });
-    await until(() => socket.emitted.slice(before).filter((e) => e.event === 'chunk').length === 9);
-    socket.emitted.slice(before).filter((e) => e.event === 'chunk')[8].ack?.({ success: true });
+    // Chunks 3..10 had no ack; 11 was sealed ahead and waiting. Each goes exactly once more.
+    const sentAgain = () => socket.emitted.slice(before).filter((e) => e.event === 'chunk');
+    await until(() => sentAgain().length === MAX_UNACKED_CHUNKS);
+    for (const e of sentAgain()) e.ack?.({ success: true });
+    await until(() => sentAgain().length === 9);
+    sentAgain()[8].ack?.({ success: true });
+    const resent = sentAgain().map((e) => (e.payload.chunk as { chunkIndex: number }).chunkIndex);
+    expect(resent.sort((x, y) => x - y)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
     await until(() => room.store.get().items[0].state === 'done');
     room.leave();
   }, 60_000);

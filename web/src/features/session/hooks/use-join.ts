@@ -46,6 +46,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         passphrase,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
+        autoFetchBytes: () => settings.autoFetchMiB() * 1024 * 1024,
       });
       if (r.ok) {
         settings.setName(clientName);

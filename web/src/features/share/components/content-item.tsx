@@ -37,12 +37,22 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
   );
 }
 
-export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel: () => void; onRemove: () => void }) {
+/** What a transfer that is not running says about itself (who cancelled it, why it failed). */
+function endingText(item: Item): string {
+  if (item.state === 'failed') return `Failed: ${item.error ?? 'unknown error'}`;
+  return item.error ?? 'Cancelled';
+}
+
+/** The states with a progress bar, and what the bar says. */
+const ACTIVE_LABEL: Partial<Record<Item['state'], string>> = { sending: 'Sending', receiving: 'Receiving', paused: 'Paused' };
+
+export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item; onCancel: () => void; onRemove: () => void; onFetch: () => void }) {
   const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
   const { copied, copy } = useCopy();
   const label = itemLabel(item);
   const Icon = KIND_ICON[item.kind];
-  const active = item.state === 'sending' || item.state === 'receiving';
+  const activeLabel = ACTIVE_LABEL[item.state];
+  const active = activeLabel !== undefined;
   const pct = item.size > 0 ? Math.min(100, (item.transferred / item.size) * 100) : 0;
 
   return (
@@ -119,15 +129,16 @@ export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel
 
           {active && (
             <Stack gap="1.5" data-testid="progress">
-              <Progress.Root value={pct} size="sm" colorPalette="teal" aria-label={item.state === 'sending' ? 'Sending' : 'Receiving'}>
+              <Progress.Root value={pct} size="sm" colorPalette={item.state === 'paused' ? 'orange' : 'teal'} aria-label={activeLabel}>
                 <Progress.Track borderRadius="full">
                   <Progress.Range />
                 </Progress.Track>
               </Progress.Root>
               <HStack justify="space-between" fontSize="xs" color="fg.muted">
                 <Text>
-                  {item.state === 'sending' ? 'Sending' : 'Receiving'} · {formatBytes(item.transferred)} of {formatBytes(item.size)}
-                  {item.bytesPerSecond > 0 ? ` · ${formatSpeed(item.bytesPerSecond)}` : ''}
+                  {activeLabel} · {formatBytes(item.transferred)} of {formatBytes(item.size)}
+                  {item.state !== 'paused' && item.bytesPerSecond > 0 ? ` · ${formatSpeed(item.bytesPerSecond)}` : ''}
+                  {item.state === 'paused' && item.note ? ` · ${item.note}` : ''}
                 </Text>
                 <Button size="2xs" variant="ghost" onClick={onCancel}>
                   Cancel
@@ -135,9 +146,17 @@ export function ContentItem({ item, onCancel, onRemove }: { item: Item; onCancel
               </HStack>
             </Stack>
           )}
+          {item.state === 'offered' && (
+            <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="offered">
+              <Text>{item.note ?? 'Not downloaded yet'}</Text>
+              <Button size="2xs" variant="outline" onClick={onFetch} aria-label={`Get ${item.name}`}>
+                <Download /> Get · {formatBytes(item.size)}
+              </Button>
+            </HStack>
+          )}
           {(item.state === 'failed' || item.state === 'cancelled') && (
-            <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'}>
-              {item.state === 'failed' ? `Failed: ${item.error ?? 'unknown error'}` : 'Cancelled'}
+            <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'} data-testid="ending" role="status">
+              {endingText(item)}
             </Text>
           )}
         </Stack>

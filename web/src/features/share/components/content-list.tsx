@@ -27,7 +27,7 @@ export function ContentList() {
       ) : (
         <Stack as="ul" gap="3" aria-label="Shared items">
           {items.map((item) => (
-            <ContentItem key={item.id} item={item} onCancel={() => room.cancel(item.id)} onRemove={() => room.removeLocal(item.id)} />
+            <ContentItem key={item.id} item={item} onCancel={() => room.cancel(item.id)} onRemove={() => room.removeLocal(item.id)} onFetch={() => room.fetch(item.id)} />
           ))}
         </Stack>
       )}

@@ -1,0 +1,357 @@
+// Transfers people can trust (issue 11): received files go to disk (a 2 GiB file moves the
+// receiving browser's memory by less than 150 MB, and its space is freed), every transfer ends
+// in a state that says why, a relay restart does not strand anyone, late joiners choose, and
+// what the server relays unsealed (remove, clear, a chunk count) cannot change what a page shows.
+import assert from 'node:assert/strict';
+import { createCipheriv, createHash, createHmac, hkdfSync, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  browserPss,
+  doneItem,
+  join,
+  joined,
+  members,
+  openDetachableDevice,
+  openDevice,
+  opfsFiles,
+  ROOT,
+  sha256Stream,
+  startServer,
+  waitFor,
+} from './harness.mjs';
+
+const PASS = 'copper-fjord-maple-nine-quartz-dune';
+const MiB = 1024 * 1024;
+/** The large-file test's size; 2 GiB unless TRANSFER_BIG_MIB says otherwise. */
+const BIG_MIB = Number(process.env.TRANSFER_BIG_MIB ?? 2048);
+
+let server;
+let work;
+const devices = [];
+
+before(async () => {
+  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-transfer-'));
+  server = await startServer();
+});
+
+after(async () => {
+  for (const d of devices) await d.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function device(base = server.base) {
+  const d = await openDevice();
+  devices.push(d);
+  await d.page.goto(base);
+  return d;
+}
+
+async function joinAs(d, session, name) {
+  await join(d.page, { session, name, passphrase: PASS });
+  await joined(d.page);
+}
+
+/** A file of random bytes written in slices (never whole in memory); returns path and SHA-256. */
+function randomFile(name, size) {
+  const path = joinPath(work, name);
+  const fd = openSync(path, 'w');
+  const h = createHash('sha256');
+  for (let left = size; left > 0; ) {
+    const part = randomBytes(Math.min(left, 16 * MiB));
+    h.update(part);
+    writeSync(fd, part);
+    left -= part.length;
+  }
+  closeSync(fd);
+  return { path, hash: h.digest('hex') };
+}
+
+/** Paths of the files under `dir` that are exactly `size` bytes long. */
+function filesOfSize(dir, size) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => joinPath(e.parentPath, e.name))
+    .filter((p) => statSync(p).size === size);
+}
+
+const item = (d, name) => d.page.locator(`[data-testid=item][data-name="${name}"]`);
+
+async function downloadStreamHash(page, loc) {
+  const [download] = await Promise.all([page.waitForEvent('download'), loc.getByTestId('download').click()]);
+  const path = await download.path();
+  const hash = await sha256Stream(path);
+  await download.delete();
+  return hash;
+}
+
+/** Waits until the receiver's item shows some progress. */
+async function started(d, name) {
+  await waitFor(async () => /Receiving · [1-9]/.test(await item(d, name).getByTestId('progress').innerText()), { timeout: 60_000, what: `${name} under way` });
+}
+
+/** The fingerprint and encryption key of format v2, derived here the way PROTOCOL.md says. */
+function sessionKeys(session) {
+  const salt = Buffer.from(`sharethings/v2/${session}`);
+  const master = pbkdf2Sync(PASS, salt, 600_000, 32, 'sha256');
+  const encKey = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'sharethings/v2/enc', 32));
+  const authKey = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'sharethings/v2/auth', 32));
+  const mac = createHmac('sha256', authKey).update(`verifier:${session}`).digest('base64');
+  return { fingerprint: { v: 2, mac }, encKey };
+}
+
+function seal(key, plaintext, aad) {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(aad));
+  const data = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+  return { iv: iv.toString('base64'), data: [...data] };
+}
+
+/**
+ * A member that speaks the wire protocol directly: the stock socket.io-client (the web
+ * client's own copy) in a page of its own. It relays what a forging server could send.
+ */
+async function rawMember(session, name) {
+  const d = await device();
+  const script = readFileSync(joinPath(ROOT, 'web/node_modules/socket.io-client/dist/socket.io.min.js'), 'utf8');
+  await d.page.evaluate(script);
+  const { fingerprint } = sessionKeys(session);
+  const ack = await d.page.evaluate(async ({ session, name, fingerprint }) => {
+    window.raw = window.io({ transports: ['websocket'] });
+    await new Promise((r) => window.raw.once('connect', r));
+    return new Promise((r) => window.raw.emit('join', { sessionId: session, clientName: name, fingerprint }, r));
+  }, { session, name, fingerprint });
+  assert.equal(ack.success, true, JSON.stringify(ack));
+  return {
+    emit: (event, payload) =>
+      d.page.evaluate(({ event, payload }) => {
+        // Binary fields travel as binary, as the app sends them.
+        const bin = (v) => (Array.isArray(v) ? new Uint8Array(v) : v);
+        const p = { ...payload, data: bin(payload.data) };
+        return new Promise((r) => window.raw.emit(event, p, r));
+      }, { event, payload }),
+  };
+}
+
+describe('transfers', () => {
+  test(`a ${BIG_MIB} MiB file goes to disk as it arrives, and its space is freed on remove and leave`, async () => {
+    const session = `xfer-big-${Date.now().toString(36)}`;
+    const a = await device();
+    // The receiver runs without Playwright attached while it is measured (see the harness).
+    const b = await openDetachableDevice();
+    devices.push(b);
+    await b.page.goto(server.base);
+    await joinAs(a, session, 'Sender');
+    await joinAs(b, session, 'Receiver');
+    const f = randomFile('big.bin', BIG_MIB * MiB);
+    await waitFor(async () => (await members(a.page)).length === 2, { what: 'both members' });
+    // A first small file warms both browsers up (worker, OPFS, sockets), so the baseline is a
+    // device that has received before, not one still starting its processes.
+    const warm = randomFile('warm.bin', 8 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(warm.path);
+    const warmItem = await doneItem(b.page, '[data-name="warm.bin"]');
+    await warmItem.getByRole('button', { name: /^Remove/ }).click();
+    await waitFor(async () => (await opfsFiles(b.page)).length === 0, { what: 'warm-up file removed' });
+    await b.detach();
+    const base = browserPss(b);
+    let peak = base;
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, browserPss(b));
+      } catch {
+        // A process ended between listing and reading: the next sample counts.
+      }
+    }, 500);
+    const t0 = Date.now();
+    try {
+      await a.page.getByTestId('file-input').setInputFiles(f.path);
+      // The sender is done once the relay has queued every chunk for the receiver, which is
+      // then at most a flow-control window behind.
+      await doneItem(a.page, '[data-name="big.bin"]', 1_800_000);
+      peak = Math.max(peak, browserPss(b));
+    } finally {
+      clearInterval(sampler);
+    }
+    await b.attach();
+    await doneItem(b.page, '[data-name="big.bin"]', 120_000);
+    const seconds = (Date.now() - t0) / 1000;
+    const grewMB = (peak - base) / 1e6;
+    console.log(`# ${BIG_MIB} MiB 1->1 in ${seconds.toFixed(1)} s; receiver PSS ${(base / 1e6).toFixed(0)} MB -> peak ${(peak / 1e6).toFixed(0)} MB (+${grewMB.toFixed(0)} MB)`);
+    assert.ok(grewMB < 150, `receiving browser grew by ${grewMB.toFixed(0)} MB`);
+    // The file on disk is the item: its bytes, in full.
+    const onDisk = await opfsFiles(b.page);
+    assert.equal(onDisk.length, 1, onDisk.join(', '));
+    assert.ok(onDisk[0].endsWith(` ${BIG_MIB * MiB}`), onDisk[0]);
+    // Hashed where it lies in the profile, the bytes a download of it gives (a detachable
+    // browser's downloads are its own, not Playwright's).
+    const stored = filesOfSize(joinPath(b.dir, 'Default'), BIG_MIB * MiB);
+    assert.equal(stored.length, 1, stored.join(', '));
+    assert.equal(await sha256Stream(stored[0]), f.hash);
+    unlinkSync(f.path);
+    // Remove frees the space at once.
+    await item(b, 'big.bin').getByRole('button', { name: /^Remove/ }).click();
+    await waitFor(async () => (await opfsFiles(b.page)).length === 0, { what: 'OPFS empty after remove' });
+    // Leaving frees whatever is left, here a second received item.
+    const small = randomFile('small.bin', 3 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(small.path);
+    await doneItem(b.page, '[data-name="small.bin"]');
+    assert.equal((await opfsFiles(b.page)).length, 1);
+    await b.page.getByRole('button', { name: 'Leave session' }).click();
+    await waitFor(async () => (await opfsFiles(b.page)).length === 0, { what: 'OPFS empty after leave' });
+  });
+
+  test('the sender leaving its page pauses receivers within seconds, and says why', async () => {
+    const session = `xfer-gone-${Date.now().toString(36)}`;
+    const a = await device();
+    const b = await device();
+    await joinAs(a, session, 'Leaver');
+    await joinAs(b, session, 'Stayer');
+    const f = randomFile('gone.bin', 200 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await started(b, 'gone.bin');
+    const t0 = Date.now();
+    // Its page closes. A browser closing a tab says goodbye on the socket and the relay tells
+    // everyone at once; Playwright tears the page down without one, so this also covers a
+    // sender that vanished (the receiver notices the silence itself).
+    await a.page.close();
+    const paused = item(b, 'gone.bin').and(b.page.locator('[data-state=paused]'));
+    await paused.waitFor({ timeout: 15_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(seconds < 15, `told after ${seconds} s`);
+    assert.match(await paused.getByTestId('progress').innerText(), /Paused · .*(Leaver left; it resumes if they come back|no data from Leaver; waiting for them)/);
+  });
+
+  test('a sender that goes away and comes back: receivers pause, say why, and finish', async () => {
+    const session = `xfer-back-${Date.now().toString(36)}`;
+    const a = await device();
+    const b = await device();
+    await joinAs(a, session, 'Wanderer');
+    await joinAs(b, session, 'Patient');
+    const f = randomFile('back.bin', 120 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await started(b, 'back.bin');
+    await a.context.setOffline(true);
+    await item(b, 'back.bin').and(b.page.locator('[data-state=paused]')).waitFor({ timeout: 20_000 });
+    await a.context.setOffline(false);
+    const done = await doneItem(b.page, '[data-name="back.bin"]', 300_000);
+    assert.equal(await downloadStreamHash(b.page, done), f.hash);
+  });
+
+  test('a source file that becomes unreadable fails on every device, with a reason', async () => {
+    const session = `xfer-unread-${Date.now().toString(36)}`;
+    const a = await device();
+    const b = await device();
+    const c = await device();
+    await joinAs(a, session, 'Owner');
+    await joinAs(b, session, 'First');
+    await joinAs(c, session, 'Second');
+    await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
+    const f = randomFile('vanishing.bin', 300 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await started(b, 'vanishing.bin');
+    unlinkSync(f.path);
+    const failed = (d) => item(d, 'vanishing.bin').and(d.page.locator('[data-state=failed]'));
+    await failed(a).waitFor({ timeout: 60_000 });
+    assert.match(await failed(a).getByTestId('ending').innerText(), /Failed: the file could not be read any more/);
+    for (const d of [b, c]) {
+      await failed(d).waitFor({ timeout: 30_000 });
+      assert.match(await failed(d).getByTestId('ending').innerText(), /Failed: Owner's device could not read the file any more/);
+    }
+    // Nothing froze: the session still works.
+    await a.page.getByLabel('Text to share').fill('still here');
+    await a.page.getByLabel('Text to share').press('Control+Enter');
+    await doneItem(b.page, '[data-kind=text]');
+    for (const d of [a, b, c]) assert.deepEqual(d.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
+  });
+
+  test('late joiners get the list at once and small items; large ones when they ask', async () => {
+    const session = `xfer-late-${Date.now().toString(36)}`;
+    const a = await device();
+    await joinAs(a, session, 'Early');
+    await a.page.getByLabel('Text to share').fill('a small note');
+    await a.page.getByLabel('Text to share').press('Control+Enter');
+    const f = randomFile('large.bin', 40 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await doneItem(a.page, '[data-name="large.bin"]');
+    const b = await device();
+    await joinAs(b, session, 'Late');
+    // The list at once: the note arrives, the file is offered and nothing of it is sent.
+    await doneItem(b.page, '[data-kind=text]');
+    const offered = item(b, 'large.bin').and(b.page.locator('[data-state=offered]'));
+    await offered.waitFor();
+    assert.match(await offered.getByTestId('offered').innerText(), /Get · 42 MB/);
+    await offered.getByRole('button', { name: 'Get large.bin' }).click();
+    const done = await doneItem(b.page, '[data-name="large.bin"]');
+    assert.equal(await downloadStreamHash(b.page, done), f.hash);
+  });
+
+  test('remove and clear the server could forge are ignored; a chunk count that disagrees with the sealed size is refused', async () => {
+    const session = `xfer-forge-${Date.now().toString(36)}`;
+    const a = await device();
+    const b = await device();
+    await joinAs(a, session, 'Honest');
+    await joinAs(b, session, 'Watcher');
+    await a.page.getByLabel('Text to share').fill('keep me');
+    await a.page.getByLabel('Text to share').press('Control+Enter');
+    const text = await doneItem(b.page, '[data-kind=text]');
+    const id = await text.getAttribute('data-id');
+    const rogue = await rawMember(session, 'Relay');
+    // Exactly what a forging server would relay: unsealed remove and clear.
+    assert.equal((await rogue.emit('remove-content', { sessionId: session, contentId: id })).success, true);
+    assert.equal((await rogue.emit('clear-all-content', { sessionId: session })).success, true);
+    // Sealed metadata (the rogue knows the key here, to show the check is on the count) with a
+    // count far from what its size implies: refused before anything is allocated.
+    const { encKey } = sessionKeys(session);
+    const bogusId = randomBytes(16).toString('hex');
+    const meta = { kind: 'file', name: 'bogus.bin', mime: 'application/octet-stream', size: 1000, senderName: 'Relay', createdAt: Date.now() };
+    const sealed = seal(encKey, Buffer.from(JSON.stringify(meta)), `${bogusId}:meta`);
+    await rogue.emit('content', { sessionId: session, content: { contentId: bogusId, format: 2, totalChunks: 1_000_000_000, iv: sealed.iv }, data: sealed.data });
+    for (const d of [a, b]) {
+      const bogus = item(d, 'bogus.bin').and(d.page.locator('[data-state=failed]'));
+      await bogus.waitFor();
+      assert.match(await bogus.getByTestId('ending').innerText(), /refused: its chunk count does not match its sealed size/);
+      // Events are handled in order, so the remove and the clear before it were seen, and ignored.
+      assert.equal(await d.page.locator(`[data-id="${id}"]`).count(), 1);
+    }
+  });
+});
+
+describe('a relay restart mid-transfer', () => {
+  test('both receivers finish, byte for byte', async () => {
+    let relay = await startServer();
+    const port = relay.port;
+    const local = [];
+    try {
+      const session = `xfer-restart-${Date.now().toString(36)}`;
+      const open = async (name) => {
+        const d = await openDevice();
+        local.push(d);
+        await d.page.goto(relay.base);
+        await joinAs(d, session, name);
+        return d;
+      };
+      const a = await open('Sender');
+      const b = await open('Desk');
+      const c = await open('Phone');
+      await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
+      const f = randomFile('restart.bin', 120 * MiB);
+      await a.page.getByTestId('file-input').setInputFiles(f.path);
+      await started(b, 'restart.bin');
+      await started(c, 'restart.bin');
+      await relay.stop();
+      for (const d of [a, b, c]) await d.page.locator('[data-testid=connection][data-status=reconnecting]').waitFor({ timeout: 30_000 });
+      relay = await startServer({}, { port });
+      for (const d of [b, c]) {
+        const done = await doneItem(d.page, '[data-name="restart.bin"]', 300_000);
+        assert.equal(await downloadStreamHash(d.page, done), f.hash);
+      }
+    } finally {
+      for (const d of local) await d.close();
+      await relay.stop();
+    }
+  });
+});

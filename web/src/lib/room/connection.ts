@@ -1,0 +1,261 @@
+/**
+ * The Socket.IO connection of one room: connect with the routing key, join, rejoin with the
+ * token after every reconnect (same clientId), and the browser's online/offline/visibility
+ * hints. It owns the connection state (`joined`, `generation`) and passes every server event
+ * to its handlers; it knows nothing of items.
+ */
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { routeKey } from '../realtime/route';
+import type {
+  ChunkEvent,
+  ContentEvent,
+  ErrorCode,
+  Failure,
+  JoinAck,
+  Member,
+  MemberEvent,
+  ServerError,
+  SimpleAck,
+} from '../../types/protocol';
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'closed';
+
+export type Connect = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
+
+export interface ConnectionHandlers {
+  status(status: ConnectionStatus): void;
+  /** Joined again on a new connection (a new `generation`). */
+  rejoined(selfId: string, members: Member[]): void;
+  /** The connection went away; acks still outstanding will never come. */
+  lost(): void;
+  rejoinFailed(code: ErrorCode | 'unreachable', message: string): void;
+  /** The server ended our membership (another connection took it, or the passphrase changed). */
+  ended(why: 'replaced' | 'refused'): void;
+  memberJoined(e: MemberEvent): void;
+  memberLeft(e: MemberEvent): void;
+  content(e: ContentEvent): void;
+  chunk(e: ChunkEvent): void;
+}
+
+/** 'ok', 'retry' (the connection went away first; send again after the rejoin), or the server's refusal. */
+export type AckResult = 'ok' | 'retry' | string;
+
+const JOIN_TIMEOUT_MS = 15_000;
+
+export type OpenResult =
+  | { ok: true; connection: Connection; selfId: string; members: Member[]; created: boolean }
+  | { ok: false; code: ErrorCode | 'unreachable' | 'timeout'; message: string; retryAfterMs?: number };
+
+export interface OpenOptions {
+  sessionId: string;
+  clientName: string;
+  fingerprint: unknown;
+  url?: string;
+  connect?: Connect;
+  joinTimeoutMs?: number;
+}
+
+export class Connection {
+  private token: string;
+  private closed = false;
+  private handlers?: ConnectionHandlers;
+  /** Bumped on every loss and every rejoin; acks from an older connection are ignored. */
+  generation = 0;
+  joined = true;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly opts: OpenOptions,
+    token: string,
+  ) {
+    this.token = token;
+  }
+
+  /** Connects and joins (creating the session when it does not exist). */
+  static async open(opts: OpenOptions): Promise<OpenResult> {
+    const socket = (opts.connect ?? io)(opts.url ?? '', {
+      query: { route: routeKey(opts.sessionId) },
+      // We connect explicitly below, after the listeners are in place.
+      autoConnect: false,
+      reconnectionDelayMax: 4000,
+    });
+    const timeout = opts.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+    const fail = (r: Extract<OpenResult, { ok: false }>): OpenResult => {
+      socket.disconnect();
+      return r;
+    };
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeout);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      // The first failed attempt is enough to say so; socket.io would keep retrying quietly.
+      socket.once('connect_error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      socket.connect();
+    });
+    if (!connected) return fail({ ok: false, code: 'unreachable', message: 'The server could not be reached.' });
+    const ack = await emitJoin(socket, { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint }, timeout);
+    if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
+    if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
+    const connection = new Connection(socket, opts, ack.token);
+    return { ok: true, connection, selfId: ack.clientId, members: ack.clients, created: ack.created };
+  }
+
+  /** Starts delivering events; called once, by the room that owns this connection. */
+  attach(handlers: ConnectionHandlers) {
+    this.handlers = handlers;
+    const s = this.socket;
+    s.on('connect', () => void this.rejoin());
+    s.on('disconnect', (reason) => {
+      this.joined = false;
+      this.generation++;
+      handlers.lost();
+      if (this.closed) return;
+      // "io server disconnect" does not reconnect by itself; ask again.
+      if (reason === 'io server disconnect') s.connect();
+      handlers.status(navigator.onLine === false ? 'offline' : 'reconnecting');
+    });
+    s.io.on('reconnect_attempt', () => {
+      if (!this.closed && !this.joined) handlers.status(navigator.onLine === false ? 'offline' : 'reconnecting');
+    });
+    s.on('client-joined', (e: MemberEvent) => handlers.memberJoined(e));
+    s.on('client-left', (e: MemberEvent) => handlers.memberLeft(e));
+    s.on('content', (e: ContentEvent) => handlers.content(e));
+    s.on('chunk', (e: ChunkEvent) => handlers.chunk(e));
+    s.on('error', (e: ServerError) => {
+      if (e?.code === 'replaced') {
+        // Another connection took over our membership (same token): stop fighting over it.
+        this.close();
+        handlers.ended('replaced');
+      }
+    });
+    addEventListener('online', this.onOnline);
+    addEventListener('offline', this.onOffline);
+    addEventListener('pagehide', this.onPageHide);
+    addEventListener('pageshow', this.onPageShow);
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  /**
+   * The page is closing (or going into the back/forward cache): say goodbye on the socket, so
+   * the others learn at once that our transfers stopped instead of after the rejoin grace.
+   */
+  private readonly onPageHide = () => {
+    if (!this.closed && this.socket.connected) this.socket.disconnect();
+  };
+
+  private readonly onPageShow = (e: PageTransitionEvent) => {
+    if (!this.closed && e.persisted && !this.socket.connected) this.socket.connect();
+  };
+
+  /**
+   * Going offline: drop the connection now instead of waiting for a ping timeout, so the
+   * badge tells the truth and transfers pause at once; coming back reconnects and rejoins.
+   */
+  private readonly onOffline = () => {
+    if (this.closed) return;
+    this.handlers?.status('offline');
+    this.socket.disconnect();
+  };
+
+  private readonly onOnline = () => {
+    if (this.closed) return;
+    this.handlers?.status('reconnecting');
+    if (!this.socket.connected) this.socket.connect();
+  };
+
+  /** A phone waking from sleep: the socket may be long dead; try at once. */
+  private readonly onVisible = () => {
+    if (!this.closed && document.visibilityState === 'visible' && !this.socket.connected) this.socket.connect();
+  };
+
+  /** Joins again on a new connection with our token (same clientId). */
+  private async rejoin() {
+    if (this.closed || this.joined) return;
+    const ack = await emitJoin(this.socket, {
+      sessionId: this.opts.sessionId,
+      clientName: this.opts.clientName,
+      token: this.token,
+      fingerprint: this.opts.fingerprint,
+    }, JOIN_TIMEOUT_MS);
+    if (this.closed || !this.handlers) return;
+    if (!ack || !ack.success) {
+      this.handlers.rejoinFailed(ack ? ack.code : 'unreachable', ack ? ack.error : 'No answer from the server.');
+      if (ack?.code === 'invalid_passphrase') {
+        this.close();
+        this.handlers.ended('refused');
+        return;
+      }
+      // Try again on this connection after a pause (the server may say how long).
+      const delay = ack && !ack.success && ack.retryAfterMs ? ack.retryAfterMs : 3000;
+      setTimeout(() => {
+        if (this.socket.connected) void this.rejoin();
+      }, delay);
+      return;
+    }
+    this.token = ack.token;
+    this.joined = true;
+    this.generation++;
+    this.handlers.status('connected');
+    this.handlers.rejoined(ack.clientId, ack.clients);
+  }
+
+  /** Emits without waiting for an answer (dropped when not joined). */
+  emit(event: string, payload: object) {
+    if (this.joined) this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload });
+  }
+
+  /** Emits with an ack; see `AckResult`. */
+  emitAck(event: 'content' | 'chunk', payload: object): Promise<AckResult> {
+    const gen = this.generation;
+    if (!this.joined) return Promise.resolve('retry');
+    return new Promise((resolve) => {
+      const onDisconnect = () => resolve('retry');
+      this.socket.once('disconnect', onDisconnect);
+      this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload }, (ack: SimpleAck | undefined) => {
+        this.socket.off('disconnect', onDisconnect);
+        if (gen !== this.generation) return resolve('retry');
+        if (!ack || ack.success) return resolve('ok');
+        // not_joined after a reconnect race: rejoin and resend.
+        if (ack.code === 'not_joined') return resolve('retry');
+        resolve(ack.error || ack.code);
+      });
+    });
+  }
+
+  /** Leaves the session for good (the others are told at once) and closes. */
+  leave() {
+    if (this.closed) return;
+    if (this.socket.connected) this.socket.emit('leave', { sessionId: this.opts.sessionId });
+    this.close();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.joined = false;
+    removeEventListener('online', this.onOnline);
+    removeEventListener('offline', this.onOffline);
+    removeEventListener('pagehide', this.onPageHide);
+    removeEventListener('pageshow', this.onPageShow);
+    document.removeEventListener('visibilitychange', this.onVisible);
+    this.socket.disconnect();
+  }
+}
+
+function emitJoin(socket: Socket, req: object, timeoutMs: number): Promise<JoinAck | undefined> {
+  return new Promise((resolve) => {
+    socket.timeout(timeoutMs).emit('join', req, (err: Error | null, ack: JoinAck) => {
+      resolve(err ? undefined : normalizeAck(ack));
+    });
+  });
+}
+
+function normalizeAck(ack: JoinAck): JoinAck {
+  if (ack && typeof ack === 'object' && 'success' in ack) return ack;
+  return { success: false, code: 'internal', error: 'Unexpected answer from the server.' } satisfies Failure;
+}

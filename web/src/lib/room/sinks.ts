@@ -1,0 +1,66 @@
+/**
+ * Where a received item's plaintext goes. On disk (the OPFS, written by the worker that
+ * decrypts it) wherever the browser allows, so a file larger than free memory can arrive;
+ * in memory only where it does not (a page that is not a secure context, no Worker).
+ */
+import type { CryptoClient } from '../crypto/crypto-client';
+import type { Bytes } from '../crypto/engine';
+import { CHUNK_SIZE } from '../crypto/format';
+
+export interface Sink {
+  /** Opens one chunk and stores its plaintext; resolves to its length. */
+  write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string): Promise<number>;
+  /** Everything is written: the content, typed. */
+  finish(): Promise<Blob>;
+  /** Frees what it holds (deletes the file). */
+  discard(): Promise<void>;
+}
+
+export class DiskSink implements Sink {
+  constructor(
+    private readonly crypto: CryptoClient,
+    private readonly keyId: number,
+    private readonly folder: string,
+    private readonly name: string,
+    private readonly size: number,
+    private readonly mime: string,
+  ) {}
+
+  write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
+    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, { folder: this.folder, name: this.name, offset: index * CHUNK_SIZE });
+  }
+
+  async finish() {
+    const file = await this.crypto.diskFinish(this.folder, this.name, this.size);
+    // A typed view of the same disk-backed file: no bytes are copied.
+    return new Blob([file], { type: this.mime });
+  }
+
+  discard() {
+    return this.crypto.diskRemove(this.folder, this.name).catch(() => undefined);
+  }
+}
+
+export class MemorySink implements Sink {
+  private parts: Blob[] = [];
+
+  constructor(
+    private readonly crypto: CryptoClient,
+    private readonly keyId: number,
+    private readonly mime: string,
+  ) {}
+
+  async write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
+    const plain = await this.crypto.open(this.keyId, iv, ciphertext, aad);
+    this.parts[index] = new Blob([plain]);
+    return plain.length;
+  }
+
+  async finish() {
+    return new Blob(this.parts, { type: this.mime });
+  }
+
+  async discard() {
+    this.parts = [];
+  }
+}
