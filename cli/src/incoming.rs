@@ -161,6 +161,7 @@ mod tests {
             height: None,
             sender_name: "s".into(),
             created_at: 0,
+            offered: false,
         }
     }
 

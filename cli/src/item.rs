@@ -25,6 +25,10 @@ pub struct ItemMeta {
     pub sender_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
+    /// Set by a web client that offers a recent item to a member who joined after it was sent
+    /// (docs/protocol.md, "Late joiners choose"): the body comes only if asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offered: bool,
 }
 
 /// "Send me item `content_id` again from chunk `from_chunk`", to one sender after a rejoin.
@@ -164,6 +168,12 @@ mod tests {
             (Some(320), Some(200), 1234)
         );
         assert_eq!(meta.sender_name, "Laptop");
+        assert!(!meta.offered);
+        let offer = br#"{"kind":"file","name":"a.bin","mime":"application/octet-stream","size":9,"senderName":"Laptop","createdAt":1,"offered":true}"#;
+        let Some(Sealed::Item(offered)) = parse_sealed(offer) else {
+            panic!()
+        };
+        assert!(offered.offered);
         let resend = br#"{"kind":"resend","contentId":"ab","fromChunk":3}"#;
         assert_eq!(
             parse_sealed(resend),
@@ -185,6 +195,7 @@ mod tests {
             height: None,
             sender_name: "nas".into(),
             created_at: 5,
+            offered: false,
         };
         let v = serde_json::to_value(&meta).unwrap();
         assert_eq!(

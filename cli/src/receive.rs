@@ -151,7 +151,10 @@ fn on_content(
     let Sealed::Item(meta) = content.sealed else {
         return Ok(()); // a resend request: we have nothing to resend
     };
-    if seen.contains(&content.id)
+    // An offered item was sent before this receiver joined; it saves what is sent while it is
+    // in the session, so it does not ask for the body.
+    if meta.offered
+        || seen.contains(&content.id)
         || receiving.contains_key(&content.id)
         || receiving.len() >= MAX_CONCURRENT_ITEMS
     {

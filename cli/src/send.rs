@@ -181,6 +181,7 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
         created_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
+        offered: false,
     };
     let id = new_content_id();
     let (meta_iv, meta_data) = item::seal_meta(room.keys(), &id, &meta);
