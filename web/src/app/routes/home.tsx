@@ -6,6 +6,7 @@ import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { JoinForm } from '../../features/session/components/join-form';
+import { TrustDialog } from '../../features/trust/trust-dialog';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
 import type { RoomClient } from '../../lib/room/room-client';
 
@@ -22,7 +23,10 @@ export function HomePage({ invite, onJoined }: { invite: Invite | null; onJoined
       <Container maxW="6xl" py="4">
         <HStack justify="space-between">
           <Logo />
-          <ColorModeButton />
+          <HStack gap="1">
+            <TrustDialog />
+            <ColorModeButton />
+          </HStack>
         </HStack>
       </Container>
       <Container as="main" maxW="6xl" flex="1" display="flex" alignItems="center" py={{ base: '4', md: '10' }}>
