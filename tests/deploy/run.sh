@@ -50,7 +50,7 @@ for file in systemd cross package haproxy affine vm; do
         failed=$((failed + 1))
     else
         # Passing tests in brief; failing ones with their whole TAP block.
-        grep -E '^ *(ok|not ok) [0-9]+ - |^# .*(exposure|members per|sizes|bytes|vm timings|lintian)' "$log" | grep -v '^    *ok' || true
+        grep -E '^ *(ok|not ok) [0-9]+ - |^# .*(exposure|members per|sizes|bytes|vm (timings|system)|lintian)' "$log" | grep -v '^    *ok' || true
         if [ "$f" != 0 ] || [ "${c:-0}" != 0 ]; then cat "$log"; fi
         passed=$((passed + p))
         failed=$((failed + f + ${c:-0}))

@@ -27,6 +27,8 @@ RestartSec=1
 WantedBy=multi-user.target
 UNIT
 systemctl enable sharethings-test-agent.service
+# The image build's dpkg shortcut (build-image.sh) ends here.
+rm -f /etc/dpkg/dpkg.cfg.d/sharethings-image-build
 # apt has no package lists in a fresh debootstrap; the test installs local .debs only.
 apt-get clean
 rm -f /root/setup-image.sh /root/agent.sh
