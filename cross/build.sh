@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build release binaries of `sharethings` for Raspberry Pi, without rustup targets.
 #
-#   cross/build.sh                      # the three static musl targets (what the tests use)
-#   cross/build.sh all                  # musl + gnu: all five targets
+#   cross/build.sh                      # the four static musl targets (what the tests use)
+#   cross/build.sh all                  # musl + gnu: all six targets
 #   cross/build.sh aarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf
 #
 # Targets (see docs/deploy.md, "Which binary for which Pi"):
 #   aarch64-unknown-linux-musl        Pi 3/4/5, Zero 2 W with a 64-bit OS    static
 #   armv7-unknown-linux-musleabihf    Pi 2/3/4, Zero 2 W with a 32-bit OS    static
 #   arm-unknown-linux-musleabihf      Pi Zero/Zero W/1 (ARMv6, ARM1176)      static
+#   x86_64-unknown-linux-musl         any x86-64 Linux box (the amd64 package) static
 #   aarch64-unknown-linux-gnu         64-bit Raspberry Pi OS bookworm or newer (glibc >= 2.36)
 #   armv7-unknown-linux-gnueabihf     32-bit Raspberry Pi OS bookworm or newer, not ARMv6
 #
@@ -27,8 +28,12 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${CROSS_TARGET_DIR:-$repo/target/cross}"
 tc="${CROSS_TOOLCHAIN:-$out/toolchain}"
+# Cargo's build directories, one per target (CROSS_BUILD_ROOT: the deploy suite keeps them
+# outside the work tree so that a fresh clone reuses the compiled standard library and crates).
+build_root="${CROSS_BUILD_ROOT:-$out/build}"
 jobs="${CROSS_JOBS:-5}"
-musl=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf arm-unknown-linux-musleabihf)
+musl=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf arm-unknown-linux-musleabihf
+    x86_64-unknown-linux-musl)
 gnu=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
 
 case "${1:-musl}" in
@@ -38,8 +43,9 @@ case "${1:-musl}" in
     *) targets=("$@") ;;
 esac
 
-[ -x "$tc/usr/bin/rustc" ] && [ -x "$tc/venv/bin/cargo-zigbuild" ] ||
+if [ ! -x "$tc/usr/bin/rustc" ] || [ ! -x "$tc/venv/bin/cargo-zigbuild" ]; then
     CROSS_TOOLCHAIN="$tc" "$repo/cross/toolchain.sh"
+fi
 
 # The private toolchain comes first on PATH for this script only; rustup's proxies and any
 # RUSTC/CARGO variables of a calling cargo are cleared so they cannot mix with it.
@@ -66,13 +72,27 @@ common_flags="-Zlocation-detail=none"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$common_flags -C link-self-contained=no"
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$common_flags -C link-self-contained=no"
 export CARGO_TARGET_ARM_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$common_flags -C link-self-contained=no"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$common_flags -C link-self-contained=no"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="$common_flags"
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="$common_flags"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
+# C code in dependencies (ring's assembly and C, through the cc crate): cargo-zigbuild points
+# CC_<target> at `zig cc` for the musl targets itself; the gnu targets use the cross gcc.
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+export CC_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-gcc AR_armv7_unknown_linux_gnueabihf=arm-linux-gnueabihf-ar
 
 mkdir -p "$out/dist" "$out/logs"
 report="$out/dist/report.tsv"
+
+# Binutils that know the target's ELF machine (cross/toolchain.sh installs the cross ones).
+objcopy_for() {
+    case "$1" in
+        aarch64-*) echo aarch64-linux-gnu-objcopy ;;
+        arm*) echo arm-linux-gnueabihf-objcopy ;;
+        *) echo objcopy ;;
+    esac
+}
 
 build_one() {
     local target="$1" bin cmd wall user sys cpu
@@ -85,8 +105,8 @@ build_one() {
     # would serialize the parallel builds. `time` records wall and CPU seconds: on a shared
     # machine the CPU seconds are the fairer measure of what a build costs.
     local TIMEFORMAT='%R %U %S' times rc=0
-    times="$( { time (cd "$repo" && CARGO_TARGET_DIR="$out/build/$target" "${cmd[@]}" --locked \
-        --release --bin sharethings --target "$target" -Zbuild-std=std,panic_abort \
+    times="$( { time (cd "$repo" && CARGO_TARGET_DIR="$build_root/$target" "${cmd[@]}" --locked \
+        --release -p sharethings -p sharethings-cli --bins --target "$target" -Zbuild-std=std,panic_abort \
         >"$out/logs/$target.log" 2>&1) ; } 2>&1 )" || rc=$?
     if [ "$rc" != 0 ]; then
         echo "cross: $target FAILED, last lines of $out/logs/$target.log:" >&2
@@ -96,8 +116,11 @@ build_one() {
     read -r wall user sys <<<"$times"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
     wall=$(awk -v w="$wall" 'BEGIN { printf "%.0f", w }')
-    bin="$out/build/$target/$target/release/sharethings"
-    cp "$bin" "$out/dist/sharethings-$target"
+    for b in sharethings sharethings-cli; do
+        # .comment holds only the compilers' and linker's version strings (lintian asks).
+        "$(objcopy_for "$target")" -R .comment "$build_root/$target/$target/release/$b" "$out/dist/$b-$target"
+    done
+    bin="$out/dist/sharethings-$target"
     printf '%s\t%s\t%s\t%s\n' "$target" "$(stat -c %s "$bin")" "$wall" "$cpu" >"$out/logs/$target.result"
     printf 'cross: %-32s %9s bytes  %5ss wall  %5ss cpu\n' "$target" "$(stat -c %s "$bin")" "$wall" "$cpu" >&2
 }

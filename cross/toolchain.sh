@@ -70,7 +70,7 @@ if [ ! -x "$tc/usr/bin/rustc" ]; then
     rm -rf "$tc.tmp" && mkdir -p "$tc.tmp/debs"
     # apt-get download writes into the current directory; the _apt sandbox user cannot
     # write into root-owned directories, which only costs a warning, so silence it.
-    (cd "$tc.tmp/debs" && apt-get download -qq "${rust_debs[@]}" 2>&1 | grep -v 'unsandboxed' >&2 || true)
+    (cd "$tc.tmp/debs" || exit 1; { apt-get download -qq "${rust_debs[@]}" 2>&1 | grep -v 'unsandboxed' >&2; } || true)
     for deb in "$tc.tmp/debs"/*.deb; do dpkg-deb -x "$deb" "$tc.tmp"; done
     rm -rf "$tc.tmp/debs"
     [ -x "$tc.tmp/usr/bin/rustc" ] || { say "rustc-web did not unpack"; exit 1; }

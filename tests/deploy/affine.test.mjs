@@ -64,7 +64,7 @@ before(async () => {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const cfg = deriveHaproxyConfig({
-    httpPort, httpsPort, pem: cert.pem, adminSocket, serverPorts: servers.map((s) => s.port),
+    httpPort, httpsPort, pem: cert.pem, caFile: cert.caFile, adminSocket, serverPorts: servers.map((s) => s.port),
   });
   haproxy = await startHaproxy(cfg, { dir, httpPort, httpsPort, name: 'haproxy-affine' });
   url = `https://127.0.0.1:${httpsPort}`;

@@ -25,7 +25,7 @@ async function haproxyFor(serverPorts, timeouts = {}, name = 'haproxy') {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const cfg = deriveHaproxyConfig({
-    httpPort, httpsPort, pem: cert.pem, adminSocket: `${dir}/${name}.sock`, serverPorts, timeouts,
+    httpPort, httpsPort, pem: cert.pem, caFile: cert.caFile, adminSocket: `${dir}/${name}.sock`, serverPorts, timeouts,
   });
   const proc = await startHaproxy(cfg, { dir, httpPort, httpsPort, name });
   procs.push(proc);
@@ -125,11 +125,20 @@ describe('through HAProxy', () => {
     }
   }));
 
-  test('HTTP redirects to HTTPS with the same host (port dropped) and path', () => withLogs(async () => {
-    for (const host of ['pi.local', 'pi.local:80']) {
+  test('HTTP redirects to HTTPS at the configured name, whatever the Host header says, keeping the path', () => withLogs(async () => {
+    for (const host of ['pi.local', 'evil.example', 'sharethings.local:80']) {
       const res = await request(`http://127.0.0.1:${front.httpPort}/some/path?x=1`, { headers: { host } });
       assert.equal(res.status, 301, host);
-      assert.equal(res.headers.location, 'https://pi.local/some/path?x=1', host);
+      assert.equal(res.headers.location, 'https://sharethings.local/some/path?x=1', host);
+    }
+  }));
+
+  test('the CA certificate is served at /sharethings-ca.crt on HTTP (no redirect) and HTTPS', () => withLogs(async () => {
+    for (const url of [`http://127.0.0.1:${front.httpPort}`, front.url]) {
+      const res = await request(`${url}/sharethings-ca.crt`, { ca: cert.ca });
+      assert.equal(res.status, 200, url);
+      assert.equal(res.headers['content-type'], 'application/x-x509-ca-cert', url);
+      assert.equal(res.body, cert.ca.toString(), url);
     }
   }));
 

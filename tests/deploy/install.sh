@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the deployment suite (tests/deploy/run.sh) needs on a fresh Debian 12, as
 # root, from package registries only. Idempotent: a second run installs nothing.
-#   apt: haproxy (2.6), qemu-user, openssl, systemd (systemd-analyze), node if missing
+#   apt: haproxy (2.6), qemu-user, openssl, systemd (systemd-analyze), node if missing;
+#        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap, cpio,
+#        e2fsprogs (mkfs.ext4 -d), qemu-system-arm (qemu-system-aarch64), qemu-utils (qemu-img)
 #   cross/toolchain.sh: the private Rust cross toolchain, cross gcc, zig
 #   npm: socket.io-client, pinned by package-lock.json
 set -euo pipefail
@@ -13,6 +15,13 @@ need=()
 command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null || need+=(qemu-user)
 command -v openssl >/dev/null || need+=(openssl)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
+command -v lintian >/dev/null || need+=(lintian)
+{ command -v debootstrap || [ -x /usr/sbin/debootstrap ]; } >/dev/null || need+=(debootstrap)
+command -v cpio >/dev/null || need+=(cpio)
+{ command -v mkfs.ext4 || [ -x /usr/sbin/mkfs.ext4 ]; } >/dev/null || need+=(e2fsprogs)
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm ipxe-qemu)
+command -v qemu-img >/dev/null || need+=(qemu-utils)
 node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
 [ "$node_major" -ge 18 ] || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then

@@ -15,7 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * What the deploy suite builds once per machine and reuses across clones (the VM image, the
+ * cross builds' cargo directories): outside the work tree, so a fresh clone on the same machine
+ * (as CI makes) does not pay for them again. Rebuilt whenever their inputs change.
+ */
+export const TEST_CACHE = process.env.SHARETHINGS_TEST_CACHE || '/var/cache/sharethings-tests';
 export const CROSS_DIST = process.env.CROSS_DIST || path.join(REPO, 'target/cross/dist');
+// The Debian packages of packaging/build-deb.sh, and the version they carry.
+export const DEB_DIR = process.env.DEB_DIR || path.join(REPO, 'target/cross/deb');
+export const VERSION = fs.readFileSync(path.join(REPO, 'Cargo.toml'), 'utf8').match(/^version = "(.*)"$/m)[1];
 // The x86_64 server used behind HAProxy; run.sh builds it (or SHARETHINGS_BIN names one).
 export const NATIVE_BIN = process.env.SHARETHINGS_BIN || path.join(REPO, 'target/release/sharethings');
 
@@ -144,6 +153,29 @@ export async function startServer({ bin = NATIVE_BIN, qemu, port, env = {}, name
   return { proc, port, base };
 }
 
+export const EM_ARM = 40;
+export const EM_AARCH64 = 183;
+export const EM_X86_64 = 62;
+export const EF_ARM_ABI_FLOAT_HARD = 0x400;
+const PT_INTERP = 3;
+
+/** The few ELF header facts we check: class, machine, ARM float ABI, PT_INTERP present. */
+export function elfFacts(file) {
+  const b = fs.readFileSync(file);
+  if (b.toString('latin1', 0, 4) !== '\x7fELF') throw new Error(`${file} is not ELF`);
+  const is64 = b[4] === 2;
+  const machine = b.readUInt16LE(18);
+  const flags = b.readUInt32LE(is64 ? 48 : 36);
+  const phoff = is64 ? Number(b.readBigUInt64LE(32)) : b.readUInt32LE(28);
+  const phentsize = b.readUInt16LE(is64 ? 54 : 42);
+  const phnum = b.readUInt16LE(is64 ? 56 : 44);
+  let interp = false;
+  for (let i = 0; i < phnum; i += 1) {
+    if (b.readUInt32LE(phoff + i * phentsize) === PT_INTERP) interp = true;
+  }
+  return { is64, machine, flags, interp, size: b.length };
+}
+
 /** The routing key of docs/deploy.md ("Several processes") and docs/protocol.md: 16 hex digits of SHA-256. */
 export function routeKey(sessionId) {
   return crypto.createHash('sha256').update(`sharethings/route/${sessionId}`, 'utf8').digest('hex').slice(0, 16);
@@ -158,10 +190,12 @@ export function fingerprint(sessionId, passphrase = 'correct horse') {
 /**
  * A ShareThings member: a socket.io-client connection that (re)joins `sessionId` on every
  * connect, as the web client does, and records what it hears.
- * opts: url, sessionId, name, route (bool), transports, ca, localAddress, reconnection...
+ * opts: url, sessionId, name, route (bool), transports, ca, servername (the name the TLS
+ * certificate must carry, when the URL names a forwarded port on 127.0.0.1), localAddress,
+ * reconnection...
  */
-export function member({ url, sessionId, name, route = true, transports, ca, localAddress, reconnectionDelay = 200, reconnectionDelayMax = 1000 }) {
-  const agent = url.startsWith('https') ? new https.Agent({ ca, localAddress, keepAlive: true }) : new http.Agent({ localAddress, keepAlive: true });
+export function member({ url, sessionId, name, route = true, transports, ca, servername, localAddress, reconnectionDelay = 200, reconnectionDelayMax = 1000 }) {
+  const agent = url.startsWith('https') ? new https.Agent({ ca, servername, localAddress, keepAlive: true }) : new http.Agent({ localAddress, keepAlive: true });
   const socket = io(url, {
     query: route ? { route: routeKey(sessionId) } : {},
     transports,
@@ -234,24 +268,28 @@ export async function relay(from, to, timeout = 15000) {
 // DEPLOY_HAPROXY_CFG lets a developer run the suite against a modified copy.
 export const HAPROXY_CFG = process.env.DEPLOY_HAPROXY_CFG || path.join(REPO, 'haproxy/haproxy.cfg');
 
-function replaceOnce(text, pattern, replacement, what) {
-  const matches = text.match(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`));
-  if (!matches || matches.length !== 1) {
-    throw new Error(`haproxy.cfg: expected exactly one ${what} (${pattern}), found ${matches ? matches.length : 0}`);
+function replaceEach(text, pattern, replacement, what, count) {
+  const all = new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`);
+  const matches = text.match(all);
+  if (!matches || matches.length !== count) {
+    throw new Error(`haproxy.cfg: expected ${count} ${what} (${pattern}), found ${matches ? matches.length : 0}`);
   }
-  return text.replace(pattern, replacement);
+  return text.replace(all, replacement);
 }
+
+const replaceOnce = (text, pattern, replacement, what) => replaceEach(text, pattern, replacement, what, 1);
 
 /**
  * The real haproxy.cfg with, and only with: loopback ports for both frontends, the test
- * certificate, the given server ports, the admin socket in a private directory, logs on
+ * certificate and its CA (served by both frontends), the given server ports, the admin socket in a private directory, logs on
  * stderr, and no daemon/chroot/user/group (process management of the packaged service, not
  * behaviour). `timeouts` replaces `timeout <name> <value>` lines, e.g. { client: '1s' }.
  */
-export function deriveHaproxyConfig({ httpPort, httpsPort, pem, adminSocket, serverPorts, timeouts = {} }) {
+export function deriveHaproxyConfig({ httpPort, httpsPort, pem, caFile, adminSocket, serverPorts, timeouts = {} }) {
   let cfg = fs.readFileSync(HAPROXY_CFG, 'utf8');
   cfg = replaceOnce(cfg, /^(\s*)bind :80$/m, `$1bind 127.0.0.1:${httpPort}`, 'HTTP bind');
   cfg = replaceOnce(cfg, /^(\s*)bind :443 ssl crt \S+/m, `$1bind 127.0.0.1:${httpsPort} ssl crt ${pem}`, 'HTTPS bind');
+  cfg = replaceEach(cfg, / file \/etc\/haproxy\/certs\/sharethings-ca\.crt /, ` file ${caFile} `, 'CA file (one per frontend)', 2);
   for (const key of ['chroot', 'user', 'group', 'daemon']) {
     cfg = replaceOnce(cfg, new RegExp(`^\\s*${key}\\b.*\\n`, 'm'), '', `global ${key}`);
   }
@@ -295,6 +333,7 @@ export function makeCert(dir) {
   if (res.status !== 0) throw new Error(`make-cert.sh failed:\n${res.stdout}${res.stderr}`);
   return {
     pem: path.join(dir, 'sharethings.pem'),
+    caFile: path.join(dir, 'sharethings-ca.crt'),
     ca: fs.readFileSync(path.join(dir, 'sharethings-ca.crt')),
   };
 }

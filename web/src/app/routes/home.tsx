@@ -7,6 +7,7 @@ import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { JoinForm } from '../../features/session/components/join-form';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
+import { TrustDialog } from '../../features/trust/trust-dialog';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
 import { APP_TITLE, useDocumentTitle } from '../../hooks/use-document-title';
 import type { RoomClient } from '../../lib/room/room-client';
@@ -55,7 +56,10 @@ export function HomePage({
       <Container maxW="6xl" py="4">
         <HStack justify="space-between">
           <Logo />
-          <ColorModeButton />
+          <HStack gap="1">
+            <TrustDialog />
+            <ColorModeButton />
+          </HStack>
         </HStack>
       </Container>
       <Container as="main" maxW="6xl" flex="1" display="flex" alignItems="center" py={{ base: '4', md: '10' }}>

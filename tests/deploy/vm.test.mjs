@@ -1,0 +1,303 @@
+// The arm64 package on the real thing, emulated: Debian bookworm arm64 booted under
+// qemu-system-aarch64 with systemd as PID 1 (the image of tests/deploy/vm/build-image.sh,
+// built from Debian's own packages; each run boots a throwaway copy-on-write overlay of it).
+// apt installs the package; systemd must have enabled and started the service with the
+// unit's sandboxing in force; sharethings-setup-tls configures HAProxy; two real
+// socket.io-client members relay through HAProxy's wss:// and, after an edit of the env
+// file, straight to the server; an upgrade over itself keeps the edited env file; purge leaves
+// the system as it was before the install.
+//
+// The guest is driven by its test agent (tests/deploy/vm/agent.sh), which fetches shell
+// commands from an HTTP server of this file on 127.0.0.1 (qemu's user network shows the host's
+// loopback to the guest as 10.0.2.2); the guest's ports 3001, 443 and 80 are forwarded to
+// free ports on 127.0.0.1.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  DEB_DIR, REPO, TEST_CACHE, VERSION, freePort, joined, member, relay, request, start, tempDir, waitFor,
+} from './lib.mjs';
+
+const IMAGE = process.env.DEPLOY_VM_DIR || path.join(TEST_CACHE, 'deploy-vm/bookworm-arm64');
+const DEB_NAME = `sharethings_${VERSION}_arm64.deb`;
+const DEB = path.join(DEB_DIR, DEB_NAME);
+const GUEST_HOST = '10.0.2.2';
+const NAME = 'sharethings.local';
+// What the image is made of: where purge must leave no trace, and what is no one's business.
+const SNAPSHOT = 'find /etc /usr /lib /opt /srv /var/lib/systemd/deb-systemd-helper-enabled -xdev 2>/dev/null | LC_ALL=C sort';
+const BOOT_TIMEOUT = 15 * 60000;
+
+const phases = [];
+const phase = (what, since) => phases.push(`${what} ${((Date.now() - since) / 1000).toFixed(0)} s`);
+after(() => { if (phases.length) console.log(`vm timings: ${phases.join(', ')}`); });
+
+/** The host side of the guest's agent: a queue of shell scripts and their results. */
+function agentServer(files) {
+  const waiting = []; // agents' held GET /next responses
+  const queue = []; // scripts no agent has taken yet
+  const pending = new Map(); // id -> resolve
+  let nextId = 1;
+  let contacted = null;
+  const firstContact = new Promise((resolve) => { contacted = resolve; });
+  const hand = (res, job) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`# ${job.id}\n${job.script}\n`);
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://agent');
+    contacted();
+    if (req.method === 'GET' && url.pathname === '/next') {
+      const job = queue.shift();
+      if (job) { hand(res, job); return; }
+      const entry = { res };
+      entry.timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(entry), 1);
+        res.writeHead(204).end();
+      }, 25000);
+      waiting.push(entry);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/result') {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const done = pending.get(url.searchParams.get('id'));
+        pending.delete(url.searchParams.get('id'));
+        done?.({ rc: Number(url.searchParams.get('rc')), out: Buffer.concat(chunks).toString() });
+        res.writeHead(200).end();
+      });
+      return;
+    }
+    const file = req.method === 'GET' && url.pathname.startsWith('/files/') && files[url.pathname.slice(7)];
+    if (file) {
+      res.writeHead(200, { 'content-length': fs.statSync(file).size });
+      fs.createReadStream(file).pipe(res);
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return {
+    server,
+    firstContact,
+    /** Runs `script` as root in the guest; resolves { rc, out }. */
+    run(script, timeout = 120000) {
+      const id = String(nextId++);
+      const result = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`guest command timed out after ${timeout} ms:\n${script}`)), timeout);
+        pending.set(id, (r) => { clearTimeout(timer); resolve(r); });
+      });
+      const job = { id, script };
+      const agent = waiting.shift();
+      if (agent) { clearTimeout(agent.timer); hand(agent.res, job); } else queue.push(job);
+      return result;
+    },
+    close() {
+      for (const w of waiting) { clearTimeout(w.timer); w.res.destroy(); }
+      server.close();
+    },
+  };
+}
+
+let agent;
+let qemu;
+let ports; // host ports forwarded to the guest's 3001, 443 and 80
+const members = [];
+
+/** Runs `script` in the guest and expects exit code 0; returns its output. */
+async function sh(script, timeout) {
+  const { rc, out } = await agent.run(script, timeout);
+  assert.equal(rc, 0, `guest command failed (${rc}):\n${script}\n--- output ---\n${out}`);
+  return out;
+}
+
+async function twoMembersRelay(url, sessionId, opts = {}) {
+  const a = member({ url, sessionId, name: `${sessionId}-a`, ...opts });
+  const b = member({ url, sessionId, name: `${sessionId}-b`, ...opts });
+  members.push(a, b);
+  try {
+    await joined(a, 1, 90000);
+    await joined(b, 1, 90000);
+    await waitFor('both members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId), { timeout: 60000 });
+    await relay(a, [b], 60000);
+    await relay(b, [a], 60000);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+/** `systemctl show` of the service as { Property: value }. */
+async function unitProperties(props) {
+  const out = await sh(`systemctl show sharethings.service ${props.map((p) => `-p ${p}`).join(' ')}`);
+  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+before(async () => {
+  for (const f of ['rootfs.img', 'vmlinuz', 'initrd.img']) {
+    assert.ok(fs.existsSync(path.join(IMAGE, f)), `${IMAGE}/${f} missing: tests/deploy/vm/build-image.sh failed or was not run`);
+  }
+  assert.ok(fs.existsSync(DEB), `${DEB} missing: packaging/build-deb.sh failed or was not run`);
+  const dir = tempDir('sharethings-vm-');
+  const overlay = path.join(dir, 'overlay.qcow2');
+  const img = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', path.join(IMAGE, 'rootfs.img'), overlay], { encoding: 'utf8' });
+  assert.equal(img.status, 0, img.stderr);
+
+  agent = agentServer({ [DEB_NAME]: DEB });
+  const agentPort = await freePort();
+  await new Promise((resolve) => agent.server.listen(agentPort, '127.0.0.1', resolve));
+  ports = { app: await freePort(), https: await freePort(), http: await freePort() };
+  const fwd = `hostfwd=tcp:127.0.0.1:${ports.app}-:3001,hostfwd=tcp:127.0.0.1:${ports.https}-:443,hostfwd=tcp:127.0.0.1:${ports.http}-:80`;
+  const booted = Date.now();
+  qemu = start('qemu-system-aarch64', 'qemu-system-aarch64', [
+    '-M', 'virt', '-cpu', 'cortex-a53', '-smp', '2', '-m', '1024', '-nographic', '-no-reboot',
+    '-kernel', path.join(IMAGE, 'vmlinuz'), '-initrd', path.join(IMAGE, 'initrd.img'),
+    '-append', `console=ttyAMA0 panic=-1 sharethings.agent=${GUEST_HOST}:${agentPort}`,
+    '-drive', `file=${overlay},format=qcow2,if=virtio,cache=unsafe`, // a throwaway overlay
+    '-netdev', `user,id=n0,${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
+    '-device', 'virtio-rng-pci',
+  ]);
+  const exited = qemu.exited.then((code) => { throw new Error(`qemu exited (${code}) before the agent called\n${qemu.output()}`); });
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no agent call within ${BOOT_TIMEOUT} ms\n${qemu.output()}`)), BOOT_TIMEOUT).unref());
+  await Promise.race([agent.firstContact, exited, timeout]);
+  phase('boot to the agent', booted);
+});
+
+after(async () => {
+  for (const m of members) m.close();
+  await qemu?.stop('SIGTERM');
+  agent?.close();
+});
+
+describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64', { timeout: 40 * 60000 }, () => {
+  test('the guest is Debian bookworm on aarch64 with systemd as PID 1', async () => {
+    const t = Date.now();
+    const out = await sh('uname -m; . /etc/os-release; echo "$ID $VERSION_CODENAME"; readlink /proc/1/exe; systemctl is-system-running --wait; systemctl --failed --no-legend --plain', 600000);
+    const [machine, os, pid1, state, ...failedUnits] = out.trim().split('\n');
+    assert.equal(machine, 'aarch64');
+    assert.equal(os, 'debian bookworm');
+    assert.equal(pid1, '/usr/lib/systemd/systemd');
+    // "degraded" would name a unit of the bare image that failed; none of it is ours.
+    console.log(`vm system state: ${state}${failedUnits.length ? `, failed: ${failedUnits.join('; ')}` : ''}`);
+    assert.ok(['running', 'degraded'].includes(state), out);
+    phase('systemd up', t);
+  });
+
+  test('apt installs the package; systemd enabled and started the service; /health answers', async () => {
+    const t = Date.now();
+    await sh(`${SNAPSHOT} >/root/before-install.txt`);
+    await sh(`curl -sf -o /root/${DEB_NAME} http://${GUEST_HOST}:${agent.server.address().port}/files/${DEB_NAME}`);
+    const out = await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y /root/${DEB_NAME}`, 600000);
+    assert.match(out, /Setting up sharethings \(/);
+    phase('apt install', t);
+    const state = await sh('systemctl is-enabled sharethings.service; systemctl is-active sharethings.service');
+    assert.equal(state, 'enabled\nactive\n');
+    await sh('i=0; until curl -sf http://127.0.0.1:3001/health; do i=$((i+1)); [ $i -lt 120 ] || exit 1; sleep 0.5; done');
+  });
+
+  test('systemd runs it with the unit\'s sandboxing in force', async () => {
+    const expected = {
+      DynamicUser: 'yes', NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes',
+      PrivateDevices: 'yes', DevicePolicy: 'closed', PrivateUsers: 'yes', PrivateIPC: 'yes', PrivateMounts: 'yes',
+      ProtectProc: 'invisible', ProcSubset: 'pid', ProtectHostname: 'yes', ProtectClock: 'yes',
+      ProtectKernelTunables: 'yes', ProtectKernelModules: 'yes', ProtectKernelLogs: 'yes', ProtectControlGroups: 'yes',
+      KeyringMode: 'private', LockPersonality: 'yes', MemoryDenyWriteExecute: 'yes', RestrictRealtime: 'yes',
+      RestrictSUIDSGID: 'yes', RestrictNamespaces: 'yes', RemoveIPC: 'yes', UMask: '0077', CapabilityBoundingSet: '', AmbientCapabilities: '',
+      SystemCallArchitectures: 'native', SystemCallErrorNumber: '1', MemoryMax: String(256 * 1024 * 1024), TasksMax: '64',
+      LimitNOFILE: '8192', ExecMainStatus: '0', ActiveState: 'active', SubState: 'running',
+    };
+    const got = await unitProperties([...Object.keys(expected), 'IPAddressDeny', 'RestrictAddressFamilies', 'SystemCallFilter', 'IPAddressAllow', 'MainPID']);
+    for (const [k, v] of Object.entries(expected)) assert.equal(got[k], v, k);
+    assert.deepEqual(got.IPAddressDeny.split(' ').sort(), ['0.0.0.0/0', '::/0']);
+    assert.deepEqual(got.RestrictAddressFamilies.split(' ').sort(), ['AF_INET', 'AF_INET6', 'AF_UNIX']);
+    assert.match(got.SystemCallFilter, /\bepoll_wait\b/);
+    assert.doesNotMatch(got.SystemCallFilter, /(^| )(mount|reboot|setrlimit)( |$)/, 'no @privileged or @resources calls allowed');
+    assert.match(got.IPAddressAllow, /127\.0\.0\.0\/8/);
+    // And in the kernel's own view of the running process.
+    const status = await sh(`grep -E '^(Uid|Gid|NoNewPrivs|Seccomp|CapEff|CapBnd|CapPrm):' /proc/${got.MainPID}/status`);
+    const field = (n) => status.match(new RegExp(`^${n}:\\s+(.*)$`, 'm'))[1].trim();
+    assert.ok(field('Uid').split(/\s+/).every((u) => u !== '0'), `runs as a dynamic user, not root: ${field('Uid')}`);
+    assert.equal(field('NoNewPrivs'), '1');
+    assert.equal(field('Seccomp'), '2', 'system-call filter active');
+    for (const c of ['CapEff', 'CapBnd', 'CapPrm']) assert.match(field(c), /^0+$/, c);
+  });
+
+  test('sharethings-setup-tls: name-constrained CA (key root-only), HAProxy checked and reloaded, the URL printed', async () => {
+    const out = await sh(`sharethings-setup-tls ${NAME} 10.0.2.15`, 300000);
+    assert.match(out, new RegExp(`ShareThings is at:\\s+https://${NAME.replace('.', '\\.')}/`));
+    assert.match(out, /http:\/\/sharethings\.local\/sharethings-ca\.crt/);
+    const facts = await sh([
+      'stat -c "%a %U %n" /etc/sharethings/ca /etc/sharethings/ca/sharethings-ca.key /etc/haproxy/certs/sharethings.pem',
+      'systemctl is-active haproxy',
+      'systemctl show haproxy -p Environment',
+      'openssl x509 -in /etc/sharethings/ca/sharethings-ca.crt -noout -ext nameConstraints',
+    ].join('; '));
+    assert.match(facts, /^700 root \/etc\/sharethings\/ca$/m);
+    assert.match(facts, /^600 root \/etc\/sharethings\/ca\/sharethings-ca\.key$/m);
+    assert.match(facts, /^600 root \/etc\/haproxy\/certs\/sharethings\.pem$/m);
+    assert.match(facts, /^active$/m);
+    assert.match(facts, /CONFIG=\/etc\/haproxy\/sharethings\.cfg/);
+    assert.match(facts, /Permitted:\s+DNS:sharethings\.local\s+IP:10\.0\.2\.15\/255\.255\.255\.255/);
+  });
+
+  test('HAProxy serves the CA at the fixed URL over HTTP and redirects the rest to the configured name', async () => {
+    const ca = await sh('cat /etc/haproxy/certs/sharethings-ca.crt');
+    const res = await waitFor('the CA over plain HTTP', async () => {
+      const r = await request(`http://127.0.0.1:${ports.http}/sharethings-ca.crt`, { timeout: 20000 });
+      return r.status === 200 && r;
+    }, { timeout: 60000, every: 500 });
+    assert.equal(res.body, ca);
+    assert.equal(res.headers['content-type'], 'application/x-x509-ca-cert');
+    const redirect = await request(`http://127.0.0.1:${ports.http}/x?y=1`, { headers: { host: 'evil.example' }, timeout: 20000 });
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.location, `https://${NAME}/x?y=1`);
+  });
+
+  test('two members relay through HAProxy (wss://, trusting only the CA fetched from that URL)', { timeout: 300000 }, async () => {
+    const ca = (await request(`http://127.0.0.1:${ports.http}/sharethings-ca.crt`, { timeout: 20000 })).body;
+    const url = `https://127.0.0.1:${ports.https}`;
+    // Without the name the certificate is for, TLS must refuse: 127.0.0.1 is not in it.
+    const wrongName = await request(`${url}/health`, { ca, agent: false, timeout: 20000 }).then(() => null, (e) => e);
+    assert.match(String(wrongName?.code), /ERR_TLS_CERT_ALTNAME_INVALID/, 'the certificate must not pass for 127.0.0.1');
+    await twoMembersRelay(url, 'vm-haproxy', { ca, servername: NAME, transports: ['websocket'] });
+  });
+
+  const editEnv = "sed -i -e 's/^#HOST=127.0.0.1$/HOST=0.0.0.0/' -e 's/^#LOG_LEVEL=info$/LOG_LEVEL=debug/' /etc/sharethings/sharethings.env";
+  // The admin's side of serving the LAN directly (as the unit's comments say): a drop-in.
+  const lanDropIn = "mkdir -p /etc/systemd/system/sharethings.service.d && printf '[Service]\\nIPAddressAllow=10.0.2.0/24\\n' >/etc/systemd/system/sharethings.service.d/lan.conf";
+
+  test('after an edit of the env file (listen on the LAN), two members relay straight to the server', { timeout: 300000 }, async () => {
+    await sh(`${editEnv} && ${lanDropIn} && systemctl daemon-reload && systemctl restart sharethings && grep -x HOST=0.0.0.0 /etc/sharethings/sharethings.env`);
+    await waitFor('the server on the forwarded port', async () => (await request(`http://127.0.0.1:${ports.app}/health`, { timeout: 20000 })).status === 200, { timeout: 120000, every: 500 });
+    await twoMembersRelay(`http://127.0.0.1:${ports.app}`, 'vm-direct');
+  });
+
+  test('an upgrade over itself keeps the edited env file and restarts the service', { timeout: 600000 }, async () => {
+    const before = await unitProperties(['MainPID']);
+    const sum = await sh('sha256sum /etc/sharethings/sharethings.env');
+    const out = await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall /root/${DEB_NAME}`, 600000);
+    assert.match(out, /Setting up sharethings \(/);
+    assert.equal(await sh('sha256sum /etc/sharethings/sharethings.env'), sum, 'the edited env file is kept');
+    const state = await sh('systemctl is-enabled sharethings.service; systemctl is-active sharethings.service');
+    assert.equal(state, 'enabled\nactive\n');
+    assert.notEqual((await unitProperties(['MainPID'])).MainPID, before.MainPID, 'restarted on upgrade');
+    await waitFor('the upgraded server on the forwarded port', async () => (await request(`http://127.0.0.1:${ports.app}/health`, { timeout: 20000 })).status === 200, { timeout: 120000, every: 500 });
+    await twoMembersRelay(`http://127.0.0.1:${ports.app}`, 'vm-upgraded');
+  });
+
+  test('purge removes everything the package and sharethings-setup-tls made; HAProxy is back on its own config', { timeout: 600000 }, async () => {
+    // The admin's drop-in is the admin's to remove, as on any system.
+    await sh('rm -r /etc/systemd/system/sharethings.service.d');
+    const out = await sh('DEBIAN_FRONTEND=noninteractive apt-get purge -y sharethings', 600000);
+    assert.match(out, /Purging configuration files for sharethings/);
+    const diff = await agent.run(`${SNAPSHOT} >/root/after-purge.txt; diff /root/before-install.txt /root/after-purge.txt`);
+    assert.equal(diff.rc, 0, `left behind or removed by purge:\n${diff.out}`);
+    const state = await sh("systemctl is-active sharethings.service || true; systemctl is-active haproxy; systemctl show haproxy -p Environment; dpkg-query -W -f='${db:Status-Status}' sharethings 2>&1 || true");
+    assert.match(state, /^inactive\nactive\n/);
+    assert.doesNotMatch(state, /sharethings\.cfg/);
+    assert.doesNotMatch(state, /installed/);
+  });
+});
