@@ -57,7 +57,7 @@ pub struct EngineConfig {
     pub max_sessions: usize,
     /// Bytes queued for one session at most; above this the receiver is disconnected.
     pub send_queue_bytes: usize,
-    /// How long a session may stay above its high-water mark.
+    /// How long a session may have bytes queued with none of them written.
     pub stall_timeout: Duration,
 }
 
@@ -83,7 +83,7 @@ pub enum Timer<A> {
     Heartbeat(SessionId),
     /// A started upgrade did not finish.
     Upgrade(SessionId),
-    /// The session stayed above its high-water mark too long.
+    /// The session had bytes queued and none written for too long.
     Stall(SessionId),
     /// A deadline the layer above set for this session.
     Upper(SessionId),
@@ -184,9 +184,10 @@ pub struct Engine<A: Copy> {
     pub events: VecDeque<Event<A>>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
-    /// Sessions that passed their high-water mark since the last [`Engine::flush`], which
-    /// arms their stall timers (so `send` needs no clock).
-    newly_congested: Vec<SessionId>,
+    /// Sessions whose stall clock must (re)start at the next [`Engine::flush`]: bytes got
+    /// queued, or some were written and some are left (so `send` and `ws_written` need no
+    /// clock).
+    stall_watch: Vec<SessionId>,
 }
 
 impl<A: Copy> Engine<A> {
@@ -200,7 +201,7 @@ impl<A: Copy> Engine<A> {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),
-            newly_congested: Vec::new(),
+            stall_watch: Vec::new(),
             config,
         }
     }

@@ -113,8 +113,8 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    /// Answers parked polling GETs that have something to send, and arms the stall timers of
-    /// receivers that became congested. Call once per loop turn, so that everything queued in
+    /// Answers parked polling GETs that have something to send, and starts the stall clocks
+    /// noted since the last flush. Call once per loop turn, so that everything queued in
     /// one turn leaves in one response.
     pub fn flush(&mut self, now: Instant) {
         self.arm_stall_timers(now);

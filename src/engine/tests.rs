@@ -541,3 +541,35 @@ fn a_receiver_that_stays_congested_is_disconnected_after_the_stall_timeout() {
     f.expire(config().stall_timeout + ms(5));
     assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
 }
+
+#[test]
+fn a_receiver_below_high_water_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
+    let (mut f, id) = Fixture::quiet().websocket();
+    f.engine.send_text(id, "small");
+    assert!(!f.engine.is_congested(id));
+    f.engine.flush(f.at(ms(0)));
+    f.expire(config().stall_timeout - ms(5));
+    assert!(f.is_open(id));
+    f.expire(config().stall_timeout + ms(5));
+    assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
+}
+
+#[test]
+fn a_receiver_that_keeps_reading_slowly_is_kept_and_one_that_drained_has_no_clock() {
+    let (mut f, id) = Fixture::quiet().websocket();
+    f.engine.send_text(id, &"s".repeat(600));
+    f.engine.flush(f.at(ms(0)));
+    // Some bytes written every 0.6 stall timeouts: the clock restarts at each.
+    let step = config().stall_timeout * 3 / 5;
+    for n in 1..=4u32 {
+        f.expire(step * n);
+        f.engine.ws_written(id, 100);
+        f.engine.flush(f.at(step * n));
+    }
+    assert!(f.is_open(id));
+    // The rest written: nothing queued, so no clock, however long it stays quiet.
+    f.engine.ws_written(id, 10_000);
+    f.engine.flush(f.at(step * 4));
+    f.expire(step * 4 + config().stall_timeout * 3);
+    assert!(f.is_open(id));
+}

@@ -45,7 +45,7 @@ impl<L: Layer> Server<L> {
                         self.engine
                             .ws_message(now, session, id, Message::Binary(data))
                     }
-                    WsEvent::Ping(data) => self.queue_ws(id, ws::PONG, data, 0),
+                    WsEvent::Ping(data) => self.queue_pong(id, data),
                     WsEvent::Close(_) => {
                         self.engine.ws_closed(session, id, true);
                         self.close_ws(id, 1000);
@@ -88,6 +88,19 @@ impl<L: Layer> Server<L> {
             conn.out
                 .push(header.get(..len).unwrap_or_default(), payload, accounted);
             self.to_write.push(id);
+        }
+    }
+
+    /// Answers a ping, unless the answer to an earlier one is still unwritten.
+    pub(super) fn queue_pong(&mut self, id: Handle, payload: Bytes) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            let (header, len) = ws::frame_header(ws::PONG, payload.len());
+            if conn
+                .out
+                .push_pong(header.get(..len).unwrap_or_default(), payload)
+            {
+                self.to_write.push(id);
+            }
         }
     }
 

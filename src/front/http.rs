@@ -85,9 +85,10 @@ impl<L: Layer> Server<L> {
                 _ => return,
             }
             // Another request may already be buffered (keep-alive), or a body already
-            // complete (`Content-Length: 0` needs no byte at all); stop when neither is.
+            // complete (`Content-Length: 0` needs no byte at all); stop when neither is, and
+            // before a next request while an answer is still unwritten.
             let more = self.conns.get(id).is_some_and(|c| match c.state {
-                State::Head => !c.input.is_empty(),
+                State::Head => !c.input.is_empty() && c.out.is_empty(),
                 State::Body { need, .. } => c.input.len() >= need,
                 _ => false,
             });

@@ -379,6 +379,10 @@ impl<L: Layer> Server<L> {
         if written.empty && matches!(conn.state, State::Closing { linger: true }) {
             return self.begin_linger(id);
         }
+        // An answer is out: a pipelined request behind it may be read now.
+        if written.empty && written.bytes > 0 && matches!(conn.state, State::Head) {
+            self.again.push(id);
+        }
         if written.empty && finishing && !bridged {
             return self.close_conn(id);
         }

@@ -253,6 +253,7 @@ fn a_congested_receiver_pauses_the_sender_and_holds_its_acks_until_it_drains() {
     let mut h = harness();
     let sender = h.connect(ms(0));
     let receiver = h.connect(ms(0));
+    h.stops_reading(receiver);
     let big = "x".repeat(600 * 1024);
     h.text(ms(1), sender, &format!(r#"421["relay","{big}"]"#));
     assert_eq!(h.sent(sender), ["pause"], "ack held, reads paused");
