@@ -67,6 +67,10 @@ impl Layer for Router {
             }
         }
     }
+
+    fn held_bytes(&self) -> usize {
+        self.socketio.held_bytes()
+    }
 }
 
 struct Conformance;

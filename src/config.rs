@@ -43,6 +43,7 @@ settings! {
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
@@ -104,6 +105,7 @@ pub struct Config {
     pub max_attachments: usize,
     pub max_attachment_bytes: usize,
     pub send_queue_bytes: usize,
+    pub memory_budget: usize,
     pub stall_timeout: Duration,
     pub session_timeout: Duration,
     pub rejoin_grace: Duration,
@@ -175,6 +177,7 @@ impl Config {
             max_attachments: raw.count("MAX_ATTACHMENTS", 0, 1024)?,
             max_attachment_bytes: raw.count("MAX_ATTACHMENT_BYTES", 0, 1 << 30)?,
             send_queue_bytes: raw.count("SEND_QUEUE_BYTES", 4096, 1 << 31)?,
+            memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,

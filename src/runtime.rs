@@ -64,6 +64,7 @@ pub fn build<L: Layer>(
         head_max_bytes: config.head_max_bytes,
         head_timeout: config.head_timeout,
         max_payload: config.max_payload,
+        memory_budget: config.memory_budget,
         trusted_proxies: config.trusted_proxies.clone(),
         cors_origins: config.cors_origins.clone(),
         max_bridged: config.workers.saturating_mul(2),

@@ -119,6 +119,10 @@ pub trait Layer {
 
     /// Handles one event. It may call back into the engine, which may queue more events.
     fn handle(&mut self, engine: &mut Engine<Self::Timer>, now: Instant, event: Event<Self::Timer>);
+
+    /// Bytes this layer holds for clients (messages it keeps until more arrive), counted
+    /// against the process's memory budget.
+    fn held_bytes(&self) -> usize;
 }
 
 /// What the front door must do on a connection.
@@ -417,6 +421,15 @@ impl<A: Copy> Engine<A> {
     /// Bytes queued for all clients (for metrics).
     pub fn total_queued_bytes(&self) -> usize {
         self.sessions.iter().map(|(_, s)| s.queued_bytes).sum()
+    }
+
+    /// Bytes queued on polling sessions (a WebSocket's are in the front door's queues).
+    pub fn polling_queued_bytes(&self) -> usize {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.transport.kind() == Transport::Polling)
+            .map(|(_, s)| s.queued_bytes)
+            .sum()
     }
 
     pub fn count_by_transport(&self) -> (usize, usize) {

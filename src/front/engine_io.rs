@@ -58,6 +58,18 @@ impl<L: Layer> Server<L> {
                 Ok(ReadStatus::Decoded) => {}
                 Ok(ReadStatus::WouldBlock) => return,
                 Ok(ReadStatus::Budget) => return self.again.push(id),
+                Ok(ReadStatus::Admit(len)) => {
+                    if !self.within_budget(len) {
+                        log::debug!("refusing a {len} B websocket message: memory budget reached");
+                        self.engine.ws_closed(session, id, false);
+                        return self.close_ws(id, CLOSE_TRY_AGAIN_LATER);
+                    }
+                    if let Some(State::WebSocket { reader, .. }) =
+                        self.conns.get_mut(id).map(|c| &mut c.state)
+                    {
+                        reader.admit();
+                    }
+                }
                 Err(WsError::TooLarge) => {
                     log::debug!("websocket message above maxPayload");
                     return self.engine.ws_too_large(session, id);

@@ -167,8 +167,15 @@ impl<L: Layer> Server<L> {
             }
             Outcome::ReadBody(session) => {
                 let length = head.content_length.unwrap_or(0);
-                if head.chunked || length > self.config.max_payload as u64 {
-                    let reply = self.engine.polling_body_too_large(session);
+                let large = length >= ws::LARGE_INPUT as u64;
+                let too_large = head.chunked || length > self.config.max_payload as u64;
+                if too_large || (large && !self.within_budget(length as usize)) {
+                    let reply = if too_large {
+                        self.engine.polling_body_too_large(session)
+                    } else {
+                        log::debug!("refusing a {length} B polling body: memory budget reached");
+                        self.engine.polling_body_over_budget(session)
+                    };
                     let bytes = response::render(
                         reply.status,
                         reply.content_type,

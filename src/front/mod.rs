@@ -62,6 +62,9 @@ const LINGER: Duration = Duration::from_secs(2);
 /// How often the loop publishes its gauges for `/metrics`: often enough for a scrape to see
 /// current values, rare enough that counting connections costs nothing measurable.
 const METRICS_PERIOD: Duration = Duration::from_millis(250);
+/// WebSocket close code for a message refused because the memory budget is reached
+/// (RFC 6455 registry: "Try Again Later").
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -74,6 +77,8 @@ pub struct FrontConfig {
     pub head_max_bytes: usize,
     pub head_timeout: Duration,
     pub max_payload: usize,
+    /// Bytes held for all clients together before new large inputs are refused.
+    pub memory_budget: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub cors_origins: Vec<String>,
     /// Requests in flight to the tiny_http workers at most; more wait their turn.
@@ -393,6 +398,33 @@ impl<L: Layer> Server<L> {
         if bridged && drained_enough {
             self.pump_bridge_response(id);
         }
+    }
+
+    // ----- memory budget -------------------------------------------------------------------
+
+    /// Bytes held for clients now: every connection's queued output, its input being read
+    /// (head, body, WebSocket frame and message), the polling queues, and what the layers
+    /// above keep (binary packets waiting for attachments). Frames relayed to
+    /// many receivers share one buffer but count once per receiver, so this errs high.
+    /// Counted only when a large input asks (at most once per 64 KiB read), never per byte.
+    fn held_bytes(&self) -> usize {
+        let conns: usize = self
+            .conns
+            .iter()
+            .map(|(_, c)| {
+                let reader = match &c.state {
+                    State::WebSocket { reader, .. } => reader.buffered(),
+                    _ => 0,
+                };
+                c.out.len() + c.input.len() + reader
+            })
+            .sum();
+        conns + self.engine.polling_queued_bytes() + self.layer.held_bytes()
+    }
+
+    /// Whether a new input of `len` bytes fits in the process's memory budget.
+    pub(super) fn within_budget(&self, len: usize) -> bool {
+        self.held_bytes().saturating_add(len) <= self.config.memory_budget
     }
 
     // ----- metrics -------------------------------------------------------------------------

@@ -20,6 +20,9 @@ use super::pool::BufferPool;
 const READ_CHUNK: usize = 16 * 1024;
 /// Most bytes one read puts straight into a large payload.
 const DIRECT_READ_MAX: usize = 256 * 1024;
+/// A data frame that takes its message to this size or more is a large input: it is begun
+/// only once the server admitted it against the process's memory budget.
+pub const LARGE_INPUT: usize = 64 * 1024;
 
 /// A complete message or control frame from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,6 +86,8 @@ pub struct WsReader {
     /// A fragmented data message being assembled: its opcode and bytes so far.
     message: Option<(Data, Vec<u8>)>,
     max_message: usize,
+    /// The large frame whose header is next in `pending` was admitted (see [`ReadStatus::Admit`]).
+    admitted: bool,
 }
 
 /// Outcome of one [`WsReader::read`] call that did not fail.
@@ -95,6 +100,9 @@ pub enum ReadStatus {
     /// This call added complete messages to `out`: let the application see them (it may
     /// pause this sender) before reading more.
     Decoded,
+    /// A large frame (its payload length given) waits to be admitted: call
+    /// [`WsReader::admit`] and read again, or refuse it.
+    Admit(usize),
 }
 
 /// The loop's scratch buffer for reads, shared by every connection (the loop is one thread).
@@ -111,7 +119,20 @@ impl WsReader {
             frame: None,
             message: None,
             max_message,
+            admitted: false,
         }
+    }
+
+    /// Lets the large frame reported by [`ReadStatus::Admit`] be read.
+    pub fn admit(&mut self) {
+        self.admitted = true;
+    }
+
+    /// Bytes this reader holds: unparsed input, the frame and the message being read.
+    pub fn buffered(&self) -> usize {
+        (self.pending.len() - self.start)
+            + self.frame.as_ref().map_or(0, |f| f.payload.len())
+            + self.message.as_ref().map_or(0, |(_, bytes)| bytes.len())
     }
 
     /// Reads and decodes until complete messages are in `out`, the stream would block, or
@@ -127,9 +148,12 @@ impl WsReader {
     ) -> Result<ReadStatus, WsError> {
         let before = out.len();
         loop {
-            self.decode_buffered(pool, out)?;
+            let waiting = self.decode_buffered(pool, out)?;
             if out.len() > before {
                 return Ok(ReadStatus::Decoded);
+            }
+            if let Some(len) = waiting {
+                return Ok(ReadStatus::Admit(len));
             }
             if *budget == 0 {
                 return Ok(ReadStatus::Budget);
@@ -173,12 +197,13 @@ impl WsReader {
         }
     }
 
-    /// Decodes whatever complete frames the buffer holds.
+    /// Decodes whatever complete frames the buffer holds; stops at a large frame that waits to
+    /// be admitted, returning its length.
     fn decode_buffered(
         &mut self,
         pool: &mut BufferPool,
         out: &mut Vec<WsEvent>,
-    ) -> Result<(), WsError> {
+    ) -> Result<Option<usize>, WsError> {
         let result = self.decode_frames(pool, out);
         self.release_consumed();
         result
@@ -188,7 +213,7 @@ impl WsReader {
         &mut self,
         pool: &mut BufferPool,
         out: &mut Vec<WsEvent>,
-    ) -> Result<(), WsError> {
+    ) -> Result<Option<usize>, WsError> {
         loop {
             if let Some(frame) = self.frame.as_mut() {
                 let available = frame.missing().min(self.pending.len() - self.start);
@@ -206,7 +231,7 @@ impl WsReader {
                     continue;
                 }
                 if frame.missing() > 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 if let Some(frame) = self.frame.take() {
                     self.finish_frame(frame, out)?;
@@ -217,11 +242,25 @@ impl WsReader {
             let parsed = FrameHeader::parse(&mut cursor)
                 .map_err(|_| WsError::Protocol("bad frame header", 1002))?;
             let Some((header, len)) = parsed else {
-                return Ok(());
+                return Ok(None);
             };
+            if !std::mem::take(&mut self.admitted) && self.needs_admission(&header, len) {
+                // The header stays buffered and is parsed again once admitted.
+                return Ok(usize::try_from(len).ok());
+            }
             self.start += usize::try_from(cursor.position()).unwrap_or(usize::MAX);
             self.begin_frame(header, len, pool)?;
         }
+    }
+
+    /// Whether this frame takes its message to [`LARGE_INPUT`] or more (and stays within
+    /// the maximum, which `begin_frame` refuses on its own).
+    fn needs_admission(&self, header: &FrameHeader, len: u64) -> bool {
+        let so_far = self.message.as_ref().map_or(0, |(_, bytes)| bytes.len()) as u64;
+        let total = so_far.saturating_add(len);
+        matches!(header.opcode, OpCode::Data(_))
+            && total >= LARGE_INPUT as u64
+            && total <= self.max_message as u64
     }
 
     fn begin_frame(
@@ -425,7 +464,17 @@ mod tests {
     }
 
     fn read_all(bytes: Vec<u8>, step: usize, max: usize) -> Result<Vec<WsEvent>, WsError> {
+        read_admitting(bytes, step, max).map(|(events, _)| events)
+    }
+
+    /// Reads everything, admitting every large frame; also returns the lengths admitted.
+    fn read_admitting(
+        bytes: Vec<u8>,
+        step: usize,
+        max: usize,
+    ) -> Result<(Vec<WsEvent>, Vec<usize>), WsError> {
         let mut reader = WsReader::new(max, &[]);
+        let mut admitted = Vec::new();
         let mut stream = Steps {
             data: bytes,
             pos: 0,
@@ -435,10 +484,14 @@ mod tests {
         let (mut scratch, mut pool) = (scratch(), BufferPool::default());
         let mut budget = usize::MAX;
         loop {
-            let status =
-                reader.read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)?;
-            if status == ReadStatus::WouldBlock {
-                return Ok(out);
+            match reader.read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)? {
+                ReadStatus::WouldBlock => return Ok((out, admitted)),
+                ReadStatus::Admit(len) => {
+                    assert!(reader.frame.is_none(), "no payload buffer before admission");
+                    admitted.push(len);
+                    reader.admit();
+                }
+                ReadStatus::Budget | ReadStatus::Decoded => {}
             }
         }
     }
@@ -479,11 +532,14 @@ mod tests {
                 step,
             };
             let mut budget = usize::MAX;
-            while reader
-                .read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)
-                .unwrap()
-                != ReadStatus::WouldBlock
-            {}
+            loop {
+                match reader.read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out) {
+                    Ok(ReadStatus::WouldBlock) => break,
+                    Ok(ReadStatus::Admit(_)) => reader.admit(),
+                    Ok(_) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
             match out.pop() {
                 Some(WsEvent::Binary(bytes)) => {
                     assert_eq!(&bytes[..], &payload[..]);
@@ -492,6 +548,19 @@ mod tests {
                 other => panic!("expected a binary message, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_large_message_waits_for_admission_before_any_of_it_is_held() {
+        let big = vec![5u8; LARGE_INPUT];
+        let mut bytes = client_frame(0x1, true, b"4small");
+        bytes.extend(client_frame(0x2, true, &big));
+        // Fragments: admission is asked once the message reaches LARGE_INPUT.
+        bytes.extend(client_frame(0x2, false, &big[..LARGE_INPUT - 10]));
+        bytes.extend(client_frame(0x0, true, &big[..20]));
+        let (events, admitted) = read_admitting(bytes, 1000, 1 << 20).unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(admitted, [LARGE_INPUT, 20]);
     }
 
     #[test]

@@ -132,7 +132,10 @@ struct Socket {
 struct Partial {
     packet: sio::Packet,
     attachments: Vec<Bytes>,
+    /// Bytes of attachments so far (capped by `max_attachment_bytes`).
     bytes: usize,
+    /// Bytes it holds: the packet's text and the attachments (counted in `held_bytes`).
+    held: usize,
 }
 
 /// Socket.IO state of one Engine.IO session.
@@ -161,6 +164,10 @@ impl<A: Application> engine::Layer for SocketIoLayer<A> {
     ) {
         self.sio.handle(engine, now, &mut self.app, event);
     }
+
+    fn held_bytes(&self) -> usize {
+        self.sio.partial_bytes
+    }
 }
 
 /// Socket.IO state of the whole process.
@@ -168,6 +175,8 @@ pub struct SocketIo {
     config: SocketIoConfig,
     sockets: Arena<Socket>,
     clients: HashMap<SessionId, Client>,
+    /// Bytes held by binary packets waiting for their attachments, all clients together.
+    partial_bytes: usize,
 }
 
 impl SocketIo {
@@ -175,6 +184,7 @@ impl SocketIo {
         SocketIo {
             sockets: Arena::with_capacity(config.max_sockets),
             clients: HashMap::with_capacity(config.max_sockets),
+            partial_bytes: 0,
             config,
         }
     }
@@ -239,6 +249,8 @@ impl SocketIo {
         let complete = match (message, client.partial.as_mut()) {
             (Message::Binary(data), Some(partial)) => {
                 partial.bytes = partial.bytes.saturating_add(data.len());
+                partial.held = partial.held.saturating_add(data.len());
+                self.partial_bytes = self.partial_bytes.saturating_add(data.len());
                 if partial.bytes > self.config.max_attachment_bytes {
                     log::debug!("closing session: binary attachments larger than allowed");
                     return engine.close(session, CloseReason::ParseError);
@@ -248,7 +260,10 @@ impl SocketIo {
                     return;
                 }
                 match client.partial.take() {
-                    Some(partial) => (partial.packet, partial.attachments),
+                    Some(partial) => {
+                        self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
+                        (partial.packet, partial.attachments)
+                    }
                     None => return,
                 }
             }
@@ -276,7 +291,9 @@ impl SocketIo {
                         packet,
                         attachments: Vec::new(),
                         bytes: 0,
+                        held: data.len(),
                     });
+                    self.partial_bytes = self.partial_bytes.saturating_add(data.len());
                     return;
                 }
                 (packet, Vec::new())
@@ -447,6 +464,9 @@ impl SocketIo {
         let Some(client) = self.clients.remove(&session) else {
             return;
         };
+        if let Some(partial) = &client.partial {
+            self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
+        }
         for socket in client.sockets {
             self.remove_socket(engine, now, app, socket, reason);
         }

@@ -399,3 +399,32 @@ fn a_flood_of_plain_http_requests_completes_with_bounded_threads() {
     );
     server.assert_healthy();
 }
+
+#[test]
+fn a_large_body_past_the_memory_budget_gets_503_and_its_session_survives() {
+    let server = Server::start(&["--memory-budget", "1048576"]);
+    let addr = server.addr();
+    let (first, _) = eio_open_polling(addr);
+    let (second, _) = eio_open_polling(addr);
+    // The first client's body is half in: 600 kB of the 1 MiB budget are held for it.
+    let body = format!("4{}", "a".repeat(899_999));
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
+        polling_target(&first),
+        body.len()
+    );
+    let mut slow = Http::connect(addr);
+    slow.send(head.as_bytes());
+    slow.send(&body.as_bytes()[..600_000]);
+    loop_barrier(addr);
+    let refused = poll_post(
+        addr,
+        &second,
+        format!("4{}", "b".repeat(599_999)).as_bytes(),
+    );
+    assert_eq!(refused.status, 503, "{refused:?}");
+    // What was accepted goes on, and the refused client may send again once there is room.
+    slow.send(&body.as_bytes()[600_000..]);
+    assert_eq!(slow.read_response_for("POST").status, 200);
+    assert_eq!(poll_post(addr, &second, b"4small").status, 200);
+}
