@@ -41,7 +41,10 @@ settings! {
     "MAX_PAYLOAD", "max-payload", "1000000", "Engine.IO maxPayload: largest polling POST body or WebSocket message, in bytes.";
     "CONNECT_TIMEOUT", "connect-timeout", "45000", "Milliseconds a client has to join a Socket.IO namespace after connecting.";
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
+    "JSON_MAX_DEPTH", "json-max-depth", "32", "Nesting of arrays and objects in one Socket.IO packet's JSON at most (checked before parsing; deeper closes the connection).";
+    "JSON_MAX_NODES", "json-max-nodes", "4096", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
+    "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
     "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
@@ -103,7 +106,10 @@ pub struct Config {
     pub max_payload: usize,
     pub connect_timeout: Duration,
     pub max_attachments: usize,
+    pub json_max_depth: usize,
+    pub json_max_nodes: usize,
     pub max_attachment_bytes: usize,
+    pub attachment_timeout: Duration,
     pub send_queue_bytes: usize,
     pub memory_budget: usize,
     pub stall_timeout: Duration,
@@ -175,7 +181,10 @@ impl Config {
             max_payload: raw.count("MAX_PAYLOAD", 64, 1 << 30)?,
             connect_timeout: raw.millis("CONNECT_TIMEOUT")?,
             max_attachments: raw.count("MAX_ATTACHMENTS", 0, 1024)?,
+            json_max_depth: raw.count("JSON_MAX_DEPTH", 3, 1024)?,
+            json_max_nodes: raw.count("JSON_MAX_NODES", 16, 1 << 20)?,
             max_attachment_bytes: raw.count("MAX_ATTACHMENT_BYTES", 0, 1 << 30)?,
+            attachment_timeout: raw.millis("ATTACHMENT_TIMEOUT")?,
             send_queue_bytes: raw.count("SEND_QUEUE_BYTES", 4096, 1 << 31)?,
             memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,

@@ -30,10 +30,19 @@ pub fn socketio(config: &Config, namespaces: &[&str]) -> SocketIo {
     SocketIo::new(SocketIoConfig {
         namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
         connect_timeout: config.connect_timeout,
-        max_attachments: config.max_attachments,
+        packet_limits: sharethings_limits(config),
         max_attachment_bytes: config.max_attachment_bytes,
+        attachment_timeout: config.attachment_timeout,
         max_sockets: config.max_connections,
     })
+}
+
+fn sharethings_limits(config: &Config) -> crate::wire::sio::Limits {
+    crate::wire::sio::Limits {
+        attachments: config.max_attachments,
+        json_depth: config.json_max_depth,
+        json_nodes: config.json_max_nodes,
+    }
 }
 
 /// Builds the server on an already bound listener.

@@ -44,8 +44,13 @@ pub fn socketio_config() -> SocketIoConfig {
     SocketIoConfig {
         namespaces: vec!["/".into(), "/custom".into()],
         connect_timeout: Duration::from_secs(1),
-        max_attachments: 4,
+        packet_limits: crate::wire::sio::Limits {
+            attachments: 4,
+            json_depth: 32,
+            json_nodes: 1000,
+        },
         max_attachment_bytes: 1 << 16,
+        attachment_timeout: Duration::from_secs(2),
         max_sockets: 64,
     }
 }

@@ -38,8 +38,11 @@ pub struct SocketIoConfig {
     pub namespaces: Vec<String>,
     /// A client that joins no namespace within this is disconnected.
     pub connect_timeout: Duration,
-    pub max_attachments: usize,
+    /// What one packet may hold (attachments, JSON depth and size).
+    pub packet_limits: sio::Limits,
     pub max_attachment_bytes: usize,
+    /// A binary packet's attachments must all arrive within this of its text.
+    pub attachment_timeout: Duration,
     pub max_sockets: usize,
 }
 
@@ -128,9 +131,11 @@ struct Socket {
     id: Sid,
 }
 
-/// A binary packet waiting for its attachments.
+/// A binary packet waiting for its attachments. It keeps the packet's text, not its JSON tree
+/// (decoded again once complete), so waiting costs what the client sent and no more.
 struct Partial {
-    packet: sio::Packet,
+    text: Bytes,
+    expected: usize,
     attachments: Vec<Bytes>,
     /// Bytes of attachments so far (capped by `max_attachment_bytes`).
     bytes: usize,
@@ -213,16 +218,19 @@ impl SocketIo {
                 session,
                 DisconnectReason::Transport(reason),
             ),
-            engine::Event::UpperTimer(session) => {
-                let joined = self
-                    .clients
-                    .get(&session)
-                    .is_some_and(|c| !c.sockets.is_empty());
-                if !joined {
+            // Before the first CONNECT the session's deadline is connectTimeout; after it,
+            // the deadline of a binary packet's attachments (binary packets need a socket).
+            engine::Event::UpperTimer(session) => match self.clients.get(&session) {
+                Some(c) if c.partial.is_some() => {
+                    log::debug!("closing session: attachments did not arrive in time");
+                    engine.close(session, CloseReason::ParseError);
+                }
+                Some(c) if c.sockets.is_empty() => {
                     log::debug!("closing session: no namespace joined within connectTimeout");
                     engine.close(session, CloseReason::ServerClose);
                 }
-            }
+                _ => {}
+            },
             engine::Event::AppTimer(key) => app.on_timer(
                 &mut Io {
                     engine,
@@ -256,15 +264,22 @@ impl SocketIo {
                     return engine.close(session, CloseReason::ParseError);
                 }
                 partial.attachments.push(data);
-                if partial.attachments.len() < partial.packet.attachments {
+                if partial.attachments.len() < partial.expected {
                     return;
                 }
-                match client.partial.take() {
-                    Some(partial) => {
-                        self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
-                        (partial.packet, partial.attachments)
+                let Some(partial) = client.partial.take() else {
+                    return;
+                };
+                engine.clear_upper_timer(session);
+                self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
+                // The text was decoded once already; decoding it again cannot fail, but a
+                // failure would still only close this session.
+                match self.decode_text(&partial.text) {
+                    Ok(packet) => (packet, partial.attachments),
+                    Err(err) => {
+                        log::debug!("closing session: bad socket.io packet: {err}");
+                        return engine.close(session, CloseReason::ParseError);
                     }
-                    None => return,
                 }
             }
             (Message::Binary(_), None) => {
@@ -276,10 +291,7 @@ impl SocketIo {
                 return engine.close(session, CloseReason::ParseError);
             }
             (Message::Text(data), None) => {
-                let decoded = std::str::from_utf8(&data)
-                    .map_err(|_| crate::wire::DecodeError::InvalidUtf8)
-                    .and_then(|text| sio::decode(text, self.config.max_attachments));
-                let packet = match decoded {
+                let packet = match self.decode_text(&data) {
                     Ok(packet) => packet,
                     Err(err) => {
                         log::debug!("closing session: bad socket.io packet: {err}");
@@ -287,19 +299,48 @@ impl SocketIo {
                     }
                 };
                 if packet.attachments > 0 {
-                    client.partial = Some(Partial {
-                        packet,
-                        attachments: Vec::new(),
-                        bytes: 0,
-                        held: data.len(),
-                    });
-                    self.partial_bytes = self.partial_bytes.saturating_add(data.len());
-                    return;
+                    return self.await_attachments(engine, now, session, packet, data);
                 }
                 (packet, Vec::new())
             }
         };
         self.on_packet(engine, now, app, session, complete.0, complete.1);
+    }
+
+    fn decode_text(&self, data: &Bytes) -> Result<sio::Packet, crate::wire::DecodeError> {
+        std::str::from_utf8(data)
+            .map_err(|_| crate::wire::DecodeError::InvalidUtf8)
+            .and_then(|text| sio::decode(text, self.config.packet_limits))
+    }
+
+    /// Parks a binary packet until its attachments come, within the attachment timeout. Only
+    /// a connected socket may send one: anything else would be refused once complete, so it
+    /// is refused now, before its attachments are held.
+    fn await_attachments<T: Copy>(
+        &mut self,
+        engine: &mut Engine<T>,
+        now: Instant,
+        session: SessionId,
+        packet: sio::Packet,
+        text: Bytes,
+    ) {
+        let nsp = self.config.namespaces.iter().position(|n| *n == packet.nsp);
+        if nsp.and_then(|nsp| self.find_socket(session, nsp)).is_none() {
+            log::debug!("closing session: binary packet for a namespace it did not join");
+            return engine.close(session, CloseReason::ParseError);
+        }
+        let Some(client) = self.clients.get_mut(&session) else {
+            return;
+        };
+        self.partial_bytes = self.partial_bytes.saturating_add(text.len());
+        client.partial = Some(Partial {
+            held: text.len(),
+            text,
+            expected: packet.attachments,
+            attachments: Vec::new(),
+            bytes: 0,
+        });
+        engine.set_upper_timer(session, now + self.config.attachment_timeout);
     }
 
     fn on_packet<A: Application>(

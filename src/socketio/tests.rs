@@ -200,6 +200,42 @@ fn a_binary_event_waits_for_all_its_attachments() {
 }
 
 #[test]
+fn attachments_that_do_not_come_in_time_close_the_session_and_free_what_it_held() {
+    let mut h = harness();
+    let c = h.connect(ms(0));
+    let text = r#"452-["echo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    h.text(ms(10), c, text);
+    h.binary(ms(20), c, b"one");
+    // The Socket.IO text (without Engine.IO's `4`) and the attachment.
+    assert_eq!(h.sio.partial_bytes, text.len() - 1 + 3);
+    h.expire(ms(10) + super::harness::socketio_config().attachment_timeout - ms(5));
+    assert!(h.is_open(c));
+    h.expire(ms(10) + super::harness::socketio_config().attachment_timeout);
+    assert!(!h.is_open(c));
+    assert_eq!(h.sio.partial_bytes, 0);
+}
+
+#[test]
+fn a_complete_binary_packet_disarms_its_deadline() {
+    let mut h = harness();
+    let c = h.connect(ms(0));
+    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    h.binary(ms(2), c, b"one");
+    assert_eq!(h.sio.partial_bytes, 0);
+    h.expire(ms(60_000));
+    assert!(h.is_open(c));
+}
+
+#[test]
+fn a_binary_packet_for_a_namespace_not_joined_is_refused_before_its_attachments() {
+    let mut h = harness();
+    let c = unconnected(&mut h);
+    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    assert_eq!(h.sent(c), ["close:1002"]);
+    assert_eq!(h.sio.partial_bytes, 0);
+}
+
+#[test]
 fn a_binary_message_without_a_binary_packet_closes_the_session() {
     let mut h = harness();
     let c = h.connect(ms(0));
