@@ -50,6 +50,7 @@ settings! {
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
+    "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
     "JOIN_LIMIT_WINDOW", "join-limit-window", "60000", "Rate-limit window for failed joins, in milliseconds.";
@@ -115,6 +116,7 @@ pub struct Config {
     pub stall_timeout: Duration,
     pub session_timeout: Duration,
     pub rejoin_grace: Duration,
+    pub join_timeout: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub join_limit_window: Duration,
@@ -190,6 +192,7 @@ impl Config {
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
+            join_timeout: raw.millis("JOIN_TIMEOUT")?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
             join_limit_window: raw.millis("JOIN_LIMIT_WINDOW")?,

@@ -153,6 +153,7 @@ impl ShareThings {
         let old = m.socket.replace(socket);
         m.name = client_name;
         self.member_of.insert(socket, member);
+        self.joined(io, socket);
         if let Some(old) = old.filter(|old| *old != socket) {
             self.member_of.remove(&old);
             let failure = Failure::new(
@@ -212,6 +213,7 @@ impl ShareThings {
             }
         }
         self.member_of.insert(socket, handle);
+        self.joined(io, socket);
         self.publish();
         Ok(handle)
     }

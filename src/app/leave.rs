@@ -55,6 +55,13 @@ impl ShareThings {
         }
     }
 
+    /// The socket became a member: its join deadline is over.
+    pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        if let Some(timer) = self.join_deadlines.remove(&socket) {
+            io.cancel_timer(timer);
+        }
+    }
+
     pub(super) fn expire_room(&mut self, room: Handle) {
         let empty = self.rooms.get(room).is_some_and(|r| r.members.is_empty());
         if !empty {

@@ -44,13 +44,17 @@ pub struct AppConfig {
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub join_limit_window: Duration,
+    /// A socket that is no member of a room this long after its namespace CONNECT is closed.
+    pub join_timeout: Duration,
+    /// Sockets at most (one join deadline each).
+    pub max_sockets: usize,
 }
 
 impl AppConfig {
-    /// Deadlines the application may hold at once: room expiries, member graces and
-    /// rate-limit windows.
+    /// Deadlines the application may hold at once: room expiries, member graces,
+    /// rate-limit windows and join deadlines.
     pub fn timers_needed(&self) -> usize {
-        self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY
+        self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
     }
 
     fn member_capacity(&self) -> usize {
@@ -87,6 +91,8 @@ pub enum AppTimer {
     MemberGrace(Handle),
     /// A client address's failed-join window ended.
     AddressWindow(Handle),
+    /// A socket's `JOIN_TIMEOUT` after its namespace CONNECT passed.
+    JoinDeadline(SocketId),
 }
 
 pub struct ShareThings {
@@ -97,6 +103,8 @@ pub struct ShareThings {
     rooms_by_name: HashMap<String, Handle>,
     members: Arena<Member>,
     member_of: HashMap<SocketId, Handle>,
+    /// The join deadline of each connected socket that is no member yet.
+    join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
     metrics: Arc<Metrics>,
 }
@@ -126,6 +134,7 @@ impl ShareThings {
             rooms_by_name: HashMap::with_capacity(config.max_rooms),
             members: Arena::with_capacity(config.member_capacity()),
             member_of: HashMap::new(),
+            join_deadlines: HashMap::new(),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
                 config.join_limit_per_session,
@@ -237,13 +246,22 @@ impl Relayed {
 impl Application for ShareThings {
     type Timer = AppTimer;
 
+    /// A socket that joins no room in time holds a connection slot for nothing: it gets
+    /// `JOIN_TIMEOUT`, then its connection is closed.
     fn on_connect(
         &mut self,
-        _io: &mut Io<'_, AppTimer>,
-        _socket: SocketId,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
         _nsp: &str,
         _auth: Option<Value>,
     ) {
+        let deadline = io.now() + self.config.join_timeout;
+        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
+            Ok(timer) => {
+                self.join_deadlines.insert(socket, timer);
+            }
+            Err(_) => io.close_client(socket),
+        }
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
@@ -270,6 +288,9 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
+        if let Some(timer) = self.join_deadlines.remove(&socket) {
+            io.cancel_timer(timer);
+        }
         let Some(member) = self.member_of.remove(&socket) else {
             return;
         };
@@ -303,6 +324,13 @@ impl Application for ShareThings {
                 }
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
+            AppTimer::JoinDeadline(socket) => {
+                self.join_deadlines.remove(&socket);
+                if !self.member_of.contains_key(&socket) {
+                    log::debug!("closing a connection that joined no session in time");
+                    io.close_client(socket);
+                }
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::socketio::harness::{ms, Client, Harness};
 const GRACE: Duration = Duration::from_secs(30);
 const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 const WINDOW: Duration = Duration::from_secs(60);
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn config() -> AppConfig {
     AppConfig {
@@ -23,6 +24,8 @@ fn config() -> AppConfig {
         join_limit_per_address: 2,
         join_limit_per_session: 10,
         join_limit_window: WINDOW,
+        join_timeout: JOIN_TIMEOUT,
+        max_sockets: 64,
     }
 }
 
@@ -161,6 +164,19 @@ fn a_full_room_refuses_one_more_member() {
     assert_eq!(code(&ack), "session_full");
 }
 
+#[test]
+fn a_socket_that_joins_no_session_within_the_join_timeout_is_closed() {
+    let mut h = harness();
+    let idle = h.connect(ms(0));
+    let member = h.connect(ms(0));
+    join(&mut h, ms(10), member, "r", "A");
+    h.expire(JOIN_TIMEOUT - ms(5));
+    assert!(h.is_open(idle));
+    h.expire(JOIN_TIMEOUT);
+    assert!(!h.is_open(idle));
+    assert!(h.is_open(member), "a member has no join deadline");
+}
+
 // ----- joined: relay ---------------------------------------------------------------------------
 
 #[test]
@@ -290,6 +306,8 @@ fn an_empty_room_is_kept_for_the_session_timeout_then_forgotten() {
     let (ack, _) = call(&mut h, ms(4), b, "join", &join_json("r", "B", "wrong"));
     assert_eq!(code(&ack), "invalid_passphrase");
     h.expire(ms(2) + SESSION_TIMEOUT + ms(5));
+    // (A fresh connection: `b` joined nothing within its join timeout.)
+    let b = h.connect(ms(2) + SESSION_TIMEOUT + ms(6));
     let again = join(&mut h, ms(2) + SESSION_TIMEOUT + ms(10), b, "r", "B");
     assert!(matches!(field(&again, "created"), Value::Bool(true)));
 }
@@ -317,5 +335,7 @@ fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
     assert!(matches!(field(&ack, "retryAfterMs"), Value::Number(_)));
     assert!(matches!(field(&ack, "retryAfterSeconds"), Value::Number(_)));
     h.expire(ms(10) + WINDOW + ms(5));
+    // The same address on a fresh connection (`c` joined nothing within its join timeout).
+    let c = h.connect(ms(10) + WINDOW + ms(6));
     join(&mut h, ms(10) + WINDOW + ms(10), c, "r", "C");
 }

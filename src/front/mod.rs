@@ -65,6 +65,9 @@ const METRICS_PERIOD: Duration = Duration::from_millis(250);
 /// WebSocket close code for a message refused because the memory budget is reached
 /// (RFC 6455 registry: "Try Again Later").
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+/// Refusals of a full connection table are logged as one line with a count per this interval,
+/// never one line per refusal (a reconnecting flood makes thousands a second).
+const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(10);
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -164,6 +167,9 @@ pub struct Server<L: Layer> {
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
     last_metrics: Instant,
+    /// Connections refused since the last log line about them, and when that line was.
+    refused: u64,
+    last_refusal_log: Option<Instant>,
     /// When this turn's poll returned: the one clock reading of the turn, passed to the layers
     /// as `now` and used for deadlines set while writing.
     now: Instant,
@@ -204,6 +210,8 @@ impl<L: Layer> Server<L> {
             again: Vec::new(),
             to_write: Vec::new(),
             last_metrics: Instant::now(),
+            refused: 0,
+            last_refusal_log: None,
             now: Instant::now(),
             scratch: ws::scratch(),
             pool: BufferPool::default(),
@@ -288,7 +296,8 @@ impl<L: Layer> Server<L> {
                     true,
                 );
                 let _ = io::Write::write(&mut stream, &body);
-                log::warn!("connection limit reached; refusing {peer}");
+                self.refused += 1;
+                self.log_refusals(now);
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -400,6 +409,21 @@ impl<L: Layer> Server<L> {
         }
     }
 
+    /// Logs the refusals counted since the last line, at most once per period.
+    fn log_refusals(&mut self, now: Instant) {
+        let due = self
+            .last_refusal_log
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_PERIOD);
+        if self.refused > 0 && due {
+            log::warn!(
+                "connection limit reached; refused {} connection(s) since the last report",
+                self.refused
+            );
+            self.refused = 0;
+            self.last_refusal_log = Some(now);
+        }
+    }
+
     // ----- memory budget -------------------------------------------------------------------
 
     /// Bytes held for clients now: every connection's queued output, its input being read
@@ -431,6 +455,7 @@ impl<L: Layer> Server<L> {
 
     fn publish_metrics(&mut self, now: Instant) {
         self.last_metrics = now;
+        self.log_refusals(now);
         let mut head = 0u64;
         let mut http = 0u64;
         for (_, conn) in self.conns.iter() {

@@ -356,6 +356,14 @@ fn connection_past_the_cap_gets_503_and_the_server_recovers() {
     let res = ninth.read_response();
     assert_eq!(res.status, 503, "{res:?}");
     ninth.expect_closed();
+    // Fifty more refusals make one log line with their count, not fifty lines.
+    for _ in 0..50 {
+        let mut more = Http::connect(server.addr());
+        assert_eq!(more.read_response().status, 503);
+    }
+    let lines = || server.output().matches("connection limit reached").count();
+    assert!(wait_until(deadline(STEP), || lines() >= 1));
+    assert!(lines() <= 2, "{}", server.output());
     // The held connections still work.
     assert_eq!(held[0].request("GET", "/health", &[], b"").status, 200);
     held.clear();
