@@ -31,6 +31,7 @@ settings! {
     "PORT", "port", "3001", "TCP port to listen on.";
     "WORKERS", "workers", "4", "Plain-HTTP worker threads (web client, /health, /metrics).";
     "MAX_CONNECTIONS", "max-connections", "1024", "Open TCP connections at most; more are refused with 503.";
+    "MAX_CONNECTIONS_PER_ADDRESS", "max-connections-per-address", "64", "Open TCP connections per client address at most (IPv6 per /64, the address as trusted proxies report it); more are refused with 503.";
     "MAX_SESSIONS", "max-sessions", "256", "ShareThings sessions at most; more joins get server_full.";
     "MAX_MEMBERS", "max-members", "32", "Members per session at most; more joins get session_full.";
     "HEAD_MAX_BYTES", "head-max-bytes", "8192", "Largest HTTP request head in bytes (431 above).";
@@ -97,6 +98,7 @@ pub struct Config {
     pub port: u16,
     pub workers: usize,
     pub max_connections: usize,
+    pub max_connections_per_address: u32,
     pub max_sessions: usize,
     pub max_members: usize,
     pub head_max_bytes: usize,
@@ -173,6 +175,8 @@ impl Config {
             port: raw.parse("PORT", "a port number 0-65535")?,
             workers: raw.count("WORKERS", 1, 256)?,
             max_connections: raw.count("MAX_CONNECTIONS", 1, 1 << 20)?,
+            max_connections_per_address: raw
+                .parse("MAX_CONNECTIONS_PER_ADDRESS", "a whole number")?,
             max_sessions: raw.count("MAX_SESSIONS", 1, 1 << 20)?,
             max_members: raw.count("MAX_MEMBERS", 1, 1 << 16)?,
             head_max_bytes: raw.count("HEAD_MAX_BYTES", 256, 1 << 20)?,

@@ -75,6 +75,7 @@ pub fn build<L: Layer>(
         max_payload: config.max_payload,
         memory_budget: config.memory_budget,
         trusted_proxies: config.trusted_proxies.clone(),
+        max_connections_per_address: config.max_connections_per_address,
         cors_origins: config.cors_origins.clone(),
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,

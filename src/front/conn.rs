@@ -180,6 +180,9 @@ impl<L: Layer> Server<L> {
         let Some(mut conn) = self.conns.remove(id) else {
             return;
         };
+        if let Some(key) = conn.counted {
+            self.uncount_address(key);
+        }
         let _ = self.poll.registry().deregister(&mut conn.stream);
         self.abandon(id, conn.state);
     }

@@ -99,6 +99,21 @@ impl<L: Layer> Server<L> {
     }
 
     pub(super) fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        // A trusted proxy's connection is counted under the client its first head names.
+        if let Some(peer) = self
+            .conns
+            .get(id)
+            .filter(|c| c.counted.is_none())
+            .map(|c| c.peer)
+        {
+            let client = peer::client_address(peer, &head, &self.config.trusted_proxies);
+            if !self.address_has_room(client) {
+                self.refused += 1;
+                self.log_refusals(now);
+                return self.reject(id, 503, "too many connections from this address");
+            }
+            self.count_address(id, client);
+        }
         let (path, query_string) = query::split_target(&head.target);
         let mount = self
             .config

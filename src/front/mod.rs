@@ -83,6 +83,8 @@ pub struct FrontConfig {
     /// Bytes held for all clients together before new large inputs are refused.
     pub memory_budget: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Open connections per client address (IPv6 per /64) at most.
+    pub max_connections_per_address: u32,
     pub cors_origins: Vec<String>,
     /// Requests in flight to the tiny_http workers at most; more wait their turn.
     pub max_bridged: usize,
@@ -148,6 +150,9 @@ struct Conn {
     out: OutQueue,
     timer: Option<TimerId>,
     read_paused: bool,
+    /// The client address this connection is counted under (see [`Server::per_address`]).
+    /// A trusted proxy's connection is counted once its first head names the client.
+    counted: Option<std::net::IpAddr>,
 }
 
 /// The whole server: event loop, protocol layers and application.
@@ -170,6 +175,8 @@ pub struct Server<L: Layer> {
     /// Connections refused since the last log line about them, and when that line was.
     refused: u64,
     last_refusal_log: Option<Instant>,
+    /// Open connections per client address key ([`crate::util::address::limit_key`]).
+    per_address: std::collections::HashMap<std::net::IpAddr, u32>,
     /// When this turn's poll returned: the one clock reading of the turn, passed to the layers
     /// as `now` and used for deadlines set while writing.
     now: Instant,
@@ -212,6 +219,7 @@ impl<L: Layer> Server<L> {
             last_metrics: Instant::now(),
             refused: 0,
             last_refusal_log: None,
+            per_address: std::collections::HashMap::new(),
             now: Instant::now(),
             scratch: ws::scratch(),
             pool: BufferPool::default(),
@@ -286,7 +294,8 @@ impl<L: Layer> Server<L> {
                     return;
                 }
             };
-            if self.conns.is_full() {
+            let direct = !self.config.trusted_proxies.contains(&peer.ip());
+            if self.conns.is_full() || (direct && !self.address_has_room(peer.ip())) {
                 // Full: say so and close. The write may fail on a slow client; that is fine.
                 let body = response::render(
                     503,
@@ -309,6 +318,7 @@ impl<L: Layer> Server<L> {
                 out: OutQueue::default(),
                 timer: None,
                 read_paused: false,
+                counted: None,
             };
             let Ok(id) = self.conns.try_insert(conn) else {
                 continue;
@@ -324,6 +334,9 @@ impl<L: Layer> Server<L> {
             if registered.is_err() {
                 self.conns.remove(id);
                 continue;
+            }
+            if direct {
+                self.count_address(id, peer.ip());
             }
             // Not read here: registering reports a socket that already has data, so the
             // first read comes from the readiness list, in the order requests arrived. Reading
@@ -421,6 +434,34 @@ impl<L: Layer> Server<L> {
             );
             self.refused = 0;
             self.last_refusal_log = Some(now);
+        }
+    }
+
+    // ----- connections per address ---------------------------------------------------------
+
+    fn address_has_room(&self, address: std::net::IpAddr) -> bool {
+        let key = crate::util::address::limit_key(address);
+        self.per_address.get(&key).copied().unwrap_or(0) < self.config.max_connections_per_address
+    }
+
+    /// Counts the connection under its client's address, once.
+    pub(super) fn count_address(&mut self, id: Handle, address: std::net::IpAddr) {
+        let key = crate::util::address::limit_key(address);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.counted.is_none() {
+            conn.counted = Some(key);
+            *self.per_address.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    pub(super) fn uncount_address(&mut self, key: std::net::IpAddr) {
+        if let Some(n) = self.per_address.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_address.remove(&key);
+            }
         }
     }
 

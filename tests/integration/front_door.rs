@@ -436,3 +436,40 @@ fn a_large_body_past_the_memory_budget_gets_503_and_its_session_survives() {
     assert_eq!(slow.read_response_for("POST").status, 200);
     assert_eq!(poll_post(addr, &second, b"4small").status, 200);
 }
+
+#[test]
+fn connections_per_address_are_capped_directly_and_behind_a_trusted_proxy() {
+    let direct = Server::start(&["--max-connections-per-address", "4"]);
+    let held: Vec<Http> = (0..4)
+        .map(|_| {
+            let mut conn = Http::connect(direct.addr());
+            assert_eq!(conn.request("GET", "/health", &[], b"").status, 200);
+            conn
+        })
+        .collect();
+    let mut fifth = Http::connect(direct.addr());
+    assert_eq!(fifth.read_response().status, 503);
+    drop(held);
+
+    let proxied = Server::start(&[
+        "--max-connections-per-address",
+        "4",
+        "--trusted-proxies",
+        "127.0.0.1",
+    ]);
+    let via = |client: &str| {
+        let mut conn = Http::connect(proxied.addr());
+        let res = conn.request("GET", "/health", &[("X-Forwarded-For", client)], b"");
+        (conn, res.status)
+    };
+    let flood: Vec<Http> = (0..4)
+        .map(|_| {
+            let (conn, status) = via("10.0.0.1");
+            assert_eq!(status, 200);
+            conn
+        })
+        .collect();
+    assert_eq!(via("10.0.0.1").1, 503, "the flooding address is refused");
+    assert_eq!(via("10.0.0.2").1, 200, "another address still gets in");
+    drop(flood);
+}
