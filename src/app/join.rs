@@ -28,10 +28,9 @@ impl ShareThings {
         }
         let now = io.now();
         let address = io.remote(socket);
-        if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
-            return Err(rate_limited(wait));
-        }
-        // One session per connection: a repeated join to the same room refreshes the token.
+        let existing = self.rooms_by_name.get(&name).copied();
+        // One session per connection: a repeated join to the same room answers as the first
+        // did; only the fingerprint renews the token.
         if let Some(&member) = self.member_of.get(&socket) {
             let same_room = self
                 .members
@@ -39,20 +38,32 @@ impl ShareThings {
                 .and_then(|m| self.rooms.get(m.room))
                 .is_some_and(|r| r.name == name);
             if same_room {
-                return self.joined_ack(member, false, now);
+                let verified = fingerprint.as_ref().is_some_and(|f| {
+                    let verifier = self.keys.verifier(f);
+                    existing
+                        .and_then(|r| self.rooms.get(r))
+                        .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier))
+                });
+                if verified {
+                    self.renew_token(member, now);
+                }
+                return self.joined_ack(member, false);
             }
             self.remove_member(io, member, "left");
         }
-        let existing = self.rooms_by_name.get(&name).copied();
+        // A valid token rejoins whatever the rate limits say: they are there against
+        // guessing, and a token is no guess (revoked ones are refused in `rejoin`).
         let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
-            if self
-                .rooms
-                .get(room)
-                .is_some_and(|r| r.nonce == claims.room_nonce)
-            {
-                return self.rejoin(io, socket, room, claims, client_name, now);
+            let valid = self.rooms.get(room).is_some_and(|r| {
+                r.nonce == claims.room_nonce && !r.revoked.contains(&claims.client_id)
+            });
+            if valid {
+                return self.rejoin(io, socket, room, claims, client_name);
             }
+        }
+        if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
+            return Err(rate_limited(wait));
         }
         let Some(fingerprint) = fingerprint else {
             return Err(Failure::invalid(if token.is_some() {
@@ -84,11 +95,12 @@ impl ShareThings {
             None => (self.create_room(name, route.clone(), verifier)?, true),
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
+        self.renew_token(member, now);
         log::info!(
             "member joined session {route} ({} members)",
             self.room_size(room)
         );
-        self.joined_ack(member, created, now)
+        self.joined_ack(member, created)
     }
 
     pub(super) fn create_room(
@@ -105,6 +117,7 @@ impl ShareThings {
             verifier,
             members: Vec::new(),
             expiry: None,
+            revoked: std::collections::VecDeque::new(),
         };
         let Ok(handle) = self.rooms.try_insert(room) else {
             return Err(Failure::new(
@@ -124,7 +137,6 @@ impl ShareThings {
         room: Handle,
         claims: &TokenClaims,
         client_name: String,
-        now: Instant,
     ) -> Result<Value, Failure> {
         let current = self.rooms.get(room).and_then(|r| {
             r.members.iter().copied().find(|m| {
@@ -142,7 +154,8 @@ impl ShareThings {
                 Some(claims.client_id.clone()),
                 client_name,
             )?;
-            return self.joined_ack(member, false, now);
+            self.keep_token_expiry(member, claims);
+            return self.joined_ack(member, false);
         };
         let Some(m) = self.members.get_mut(member) else {
             return Err(Failure::new(Code::NotJoined, "member vanished"));
@@ -165,7 +178,8 @@ impl ShareThings {
         if let Some(r) = self.rooms.get(room) {
             log::info!("member rejoined session {} with its token", r.route);
         }
-        self.joined_ack(member, false, now)
+        self.keep_token_expiry(member, claims);
+        self.joined_ack(member, false)
     }
 
     pub(super) fn add_member(
@@ -188,6 +202,7 @@ impl ShareThings {
             name: name.clone(),
             socket: Some(socket),
             grace: None,
+            token_expires_ms: 0,
         };
         let Ok(handle) = self.members.try_insert(member) else {
             return Err(Failure::new(
@@ -222,12 +237,24 @@ impl ShareThings {
         self.rooms.get(room).map_or(0, |r| r.members.len())
     }
 
-    pub(super) fn joined_ack(
-        &self,
-        member: Handle,
-        created: bool,
-        now: Instant,
-    ) -> Result<Value, Failure> {
+    /// A join with the fingerprint: the member's token lives a full lifetime from now.
+    fn renew_token(&mut self, member: Handle, now: Instant) {
+        let expires = self
+            .now_ms(now)
+            .saturating_add(TOKEN_LIFETIME.as_millis() as u64);
+        if let Some(m) = self.members.get_mut(member) {
+            m.token_expires_ms = expires;
+        }
+    }
+
+    /// A token rejoin: the new token expires when the one it came with did.
+    fn keep_token_expiry(&mut self, member: Handle, claims: &TokenClaims) {
+        if let Some(m) = self.members.get_mut(member) {
+            m.token_expires_ms = claims.expires_ms;
+        }
+    }
+
+    pub(super) fn joined_ack(&self, member: Handle, created: bool) -> Result<Value, Failure> {
         let m = self
             .members
             .get(member)
@@ -239,9 +266,7 @@ impl ShareThings {
         let token = self.keys.sign(&TokenClaims {
             room_nonce: room.nonce,
             client_id: m.client_id.clone(),
-            expires_ms: self
-                .now_ms(now)
-                .saturating_add(TOKEN_LIFETIME.as_millis() as u64),
+            expires_ms: m.token_expires_ms,
         });
         let mut clients = Array::new();
         for other in room.members.iter().filter_map(|h| self.members.get(*h)) {

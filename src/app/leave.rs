@@ -55,6 +55,19 @@ impl ShareThings {
         }
     }
 
+    /// The member's token stops rejoining (it left on purpose).
+    pub(super) fn revoke_token(&mut self, member: Handle) {
+        let Some(m) = self.members.get(member) else {
+            return;
+        };
+        if let Some(room) = self.rooms.get_mut(m.room) {
+            if room.revoked.len() >= REVOKED_PER_ROOM {
+                room.revoked.pop_front();
+            }
+            room.revoked.push_back(m.client_id.clone());
+        }
+    }
+
     /// The socket became a member: its join deadline is over.
     pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
         if let Some(timer) = self.join_deadlines.remove(&socket) {

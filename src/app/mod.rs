@@ -33,6 +33,9 @@ use self::tokens::{Keys, TokenClaims};
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Client ids whose tokens a room remembers as revoked (by `leave`); past this the oldest
+/// revocation is forgotten. A room sees far fewer leaves than this within a token lifetime.
+const REVOKED_PER_ROOM: usize = 1024;
 
 /// ShareThings settings.
 #[derive(Debug, Clone)]
@@ -71,6 +74,8 @@ struct Room {
     verifier: [u8; 32],
     members: Vec<Handle>,
     expiry: Option<TimerId>,
+    /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
+    revoked: std::collections::VecDeque<String>,
 }
 
 struct Member {
@@ -79,6 +84,9 @@ struct Member {
     name: String,
     socket: Option<SocketId>,
     grace: Option<TimerId>,
+    /// When the member's token expires: set by a join with the fingerprint, kept by a token
+    /// rejoin (a token never renews itself).
+    token_expires_ms: u64,
 }
 
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
@@ -178,6 +186,7 @@ impl ShareThings {
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
                 let (member, _) = self.sender(socket, &object)?;
+                self.revoke_token(member);
                 self.remove_member(io, member, "left");
                 Ok(success())
             }

@@ -339,3 +339,62 @@ fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
     let c = h.connect(ms(10) + WINDOW + ms(6));
     join(&mut h, ms(10) + WINDOW + ms(10), c, "r", "C");
 }
+
+// ----- tokens ----------------------------------------------------------------------------------
+
+fn token_join(session: &str, token: &str) -> String {
+    format!(r#"{{"sessionId":"{session}","clientName":"B","token":"{token}"}}"#)
+}
+
+#[test]
+fn a_valid_token_rejoins_from_a_rate_limited_address() {
+    let mut h = harness();
+    let a = h.connect(ms(0));
+    let b = h.connect(ms(0));
+    join(&mut h, ms(1), a, "r", "A");
+    let first = join(&mut h, ms(2), b, "r", "B");
+    let guesser = h.connect(ms(3));
+    for n in 0..=config().join_limit_per_address {
+        let at = ms(10 + u64::from(n));
+        call(&mut h, at, guesser, "join", &join_json("r", "C", "wrong"));
+    }
+    let (ack, _) = call(
+        &mut h,
+        ms(30),
+        guesser,
+        "join",
+        &join_json("r", "C", "right"),
+    );
+    assert_eq!(code(&ack), "rate_limited", "the address is blocked");
+    h.lose(ms(40), b);
+    let again = h.connect(ms(50));
+    let token = text_of(field(&first, "token"));
+    let (ack, _) = call(&mut h, ms(60), again, "join", &token_join("r", token));
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    assert_eq!(
+        text_of(field(&ack, "token")),
+        token,
+        "not renewed by itself"
+    );
+}
+
+#[test]
+fn leaving_revokes_the_token_and_a_repeated_join_renews_only_with_the_fingerprint() {
+    let mut h = harness();
+    let (_a, b) = room_of_two(&mut h);
+    let (ack, _) = call(&mut h, ms(3), b, "join", &token_join("r", "x"));
+    let token = text_of(field(&ack, "token")).to_string();
+    h.expire(ms(1000));
+    let (same, _) = call(&mut h, ms(1000), b, "join", &token_join("r", "x"));
+    assert_eq!(
+        text_of(field(&same, "token")),
+        token,
+        "no fingerprint, no renewal"
+    );
+    let renewed = join(&mut h, ms(1000), b, "r", "B");
+    assert_ne!(text_of(field(&renewed, "token")), token);
+    let token = text_of(field(&renewed, "token")).to_string();
+    call(&mut h, ms(1001), b, "leave", r#"{"sessionId":"r"}"#);
+    let (ack, _) = call(&mut h, ms(1002), b, "join", &token_join("r", &token));
+    assert!(!succeeded(&ack), "a token that left does not rejoin");
+}

@@ -214,7 +214,8 @@ impl<A: Copy> Engine<A> {
 
     /// Decides what to do with a request at the Engine.IO path, checking in the reference
     /// server's order: transport, then sid (unknown sid, transport mismatch), then for a
-    /// handshake the method, a WebSocket without upgrade, and the protocol version.
+    /// handshake the method, a WebSocket without upgrade, and the protocol version. Beyond
+    /// the reference, a sid used from another client address than its handshake's is unknown.
     pub fn request(&mut self, now: Instant, req: &Request<'_>, conn: ConnId) -> Outcome {
         let transport = match req.query.transport.as_deref() {
             Some("polling") => Transport::Polling,
@@ -231,6 +232,15 @@ impl<A: Copy> Engine<A> {
         else {
             return self.refuse(req, RequestError::UnknownSid);
         };
+        // A sid belongs to the address that opened it: from anywhere else (a sid read from a
+        // log, say) it is unknown, and the session is left alone.
+        if self
+            .sessions
+            .get(id)
+            .is_some_and(|s| s.remote != req.remote)
+        {
+            return self.refuse(req, RequestError::UnknownSid);
+        }
         if self.close_if_pong_overdue(now, id) {
             return self.refuse(req, RequestError::UnknownSid);
         }
