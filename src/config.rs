@@ -32,7 +32,7 @@ settings! {
     "WORKERS", "workers", "4", "Plain-HTTP worker threads (web client, /health, /metrics).";
     "MAX_CONNECTIONS", "max-connections", "1024", "Open TCP connections at most; more are refused with 503.";
     "MAX_CONNECTIONS_PER_ADDRESS", "max-connections-per-address", "64", "Open TCP connections per client address at most (IPv6 per /64, the address as trusted proxies report it); more are refused with 503.";
-    "MAX_SESSIONS", "max-sessions", "256", "ShareThings sessions at most; more joins get server_full.";
+    "MAX_SESSIONS", "max-sessions", "256", "ShareThings sessions at most; when all are taken, the one empty longest gives way, and server_full comes only when every one has members.";
     "MAX_MEMBERS", "max-members", "32", "Members per session at most; more joins get session_full.";
     "HEAD_MAX_BYTES", "head-max-bytes", "8192", "Largest HTTP request head in bytes (431 above).";
     "HEAD_TIMEOUT", "head-timeout", "10000", "Milliseconds a client has to send a complete request head (408 after).";

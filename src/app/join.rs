@@ -92,7 +92,7 @@ impl ShareThings {
                 }
                 (room, false)
             }
-            None => (self.create_room(name, route.clone(), verifier)?, true),
+            None => (self.create_room(io, name, route.clone(), verifier)?, true),
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
         self.renew_token(member, now);
@@ -103,12 +103,30 @@ impl ShareThings {
         self.joined_ack(member, created)
     }
 
+    /// Creates a room. When every slot is taken, the room that has been empty longest gives
+    /// way, so rooms created and abandoned cannot lock new ones out for `SESSION_TIMEOUT`;
+    /// `server_full` only when every room has members.
     pub(super) fn create_room(
         &mut self,
+        io: &mut Io<'_, AppTimer>,
         name: String,
         route: String,
         verifier: [u8; 32],
     ) -> Result<Handle, Failure> {
+        if self.rooms.is_full() {
+            let longest_empty = self
+                .rooms
+                .iter()
+                .filter_map(|(handle, r)| r.empty_since.map(|since| (since, handle)))
+                .min_by_key(|(since, _)| *since)
+                .map(|(_, handle)| handle);
+            if let Some(room) = longest_empty {
+                if let Some(timer) = self.rooms.get_mut(room).and_then(|r| r.expiry.take()) {
+                    io.cancel_timer(timer);
+                }
+                self.expire_room(room);
+            }
+        }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
         let room = Room {
             name: name.clone(),
@@ -117,6 +135,7 @@ impl ShareThings {
             verifier,
             members: Vec::new(),
             expiry: None,
+            empty_since: Some(io.now()),
             revoked: std::collections::VecDeque::new(),
         };
         let Ok(handle) = self.rooms.try_insert(room) else {
@@ -223,6 +242,7 @@ impl ShareThings {
         self.announce(io, room, &announce, Some(socket));
         if let Some(r) = self.rooms.get_mut(room) {
             r.members.push(handle);
+            r.empty_since = None;
             if let Some(expiry) = r.expiry.take() {
                 io.cancel_timer(expiry);
             }

@@ -30,6 +30,9 @@ impl ShareThings {
             room.route,
             room.members.len()
         );
+        if room.members.is_empty() {
+            room.empty_since = Some(now);
+        }
         if room.members.is_empty() && room.expiry.is_none() {
             room.expiry = io
                 .set_timer(

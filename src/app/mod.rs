@@ -74,6 +74,9 @@ struct Room {
     verifier: [u8; 32],
     members: Vec<Handle>,
     expiry: Option<TimerId>,
+    /// Since when the room has had no member (`None` while it has one). When the arena is
+    /// full, the room empty longest gives way to a new one.
+    empty_since: Option<Instant>,
     /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
     revoked: std::collections::VecDeque<String>,
 }

@@ -398,3 +398,34 @@ fn leaving_revokes_the_token_and_a_repeated_join_renews_only_with_the_fingerprin
     let (ack, _) = call(&mut h, ms(1002), b, "join", &token_join("r", &token));
     assert!(!succeeded(&ack), "a token that left does not rejoin");
 }
+
+// ----- a full arena ----------------------------------------------------------------------------
+
+#[test]
+fn a_full_arena_gives_the_room_empty_longest_to_a_new_one_and_is_full_only_with_members() {
+    let mut h = harness();
+    let squatter = h.connect(ms(0));
+    // One connection creates rooms r0..r3, leaving each for the next: all but r3 empty.
+    for n in 0..config().max_rooms as u64 {
+        join(&mut h, ms(1 + n), squatter, &format!("r{n}"), "S");
+    }
+    let newcomer = h.connect(ms(10));
+    let ack = join(&mut h, ms(11), newcomer, "mine", "N");
+    assert!(matches!(field(&ack, "created"), Value::Bool(true)));
+    // r0 (empty longest) gave way: its name is free again, with any passphrase.
+    let other = h.connect(ms(12));
+    let (ack, _) = call(&mut h, ms(13), other, "join", &join_json("r0", "O", "new"));
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    // r1 gave way to r0 again, r2 now to x: every room (r3, mine, r0, x) has a member.
+    let member = h.connect(ms(20));
+    join(&mut h, ms(30), member, "x", "M");
+    let late = h.connect(ms(40));
+    let (ack, _) = call(
+        &mut h,
+        ms(41),
+        late,
+        "join",
+        &join_json("one-too-many", "L", "p"),
+    );
+    assert_eq!(code(&ack), "server_full");
+}
