@@ -287,3 +287,55 @@ fn row_8_many_idle_sockets_from_one_address_cannot_keep_another_out() {
         thread::sleep(Duration::from_secs(3));
     });
 }
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_15b_a_stranger_with_a_polling_clients_sid_cannot_upgrade_or_poll() {
+    let mut server = Server::start(&[]);
+    let (sid, _) = eio_open_polling(server.addr());
+    under_attack(&mut server, move |addr| {
+        let target = polling_target(&sid);
+        let mut conn = attacker_stream(addr).expect("attacker connects");
+        let _ = conn.set_read_timeout(Some(STEP));
+        let upgrade = format!(
+            "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        assert!(conn.write_all(upgrade.as_bytes()).is_ok());
+        let mut answer = Vec::new();
+        let _ = conn.read_to_end(&mut answer);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let mut poll = attacker_stream(addr).expect("attacker connects");
+        let _ = poll.set_read_timeout(Some(STEP));
+        let get = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assert!(poll.write_all(get.as_bytes()).is_ok());
+        let mut answer = Vec::new();
+        let _ = poll.read_to_end(&mut answer);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    });
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_17_one_connection_filling_the_session_arena_locks_nobody_out() {
+    let mut server = Server::start(&[]);
+    under_attack(&mut server, |addr| {
+        // Not from 127.0.0.2: SioClient is the stock harness client; the arena is global, so
+        // the source address does not matter to this attack.
+        let mut squatter = SioClient::connect(addr);
+        for n in 0..300 {
+            let ack = squatter.emit_ack(
+                "join",
+                &format!(r#"{{"sessionId":"squat-{n}","clientName":"S","fingerprint":"f"}}"#),
+            );
+            assert!(bool_of(get(&ack, "success")), "join {n}: {}", to_json(&ack));
+        }
+    });
+}
