@@ -116,6 +116,11 @@ impl Application for Conformance {
         _reason: DisconnectReason,
     ) {
     }
+
+    /// As the reference (whose maxHttpBufferSize closes the connection).
+    fn on_too_large(&mut self, io: &mut Io<'_, ()>, socket: SocketId, _ack: Option<u64>) {
+        io.close_client(socket);
+    }
 }
 
 fn main() {

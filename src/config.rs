@@ -43,7 +43,7 @@ settings! {
     "CONNECT_TIMEOUT", "connect-timeout", "45000", "Milliseconds a client has to join a Socket.IO namespace after connecting.";
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
     "JSON_MAX_DEPTH", "json-max-depth", "32", "Nesting of arrays and objects in one Socket.IO packet's JSON at most (checked before parsing; deeper closes the connection).";
-    "JSON_MAX_NODES", "json-max-nodes", "4096", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
+    "JSON_MAX_NODES", "json-max-nodes", "262144", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";

@@ -321,6 +321,17 @@ impl Application for ShareThings {
         }
     }
 
+    fn on_too_large(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, ack: Option<u64>) {
+        let failure = Failure::new(
+            Code::PayloadTooLarge,
+            "binary attachments larger than the server accepts",
+        );
+        match ack {
+            Some(ack) => io.ack(socket, ack, vec![failure.ack_body()], Vec::new()),
+            None => io.emit(socket, "error", vec![failure.event_body()], Vec::new()),
+        }
+    }
+
     fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
         match key {
             AppTimer::RoomExpiry(room) => {

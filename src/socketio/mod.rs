@@ -121,6 +121,10 @@ pub trait Application {
         socket: SocketId,
         reason: DisconnectReason,
     );
+    /// A binary packet's attachments passed `max_attachment_bytes`. What it held is freed,
+    /// the rest of its attachments are dropped as they come, and the connection stays open;
+    /// `ack` is the packet's ack id, for the answer.
+    fn on_too_large(&mut self, io: &mut Io<'_, Self::Timer>, socket: SocketId, ack: Option<u64>);
     /// A deadline set with [`Io::set_timer`] passed.
     fn on_timer(&mut self, _io: &mut Io<'_, Self::Timer>, _key: Self::Timer) {}
 }
@@ -135,7 +139,14 @@ struct Socket {
 /// (decoded again once complete), so waiting costs what the client sent and no more.
 struct Partial {
     text: Bytes,
+    /// The socket it came on and its ack id (for the answer to a refused one).
+    socket: SocketId,
+    ack: Option<u64>,
     expected: usize,
+    /// Attachments arrived so far (kept in `attachments` unless `refused`).
+    received: usize,
+    /// Its attachments passed the byte cap: the rest are dropped as they come.
+    refused: bool,
     attachments: Vec<Bytes>,
     /// Bytes of attachments so far (capped by `max_attachment_bytes`).
     bytes: usize,
@@ -255,31 +266,10 @@ impl SocketIo {
             return;
         };
         let complete = match (message, client.partial.as_mut()) {
-            (Message::Binary(data), Some(partial)) => {
-                partial.bytes = partial.bytes.saturating_add(data.len());
-                partial.held = partial.held.saturating_add(data.len());
-                self.partial_bytes = self.partial_bytes.saturating_add(data.len());
-                if partial.bytes > self.config.max_attachment_bytes {
-                    log::debug!("closing session: binary attachments larger than allowed");
-                    return engine.close(session, CloseReason::ParseError);
-                }
-                partial.attachments.push(data);
-                if partial.attachments.len() < partial.expected {
-                    return;
-                }
-                let Some(partial) = client.partial.take() else {
-                    return;
-                };
-                engine.clear_upper_timer(session);
-                self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
-                // The text was decoded once already; decoding it again cannot fail, but a
-                // failure would still only close this session.
-                match self.decode_text(&partial.text) {
-                    Ok(packet) => (packet, partial.attachments),
-                    Err(err) => {
-                        log::debug!("closing session: bad socket.io packet: {err}");
-                        return engine.close(session, CloseReason::ParseError);
-                    }
+            (Message::Binary(data), Some(_)) => {
+                match self.on_attachment(engine, now, app, session, data) {
+                    Some(complete) => complete,
+                    None => return,
                 }
             }
             (Message::Binary(_), None) => {
@@ -307,6 +297,76 @@ impl SocketIo {
         self.on_packet(engine, now, app, session, complete.0, complete.1);
     }
 
+    /// Adds an attachment to the session's waiting binary packet; returns the packet once
+    /// complete. Past the byte cap the packet is refused (the application answers it), what
+    /// it held is freed and its remaining attachments are dropped as they come.
+    fn on_attachment<A: Application>(
+        &mut self,
+        engine: &mut Engine<A::Timer>,
+        now: Instant,
+        app: &mut A,
+        session: SessionId,
+        data: Bytes,
+    ) -> Option<(sio::Packet, Vec<Bytes>)> {
+        let cap = self.config.max_attachment_bytes;
+        let partial = self.clients.get_mut(&session)?.partial.as_mut()?;
+        partial.received += 1;
+        partial.bytes = partial.bytes.saturating_add(data.len());
+        let newly_refused = !partial.refused && partial.bytes > cap;
+        if newly_refused {
+            log::debug!("refusing a binary packet: attachments larger than allowed");
+            partial.refused = true;
+            partial.attachments = Vec::new();
+            let freed = partial.held.saturating_sub(partial.text.len());
+            partial.held = partial.text.len();
+            self.partial_bytes = self.partial_bytes.saturating_sub(freed);
+        } else if !partial.refused {
+            partial.held = partial.held.saturating_add(data.len());
+            self.partial_bytes = self.partial_bytes.saturating_add(data.len());
+            partial.attachments.push(data);
+        }
+        let (socket, ack) = (partial.socket, partial.ack);
+        let done = partial.received >= partial.expected;
+        let complete = if done {
+            self.end_partial(engine, session)
+        } else {
+            None
+        };
+        if newly_refused {
+            let mut io = Io {
+                engine,
+                sio: self,
+                now,
+            };
+            app.on_too_large(&mut io, socket, ack);
+            return None;
+        }
+        let partial = complete.filter(|p| !p.refused)?;
+        // The text was decoded once already; decoding it again cannot fail, but a failure
+        // would still only close this session.
+        match self.decode_text(&partial.text) {
+            Ok(packet) => Some((packet, partial.attachments)),
+            Err(err) => {
+                log::debug!("closing session: bad socket.io packet: {err}");
+                engine.close(session, CloseReason::ParseError);
+                None
+            }
+        }
+    }
+
+    /// The session's waiting binary packet has all its attachments: no more deadline, and
+    /// what it held is no longer counted.
+    fn end_partial<T: Copy>(
+        &mut self,
+        engine: &mut Engine<T>,
+        session: SessionId,
+    ) -> Option<Partial> {
+        let partial = self.clients.get_mut(&session)?.partial.take()?;
+        engine.clear_upper_timer(session);
+        self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
+        Some(partial)
+    }
+
     fn decode_text(&self, data: &Bytes) -> Result<sio::Packet, crate::wire::DecodeError> {
         std::str::from_utf8(data)
             .map_err(|_| crate::wire::DecodeError::InvalidUtf8)
@@ -325,10 +385,10 @@ impl SocketIo {
         text: Bytes,
     ) {
         let nsp = self.config.namespaces.iter().position(|n| *n == packet.nsp);
-        if nsp.and_then(|nsp| self.find_socket(session, nsp)).is_none() {
+        let Some(socket) = nsp.and_then(|nsp| self.find_socket(session, nsp)) else {
             log::debug!("closing session: binary packet for a namespace it did not join");
             return engine.close(session, CloseReason::ParseError);
-        }
+        };
         let Some(client) = self.clients.get_mut(&session) else {
             return;
         };
@@ -336,7 +396,11 @@ impl SocketIo {
         client.partial = Some(Partial {
             held: text.len(),
             text,
+            socket,
+            ack: packet.id,
             expected: packet.attachments,
+            received: 0,
+            refused: false,
             attachments: Vec::new(),
             bytes: 0,
         });

@@ -70,6 +70,10 @@ impl Application for Recorder {
         }
     }
 
+    fn on_too_large(&mut self, _io: &mut Io<'_, u32>, _socket: SocketId, ack: Option<u64>) {
+        self.log.push(format!("too large ack={ack:?}"));
+    }
+
     fn on_ack(
         &mut self,
         _io: &mut Io<'_, u32>,
@@ -244,12 +248,21 @@ fn a_binary_message_without_a_binary_packet_closes_the_session() {
 }
 
 #[test]
-fn attachments_over_their_byte_cap_close_the_session() {
+fn attachments_over_their_byte_cap_are_refused_and_the_connection_goes_on() {
     let mut h = harness();
     let c = h.connect(ms(0));
-    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    log(&mut h);
+    let text = r#"452-7["echo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    h.text(ms(1), c, text);
     h.binary(ms(2), c, &vec![0u8; (1 << 16) + 1]);
-    assert_eq!(h.sent(c), ["close:1002"]);
+    assert_eq!(log(&mut h), ["too large ack=Some(7)"], "answered at once");
+    assert_eq!(h.sio.partial_bytes, text.len() - 1, "only the text is held");
+    h.binary(ms(3), c, b"the rest, dropped");
+    assert_eq!(h.sio.partial_bytes, 0);
+    assert!(log(&mut h).is_empty());
+    h.text(ms(4), c, r#"42["echo","still here"]"#);
+    assert_eq!(log(&mut h).len(), 1);
+    assert!(h.is_open(c));
 }
 
 #[test]

@@ -379,7 +379,8 @@ fn connection_past_the_cap_gets_503_and_the_server_recovers() {
 
 #[test]
 fn a_flood_of_plain_http_requests_completes_with_bounded_threads() {
-    let mut server = Server::start(&[]);
+    // 200 connections from one address: above the per-address cap, which has its own test.
+    let mut server = Server::start(&["--max-connections-per-address", "1024"]);
     server.assert_healthy();
     let baseline = server.threads();
     let mut conns: Vec<Http> = (0..200).map(|_| Http::connect(server.addr())).collect();
