@@ -639,4 +639,17 @@ mod tests {
         let (h, n) = frame_header(BINARY, 70_000);
         assert_eq!(&h[..n], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
     }
+
+    proptest::proptest! {
+        /// Any byte stream, in any step size, with every large frame admitted: the reader
+        /// never panics, and fails only with a typed error.
+        #[test]
+        fn random_streams_in_random_steps_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            step in 1usize..300,
+            max in 0usize..100_000,
+        ) {
+            let _ = read_admitting(bytes, step, max);
+        }
+    }
 }

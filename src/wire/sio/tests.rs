@@ -342,4 +342,29 @@ proptest! {
     fn decode_never_panics_on_near_misses(s in r#"[0-6][0-9/,a-z\-\[\]{}":_.e]{0,40}"#) {
         let _ = decode(&s, MAX);
     }
+
+    /// Bracket soup (with strings, escapes and separators) never panics the pre-scan or the
+    /// parser, and whatever decodes is within the depth cap.
+    #[test]
+    fn json_structure_never_panics_and_decodes_only_within_the_caps(
+        body in r#"[\[\]{}",:\\a1 ]{0,300}"#,
+    ) {
+        if let Ok(p) = decode(&format!("2[\"e\",{body}]"), MAX) {
+            prop_assert!(depth(p.data.as_ref().unwrap()) <= MAX.json_depth);
+        }
+    }
+}
+
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
