@@ -54,6 +54,7 @@ settings! {
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
+    "SESSIONS_PER_ADDRESS", "sessions-per-address", "32", "Sessions one client address (IPv6 per /64) may create per rate-limit window; more get rate_limited.";
     "JOIN_LIMIT_WINDOW", "join-limit-window", "60000", "Rate-limit window for failed joins, in milliseconds.";
     "TRUSTED_PROXIES", "trusted-proxies", "", "Comma-separated proxy IP addresses whose X-Forwarded-For is believed.";
     "CORS_ORIGINS", "cors-origins", "", "Comma-separated extra origins allowed to connect (same-origin is always allowed).";
@@ -121,6 +122,7 @@ pub struct Config {
     pub join_timeout: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
+    pub sessions_per_address: u32,
     pub join_limit_window: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub cors_origins: Vec<String>,
@@ -199,6 +201,7 @@ impl Config {
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
+            sessions_per_address: raw.parse("SESSIONS_PER_ADDRESS", "a whole number")?,
             join_limit_window: raw.millis("JOIN_LIMIT_WINDOW")?,
             trusted_proxies: raw.list("TRUSTED_PROXIES", |item| item.parse().ok())?,
             cors_origins: raw.list("CORS_ORIGINS", |item| {

@@ -92,7 +92,19 @@ impl ShareThings {
                 }
                 (room, false)
             }
-            None => (self.create_room(io, name, route.clone(), verifier)?, true),
+            None => {
+                if let Some(wait) = address.and_then(|a| self.creations.blocked(a, now)) {
+                    let mut failure = rate_limited(wait);
+                    failure.message =
+                        "too many sessions created from this address; try again later".into();
+                    return Err(failure);
+                }
+                let room = self.create_room(io, name, route.clone(), verifier)?;
+                if let Some(address) = address {
+                    self.creations.record(address, now);
+                }
+                (room, true)
+            }
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
         self.renew_token(member, now);

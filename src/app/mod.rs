@@ -5,6 +5,7 @@
 //! forwards ciphertext, encoded once and shared by every receiver. It never logs content,
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
+mod creations;
 mod join;
 mod leave;
 mod limits;
@@ -26,6 +27,7 @@ use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
+use self::creations::Creations;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
 pub use self::tokens::route_key;
@@ -47,6 +49,8 @@ pub struct AppConfig {
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub join_limit_window: Duration,
+    /// Sessions one client address may create per `join_limit_window`.
+    pub sessions_per_address: u32,
     /// A socket that is no member of a room this long after its namespace CONNECT is closed.
     pub join_timeout: Duration,
     /// Sockets at most (one join deadline each).
@@ -117,6 +121,7 @@ pub struct ShareThings {
     /// The join deadline of each connected socket that is no member yet.
     join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
+    creations: Creations,
     metrics: Arc<Metrics>,
 }
 
@@ -151,6 +156,7 @@ impl ShareThings {
                 config.join_limit_per_session,
                 config.join_limit_window,
             ),
+            creations: Creations::new(config.sessions_per_address, config.join_limit_window),
             keys: Keys::new(key),
             started: now,
             metrics,

@@ -24,6 +24,7 @@ fn config() -> AppConfig {
         join_limit_per_address: 2,
         join_limit_per_session: 10,
         join_limit_window: WINDOW,
+        sessions_per_address: 8,
         join_timeout: JOIN_TIMEOUT,
         max_sockets: 64,
     }
@@ -428,4 +429,21 @@ fn a_full_arena_gives_the_room_empty_longest_to_a_new_one_and_is_full_only_with_
         &join_json("one-too-many", "L", "p"),
     );
     assert_eq!(code(&ack), "server_full");
+}
+
+#[test]
+fn sessions_created_per_address_are_capped_per_window() {
+    let mut h = harness();
+    let squatter = h.connect(ms(0));
+    for n in 0..8 {
+        join(&mut h, ms(1 + n), squatter, &format!("s{n}"), "S");
+    }
+    let (ack, _) = call(&mut h, ms(20), squatter, "join", &join_json("s8", "S", "p"));
+    assert_eq!(code(&ack), "rate_limited");
+    let neighbour = h.connect_from(ms(21), "10.0.0.2".parse().unwrap(), "");
+    h.text(ms(21), neighbour, "40");
+    h.sent(neighbour);
+    join(&mut h, ms(22), neighbour, "theirs", "N");
+    let later = h.connect(ms(1) + WINDOW);
+    join(&mut h, ms(2) + WINDOW, later, "s8", "S");
 }

@@ -327,15 +327,35 @@ fn row_15b_a_stranger_with_a_polling_clients_sid_cannot_upgrade_or_poll() {
 fn row_17_one_connection_filling_the_session_arena_locks_nobody_out() {
     let mut server = Server::start(&[]);
     under_attack(&mut server, |addr| {
-        // Not from 127.0.0.2: SioClient is the stock harness client; the arena is global, so
-        // the source address does not matter to this attack.
-        let mut squatter = SioClient::connect(addr);
+        let mut ws = attacker_stream(addr).expect("attacker connects");
+        assert!(raw_websocket(&mut ws));
+        let _ = ws.write_all(&client_frame(0x1, b"40"));
         for n in 0..300 {
-            let ack = squatter.emit_ack(
-                "join",
-                &format!(r#"{{"sessionId":"squat-{n}","clientName":"S","fingerprint":"f"}}"#),
+            let join = format!(
+                r#"42{n}["join",{{"sessionId":"squat-{n}","clientName":"S","fingerprint":"f"}}]"#
             );
-            assert!(bool_of(get(&ack, "success")), "join {n}: {}", to_json(&ack));
+            let _ = ws.write_all(&client_frame(0x1, join.as_bytes()));
         }
+        // Read the answers (bounded): past SESSIONS_PER_ADDRESS the creations are refused.
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 16384]);
+        let until = deadline(STEP);
+        let refused = |seen: &[u8]| {
+            String::from_utf8_lossy(seen)
+                .matches("rate_limited")
+                .count()
+        };
+        while Instant::now() < until && refused(&seen) < 300 - 32 {
+            match ws.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+        }
+        assert_eq!(
+            refused(&seen),
+            300 - 32,
+            "creations past the per-address cap refused"
+        );
     });
 }
