@@ -71,6 +71,20 @@ impl ShareThings {
         }
     }
 
+    /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
+    /// deadline cannot be kept).
+    pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        let deadline = io.now() + self.config.join_timeout;
+        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
+            Ok(timer) => {
+                if let Some(old) = self.join_deadlines.insert(socket, timer) {
+                    io.cancel_timer(old);
+                }
+            }
+            Err(_) => io.close_client(socket),
+        }
+    }
+
     /// The socket became a member: its join deadline is over.
     pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
         if let Some(timer) = self.join_deadlines.remove(&socket) {

@@ -197,6 +197,8 @@ impl ShareThings {
                 let (member, _) = self.sender(socket, &object)?;
                 self.revoke_token(member);
                 self.remove_member(io, member, "left");
+                // Still connected, no longer a member: it gets a join deadline again.
+                self.arm_join_deadline(io, socket);
                 Ok(success())
             }
             ClientEvent::Relayed(relayed) => {
@@ -273,13 +275,7 @@ impl Application for ShareThings {
         _nsp: &str,
         _auth: Option<Value>,
     ) {
-        let deadline = io.now() + self.config.join_timeout;
-        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
-            Ok(timer) => {
-                self.join_deadlines.insert(socket, timer);
-            }
-            Err(_) => io.close_client(socket),
-        }
+        self.arm_join_deadline(io, socket);
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {

@@ -176,6 +176,18 @@ fn a_socket_that_joins_no_session_within_the_join_timeout_is_closed() {
     h.expire(JOIN_TIMEOUT);
     assert!(!h.is_open(idle));
     assert!(h.is_open(member), "a member has no join deadline");
+    // Leaving starts it again.
+    call(
+        &mut h,
+        JOIN_TIMEOUT + ms(10),
+        member,
+        "leave",
+        r#"{"sessionId":"r"}"#,
+    );
+    h.expire(JOIN_TIMEOUT * 2 + ms(5));
+    assert!(h.is_open(member));
+    h.expire(JOIN_TIMEOUT * 2 + ms(10));
+    assert!(!h.is_open(member));
 }
 
 // ----- joined: relay ---------------------------------------------------------------------------
