@@ -67,6 +67,10 @@ impl Layer for Router {
             }
         }
     }
+
+    fn held_bytes(&self) -> usize {
+        self.socketio.held_bytes()
+    }
 }
 
 struct Conformance;
@@ -111,6 +115,11 @@ impl Application for Conformance {
         _socket: SocketId,
         _reason: DisconnectReason,
     ) {
+    }
+
+    /// As the reference (whose maxHttpBufferSize closes the connection).
+    fn on_too_large(&mut self, io: &mut Io<'_, ()>, socket: SocketId, _ack: Option<u64>) {
+        io.close_client(socket);
     }
 }
 

@@ -31,7 +31,8 @@ settings! {
     "PORT", "port", "3001", "TCP port to listen on.";
     "WORKERS", "workers", "4", "Plain-HTTP worker threads (web client, /health, /metrics).";
     "MAX_CONNECTIONS", "max-connections", "1024", "Open TCP connections at most; more are refused with 503.";
-    "MAX_SESSIONS", "max-sessions", "256", "ShareThings sessions at most; more joins get server_full.";
+    "MAX_CONNECTIONS_PER_ADDRESS", "max-connections-per-address", "64", "Open TCP connections per client address at most (IPv6 per /64, the address as trusted proxies report it); more are refused with 503.";
+    "MAX_SESSIONS", "max-sessions", "256", "ShareThings sessions at most; when all are taken, the one empty longest gives way, and server_full comes only when every one has members.";
     "MAX_MEMBERS", "max-members", "32", "Members per session at most; more joins get session_full.";
     "HEAD_MAX_BYTES", "head-max-bytes", "8192", "Largest HTTP request head in bytes (431 above).";
     "HEAD_TIMEOUT", "head-timeout", "10000", "Milliseconds a client has to send a complete request head (408 after).";
@@ -41,13 +42,19 @@ settings! {
     "MAX_PAYLOAD", "max-payload", "1000000", "Engine.IO maxPayload: largest polling POST body or WebSocket message, in bytes.";
     "CONNECT_TIMEOUT", "connect-timeout", "45000", "Milliseconds a client has to join a Socket.IO namespace after connecting.";
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
+    "JSON_MAX_DEPTH", "json-max-depth", "32", "Nesting of arrays and objects in one Socket.IO packet's JSON at most (checked before parsing; deeper closes the connection).";
+    "JSON_MAX_NODES", "json-max-nodes", "262144", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
+    "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
-    "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may stay above its send-queue high-water mark before it is disconnected.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
+    "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
+    "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
+    "SESSIONS_PER_ADDRESS", "sessions-per-address", "32", "Sessions one client address (IPv6 per /64) may create per rate-limit window; more get rate_limited.";
     "JOIN_LIMIT_WINDOW", "join-limit-window", "60000", "Rate-limit window for failed joins, in milliseconds.";
     "TRUSTED_PROXIES", "trusted-proxies", "", "Comma-separated proxy IP addresses whose X-Forwarded-For is believed.";
     "CORS_ORIGINS", "cors-origins", "", "Comma-separated extra origins allowed to connect (same-origin is always allowed).";
@@ -92,6 +99,7 @@ pub struct Config {
     pub port: u16,
     pub workers: usize,
     pub max_connections: usize,
+    pub max_connections_per_address: u32,
     pub max_sessions: usize,
     pub max_members: usize,
     pub head_max_bytes: usize,
@@ -102,13 +110,19 @@ pub struct Config {
     pub max_payload: usize,
     pub connect_timeout: Duration,
     pub max_attachments: usize,
+    pub json_max_depth: usize,
+    pub json_max_nodes: usize,
     pub max_attachment_bytes: usize,
+    pub attachment_timeout: Duration,
     pub send_queue_bytes: usize,
+    pub memory_budget: usize,
     pub stall_timeout: Duration,
     pub session_timeout: Duration,
     pub rejoin_grace: Duration,
+    pub join_timeout: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
+    pub sessions_per_address: u32,
     pub join_limit_window: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub cors_origins: Vec<String>,
@@ -163,6 +177,8 @@ impl Config {
             port: raw.parse("PORT", "a port number 0-65535")?,
             workers: raw.count("WORKERS", 1, 256)?,
             max_connections: raw.count("MAX_CONNECTIONS", 1, 1 << 20)?,
+            max_connections_per_address: raw
+                .parse("MAX_CONNECTIONS_PER_ADDRESS", "a whole number")?,
             max_sessions: raw.count("MAX_SESSIONS", 1, 1 << 20)?,
             max_members: raw.count("MAX_MEMBERS", 1, 1 << 16)?,
             head_max_bytes: raw.count("HEAD_MAX_BYTES", 256, 1 << 20)?,
@@ -173,13 +189,19 @@ impl Config {
             max_payload: raw.count("MAX_PAYLOAD", 64, 1 << 30)?,
             connect_timeout: raw.millis("CONNECT_TIMEOUT")?,
             max_attachments: raw.count("MAX_ATTACHMENTS", 0, 1024)?,
+            json_max_depth: raw.count("JSON_MAX_DEPTH", 3, 1024)?,
+            json_max_nodes: raw.count("JSON_MAX_NODES", 16, 1 << 20)?,
             max_attachment_bytes: raw.count("MAX_ATTACHMENT_BYTES", 0, 1 << 30)?,
+            attachment_timeout: raw.millis("ATTACHMENT_TIMEOUT")?,
             send_queue_bytes: raw.count("SEND_QUEUE_BYTES", 4096, 1 << 31)?,
+            memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
+            join_timeout: raw.millis("JOIN_TIMEOUT")?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
+            sessions_per_address: raw.parse("SESSIONS_PER_ADDRESS", "a whole number")?,
             join_limit_window: raw.millis("JOIN_LIMIT_WINDOW")?,
             trusted_proxies: raw.list("TRUSTED_PROXIES", |item| item.parse().ok())?,
             cors_origins: raw.list("CORS_ORIGINS", |item| {

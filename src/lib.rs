@@ -19,7 +19,11 @@
 //!   Engine.IO messages. Knows nothing of ShareThings.
 //! - [`app`]: ShareThings rooms, members, tokens, rate limits and relay, written against the
 //!   Socket.IO application interface.
-//! - [`util`]: the fixed-capacity arena and the hashed timer wheel.
+//! - [`util`]: the fixed-capacity arena, the hashed timer wheel, and which client addresses
+//!   count as one for limits.
+//!
+//! What hostile clients meet (every limit a setting, each with a typed answer) is listed in
+//! `docs/security.md`; the front door owns the process-wide memory budget.
 //!
 //! # Glossary
 //!

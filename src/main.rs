@@ -60,6 +60,9 @@ fn run(config: &Config) -> Result<(), String> {
         join_limit_per_address: config.join_limit_per_address,
         join_limit_per_session: config.join_limit_per_session,
         join_limit_window: config.join_limit_window,
+        sessions_per_address: config.sessions_per_address,
+        join_timeout: config.join_timeout,
+        max_sockets: config.max_connections,
     };
     let mount = Mount {
         engine_paths: vec!["/socket.io/".to_string()],

@@ -30,10 +30,19 @@ pub fn socketio(config: &Config, namespaces: &[&str]) -> SocketIo {
     SocketIo::new(SocketIoConfig {
         namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
         connect_timeout: config.connect_timeout,
-        max_attachments: config.max_attachments,
+        packet_limits: sharethings_limits(config),
         max_attachment_bytes: config.max_attachment_bytes,
+        attachment_timeout: config.attachment_timeout,
         max_sockets: config.max_connections,
     })
+}
+
+fn sharethings_limits(config: &Config) -> crate::wire::sio::Limits {
+    crate::wire::sio::Limits {
+        attachments: config.max_attachments,
+        json_depth: config.json_max_depth,
+        json_nodes: config.json_max_nodes,
+    }
 }
 
 /// Builds the server on an already bound listener.
@@ -64,7 +73,9 @@ pub fn build<L: Layer>(
         head_max_bytes: config.head_max_bytes,
         head_timeout: config.head_timeout,
         max_payload: config.max_payload,
+        memory_budget: config.memory_budget,
         trusted_proxies: config.trusted_proxies.clone(),
+        max_connections_per_address: config.max_connections_per_address,
         cors_origins: config.cors_origins.clone(),
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,

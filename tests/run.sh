@@ -3,16 +3,17 @@
 # only the package registries reachable), then runs every suite and ends with one line
 # "N passed, N failed" summing them all. Exits non-zero when anything failed.
 #
-# Suites: rust (cargo test, every workspace member), node (socket.io-client interop), e2e (web
-# client checks and the browser), deploy (ARM builds under qemu, systemd, HAProxy), cli (the
-# command-line client against the server, Chromium and HAProxy). Run a subset with
+# Suites: rust (cargo test, every workspace member), node (socket.io-client interop), attack
+# (the security review's attacks on the release binary), e2e (web client checks and the
+# browser), deploy (ARM builds under qemu, systemd, HAProxy), cli (the command-line client
+# against the server, Chromium and HAProxy). Run a subset with
 # `tests/run.sh rust node`.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node e2e deploy cli); fi
+if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node attack e2e deploy cli); fi
 
 passed=0
 failed=0

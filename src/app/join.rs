@@ -28,10 +28,9 @@ impl ShareThings {
         }
         let now = io.now();
         let address = io.remote(socket);
-        if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
-            return Err(rate_limited(wait));
-        }
-        // One session per connection: a repeated join to the same room refreshes the token.
+        let existing = self.rooms_by_name.get(&name).copied();
+        // One session per connection: a repeated join to the same room answers as the first
+        // did; only the fingerprint renews the token.
         if let Some(&member) = self.member_of.get(&socket) {
             let same_room = self
                 .members
@@ -39,20 +38,32 @@ impl ShareThings {
                 .and_then(|m| self.rooms.get(m.room))
                 .is_some_and(|r| r.name == name);
             if same_room {
-                return self.joined_ack(member, false, now);
+                let verified = fingerprint.as_ref().is_some_and(|f| {
+                    let verifier = self.keys.verifier(f);
+                    existing
+                        .and_then(|r| self.rooms.get(r))
+                        .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier))
+                });
+                if verified {
+                    self.renew_token(member, now);
+                }
+                return self.joined_ack(member, false);
             }
             self.remove_member(io, member, "left");
         }
-        let existing = self.rooms_by_name.get(&name).copied();
+        // A valid token rejoins whatever the rate limits say: they are there against
+        // guessing, and a token is no guess (revoked ones are refused in `rejoin`).
         let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
-            if self
-                .rooms
-                .get(room)
-                .is_some_and(|r| r.nonce == claims.room_nonce)
-            {
-                return self.rejoin(io, socket, room, claims, client_name, now);
+            let valid = self.rooms.get(room).is_some_and(|r| {
+                r.nonce == claims.room_nonce && !r.revoked.contains(&claims.client_id)
+            });
+            if valid {
+                return self.rejoin(io, socket, room, claims, client_name);
             }
+        }
+        if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
+            return Err(rate_limited(wait));
         }
         let Some(fingerprint) = fingerprint else {
             return Err(Failure::invalid(if token.is_some() {
@@ -81,22 +92,53 @@ impl ShareThings {
                 }
                 (room, false)
             }
-            None => (self.create_room(name, route.clone(), verifier)?, true),
+            None => {
+                if let Some(wait) = address.and_then(|a| self.creations.blocked(a, now)) {
+                    let mut failure = rate_limited(wait);
+                    failure.message =
+                        "too many sessions created from this address; try again later".into();
+                    return Err(failure);
+                }
+                let room = self.create_room(io, name, route.clone(), verifier)?;
+                if let Some(address) = address {
+                    self.creations.record(address, now);
+                }
+                (room, true)
+            }
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
+        self.renew_token(member, now);
         log::info!(
             "member joined session {route} ({} members)",
             self.room_size(room)
         );
-        self.joined_ack(member, created, now)
+        self.joined_ack(member, created)
     }
 
+    /// Creates a room. When every slot is taken, the room that has been empty longest gives
+    /// way, so rooms created and abandoned cannot lock new ones out for `SESSION_TIMEOUT`;
+    /// `server_full` only when every room has members.
     pub(super) fn create_room(
         &mut self,
+        io: &mut Io<'_, AppTimer>,
         name: String,
         route: String,
         verifier: [u8; 32],
     ) -> Result<Handle, Failure> {
+        if self.rooms.is_full() {
+            let longest_empty = self
+                .rooms
+                .iter()
+                .filter_map(|(handle, r)| r.empty_since.map(|since| (since, handle)))
+                .min_by_key(|(since, _)| *since)
+                .map(|(_, handle)| handle);
+            if let Some(room) = longest_empty {
+                if let Some(timer) = self.rooms.get_mut(room).and_then(|r| r.expiry.take()) {
+                    io.cancel_timer(timer);
+                }
+                self.expire_room(room);
+            }
+        }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
         let room = Room {
             name: name.clone(),
@@ -105,6 +147,8 @@ impl ShareThings {
             verifier,
             members: Vec::new(),
             expiry: None,
+            empty_since: Some(io.now()),
+            revoked: std::collections::VecDeque::new(),
         };
         let Ok(handle) = self.rooms.try_insert(room) else {
             return Err(Failure::new(
@@ -124,7 +168,6 @@ impl ShareThings {
         room: Handle,
         claims: &TokenClaims,
         client_name: String,
-        now: Instant,
     ) -> Result<Value, Failure> {
         let current = self.rooms.get(room).and_then(|r| {
             r.members.iter().copied().find(|m| {
@@ -142,7 +185,8 @@ impl ShareThings {
                 Some(claims.client_id.clone()),
                 client_name,
             )?;
-            return self.joined_ack(member, false, now);
+            self.keep_token_expiry(member, claims);
+            return self.joined_ack(member, false);
         };
         let Some(m) = self.members.get_mut(member) else {
             return Err(Failure::new(Code::NotJoined, "member vanished"));
@@ -153,6 +197,7 @@ impl ShareThings {
         let old = m.socket.replace(socket);
         m.name = client_name;
         self.member_of.insert(socket, member);
+        self.joined(io, socket);
         if let Some(old) = old.filter(|old| *old != socket) {
             self.member_of.remove(&old);
             let failure = Failure::new(
@@ -164,7 +209,8 @@ impl ShareThings {
         if let Some(r) = self.rooms.get(room) {
             log::info!("member rejoined session {} with its token", r.route);
         }
-        self.joined_ack(member, false, now)
+        self.keep_token_expiry(member, claims);
+        self.joined_ack(member, false)
     }
 
     pub(super) fn add_member(
@@ -187,6 +233,7 @@ impl ShareThings {
             name: name.clone(),
             socket: Some(socket),
             grace: None,
+            token_expires_ms: 0,
         };
         let Ok(handle) = self.members.try_insert(member) else {
             return Err(Failure::new(
@@ -207,11 +254,13 @@ impl ShareThings {
         self.announce(io, room, &announce, Some(socket));
         if let Some(r) = self.rooms.get_mut(room) {
             r.members.push(handle);
+            r.empty_since = None;
             if let Some(expiry) = r.expiry.take() {
                 io.cancel_timer(expiry);
             }
         }
         self.member_of.insert(socket, handle);
+        self.joined(io, socket);
         self.publish();
         Ok(handle)
     }
@@ -220,12 +269,24 @@ impl ShareThings {
         self.rooms.get(room).map_or(0, |r| r.members.len())
     }
 
-    pub(super) fn joined_ack(
-        &self,
-        member: Handle,
-        created: bool,
-        now: Instant,
-    ) -> Result<Value, Failure> {
+    /// A join with the fingerprint: the member's token lives a full lifetime from now.
+    fn renew_token(&mut self, member: Handle, now: Instant) {
+        let expires = self
+            .now_ms(now)
+            .saturating_add(TOKEN_LIFETIME.as_millis() as u64);
+        if let Some(m) = self.members.get_mut(member) {
+            m.token_expires_ms = expires;
+        }
+    }
+
+    /// A token rejoin: the new token expires when the one it came with did.
+    fn keep_token_expiry(&mut self, member: Handle, claims: &TokenClaims) {
+        if let Some(m) = self.members.get_mut(member) {
+            m.token_expires_ms = claims.expires_ms;
+        }
+    }
+
+    pub(super) fn joined_ack(&self, member: Handle, created: bool) -> Result<Value, Failure> {
         let m = self
             .members
             .get(member)
@@ -237,9 +298,7 @@ impl ShareThings {
         let token = self.keys.sign(&TokenClaims {
             room_nonce: room.nonce,
             client_id: m.client_id.clone(),
-            expires_ms: self
-                .now_ms(now)
-                .saturating_add(TOKEN_LIFETIME.as_millis() as u64),
+            expires_ms: m.token_expires_ms,
         });
         let mut clients = Array::new();
         for other in room.members.iter().filter_map(|h| self.members.get(*h)) {

@@ -30,6 +30,9 @@ impl ShareThings {
             room.route,
             room.members.len()
         );
+        if room.members.is_empty() {
+            room.empty_since = Some(now);
+        }
         if room.members.is_empty() && room.expiry.is_none() {
             room.expiry = io
                 .set_timer(
@@ -52,6 +55,40 @@ impl ShareThings {
     ) {
         for socket in self.room_sockets(room).filter(|s| Some(*s) != except) {
             io.send(socket, packet);
+        }
+    }
+
+    /// The member's token stops rejoining (it left on purpose).
+    pub(super) fn revoke_token(&mut self, member: Handle) {
+        let Some(m) = self.members.get(member) else {
+            return;
+        };
+        if let Some(room) = self.rooms.get_mut(m.room) {
+            if room.revoked.len() >= REVOKED_PER_ROOM {
+                room.revoked.pop_front();
+            }
+            room.revoked.push_back(m.client_id.clone());
+        }
+    }
+
+    /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
+    /// deadline cannot be kept).
+    pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        let deadline = io.now() + self.config.join_timeout;
+        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
+            Ok(timer) => {
+                if let Some(old) = self.join_deadlines.insert(socket, timer) {
+                    io.cancel_timer(old);
+                }
+            }
+            Err(_) => io.close_client(socket),
+        }
+    }
+
+    /// The socket became a member: its join deadline is over.
+    pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        if let Some(timer) = self.join_deadlines.remove(&socket) {
+            io.cancel_timer(timer);
         }
     }
 

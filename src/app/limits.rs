@@ -13,6 +13,7 @@ use crate::socketio::Io;
 use crate::util::arena::{Arena, Handle};
 
 use super::AppTimer;
+use crate::util::address::limit_key;
 
 /// Addresses with a failure window open at once. When full, new addresses are not tracked
 /// (the per-room limit still protects every room); the log says so.
@@ -51,6 +52,7 @@ impl JoinLimits {
 
     /// How long this address must wait, if it is over its limit.
     pub fn address_blocked(&self, address: IpAddr, now: Instant) -> Option<Duration> {
+        let address = limit_key(address);
         let entry = self
             .by_address
             .get(&address)
@@ -79,7 +81,7 @@ impl JoinLimits {
             *window = Window { failures: 0, ends };
         }
         window.failures = window.failures.saturating_add(1);
-        let Some(address) = address else {
+        let Some(address) = address.map(limit_key) else {
             return;
         };
         if let Some(entry) = self

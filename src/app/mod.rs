@@ -5,6 +5,7 @@
 //! forwards ciphertext, encoded once and shared by every receiver. It never logs content,
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
+mod creations;
 mod join;
 mod leave;
 mod limits;
@@ -26,6 +27,7 @@ use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
+use self::creations::Creations;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
 pub use self::tokens::route_key;
@@ -33,6 +35,9 @@ use self::tokens::{Keys, TokenClaims};
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Client ids whose tokens a room remembers as revoked (by `leave`); past this the oldest
+/// revocation is forgotten. A room sees far fewer leaves than this within a token lifetime.
+const REVOKED_PER_ROOM: usize = 1024;
 
 /// ShareThings settings.
 #[derive(Debug, Clone)]
@@ -44,13 +49,19 @@ pub struct AppConfig {
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub join_limit_window: Duration,
+    /// Sessions one client address may create per `join_limit_window`.
+    pub sessions_per_address: u32,
+    /// A socket that is no member of a room this long after its namespace CONNECT is closed.
+    pub join_timeout: Duration,
+    /// Sockets at most (one join deadline each).
+    pub max_sockets: usize,
 }
 
 impl AppConfig {
-    /// Deadlines the application may hold at once: room expiries, member graces and
-    /// rate-limit windows.
+    /// Deadlines the application may hold at once: room expiries, member graces,
+    /// rate-limit windows and join deadlines.
     pub fn timers_needed(&self) -> usize {
-        self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY
+        self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
     }
 
     fn member_capacity(&self) -> usize {
@@ -67,6 +78,11 @@ struct Room {
     verifier: [u8; 32],
     members: Vec<Handle>,
     expiry: Option<TimerId>,
+    /// Since when the room has had no member (`None` while it has one). When the arena is
+    /// full, the room empty longest gives way to a new one.
+    empty_since: Option<Instant>,
+    /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
+    revoked: std::collections::VecDeque<String>,
 }
 
 struct Member {
@@ -75,6 +91,9 @@ struct Member {
     name: String,
     socket: Option<SocketId>,
     grace: Option<TimerId>,
+    /// When the member's token expires: set by a join with the fingerprint, kept by a token
+    /// rejoin (a token never renews itself).
+    token_expires_ms: u64,
 }
 
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
@@ -87,6 +106,8 @@ pub enum AppTimer {
     MemberGrace(Handle),
     /// A client address's failed-join window ended.
     AddressWindow(Handle),
+    /// A socket's `JOIN_TIMEOUT` after its namespace CONNECT passed.
+    JoinDeadline(SocketId),
 }
 
 pub struct ShareThings {
@@ -97,7 +118,10 @@ pub struct ShareThings {
     rooms_by_name: HashMap<String, Handle>,
     members: Arena<Member>,
     member_of: HashMap<SocketId, Handle>,
+    /// The join deadline of each connected socket that is no member yet.
+    join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
+    creations: Creations,
     metrics: Arc<Metrics>,
 }
 
@@ -126,11 +150,13 @@ impl ShareThings {
             rooms_by_name: HashMap::with_capacity(config.max_rooms),
             members: Arena::with_capacity(config.member_capacity()),
             member_of: HashMap::new(),
+            join_deadlines: HashMap::new(),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
                 config.join_limit_per_session,
                 config.join_limit_window,
             ),
+            creations: Creations::new(config.sessions_per_address, config.join_limit_window),
             keys: Keys::new(key),
             started: now,
             metrics,
@@ -169,7 +195,10 @@ impl ShareThings {
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
                 let (member, _) = self.sender(socket, &object)?;
+                self.revoke_token(member);
                 self.remove_member(io, member, "left");
+                // Still connected, no longer a member: it gets a join deadline again.
+                self.arm_join_deadline(io, socket);
                 Ok(success())
             }
             ClientEvent::Relayed(relayed) => {
@@ -237,13 +266,16 @@ impl Relayed {
 impl Application for ShareThings {
     type Timer = AppTimer;
 
+    /// A socket that joins no room in time holds a connection slot for nothing: it gets
+    /// `JOIN_TIMEOUT`, then its connection is closed.
     fn on_connect(
         &mut self,
-        _io: &mut Io<'_, AppTimer>,
-        _socket: SocketId,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
         _nsp: &str,
         _auth: Option<Value>,
     ) {
+        self.arm_join_deadline(io, socket);
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
@@ -270,6 +302,9 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
+        if let Some(timer) = self.join_deadlines.remove(&socket) {
+            io.cancel_timer(timer);
+        }
         let Some(member) = self.member_of.remove(&socket) else {
             return;
         };
@@ -288,6 +323,17 @@ impl Application for ShareThings {
         }
     }
 
+    fn on_too_large(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, ack: Option<u64>) {
+        let failure = Failure::new(
+            Code::PayloadTooLarge,
+            "binary attachments larger than the server accepts",
+        );
+        match ack {
+            Some(ack) => io.ack(socket, ack, vec![failure.ack_body()], Vec::new()),
+            None => io.emit(socket, "error", vec![failure.event_body()], Vec::new()),
+        }
+    }
+
     fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
         match key {
             AppTimer::RoomExpiry(room) => {
@@ -303,6 +349,13 @@ impl Application for ShareThings {
                 }
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
+            AppTimer::JoinDeadline(socket) => {
+                self.join_deadlines.remove(&socket);
+                if !self.member_of.contains_key(&socket) {
+                    log::debug!("closing a connection that joined no session in time");
+                    io.close_client(socket);
+                }
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ pub enum Code {
     ServerFull,
     RateLimited,
     Replaced,
+    PayloadTooLarge,
 }
 
 impl Code {
@@ -29,6 +30,7 @@ impl Code {
             Code::ServerFull => "server_full",
             Code::RateLimited => "rate_limited",
             Code::Replaced => "replaced",
+            Code::PayloadTooLarge => "payload_too_large",
         }
     }
 }
@@ -213,6 +215,7 @@ mod tests {
             Code::ServerFull,
             Code::RateLimited,
             Code::Replaced,
+            Code::PayloadTooLarge,
         ];
         // A new variant must be added above: this match stops compiling until it is.
         for code in every_code {
@@ -223,7 +226,8 @@ mod tests {
                 | Code::SessionFull
                 | Code::ServerFull
                 | Code::RateLimited
-                | Code::Replaced => {}
+                | Code::Replaced
+                | Code::PayloadTooLarge => {}
             }
         }
         let sent: Vec<&str> = every_code.iter().map(|c| c.as_str()).collect();

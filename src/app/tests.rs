@@ -13,6 +13,7 @@ use crate::socketio::harness::{ms, Client, Harness};
 const GRACE: Duration = Duration::from_secs(30);
 const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 const WINDOW: Duration = Duration::from_secs(60);
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn config() -> AppConfig {
     AppConfig {
@@ -23,6 +24,9 @@ fn config() -> AppConfig {
         join_limit_per_address: 2,
         join_limit_per_session: 10,
         join_limit_window: WINDOW,
+        sessions_per_address: 8,
+        join_timeout: JOIN_TIMEOUT,
+        max_sockets: 64,
     }
 }
 
@@ -161,6 +165,31 @@ fn a_full_room_refuses_one_more_member() {
     assert_eq!(code(&ack), "session_full");
 }
 
+#[test]
+fn a_socket_that_joins_no_session_within_the_join_timeout_is_closed() {
+    let mut h = harness();
+    let idle = h.connect(ms(0));
+    let member = h.connect(ms(0));
+    join(&mut h, ms(10), member, "r", "A");
+    h.expire(JOIN_TIMEOUT - ms(5));
+    assert!(h.is_open(idle));
+    h.expire(JOIN_TIMEOUT);
+    assert!(!h.is_open(idle));
+    assert!(h.is_open(member), "a member has no join deadline");
+    // Leaving starts it again.
+    call(
+        &mut h,
+        JOIN_TIMEOUT + ms(10),
+        member,
+        "leave",
+        r#"{"sessionId":"r"}"#,
+    );
+    h.expire(JOIN_TIMEOUT * 2 + ms(5));
+    assert!(h.is_open(member));
+    h.expire(JOIN_TIMEOUT * 2 + ms(10));
+    assert!(!h.is_open(member));
+}
+
 // ----- joined: relay ---------------------------------------------------------------------------
 
 #[test]
@@ -290,6 +319,8 @@ fn an_empty_room_is_kept_for_the_session_timeout_then_forgotten() {
     let (ack, _) = call(&mut h, ms(4), b, "join", &join_json("r", "B", "wrong"));
     assert_eq!(code(&ack), "invalid_passphrase");
     h.expire(ms(2) + SESSION_TIMEOUT + ms(5));
+    // (A fresh connection: `b` joined nothing within its join timeout.)
+    let b = h.connect(ms(2) + SESSION_TIMEOUT + ms(6));
     let again = join(&mut h, ms(2) + SESSION_TIMEOUT + ms(10), b, "r", "B");
     assert!(matches!(field(&again, "created"), Value::Bool(true)));
 }
@@ -317,5 +348,114 @@ fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
     assert!(matches!(field(&ack, "retryAfterMs"), Value::Number(_)));
     assert!(matches!(field(&ack, "retryAfterSeconds"), Value::Number(_)));
     h.expire(ms(10) + WINDOW + ms(5));
+    // The same address on a fresh connection (`c` joined nothing within its join timeout).
+    let c = h.connect(ms(10) + WINDOW + ms(6));
     join(&mut h, ms(10) + WINDOW + ms(10), c, "r", "C");
+}
+
+// ----- tokens ----------------------------------------------------------------------------------
+
+fn token_join(session: &str, token: &str) -> String {
+    format!(r#"{{"sessionId":"{session}","clientName":"B","token":"{token}"}}"#)
+}
+
+#[test]
+fn a_valid_token_rejoins_from_a_rate_limited_address() {
+    let mut h = harness();
+    let a = h.connect(ms(0));
+    let b = h.connect(ms(0));
+    join(&mut h, ms(1), a, "r", "A");
+    let first = join(&mut h, ms(2), b, "r", "B");
+    let guesser = h.connect(ms(3));
+    for n in 0..=config().join_limit_per_address {
+        let at = ms(10 + u64::from(n));
+        call(&mut h, at, guesser, "join", &join_json("r", "C", "wrong"));
+    }
+    let (ack, _) = call(
+        &mut h,
+        ms(30),
+        guesser,
+        "join",
+        &join_json("r", "C", "right"),
+    );
+    assert_eq!(code(&ack), "rate_limited", "the address is blocked");
+    h.lose(ms(40), b);
+    let again = h.connect(ms(50));
+    let token = text_of(field(&first, "token"));
+    let (ack, _) = call(&mut h, ms(60), again, "join", &token_join("r", token));
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    assert_eq!(
+        text_of(field(&ack, "token")),
+        token,
+        "not renewed by itself"
+    );
+}
+
+#[test]
+fn leaving_revokes_the_token_and_a_repeated_join_renews_only_with_the_fingerprint() {
+    let mut h = harness();
+    let (_a, b) = room_of_two(&mut h);
+    let (ack, _) = call(&mut h, ms(3), b, "join", &token_join("r", "x"));
+    let token = text_of(field(&ack, "token")).to_string();
+    h.expire(ms(1000));
+    let (same, _) = call(&mut h, ms(1000), b, "join", &token_join("r", "x"));
+    assert_eq!(
+        text_of(field(&same, "token")),
+        token,
+        "no fingerprint, no renewal"
+    );
+    let renewed = join(&mut h, ms(1000), b, "r", "B");
+    assert_ne!(text_of(field(&renewed, "token")), token);
+    let token = text_of(field(&renewed, "token")).to_string();
+    call(&mut h, ms(1001), b, "leave", r#"{"sessionId":"r"}"#);
+    let (ack, _) = call(&mut h, ms(1002), b, "join", &token_join("r", &token));
+    assert!(!succeeded(&ack), "a token that left does not rejoin");
+}
+
+// ----- a full arena ----------------------------------------------------------------------------
+
+#[test]
+fn a_full_arena_gives_the_room_empty_longest_to_a_new_one_and_is_full_only_with_members() {
+    let mut h = harness();
+    let squatter = h.connect(ms(0));
+    // One connection creates rooms r0..r3, leaving each for the next: all but r3 empty.
+    for n in 0..config().max_rooms as u64 {
+        join(&mut h, ms(1 + n), squatter, &format!("r{n}"), "S");
+    }
+    let newcomer = h.connect(ms(10));
+    let ack = join(&mut h, ms(11), newcomer, "mine", "N");
+    assert!(matches!(field(&ack, "created"), Value::Bool(true)));
+    // r0 (empty longest) gave way: its name is free again, with any passphrase.
+    let other = h.connect(ms(12));
+    let (ack, _) = call(&mut h, ms(13), other, "join", &join_json("r0", "O", "new"));
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    // r1 gave way to r0 again, r2 now to x: every room (r3, mine, r0, x) has a member.
+    let member = h.connect(ms(20));
+    join(&mut h, ms(30), member, "x", "M");
+    let late = h.connect(ms(40));
+    let (ack, _) = call(
+        &mut h,
+        ms(41),
+        late,
+        "join",
+        &join_json("one-too-many", "L", "p"),
+    );
+    assert_eq!(code(&ack), "server_full");
+}
+
+#[test]
+fn sessions_created_per_address_are_capped_per_window() {
+    let mut h = harness();
+    let squatter = h.connect(ms(0));
+    for n in 0..8 {
+        join(&mut h, ms(1 + n), squatter, &format!("s{n}"), "S");
+    }
+    let (ack, _) = call(&mut h, ms(20), squatter, "join", &join_json("s8", "S", "p"));
+    assert_eq!(code(&ack), "rate_limited");
+    let neighbour = h.connect_from(ms(21), "10.0.0.2".parse().unwrap(), "");
+    h.text(ms(21), neighbour, "40");
+    h.sent(neighbour);
+    join(&mut h, ms(22), neighbour, "theirs", "N");
+    let later = h.connect(ms(1) + WINDOW);
+    join(&mut h, ms(2) + WINDOW, later, "s8", "S");
 }

@@ -5,6 +5,11 @@
 //! WebSocket) is added by [`Engine::count_queued`] and taken off when a poll answer carries
 //! it or the front door reports it written ([`Engine::ws_written`]). The per-session cap,
 //! the water marks that pause and resume senders, and the stall timer all read that count.
+//!
+//! The stall clock runs whenever that count is above zero and nothing of it is written: any
+//! progress restarts it, so a receiver that reads slowly is kept and one that stopped reading
+//! is closed at `stall_timeout`, however little it lets pile up (below the high-water mark
+//! too).
 //! (The front door's `OutQueue` only tracks its own write position, and bytes that belong to
 //! no session: HTTP answers, bridged responses, WebSocket control frames.)
 
@@ -37,7 +42,7 @@ impl<A: Copy> Engine<A> {
             self.close(id, CloseReason::QueueFull);
             return;
         }
-        self.watch_high_water(id);
+        self.watch_stall(id);
     }
 
     /// Adds a frame queued for the session to its count; returns the new count.
@@ -63,11 +68,21 @@ impl<A: Copy> Engine<A> {
             return;
         };
         session.queued_bytes = session.queued_bytes.saturating_sub(bytes);
+        let still_queued = session.queued_bytes > 0;
+        if bytes > 0 || !still_queued {
+            // Progress (or nothing left): the stall clock starts again, if anything is left.
+            if let Some(timer) = session.stall_timer.take() {
+                self.timers.cancel(timer);
+            }
+            if still_queued {
+                self.watch_stall(id);
+            }
+        }
+        let Some(session) = self.sessions.get_mut(id) else {
+            return;
+        };
         if session.queued_bytes > low_water {
             return;
-        }
-        if let Some(timer) = session.stall_timer.take() {
-            self.timers.cancel(timer);
         }
         let waiters = std::mem::take(&mut session.waiters);
         for sender in waiters {
@@ -75,29 +90,28 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    pub(super) fn watch_high_water(&mut self, id: SessionId) {
-        let high_water = self.config.high_water();
+    /// Notes a session with bytes queued and no stall clock running, for the next flush.
+    pub(super) fn watch_stall(&mut self, id: SessionId) {
         let Some(session) = self.sessions.get(id) else {
             return;
         };
-        if session.queued_bytes > high_water
+        if session.queued_bytes > 0
             && session.stall_timer.is_none()
-            && !self.newly_congested.contains(&id)
+            && !self.stall_watch.contains(&id)
         {
-            self.newly_congested.push(id);
+            self.stall_watch.push(id);
         }
     }
 
-    /// Arms the stall timer of every session that became congested since the last call and
-    /// is still above its low-water mark.
+    /// Starts the stall clock of every session noted since the last call that still has
+    /// bytes queued.
     pub(super) fn arm_stall_timers(&mut self, now: Instant) {
         let deadline = now + self.config.stall_timeout;
-        let low_water = self.config.low_water();
-        for id in std::mem::take(&mut self.newly_congested) {
+        for id in std::mem::take(&mut self.stall_watch) {
             let Some(session) = self.sessions.get_mut(id) else {
                 continue;
             };
-            if session.queued_bytes > low_water && session.stall_timer.is_none() {
+            if session.queued_bytes > 0 && session.stall_timer.is_none() {
                 session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
             }
         }

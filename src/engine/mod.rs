@@ -57,7 +57,7 @@ pub struct EngineConfig {
     pub max_sessions: usize,
     /// Bytes queued for one session at most; above this the receiver is disconnected.
     pub send_queue_bytes: usize,
-    /// How long a session may stay above its high-water mark.
+    /// How long a session may have bytes queued with none of them written.
     pub stall_timeout: Duration,
 }
 
@@ -83,7 +83,7 @@ pub enum Timer<A> {
     Heartbeat(SessionId),
     /// A started upgrade did not finish.
     Upgrade(SessionId),
-    /// The session stayed above its high-water mark too long.
+    /// The session had bytes queued and none written for too long.
     Stall(SessionId),
     /// A deadline the layer above set for this session.
     Upper(SessionId),
@@ -119,6 +119,10 @@ pub trait Layer {
 
     /// Handles one event. It may call back into the engine, which may queue more events.
     fn handle(&mut self, engine: &mut Engine<Self::Timer>, now: Instant, event: Event<Self::Timer>);
+
+    /// Bytes this layer holds for clients (messages it keeps until more arrive), counted
+    /// against the process's memory budget.
+    fn held_bytes(&self) -> usize;
 }
 
 /// What the front door must do on a connection.
@@ -184,9 +188,10 @@ pub struct Engine<A: Copy> {
     pub events: VecDeque<Event<A>>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
-    /// Sessions that passed their high-water mark since the last [`Engine::flush`], which
-    /// arms their stall timers (so `send` needs no clock).
-    newly_congested: Vec<SessionId>,
+    /// Sessions whose stall clock must (re)start at the next [`Engine::flush`]: bytes got
+    /// queued, or some were written and some are left (so `send` and `ws_written` need no
+    /// clock).
+    stall_watch: Vec<SessionId>,
 }
 
 impl<A: Copy> Engine<A> {
@@ -200,7 +205,7 @@ impl<A: Copy> Engine<A> {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),
-            newly_congested: Vec::new(),
+            stall_watch: Vec::new(),
             config,
         }
     }
@@ -209,7 +214,8 @@ impl<A: Copy> Engine<A> {
 
     /// Decides what to do with a request at the Engine.IO path, checking in the reference
     /// server's order: transport, then sid (unknown sid, transport mismatch), then for a
-    /// handshake the method, a WebSocket without upgrade, and the protocol version.
+    /// handshake the method, a WebSocket without upgrade, and the protocol version. Beyond
+    /// the reference, a sid used from another client address than its handshake's is unknown.
     pub fn request(&mut self, now: Instant, req: &Request<'_>, conn: ConnId) -> Outcome {
         let transport = match req.query.transport.as_deref() {
             Some("polling") => Transport::Polling,
@@ -226,6 +232,15 @@ impl<A: Copy> Engine<A> {
         else {
             return self.refuse(req, RequestError::UnknownSid);
         };
+        // A sid belongs to the address that opened it: from anywhere else (a sid read from a
+        // log, say) it is unknown, and the session is left alone.
+        if self
+            .sessions
+            .get(id)
+            .is_some_and(|s| s.remote != req.remote)
+        {
+            return self.refuse(req, RequestError::UnknownSid);
+        }
         if self.close_if_pong_overdue(now, id) {
             return self.refuse(req, RequestError::UnknownSid);
         }
@@ -416,6 +431,15 @@ impl<A: Copy> Engine<A> {
     /// Bytes queued for all clients (for metrics).
     pub fn total_queued_bytes(&self) -> usize {
         self.sessions.iter().map(|(_, s)| s.queued_bytes).sum()
+    }
+
+    /// Bytes queued on polling sessions (a WebSocket's are in the front door's queues).
+    pub fn polling_queued_bytes(&self) -> usize {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.transport.kind() == Transport::Polling)
+            .map(|(_, s)| s.queued_bytes)
+            .sum()
     }
 
     pub fn count_by_transport(&self) -> (usize, usize) {

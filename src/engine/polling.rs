@@ -91,12 +91,23 @@ impl<A: Copy> Engine<A> {
     /// A polling POST whose body is larger than `max_payload`: the reference answers 413 and
     /// the session survives.
     pub fn polling_body_too_large(&mut self, id: SessionId) -> Reply {
+        self.refuse_post(id);
+        Reply::bare(413)
+    }
+
+    /// A POST body the process has no room for now (its memory budget is reached): `503`, the
+    /// session survives and the client may send it again later.
+    pub fn polling_body_over_budget(&mut self, id: SessionId) -> Reply {
+        self.refuse_post(id);
+        Reply::bare(503)
+    }
+
+    fn refuse_post(&mut self, id: SessionId) {
         if let Some(TransportState::Polling { reading_post, .. }) =
             self.sessions.get_mut(id).map(|s| &mut s.transport)
         {
             *reading_post = None;
         }
-        Reply::bare(413)
     }
 
     /// The connection holding a parked GET or a POST being read ended before it was answered.
@@ -113,8 +124,8 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    /// Answers parked polling GETs that have something to send, and arms the stall timers of
-    /// receivers that became congested. Call once per loop turn, so that everything queued in
+    /// Answers parked polling GETs that have something to send, and starts the stall clocks
+    /// noted since the last flush. Call once per loop turn, so that everything queued in
     /// one turn leaves in one response.
     pub fn flush(&mut self, now: Instant) {
         self.arm_stall_timers(now);

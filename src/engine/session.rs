@@ -31,7 +31,7 @@ pub enum CloseReason {
     ParseError,
     /// The server closed it (the layer above asked).
     ServerClose,
-    /// The client stayed above its send-queue high-water mark past the stall timeout.
+    /// The client had bytes queued and read none of them for the stall timeout.
     Stalled,
     /// The client's send queue passed its hard cap.
     QueueFull,

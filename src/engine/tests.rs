@@ -65,13 +65,25 @@ impl Fixture {
     }
 
     fn request(&mut self, at: Duration, method: Method, query: &str, ws: bool, c: u64) -> Outcome {
+        self.request_from(IpAddr::V4(Ipv4Addr::LOCALHOST), at, method, query, ws, c)
+    }
+
+    fn request_from(
+        &mut self,
+        remote: IpAddr,
+        at: Duration,
+        method: Method,
+        query: &str,
+        ws: bool,
+        c: u64,
+    ) -> Outcome {
         let now = self.at(at);
         let parsed = crate::wire::query::parse_engine_query(query);
         let req = Request {
             method,
             query: &parsed,
             websocket: ws,
-            remote: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            remote,
             raw_query: query,
             mount: 0,
         };
@@ -540,4 +552,52 @@ fn a_receiver_that_stays_congested_is_disconnected_after_the_stall_timeout() {
     assert!(f.is_open(id));
     f.expire(config().stall_timeout + ms(5));
     assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
+}
+
+#[test]
+fn a_receiver_below_high_water_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
+    let (mut f, id) = Fixture::quiet().websocket();
+    f.engine.send_text(id, "small");
+    assert!(!f.engine.is_congested(id));
+    f.engine.flush(f.at(ms(0)));
+    f.expire(config().stall_timeout - ms(5));
+    assert!(f.is_open(id));
+    f.expire(config().stall_timeout + ms(5));
+    assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
+}
+
+#[test]
+fn a_receiver_that_keeps_reading_slowly_is_kept_and_one_that_drained_has_no_clock() {
+    let (mut f, id) = Fixture::quiet().websocket();
+    f.engine.send_text(id, &"s".repeat(600));
+    f.engine.flush(f.at(ms(0)));
+    // Some bytes written every 0.6 stall timeouts: the clock restarts at each.
+    let step = config().stall_timeout * 3 / 5;
+    for n in 1..=4u32 {
+        f.expire(step * n);
+        f.engine.ws_written(id, 100);
+        f.engine.flush(f.at(step * n));
+    }
+    assert!(f.is_open(id));
+    // The rest written: nothing queued, so no clock, however long it stays quiet.
+    f.engine.ws_written(id, 10_000);
+    f.engine.flush(f.at(step * 4));
+    f.expire(step * 4 + config().stall_timeout * 3);
+    assert!(f.is_open(id));
+}
+
+#[test]
+fn a_sid_used_from_another_address_is_unknown_and_the_session_is_untouched() {
+    let (mut f, id) = Fixture::new().polling();
+    let stranger = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+    let sid = f.sid(id);
+    let poll = format!("EIO=4&transport=polling&sid={sid}");
+    let outcome = f.request_from(stranger, ms(1), Method::Get, &poll, false, 5);
+    assert_eq!(reply_body(&outcome).0, 400);
+    assert!(reply_body(&outcome).1.contains("Session ID unknown"));
+    let upgrade = format!("EIO=4&transport=websocket&sid={sid}");
+    let outcome = f.request_from(stranger, ms(2), Method::Get, &upgrade, true, 6);
+    assert!(matches!(outcome, Outcome::RejectWebSocket(_)));
+    assert!(f.is_open(id));
+    assert!(matches!(f.get(ms(3), id, 7), Outcome::Hold(_)));
 }

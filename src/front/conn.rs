@@ -72,6 +72,10 @@ impl<L: Layer> Server<L> {
                 // pipelined request (clients do not pipeline behind a long-poll).
                 self.peek_eof(id);
             }
+            // Pipelined requests are taken one at a time: the next is not read or parsed
+            // until the previous answer has gone out (resumed from `write_conn`), so a client
+            // that never reads its answers holds one of them, not one per request it sent.
+            State::Head if !conn.out.is_empty() => {}
             State::Head | State::Body { .. } => self.read_http(now, id),
         }
     }
@@ -176,6 +180,9 @@ impl<L: Layer> Server<L> {
         let Some(mut conn) = self.conns.remove(id) else {
             return;
         };
+        if let Some(key) = conn.counted {
+            self.uncount_address(key);
+        }
         let _ = self.poll.registry().deregister(&mut conn.stream);
         self.abandon(id, conn.state);
     }

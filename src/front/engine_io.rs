@@ -45,7 +45,7 @@ impl<L: Layer> Server<L> {
                         self.engine
                             .ws_message(now, session, id, Message::Binary(data))
                     }
-                    WsEvent::Ping(data) => self.queue_ws(id, ws::PONG, data, 0),
+                    WsEvent::Ping(data) => self.queue_pong(id, data),
                     WsEvent::Close(_) => {
                         self.engine.ws_closed(session, id, true);
                         self.close_ws(id, 1000);
@@ -58,6 +58,18 @@ impl<L: Layer> Server<L> {
                 Ok(ReadStatus::Decoded) => {}
                 Ok(ReadStatus::WouldBlock) => return,
                 Ok(ReadStatus::Budget) => return self.again.push(id),
+                Ok(ReadStatus::Admit(len)) => {
+                    if !self.within_budget(len) {
+                        log::debug!("refusing a {len} B websocket message: memory budget reached");
+                        self.engine.ws_closed(session, id, false);
+                        return self.close_ws(id, CLOSE_TRY_AGAIN_LATER);
+                    }
+                    if let Some(State::WebSocket { reader, .. }) =
+                        self.conns.get_mut(id).map(|c| &mut c.state)
+                    {
+                        reader.admit();
+                    }
+                }
                 Err(WsError::TooLarge) => {
                     log::debug!("websocket message above maxPayload");
                     return self.engine.ws_too_large(session, id);
@@ -88,6 +100,19 @@ impl<L: Layer> Server<L> {
             conn.out
                 .push(header.get(..len).unwrap_or_default(), payload, accounted);
             self.to_write.push(id);
+        }
+    }
+
+    /// Answers a ping, unless the answer to an earlier one is still unwritten.
+    pub(super) fn queue_pong(&mut self, id: Handle, payload: Bytes) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            let (header, len) = ws::frame_header(ws::PONG, payload.len());
+            if conn
+                .out
+                .push_pong(header.get(..len).unwrap_or_default(), payload)
+            {
+                self.to_write.push(id);
+            }
         }
     }
 

@@ -85,9 +85,10 @@ impl<L: Layer> Server<L> {
                 _ => return,
             }
             // Another request may already be buffered (keep-alive), or a body already
-            // complete (`Content-Length: 0` needs no byte at all); stop when neither is.
+            // complete (`Content-Length: 0` needs no byte at all); stop when neither is, and
+            // before a next request while an answer is still unwritten.
             let more = self.conns.get(id).is_some_and(|c| match c.state {
-                State::Head => !c.input.is_empty(),
+                State::Head => !c.input.is_empty() && c.out.is_empty(),
                 State::Body { need, .. } => c.input.len() >= need,
                 _ => false,
             });
@@ -98,6 +99,21 @@ impl<L: Layer> Server<L> {
     }
 
     pub(super) fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        // A trusted proxy's connection is counted under the client its first head names.
+        if let Some(peer) = self
+            .conns
+            .get(id)
+            .filter(|c| c.counted.is_none())
+            .map(|c| c.peer)
+        {
+            let client = peer::client_address(peer, &head, &self.config.trusted_proxies);
+            if !self.address_has_room(client) {
+                self.refused += 1;
+                self.log_refusals(now);
+                return self.reject(id, 503, "too many connections from this address");
+            }
+            self.count_address(id, client);
+        }
         let (path, query_string) = query::split_target(&head.target);
         let mount = self
             .config
@@ -166,8 +182,15 @@ impl<L: Layer> Server<L> {
             }
             Outcome::ReadBody(session) => {
                 let length = head.content_length.unwrap_or(0);
-                if head.chunked || length > self.config.max_payload as u64 {
-                    let reply = self.engine.polling_body_too_large(session);
+                let large = length >= ws::LARGE_INPUT as u64;
+                let too_large = head.chunked || length > self.config.max_payload as u64;
+                if too_large || (large && !self.within_budget(length as usize)) {
+                    let reply = if too_large {
+                        self.engine.polling_body_too_large(session)
+                    } else {
+                        log::debug!("refusing a {length} B polling body: memory budget reached");
+                        self.engine.polling_body_over_budget(session)
+                    };
                     let bytes = response::render(
                         reply.status,
                         reply.content_type,

@@ -62,6 +62,12 @@ const LINGER: Duration = Duration::from_secs(2);
 /// How often the loop publishes its gauges for `/metrics`: often enough for a scrape to see
 /// current values, rare enough that counting connections costs nothing measurable.
 const METRICS_PERIOD: Duration = Duration::from_millis(250);
+/// WebSocket close code for a message refused because the memory budget is reached
+/// (RFC 6455 registry: "Try Again Later").
+const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+/// Refusals of a full connection table are logged as one line with a count per this interval,
+/// never one line per refusal (a reconnecting flood makes thousands a second).
+const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(10);
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
@@ -74,7 +80,11 @@ pub struct FrontConfig {
     pub head_max_bytes: usize,
     pub head_timeout: Duration,
     pub max_payload: usize,
+    /// Bytes held for all clients together before new large inputs are refused.
+    pub memory_budget: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Open connections per client address (IPv6 per /64) at most.
+    pub max_connections_per_address: u32,
     pub cors_origins: Vec<String>,
     /// Requests in flight to the tiny_http workers at most; more wait their turn.
     pub max_bridged: usize,
@@ -140,6 +150,9 @@ struct Conn {
     out: OutQueue,
     timer: Option<TimerId>,
     read_paused: bool,
+    /// The client address this connection is counted under (see [`Server::per_address`]).
+    /// A trusted proxy's connection is counted once its first head names the client.
+    counted: Option<std::net::IpAddr>,
 }
 
 /// The whole server: event loop, protocol layers and application.
@@ -159,6 +172,11 @@ pub struct Server<L: Layer> {
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
     last_metrics: Instant,
+    /// Connections refused since the last log line about them, and when that line was.
+    refused: u64,
+    last_refusal_log: Option<Instant>,
+    /// Open connections per client address key ([`crate::util::address::limit_key`]).
+    per_address: std::collections::HashMap<std::net::IpAddr, u32>,
     /// When this turn's poll returned: the one clock reading of the turn, passed to the layers
     /// as `now` and used for deadlines set while writing.
     now: Instant,
@@ -199,6 +217,9 @@ impl<L: Layer> Server<L> {
             again: Vec::new(),
             to_write: Vec::new(),
             last_metrics: Instant::now(),
+            refused: 0,
+            last_refusal_log: None,
+            per_address: std::collections::HashMap::new(),
             now: Instant::now(),
             scratch: ws::scratch(),
             pool: BufferPool::default(),
@@ -273,7 +294,8 @@ impl<L: Layer> Server<L> {
                     return;
                 }
             };
-            if self.conns.is_full() {
+            let direct = !self.config.trusted_proxies.contains(&peer.ip());
+            if self.conns.is_full() || (direct && !self.address_has_room(peer.ip())) {
                 // Full: say so and close. The write may fail on a slow client; that is fine.
                 let body = response::render(
                     503,
@@ -283,7 +305,8 @@ impl<L: Layer> Server<L> {
                     true,
                 );
                 let _ = io::Write::write(&mut stream, &body);
-                log::warn!("connection limit reached; refusing {peer}");
+                self.refused += 1;
+                self.log_refusals(now);
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -295,6 +318,7 @@ impl<L: Layer> Server<L> {
                 out: OutQueue::default(),
                 timer: None,
                 read_paused: false,
+                counted: None,
             };
             let Ok(id) = self.conns.try_insert(conn) else {
                 continue;
@@ -310,6 +334,9 @@ impl<L: Layer> Server<L> {
             if registered.is_err() {
                 self.conns.remove(id);
                 continue;
+            }
+            if direct {
+                self.count_address(id, peer.ip());
             }
             // Not read here: registering reports a socket that already has data, so the
             // first read comes from the readiness list, in the order requests arrived. Reading
@@ -379,6 +406,10 @@ impl<L: Layer> Server<L> {
         if written.empty && matches!(conn.state, State::Closing { linger: true }) {
             return self.begin_linger(id);
         }
+        // An answer is out: a pipelined request behind it may be read now.
+        if written.empty && written.bytes > 0 && matches!(conn.state, State::Head) {
+            self.again.push(id);
+        }
         if written.empty && finishing && !bridged {
             return self.close_conn(id);
         }
@@ -391,10 +422,81 @@ impl<L: Layer> Server<L> {
         }
     }
 
+    /// Logs the refusals counted since the last line, at most once per period.
+    fn log_refusals(&mut self, now: Instant) {
+        let due = self
+            .last_refusal_log
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_PERIOD);
+        if self.refused > 0 && due {
+            log::warn!(
+                "connection limit reached; refused {} connection(s) since the last report",
+                self.refused
+            );
+            self.refused = 0;
+            self.last_refusal_log = Some(now);
+        }
+    }
+
+    // ----- connections per address ---------------------------------------------------------
+
+    fn address_has_room(&self, address: std::net::IpAddr) -> bool {
+        let key = crate::util::address::limit_key(address);
+        self.per_address.get(&key).copied().unwrap_or(0) < self.config.max_connections_per_address
+    }
+
+    /// Counts the connection under its client's address, once.
+    pub(super) fn count_address(&mut self, id: Handle, address: std::net::IpAddr) {
+        let key = crate::util::address::limit_key(address);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.counted.is_none() {
+            conn.counted = Some(key);
+            *self.per_address.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    pub(super) fn uncount_address(&mut self, key: std::net::IpAddr) {
+        if let Some(n) = self.per_address.get_mut(&key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_address.remove(&key);
+            }
+        }
+    }
+
+    // ----- memory budget -------------------------------------------------------------------
+
+    /// Bytes held for clients now: every connection's queued output, its input being read
+    /// (head, body, WebSocket frame and message), the polling queues, and what the layers
+    /// above keep (binary packets waiting for attachments). Frames relayed to
+    /// many receivers share one buffer but count once per receiver, so this errs high.
+    /// Counted only when a large input asks (at most once per 64 KiB read), never per byte.
+    fn held_bytes(&self) -> usize {
+        let conns: usize = self
+            .conns
+            .iter()
+            .map(|(_, c)| {
+                let reader = match &c.state {
+                    State::WebSocket { reader, .. } => reader.buffered(),
+                    _ => 0,
+                };
+                c.out.len() + c.input.len() + reader
+            })
+            .sum();
+        conns + self.engine.polling_queued_bytes() + self.layer.held_bytes()
+    }
+
+    /// Whether a new input of `len` bytes fits in the process's memory budget.
+    pub(super) fn within_budget(&self, len: usize) -> bool {
+        self.held_bytes().saturating_add(len) <= self.config.memory_budget
+    }
+
     // ----- metrics -------------------------------------------------------------------------
 
     fn publish_metrics(&mut self, now: Instant) {
         self.last_metrics = now;
+        self.log_refusals(now);
         let mut head = 0u64;
         let mut http = 0u64;
         for (_, conn) in self.conns.iter() {

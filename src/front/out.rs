@@ -25,6 +25,8 @@ struct Entry {
     written: usize,
     /// How many bytes of the engine's queue accounting this entry stands for.
     accounted: usize,
+    /// A WebSocket pong (see [`OutQueue::push_pong`]).
+    pong: bool,
 }
 
 impl Entry {
@@ -48,6 +50,8 @@ pub struct Written {
 pub struct OutQueue {
     entries: VecDeque<Entry>,
     bytes: usize,
+    /// Whether a pong is queued and not completely written.
+    pong_pending: bool,
 }
 
 impl OutQueue {
@@ -62,6 +66,22 @@ impl OutQueue {
 
     /// Queues `prefix` followed by `body`. `accounted` is reported back once written.
     pub fn push(&mut self, prefix: &[u8], body: Bytes, accounted: usize) {
+        self.push_entry(prefix, body, accounted, false);
+    }
+
+    /// Queues a pong unless one is still waiting to go out; returns whether it was queued.
+    /// RFC 6455 (5.5.3) lets an endpoint leave pings unanswered while an earlier pong is
+    /// pending, so a client that sends pings and never reads holds one pong, not a pile.
+    pub fn push_pong(&mut self, prefix: &[u8], body: Bytes) -> bool {
+        if self.pong_pending {
+            return false;
+        }
+        self.pong_pending = true;
+        self.push_entry(prefix, body, 0, true);
+        true
+    }
+
+    fn push_entry(&mut self, prefix: &[u8], body: Bytes, accounted: usize, pong: bool) {
         let mut inline = [0u8; PREFIX_MAX];
         let prefix_len = prefix.len().min(PREFIX_MAX);
         if let (Some(dst), Some(src)) = (inline.get_mut(..prefix_len), prefix.get(..prefix_len)) {
@@ -74,6 +94,7 @@ impl OutQueue {
             body,
             written: 0,
             accounted,
+            pong,
         };
         self.bytes += entry.total();
         self.entries.push_back(entry);
@@ -135,12 +156,14 @@ impl OutQueue {
             n -= left;
             *accounted += entry.accounted;
             if let Some(done) = self.entries.pop_front() {
+                self.pong_pending &= !done.pong;
                 pool.give(done.body);
             }
         }
         // Zero-length entries (an empty body with no prefix) complete without bytes.
         while self.entries.front().is_some_and(|e| e.total() == 0) {
             if let Some(entry) = self.entries.pop_front() {
+                self.pong_pending &= !entry.pong;
                 *accounted += entry.accounted;
             }
         }
@@ -239,5 +262,33 @@ mod tests {
             }
         );
         assert_eq!(sink.out, vec![0x88, 0]);
+    }
+
+    #[test]
+    fn at_most_one_pong_waits_and_the_next_is_queued_once_it_left() {
+        let mut queue = OutQueue::default();
+        assert!(queue.push_pong(&[0x8a, 1], Bytes::from_static(b"a")));
+        for _ in 0..1000 {
+            assert!(!queue.push_pong(&[0x8a, 1], Bytes::from_static(b"b")));
+        }
+        assert_eq!(queue.len(), 3);
+        let mut sink = Trickle {
+            out: Vec::new(),
+            limit: 100,
+            budget: 2,
+        };
+        queue
+            .write_to(&mut sink, &mut BufferPool::default())
+            .unwrap();
+        assert!(
+            !queue.push_pong(&[0x8a, 1], Bytes::from_static(b"c")),
+            "half written"
+        );
+        sink.budget = 100;
+        queue
+            .write_to(&mut sink, &mut BufferPool::default())
+            .unwrap();
+        assert!(queue.push_pong(&[0x8a, 1], Bytes::from_static(b"d")));
+        assert_eq!(sink.out, vec![0x8a, 1, b'a']);
     }
 }

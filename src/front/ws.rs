@@ -20,6 +20,9 @@ use super::pool::BufferPool;
 const READ_CHUNK: usize = 16 * 1024;
 /// Most bytes one read puts straight into a large payload.
 const DIRECT_READ_MAX: usize = 256 * 1024;
+/// A data frame that takes its message to this size or more is a large input: it is begun
+/// only once the server admitted it against the process's memory budget.
+pub const LARGE_INPUT: usize = 64 * 1024;
 
 /// A complete message or control frame from the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -83,6 +86,8 @@ pub struct WsReader {
     /// A fragmented data message being assembled: its opcode and bytes so far.
     message: Option<(Data, Vec<u8>)>,
     max_message: usize,
+    /// The large frame whose header is next in `pending` was admitted (see [`ReadStatus::Admit`]).
+    admitted: bool,
 }
 
 /// Outcome of one [`WsReader::read`] call that did not fail.
@@ -95,6 +100,9 @@ pub enum ReadStatus {
     /// This call added complete messages to `out`: let the application see them (it may
     /// pause this sender) before reading more.
     Decoded,
+    /// A large frame (its payload length given) waits to be admitted: call
+    /// [`WsReader::admit`] and read again, or refuse it.
+    Admit(usize),
 }
 
 /// The loop's scratch buffer for reads, shared by every connection (the loop is one thread).
@@ -111,7 +119,20 @@ impl WsReader {
             frame: None,
             message: None,
             max_message,
+            admitted: false,
         }
+    }
+
+    /// Lets the large frame reported by [`ReadStatus::Admit`] be read.
+    pub fn admit(&mut self) {
+        self.admitted = true;
+    }
+
+    /// Bytes this reader holds: unparsed input, the frame and the message being read.
+    pub fn buffered(&self) -> usize {
+        (self.pending.len() - self.start)
+            + self.frame.as_ref().map_or(0, |f| f.payload.len())
+            + self.message.as_ref().map_or(0, |(_, bytes)| bytes.len())
     }
 
     /// Reads and decodes until complete messages are in `out`, the stream would block, or
@@ -127,9 +148,12 @@ impl WsReader {
     ) -> Result<ReadStatus, WsError> {
         let before = out.len();
         loop {
-            self.decode_buffered(pool, out)?;
+            let waiting = self.decode_buffered(pool, out)?;
             if out.len() > before {
                 return Ok(ReadStatus::Decoded);
+            }
+            if let Some(len) = waiting {
+                return Ok(ReadStatus::Admit(len));
             }
             if *budget == 0 {
                 return Ok(ReadStatus::Budget);
@@ -173,12 +197,13 @@ impl WsReader {
         }
     }
 
-    /// Decodes whatever complete frames the buffer holds.
+    /// Decodes whatever complete frames the buffer holds; stops at a large frame that waits to
+    /// be admitted, returning its length.
     fn decode_buffered(
         &mut self,
         pool: &mut BufferPool,
         out: &mut Vec<WsEvent>,
-    ) -> Result<(), WsError> {
+    ) -> Result<Option<usize>, WsError> {
         let result = self.decode_frames(pool, out);
         self.release_consumed();
         result
@@ -188,7 +213,7 @@ impl WsReader {
         &mut self,
         pool: &mut BufferPool,
         out: &mut Vec<WsEvent>,
-    ) -> Result<(), WsError> {
+    ) -> Result<Option<usize>, WsError> {
         loop {
             if let Some(frame) = self.frame.as_mut() {
                 let available = frame.missing().min(self.pending.len() - self.start);
@@ -206,7 +231,7 @@ impl WsReader {
                     continue;
                 }
                 if frame.missing() > 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 if let Some(frame) = self.frame.take() {
                     self.finish_frame(frame, out)?;
@@ -217,11 +242,25 @@ impl WsReader {
             let parsed = FrameHeader::parse(&mut cursor)
                 .map_err(|_| WsError::Protocol("bad frame header", 1002))?;
             let Some((header, len)) = parsed else {
-                return Ok(());
+                return Ok(None);
             };
+            if !std::mem::take(&mut self.admitted) && self.needs_admission(&header, len) {
+                // The header stays buffered and is parsed again once admitted.
+                return Ok(usize::try_from(len).ok());
+            }
             self.start += usize::try_from(cursor.position()).unwrap_or(usize::MAX);
             self.begin_frame(header, len, pool)?;
         }
+    }
+
+    /// Whether this frame takes its message to [`LARGE_INPUT`] or more (and stays within
+    /// the maximum, which `begin_frame` refuses on its own).
+    fn needs_admission(&self, header: &FrameHeader, len: u64) -> bool {
+        let so_far = self.message.as_ref().map_or(0, |(_, bytes)| bytes.len()) as u64;
+        let total = so_far.saturating_add(len);
+        matches!(header.opcode, OpCode::Data(_))
+            && total >= LARGE_INPUT as u64
+            && total <= self.max_message as u64
     }
 
     fn begin_frame(
@@ -383,191 +422,4 @@ pub fn accept_response(key: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
-        let mask = [1u8, 2, 3, 4];
-        let mut out = vec![opcode | if fin { 0x80 } else { 0 }];
-        match payload.len() {
-            n if n < 126 => out.push(0x80 | n as u8),
-            n if n < 65536 => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        out
-    }
-
-    /// A stream that hands out its bytes `step` at a time, then blocks.
-    struct Steps {
-        data: Vec<u8>,
-        pos: usize,
-        step: usize,
-    }
-
-    impl Read for Steps {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.pos == self.data.len() {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            let n = buf.len().min(self.step).min(self.data.len() - self.pos);
-            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-            self.pos += n;
-            Ok(n)
-        }
-    }
-
-    fn read_all(bytes: Vec<u8>, step: usize, max: usize) -> Result<Vec<WsEvent>, WsError> {
-        let mut reader = WsReader::new(max, &[]);
-        let mut stream = Steps {
-            data: bytes,
-            pos: 0,
-            step,
-        };
-        let mut out = Vec::new();
-        let (mut scratch, mut pool) = (scratch(), BufferPool::default());
-        let mut budget = usize::MAX;
-        loop {
-            let status =
-                reader.read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)?;
-            if status == ReadStatus::WouldBlock {
-                return Ok(out);
-            }
-        }
-    }
-
-    #[test]
-    fn frames_of_every_size_in_every_step_size() {
-        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
-        let mut bytes = client_frame(0x1, true, b"4hello");
-        bytes.extend(client_frame(0x2, true, &big));
-        bytes.extend(client_frame(0x2, true, &big[..70_000]));
-        bytes.extend(client_frame(0x9, true, b"p"));
-        for step in [1, 3, 1000, 16 * 1024, 1 << 20] {
-            let events = read_all(bytes.clone(), step, 1 << 20).unwrap();
-            assert_eq!(
-                events,
-                vec![
-                    WsEvent::Text(Bytes::from_static(b"4hello")),
-                    WsEvent::Binary(Bytes::from(big.clone())),
-                    WsEvent::Binary(Bytes::from(big[..70_000].to_vec())),
-                    WsEvent::Ping(Bytes::from_static(b"p")),
-                ],
-                "step {step}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_recycled_buffer_carries_only_the_new_payload() {
-        let first: Vec<u8> = vec![1u8; 300_000];
-        let second: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
-        let mut reader = WsReader::new(1 << 20, &[]);
-        let (mut scratch, mut pool) = (scratch(), BufferPool::default());
-        let mut out = Vec::new();
-        for (payload, step) in [(&first, 70_000), (&second, 5_000)] {
-            let mut stream = Steps {
-                data: client_frame(0x2, true, payload),
-                pos: 0,
-                step,
-            };
-            let mut budget = usize::MAX;
-            while reader
-                .read(&mut stream, &mut scratch, &mut pool, &mut budget, &mut out)
-                .unwrap()
-                != ReadStatus::WouldBlock
-            {}
-            match out.pop() {
-                Some(WsEvent::Binary(bytes)) => {
-                    assert_eq!(&bytes[..], &payload[..]);
-                    pool.give(bytes);
-                }
-                other => panic!("expected a binary message, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn fragments_are_joined() {
-        let mut bytes = client_frame(0x1, false, b"4he");
-        bytes.extend(client_frame(0x9, true, b""));
-        bytes.extend(client_frame(0x0, true, b"llo"));
-        let events = read_all(bytes, 5, 100).unwrap();
-        assert_eq!(
-            events,
-            vec![
-                WsEvent::Ping(Bytes::new()),
-                WsEvent::Text(Bytes::from_static(b"4hello"))
-            ]
-        );
-    }
-
-    #[test]
-    fn violations_are_errors() {
-        let unmasked = vec![0x81, 0x01, b'x'];
-        assert!(matches!(
-            read_all(unmasked, 10, 100),
-            Err(WsError::Protocol(_, 1002))
-        ));
-        assert!(matches!(
-            read_all(client_frame(0x2, true, &[0; 101]), 10, 100),
-            Err(WsError::TooLarge)
-        ));
-        assert!(matches!(
-            read_all(client_frame(0x0, true, b"x"), 10, 100),
-            Err(WsError::Protocol(_, 1002))
-        ));
-        assert!(matches!(
-            read_all(client_frame(0x1, true, &[0xff]), 10, 100),
-            Err(WsError::Protocol(_, 1007))
-        ));
-        assert!(matches!(
-            read_all(client_frame(0x3, true, b""), 10, 100),
-            Err(WsError::Protocol(_, 1002))
-        ));
-        assert!(matches!(
-            read_all(client_frame(0x9, false, b""), 10, 100),
-            Err(WsError::Protocol(_, 1002))
-        ));
-    }
-
-    #[test]
-    fn close_frame_reports_its_code() {
-        let events = read_all(client_frame(0x8, true, &[0x03, 0xe8]), 100, 100).unwrap();
-        assert_eq!(events, vec![WsEvent::Close(Some(1000))]);
-    }
-
-    #[test]
-    fn unmask_matches_bytewise_xor_at_every_length() {
-        for len in 0..40 {
-            let data: Vec<u8> = (0..len as u8).collect();
-            let mut fast = data.clone();
-            unmask(&mut fast, [9, 8, 7, 6]);
-            let slow: Vec<u8> = data
-                .iter()
-                .zip([9u8, 8, 7, 6].iter().cycle())
-                .map(|(b, m)| b ^ m)
-                .collect();
-            assert_eq!(fast, slow);
-        }
-    }
-
-    #[test]
-    fn server_headers() {
-        assert_eq!(
-            frame_header(TEXT, 5),
-            ([0x81, 5, 0, 0, 0, 0, 0, 0, 0, 0], 2)
-        );
-        let (h, n) = frame_header(BINARY, 300);
-        assert_eq!(&h[..n], &[0x82, 126, 1, 44]);
-        let (h, n) = frame_header(BINARY, 70_000);
-        assert_eq!(&h[..n], &[0x82, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]);
-    }
-}
+mod tests;

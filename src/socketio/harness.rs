@@ -3,7 +3,7 @@
 //! messages, `expire`, then settle), on virtual time and without sockets. The Socket.IO and
 //! ShareThings unit tests share it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
@@ -44,8 +44,13 @@ pub fn socketio_config() -> SocketIoConfig {
     SocketIoConfig {
         namespaces: vec!["/".into(), "/custom".into()],
         connect_timeout: Duration::from_secs(1),
-        max_attachments: 4,
+        packet_limits: crate::wire::sio::Limits {
+            attachments: 4,
+            json_depth: 32,
+            json_nodes: 1000,
+        },
         max_attachment_bytes: 1 << 16,
+        attachment_timeout: Duration::from_secs(2),
         max_sockets: 64,
     }
 }
@@ -58,6 +63,11 @@ pub struct Harness<A: Application> {
     next_conn: u64,
     /// What each connection was sent, oldest first, until taken by [`Harness::sent`].
     outbox: HashMap<ConnId, Vec<String>>,
+    /// Clients that read nothing: what they are sent stays queued (see [`Harness::drained`]).
+    /// Every other client reads each frame as soon as it is queued.
+    not_reading: HashSet<ConnId>,
+    /// The session of each client's connection.
+    sessions: HashMap<ConnId, SessionId>,
 }
 
 impl<A: Application> Harness<A> {
@@ -74,6 +84,8 @@ impl<A: Application> Harness<A> {
             t0,
             next_conn: 1,
             outbox: HashMap::new(),
+            not_reading: HashSet::new(),
+            sessions: HashMap::new(),
         }
     }
 
@@ -95,6 +107,7 @@ impl<A: Application> Harness<A> {
         let Outcome::AcceptWebSocket(session) = outcome else {
             panic!("handshake refused: {outcome:?}");
         };
+        self.sessions.insert(conn, session);
         self.settle(at);
         let open = self.sent(Client { conn, session });
         assert!(open[0].starts_with("0{"), "{open:?}");
@@ -139,6 +152,11 @@ impl<A: Application> Harness<A> {
         self.settle(at);
     }
 
+    /// From now on the client reads nothing until [`Harness::drained`] says it did.
+    pub fn stops_reading(&mut self, client: Client) {
+        self.not_reading.insert(client.conn);
+    }
+
     /// The front door wrote everything queued for `client` (its queue drained).
     pub fn drained(&mut self, at: Duration, client: Client, bytes: usize) {
         self.engine.ws_written(client.session, bytes);
@@ -158,7 +176,14 @@ impl<A: Application> Harness<A> {
             }
             while let Some(action) = self.engine.actions.pop_front() {
                 let (conn, what) = match action {
-                    Action::SendWs { conn, frame } => (conn, frame_text(&frame)),
+                    Action::SendWs { conn, frame } => {
+                        if !self.not_reading.contains(&conn) {
+                            if let Some(&session) = self.sessions.get(&conn) {
+                                self.engine.ws_written(session, frame.len());
+                            }
+                        }
+                        (conn, frame_text(&frame))
+                    }
                     Action::CloseWs { conn, code } => (conn, format!("close:{code}")),
                     Action::AnswerPoll { conn, body } => {
                         (conn, format!("poll:{}", String::from_utf8_lossy(&body)))

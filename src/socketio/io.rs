@@ -121,6 +121,13 @@ impl<T: Copy> Io<'_, T> {
         sent
     }
 
+    /// Closes the client's connection (its Engine.IO session, every namespace with it).
+    pub fn close_client(&mut self, socket: SocketId) {
+        if let Some(session) = self.session(socket) {
+            self.engine.close(session, CloseReason::ServerClose);
+        }
+    }
+
     pub fn set_timer(&mut self, deadline: Instant, key: T) -> Result<TimerId, Full> {
         self.engine.set_app_timer(deadline, key)
     }

@@ -11,6 +11,7 @@
 
 mod io;
 mod outgoing;
+mod partial;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -27,6 +28,7 @@ use crate::wire::sio::{self, PacketKind};
 
 pub use io::Io;
 pub use outgoing::Outgoing;
+use partial::Partial;
 
 /// A Socket.IO socket: one Engine.IO session joined to one namespace.
 pub type SocketId = Handle;
@@ -38,8 +40,11 @@ pub struct SocketIoConfig {
     pub namespaces: Vec<String>,
     /// A client that joins no namespace within this is disconnected.
     pub connect_timeout: Duration,
-    pub max_attachments: usize,
+    /// What one packet may hold (attachments, JSON depth and size).
+    pub packet_limits: sio::Limits,
     pub max_attachment_bytes: usize,
+    /// A binary packet's attachments must all arrive within this of its text.
+    pub attachment_timeout: Duration,
     pub max_sockets: usize,
 }
 
@@ -118,6 +123,10 @@ pub trait Application {
         socket: SocketId,
         reason: DisconnectReason,
     );
+    /// A binary packet's attachments passed `max_attachment_bytes`. What it held is freed,
+    /// the rest of its attachments are dropped as they come, and the connection stays open;
+    /// `ack` is the packet's ack id, for the answer.
+    fn on_too_large(&mut self, io: &mut Io<'_, Self::Timer>, socket: SocketId, ack: Option<u64>);
     /// A deadline set with [`Io::set_timer`] passed.
     fn on_timer(&mut self, _io: &mut Io<'_, Self::Timer>, _key: Self::Timer) {}
 }
@@ -126,13 +135,6 @@ struct Socket {
     session: SessionId,
     nsp: usize,
     id: Sid,
-}
-
-/// A binary packet waiting for its attachments.
-struct Partial {
-    packet: sio::Packet,
-    attachments: Vec<Bytes>,
-    bytes: usize,
 }
 
 /// Socket.IO state of one Engine.IO session.
@@ -161,6 +163,10 @@ impl<A: Application> engine::Layer for SocketIoLayer<A> {
     ) {
         self.sio.handle(engine, now, &mut self.app, event);
     }
+
+    fn held_bytes(&self) -> usize {
+        self.sio.partial_bytes
+    }
 }
 
 /// Socket.IO state of the whole process.
@@ -168,6 +174,8 @@ pub struct SocketIo {
     config: SocketIoConfig,
     sockets: Arena<Socket>,
     clients: HashMap<SessionId, Client>,
+    /// Bytes held by binary packets waiting for their attachments, all clients together.
+    partial_bytes: usize,
 }
 
 impl SocketIo {
@@ -175,6 +183,7 @@ impl SocketIo {
         SocketIo {
             sockets: Arena::with_capacity(config.max_sockets),
             clients: HashMap::with_capacity(config.max_sockets),
+            partial_bytes: 0,
             config,
         }
     }
@@ -203,16 +212,19 @@ impl SocketIo {
                 session,
                 DisconnectReason::Transport(reason),
             ),
-            engine::Event::UpperTimer(session) => {
-                let joined = self
-                    .clients
-                    .get(&session)
-                    .is_some_and(|c| !c.sockets.is_empty());
-                if !joined {
+            // Before the first CONNECT the session's deadline is connectTimeout; after it,
+            // the deadline of a binary packet's attachments (binary packets need a socket).
+            engine::Event::UpperTimer(session) => match self.clients.get(&session) {
+                Some(c) if c.partial.is_some() => {
+                    log::debug!("closing session: attachments did not arrive in time");
+                    engine.close(session, CloseReason::ParseError);
+                }
+                Some(c) if c.sockets.is_empty() => {
                     log::debug!("closing session: no namespace joined within connectTimeout");
                     engine.close(session, CloseReason::ServerClose);
                 }
-            }
+                _ => {}
+            },
             engine::Event::AppTimer(key) => app.on_timer(
                 &mut Io {
                     engine,
@@ -237,18 +249,9 @@ impl SocketIo {
             return;
         };
         let complete = match (message, client.partial.as_mut()) {
-            (Message::Binary(data), Some(partial)) => {
-                partial.bytes = partial.bytes.saturating_add(data.len());
-                if partial.bytes > self.config.max_attachment_bytes {
-                    log::debug!("closing session: binary attachments larger than allowed");
-                    return engine.close(session, CloseReason::ParseError);
-                }
-                partial.attachments.push(data);
-                if partial.attachments.len() < partial.packet.attachments {
-                    return;
-                }
-                match client.partial.take() {
-                    Some(partial) => (partial.packet, partial.attachments),
+            (Message::Binary(data), Some(_)) => {
+                match self.on_attachment(engine, now, app, session, data) {
+                    Some(complete) => complete,
                     None => return,
                 }
             }
@@ -261,10 +264,7 @@ impl SocketIo {
                 return engine.close(session, CloseReason::ParseError);
             }
             (Message::Text(data), None) => {
-                let decoded = std::str::from_utf8(&data)
-                    .map_err(|_| crate::wire::DecodeError::InvalidUtf8)
-                    .and_then(|text| sio::decode(text, self.config.max_attachments));
-                let packet = match decoded {
+                let packet = match self.decode_text(&data) {
                     Ok(packet) => packet,
                     Err(err) => {
                         log::debug!("closing session: bad socket.io packet: {err}");
@@ -272,12 +272,7 @@ impl SocketIo {
                     }
                 };
                 if packet.attachments > 0 {
-                    client.partial = Some(Partial {
-                        packet,
-                        attachments: Vec::new(),
-                        bytes: 0,
-                    });
-                    return;
+                    return self.await_attachments(engine, now, session, packet, data);
                 }
                 (packet, Vec::new())
             }
@@ -447,6 +442,9 @@ impl SocketIo {
         let Some(client) = self.clients.remove(&session) else {
             return;
         };
+        if let Some(partial) = &client.partial {
+            self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
+        }
         for socket in client.sockets {
             self.remove_socket(engine, now, app, socket, reason);
         }

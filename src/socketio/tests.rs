@@ -70,6 +70,10 @@ impl Application for Recorder {
         }
     }
 
+    fn on_too_large(&mut self, _io: &mut Io<'_, u32>, _socket: SocketId, ack: Option<u64>) {
+        self.log.push(format!("too large ack={ack:?}"));
+    }
+
     fn on_ack(
         &mut self,
         _io: &mut Io<'_, u32>,
@@ -200,6 +204,42 @@ fn a_binary_event_waits_for_all_its_attachments() {
 }
 
 #[test]
+fn attachments_that_do_not_come_in_time_close_the_session_and_free_what_it_held() {
+    let mut h = harness();
+    let c = h.connect(ms(0));
+    let text = r#"452-["echo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    h.text(ms(10), c, text);
+    h.binary(ms(20), c, b"one");
+    // The Socket.IO text (without Engine.IO's `4`) and the attachment.
+    assert_eq!(h.sio.partial_bytes, text.len() - 1 + 3);
+    h.expire(ms(10) + super::harness::socketio_config().attachment_timeout - ms(5));
+    assert!(h.is_open(c));
+    h.expire(ms(10) + super::harness::socketio_config().attachment_timeout);
+    assert!(!h.is_open(c));
+    assert_eq!(h.sio.partial_bytes, 0);
+}
+
+#[test]
+fn a_complete_binary_packet_disarms_its_deadline() {
+    let mut h = harness();
+    let c = h.connect(ms(0));
+    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    h.binary(ms(2), c, b"one");
+    assert_eq!(h.sio.partial_bytes, 0);
+    h.expire(ms(60_000));
+    assert!(h.is_open(c));
+}
+
+#[test]
+fn a_binary_packet_for_a_namespace_not_joined_is_refused_before_its_attachments() {
+    let mut h = harness();
+    let c = unconnected(&mut h);
+    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    assert_eq!(h.sent(c), ["close:1002"]);
+    assert_eq!(h.sio.partial_bytes, 0);
+}
+
+#[test]
 fn a_binary_message_without_a_binary_packet_closes_the_session() {
     let mut h = harness();
     let c = h.connect(ms(0));
@@ -208,12 +248,21 @@ fn a_binary_message_without_a_binary_packet_closes_the_session() {
 }
 
 #[test]
-fn attachments_over_their_byte_cap_close_the_session() {
+fn attachments_over_their_byte_cap_are_refused_and_the_connection_goes_on() {
     let mut h = harness();
     let c = h.connect(ms(0));
-    h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
+    log(&mut h);
+    let text = r#"452-7["echo",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+    h.text(ms(1), c, text);
     h.binary(ms(2), c, &vec![0u8; (1 << 16) + 1]);
-    assert_eq!(h.sent(c), ["close:1002"]);
+    assert_eq!(log(&mut h), ["too large ack=Some(7)"], "answered at once");
+    assert_eq!(h.sio.partial_bytes, text.len() - 1, "only the text is held");
+    h.binary(ms(3), c, b"the rest, dropped");
+    assert_eq!(h.sio.partial_bytes, 0);
+    assert!(log(&mut h).is_empty());
+    h.text(ms(4), c, r#"42["echo","still here"]"#);
+    assert_eq!(log(&mut h).len(), 1);
+    assert!(h.is_open(c));
 }
 
 #[test]
@@ -253,6 +302,7 @@ fn a_congested_receiver_pauses_the_sender_and_holds_its_acks_until_it_drains() {
     let mut h = harness();
     let sender = h.connect(ms(0));
     let receiver = h.connect(ms(0));
+    h.stops_reading(receiver);
     let big = "x".repeat(600 * 1024);
     h.text(ms(1), sender, &format!(r#"421["relay","{big}"]"#));
     assert_eq!(h.sent(sender), ["pause"], "ack held, reads paused");

@@ -61,6 +61,10 @@ pub enum DecodeError {
     InvalidAckId,
     /// The Socket.IO payload after the header is not valid JSON.
     InvalidJson,
+    /// The Socket.IO payload nests arrays and objects deeper than allowed.
+    JsonTooDeep,
+    /// The Socket.IO payload has more JSON values than allowed.
+    JsonTooLarge,
     /// The Socket.IO payload is valid JSON of the wrong shape for the packet type (e.g. an
     /// EVENT whose first element is not a string or number, or a reserved event name).
     InvalidPayload,
@@ -85,6 +89,8 @@ impl DecodeError {
             Self::TooManyAttachments => "too many attachments",
             Self::InvalidAckId => "invalid ack id",
             Self::InvalidJson => "invalid JSON payload",
+            Self::JsonTooDeep => "JSON payload nested too deep",
+            Self::JsonTooLarge => "JSON payload with too many values",
             Self::InvalidPayload => "invalid payload",
             Self::InvalidPlaceholder => "invalid binary placeholder",
             Self::SidLength => "session id has the wrong length",

@@ -356,6 +356,14 @@ fn connection_past_the_cap_gets_503_and_the_server_recovers() {
     let res = ninth.read_response();
     assert_eq!(res.status, 503, "{res:?}");
     ninth.expect_closed();
+    // Fifty more refusals make one log line with their count, not fifty lines.
+    for _ in 0..50 {
+        let mut more = Http::connect(server.addr());
+        assert_eq!(more.read_response().status, 503);
+    }
+    let lines = || server.output().matches("connection limit reached").count();
+    assert!(wait_until(deadline(STEP), || lines() >= 1));
+    assert!(lines() <= 2, "{}", server.output());
     // The held connections still work.
     assert_eq!(held[0].request("GET", "/health", &[], b"").status, 200);
     held.clear();
@@ -371,7 +379,8 @@ fn connection_past_the_cap_gets_503_and_the_server_recovers() {
 
 #[test]
 fn a_flood_of_plain_http_requests_completes_with_bounded_threads() {
-    let mut server = Server::start(&[]);
+    // 200 connections from one address: above the per-address cap, which has its own test.
+    let mut server = Server::start(&["--max-connections-per-address", "1024"]);
     server.assert_healthy();
     let baseline = server.threads();
     let mut conns: Vec<Http> = (0..200).map(|_| Http::connect(server.addr())).collect();
@@ -398,4 +407,70 @@ fn a_flood_of_plain_http_requests_completes_with_bounded_threads() {
         "threads grew from {baseline} to {most} under the flood"
     );
     server.assert_healthy();
+}
+
+#[test]
+fn a_large_body_past_the_memory_budget_gets_503_and_its_session_survives() {
+    let server = Server::start(&["--memory-budget", "1048576"]);
+    let addr = server.addr();
+    let (first, _) = eio_open_polling(addr);
+    let (second, _) = eio_open_polling(addr);
+    // The first client's body is half in: 600 kB of the 1 MiB budget are held for it.
+    let body = format!("4{}", "a".repeat(899_999));
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
+        polling_target(&first),
+        body.len()
+    );
+    let mut slow = Http::connect(addr);
+    slow.send(head.as_bytes());
+    slow.send(&body.as_bytes()[..600_000]);
+    loop_barrier(addr);
+    let refused = poll_post(
+        addr,
+        &second,
+        format!("4{}", "b".repeat(599_999)).as_bytes(),
+    );
+    assert_eq!(refused.status, 503, "{refused:?}");
+    // What was accepted goes on, and the refused client may send again once there is room.
+    slow.send(&body.as_bytes()[600_000..]);
+    assert_eq!(slow.read_response_for("POST").status, 200);
+    assert_eq!(poll_post(addr, &second, b"4small").status, 200);
+}
+
+#[test]
+fn connections_per_address_are_capped_directly_and_behind_a_trusted_proxy() {
+    let direct = Server::start(&["--max-connections-per-address", "4"]);
+    let held: Vec<Http> = (0..4)
+        .map(|_| {
+            let mut conn = Http::connect(direct.addr());
+            assert_eq!(conn.request("GET", "/health", &[], b"").status, 200);
+            conn
+        })
+        .collect();
+    let mut fifth = Http::connect(direct.addr());
+    assert_eq!(fifth.read_response().status, 503);
+    drop(held);
+
+    let proxied = Server::start(&[
+        "--max-connections-per-address",
+        "4",
+        "--trusted-proxies",
+        "127.0.0.1",
+    ]);
+    let via = |client: &str| {
+        let mut conn = Http::connect(proxied.addr());
+        let res = conn.request("GET", "/health", &[("X-Forwarded-For", client)], b"");
+        (conn, res.status)
+    };
+    let flood: Vec<Http> = (0..4)
+        .map(|_| {
+            let (conn, status) = via("10.0.0.1");
+            assert_eq!(status, 200);
+            conn
+        })
+        .collect();
+    assert_eq!(via("10.0.0.1").1, 503, "the flooding address is refused");
+    assert_eq!(via("10.0.0.2").1, 200, "another address still gets in");
+    drop(flood);
 }

@@ -11,6 +11,8 @@ mod common;
 
 /// ShareThings events: join, relay, membership, limits, tokens, routing.
 mod app;
+/// The review's attacks on the release binary (ignored unless run by tests/attack/run.sh).
+mod attack;
 /// Engine.IO v4 in raw bytes: errors, handshake, polling, upgrade, heartbeat, maxPayload, CORS.
 mod engineio;
 /// The front door: request heads, slow clients, keep-alive, the bridge, connection caps.

@@ -135,14 +135,27 @@ pub struct Packet {
     pub data: Option<Value>,
 }
 
+/// What one packet may contain at most. The JSON caps are checked by a linear scan of the
+/// text before any tree is built: a tree costs about 50 times its text in the worst case
+/// (`[[[[…`), and a relayed deep tree crashes other members' clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Binary attachments.
+    pub attachments: usize,
+    /// Nesting of JSON arrays and objects (ShareThings payloads are at most 3 deep).
+    pub json_depth: usize,
+    /// JSON values, keys included (counted as containers, commas and colons).
+    pub json_nodes: usize,
+}
+
 /// Decodes one Socket.IO packet from the data of an Engine.IO `message` text packet.
 ///
 /// Rejects, like the reference decoder: an unknown type digit; a binary type without
 /// `<digits>-`; a payload that is not JSON or has the wrong shape for its kind (see
-/// [`PacketKind`]); reserved event names. In addition: more than `max_attachments`
-/// attachments, an ack id beyond `u64`, and (for binary kinds) any malformed or out-of-range
-/// placeholder (see [`check_placeholders`]).
-pub fn decode(s: &str, max_attachments: usize) -> Result<Packet, DecodeError> {
+/// [`PacketKind`]); reserved event names. In addition: more attachments or deeper or larger
+/// JSON than `limits` allow, an ack id beyond `u64`, and (for binary kinds) any malformed or
+/// out-of-range placeholder (see [`check_placeholders`]).
+pub fn decode(s: &str, limits: Limits) -> Result<Packet, DecodeError> {
     let (&first, _) = s.as_bytes().split_first().ok_or(DecodeError::Empty)?;
     let kind = PacketKind::from_digit(first).ok_or(DecodeError::UnknownPacketType)?;
     // The first byte is an ASCII digit, so index 1 is a char boundary.
@@ -160,7 +173,7 @@ pub fn decode(s: &str, max_attachments: usize) -> Result<Packet, DecodeError> {
         // A count too large for usize is certainly above the limit.
         attachments = parse_decimal(count)
             .and_then(|n| usize::try_from(n).ok())
-            .filter(|&n| n <= max_attachments)
+            .filter(|&n| n <= limits.attachments)
             .ok_or(DecodeError::TooManyAttachments)?;
         rest = after;
     }
@@ -188,6 +201,7 @@ pub fn decode(s: &str, max_attachments: usize) -> Result<Packet, DecodeError> {
     let data = if rest.is_empty() {
         None
     } else {
+        check_json_size(rest, limits)?;
         Some(json::from_str::<Value>(rest).map_err(|_| DecodeError::InvalidJson)?)
     };
     check_payload(kind, data.as_ref())?;
@@ -205,6 +219,42 @@ pub fn decode(s: &str, max_attachments: usize) -> Result<Packet, DecodeError> {
 }
 
 /// Splits `s` after its leading ASCII digits.
+/// Checks nesting depth and node count of JSON text without parsing it. Strings are skipped
+/// (with their escapes), so brackets inside them do not count; anything else malformed is
+/// left to the parser.
+fn check_json_size(text: &str, limits: Limits) -> Result<(), DecodeError> {
+    let (mut depth, mut nodes) = (0usize, 1usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in text.as_bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                nodes = nodes.saturating_add(1);
+                if depth > limits.json_depth {
+                    return Err(DecodeError::JsonTooDeep);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' | b':' => nodes = nodes.saturating_add(1),
+            _ => continue,
+        }
+        if nodes > limits.json_nodes {
+            return Err(DecodeError::JsonTooLarge);
+        }
+    }
+    Ok(())
+}
+
 fn split_digits(s: &str) -> (&str, &str) {
     let n = s.bytes().take_while(u8::is_ascii_digit).count();
     // ASCII digits are one byte each, so `n` is a char boundary.

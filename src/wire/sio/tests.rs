@@ -4,7 +4,11 @@ use super::*;
 use miniserde::json::Array;
 use proptest::prelude::*;
 
-const MAX: usize = 10;
+const MAX: Limits = Limits {
+    attachments: 10,
+    json_depth: 32,
+    json_nodes: 1000,
+};
 
 /// (wire, kind, nsp, id, attachments, JSON payload).
 type Fixture = (
@@ -218,15 +222,34 @@ fn accepts_edge_cases() {
 }
 
 #[test]
-fn deep_nesting_does_not_overflow_the_stack() {
-    let depth = 200_000;
-    let deep = format!("51-[\"a\",{}{}]", "[".repeat(depth), "]".repeat(depth));
-    let p = decode(&deep, MAX).unwrap();
-    check_placeholders(p.data.as_ref().unwrap(), 1).unwrap();
-    let encoded = encode(p.kind, p.attachments, &p.nsp, p.id, p.data.as_ref());
-    assert_eq!(encoded, deep);
-    let deep_obj = format!("61-[{}1{}]", "{\"a\":".repeat(depth), "}".repeat(depth));
-    decode(&deep_obj, MAX).unwrap();
+fn json_depth_and_size_are_capped_before_parsing() {
+    let nested = |depth: usize| format!("2[\"a\",{}{}]", "[".repeat(depth), "]".repeat(depth));
+    // The outer array counts: 31 more levels make 32.
+    decode(&nested(31), MAX).unwrap();
+    assert_eq!(
+        decode(&nested(32), MAX).unwrap_err(),
+        DecodeError::JsonTooDeep
+    );
+    assert_eq!(
+        decode(&nested(200_000), MAX).unwrap_err(),
+        DecodeError::JsonTooDeep
+    );
+    let deep_obj = format!("61-[{}1{}]", "{\"a\":".repeat(200_000), "}".repeat(200_000));
+    assert_eq!(
+        decode(&deep_obj, MAX).unwrap_err(),
+        DecodeError::JsonTooDeep
+    );
+    // Brackets and commas inside strings (escaped quotes too) are text, not structure.
+    let text = format!("2[\"a\",\"{}\\\"{}\"]", "[,:".repeat(5000), "{".repeat(100));
+    decode(&text, MAX).unwrap();
+    let wide = |n: usize| format!("2[\"a\"{}]", ",1".repeat(n));
+    decode(&wide(998), MAX).unwrap();
+    assert_eq!(
+        decode(&wide(999), MAX).unwrap_err(),
+        DecodeError::JsonTooLarge
+    );
+    let pairs = format!("2[\"a\",{{{}\"z\":1}}]", "\"k\":1,".repeat(600));
+    assert_eq!(decode(&pairs, MAX).unwrap_err(), DecodeError::JsonTooLarge);
 }
 
 /// Pins how miniserde treats JSON that the reference's `JSON.parse`/`JSON.stringify`
@@ -319,4 +342,29 @@ proptest! {
     fn decode_never_panics_on_near_misses(s in r#"[0-6][0-9/,a-z\-\[\]{}":_.e]{0,40}"#) {
         let _ = decode(&s, MAX);
     }
+
+    /// Bracket soup (with strings, escapes and separators) never panics the pre-scan or the
+    /// parser, and whatever decodes is within the depth cap.
+    #[test]
+    fn json_structure_never_panics_and_decodes_only_within_the_caps(
+        body in r#"[\[\]{}",:\\a1 ]{0,300}"#,
+    ) {
+        if let Ok(p) = decode(&format!("2[\"e\",{body}]"), MAX) {
+            prop_assert!(depth(p.data.as_ref().unwrap()) <= MAX.json_depth);
+        }
+    }
+}
+
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
