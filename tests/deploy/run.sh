@@ -39,7 +39,7 @@ if [ -z "${SHARETHINGS_BIN:-}" ]; then
     check "x86_64 release build of the server" cargo build --release --locked --quiet --bin sharethings
 fi
 timed "packaging/build-deb.sh: arm64, armhf and amd64 packages" bash packaging/build-deb.sh
-timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 image (cached)" bash tests/deploy/vm/build-image.sh
+timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 image (cached)" bash tests/deploy/vm/build-image.sh "$SHARETHINGS_TEST_CACHE/deploy-vm/bookworm-arm64"
 
 for file in systemd cross package haproxy affine vm; do
     log="$(mktemp)"

@@ -2,7 +2,7 @@
 # Build (once) the Debian bookworm arm64 system the package test boots under
 # qemu-system-aarch64, from Debian's own packages, and cache it under target/.
 #
-#   tests/deploy/vm/build-image.sh [DIR]      # default DIR: $SHARETHINGS_TEST_CACHE/deploy-vm/bookworm-arm64
+#   tests/deploy/vm/build-image.sh [DIR]      # default DIR: target/deploy-vm/bookworm-arm64
 #
 # Result in DIR: rootfs.img (ext4, the whole system with systemd as PID 1), vmlinuz (Debian's
 # linux-image-arm64 kernel) and initrd.img (busybox plus the few virtio/ext4 modules that
@@ -23,7 +23,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
-dir="${1:-${SHARETHINGS_TEST_CACHE:-/var/cache/sharethings-tests}/deploy-vm/bookworm-arm64}"
+dir="${1:-$repo/target/deploy-vm/bookworm-arm64}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite=bookworm
 # systemd as PID 1 with udev and D-Bus, as on Raspberry Pi OS Lite; HAProxy and openssl for
