@@ -70,13 +70,14 @@ pub fn raise_after(line: &mut String, needle: &str, value: usize) -> usize {
 /// The repository's `haproxy/haproxy.cfg` with, and only with: loopback ports; the HTTPS
 /// frontend served as plain HTTP (the bench speaks ws://; everything else in that frontend
 /// stays); the given `server` lines; the admin socket in a private directory; logs on
-/// stderr; no daemon/chroot/user/group; the per-address limits and `maxconn` raised as far
+/// stderr; no daemon/chroot/user/group; no route serving the local CA's certificate (a file
+/// only an installed box has, and nothing the bench measures); the per-address limits and `maxconn` raised as far
 /// as the run needs. Like tests/deploy/lib.mjs, it refuses a file whose lines no longer
 /// have the shape it substitutes. Balancing, hashing and checks are the file's own.
 pub fn derive_config(base: &str, d: &Derive) -> Result<String, String> {
     let mut out = String::new();
-    let mut seen = [0usize; 7];
-    let [http, https, dropped, stats, log, servers, limits] = &mut seen;
+    let mut seen = [0usize; 8];
+    let [http, https, dropped, stats, log, servers, limits, ca_routes] = &mut seen;
     for line in base.lines() {
         let text = line.trim_start();
         let indent = &line[..line.len() - text.len()];
@@ -97,6 +98,9 @@ pub fn derive_config(base: &str, d: &Derive) -> Result<String, String> {
             || text == "daemon"
         {
             *dropped += 1;
+            continue;
+        } else if text.starts_with("http-request return ") && text.contains(" file ") {
+            *ca_routes += 1;
             continue;
         } else if let Some(rest) = text.strip_prefix("stats socket ") {
             *stats += 1;
@@ -140,6 +144,10 @@ pub fn derive_config(base: &str, d: &Derive) -> Result<String, String> {
         (seen[4] == 1, "one `log /dev/log local0`"),
         (seen[5] >= 1, "`server sNNNN 127.0.0.1:NNNN check` lines"),
         (seen[6] >= 1, "per-address limits"),
+        (
+            seen[7] == 2,
+            "two `http-request return ... file` routes (the CA certificate)",
+        ),
     ];
     for (ok, what) in expected {
         if !ok {
