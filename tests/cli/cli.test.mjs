@@ -69,7 +69,7 @@ before(async () => {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const cfg = deriveHaproxyConfig({
-    httpPort, httpsPort, pem: cert.pem, caFile: cert.ca, adminSocket: path.join(dir, 'admin.sock'), serverPorts: servers.map((s) => s.port),
+    httpPort, httpsPort, pem: cert.pem, caFile: cert.caFile, adminSocket: path.join(dir, 'admin.sock'), serverPorts: servers.map((s) => s.port),
   });
   const proc = await startHaproxy(cfg, { dir, httpPort, httpsPort });
   procs.push(proc);
