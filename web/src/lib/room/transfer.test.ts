@@ -42,7 +42,9 @@ describe('transfer endings', () => {
   it('a sender cancel reaches the receiver, who keeps the item with who cancelled it', async () => {
     const s = await joinFake();
     const r = await joinFake();
-    const id = await s.room.share(file(20 * CHUNK_SIZE), { kind: 'file', name: 'c.bin', mime: 'application/octet-stream' });
+    // Long enough that it cannot finish between seeing it arrive and cancelling, however the
+    // machine's load spreads the relay's steps.
+    const id = await s.room.share(file(100 * CHUNK_SIZE), { kind: 'file', name: 'c.bin', mime: 'application/octet-stream' });
     const step = relay(s.socket, r.socket);
     await pumpUntil(step, () => first(r.room)?.state === 'receiving');
     s.room.cancel(id);
