@@ -63,7 +63,9 @@ export async function startServer(extraEnv = {}, { port: wanted } = {}) {
   const logs = [];
   const proc = spawn(BINARY, ['--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT,
-    env: { ...process.env, RUST_LOG: 'warn', ...extraEnv },
+    // Every simulated device connects from 127.0.0.1, where real devices each have their own
+    // address: the per-address cap would count a whole household of browsers as one client.
+    env: { ...process.env, RUST_LOG: 'warn', MAX_CONNECTIONS_PER_ADDRESS: '1024', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const s of [proc.stdout, proc.stderr]) s.on('data', (d) => logs.push(String(d)));
