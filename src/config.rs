@@ -58,6 +58,7 @@ settings! {
     "JOIN_LIMIT_WINDOW", "join-limit-window", "60000", "Rate-limit window for failed joins, in milliseconds.";
     "TRUSTED_PROXIES", "trusted-proxies", "", "Comma-separated proxy IP addresses whose X-Forwarded-For is believed.";
     "CORS_ORIGINS", "cors-origins", "", "Comma-separated extra origins allowed to connect (same-origin is always allowed).";
+    "SERVED_HOSTS", "served-hosts", "", "Comma-separated host names devices open the server by, besides IP addresses, localhost, this machine's hostname and <hostname>.local; a request whose Host header names another gets 421 Misdirected Request (the DNS-rebinding defence). * serves any name.";
     "LOG_LEVEL", "log-level", "info", "One of error, warn, info, debug, trace, off.";
 }
 
@@ -126,6 +127,7 @@ pub struct Config {
     pub join_limit_window: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub cors_origins: Vec<String>,
+    pub served_hosts: Vec<String>,
     pub log_level: log::LevelFilter,
 }
 
@@ -207,6 +209,12 @@ impl Config {
             cors_origins: raw.list("CORS_ORIGINS", |item| {
                 (item.starts_with("http://") || item.starts_with("https://"))
                     .then(|| item.trim_end_matches('/').to_string())
+            })?,
+            served_hosts: raw.list("SERVED_HOSTS", |item| {
+                let name = item
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+                (item == "*" || name).then(|| item.to_ascii_lowercase())
             })?,
             log_level: raw.parse("LOG_LEVEL", "one of error, warn, info, debug, trace, off")?,
         })
@@ -390,12 +398,21 @@ mod tests {
                 "127.0.0.1, ::1",
                 "--cors-origins",
                 "https://a.example/",
+                "--served-hosts",
+                "Pi.lan, sharethings.local",
             ]),
             |_| None,
         )
         .unwrap();
         assert_eq!(config.trusted_proxies.len(), 2);
         assert_eq!(config.cors_origins, vec!["https://a.example".to_string()]);
+        assert_eq!(config.served_hosts, ["pi.lan", "sharethings.local"]);
+        let err = Config::from_sources(args(&["--served-hosts", "a.lan,https://b.lan"]), |_| None)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("SERVED_HOSTS=\"https://b.lan\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, Layer};
-use crate::front::{FrontConfig, Server};
+use crate::front::{FrontConfig, ServedHosts, Server};
 use crate::metrics::Metrics;
 use crate::socketio::{SocketIo, SocketIoConfig};
 
@@ -77,6 +77,7 @@ pub fn build<L: Layer>(
         trusted_proxies: config.trusted_proxies.clone(),
         max_connections_per_address: config.max_connections_per_address,
         cors_origins: config.cors_origins.clone(),
+        served_hosts: ServedHosts::for_this_machine(&config.served_hosts),
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,
     };

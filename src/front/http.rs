@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// The body of the answer to a request for a host name the server does not serve.
+const MISDIRECTED: &str = "this server does not answer to the host name in this request; \
+     if devices open it by that name, add the name to SERVED_HOSTS";
+
 impl<L: Layer> Server<L> {
     pub(super) fn read_http(&mut self, now: Instant, id: Handle) {
         loop {
@@ -113,6 +117,16 @@ impl<L: Layer> Server<L> {
                 return self.reject(id, 503, "too many connections from this address");
             }
             self.count_address(id, client);
+        }
+        // Before anything is routed: a page on a rebound DNS name must not reach the app, the
+        // Engine.IO endpoint or any route (docs/security.md, "DNS rebinding").
+        let hosts = head.headers.iter().filter(|(n, _)| n == "host");
+        if !self
+            .config
+            .served_hosts
+            .allows(hosts.map(|(_, v)| v.as_slice()))
+        {
+            return self.reject(id, 421, MISDIRECTED);
         }
         let (path, query_string) = query::split_target(&head.target);
         let mount = self

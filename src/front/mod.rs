@@ -15,6 +15,7 @@ mod bridging;
 mod conn;
 mod cors;
 mod engine_io;
+mod host;
 mod http;
 mod nonblocking;
 mod out;
@@ -41,6 +42,8 @@ use crate::util::timer::TimerId;
 use crate::wire::eio::Frame;
 use crate::wire::http_head::{self, Method, RequestHead};
 use crate::wire::query;
+
+pub use self::host::ServedHosts;
 
 use self::bridge::{Bridge, Progress};
 use self::cors::{Cors, OriginCheck};
@@ -86,6 +89,8 @@ pub struct FrontConfig {
     /// Open connections per client address (IPv6 per /64) at most.
     pub max_connections_per_address: u32,
     pub cors_origins: Vec<String>,
+    /// The names a request's `Host` may carry; any other is answered 421.
+    pub served_hosts: ServedHosts,
     /// Requests in flight to the tiny_http workers at most; more wait their turn.
     pub max_bridged: usize,
     /// The workers' Unix socket; `None` answers every plain-HTTP request 404.

@@ -212,7 +212,7 @@ fn row_2_pipelined_requests_whose_answers_are_never_read() {
     let mut server = Server::start(&[]);
     under_attack(&mut server, |addr| {
         let mut conn = attacker_stream(addr).expect("attacker connects");
-        let one = "GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n\r\n";
+        let one = "GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: localhost\r\n\r\n";
         let batch = one.repeat(400);
         let sent = push(
             &mut conn,

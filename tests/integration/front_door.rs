@@ -4,6 +4,7 @@
 //!
 //! Sections:
 //! - heads: oversize, ambiguous framing, line folding, garbage, time cap
+//! - hosts: `Host` names the server does not serve (DNS rebinding)
 //! - keep_alive: several requests on one connection, across the bridge and Engine.IO
 //! - plain_http: /health, /metrics, the bundle (CSP, ETag/304, gzip, SPA fallback, 404)
 //! - limits: the connection cap, a flood of requests and the thread count
@@ -120,6 +121,73 @@ fn silent_client_is_closed_after_head_timeout_while_others_are_served() {
     let res = slow.read_response();
     assert_eq!(res.status, 408, "{res:?}");
     slow.expect_closed();
+}
+
+// ----- hosts (DNS rebinding) ---------------------------------------------------------------
+
+/// A request naming `host`, as a page on that DNS name would send it.
+fn for_host(method: &str, target: &str, host: &str, extra: &str) -> Vec<u8> {
+    format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n").into_bytes()
+}
+
+const UPGRADE: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+#[test]
+fn a_host_name_the_server_does_not_serve_is_421_on_every_route() {
+    let server = Server::start(&[]);
+    let handshake = format!("{EIO_PATH}&transport=polling");
+    let websocket = format!("{EIO_PATH}&transport=websocket");
+    // A rebound page: its own origin, so Origin and Host agree.
+    let same_origin = "Origin: http://evil.example\r\n";
+    for (target, extra) in [
+        ("/", ""),
+        ("/health", ""),
+        (handshake.as_str(), same_origin),
+        (websocket.as_str(), &format!("{same_origin}{UPGRADE}")),
+    ] {
+        let res = refused(
+            server.addr(),
+            &for_host("GET", target, "evil.example", extra),
+        );
+        assert_eq!(res.status, 421, "{target}: {res:?}");
+        assert!(res.text().contains("SERVED_HOSTS"), "{res:?}");
+    }
+    // Two Host headers, one of them ours, is as good as a foreign one.
+    let raw = "GET /health HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n";
+    assert_eq!(refused(server.addr(), raw.as_bytes()).status, 421);
+}
+
+#[test]
+fn addresses_localhost_and_configured_names_are_served() {
+    let server = Server::start(&["--served-hosts", "pi.lan"]);
+    let port = server.addr().port();
+    let hosts = [
+        format!("127.0.0.1:{port}"),
+        "[::1]:3001".to_string(),
+        "LocalHost".to_string(),
+        "pi.lan:443".to_string(),
+        "pi.lan.".to_string(),
+    ];
+    for host in &hosts {
+        let mut conn = Http::connect(server.addr());
+        conn.send(&for_host("GET", "/health", host, ""));
+        assert_eq!(conn.read_response().status, 200, "{host}");
+        let target = format!("{EIO_PATH}&transport=polling");
+        conn.send(&for_host("GET", &target, host, ""));
+        let res = conn.read_response();
+        assert_eq!(res.status, 200, "{host}: {res:?}");
+        assert!(res.text().starts_with("0{"), "{res:?}");
+    }
+    let mut ws = Http::connect(server.addr());
+    let websocket = format!("{EIO_PATH}&transport=websocket");
+    let origin = "Origin: https://pi.lan\r\n";
+    ws.send(&for_host(
+        "GET",
+        &websocket,
+        "pi.lan",
+        &format!("{origin}{UPGRADE}"),
+    ));
+    assert_eq!(ws.read_response().status, 101);
 }
 
 // ----- keep-alive --------------------------------------------------------------------------
