@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -263,6 +264,14 @@ describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64',
     const wrongName = await request(`${url}/health`, { ca, agent: false, timeout: 20000 }).then(() => null, (e) => e);
     assert.match(String(wrongName?.code), /ERR_TLS_CERT_ALTNAME_INVALID/, 'the certificate must not pass for 127.0.0.1');
     await twoMembersRelay(url, 'vm-haproxy', { ca, servername: NAME, transports: ['websocket'] });
+    // setup-tls named NAME as SERVED_HOSTS, and HAProxy passes Host through: the configured
+    // name is served, a rebound one gets 421 from the server.
+    assert.match(await sh('cat /etc/sharethings/served-hosts.env'), new RegExp(`^SERVED_HOSTS=${NAME.replace('.', '\\.')}$`, 'm'));
+    const agent = new https.Agent({ ca, servername: NAME });
+    for (const [host, status] of [[NAME, 200], ['evil.example', 421]]) {
+      const res = await request(`${url}/health`, { agent, headers: { host }, timeout: 20000 });
+      assert.equal(res.status, status, `Host: ${host}: ${res.body}`);
+    }
   });
 
   const editEnv = "sed -i -e 's/^#HOST=127.0.0.1$/HOST=0.0.0.0/' -e 's/^#LOG_LEVEL=info$/LOG_LEVEL=debug/' /etc/sharethings/sharethings.env";
