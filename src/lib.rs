@@ -21,6 +21,8 @@
 //!   Socket.IO application interface.
 //! - [`util`]: the fixed-capacity arena, the hashed timer wheel, and which client addresses
 //!   count as one for limits.
+//! - `fuzzing` (hidden): one entry point per decoder of network bytes, for the fuzz targets
+//!   in `fuzz/`.
 //!
 //! What hostile clients meet (every limit a setting, each with a typed answer) is listed in
 //! `docs/security.md`; the front door owns the process-wide memory budget.
@@ -45,6 +47,8 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod front;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod metrics;
 pub mod runtime;

@@ -9,7 +9,7 @@ mod creations;
 mod join;
 mod leave;
 mod limits;
-mod payload;
+pub(crate) mod payload;
 mod relay;
 mod tokens;
 

@@ -13,16 +13,16 @@
 mod bridge;
 mod bridging;
 mod conn;
-mod cors;
+pub(crate) mod cors;
 mod engine_io;
 mod host;
 mod http;
 mod nonblocking;
 mod out;
-mod peer;
-mod pool;
+pub(crate) mod peer;
+pub(crate) mod pool;
 mod response;
-mod ws;
+pub(crate) mod ws;
 
 use std::io;
 use std::net::SocketAddr;

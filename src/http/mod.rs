@@ -22,8 +22,8 @@
 //! Never does: touch live state (workers only read [`Metrics`]), log query strings (they can
 //! carry routing keys), or listen on anything but the private socket.
 
-mod assets;
-mod route;
+pub(crate) mod assets;
+pub(crate) mod route;
 
 use std::fmt::Write as _;
 use std::fs;
