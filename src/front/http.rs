@@ -103,20 +103,25 @@ impl<L: Layer> Server<L> {
     }
 
     pub(super) fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
-        // A trusted proxy's connection is counted under the client its first head names.
-        if let Some(peer) = self
-            .conns
-            .get(id)
-            .filter(|c| c.counted.is_none())
-            .map(|c| c.peer)
-        {
+        // A trusted proxy's connection is counted under the client its latest head names: a
+        // proxy carries one client's requests after another's on a connection it keeps
+        // (HAProxy's `http-reuse`). A direct client's address never changes.
+        if let Some((peer, counted)) = self.conns.get(id).map(|c| (c.peer, c.counted)) {
             let client = peer::client_address(peer, &head, &self.config.trusted_proxies);
-            if !self.address_has_room(client) {
-                self.refused += 1;
-                self.log_refusals(now);
-                return self.reject(id, 503, "too many connections from this address");
+            if counted != Some(crate::util::address::limit_key(client)) {
+                if let Some(old) = counted {
+                    self.uncount_address(old);
+                    if let Some(conn) = self.conns.get_mut(id) {
+                        conn.counted = None;
+                    }
+                }
+                if !self.address_has_room(client) {
+                    self.refused += 1;
+                    self.log_refusals(now);
+                    return self.reject(id, 503, "too many connections from this address");
+                }
+                self.count_address(id, client);
             }
-            self.count_address(id, client);
         }
         // Before anything is routed: a page on a rebound DNS name must not reach the app, the
         // Engine.IO endpoint or any route (docs/security.md, "DNS rebinding").

@@ -542,3 +542,24 @@ fn connections_per_address_are_capped_directly_and_behind_a_trusted_proxy() {
     assert_eq!(via("10.0.0.2").1, 200, "another address still gets in");
     drop(flood);
 }
+
+#[test]
+fn a_proxy_connection_reused_for_another_client_counts_under_that_client() {
+    let server = Server::start(&[
+        "--max-connections-per-address",
+        "1",
+        "--trusted-proxies",
+        "127.0.0.1",
+    ]);
+    let via = |conn: &mut Http, client: &str| {
+        conn.request("GET", "/health", &[("X-Forwarded-For", client)], b"")
+            .status
+    };
+    // One proxy connection carries a request of A, then one of B (as HAProxy reuses it).
+    let mut reused = Http::connect(server.addr());
+    assert_eq!(via(&mut reused, "10.0.0.1"), 200);
+    assert_eq!(via(&mut reused, "10.0.0.2"), 200);
+    // It now counts under B only: A has its slot back, B has none left.
+    assert_eq!(via(&mut Http::connect(server.addr()), "10.0.0.1"), 200);
+    assert_eq!(via(&mut Http::connect(server.addr()), "10.0.0.2"), 503);
+}
