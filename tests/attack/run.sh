@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The attack suite: the security review's attacks against the release binary with default
-# limits (tests/integration/attack.rs), one at a time, each bounded in time and bytes, on
+# limits (tests/integration/attack/), one at a time, each bounded in time and bytes, on
 # loopback only (attackers on 127.0.0.2). Ends with one line "N passed, N failed".
-# Cost: one release build of the test binary (about 2 minutes on 2 cores), then about 30 s.
+# Cost: one release build of the test binary (about 3 minutes on 2 cores), then about 80 s.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 log=$(mktemp)

@@ -64,7 +64,12 @@ impl SioClient {
         extra_query: &str,
         headers: &[(&'static str, &str)],
     ) -> SioClient {
-        let (mut ws, _open) = ws_open_with(addr, extra_query, headers);
+        let (ws, _open) = ws_open_with(addr, extra_query, headers);
+        SioClient::over(ws)
+    }
+
+    /// Joins `/` on a WebSocket whose open packet was read.
+    pub fn over(mut ws: Ws) -> SioClient {
         ws.send_text("40");
         let ack = ws.expect_text();
         let packet = decode_sio(&ack).unwrap_or_else(|| panic!("not socket.io: {ack:?}"));

@@ -33,7 +33,19 @@ pub fn try_ws_connect_with(
     extra_query: &str,
     headers: &[(&'static str, &str)],
 ) -> Result<Ws, (u16, String)> {
+    let stream = TcpStream::connect(addr).expect("connect to the server");
+    try_ws_handshake(stream, extra_query, headers)
+}
+
+/// Like [`try_ws_connect_with`], on a stream already connected (e.g. from another local
+/// address).
+pub fn try_ws_handshake(
+    stream: TcpStream,
+    extra_query: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<Ws, (u16, String)> {
     use tungstenite::client::IntoClientRequest;
+    let addr = stream.peer_addr().expect("a connected stream");
     let url = format!("ws://{addr}{EIO_PATH}&transport=websocket{extra_query}");
     let mut request = url.into_client_request().expect("websocket request");
     for (name, value) in headers {
@@ -41,7 +53,6 @@ pub fn try_ws_connect_with(
             .headers_mut()
             .insert(*name, value.parse().expect("header value"));
     }
-    let stream = TcpStream::connect(addr).expect("connect to the server");
     stream.set_read_timeout(Some(TICK)).expect("set timeout");
     let _ = stream.set_nodelay(true);
     let until = deadline(STEP);
