@@ -142,6 +142,7 @@ pub fn under_attack_within(
     legit_session(server, "legit-during");
     attacker.join().expect("attack thread");
     let during = watch.peak();
+    assert!(server.is_running(), "the server died during the attack");
     loop_barrier(server.addr());
     let after = rss_kb(pid);
     legit_session(server, "legit-after");

@@ -115,11 +115,14 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Whether it died on its own (a crash) is the first thing a failure needs to say.
+        let exited = self.child.try_wait().ok().flatten();
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
+            let how = exited.map_or("killed by the test".to_string(), |s| format!("exited: {s}"));
             eprintln!(
-                "----- server output ({}) -----\n{}\n-----",
+                "----- server output ({}, {how}) -----\n{}\n-----",
                 self.addr,
                 self.output()
             );
