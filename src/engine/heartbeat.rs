@@ -1,11 +1,13 @@
 //! The heartbeat: the server pings every pingInterval; without a pong within pingTimeout of
 //! the ping's due time the session is gone.
 //!
-//! The pong deadline counts from when the ping was due, so the wheel's rounding (up to one
-//! tick late for each timer) never adds up across ping -> pong timeout. Only when the loop
-//! itself was held up for longer (a starved CPU) does it count from when the ping really
-//! left, as the reference's `setTimeout` chain does: a client is never given less than
-//! pingTimeout, minus one tick, to answer.
+//! The pong deadline is fixed when the ping is scheduled: the ping's due time plus
+//! pingTimeout. So the wheel's rounding (up to one tick late for each timer) never adds up
+//! across ping -> pong timeout, and a loop held up (a starved CPU) does not stretch it either:
+//! the client's own rule (socket.io-client gives up pingInterval + pingTimeout after the last
+//! ping) counts from the same due times. Every request and message checks the deadline
+//! itself, so a session is gone from that instant whether or not a timer fired, and whether
+//! or not the late ping ever left.
 
 use super::*;
 
@@ -23,21 +25,20 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    /// Closes the session if a ping went out and its pong deadline has passed, whether or not
-    /// the pong timer fired yet (the reference's `setTimeout` would have). Returns whether it
-    /// did.
+    /// Closes the session if its pong deadline has passed, whether or not the ping or pong
+    /// timer fired yet (on time, both would have). Returns whether it did.
     pub(super) fn close_if_pong_overdue(&mut self, now: Instant, id: SessionId) -> bool {
         let overdue = self
             .sessions
             .get(id)
-            .is_some_and(|s| s.heartbeat == Heartbeat::AwaitingPong && now >= s.pong_deadline);
+            .is_some_and(|s| now >= s.pong_deadline);
         if overdue {
             self.close(id, CloseReason::PingTimeout);
         }
         overdue
     }
 
-    pub(super) fn heartbeat_due(&mut self, now: Instant, id: SessionId) {
+    pub(super) fn heartbeat_due(&mut self, id: SessionId) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
@@ -45,11 +46,8 @@ impl<A: Copy> Engine<A> {
         match session.heartbeat {
             Heartbeat::WaitingToPing => {
                 session.heartbeat = Heartbeat::AwaitingPong;
-                // From when the ping was due (see the module doc), unless the loop was held
-                // up for more than the wheel's rounding.
-                let sent = now.checked_sub(TIMER_TICK).unwrap_or(now);
-                let deadline = session.pong_deadline.max(sent + self.config.ping_timeout);
-                session.pong_deadline = deadline;
+                // From when the ping was due, not from now (see the module doc).
+                let deadline = session.pong_deadline;
                 session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
                 self.send(id, Frame::text(PacketKind::Ping, ""));
             }

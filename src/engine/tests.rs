@@ -437,47 +437,63 @@ fn pings_follow_the_interval_and_a_pong_rearms_it() {
     assert!(f.is_open(id));
 }
 
+/// The pong deadline is the ping's due time (300) plus pingTimeout (200), however late the
+/// loop turns that send the ping and check the deadline come: rounding (a tick) or a starved
+/// loop never moves it.
 #[test]
-fn no_pong_closes_the_session_at_interval_plus_timeout() {
+fn without_a_pong_the_session_ends_at_interval_plus_timeout_whenever_the_ping_left() {
+    struct Case {
+        why: &'static str,
+        ping_turn: u64,
+        last_open: u64,
+    }
+    let cases = [
+        Case {
+            why: "timers on time",
+            ping_turn: 300,
+            last_open: 499,
+        },
+        Case {
+            why: "the ping timer a tick late (the wheel's rounding)",
+            ping_turn: 304,
+            last_open: 499,
+        },
+        Case {
+            why: "the loop starved for 100 ms before the ping",
+            ping_turn: 400,
+            last_open: 499,
+        },
+    ];
+    for case in cases {
+        let (mut f, id) = Fixture::new().websocket();
+        f.expire(ms(case.ping_turn));
+        assert_eq!(sent(&f.actions()), ["ws:2"], "{}", case.why);
+        f.expire(ms(case.last_open));
+        assert!(f.is_open(id), "closed early: {}", case.why);
+        f.expire(ms(500));
+        assert!(!f.is_open(id), "the deadline moved: {}", case.why);
+        assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout), "{}", case.why);
+    }
+}
+
+#[test]
+fn a_pong_past_the_deadline_does_not_save_the_session() {
     let (mut f, id) = Fixture::new().websocket();
-    f.expire(ms(300));
-    f.expire(ms(499));
-    assert!(f.is_open(id));
-    f.expire(ms(500));
+    // The loop was starved: the ping left 100 ms late and the pong came 100 ms after that.
+    f.expire(ms(400));
+    f.text(ms(500), id, 1, "3");
     assert!(!f.is_open(id));
     assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
 }
 
 #[test]
-fn a_late_ping_timer_does_not_delay_the_pong_deadline() {
-    let (mut f, id) = Fixture::new().websocket();
-    // The loop woke a tick late for the ping.
-    f.expire(ms(304));
-    assert_eq!(sent(&f.actions()), ["ws:2"]);
-    f.expire(ms(500));
-    assert!(!f.is_open(id), "the rounding of the ping timer added up");
-}
-
-#[test]
-fn a_loop_held_up_past_the_rounding_gives_the_client_its_whole_ping_timeout() {
-    let (mut f, id) = Fixture::new().websocket();
-    // The loop was starved: the ping leaves 100 ms late.
-    f.expire(ms(400));
-    assert_eq!(sent(&f.actions()), ["ws:2"]);
-    f.expire(ms(594));
-    assert!(
-        f.is_open(id),
-        "less than pingTimeout (minus a tick) to answer"
-    );
-    f.text(ms(594), id, 1, "3");
-    assert!(f.is_open(id));
-}
-
-#[test]
-fn a_request_before_the_ping_left_does_not_close_the_session() {
+fn a_poll_after_the_pong_deadline_finds_the_session_gone_even_if_the_ping_never_left() {
     let (mut f, id) = Fixture::new().polling();
-    // No expire at all: the ping never left, so there is no pong to be late.
-    assert!(matches!(f.get(ms(600), id, 3), Outcome::Hold(_)));
+    // No expire at all (the loop starved past both timers): the request itself notices.
+    let (status, body) = reply_body(&f.get(ms(500), id, 3));
+    assert_eq!(status, 400);
+    assert!(body.starts_with("{\"code\":1,"), "{body}");
+    assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
 }
 
 #[test]
