@@ -1,13 +1,15 @@
 //! The heartbeat: the server pings every pingInterval; without a pong within pingTimeout of
 //! the ping's due time the session is gone.
 //!
-//! The pong deadline is fixed when the ping is scheduled: the ping's due time plus
-//! pingTimeout. So the wheel's rounding (up to one tick late for each timer) never adds up
-//! across ping -> pong timeout, and a loop held up (a starved CPU) does not stretch it either:
-//! the client's own rule (socket.io-client gives up pingInterval + pingTimeout after the last
-//! ping) counts from the same due times. Every request and message checks the deadline
-//! itself, so a session is gone from that instant whether or not a timer fired, and whether
-//! or not the late ping ever left.
+//! The pong deadline is the ping's due time plus pingTimeout, so the wheel's rounding (up to
+//! one tick late for each timer) never adds up across ping -> pong timeout. Only a ping that
+//! reaches the client late because the loop itself was held up (a starved CPU: it answers a
+//! held GET, or goes out on the WebSocket, more than a tick after its due time) moves the
+//! deadline to when it left, as the reference's `setTimeout` chain does, so a client never has
+//! less than pingTimeout, minus one tick, to answer a ping it got. A ping queued for a
+//! polling client that is not polling reaches no one, so it moves nothing. Every request and
+//! message checks the deadline itself: a session is gone from that instant whether or not a
+//! timer fired, and whether or not the late ping was queued yet.
 
 use super::*;
 
@@ -38,7 +40,7 @@ impl<A: Copy> Engine<A> {
         overdue
     }
 
-    pub(super) fn heartbeat_due(&mut self, id: SessionId) {
+    pub(super) fn heartbeat_due(&mut self, now: Instant, id: SessionId) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
@@ -46,7 +48,16 @@ impl<A: Copy> Engine<A> {
         match session.heartbeat {
             Heartbeat::WaitingToPing => {
                 session.heartbeat = Heartbeat::AwaitingPong;
-                // From when the ping was due, not from now (see the module doc).
+                let reaches_client = match session.transport {
+                    TransportState::WebSocket { .. } => true,
+                    TransportState::Polling { held_get, .. } => held_get.is_some(),
+                };
+                if reaches_client {
+                    // Within the rounding this changes nothing (see the module doc).
+                    let left = now.checked_sub(TIMER_TICK).unwrap_or(now);
+                    session.pong_deadline =
+                        session.pong_deadline.max(left + self.config.ping_timeout);
+                }
                 let deadline = session.pong_deadline;
                 session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
                 self.send(id, Frame::text(PacketKind::Ping, ""));

@@ -505,7 +505,7 @@ impl<A: Copy> Engine<A> {
         for timer in fired.drain(..) {
             match timer {
                 Timer::Conn(conn) => conn_timers.push(conn),
-                Timer::Heartbeat(id) => self.heartbeat_due(id),
+                Timer::Heartbeat(id) => self.heartbeat_due(now, id),
                 Timer::Upgrade(id) => {
                     if let Some(session) = self.sessions.get_mut(id) {
                         session.upgrade_timer = None;

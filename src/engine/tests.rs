@@ -437,53 +437,55 @@ fn pings_follow_the_interval_and_a_pong_rearms_it() {
     assert!(f.is_open(id));
 }
 
-/// The pong deadline is the ping's due time (300) plus pingTimeout (200), however late the
-/// loop turns that send the ping and check the deadline come: rounding (a tick) or a starved
-/// loop never moves it.
+/// The pong deadline is the ping's due time (300) plus pingTimeout (200) whenever the wheel's
+/// rounding is all that delays the ping; a loop starved past that gives a client the ping
+/// reached its whole pingTimeout (less a tick) from when it left, and a polling client that
+/// was not polling nothing more.
 #[test]
-fn without_a_pong_the_session_ends_at_interval_plus_timeout_whenever_the_ping_left() {
+fn the_pong_deadline_counts_from_the_due_ping_unless_a_starved_loop_delivered_it_late() {
     struct Case {
         why: &'static str,
+        polling: bool,
+        held_get: bool,
         ping_turn: u64,
-        last_open: u64,
+        deadline: u64,
     }
+    #[rustfmt::skip]
     let cases = [
-        Case {
-            why: "timers on time",
-            ping_turn: 300,
-            last_open: 499,
-        },
-        Case {
-            why: "the ping timer a tick late (the wheel's rounding)",
-            ping_turn: 304,
-            last_open: 499,
-        },
-        Case {
-            why: "the loop starved for 100 ms before the ping",
-            ping_turn: 400,
-            last_open: 499,
-        },
+        Case { why: "WebSocket, timers on time", polling: false, held_get: false, ping_turn: 300, deadline: 500 },
+        Case { why: "WebSocket, the ping a tick late", polling: false, held_get: false, ping_turn: 304, deadline: 500 },
+        Case { why: "WebSocket, the loop starved 100 ms", polling: false, held_get: false, ping_turn: 400, deadline: 595 },
+        Case { why: "polling with a held GET, on time", polling: true, held_get: true, ping_turn: 300, deadline: 500 },
+        Case { why: "polling with a held GET, starved", polling: true, held_get: true, ping_turn: 400, deadline: 595 },
+        Case { why: "polling, not polling, starved", polling: true, held_get: false, ping_turn: 400, deadline: 500 },
     ];
     for case in cases {
-        let (mut f, id) = Fixture::new().websocket();
+        let (mut f, id) = if case.polling {
+            Fixture::new().polling()
+        } else {
+            Fixture::new().websocket()
+        };
+        if case.held_get {
+            assert!(matches!(f.get(ms(1), id, 3), Outcome::Hold(_)));
+        }
         f.expire(ms(case.ping_turn));
-        assert_eq!(sent(&f.actions()), ["ws:2"], "{}", case.why);
-        f.expire(ms(case.last_open));
+        f.actions();
+        f.expire(ms(case.deadline - 1));
         assert!(f.is_open(id), "closed early: {}", case.why);
-        f.expire(ms(500));
-        assert!(!f.is_open(id), "the deadline moved: {}", case.why);
+        f.expire(ms(case.deadline));
+        assert!(!f.is_open(id), "not closed at {}: {}", case.deadline, case.why);
         assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout), "{}", case.why);
     }
 }
 
 #[test]
-fn a_pong_past_the_deadline_does_not_save_the_session() {
+fn a_pong_before_the_deadline_a_starved_loop_moved_keeps_the_session() {
     let (mut f, id) = Fixture::new().websocket();
-    // The loop was starved: the ping left 100 ms late and the pong came 100 ms after that.
     f.expire(ms(400));
-    f.text(ms(500), id, 1, "3");
-    assert!(!f.is_open(id));
-    assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
+    assert_eq!(sent(&f.actions()), ["ws:2"]);
+    f.text(ms(594), id, 1, "3");
+    f.expire(ms(700));
+    assert!(f.is_open(id));
 }
 
 #[test]
