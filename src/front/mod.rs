@@ -52,6 +52,10 @@ use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 const LISTENER: Token = Token(usize::MAX);
 /// Bytes read from one connection per turn before others get theirs.
 const READ_BUDGET: usize = 1 << 20;
+/// Connections the kernel queues for `accept` at most. std and mio listen with 128; a burst
+/// of more simultaneous connects (a room reconnecting after a restart, the bench's 1000)
+/// overflows it, and each dropped SYN is retried by the client only after a second.
+const LISTEN_BACKLOG: i32 = 1024;
 /// Headers in one request head at most.
 const MAX_HEADERS: usize = 64;
 /// A client whose unread responses pass this is not read from until they drain.
@@ -171,6 +175,9 @@ pub struct Server<L: Layer> {
     again: Vec<Handle>,
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
+    /// Connections read this turn, in readiness order: written first, so the one that asked
+    /// (a join) gets its answer before the ones only told about it (the room's notices).
+    acting: Vec<Handle>,
     last_metrics: Instant,
     /// Connections refused since the last log line about them, and when that line was.
     refused: u64,
@@ -194,6 +201,8 @@ impl<L: Layer> Server<L> {
         metrics: Arc<Metrics>,
     ) -> io::Result<Server<L>> {
         listener.set_nonblocking(true)?;
+        // Listening again only changes the backlog (Linux; the kernel caps it at somaxconn).
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
         poll.registry()
@@ -216,6 +225,7 @@ impl<L: Layer> Server<L> {
             bridge_queue: std::collections::VecDeque::new(),
             again: Vec::new(),
             to_write: Vec::new(),
+            acting: Vec::new(),
             last_metrics: Instant::now(),
             refused: 0,
             last_refusal_log: None,
@@ -357,6 +367,7 @@ impl<L: Layer> Server<L> {
             self.bridge_ready(id);
         } else {
             self.read_conn(now, id);
+            self.acting.push(id);
             if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
                 self.to_write.push(id);
             }
@@ -367,6 +378,17 @@ impl<L: Layer> Server<L> {
         let mut list = std::mem::take(&mut self.to_write);
         list.sort_unstable_by_key(|h| h.index());
         list.dedup();
+        let mut acting = std::mem::take(&mut self.acting);
+        for &id in &acting {
+            if let Ok(at) = list.binary_search_by_key(&id.index(), |h| h.index()) {
+                if list.get(at) == Some(&id) {
+                    list.remove(at);
+                    self.write_conn(id);
+                }
+            }
+        }
+        acting.clear();
+        self.acting = acting;
         for id in list {
             self.write_conn(id);
         }
