@@ -201,7 +201,11 @@ impl<L: Layer> Server<L> {
             Action::ResumeRead { conn } => {
                 if let Some(c) = self.conns.get_mut(conn) {
                     c.read_paused = false;
+                    let body_left = matches!(c.state, State::Body { .. });
                     self.again.push(conn);
+                    if body_left {
+                        self.arm_head_timer(now, conn);
+                    }
                 }
             }
             Action::Flush { conn } => self.write_conn(conn),
