@@ -57,10 +57,7 @@ impl<L: Layer> Server<L> {
                         // Backpressure (see `Engine::hold_sender`): the body stays in the
                         // kernel, with no deadline, until the engine resumes this connection.
                         self.disarm_timer(id);
-                        if let Some(conn) = self.conns.get_mut(id) {
-                            conn.read_paused = true;
-                        }
-                        return;
+                        return self.set_read_paused(id, true);
                     }
                     if conn.input.len() < need && !self.fill_input(id, need) {
                         return;

@@ -154,6 +154,8 @@ struct Conn {
     out: OutQueue,
     timer: Option<TimerId>,
     read_paused: bool,
+    /// What the stream is registered for now (see `sync_interest`); `None`: not registered.
+    interest: Option<Interest>,
     /// The client address this connection is counted under (see [`Server::per_address`]).
     /// A trusted proxy's connection is counted once its first head names the client.
     counted: Option<std::net::IpAddr>,
@@ -328,21 +330,14 @@ impl<L: Layer> Server<L> {
                 out: OutQueue::default(),
                 timer: None,
                 read_paused: false,
+                interest: None,
                 counted: None,
             };
             let Ok(id) = self.conns.try_insert(conn) else {
                 continue;
             };
-            let registered = match self.conns.get_mut(id) {
-                Some(c) => self.poll.registry().register(
-                    &mut c.stream,
-                    tcp_token(id),
-                    Interest::READABLE | Interest::WRITABLE,
-                ),
-                None => continue,
-            };
-            if registered.is_err() {
-                self.conns.remove(id);
+            self.sync_interest(id);
+            if self.conns.get(id).is_none_or(|c| c.interest.is_none()) {
                 continue;
             }
             if direct {
@@ -402,7 +397,14 @@ impl<L: Layer> Server<L> {
         }
     }
 
+    /// Writes what is queued on the connection and carries out what that finished; its
+    /// interest then follows what is left.
     fn write_conn(&mut self, id: Handle) {
+        self.write_queued(id);
+        self.sync_interest(id);
+    }
+
+    fn write_queued(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
