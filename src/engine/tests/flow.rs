@@ -86,28 +86,21 @@ fn a_held_polling_sender_has_its_post_left_unread_until_the_receiver_drains() {
     assert!(!f.engine.is_held(sender));
 }
 
+/// A receiver that reads none of what is queued for it is disconnected at the stall timeout,
+/// whether the queue is above the high-water mark or holds a few bytes.
 #[test]
-fn a_receiver_that_stays_congested_is_disconnected_after_the_stall_timeout() {
-    let (mut f, id) = Fixture::quiet().websocket();
-    f.engine.send_text(id, &"z".repeat(600));
-    // The loop's flush at the end of the turn arms the stall timer from that turn's time.
-    f.engine.flush(f.at(ms(0)));
-    f.expire(config().stall_timeout - ms(5));
-    assert!(f.is_open(id));
-    f.expire(config().stall_timeout + ms(5));
-    assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
-}
-
-#[test]
-fn a_receiver_below_high_water_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
-    let (mut f, id) = Fixture::quiet().websocket();
-    f.engine.send_text(id, "small");
-    assert!(!f.engine.is_congested(id));
-    f.engine.flush(f.at(ms(0)));
-    f.expire(config().stall_timeout - ms(5));
-    assert!(f.is_open(id));
-    f.expire(config().stall_timeout + ms(5));
-    assert_eq!(f.closed_with(), Some(CloseReason::Stalled));
+fn a_receiver_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
+    for (queued, congested) in [(600, true), (5, false)] {
+        let (mut f, id) = Fixture::quiet().websocket();
+        f.engine.send_text(id, &"z".repeat(queued));
+        assert_eq!(f.engine.is_congested(id), congested, "{queued} B");
+        // The loop's flush at the end of the turn arms the stall timer from that turn's time.
+        f.engine.flush(f.at(ms(0)));
+        f.expire(config().stall_timeout - ms(5));
+        assert!(f.is_open(id), "{queued} B");
+        f.expire(config().stall_timeout + ms(5));
+        assert_eq!(f.closed_with(), Some(CloseReason::Stalled), "{queued} B");
+    }
 }
 
 #[test]
