@@ -2,9 +2,12 @@
 //!
 //! The loop thread owns all live state; worker threads must never touch it. What they may see
 //! is this struct: plain atomics the loop updates as things happen (`Relaxed` is enough, the
-//! numbers are for humans and Prometheus, not for synchronisation). `GET /metrics` renders it.
+//! numbers are for humans and Prometheus, not for synchronisation). `GET /metrics` renders it
+//! ([`Metrics::render_prometheus`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+mod prometheus;
 
 /// Why a `join` was refused; one counter each in [`Metrics::rejected_joins`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

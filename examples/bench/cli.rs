@@ -228,6 +228,9 @@ fn seconds(value: &str) -> Option<f64> {
 /// limits at start). `--server-arg` adds more.
 pub fn server_args(o: &Options) -> Vec<String> {
     let members = o.clients.div_ceil(o.sessions).max(ORDER_MEMBERS);
+    // Every bench client connects from 127.0.0.1: the per-address limits are the totals.
+    let connections = (o.clients + 16).max(1024);
+    let sessions = (3 * o.sessions + ORDER_SESSIONS + o.repeat.max(o.relay_sessions) + 8).max(256);
     let mut args: Vec<String> = [
         "--host",
         "127.0.0.1",
@@ -237,14 +240,16 @@ pub fn server_args(o: &Options) -> Vec<String> {
         "--log-level",
         "info",
         "--max-connections",
-        &(o.clients + 16).max(1024).to_string(),
+        &connections.to_string(),
+        "--max-connections-per-address",
+        &connections.to_string(),
         // The clients figure and both halves of the connect figure each fill `sessions`;
         // sessions stay after their members left (SESSION_TIMEOUT), so one server sees them
         // all.
         "--max-sessions",
-        &(3 * o.sessions + ORDER_SESSIONS + o.repeat.max(o.relay_sessions) + 8)
-            .max(256)
-            .to_string(),
+        &sessions.to_string(),
+        "--sessions-per-address",
+        &sessions.to_string(),
         "--max-members",
         &members.max(32).to_string(),
     ]

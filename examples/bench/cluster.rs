@@ -122,16 +122,7 @@ pub fn relay_spread(o: &Options, target: &Target) -> Result<Spread, String> {
     } else {
         0.0
     };
-    let lost: usize = run
-        .received
-        .iter()
-        .map(|r| n.saturating_sub(r.chunks))
-        .sum();
-    let broken: usize = run
-        .received
-        .iter()
-        .map(|r| r.reordered + r.duplicates + r.corrupt + r.stray)
-        .sum();
+    let (lost, broken) = run.lost_and_broken(n);
     let rates: Vec<f64> = run.received.iter().map(|r| run.rate(r)).collect();
     let slowest = rates.iter().copied().fold(f64::INFINITY, f64::min);
     let fastest = rates.iter().copied().fold(0.0, f64::max);

@@ -32,6 +32,18 @@ pub struct Member {
     pub peers: usize,
 }
 
+/// Registers every member's stream with `poll`, its token its index.
+pub fn register(poll: &Poll, members: &mut [Member]) -> io::Result<()> {
+    for (i, m) in members.iter_mut().enumerate() {
+        poll.registry().register(
+            &mut m.stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+    }
+    Ok(())
+}
+
 /// What the fan-out threads share with the main thread.
 pub struct FanOutShared {
     pub base: Instant,
@@ -315,13 +327,7 @@ pub fn fan_out_loop(
 ) -> io::Result<FanOutReport> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
-    for (i, m) in members.iter_mut().enumerate() {
-        poll.registry().register(
-            &mut m.stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-    }
+    register(&poll, members)?;
     let mut report = FanOutReport::default();
     // Whatever arrived before registration.
     for m in members.iter_mut() {

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll};
 
 use crate::cli::Options;
 use crate::client::number_after;
-use crate::fan_out::{flush, join_members, Joined, Member};
+use crate::fan_out::{flush, join_members, register, Joined, Member};
 use crate::process::spawn;
 use crate::procfs::cpu_seconds;
 use crate::record::Record;
@@ -145,12 +145,8 @@ fn run(mut members: Vec<Member>, events: usize, shared: &Shared) -> io::Result<S
     let mut ready = Events::with_capacity(1024);
     let mut peers: Vec<Peer> = Vec::with_capacity(members.len());
     let mut seen = Seen::default();
-    for (i, m) in members.iter_mut().enumerate() {
-        poll.registry().register(
-            &mut m.stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
+    register(&poll, &mut members)?;
+    for m in &members {
         peers.push(Peer {
             sent: 0,
             writable: true,

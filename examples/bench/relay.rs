@@ -159,6 +159,22 @@ impl RelayRun {
         self.received.iter().map(|r| r.chunks * CHUNK).sum()
     }
 
+    /// Chunks of the `n` each receiver should have that never came, and chunks that came
+    /// out of order, twice, corrupt or unasked for, over all receivers.
+    pub fn lost_and_broken(&self, n: usize) -> (usize, usize) {
+        let lost = self
+            .received
+            .iter()
+            .map(|r| n.saturating_sub(r.chunks))
+            .sum();
+        let broken = self
+            .received
+            .iter()
+            .map(|r| r.reordered + r.duplicates + r.corrupt + r.stray)
+            .sum();
+        (lost, broken)
+    }
+
     /// MB/s of one receiver, from the start to its last chunk.
     pub fn rate(&self, r: &Received) -> f64 {
         let secs = r
@@ -309,16 +325,7 @@ pub fn throughput(
         _ => println!("server CPU: not measured"),
     }
     let cpu_per_gb = run.server_cpu.filter(|_| gb > 0.0).map(|cpu| cpu / gb);
-    let lost: usize = run
-        .received
-        .iter()
-        .map(|r| n.saturating_sub(r.chunks))
-        .sum();
-    let broken: usize = run
-        .received
-        .iter()
-        .map(|r| r.reordered + r.duplicates + r.corrupt + r.stray)
-        .sum();
+    let (lost, broken) = run.lost_and_broken(n);
     record.higher("relay 1→3 per receiver", mean, "MB/s");
     if let Some(c) = cpu_per_gb {
         record.lower("relay server CPU per GB", c, "CPU-s/GB");

@@ -108,7 +108,9 @@ impl ShareThings {
         };
         let member = self.add_member(io, socket, room, None, client_name)?;
         self.renew_token(member, now);
-        log::info!(
+        // Debug, not info: one line per join is a write on the join's critical path (5 % of a
+        // join's CPU in docs/bench.md) and a wake-up of whatever reads the log.
+        log::debug!(
             "member joined session {route} ({} members)",
             self.room_size(room)
         );
@@ -207,7 +209,7 @@ impl ShareThings {
             io.emit(old, "error", vec![failure.event_body()], Vec::new());
         }
         if let Some(r) = self.rooms.get(room) {
-            log::info!("member rejoined session {} with its token", r.route);
+            log::debug!("member rejoined session {} with its token", r.route);
         }
         self.keep_token_expiry(member, claims);
         self.joined_ack(member, false)

@@ -25,7 +25,7 @@ impl ShareThings {
             vec![member_event(&room.name, &m.client_id, &m.name)],
             Vec::new(),
         );
-        log::info!(
+        log::debug!(
             "member {why} session {} ({} members)",
             room.route,
             room.members.len()

@@ -124,9 +124,13 @@ impl<A: Copy> Engine<A> {
             .is_some_and(|s| s.queued_bytes > self.config.high_water())
     }
 
-    /// Pauses `sender` until `receiver` drains below its low-water mark. The sender stops
-    /// being read (on WebSocket) and [`Event::Resumed`] tells the layer above when it may go
-    /// on (for example to send the acks it held).
+    /// Pauses `sender` until `receiver` drains below its low-water mark. The connection that
+    /// carries the sender's input stops being read: its WebSocket, or its polling POST (one
+    /// being read now, or the next one: while [`Engine::is_held`], the front door leaves a POST's
+    /// body unread, so it stays in the kernel and the client, waiting for the answer, sends
+    /// nothing more, until [`Action::ResumeRead`] names that connection).
+    /// [`Event::Resumed`] tells the layer above when it may go on (for example to send the
+    /// acks it held).
     pub fn hold_sender(&mut self, sender: SessionId, receiver: SessionId) {
         if !self.sessions.contains(sender) {
             return;
@@ -138,7 +142,7 @@ impl<A: Copy> Engine<A> {
         if let Some(s) = self.sessions.get_mut(sender) {
             s.held_by = s.held_by.saturating_add(1);
             if s.held_by == 1 {
-                if let Some(conn) = s.transport.ws_conn() {
+                if let Some(conn) = s.transport.input_conn() {
                     self.actions.push_back(Action::PauseRead { conn });
                 }
             }
@@ -156,7 +160,7 @@ impl<A: Copy> Engine<A> {
         };
         s.held_by = s.held_by.saturating_sub(1);
         if s.held_by == 0 {
-            if let Some(conn) = s.transport.ws_conn() {
+            if let Some(conn) = s.transport.input_conn() {
                 self.actions.push_back(Action::ResumeRead { conn });
             }
             self.events.push_back(Event::Resumed(sender));

@@ -1,11 +1,15 @@
 //! The heartbeat: the server pings every pingInterval; without a pong within pingTimeout of
 //! the ping's due time the session is gone.
 //!
-//! The pong deadline counts from when the ping was due, so the wheel's rounding (up to one
-//! tick late for each timer) never adds up across ping -> pong timeout. Only when the loop
-//! itself was held up for longer (a starved CPU) does it count from when the ping really
-//! left, as the reference's `setTimeout` chain does: a client is never given less than
-//! pingTimeout, minus one tick, to answer.
+//! The pong deadline is the ping's due time plus pingTimeout, so the wheel's rounding (up to
+//! one tick late for each timer) never adds up across ping -> pong timeout. Only a ping that
+//! reaches the client late because the loop itself was held up (a starved CPU: it answers a
+//! held GET, or goes out on the WebSocket, more than a tick after its due time) moves the
+//! deadline to when it left, as the reference's `setTimeout` chain does, so a client never has
+//! less than pingTimeout, minus one tick, to answer a ping it got. A ping queued for a
+//! polling client that is not polling reaches no one, so it moves nothing. Every request and
+//! message checks the deadline itself: a session is gone from that instant whether or not a
+//! timer fired, and whether or not the late ping was queued yet.
 
 use super::*;
 
@@ -23,14 +27,13 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    /// Closes the session if a ping went out and its pong deadline has passed, whether or not
-    /// the pong timer fired yet (the reference's `setTimeout` would have). Returns whether it
-    /// did.
+    /// Closes the session if its pong deadline has passed, whether or not the ping or pong
+    /// timer fired yet (on time, both would have). Returns whether it did.
     pub(super) fn close_if_pong_overdue(&mut self, now: Instant, id: SessionId) -> bool {
         let overdue = self
             .sessions
             .get(id)
-            .is_some_and(|s| s.heartbeat == Heartbeat::AwaitingPong && now >= s.pong_deadline);
+            .is_some_and(|s| now >= s.pong_deadline);
         if overdue {
             self.close(id, CloseReason::PingTimeout);
         }
@@ -45,11 +48,17 @@ impl<A: Copy> Engine<A> {
         match session.heartbeat {
             Heartbeat::WaitingToPing => {
                 session.heartbeat = Heartbeat::AwaitingPong;
-                // From when the ping was due (see the module doc), unless the loop was held
-                // up for more than the wheel's rounding.
-                let sent = now.checked_sub(TIMER_TICK).unwrap_or(now);
-                let deadline = session.pong_deadline.max(sent + self.config.ping_timeout);
-                session.pong_deadline = deadline;
+                let reaches_client = match session.transport {
+                    TransportState::WebSocket { .. } => true,
+                    TransportState::Polling { held_get, .. } => held_get.is_some(),
+                };
+                if reaches_client {
+                    // Within the rounding this changes nothing (see the module doc).
+                    let left = now.checked_sub(TIMER_TICK).unwrap_or(now);
+                    session.pong_deadline =
+                        session.pong_deadline.max(left + self.config.ping_timeout);
+                }
+                let deadline = session.pong_deadline;
                 session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
                 self.send(id, Frame::text(PacketKind::Ping, ""));
             }

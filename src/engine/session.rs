@@ -92,6 +92,15 @@ impl TransportState {
             TransportState::Polling { .. } => None,
         }
     }
+
+    /// The connection the client's packets arrive on now: its WebSocket, or the polling POST
+    /// being read.
+    pub(super) fn input_conn(&self) -> Option<ConnId> {
+        match self {
+            TransportState::WebSocket { conn } => Some(*conn),
+            TransportState::Polling { reading_post, .. } => *reading_post,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -79,15 +79,26 @@ impl<A: Copy> Engine<A> {
         }
         let old = std::mem::replace(&mut session.transport, TransportState::WebSocket { conn });
         let queued: Vec<Frame> = session.queue.drain(..).collect();
+        let held = session.held_by > 0;
         if let TransportState::Polling {
-            held_get: Some(get),
-            ..
+            held_get,
+            reading_post,
         } = old
         {
-            self.actions.push_back(Action::AnswerPoll {
-                conn: get,
-                body: vec![PacketKind::Noop.digit()],
-            });
+            if let Some(get) = held_get {
+                self.actions.push_back(Action::AnswerPoll {
+                    conn: get,
+                    body: vec![PacketKind::Noop.digit()],
+                });
+            }
+            // A held sender stays held on its new transport; a POST it left paused is read
+            // and refused (the session is no longer polling).
+            if let (true, Some(post)) = (held, reading_post) {
+                self.actions.push_back(Action::ResumeRead { conn: post });
+            }
+        }
+        if held {
+            self.actions.push_back(Action::PauseRead { conn });
         }
         for frame in queued {
             self.actions.push_back(Action::SendWs { conn, frame });

@@ -1,10 +1,52 @@
-//! One connection's life outside its protocol: its deadline in the loop's wheel, reading as its
-//! state wants (into `Conn::input`, discarded, or only watched for EOF), lingering after a
-//! last response, and closing.
+//! One connection's life outside its protocol: its deadline in the loop's wheel, its poll
+//! interest, reading as its state wants (into `Conn::input`, discarded, or only watched for
+//! EOF), lingering after a last response, and closing.
 
 use super::*;
 
 impl<L: Layer> Server<L> {
+    /// Registers the connection for what it can use now: readable unless its reading is
+    /// paused, writable only while bytes wait in its queue. So a paused sender's bytes stay in
+    /// the kernel without waking the loop, and a connection with nothing to write is not woken
+    /// as its peer acknowledges. Changes the registration only when that changes.
+    pub(super) fn sync_interest(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let read = (!conn.read_paused).then_some(Interest::READABLE);
+        let write = (!conn.out.is_empty()).then_some(Interest::WRITABLE);
+        let want = match (read, write) {
+            (Some(r), Some(w)) => Some(r | w),
+            (r, w) => r.or(w),
+        };
+        if want == conn.interest {
+            return;
+        }
+        let registry = self.poll.registry();
+        let token = tcp_token(id);
+        let result = match (conn.interest, want) {
+            (None, Some(interest)) => registry.register(&mut conn.stream, token, interest),
+            (Some(_), Some(interest)) => registry.reregister(&mut conn.stream, token, interest),
+            (Some(_), None) => registry.deregister(&mut conn.stream),
+            (None, None) => Ok(()),
+        };
+        match result {
+            Ok(()) => conn.interest = want,
+            Err(e) => {
+                log::debug!("cannot change a connection's poll interest: {e}");
+                self.close_conn(id);
+            }
+        }
+    }
+
+    /// Stops or resumes reading a connection (backpressure), its interest following.
+    pub(super) fn set_read_paused(&mut self, id: Handle, paused: bool) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.read_paused = paused;
+        }
+        self.sync_interest(id);
+    }
+
     pub(super) fn arm_head_timer(&mut self, now: Instant, id: Handle) {
         self.arm_deadline(now + self.config.head_timeout, id);
     }

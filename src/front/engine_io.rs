@@ -193,15 +193,15 @@ impl<L: Layer> Server<L> {
                 }
             }
             Action::CloseWs { conn, code } => self.close_ws(conn, code),
-            Action::PauseRead { conn } => {
-                if let Some(c) = self.conns.get_mut(conn) {
-                    c.read_paused = true;
-                }
-            }
+            Action::PauseRead { conn } => self.set_read_paused(conn, true),
             Action::ResumeRead { conn } => {
-                if let Some(c) = self.conns.get_mut(conn) {
-                    c.read_paused = false;
+                if let Some(c) = self.conns.get(conn) {
+                    let body_left = matches!(c.state, State::Body { .. });
+                    self.set_read_paused(conn, false);
                     self.again.push(conn);
+                    if body_left {
+                        self.arm_head_timer(now, conn);
+                    }
                 }
             }
             Action::Flush { conn } => self.write_conn(conn),

@@ -55,8 +55,14 @@ impl<L: Layer> Server<L> {
                         Err(err) => return self.reject(id, err.status(), err.reason()),
                     }
                 }
-                State::Body { need, .. } => {
+                State::Body { need, session, .. } => {
                     let need = *need;
+                    if self.engine.is_held(*session) {
+                        // Backpressure (see `Engine::hold_sender`): the body stays in the
+                        // kernel, with no deadline, until the engine resumes this connection.
+                        self.disarm_timer(id);
+                        return self.set_read_paused(id, true);
+                    }
                     if conn.input.len() < need && !self.fill_input(id, need) {
                         return;
                     }

@@ -55,6 +55,10 @@ use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 const LISTENER: Token = Token(usize::MAX);
 /// Bytes read from one connection per turn before others get theirs.
 const READ_BUDGET: usize = 1 << 20;
+/// Connections the kernel queues for `accept` at most. std and mio listen with 128; a burst
+/// of more simultaneous connects (a room reconnecting after a restart, the bench's 1000)
+/// overflows it, and each dropped SYN is retried by the client only after a second.
+const LISTEN_BACKLOG: i32 = 1024;
 /// Headers in one request head at most.
 const MAX_HEADERS: usize = 64;
 /// A client whose unread responses pass this is not read from until they drain.
@@ -155,6 +159,8 @@ struct Conn {
     out: OutQueue,
     timer: Option<TimerId>,
     read_paused: bool,
+    /// What the stream is registered for now (see `sync_interest`); `None`: not registered.
+    interest: Option<Interest>,
     /// The client address this connection is counted under (see [`Server::per_address`]).
     /// A trusted proxy's connection is counted once its first head names the client.
     counted: Option<std::net::IpAddr>,
@@ -176,6 +182,9 @@ pub struct Server<L: Layer> {
     again: Vec<Handle>,
     /// Connections with something queued to write.
     to_write: Vec<Handle>,
+    /// Connections read this turn, in readiness order: written first, so the one that asked
+    /// (a join) gets its answer before the ones only told about it (the room's notices).
+    acting: Vec<Handle>,
     last_metrics: Instant,
     /// Connections refused since the last log line about them, and when that line was.
     refused: u64,
@@ -199,6 +208,8 @@ impl<L: Layer> Server<L> {
         metrics: Arc<Metrics>,
     ) -> io::Result<Server<L>> {
         listener.set_nonblocking(true)?;
+        // Listening again only changes the backlog (Linux; the kernel caps it at somaxconn).
+        socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
         let mut listener = TcpListener::from_std(listener);
         let poll = Poll::new()?;
         poll.registry()
@@ -221,6 +232,7 @@ impl<L: Layer> Server<L> {
             bridge_queue: std::collections::VecDeque::new(),
             again: Vec::new(),
             to_write: Vec::new(),
+            acting: Vec::new(),
             last_metrics: Instant::now(),
             refused: 0,
             last_refusal_log: None,
@@ -323,21 +335,14 @@ impl<L: Layer> Server<L> {
                 out: OutQueue::default(),
                 timer: None,
                 read_paused: false,
+                interest: None,
                 counted: None,
             };
             let Ok(id) = self.conns.try_insert(conn) else {
                 continue;
             };
-            let registered = match self.conns.get_mut(id) {
-                Some(c) => self.poll.registry().register(
-                    &mut c.stream,
-                    tcp_token(id),
-                    Interest::READABLE | Interest::WRITABLE,
-                ),
-                None => continue,
-            };
-            if registered.is_err() {
-                self.conns.remove(id);
+            self.sync_interest(id);
+            if self.conns.get(id).is_none_or(|c| c.interest.is_none()) {
                 continue;
             }
             if direct {
@@ -362,6 +367,7 @@ impl<L: Layer> Server<L> {
             self.bridge_ready(id);
         } else {
             self.read_conn(now, id);
+            self.acting.push(id);
             if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
                 self.to_write.push(id);
             }
@@ -372,6 +378,17 @@ impl<L: Layer> Server<L> {
         let mut list = std::mem::take(&mut self.to_write);
         list.sort_unstable_by_key(|h| h.index());
         list.dedup();
+        let mut acting = std::mem::take(&mut self.acting);
+        for &id in &acting {
+            if let Ok(at) = list.binary_search_by_key(&id.index(), |h| h.index()) {
+                if list.get(at) == Some(&id) {
+                    list.remove(at);
+                    self.write_conn(id);
+                }
+            }
+        }
+        acting.clear();
+        self.acting = acting;
         for id in list {
             self.write_conn(id);
         }
@@ -385,7 +402,14 @@ impl<L: Layer> Server<L> {
         }
     }
 
+    /// Writes what is queued on the connection and carries out what that finished; its
+    /// interest then follows what is left.
     fn write_conn(&mut self, id: Handle) {
+        self.write_queued(id);
+        self.sync_interest(id);
+    }
+
+    fn write_queued(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };

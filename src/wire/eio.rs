@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::sid::Sid;
 use super::DecodeError;
 
+digit_kinds! {
 /// Engine.IO packet type, written as one ASCII digit before the packet data.
 ///
 /// | Type    | ID  | Usage                                                    |
@@ -24,8 +25,6 @@ use super::DecodeError;
 ///
 /// Binary messages carry no type digit: a binary WebSocket frame is always a `message`, and
 /// on polling it is `b` + base64 (see [`super::payload`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
 pub enum PacketKind {
     /// `0`: handshake data, server to client.
     Open = 0,
@@ -42,46 +41,9 @@ pub enum PacketKind {
     /// `6`: no-op, used to release a pending poll.
     Noop = 6,
 }
+}
 
 impl PacketKind {
-    /// Every kind, in digit order.
-    pub const ALL: [PacketKind; 7] = [
-        Self::Open,
-        Self::Close,
-        Self::Ping,
-        Self::Pong,
-        Self::Message,
-        Self::Upgrade,
-        Self::Noop,
-    ];
-
-    /// The kind for an ASCII digit byte `b'0'..=b'6'`; `None` for anything else.
-    pub fn from_digit(digit: u8) -> Option<Self> {
-        Some(match digit {
-            b'0' => Self::Open,
-            b'1' => Self::Close,
-            b'2' => Self::Ping,
-            b'3' => Self::Pong,
-            b'4' => Self::Message,
-            b'5' => Self::Upgrade,
-            b'6' => Self::Noop,
-            _ => return None,
-        })
-    }
-
-    /// The ASCII digit byte (`b'0'..=b'6'`) that starts a text packet of this kind.
-    pub fn digit(self) -> u8 {
-        match self {
-            Self::Open => b'0',
-            Self::Close => b'1',
-            Self::Ping => b'2',
-            Self::Pong => b'3',
-            Self::Message => b'4',
-            Self::Upgrade => b'5',
-            Self::Noop => b'6',
-        }
-    }
-
     /// The digit as a `char`, for building strings.
     pub fn digit_char(self) -> char {
         char::from(self.digit())

@@ -30,6 +30,41 @@
 
 use std::fmt;
 
+/// Declares a packet type written as one ASCII digit: the enum (`repr(u8)`, variants numbered
+/// from 0 in digit order), `ALL` in that order, and the conversions from and to the digit
+/// byte. Engine.IO's and Socket.IO's packet types are both such a list, so both come from
+/// here rather than from two copies of the same tables.
+macro_rules! digit_kinds {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $n:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant = $n,)+
+        }
+
+        impl $name {
+            /// Every kind, in digit order.
+            pub const ALL: [$name; [$($n),+].len()] = [$($name::$variant),+];
+
+            /// The kind for an ASCII digit byte; `None` for anything else.
+            pub fn from_digit(digit: u8) -> Option<Self> {
+                let index = digit.checked_sub(b'0')?;
+                Self::ALL.get(usize::from(index)).copied()
+            }
+
+            /// The ASCII digit byte that starts a packet of this kind.
+            pub fn digit(self) -> u8 {
+                // The discriminant is the kind's place in `ALL`, a single digit.
+                b'0'.wrapping_add(self as u8)
+            }
+        }
+    };
+}
+
 pub mod eio;
 pub mod http_head;
 pub mod payload;

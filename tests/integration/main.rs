@@ -3,7 +3,7 @@
 //! compiles once and every helper in it has a user.
 //!
 //! Where a new test belongs: a rule of one sans-IO layer (timing included) is a unit test
-//! next to that layer (`src/engine/tests.rs`, ...); what needs sockets goes here, in the
+//! next to that layer (`src/engine/tests/`, ...); what needs sockets goes here, in the
 //! module of the layer it exercises; ShareThings behaviour through the stock client goes to
 //! `tests/node/`.
 

@@ -3,22 +3,19 @@
 
 use super::*;
 
+/// A masked client frame, encoded by tungstenite (so the reader is tested against another
+/// encoder than its own).
 fn client_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let mask = [1u8, 2, 3, 4];
-    let mut out = vec![opcode | if fin { 0x80 } else { 0 }];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    let header = FrameHeader {
+        is_final: fin,
+        opcode: OpCode::from(opcode),
+        mask: Some([1, 2, 3, 4]),
+        ..FrameHeader::default()
+    };
+    let mut out = Vec::new();
+    tungstenite::protocol::frame::Frame::from_payload(header, payload.to_vec().into())
+        .format(&mut out)
+        .expect("a frame formats into a Vec");
     out
 }
 

@@ -8,15 +8,13 @@
 //! tested without sockets. The adapter in `mod.rs` turns a [`Reply`] into bytes.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
 use miniserde::Serialize;
 
 use super::assets::{Asset, Assets};
-use crate::metrics::{JoinRejection, Metrics};
+use crate::metrics::Metrics;
 
 /// Sent with every response.
 ///
@@ -191,7 +189,7 @@ impl Router {
     }
 
     fn metrics(&self, now: Instant) -> Reply {
-        let body = render_metrics(&self.metrics, self.uptime(now));
+        let body = self.metrics.render_prometheus(self.uptime(now));
         Reply::new(
             200,
             "text/plain; version=0.0.4; charset=utf-8",
@@ -335,113 +333,6 @@ fn etag_matches(headers: &[&str], etag: &str) -> bool {
         }
         false
     })
-}
-
-/// Prometheus text exposition format 0.0.4.
-pub fn render_metrics(m: &Metrics, uptime_seconds: u64) -> String {
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Relaxed);
-    let head = load(&m.connections_head);
-    let polling = load(&m.connections_polling);
-    let websocket = load(&m.connections_websocket);
-    let http = load(&m.connections_http);
-    let used = load(&m.connections_open);
-    let free = |slots: u64, used: u64| slots.saturating_sub(used);
-    let sessions = load(&m.sessions);
-    let members = load(&m.members);
-
-    let mut out = String::with_capacity(2048);
-    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
-        // Writing to a String cannot fail.
-        let _ = writeln!(out, "# HELP sharethings_{name} {help}");
-        let _ = writeln!(out, "# TYPE sharethings_{name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "sharethings_{name}{labels} {value}");
-        }
-    };
-    family(
-        "connections",
-        "gauge",
-        "Clients by transport (Engine.IO sessions on polling or WebSocket; TCP connections reading a request head or bridged to the HTTP workers).",
-        &[
-            ("{transport=\"head\"}", head),
-            ("{transport=\"polling\"}", polling),
-            ("{transport=\"websocket\"}", websocket),
-            ("{transport=\"http\"}", http),
-        ],
-    );
-    let connection_slots = load(&m.connection_slots);
-    family(
-        "connection_slots_used",
-        "gauge",
-        "Connection arena slots in use.",
-        &[("", used)],
-    );
-    family(
-        "connection_slots_free",
-        "gauge",
-        "Connection arena slots free.",
-        &[("", free(connection_slots, used))],
-    );
-    family(
-        "sessions",
-        "gauge",
-        "ShareThings sessions alive.",
-        &[("", sessions)],
-    );
-    family(
-        "session_slots_free",
-        "gauge",
-        "Session arena slots free.",
-        &[("", free(load(&m.session_slots), sessions))],
-    );
-    family(
-        "members",
-        "gauge",
-        "Members over all sessions.",
-        &[("", members)],
-    );
-    family(
-        "member_slots_free",
-        "gauge",
-        "Member arena slots free.",
-        &[("", free(load(&m.member_slots), members))],
-    );
-    family(
-        "events_relayed_total",
-        "counter",
-        "Application events relayed (once per event, not per receiver).",
-        &[("", load(&m.events_relayed))],
-    );
-    family(
-        "bytes_relayed_total",
-        "counter",
-        "Bytes queued to receivers by relaying (counted per receiver).",
-        &[("", load(&m.bytes_relayed))],
-    );
-    family(
-        "queued_bytes",
-        "gauge",
-        "Bytes waiting in all send queues.",
-        &[("", load(&m.queued_bytes))],
-    );
-    let reasons: Vec<(String, u64)> = JoinRejection::ALL
-        .iter()
-        .map(|why| (format!("{{reason=\"{}\"}}", why.code()), m.rejected(*why)))
-        .collect();
-    let reasons: Vec<(&str, u64)> = reasons.iter().map(|(l, v)| (l.as_str(), *v)).collect();
-    family(
-        "rejected_joins_total",
-        "counter",
-        "Joins refused, by reason.",
-        &reasons,
-    );
-    family(
-        "uptime_seconds",
-        "gauge",
-        "Seconds since the process started.",
-        &[("", uptime_seconds)],
-    );
-    out
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Tests of [`super`] (`route`).
 
 use super::*;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+
+use crate::metrics::JoinRejection;
 
 const INDEX: &[u8] = b"<!doctype html><title>t</title>";
 const INDEX_GZ: &[u8] = b"\x1f\x8bfake-gzip";
@@ -139,18 +141,6 @@ fn metrics_exposition() {
         }
     }
     assert!(text.ends_with('\n'));
-}
-
-#[test]
-fn metrics_saturate_instead_of_wrapping() {
-    let m = Metrics {
-        connections_open: AtomicU64::new(u64::MAX),
-        connection_slots: AtomicU64::new(5),
-        ..Metrics::default()
-    };
-    let text = render_metrics(&m, 0);
-    assert!(text.contains("sharethings_connection_slots_free 0\n"));
-    assert!(text.contains(&format!("sharethings_connection_slots_used {}\n", u64::MAX)));
 }
 
 #[test]

@@ -34,6 +34,7 @@ use miniserde::json::{self, Number, Object, Value};
 
 use super::DecodeError;
 
+digit_kinds! {
 /// Socket.IO packet type, written as one ASCII digit at the start of the packet.
 ///
 /// | Type          | ID  | Usage                                                  |
@@ -45,8 +46,6 @@ use super::DecodeError;
 /// | CONNECT_ERROR | 4   | Connection to a namespace refused.                     |
 /// | BINARY_EVENT  | 5   | Send binary data to the other side.                    |
 /// | BINARY_ACK    | 6   | Acknowledge an event with binary data.                 |
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
 pub enum PacketKind {
     /// `0`: payload absent or an object (client auth; server answer `{"sid":…}`).
     Connect = 0,
@@ -63,46 +62,9 @@ pub enum PacketKind {
     /// `6`: like `Ack`, with placeholders for binary attachments.
     BinaryAck = 6,
 }
+}
 
 impl PacketKind {
-    /// Every kind, in digit order.
-    pub const ALL: [PacketKind; 7] = [
-        Self::Connect,
-        Self::Disconnect,
-        Self::Event,
-        Self::Ack,
-        Self::ConnectError,
-        Self::BinaryEvent,
-        Self::BinaryAck,
-    ];
-
-    /// The kind for an ASCII digit byte `b'0'..=b'6'`; `None` for anything else.
-    pub fn from_digit(digit: u8) -> Option<Self> {
-        Some(match digit {
-            b'0' => Self::Connect,
-            b'1' => Self::Disconnect,
-            b'2' => Self::Event,
-            b'3' => Self::Ack,
-            b'4' => Self::ConnectError,
-            b'5' => Self::BinaryEvent,
-            b'6' => Self::BinaryAck,
-            _ => return None,
-        })
-    }
-
-    /// The ASCII digit byte (`b'0'..=b'6'`) that starts a packet of this kind.
-    pub fn digit(self) -> u8 {
-        match self {
-            Self::Connect => b'0',
-            Self::Disconnect => b'1',
-            Self::Event => b'2',
-            Self::Ack => b'3',
-            Self::ConnectError => b'4',
-            Self::BinaryEvent => b'5',
-            Self::BinaryAck => b'6',
-        }
-    }
-
     /// Whether packets of this kind carry an attachment count and binary attachments.
     pub fn is_binary(self) -> bool {
         matches!(self, Self::BinaryEvent | Self::BinaryAck)

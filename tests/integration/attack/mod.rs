@@ -174,21 +174,16 @@ pub fn raw_websocket(stream: &mut TcpStream) -> bool {
 
 /// A masked client frame.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x11u8, 0x22, 0x33, 0x44];
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    use tungstenite::protocol::frame::{coding::OpCode, Frame, FrameHeader};
+    let header = FrameHeader {
+        opcode: OpCode::from(opcode),
+        mask: Some([0x11, 0x22, 0x33, 0x44]),
+        ..FrameHeader::default()
+    };
+    let mut out = Vec::new();
+    Frame::from_payload(header, payload.to_vec().into())
+        .format(&mut out)
+        .expect("a frame formats into a Vec");
     out
 }
 

@@ -1,4 +1,4 @@
-//! Engine.IO long-polling: payloads and the polling requests.
+//! Engine.IO long-polling: payloads, the polling requests, and a ShareThings join over them.
 
 use super::*;
 
@@ -75,4 +75,20 @@ pub fn start_poll_get(addr: SocketAddr, sid: &str) -> Http {
     let mut conn = Http::connect(addr);
     conn.send(&request_bytes("GET", &polling_target(sid), &[], b""));
     conn
+}
+
+/// Joins ShareThings session `session` as `name` over polling: `40`, then `join` with an ack.
+pub fn polling_join(addr: SocketAddr, sid: &str, session: &str, name: &str) {
+    assert_eq!(poll_post(addr, sid, b"40").status, 200);
+    let connected = poll_get(addr, sid);
+    assert!(connected.text().starts_with("40{\"sid\":"), "{connected:?}");
+    let join = format!(
+        r#"420["join",{{"sessionId":{},"clientName":{},"fingerprint":{{"v":2,"mac":"m"}}}}]"#,
+        quote(session),
+        quote(name)
+    );
+    assert_eq!(poll_post(addr, sid, join.as_bytes()).status, 200);
+    let ack = poll_get(addr, sid).text();
+    assert!(ack.starts_with("430[{"), "join ack: {ack}");
+    assert!(ack.contains("\"success\":true"), "join ack: {ack}");
 }
