@@ -50,7 +50,9 @@ while [ "$(readlink "/proc/$child/ns/user" 2>/dev/null || echo "$own_ns")" = "$o
     kill -0 "$child" 2>/dev/null || { wait "$child"; exit; }
     sleep 0.01
 done
-echo '0 0 4294967295' >"/proc/$child/uid_map"
-echo '0 0 4294967295' >"/proc/$child/gid_map"
+if ! { echo '0 0 4294967295' >"/proc/$child/uid_map" && echo '0 0 4294967295' >"/proc/$child/gid_map"; }; then
+    kill "$child"
+    exit 1
+fi
 echo go >"$sync_dir/go"
 wait "$child"
