@@ -32,6 +32,10 @@ timed() { # timed <description> <command...>: check, and say how long it took
 # work tree (tests/deploy/lib.mjs, TEST_CACHE), so a fresh clone on the same machine reuses them.
 export SHARETHINGS_TEST_CACHE="${SHARETHINGS_TEST_CACHE:-/var/cache/sharethings-tests}"
 export CROSS_BUILD_ROOT="${CROSS_BUILD_ROOT:-$SHARETHINGS_TEST_CACHE/cross-build}"
+# The toolchain too (install.sh puts it there): cargo's fingerprints of the standard library,
+# which -Zbuild-std compiles from the toolchain's sources, hold those sources' absolute paths,
+# so a toolchain inside each clone made every clone rebuild std and every crate on top of it.
+export CROSS_TOOLCHAIN="${CROSS_TOOLCHAIN:-$SHARETHINGS_TEST_CACHE/cross-toolchain}"
 # CROSS_TARGETS may name several targets, one word each.
 # shellcheck disable=SC2086
 timed "cross/build.sh ${CROSS_TARGETS:-musl}" bash cross/build.sh ${CROSS_TARGETS:-musl}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs once inside the emulated machine after debootstrap's second stage
+# Runs once in the arm64 tree after debootstrap's second stage, chrooted under qemu-user
 # (tests/deploy/vm/build-image.sh): what a fresh Raspberry Pi OS Lite has and a bare
 # debootstrap lacks, plus the test agent.
 set -e
@@ -27,7 +27,7 @@ RestartSec=1
 WantedBy=multi-user.target
 UNIT
 systemctl enable sharethings-test-agent.service
-# The image build's dpkg shortcut (build-image.sh) ends here.
+# The image build's dpkg shortcuts (build-image.sh) end here.
 rm -f /etc/dpkg/dpkg.cfg.d/sharethings-image-build
 # apt has no package lists in a fresh debootstrap; the test installs local .debs only.
 apt-get clean
