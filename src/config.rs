@@ -47,9 +47,12 @@ settings! {
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
-    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
-    "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires.";
+    "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires (longer while its inbox keeps items).";
+    "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later.";
+    "INBOX_BYTES", "inbox-bytes", "33554432", "Bytes one session's inbox keeps at most; past it an item is still relayed to the members online but not kept (inbox_full).";
+    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most (counted within MEMORY_BUDGET, and at most it); past it: server_inbox_full. 0 turns inboxes off.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
@@ -118,6 +121,9 @@ pub struct Config {
     pub memory_budget: usize,
     pub stall_timeout: Duration,
     pub session_timeout: Duration,
+    pub inbox_ttl: Duration,
+    pub inbox_bytes: usize,
+    pub inbox_total_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
     pub join_limit_per_address: u32,
@@ -172,7 +178,7 @@ impl Config {
             }
         }
         let mut raw = RawValues { values };
-        Ok(Config {
+        let config = Config {
             host: raw.parse("HOST", "an IP address such as 0.0.0.0 or ::")?,
             port: raw.parse("PORT", "a port number 0-65535")?,
             workers: raw.count("WORKERS", 1, 256)?,
@@ -197,6 +203,9 @@ impl Config {
             memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
+            inbox_ttl: raw.millis("INBOX_TTL")?,
+            inbox_bytes: raw.count("INBOX_BYTES", 0, usize::MAX)?,
+            inbox_total_bytes: raw.count("INBOX_TOTAL_BYTES", 0, usize::MAX)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
@@ -209,7 +218,16 @@ impl Config {
                     .then(|| item.trim_end_matches('/').to_string())
             })?,
             log_level: raw.parse("LOG_LEVEL", "one of error, warn, info, debug, trace, off")?,
-        })
+        };
+        // The inboxes are held for clients like everything else the budget counts.
+        if config.inbox_total_bytes > config.memory_budget {
+            return Err(ConfigError::Invalid {
+                setting: "INBOX_TOTAL_BYTES",
+                value: config.inbox_total_bytes.to_string(),
+                why: "at most MEMORY_BUDGET",
+            });
+        }
+        Ok(config)
     }
 
     /// Reads `std::env::args()` and the process environment.
