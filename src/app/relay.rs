@@ -72,9 +72,6 @@ impl ShareThings {
             _ => None,
         };
         let packet = Outgoing::event("/", out_event, vec![Value::Object(object)], attachments);
-        if position.is_some() {
-            kept = self.keep_chunk(io, room, position, &packet);
-        }
         let receivers: Vec<SocketId> = match (target, to_whom) {
             (Some(h), _) => self
                 .members
@@ -91,6 +88,10 @@ impl ShareThings {
             .fetch_add((packet.len() * sent) as u64, Ordering::Relaxed);
         self.metrics.events_relayed.fetch_add(1, Ordering::Relaxed);
         log::trace!("relayed {out_event}");
+        // After the relay, so that a member told the item is dropped already has this chunk.
+        if position.is_some() {
+            kept = self.keep_chunk(io, room, position, &packet);
+        }
         if relayed == Relayed::ClearAll {
             self.clear_inbox(room);
         }

@@ -42,9 +42,6 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ),
 ];
 
-/// The manifest's `share_target.action`.
-const SHARE_TARGET: &str = "/share-target";
-
 /// What the router needs to know of a request; borrowed from the tiny_http request.
 #[derive(Debug, Clone, Default)]
 pub struct RequestView<'a> {
@@ -159,12 +156,6 @@ impl Router {
     }
 
     fn route_get(&self, req: &RequestView, now: Instant) -> Reply {
-        if req.method == "POST" && req.path() == SHARE_TARGET {
-            // The manifest's Web Share Target posts here. The service worker normally takes
-            // the POST; when none is installed yet, the share cannot be kept, so the app
-            // opens instead of an error page (303 turns the POST into a GET).
-            return Reply::text(303, "see other\n").with("Location", "/");
-        }
         if !matches!(req.method, "GET" | "HEAD") {
             return Reply::text(405, "method not allowed\n").with("Allow", "GET, HEAD");
         }

@@ -388,33 +388,6 @@ fn other_methods() {
 }
 
 #[test]
-fn a_share_target_post_without_a_service_worker_opens_the_app() {
-    let r = router();
-    for target in ["/share-target", "/share-target?x=1"] {
-        let reply = route(
-            &r,
-            &RequestView {
-                method: "POST",
-                ..get(target)
-            },
-        );
-        assert_eq!(reply.status, 303, "{target}");
-        assert_eq!(reply.header("Location"), Some("/"));
-        assert_security_headers(&reply);
-    }
-    let get_it = route(&r, &get("/share-target"));
-    assert_eq!(get_it.status, 200, "a GET is the app shell, as any page");
-    let put = route(
-        &r,
-        &RequestView {
-            method: "PUT",
-            ..get("/share-target")
-        },
-    );
-    assert_eq!(put.status, 405);
-}
-
-#[test]
 fn head_mirrors_get() {
     let r = router();
     for target in [
