@@ -92,6 +92,18 @@ describe('RoomClient with an inbox', () => {
     room.leave();
   }, 60_000);
 
+  it('a member alone in the session still sends its items, for the inbox to keep', async () => {
+    const { room, socket } = await joinFake(undefined, undefined, { ...INBOX, clients: [{ id: 'me', name: 'Me' }] });
+    await room.share(new Blob(['for later']), { kind: 'text', name: 'Text', mime: 'text/plain' }, 'for later');
+    await until(() => socket.emitted.some((e) => e.event === 'content'));
+    socket.emitted.find((e) => e.event === 'content')?.ack?.({ success: true, inbox: { kept: true } });
+    await until(() => socket.chunks().length === 1);
+    socket.chunks()[0].ack?.({ success: true });
+    await until(() => room.store.get().items[0]?.state === 'done');
+    expect(room.store.get().items[0].inInbox).toBe(true);
+    room.leave();
+  }, 60_000);
+
   it('a session without an inbox never lists one nor sends clear-all-content', async () => {
     const { room, socket } = await joinFake();
     expect(room.store.get().inbox).toBeNull();

@@ -111,6 +111,7 @@ export class RoomClient {
       selfId: () => this.store.get().selfId,
       clientName: () => opts.clientName,
       recentWindowMs: opts.recentWindowMs,
+      keepsForAbsent: () => this.store.get().inbox !== null,
     });
     this.receiver = new Receiver({
       ...shared,
