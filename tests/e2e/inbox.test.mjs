@@ -105,6 +105,10 @@ describe('inbox for absent devices', { timeout: 300_000 }, () => {
     await b.page.locator('[data-testid=item][data-kind=text][data-state=done]', { hasText: 'sent live afterwards' }).waitFor({ timeout: 30_000 });
     assert.equal(await b.page.getByTestId('item').count(), 1, 'only the live item: the expired one is gone');
     assert.equal(await textItem(b.page, 'gone after the ttl').count(), 0);
+    // The live item is kept in turn; clearing the session takes it out again.
+    await a.page.getByRole('button', { name: 'Clear on every device' }).click();
+    await a.page.getByRole('alertdialog').getByRole('button', { name: 'Clear every device' }).click();
+    await waitFor(async () => (await metric('sharethings_inbox_items')) === 0, { what: 'inbox emptied by the clear' });
   });
 
   test('past the session cap the sender is told with the typed error; the item still reaches the others', async () => {
