@@ -52,7 +52,7 @@ settings! {
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires (longer while its inbox keeps items).";
     "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later.";
     "INBOX_BYTES", "inbox-bytes", "33554432", "Bytes one session's inbox keeps at most; past it an item is still relayed to the members online but not kept (inbox_full).";
-    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most (counted within MEMORY_BUDGET, and at most it); past it: server_inbox_full. 0 turns inboxes off.";
+    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most, and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
@@ -178,7 +178,7 @@ impl Config {
             }
         }
         let mut raw = RawValues { values };
-        let config = Config {
+        Ok(Config {
             host: raw.parse("HOST", "an IP address such as 0.0.0.0 or ::")?,
             port: raw.parse("PORT", "a port number 0-65535")?,
             workers: raw.count("WORKERS", 1, 256)?,
@@ -218,16 +218,13 @@ impl Config {
                     .then(|| item.trim_end_matches('/').to_string())
             })?,
             log_level: raw.parse("LOG_LEVEL", "one of error, warn, info, debug, trace, off")?,
-        };
-        // The inboxes are held for clients like everything else the budget counts.
-        if config.inbox_total_bytes > config.memory_budget {
-            return Err(ConfigError::Invalid {
-                setting: "INBOX_TOTAL_BYTES",
-                value: config.inbox_total_bytes.to_string(),
-                why: "at most MEMORY_BUDGET",
-            });
-        }
-        Ok(config)
+        })
+    }
+
+    /// Bytes all session inboxes may keep: `INBOX_TOTAL_BYTES`, but at most half of the memory
+    /// budget, so that a lowered budget always leaves room for live transfers.
+    pub fn inbox_total_cap(&self) -> usize {
+        self.inbox_total_bytes.min(self.memory_budget / 2)
     }
 
     /// Reads `std::env::args()` and the process environment.
@@ -351,6 +348,16 @@ mod tests {
         assert_eq!(config.head_max_bytes, 8192);
         assert_eq!(config.max_members, 32);
         assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_inboxes_never_take_more_than_half_the_memory_budget() {
+        assert_eq!(Config::default().inbox_total_cap(), 64 << 20);
+        let env = |name: &str| (name == "MEMORY_BUDGET").then(|| (8 << 20).to_string());
+        let small = Config::from_sources(args(&[]), env).unwrap();
+        assert_eq!(small.inbox_total_cap(), 4 << 20);
+        let off = Config::from_sources(args(&["--inbox-total-bytes", "0"]), |_| None).unwrap();
+        assert_eq!(off.inbox_total_cap(), 0);
     }
 
     #[test]

@@ -292,6 +292,10 @@ impl Inboxes {
         inbox.items.values().next().map(|item| item.expires)
     }
 
+    pub fn timer_armed(&self, room: Handle) -> bool {
+        self.rooms.get(&room).is_some_and(|i| i.timer.is_some())
+    }
+
     /// Records the deadline armed for `room`; returns the one it replaces.
     pub fn set_timer(&mut self, room: Handle, timer: Option<TimerId>) -> Option<TimerId> {
         let inbox = self.rooms.get_mut(&room)?;

@@ -246,8 +246,7 @@ impl ShareThings {
         let Some(due) = self.inboxes.next_expiry(room) else {
             return;
         };
-        if let Some(old) = self.inboxes.set_timer(room, None) {
-            self.inboxes.set_timer(room, Some(old));
+        if self.inboxes.timer_armed(room) {
             return;
         }
         let timer = io.set_timer(due, AppTimer::InboxExpiry(room)).ok();
