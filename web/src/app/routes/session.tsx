@@ -13,7 +13,7 @@ import { ConnectionBadge } from '../../features/session/components/connection-ba
 import { InboxIndicator } from '../../features/inbox/components/inbox-indicator';
 import { InboxMark } from '../../features/inbox/components/inbox-mark';
 import { ItemExtra } from '../../features/share/item-extra';
-import { refusalTitle } from '../../features/inbox/inbox-text';
+import { describeWait, refusalTitle } from '../../features/inbox/inbox-text';
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
 import { AutoFetchSetting } from '../../features/session/components/auto-fetch-setting';
@@ -122,8 +122,10 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
-                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}. The server only
-                relays ciphertext and keeps nothing.
+                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}.{' '}
+                {state.inbox
+                  ? `The server relays ciphertext and keeps it for ${describeWait(state.inbox.ttlMs)} for absent devices, never the key.`
+                  : 'The server only relays ciphertext and keeps nothing.'}
               </Text>
             </HStack>
           </Stack>

@@ -9,7 +9,7 @@ export function KeepItemsSwitch({ checked, onChange }: { checked: boolean; onCha
       <Checkbox.Label fontSize="sm" fontWeight="normal">
         Keep items for absent devices
         <Text as="span" display="block" fontSize="xs" color="fg.muted">
-          When this creates a new session: the server keeps each item, still encrypted, for an hour, so devices that join later get it.
+          When this creates a new session: the server keeps each item, still encrypted, for a while (an hour unless it is set otherwise), so devices that join later get it.
         </Text>
       </Checkbox.Label>
     </Checkbox.Root>
