@@ -47,9 +47,12 @@ settings! {
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
-    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
-    "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires.";
+    "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires (longer while its inbox keeps items).";
+    "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later.";
+    "INBOX_BYTES", "inbox-bytes", "33554432", "Bytes one session's inbox keeps at most; past it an item is still relayed to the members online but not kept (inbox_full).";
+    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most, and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
@@ -119,6 +122,9 @@ pub struct Config {
     pub memory_budget: usize,
     pub stall_timeout: Duration,
     pub session_timeout: Duration,
+    pub inbox_ttl: Duration,
+    pub inbox_bytes: usize,
+    pub inbox_total_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
     pub join_limit_per_address: u32,
@@ -199,6 +205,9 @@ impl Config {
             memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
+            inbox_ttl: raw.millis("INBOX_TTL")?,
+            inbox_bytes: raw.count("INBOX_BYTES", 0, usize::MAX)?,
+            inbox_total_bytes: raw.count("INBOX_TOTAL_BYTES", 0, usize::MAX)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
@@ -218,6 +227,12 @@ impl Config {
             })?,
             log_level: raw.parse("LOG_LEVEL", "one of error, warn, info, debug, trace, off")?,
         })
+    }
+
+    /// Bytes all session inboxes may keep: `INBOX_TOTAL_BYTES`, but at most half of the memory
+    /// budget, so that a lowered budget always leaves room for live transfers.
+    pub fn inbox_total_cap(&self) -> usize {
+        self.inbox_total_bytes.min(self.memory_budget / 2)
     }
 
     /// Reads `std::env::args()` and the process environment.
@@ -341,6 +356,16 @@ mod tests {
         assert_eq!(config.head_max_bytes, 8192);
         assert_eq!(config.max_members, 32);
         assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_inboxes_never_take_more_than_half_the_memory_budget() {
+        assert_eq!(Config::default().inbox_total_cap(), 64 << 20);
+        let env = |name: &str| (name == "MEMORY_BUDGET").then(|| (8 << 20).to_string());
+        let small = Config::from_sources(args(&[]), env).unwrap();
+        assert_eq!(small.inbox_total_cap(), 4 << 20);
+        let off = Config::from_sources(args(&["--inbox-total-bytes", "0"]), |_| None).unwrap();
+        assert_eq!(off.inbox_total_cap(), 0);
     }
 
     #[test]

@@ -63,6 +63,11 @@ fn run(config: &Config) -> Result<(), String> {
         sessions_per_address: config.sessions_per_address,
         join_timeout: config.join_timeout,
         max_sockets: config.max_connections,
+        inbox: app::InboxLimits {
+            ttl: config.inbox_ttl,
+            session_bytes: config.inbox_bytes,
+            total_bytes: config.inbox_total_cap(),
+        },
     };
     let mount = Mount {
         engine_paths: vec!["/socket.io/".to_string()],

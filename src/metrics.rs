@@ -69,6 +69,10 @@ pub struct Metrics {
     pub bytes_relayed: AtomicU64,
     /// Bytes waiting in all send queues right now.
     pub queued_bytes: AtomicU64,
+    /// Bytes kept by all session inboxes.
+    pub inbox_bytes: AtomicU64,
+    /// Items kept by all session inboxes.
+    pub inbox_items: AtomicU64,
     /// Joins refused, by reason (indexed like [`JoinRejection::ALL`]).
     pub rejected_joins: [AtomicU64; 5],
 }

@@ -100,6 +100,9 @@ impl ShareThings {
                     return Err(failure);
                 }
                 let room = self.create_room(io, name, route.clone(), verifier)?;
+                if matches!(object.get("inbox"), Some(Value::Bool(true))) {
+                    self.open_inbox(room);
+                }
                 if let Some(address) = address {
                     self.creations.record(address, now);
                 }
@@ -119,7 +122,8 @@ impl ShareThings {
 
     /// Creates a room. When every slot is taken, the room that has been empty longest gives
     /// way, so rooms created and abandoned cannot lock new ones out for `SESSION_TIMEOUT`;
-    /// `server_full` only when every room has members.
+    /// rooms whose inbox keeps items for absent devices give way only after every other
+    /// empty one; `server_full` only when every room has members.
     pub(super) fn create_room(
         &mut self,
         io: &mut Io<'_, AppTimer>,
@@ -131,14 +135,17 @@ impl ShareThings {
             let longest_empty = self
                 .rooms
                 .iter()
-                .filter_map(|(handle, r)| r.empty_since.map(|since| (since, handle)))
-                .min_by_key(|(since, _)| *since)
+                .filter_map(|(handle, r)| {
+                    let since = r.empty_since?;
+                    Some(((self.inboxes.holds_items(handle), since), handle))
+                })
+                .min_by_key(|(order, _)| *order)
                 .map(|(_, handle)| handle);
             if let Some(room) = longest_empty {
                 if let Some(timer) = self.rooms.get_mut(room).and_then(|r| r.expiry.take()) {
                     io.cancel_timer(timer);
                 }
-                self.expire_room(room);
+                self.expire_room(io, room);
             }
         }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
@@ -315,6 +322,9 @@ impl ShareThings {
         ack.insert("clientId".into(), Value::String(m.client_id.clone()));
         ack.insert("clients".into(), Value::Array(clients));
         ack.insert("created".into(), Value::Bool(created));
+        if let Some(terms) = self.inbox_terms(m.room) {
+            ack.insert("inbox".into(), terms);
+        }
         Ok(Value::Object(ack))
     }
 }

@@ -92,11 +92,12 @@ impl ShareThings {
         }
     }
 
-    pub(super) fn expire_room(&mut self, room: Handle) {
+    pub(super) fn expire_room(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
         let empty = self.rooms.get(room).is_some_and(|r| r.members.is_empty());
         if !empty {
             return;
         }
+        self.close_inbox(io, room);
         if let Some(r) = self.rooms.remove(room) {
             self.rooms_by_name.remove(&r.name);
             self.limits.forget_room(room);

@@ -6,6 +6,8 @@
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
 mod creations;
+mod inbox;
+mod inbox_events;
 mod join;
 mod leave;
 mod limits;
@@ -28,6 +30,9 @@ use crate::util::timer::TimerId;
 use crate::wire::query;
 
 use self::creations::Creations;
+pub use self::inbox::InboxLimits;
+use self::inbox::Inboxes;
+use self::inbox_events::InboxEvent;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
 pub use self::tokens::route_key;
@@ -55,13 +60,15 @@ pub struct AppConfig {
     pub join_timeout: Duration,
     /// Sockets at most (one join deadline each).
     pub max_sockets: usize,
+    /// The inbox of sessions whose creator turned it on.
+    pub inbox: InboxLimits,
 }
 
 impl AppConfig {
-    /// Deadlines the application may hold at once: room expiries, member graces,
-    /// rate-limit windows and join deadlines.
+    /// Deadlines the application may hold at once: room expiries and inbox expiries (one
+    /// each per room), member graces, rate-limit windows and join deadlines.
     pub fn timers_needed(&self) -> usize {
-        self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
+        2 * self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
     }
 
     fn member_capacity(&self) -> usize {
@@ -108,6 +115,8 @@ pub enum AppTimer {
     AddressWindow(Handle),
     /// A socket's `JOIN_TIMEOUT` after its namespace CONNECT passed.
     JoinDeadline(SocketId),
+    /// The oldest item in a room's inbox reached `INBOX_TTL`.
+    InboxExpiry(Handle),
 }
 
 pub struct ShareThings {
@@ -122,6 +131,7 @@ pub struct ShareThings {
     join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
     creations: Creations,
+    inboxes: Inboxes,
     metrics: Arc<Metrics>,
 }
 
@@ -157,6 +167,7 @@ impl ShareThings {
                 config.join_limit_window,
             ),
             creations: Creations::new(config.sessions_per_address, config.join_limit_window),
+            inboxes: Inboxes::new(config.inbox),
             keys: Keys::new(key),
             started: now,
             metrics,
@@ -203,9 +214,11 @@ impl ShareThings {
             }
             ClientEvent::Relayed(relayed) => {
                 let object = payload::object(event.args)?;
-                let (out_event, to_whom) = relayed.check(&object)?;
-                self.relay(io, socket, out_event, object, event.attachments, to_whom)?;
-                Ok(success())
+                self.relay(io, socket, relayed, object, event.attachments)
+            }
+            ClientEvent::Inbox(kind) => {
+                let object = payload::object(event.args)?;
+                self.inbox_event(io, socket, kind, &object)
             }
         }
     }
@@ -217,6 +230,7 @@ enum ClientEvent {
     Join,
     Leave,
     Relayed(Relayed),
+    Inbox(InboxEvent),
 }
 
 /// The events relayed to other members.
@@ -237,14 +251,14 @@ impl ClientEvent {
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
             "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
             "clear-all-content" => ClientEvent::Relayed(Relayed::ClearAll),
-            _ => return None,
+            other => ClientEvent::Inbox(InboxEvent::from_name(other)?),
         })
     }
 }
 
 impl Relayed {
     /// Checks the payload's shape; says under which name and to whom it is relayed.
-    fn check(self, object: &Object) -> Result<(&'static str, Relay), Failure> {
+    pub(super) fn check(self, object: &Object) -> Result<(&'static str, Relay), Failure> {
         match self {
             Relayed::Content => {
                 payload::check_content(object)?;
@@ -265,6 +279,10 @@ impl Relayed {
 
 impl Application for ShareThings {
     type Timer = AppTimer;
+
+    fn held_bytes(&self) -> usize {
+        self.inboxes.used_bytes()
+    }
 
     /// A socket that joins no room in time holds a connection slot for nothing: it gets
     /// `JOIN_TIMEOUT`, then its connection is closed.
@@ -340,8 +358,12 @@ impl Application for ShareThings {
                 if let Some(r) = self.rooms.get_mut(room) {
                     r.expiry = None;
                 }
-                self.expire_room(room);
+                // A room whose inbox still keeps items lives until they expire.
+                if !self.inboxes.holds_items(room) {
+                    self.expire_room(io, room);
+                }
             }
+            AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
             AppTimer::MemberGrace(member) => {
                 if let Some(m) = self.members.get_mut(member) {
                     m.grace = None;
@@ -404,3 +426,6 @@ pub fn random_key() -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod inbox_app_tests;

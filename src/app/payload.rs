@@ -18,6 +18,9 @@ pub enum Code {
     RateLimited,
     Replaced,
     PayloadTooLarge,
+    InboxFull,
+    ServerInboxFull,
+    NotInInbox,
 }
 
 impl Code {
@@ -31,6 +34,9 @@ impl Code {
             Code::RateLimited => "rate_limited",
             Code::Replaced => "replaced",
             Code::PayloadTooLarge => "payload_too_large",
+            Code::InboxFull => "inbox_full",
+            Code::ServerInboxFull => "server_inbox_full",
+            Code::NotInInbox => "not_in_inbox",
         }
     }
 }
@@ -216,6 +222,9 @@ mod tests {
             Code::RateLimited,
             Code::Replaced,
             Code::PayloadTooLarge,
+            Code::InboxFull,
+            Code::ServerInboxFull,
+            Code::NotInInbox,
         ];
         // A new variant must be added above: this match stops compiling until it is.
         for code in every_code {
@@ -227,7 +236,10 @@ mod tests {
                 | Code::ServerFull
                 | Code::RateLimited
                 | Code::Replaced
-                | Code::PayloadTooLarge => {}
+                | Code::PayloadTooLarge
+                | Code::InboxFull
+                | Code::ServerInboxFull
+                | Code::NotInInbox => {}
             }
         }
         let sent: Vec<&str> = every_code.iter().map(|c| c.as_str()).collect();

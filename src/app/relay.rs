@@ -21,15 +21,17 @@ impl ShareThings {
         }
     }
 
+    /// Relays one checked payload; returns the sender's ack. What goes to everyone is also
+    /// offered to the session's inbox, whose answer the ack carries as `inbox`.
     pub(super) fn relay(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
-        out_event: &str,
+        relayed: Relayed,
         mut object: Object,
         attachments: Vec<Bytes>,
-        to_whom: Relay,
-    ) -> Result<(), Failure> {
+    ) -> Result<Value, Failure> {
+        let (out_event, to_whom) = relayed.check(&object)?;
         let (member, room) = self.sender(socket, &object)?;
         let target = match payload::optional_string(&object, "to")? {
             None => None,
@@ -56,6 +58,19 @@ impl ShareThings {
             .map(|m| m.client_id.clone())
             .unwrap_or_default();
         object.insert("from".into(), Value::String(from));
+        // Only the server says what its inbox keeps.
+        object.remove("inbox");
+        let to_everyone = target.is_none();
+        let mut kept = match relayed {
+            Relayed::Content if to_everyone => {
+                self.keep_content(io, room, &mut object, &attachments)
+            }
+            _ => None,
+        };
+        let position = match relayed {
+            Relayed::Chunk if to_everyone => inbox_events::chunk_position(&object),
+            _ => None,
+        };
         let packet = Outgoing::event("/", out_event, vec![Value::Object(object)], attachments);
         let receivers: Vec<SocketId> = match (target, to_whom) {
             (Some(h), _) => self
@@ -73,7 +88,19 @@ impl ShareThings {
             .fetch_add((packet.len() * sent) as u64, Ordering::Relaxed);
         self.metrics.events_relayed.fetch_add(1, Ordering::Relaxed);
         log::trace!("relayed {out_event}");
-        Ok(())
+        // After the relay, so that a member told the item is dropped already has this chunk.
+        if position.is_some() {
+            kept = self.keep_chunk(io, room, position, &packet);
+        }
+        if relayed == Relayed::ClearAll {
+            self.clear_inbox(room);
+        }
+        let mut ack = Object::new();
+        ack.insert("success".into(), Value::Bool(true));
+        if let Some(kept) = kept {
+            ack.insert("inbox".into(), kept);
+        }
+        Ok(Value::Object(ack))
     }
 
     pub(super) fn room_sockets(&self, room: Handle) -> impl Iterator<Item = SocketId> + '_ {

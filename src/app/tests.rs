@@ -15,7 +15,7 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 const WINDOW: Duration = Duration::from_secs(60);
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn config() -> AppConfig {
+pub(super) fn config() -> AppConfig {
     AppConfig {
         max_rooms: 4,
         max_members: 3,
@@ -27,16 +27,21 @@ fn config() -> AppConfig {
         sessions_per_address: 8,
         join_timeout: JOIN_TIMEOUT,
         max_sockets: 64,
+        inbox: InboxLimits {
+            ttl: Duration::from_secs(3600),
+            session_bytes: 1 << 20,
+            total_bytes: 1 << 21,
+        },
     }
 }
 
-fn harness() -> Harness<ShareThings> {
+pub(super) fn harness() -> Harness<ShareThings> {
     let metrics = Arc::new(Metrics::default());
     let app = ShareThings::new(config(), [9; 32], Instant::now(), metrics);
     Harness::new(app)
 }
 
-fn join_json(session: &str, name: &str, passphrase: &str) -> String {
+pub(super) fn join_json(session: &str, name: &str, passphrase: &str) -> String {
     format!(
         r#"{{"sessionId":"{session}","clientName":"{name}","fingerprint":{{"v":2,"mac":"{passphrase}"}}}}"#
     )
@@ -44,7 +49,7 @@ fn join_json(session: &str, name: &str, passphrase: &str) -> String {
 
 /// Emits `event` with `payload` and ack id 1; returns the ack's object and whatever else the
 /// client was sent meanwhile.
-fn call(
+pub(super) fn call(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -68,29 +73,35 @@ fn call(
     (ack.expect("an ack"), other)
 }
 
-fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+pub(super) fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
     match value {
         Value::Object(o) => o.get(key).unwrap_or(&Value::Null),
         _ => &Value::Null,
     }
 }
 
-fn text_of(value: &Value) -> &str {
+pub(super) fn text_of(value: &Value) -> &str {
     match value {
         Value::String(s) => s,
         _ => "",
     }
 }
 
-fn succeeded(ack: &Value) -> bool {
+pub(super) fn succeeded(ack: &Value) -> bool {
     matches!(field(ack, "success"), Value::Bool(true))
 }
 
-fn code(ack: &Value) -> &str {
+pub(super) fn code(ack: &Value) -> &str {
     text_of(field(ack, "code"))
 }
 
-fn join(h: &mut Harness<ShareThings>, at: Duration, c: Client, session: &str, name: &str) -> Value {
+pub(super) fn join(
+    h: &mut Harness<ShareThings>,
+    at: Duration,
+    c: Client,
+    session: &str,
+    name: &str,
+) -> Value {
     let (ack, _) = call(h, at, c, "join", &join_json(session, name, "right"));
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
     ack

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The manifest's `share_target.action`.
+const SHARE_TARGET: &str = "/share-target";
+
 impl<L: Layer> Server<L> {
     pub(super) fn bridge_or_wait(
         &mut self,
@@ -11,6 +14,9 @@ impl<L: Layer> Server<L> {
         head: RequestHead,
         raw: Vec<u8>,
     ) {
+        if head.method == Method::Post && head.target.split('?').next() == Some(SHARE_TARGET) {
+            return self.share_target_without_worker(id);
+        }
         // Every plain-HTTP route is GET or HEAD. Refusing bodies here keeps the bridge simple
         // and keeps a client from tying up a worker by trickling a large body into it.
         if head.chunked || head.content_length.is_some_and(|n| n > 0) {
@@ -28,6 +34,20 @@ impl<L: Layer> Server<L> {
             return;
         }
         self.start_bridge(id, head, raw);
+    }
+
+    /// The manifest's Web Share Target posts here; the service worker takes that POST once
+    /// installed. Before that the share cannot be kept, so the app opens instead of an error
+    /// page: 303 makes the browser GET `/`. The body is not read (the answer drains it).
+    fn share_target_without_worker(&mut self, id: Handle) {
+        let bytes = response::render(
+            303,
+            "text/plain; charset=UTF-8",
+            "Location: /\r\n",
+            b"",
+            true,
+        );
+        self.send_and_close(id, bytes, true);
     }
 
     pub(super) fn start_bridge(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {

@@ -95,6 +95,18 @@ impl Metrics {
             "Bytes waiting in all send queues.",
             &[("", load(&m.queued_bytes))],
         );
+        family(
+            "inbox_bytes",
+            "gauge",
+            "Bytes kept by session inboxes for absent devices.",
+            &[("", load(&m.inbox_bytes))],
+        );
+        family(
+            "inbox_items",
+            "gauge",
+            "Items kept by session inboxes for absent devices.",
+            &[("", load(&m.inbox_items))],
+        );
         let reasons: Vec<(String, u64)> = JoinRejection::ALL
             .iter()
             .map(|why| (format!("{{reason=\"{}\"}}", why.code()), m.rejected(*why)))

@@ -129,6 +129,10 @@ pub trait Application {
     fn on_too_large(&mut self, io: &mut Io<'_, Self::Timer>, socket: SocketId, ack: Option<u64>);
     /// A deadline set with [`Io::set_timer`] passed.
     fn on_timer(&mut self, _io: &mut Io<'_, Self::Timer>, _key: Self::Timer) {}
+    /// Bytes the application keeps for clients, counted against the memory budget.
+    fn held_bytes(&self) -> usize {
+        0
+    }
 }
 
 struct Socket {
@@ -165,7 +169,7 @@ impl<A: Application> engine::Layer for SocketIoLayer<A> {
     }
 
     fn held_bytes(&self) -> usize {
-        self.sio.partial_bytes
+        self.sio.partial_bytes + self.app.held_bytes()
     }
 }
 

@@ -154,6 +154,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
         101 => "Switching Protocols",
         200 => "OK",
         204 => "No Content",
+        303 => "See Other",
         304 => "Not Modified",
         400 => "Bad Request",
         403 => "Forbidden",

@@ -17,5 +17,7 @@ mod attack;
 mod engineio;
 /// The front door: request heads, slow clients, keep-alive, the bridge, connection caps.
 mod front_door;
+/// The opt-in inbox: late joiners, expiry, caps; the share-target redirect.
+mod inbox;
 /// Socket.IO v5 in raw bytes: namespaces, events, acks, binary attachments.
 mod socketio;

@@ -89,6 +89,8 @@ fn metrics_exposition() {
     r.metrics.events_relayed.store(7, Relaxed);
     r.metrics.bytes_relayed.store(1000, Relaxed);
     r.metrics.queued_bytes.store(12, Relaxed);
+    r.metrics.inbox_bytes.store(3000, Relaxed);
+    r.metrics.inbox_items.store(2, Relaxed);
     r.metrics.reject_join(JoinRejection::RateLimited);
     let reply = route(&r, &get("/metrics"));
     assert_eq!(reply.status, 200);
@@ -111,6 +113,8 @@ fn metrics_exposition() {
         "sharethings_events_relayed_total 7",
         "sharethings_bytes_relayed_total 1000",
         "sharethings_queued_bytes 12",
+        "sharethings_inbox_bytes 3000",
+        "sharethings_inbox_items 2",
         "sharethings_rejected_joins_total{reason=\"rate_limited\"} 1",
         "sharethings_rejected_joins_total{reason=\"invalid_request\"} 0",
         "sharethings_rejected_joins_total{reason=\"invalid_passphrase\"} 0",

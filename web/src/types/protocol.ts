@@ -18,6 +18,9 @@ export type ErrorCode =
   | 'rate_limited'
   | 'payload_too_large'
   | 'replaced'
+  | 'inbox_full'
+  | 'server_inbox_full'
+  | 'not_in_inbox'
   | 'internal';
 
 export interface Failure {
@@ -37,13 +40,24 @@ export interface JoinRequest {
   clientName: string;
   fingerprint?: unknown;
   token?: string;
+  /** Creating the session: keep items for devices that join later (PROTOCOL.md, "Inbox"). */
+  inbox?: boolean;
+}
+
+/** A session's inbox, as every join ack of it says: how long items wait, how much it keeps. */
+export interface InboxTerms {
+  ttlMs: number;
+  maxBytes: number;
 }
 
 export type JoinAck =
-  | { success: true; token: string; clientId: string; clients: Member[]; created: boolean }
+  | { success: true; token: string; clientId: string; clients: Member[]; created: boolean; inbox?: InboxTerms }
   | Failure;
 
-export type SimpleAck = { success: true } | Failure;
+/** The `inbox` field of a `content` or `chunk` ack: whether the session's inbox kept the item. */
+export type InboxAck = { kept: true } | { kept: false; code: 'inbox_full' | 'server_inbox_full'; error: string };
+
+export type SimpleAck = { success: true; inbox?: InboxAck } | Failure;
 
 export interface ContentEnvelope {
   contentId: string;
@@ -58,6 +72,19 @@ export interface ContentEvent {
   data: ArrayBuffer | Uint8Array;
   to?: string;
   from?: string;
+  /** Set by the server: the session's inbox keeps this item. */
+  inbox?: true;
+}
+
+/** A kept item's relayed `content` payload, given to a member that asked with `inbox-list`. */
+export interface InboxItemEvent extends ContentEvent {
+  expiresInMs: number;
+}
+
+export interface InboxRemovedEvent {
+  sessionId: string;
+  contentId: string;
+  reason: 'deleted' | 'expired' | 'full';
 }
 
 export interface ChunkPayload {

@@ -1,10 +1,12 @@
 /** Home: what this is, and the join form (or the invitation this device was sent). */
 import { Box, Button, Container, Flex, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { FileUp, Images, MailOpen, ShieldCheck } from 'lucide-react';
+import { useState } from 'react';
 import { ColorModeButton } from '../../components/ui/color-mode';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
+import { KeepItemsSwitch } from '../../features/inbox/components/keep-items-switch';
 import { JoinForm } from '../../features/session/components/join-form';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
 import { TrustDialog } from '../../features/trust/trust-dialog';
@@ -50,6 +52,7 @@ export function HomePage({
   onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
 }) {
   useDocumentTitle(invite ? `Invitation to ${invite.sessionId} · ${APP_TITLE}` : APP_TITLE);
+  const [keepItems, setKeepItems] = useState(false);
   return (
     <Flex direction="column" minH="100dvh">
       {usingFallbackCrypto() && <InsecureBanner />}
@@ -99,7 +102,13 @@ export function HomePage({
                 </Text>
               </>
             )}
-            <JoinForm key={invite ? `${invite.sessionId}#${invite.passphrase ?? ''}` : ''} invite={invite} onJoined={onJoined} />
+            <JoinForm
+              key={invite ? `${invite.sessionId}#${invite.passphrase ?? ''}` : ''}
+              invite={invite}
+              onJoined={onJoined}
+              keepItems={keepItems}
+              createOptions={<KeepItemsSwitch checked={keepItems} onChange={setKeepItems} />}
+            />
           </Box>
         </Flex>
       </Container>

@@ -10,6 +10,10 @@ import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { LogoMark } from '../../components/ui/logo';
 import { toaster } from '../../components/ui/toaster';
 import { ConnectionBadge } from '../../features/session/components/connection-badge';
+import { InboxIndicator } from '../../features/inbox/components/inbox-indicator';
+import { InboxMark } from '../../features/inbox/components/inbox-mark';
+import { ItemExtra } from '../../features/share/item-extra';
+import { describeWait, refusalTitle } from '../../features/inbox/inbox-text';
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { MemberList } from '../../features/session/components/member-list';
 import { AutoFetchSetting } from '../../features/session/components/auto-fetch-setting';
@@ -24,7 +28,7 @@ import { shareFiles, shareText } from '../../features/share/hooks/use-share';
 import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
 import { RoomContext, useRoomState } from '../../hooks/use-room';
 import { useUnseenCount } from '../../hooks/use-unseen-count';
-import type { Notice, RoomClient } from '../../lib/room/room-client';
+import type { Item, Notice, RoomClient } from '../../lib/room/room-client';
 
 function toastFor(n: Notice) {
   switch (n.kind) {
@@ -46,10 +50,14 @@ function toastFor(n: Notice) {
       return toaster.create({ type: 'info', title: `${n.from} offers ${n.name}`, description: 'Large items wait until you choose Get.', duration: 2500 });
     case 'rejoin-failed':
       return toaster.create({ type: 'error', title: 'Could not rejoin', description: n.message });
+    case 'inbox-refused':
+      return toaster.create({ type: 'warning', title: refusalTitle(n.code), description: `${n.name} reached the members online but is not kept for absent devices.` });
     case 'replaced':
       return toaster.create({ type: 'warning', title: 'Session opened elsewhere', description: 'This tab was disconnected because the session was resumed on another connection.' });
   }
 }
+
+const inboxMark = (item: Item, label: string) => <InboxMark item={item} label={label} />;
 
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
   const state = useRoomState();
@@ -73,6 +81,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
                   </Text>
                 </Box>
                 <ConnectionBadge status={state.status} />
+                <InboxIndicator terms={state.inbox} />
               </Stack>
             </HStack>
             <HStack gap={{ base: '0.5', md: '1.5' }} flexShrink={0}>
@@ -113,8 +122,10 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
-                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}. The server only
-                relays ciphertext and keeps nothing.
+                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}.{' '}
+                {state.inbox
+                  ? `The server relays ciphertext and keeps it for ${describeWait(state.inbox.ttlMs)} for absent devices, never the key.`
+                  : 'The server only relays ciphertext and keeps nothing.'}
               </Text>
             </HStack>
           </Stack>
@@ -130,7 +141,9 @@ export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; p
   const fallback = room.store.get().cryptoBackend === 'purejs';
   return (
     <RoomContext.Provider value={room}>
-      <Body passphrase={passphrase} onLeave={onLeave} fallback={fallback} />
+      <ItemExtra.Provider value={inboxMark}>
+        <Body passphrase={passphrase} onLeave={onLeave} fallback={fallback} />
+      </ItemExtra.Provider>
     </RoomContext.Provider>
   );
 }

@@ -11,6 +11,10 @@ import type {
   ContentEvent,
   ErrorCode,
   Failure,
+  InboxAck,
+  InboxItemEvent,
+  InboxRemovedEvent,
+  InboxTerms,
   JoinAck,
   Member,
   MemberEvent,
@@ -24,8 +28,8 @@ export type Connect = (url: string, options: Partial<ManagerOptions & SocketOpti
 
 export interface ConnectionHandlers {
   status(status: ConnectionStatus): void;
-  /** Joined again on a new connection (a new `generation`). */
-  rejoined(selfId: string, members: Member[]): void;
+  /** Joined again on a new connection (a new `generation`); `inbox` as the ack says. */
+  rejoined(selfId: string, members: Member[], inbox: InboxTerms | null): void;
   /** The connection went away; acks still outstanding will never come. */
   lost(): void;
   rejoinFailed(code: ErrorCode | 'unreachable', message: string): void;
@@ -35,6 +39,10 @@ export interface ConnectionHandlers {
   memberLeft(e: MemberEvent): void;
   content(e: ContentEvent): void;
   chunk(e: ChunkEvent): void;
+  inboxItem(e: InboxItemEvent): void;
+  inboxRemoved(e: InboxRemovedEvent): void;
+  /** What the session's inbox did with an item we sent (the `inbox` field of its acks). */
+  inboxAck(contentId: string, ack: InboxAck): void;
 }
 
 /** 'ok', 'retry' (the connection went away first; send again after the rejoin), or the server's refusal. */
@@ -43,13 +51,15 @@ export type AckResult = 'ok' | 'retry' | string;
 const JOIN_TIMEOUT_MS = 15_000;
 
 export type OpenResult =
-  | { ok: true; connection: Connection; selfId: string; members: Member[]; created: boolean }
+  | { ok: true; connection: Connection; selfId: string; members: Member[]; created: boolean; inbox: InboxTerms | null }
   | { ok: false; code: ErrorCode | 'unreachable' | 'timeout'; message: string; retryAfterMs?: number };
 
 export interface OpenOptions {
   sessionId: string;
   clientName: string;
   fingerprint: unknown;
+  /** Ask for an inbox, should this join create the session. */
+  inbox?: boolean;
   url?: string;
   connect?: Connect;
   joinTimeoutMs?: number;
@@ -59,6 +69,11 @@ export class Connection {
   private token: string;
   private closed = false;
   private handlers?: ConnectionHandlers;
+  /**
+   * Whether the session keeps an inbox. A rejoin asks for one too, so that a session created
+   * again after a server restart keeps items as before, whichever member rejoins first.
+   */
+  private inbox: boolean;
   /** Bumped on every loss and every rejoin; acks from an older connection are ignored. */
   generation = 0;
   joined = true;
@@ -67,8 +82,10 @@ export class Connection {
     private readonly socket: Socket,
     private readonly opts: OpenOptions,
     token: string,
+    inbox: boolean,
   ) {
     this.token = token;
+    this.inbox = inbox;
   }
 
   /** Connects and joins (creating the session when it does not exist). */
@@ -98,11 +115,12 @@ export class Connection {
       socket.connect();
     });
     if (!connected) return fail({ ok: false, code: 'unreachable', message: 'The server could not be reached.' });
-    const ack = await emitJoin(socket, { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint }, timeout);
+    const ack = await emitJoin(socket, { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint, inbox: opts.inbox === true }, timeout);
     if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
     if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
-    const connection = new Connection(socket, opts, ack.token);
-    return { ok: true, connection, selfId: ack.clientId, members: ack.clients, created: ack.created };
+    const inbox = ack.inbox ?? null;
+    const connection = new Connection(socket, opts, ack.token, inbox !== null);
+    return { ok: true, connection, selfId: ack.clientId, members: ack.clients, created: ack.created, inbox };
   }
 
   /** Starts delivering events; called once, by the room that owns this connection. */
@@ -126,6 +144,8 @@ export class Connection {
     s.on('client-left', (e: MemberEvent) => handlers.memberLeft(e));
     s.on('content', (e: ContentEvent) => handlers.content(e));
     s.on('chunk', (e: ChunkEvent) => handlers.chunk(e));
+    s.on('inbox-item', (e: InboxItemEvent) => handlers.inboxItem(e));
+    s.on('inbox-removed', (e: InboxRemovedEvent) => handlers.inboxRemoved(e));
     s.on('error', (e: ServerError) => {
       if (e?.code === 'replaced') {
         // Another connection took over our membership (same token): stop fighting over it.
@@ -181,6 +201,7 @@ export class Connection {
       clientName: this.opts.clientName,
       token: this.token,
       fingerprint: this.opts.fingerprint,
+      inbox: this.inbox,
     }, JOIN_TIMEOUT_MS);
     if (this.closed || !this.handlers) return;
     if (!ack || !ack.success) {
@@ -201,7 +222,8 @@ export class Connection {
     this.joined = true;
     this.generation++;
     this.handlers.status('connected');
-    this.handlers.rejoined(ack.clientId, ack.clients);
+    this.inbox = ack.inbox !== undefined;
+    this.handlers.rejoined(ack.clientId, ack.clients, ack.inbox ?? null);
   }
 
   /** Emits without waiting for an answer (dropped when not joined). */
@@ -219,10 +241,24 @@ export class Connection {
       this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload }, (ack: SimpleAck | undefined) => {
         this.socket.off('disconnect', onDisconnect);
         if (gen !== this.generation) return resolve('retry');
+        if (ack?.success && ack.inbox) this.handlers?.inboxAck(contentIdOf(payload), ack.inbox);
         if (!ack || ack.success) return resolve('ok');
         // not_joined after a reconnect race: rejoin and resend.
         if (ack.code === 'not_joined') return resolve('retry');
         resolve(ack.error || ack.code);
+      });
+    });
+  }
+
+  /** Emits and resolves with the server's ack (`undefined` when not joined or the connection went away). */
+  request(event: string, payload: object): Promise<SimpleAck | undefined> {
+    if (!this.joined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const onDisconnect = () => resolve(undefined);
+      this.socket.once('disconnect', onDisconnect);
+      this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload }, (ack: SimpleAck | undefined) => {
+        this.socket.off('disconnect', onDisconnect);
+        resolve(ack);
       });
     });
   }
@@ -245,6 +281,13 @@ export class Connection {
     document.removeEventListener('visibilitychange', this.onVisible);
     this.socket.disconnect();
   }
+}
+
+/** The item a `content` or `chunk` payload belongs to. */
+function contentIdOf(payload: object): string {
+  const p = payload as { content?: { contentId?: unknown }; chunk?: { contentId?: unknown } };
+  const id = p.content?.contentId ?? p.chunk?.contentId;
+  return typeof id === 'string' ? id : '';
 }
 
 function emitJoin(socket: Socket, req: object, timeoutMs: number): Promise<JoinAck | undefined> {

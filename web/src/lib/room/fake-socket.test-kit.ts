@@ -15,7 +15,11 @@ export class FakeSocket {
   handlers = new Map<string, Handler[]>();
   emitted: { event: string; payload: Record<string, unknown>; ack?: Handler }[] = [];
   io = { on: () => undefined };
-  constructor(readonly options: Record<string, unknown>) {}
+  /** `joinAck`: fields the join ack adds or overrides (an inbox's terms, say). */
+  constructor(
+    readonly options: Record<string, unknown>,
+    readonly joinAck: Record<string, unknown> = {},
+  ) {}
   on(event: string, h: Handler) {
     this.handlers.set(event, [...(this.handlers.get(event) ?? []), h]);
     return this;
@@ -52,7 +56,7 @@ export class FakeSocket {
   emit(event: string, payload: Record<string, unknown>, ack?: Handler) {
     this.emitted.push({ event, payload, ack });
     if (event === 'join') {
-      ack?.({ success: true, token: 't', clientId: 'me', clients: [{ id: 'me', name: 'Me' }, { id: 'peer', name: 'Peer' }], created: false });
+      ack?.({ success: true, token: 't', clientId: 'me', clients: [{ id: 'me', name: 'Me' }, { id: 'peer', name: 'Peer' }], created: false, ...this.joinAck });
     }
     return this;
   }
@@ -76,7 +80,7 @@ beforeAll(() => {
   g.document ??= { addEventListener: () => undefined, removeEventListener: () => undefined, visibilityState: 'visible' };
 });
 
-export async function joinFake(crypto: CryptoClient = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024) {
+export async function joinFake(crypto: CryptoClient = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024, joinAck: Record<string, unknown> = {}) {
   let socket: FakeSocket | undefined;
   const r = await RoomClient.join({
     sessionId: 'room',
@@ -86,7 +90,7 @@ export async function joinFake(crypto: CryptoClient = new InThreadCryptoClient()
     recentWindowMs: () => 30 * 60_000,
     autoFetchBytes: () => autoFetchBytes,
     connect: (_url, options) => {
-      socket = new FakeSocket(options as Record<string, unknown>);
+      socket = new FakeSocket(options as Record<string, unknown>, joinAck);
       return socket as unknown as Socket;
     },
   });

@@ -36,6 +36,10 @@ export interface Item {
   error?: string;
   /** Why it is paused. */
   note?: string;
+  /** The session's inbox keeps it for devices that join later. */
+  inInbox?: boolean;
+  /** Why the session's inbox did not keep our item (it still reached the members online). */
+  inboxError?: string;
 }
 
 /** Progress reaches the store at most this often per item. */

@@ -14,4 +14,6 @@ export type Notice =
   /** The sender of an item we were receiving cancelled it. */
   | { kind: 'transfer-cancelled'; name: string; byName: string }
   | { kind: 'rejoin-failed'; code: ErrorCode | 'unreachable'; message: string }
-  | { kind: 'replaced' };
+  | { kind: 'replaced' }
+  /** The session's inbox refused an item we sent (it still reached the members online). */
+  | { kind: 'inbox-refused'; name: string; code: 'inbox_full' | 'server_inbox_full'; message: string };

@@ -14,6 +14,7 @@ import { chunkAad, fromBase64 } from '../crypto/format';
 import type { CancelNotice, ChunkEvent, ControlMessage, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { sealControl } from './envelopes';
+import { INBOX_FETCH_CHUNKS, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
@@ -44,6 +45,8 @@ interface Incoming {
   writing: Set<number>;
   bytes: number;
   late: boolean;
+  /** Fetched from the session's inbox (not from its sender), and how many chunks were asked for. */
+  inbox?: { asked: number };
   lastProgress: number;
   lastAsk: number;
   asks: number;
@@ -71,7 +74,7 @@ export class Receiver {
   /** Items removed or refused here: anything more about them is ignored. */
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
-  private readonly offers = new Map<string, { from: string; meta: ItemMeta }>();
+  private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
   /** Cancels that arrived before their item's metadata. */
   private readonly early = new Map<string, CancelNotice>();
   private readonly watchdog: ReturnType<typeof setInterval>;
@@ -86,8 +89,11 @@ export class Receiver {
     return this.ctx.now?.() ?? Date.now();
   }
 
-  /** Sealed metadata of an item from `from`, announcing `totalChunks` chunks. */
-  async item(from: string, id: string, totalChunks: number, meta: ItemMeta) {
+  /**
+   * Sealed metadata of an item from `from`, announcing `totalChunks` chunks; `inbox` when the
+   * session's inbox gave it to us (its chunks then come from there, when asked for).
+   */
+  async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false) {
     if (this.dropped.has(id)) return;
     const inc = this.incoming.get(id);
     if (inc) {
@@ -97,7 +103,8 @@ export class Receiver {
     }
     const known = this.ctx.board.get(id);
     if (known) {
-      if (known.state === 'offered') this.offers.set(id, { from, meta: this.offers.get(id)?.meta ?? meta });
+      const offer = this.offers.get(id);
+      if (known.state === 'offered') this.offers.set(id, { from, meta: offer?.meta ?? meta, inbox: offer?.inbox ?? inbox });
       return;
     }
     // Refused before anything is allocated: the count must be what the sealed size implies.
@@ -114,13 +121,13 @@ export class Receiver {
       return;
     }
     if (meta.offered && meta.size > this.ctx.autoFetchBytes()) {
-      this.offers.set(id, { from, meta });
+      this.offers.set(id, { from, meta, inbox });
       this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered' });
       this.ctx.notify({ kind: 'offered', name: meta.name, from: meta.senderName });
       return;
     }
     this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'receiving' });
-    await this.start(id, from, meta, meta.offered === true);
+    await this.start(id, from, meta, meta.offered === true, inbox);
   }
 
   /** The user asks for an offered item (or again, after stopping it). */
@@ -128,10 +135,10 @@ export class Receiver {
     const offer = this.offers.get(id);
     if (!offer || this.incoming.has(id)) return;
     this.ctx.board.patch(id, { state: 'receiving', transferred: 0, error: undefined, note: undefined });
-    await this.start(id, offer.from, offer.meta, true);
+    await this.start(id, offer.from, offer.meta, true, offer.inbox);
   }
 
-  private async start(id: string, from: string, meta: ItemMeta, late: boolean) {
+  private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
     const sink: Sink = (await this.disk) ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
@@ -146,6 +153,7 @@ export class Receiver {
       writing: new Set(),
       bytes: 0,
       late,
+      inbox: inbox ? { asked: 0 } : undefined,
       lastProgress: now,
       lastAsk: now,
       asks: 0,
@@ -191,7 +199,8 @@ export class Receiver {
     }
     if (this.incoming.get(c.contentId) !== inc) return; // stopped meanwhile
     inc.tracker.accept(index, c.totalChunks);
-    if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
+    if (inc.inbox) this.fetchMore(inc, inc.inbox);
+    else if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
     inc.bytes += length;
     inc.lastProgress = this.now();
     inc.asks = 0;
@@ -240,8 +249,20 @@ export class Receiver {
     if (!inc) return;
     this.incoming.delete(id);
     void inc.sink.discard();
-    this.offers.set(id, { from: inc.from, meta: { ...inc.meta, offered: true } });
+    this.offers.set(id, { from: inc.from, meta: { ...inc.meta, offered: true }, inbox: inc.inbox !== undefined });
     this.ctx.board.patch(id, { state: 'offered', transferred: 0, bytesPerSecond: 0, note: 'Stopped on this device' });
+  }
+
+  /** The session's inbox no longer keeps item `id`: what was to come from there cannot. */
+  inboxGone(id: string, why: string) {
+    const inc = this.incoming.get(id);
+    if (inc?.inbox) return this.failHere(inc, why);
+    const offer = this.offers.get(id);
+    if (offer?.inbox && this.ctx.board.get(id)?.state === 'offered') {
+      this.offers.delete(id);
+      this.dropped.add(id);
+      this.ctx.board.patch(id, { state: 'failed', error: why });
+    }
   }
 
   /** Forgets an item here and frees its space. */
@@ -271,7 +292,7 @@ export class Receiver {
   /** A member left: what they were sending pauses, and says why. */
   memberLeft(memberId: string, name: string) {
     for (const inc of this.incoming.values()) {
-      if (inc.from === memberId) this.pause(inc, `${name} left; it resumes if they come back`);
+      if (inc.from === memberId && !inc.inbox) this.pause(inc, `${name} left; it resumes if they come back`);
     }
   }
 
@@ -286,7 +307,7 @@ export class Receiver {
   rejoined() {
     const here = new Set(this.ctx.members().map((m) => m.id));
     for (const inc of this.incoming.values()) {
-      if (here.has(inc.from)) this.ask(inc);
+      if (here.has(inc.from) || inc.inbox) this.ask(inc);
       else this.pause(inc, `waiting for ${inc.meta.senderName} to come back`);
     }
   }
@@ -323,8 +344,22 @@ export class Receiver {
   private ask(inc: Incoming) {
     inc.lastAsk = this.now();
     inc.asks++;
+    if (inc.inbox) {
+      const fromChunk = inc.tracker.firstMissing();
+      inc.inbox.asked = fromChunk + INBOX_FETCH_CHUNKS;
+      this.ctx.connection.emit('inbox-fetch', { contentId: inc.id, fromChunk, count: INBOX_FETCH_CHUNKS });
+      return;
+    }
     const msg: ControlMessage = { kind: 'resend', contentId: inc.id, fromChunk: inc.tracker.firstMissing(), ranges: inc.tracker.missingRanges() };
     void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', env));
+  }
+
+  /** An item from the inbox: ask for the next chunks as the ones asked for arrive. */
+  private fetchMore(inc: Incoming, inbox: { asked: number }) {
+    const next = nextInboxWindow(inbox.asked, inc.tracker.receivedCount, inc.tracker.totalChunks);
+    if (!next) return;
+    inbox.asked = next.fromChunk + next.count;
+    this.ctx.connection.emit('inbox-fetch', { contentId: inc.id, ...next });
   }
 
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */

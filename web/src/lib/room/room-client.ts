@@ -11,7 +11,7 @@
  * so are the control messages (resend, cancel, clear), which the server therefore cannot forge.
  */
 import type { CryptoClient } from '../crypto/crypto-client';
-import type { ContentEvent, ItemMeta, Member, MemberEvent } from '../../types/protocol';
+import type { ContentEvent, InboxAck, InboxItemEvent, InboxRemovedEvent, InboxTerms, ItemMeta, Member, MemberEvent } from '../../types/protocol';
 import { type Connect, Connection, type ConnectionStatus, type OpenResult } from './connection';
 import { openEnvelope, ReplayGuard, sealControl } from './envelopes';
 import { newContentId } from './ids';
@@ -35,6 +35,8 @@ export interface RoomState {
   cryptoBackend: 'webcrypto' | 'purejs';
   /** Items that arrived complete since joining (for a summary or a title badge). */
   arrivals: number;
+  /** The session's inbox for devices that join later, when it keeps one. */
+  inbox: InboxTerms | null;
 }
 
 export type JoinResult =
@@ -45,6 +47,8 @@ export interface JoinOptions {
   sessionId: string;
   clientName: string;
   passphrase: string;
+  /** Creating the session: keep items for devices that join later. */
+  inbox?: boolean;
   crypto: CryptoClient;
   /** Own items younger than this are offered to members who join later. */
   recentWindowMs: () => number;
@@ -77,6 +81,7 @@ export class RoomClient {
     selfId: string,
     members: Member[],
     backend: RoomState['cryptoBackend'],
+    inbox: InboxTerms | null,
   ) {
     this.store = new Store<RoomState>({
       sessionId: opts.sessionId,
@@ -87,6 +92,7 @@ export class RoomClient {
       items: [],
       cryptoBackend: backend,
       arrivals: 0,
+      inbox,
     });
     this.board = new ItemBoard(
       () => this.store.get().items,
@@ -105,6 +111,7 @@ export class RoomClient {
       selfId: () => this.store.get().selfId,
       clientName: () => opts.clientName,
       recentWindowMs: opts.recentWindowMs,
+      keepsForAbsent: () => this.store.get().inbox !== null,
     });
     this.receiver = new Receiver({
       ...shared,
@@ -114,10 +121,11 @@ export class RoomClient {
     connection.attach({
       status: (status) => this.patch({ status }),
       lost: () => this.sender.lost(),
-      rejoined: (id, list) => {
-        this.patch({ selfId: id, members: list });
+      rejoined: (id, list, inbox) => {
+        this.patch({ selfId: id, members: list, inbox });
         this.sender.rejoined();
         this.receiver.rejoined();
+        this.listInbox();
       },
       rejoinFailed: (code, message) => this.notify({ kind: 'rejoin-failed', code, message }),
       ended: (why) => {
@@ -128,7 +136,11 @@ export class RoomClient {
       memberLeft: (e) => this.onMemberLeft(e),
       content: (e) => void this.onContent(e),
       chunk: (e) => void this.receiver.chunk(e),
+      inboxItem: (e) => void this.onInboxItem(e),
+      inboxRemoved: (e) => this.onInboxRemoved(e),
+      inboxAck: (id, ack) => this.onInboxAck(id, ack),
     });
+    this.listInbox();
   }
 
   /**
@@ -141,6 +153,7 @@ export class RoomClient {
       sessionId: opts.sessionId,
       clientName: opts.clientName,
       fingerprint: derived.fingerprint,
+      inbox: opts.inbox,
       url: opts.url,
       connect: opts.connect,
       joinTimeoutMs: opts.joinTimeoutMs,
@@ -149,7 +162,7 @@ export class RoomClient {
       opts.crypto.forget(derived.keyId);
       return r;
     }
-    const room = new RoomClient(r.connection, opts, derived.keyId, r.selfId, r.members, derived.backend);
+    const room = new RoomClient(r.connection, opts, derived.keyId, r.selfId, r.members, derived.backend, r.inbox);
     return { ok: true, room, created: r.created };
   }
 
@@ -198,9 +211,19 @@ export class RoomClient {
     this.board.remove(id);
   }
 
-  /** Clears every item on every device (a sealed message; the server cannot fake one). */
+  /** Deletes an item from the session's inbox (every member is told); it stays on this device. */
+  async deleteFromInbox(id: string) {
+    const ack = await this.connection.request('inbox-delete', { contentId: id });
+    if (ack?.success || (ack && ack.code === 'not_in_inbox')) this.board.patch(id, { inInbox: false });
+  }
+
+  /**
+   * Clears every item on every device (a sealed message; the server cannot fake one), and the
+   * session's inbox (the server's `clear-all-content`, which empties it).
+   */
   clearAll() {
     this.clearHere('You');
+    if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
     void sealControl(this.opts.crypto, this.keyId, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
   }
 
@@ -246,7 +269,11 @@ export class RoomClient {
       }
       return;
     }
-    if (opened.kind === 'item') return this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta);
+    if (opened.kind === 'item') {
+      const arriving = this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta);
+      if (e.inbox === true) this.board.patch(e.content.contentId, { inInbox: true });
+      return arriving;
+    }
     const msg = opened.msg;
     switch (msg.kind) {
       case 'resend':
@@ -258,6 +285,34 @@ export class RoomClient {
       case 'clear':
         if (this.clears.accept(e.content.contentId, msg.at)) this.clearHere(this.memberName(from));
     }
+  }
+
+  // ---- the session's inbox -------------------------------------------------------------------
+
+  /** A late joiner's first step when the session keeps an inbox: what did I miss? */
+  private listInbox() {
+    if (this.store.get().inbox) this.connection.emit('inbox-list', {});
+  }
+
+  /** A kept item, offered to us as to any late joiner; its chunks come from the inbox. */
+  private async onInboxItem(e: InboxItemEvent) {
+    const opened = await openEnvelope(this.opts.crypto, this.keyId, e);
+    if (this.closed || !opened || opened.kind !== 'item') return;
+    const id = e.content.contentId;
+    const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true);
+    this.board.patch(id, { inInbox: true });
+    await arriving;
+  }
+
+  private onInboxRemoved(e: InboxRemovedEvent) {
+    this.board.patch(e.contentId, { inInbox: false });
+    this.receiver.inboxGone(e.contentId, e.reason === 'expired' ? 'it expired from the inbox' : 'it is no longer in the inbox');
+  }
+
+  private onInboxAck(id: string, ack: InboxAck) {
+    if (ack.kept) return this.board.patch(id, { inInbox: true, inboxError: undefined });
+    this.board.patch(id, { inInbox: false, inboxError: ack.error });
+    this.notify({ kind: 'inbox-refused', name: this.board.get(id)?.name ?? 'An item', code: ack.code, message: ack.error });
   }
 
   private shutdown() {

@@ -83,6 +83,8 @@ export interface SenderContext {
   clientName(): string;
   /** Items younger than this are offered to members who join later. */
   recentWindowMs(): number;
+  /** The session keeps an inbox: items go to the server even when no other member is here. */
+  keepsForAbsent?(): boolean;
 }
 
 export class Sender {
@@ -106,7 +108,7 @@ export class Sender {
     const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
     const out: Outgoing = { id, blob, meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
-    const others = this.ctx.members().length > 1;
+    const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
       from: this.ctx.selfId(),
@@ -119,14 +121,14 @@ export class Sender {
       width: full.width,
       height: full.height,
       createdAt: full.createdAt,
-      state: others ? 'sending' : 'done',
-      transferred: others ? 0 : full.size,
+      state: sending ? 'sending' : 'done',
+      transferred: sending ? 0 : full.size,
       bytesPerSecond: 0,
       blob,
       text,
     };
     board.add(item);
-    if (others) this.addJob(out, undefined, rangeIndices([[0, totalChunks]], totalChunks));
+    if (sending) this.addJob(out, undefined, rangeIndices([[0, totalChunks]], totalChunks));
     return id;
   }
 

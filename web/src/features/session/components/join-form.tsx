@@ -5,7 +5,7 @@
  */
 import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, Stack, Text } from '@chakra-ui/react';
 import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import type { Invite } from '../../../config/invite';
 import { settings } from '../../../config/settings';
 import type { RoomClient } from '../../../lib/room/room-client';
@@ -17,9 +17,13 @@ const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
 export interface JoinFormProps {
   invite: Invite | null;
   onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
+  /** Choices that only matter when the join creates the session (shown unless invited). */
+  createOptions?: ReactNode;
+  /** Creating the session: keep items for devices that join later. */
+  keepItems?: boolean;
 }
 
-export function JoinForm({ invite, onJoined }: JoinFormProps) {
+export function JoinForm({ invite, onJoined, createOptions, keepItems = false }: JoinFormProps) {
   const [sessionId, setSessionId] = useState(invite?.sessionId ?? settings.lastSession());
   const [name, setName] = useState(settings.name());
   const [passphrase, setPassphrase] = useState(invite?.passphrase ?? '');
@@ -43,7 +47,7 @@ export function JoinForm({ invite, onJoined }: JoinFormProps) {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase);
+    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, keepItems);
   };
 
   return (
@@ -154,6 +158,8 @@ export function JoinForm({ invite, onJoined }: JoinFormProps) {
             </Text>
           </Box>
         </Field.Root>
+
+        {!invite && createOptions}
 
         {error && (
           <Alert.Root key={attempt} status="error" borderRadius="l2" role="alert" data-testid="join-error">

@@ -35,7 +35,8 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   // Counts attempts, so the same error shown twice is announced twice.
   const [attempt, setAttempt] = useState(0);
 
-  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string) => {
+  /** `inbox`: should this join create the session, keep items for devices that join later. */
+  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, inbox = false) => {
     setPending(true);
     setError(null);
     setAttempt((n) => n + 1);
@@ -44,6 +45,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         sessionId,
         clientName,
         passphrase,
+        inbox,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
         autoFetchBytes: () => settings.autoFetchMiB() * 1024 * 1024,

@@ -1,10 +1,12 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, CloseButton, Dialog, HStack, IconButton, Image, Portal, Progress, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
+import { useContext } from 'react';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import type { Item } from '../../../lib/room/room-client';
 import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
+import { ItemExtra } from '../item-extra';
 import { itemLabel } from '../item-label';
 import { TextBody } from './text-body';
 
@@ -47,6 +49,7 @@ function endingText(item: Item): string {
 const ACTIVE_LABEL: Partial<Record<Item['state'], string>> = { sending: 'Sending', receiving: 'Receiving', paused: 'Paused' };
 
 export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item; onCancel: () => void; onRemove: () => void; onFetch: () => void }) {
+  const extra = useContext(ItemExtra);
   const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
   const { copied, copy } = useCopy();
   const label = itemLabel(item);
@@ -154,6 +157,7 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
               </Button>
             </HStack>
           )}
+          {extra(item, label)}
           {(item.state === 'failed' || item.state === 'cancelled') && (
             <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'} data-testid="ending" role="status">
               {endingText(item)}

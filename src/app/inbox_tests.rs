@@ -1,0 +1,214 @@
+//! The inbox store on virtual time: expiry in arrival order, both caps, deletion, clear and
+//! closing, with the byte counts going back to zero.
+
+use super::*;
+
+const TTL: Duration = Duration::from_secs(3600);
+
+fn limits(session_bytes: usize, total_bytes: usize) -> InboxLimits {
+    InboxLimits {
+        ttl: TTL,
+        session_bytes,
+        total_bytes,
+    }
+}
+
+fn room(n: u64) -> Handle {
+    Handle::from_bits(n)
+}
+
+fn payload(id: &str) -> Object {
+    let mut content = Object::new();
+    content.insert("contentId".into(), Value::String(id.into()));
+    let mut object = Object::new();
+    object.insert("content".into(), Value::Object(content));
+    object
+}
+
+fn chunk(bytes: usize) -> Outgoing {
+    Outgoing::event(
+        "/",
+        "chunk",
+        Vec::new(),
+        vec![Bytes::from(vec![7u8; bytes])],
+    )
+}
+
+fn keep(inboxes: &mut Inboxes, r: Handle, id: &str, at: Instant) -> Result<(), Refusal> {
+    inboxes.keep_item(r, id, 4, payload(id), vec![Bytes::from_static(b"meta")], at)
+}
+
+#[test]
+fn only_an_opened_inbox_keeps_anything_and_a_zero_total_turns_inboxes_off() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    keep(&mut inboxes, room(1), "a", t0).unwrap();
+    assert_eq!(
+        inboxes.item_count(),
+        0,
+        "a session without an inbox keeps nothing"
+    );
+    inboxes.open(room(1));
+    keep(&mut inboxes, room(1), "a", t0).unwrap();
+    assert_eq!(inboxes.item_count(), 1);
+
+    let mut off = Inboxes::new(limits(1 << 20, 0));
+    off.open(room(1));
+    assert!(!off.is_open(room(1)));
+}
+
+#[test]
+fn items_expire_after_the_ttl_oldest_first() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    inboxes.open(room(1));
+    keep(&mut inboxes, room(1), "first", t0).unwrap();
+    keep(
+        &mut inboxes,
+        room(1),
+        "second",
+        t0 + Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(inboxes.next_expiry(room(1)), Some(t0 + TTL));
+    assert!(inboxes
+        .expire(room(1), t0 + TTL - Duration::from_millis(1))
+        .is_empty());
+    assert_eq!(inboxes.expire(room(1), t0 + TTL), vec!["first".to_string()]);
+    assert_eq!(
+        inboxes.next_expiry(room(1)),
+        Some(t0 + Duration::from_secs(10) + TTL)
+    );
+    let listed = inboxes.listing(room(1), t0 + TTL);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].expires_in, Duration::from_secs(10));
+    assert_eq!(
+        inboxes.expire(room(1), t0 + TTL * 2),
+        vec!["second".to_string()]
+    );
+    assert_eq!((inboxes.used_bytes(), inboxes.item_count()), (0, 0));
+    assert!(!inboxes.holds_items(room(1)));
+}
+
+#[test]
+fn the_session_cap_refuses_what_does_not_fit_and_drops_nothing_else() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(3000, 1 << 20));
+    inboxes.open(room(1));
+    keep(&mut inboxes, room(1), "small", t0).unwrap();
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "small", 0, &chunk(1000)),
+        ChunkKept::Kept
+    );
+    keep(&mut inboxes, room(1), "big", t0).unwrap();
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "big", 0, &chunk(1000)),
+        ChunkKept::Kept
+    );
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "big", 1, &chunk(1000)),
+        ChunkKept::Refused(Refusal::SessionFull)
+    );
+    // The item that did not fit went whole; the one before it is untouched.
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "big", 2, &chunk(10)),
+        ChunkKept::Ignored
+    );
+    assert!(inboxes.chunks(room(1), "big", 0, 8).is_none());
+    assert_eq!(
+        inboxes.chunks(room(1), "small", 0, 8).map(|c| c.len()),
+        Some(1)
+    );
+    assert_eq!(inboxes.item_count(), 1);
+    // Another session has its own cap.
+    inboxes.open(room(2));
+    keep(&mut inboxes, room(2), "other", t0).unwrap();
+    assert_eq!(inboxes.item_count(), 2);
+}
+
+#[test]
+fn the_process_cap_counts_every_session_together() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 2000));
+    inboxes.open(room(1));
+    inboxes.open(room(2));
+    keep(&mut inboxes, room(1), "a", t0).unwrap();
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "a", 0, &chunk(1200)),
+        ChunkKept::Kept
+    );
+    keep(&mut inboxes, room(2), "b", t0).unwrap();
+    assert_eq!(
+        inboxes.keep_chunk(room(2), "b", 0, &chunk(1200)),
+        ChunkKept::Refused(Refusal::ServerFull)
+    );
+    assert_eq!(
+        keep(&mut inboxes, room(2), &"c".repeat(2000), t0),
+        Err(Refusal::ServerFull)
+    );
+    assert_eq!(inboxes.item_count(), 1);
+    // Space freed anywhere is space for everyone.
+    assert!(inboxes.remove(room(1), "a"));
+    keep(&mut inboxes, room(2), "b", t0).unwrap();
+    assert_eq!(
+        inboxes.keep_chunk(room(2), "b", 0, &chunk(1200)),
+        ChunkKept::Kept
+    );
+}
+
+#[test]
+fn chunks_are_kept_once_in_order_within_their_item() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    inboxes.open(room(1));
+    keep(&mut inboxes, room(1), "a", t0).unwrap();
+    for index in [2, 0, 3, 1] {
+        assert_eq!(
+            inboxes.keep_chunk(room(1), "a", index, &chunk(100 + index as usize)),
+            ChunkKept::Kept
+        );
+    }
+    let used = inboxes.used_bytes();
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "a", 1, &chunk(5)),
+        ChunkKept::Ignored
+    );
+    assert_eq!(
+        inboxes.keep_chunk(room(1), "a", 4, &chunk(5)),
+        ChunkKept::Ignored
+    );
+    assert_eq!(
+        inboxes.used_bytes(),
+        used,
+        "duplicates and strays cost nothing"
+    );
+    let sizes: Vec<usize> = inboxes
+        .chunks(room(1), "a", 1, 2)
+        .unwrap()
+        .iter()
+        .map(Outgoing::len)
+        .collect();
+    assert_eq!(sizes, vec![chunk(101).len(), chunk(102).len()]);
+}
+
+#[test]
+fn delete_clear_and_close_give_every_byte_back() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    inboxes.open(room(1));
+    inboxes.open(room(2));
+    for id in ["a", "b", "c"] {
+        keep(&mut inboxes, room(1), id, t0).unwrap();
+        inboxes.keep_chunk(room(1), id, 0, &chunk(500));
+    }
+    keep(&mut inboxes, room(2), "z", t0).unwrap();
+    assert!(inboxes.remove(room(1), "b"));
+    assert!(!inboxes.remove(room(1), "b"), "gone already");
+    assert_eq!(inboxes.item_count(), 3);
+    assert_eq!(inboxes.clear(room(1)), 2);
+    assert!(inboxes.is_open(room(1)), "a clear leaves the inbox on");
+    assert_eq!(inboxes.item_count(), 1);
+    inboxes.close(room(2));
+    assert!(!inboxes.is_open(room(2)));
+    assert_eq!((inboxes.used_bytes(), inboxes.item_count()), (0, 0));
+}

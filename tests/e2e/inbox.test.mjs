@@ -1,0 +1,155 @@
+// The opt-in inbox in Chromium against the real release server (issue 12, point 4): with the
+// inbox on, a device that joins after the sender left gets the item byte-identical; one that
+// joins after INBOX_TTL does not; the per-session cap refuses with the typed error shown to the
+// sender while the item still reaches the members online; deletion and clear empty it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { doneItem, downloadHash, join, joined, openDevice, sha256, startServer, waitFor } from './harness.mjs';
+
+const PASS = 'quiet-harbor-inbox-seven-plum';
+const MiB = 1024 * 1024;
+const TTL_MS = 30_000;
+
+let server;
+let work;
+let a;
+let b;
+
+before(async () => {
+  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-inbox-'));
+  server = await startServer({ INBOX_TTL: String(TTL_MS), INBOX_BYTES: String(2 * MiB) });
+  a = await openDevice();
+  b = await openDevice();
+});
+
+after(async () => {
+  for (const d of [a, b]) await d?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function metric(name) {
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+}
+
+function file(name, size) {
+  const path = joinPath(work, name);
+  const data = randomBytes(size);
+  writeFileSync(path, data);
+  return { path, hash: sha256(data) };
+}
+
+/** Opens the home page and joins `session`, ticking "Keep items for absent devices" if asked. */
+async function enter(device, session, name, { keep = false } = {}) {
+  await device.page.goto(server.base);
+  if (keep) await device.page.getByTestId('keep-items').click();
+  await join(device.page, { session, name, passphrase: PASS });
+  await joined(device.page);
+}
+
+async function leave(device) {
+  await device.page.getByRole('button', { name: 'Leave session' }).click();
+  await device.page.locator('input[name=session]').waitFor();
+}
+
+async function sendText(page, text) {
+  const box = page.getByLabel('Text to share');
+  await box.fill(text);
+  await box.press('Control+Enter');
+}
+
+const textItem = (page, text) => page.locator('[data-testid=item][data-kind=text]', { hasText: text });
+
+describe('inbox for absent devices', { timeout: 300_000 }, () => {
+  test('a device joining after the sender left gets the item, byte-identical', async () => {
+    await enter(a, 'inbox-late', 'Sender', { keep: true });
+    const indicator = a.page.getByTestId('inbox-indicator');
+    assert.equal((await indicator.innerText()).trim(), 'Inbox on — items wait 30 seconds');
+    const f = file('kept.bin', 1 * MiB + 12_345);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    // Sent in full (the server acked every chunk) and kept: only then may the sender go.
+    const onA = await doneItem(a.page, '[data-name="kept.bin"]', 60_000);
+    await onA.getByTestId('in-inbox').waitFor();
+    await leave(a);
+
+    await enter(b, 'inbox-late', 'Late');
+    assert.match(await b.page.getByTestId('inbox-indicator').innerText(), /Inbox on — items wait 30 seconds/);
+    const onB = await doneItem(b.page, '[data-name="kept.bin"]', 60_000);
+    const got = await downloadHash(b.page, onB);
+    assert.equal(got.name, 'kept.bin');
+    assert.equal(got.hash, f.hash);
+    await onB.getByTestId('in-inbox').waitFor();
+    await leave(b);
+  });
+
+  test('a device joining after INBOX_TTL does not get it', async () => {
+    await enter(a, 'inbox-expired', 'Sender', { keep: true });
+    await sendText(a.page, 'gone after the ttl');
+    await a.page.locator('[data-testid=item][data-state=done]', { hasText: 'gone after the ttl' }).getByTestId('in-inbox').waitFor({ timeout: 30_000 });
+    await leave(a);
+    // The server's own count says when every kept item has expired.
+    await waitFor(async () => (await metric('sharethings_inbox_items')) === 0, { timeout: TTL_MS * 3, what: 'inbox items expired' });
+    assert.equal(await metric('sharethings_inbox_bytes'), 0);
+
+    await enter(b, 'inbox-expired', 'Late');
+    await b.page.getByTestId('inbox-indicator').waitFor();
+    // A live item after the join arrives after the answer to the join's inbox listing.
+    await enter(a, 'inbox-expired', 'Sender');
+    await sendText(a.page, 'sent live afterwards');
+    await b.page.locator('[data-testid=item][data-kind=text][data-state=done]', { hasText: 'sent live afterwards' }).waitFor({ timeout: 30_000 });
+    assert.equal(await b.page.getByTestId('item').count(), 1, 'only the live item: the expired one is gone');
+    assert.equal(await textItem(b.page, 'gone after the ttl').count(), 0);
+    // The live item is kept in turn; clearing the session takes it out again.
+    await a.page.getByRole('button', { name: 'Clear on every device' }).click();
+    await a.page.getByRole('alertdialog').getByRole('button', { name: 'Clear every device' }).click();
+    await waitFor(async () => (await metric('sharethings_inbox_items')) === 0, { what: 'inbox emptied by the clear' });
+  });
+
+  test('past the session cap the sender is told with the typed error; the item still reaches the others', async () => {
+    await leave(a);
+    await leave(b);
+    await enter(a, 'inbox-cap', 'Sender', { keep: true });
+    await enter(b, 'inbox-cap', 'Online');
+    const f = file('too-big.bin', 3 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    const refused = a.page.locator('[data-testid=item][data-name="too-big.bin"] [data-testid=inbox-refused]');
+    await refused.waitFor({ timeout: 60_000 });
+    assert.match(await refused.innerText(), /Not kept for absent devices: this session's inbox is full/);
+    await a.page.getByText("This session's inbox is full", { exact: true }).first().waitFor();
+    const onB = await doneItem(b.page, '[data-name="too-big.bin"]', 60_000);
+    assert.equal((await downloadHash(b.page, onB)).hash, f.hash);
+    assert.equal(await onB.getByTestId('in-inbox').count(), 0);
+    assert.equal(await metric('sharethings_inbox_items'), 0);
+  });
+
+  test('any member deletes an item from the inbox, and clearing the session empties it', async () => {
+    await sendText(a.page, 'keep me');
+    await sendText(a.page, 'delete me');
+    for (const text of ['keep me', 'delete me']) {
+      await textItem(a.page, text).getByTestId('in-inbox').waitFor({ timeout: 30_000 });
+      await textItem(b.page, text).getByTestId('in-inbox').waitFor({ timeout: 30_000 });
+    }
+    assert.equal(await metric('sharethings_inbox_items'), 2);
+    await textItem(b.page, 'delete me').getByRole('button', { name: /^Delete from inbox/ }).click();
+    await waitFor(async () => (await textItem(a.page, 'delete me').getByTestId('in-inbox').count()) === 0, { what: 'A told of the deletion' });
+    await waitFor(async () => (await textItem(b.page, 'delete me').getByTestId('in-inbox').count()) === 0, { what: 'B unmarked' });
+    assert.equal(await metric('sharethings_inbox_items'), 1);
+    assert.equal(await textItem(b.page, 'delete me').count(), 1, 'deleting from the inbox keeps the item on the devices');
+
+    await a.page.getByRole('button', { name: 'Clear on every device' }).click();
+    await a.page.getByRole('alertdialog').getByRole('button', { name: 'Clear every device' }).click();
+    await waitFor(async () => (await metric('sharethings_inbox_items')) === 0, { what: 'inbox emptied by the clear' });
+    assert.equal(await metric('sharethings_inbox_bytes'), 0);
+  });
+
+  test('no page errors', () => {
+    const expected = /Failed to load resource|WebSocket|Cross-Origin-Opener-Policy header has been ignored/;
+    for (const d of [a, b]) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { nextInboxWindow } from '../../lib/room/inbox';
+import { describeWait, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
+
+describe('inbox text', () => {
+  it('says how long items wait in a unit that reads well', () => {
+    expect(describeWait(3_600_000)).toBe('1 hour');
+    expect(describeWait(1_000)).toBe('1 second');
+    expect(describeWait(4_000)).toBe('4 seconds');
+    expect(describeWait(90 * 60_000)).toBe('90 minutes');
+    expect(describeWait(2 * 3_600_000)).toBe('2 hours');
+    expect(describeWait(86_400_000)).toBe('24 hours');
+    expect(describeWait(3 * 86_400_000)).toBe('3 days');
+  });
+
+  it('tells every member the inbox is on and for how long', () => {
+    const terms = { ttlMs: 3_600_000, maxBytes: 32 * 1024 * 1024 };
+    expect(inboxSummary(terms)).toBe('Inbox on — items wait 1 hour');
+    expect(inboxDetail(terms)).toContain('1 hour');
+    expect(inboxDetail(terms)).toContain('never has the key');
+  });
+
+  it('names which cap refused an item', () => {
+    expect(refusalTitle('inbox_full')).toMatch(/session's inbox is full/);
+    expect(refusalTitle('server_inbox_full')).toMatch(/server's inbox/);
+  });
+});
+
+describe('fetching from the inbox', () => {
+  it('asks for a window of 8 and the next once fewer than 4 asked-for chunks are due', () => {
+    expect(nextInboxWindow(0, 0, 20)).toEqual({ fromChunk: 0, count: 8 });
+    expect(nextInboxWindow(8, 4, 20)).toBeNull();
+    expect(nextInboxWindow(8, 5, 20)).toEqual({ fromChunk: 8, count: 8 });
+    expect(nextInboxWindow(16, 13, 20)).toEqual({ fromChunk: 16, count: 4 });
+    expect(nextInboxWindow(20, 19, 20)).toBeNull();
+    expect(nextInboxWindow(0, 0, 1)).toEqual({ fromChunk: 0, count: 1 });
+  });
+
+  it('never has more than 12 chunks asked for and not yet arrived', () => {
+    let asked = 0;
+    for (let received = 0; received <= 100; received++) {
+      const next = nextInboxWindow(asked, received, 100);
+      if (next) asked = next.fromChunk + next.count;
+      expect(asked - received).toBeLessThanOrEqual(12);
+      if (received < 100) expect(asked).toBeGreaterThan(received);
+    }
+    expect(asked).toBe(100);
+  });
+});
