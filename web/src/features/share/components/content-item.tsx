@@ -140,7 +140,7 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
                   {item.state !== 'paused' && item.bytesPerSecond > 0 ? ` · ${formatSpeed(item.bytesPerSecond)}` : ''}
                   {item.state === 'paused' && item.note ? ` · ${item.note}` : ''}
                 </Text>
-                <Button size="2xs" variant="ghost" onClick={onCancel}>
+                <Button size="2xs" variant="ghost" onClick={onCancel} aria-label={`Cancel ${label}`}>
                   Cancel
                 </Button>
               </HStack>
