@@ -6,6 +6,7 @@
 //   ceiling  the stock socket.io-client in the same browsers relaying the same number of
 //            256 KiB chunks, 8 acks in flight, through the same server, until every receiver
 //            has every byte.
+// They alternate, round after round; each run also reports the CPU seconds it cost by role.
 // Usage: node bench.mjs   (BENCH_MIB=200 file size, BENCH_RUNS=5 interleaved runs of each;
 //        BENCH_PROFILE=<dir> adds an uncounted app 1->1 run that writes CPU profiles of the
 //        sender and one receiver there, for Chrome DevTools' Performance panel).
