@@ -307,14 +307,15 @@ describe('transfers', () => {
     await doomed.goto(server.base);
     await joinAs({ page: doomed }, session, 'Doomed tab');
     await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
-    const f = randomFile('stale.bin', 120 * MiB);
+    const f = randomFile('stale.bin', 300 * MiB);
     await a.page.getByTestId('file-input').setInputFiles(f.path);
-    await started(live, 'stale.bin');
     await started({ page: doomed }, 'stale.bin');
+    // The sender steps away at once, so the live tab is surely mid-transfer while the app starts
+    // again: the sender keeps within a window of its slowest receiver, the tab that just started.
+    await a.context.setOffline(true);
+    await started(live, 'stale.bin');
     const folders = async () => new Set((await opfsFiles(live.page)).map((p) => p.split('/')[1]));
     await waitFor(async () => (await folders()).size === 2, { what: 'a folder per receiving tab' });
-    // The sender steps away, so the live tab is surely mid-transfer while the app starts again.
-    await a.context.setOffline(true);
     const cdp = await live.context.newCDPSession(doomed);
     const crashed = doomed.waitForEvent('crash', { timeout: 30_000 });
     void cdp.send('Page.crash').catch(() => undefined); // its answer dies with the page
