@@ -6,18 +6,19 @@
 //   ceiling  the stock socket.io-client in the same browsers relaying the same number of
 //            256 KiB chunks, 8 acks in flight, through the same server, until every receiver
 //            has every byte.
-// Usage: node bench.mjs   (BENCH_MIB=200 file size, BENCH_RUNS=2 runs of each, best kept;
+// They alternate, round after round; each run also reports the CPU seconds it cost by role.
+// Usage: node bench.mjs   (BENCH_MIB=200 file size, BENCH_RUNS=5 interleaved runs of each;
 //        BENCH_PROFILE=<dir> adds an uncounted app 1->1 run that writes CPU profiles of the
 //        sender and one receiver there, for Chrome DevTools' Performance panel).
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { join, joined, openDevice, ROOT, startServer, waitFor } from './harness.mjs';
+import { browserPids, join, joined, openDevice, ROOT, startServer, waitFor } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_MIB ?? 200) * MiB;
-const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = process.env.BENCH_PROFILE;
 const CHUNK = 256 * 1024;
 const SEALED_CHUNK = CHUNK + 16;
@@ -38,6 +39,32 @@ const path = joinPath(work, 'bench.bin');
 }
 
 const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds used so far by the devices' processes, by role: the sender's renderers (page and
+ * worker threads), the receivers' renderers, and the rest of every browser (browser process,
+ * network and storage services, compositor). Wall time on a loaded machine says little; the
+ * CPU each side spends per byte is what the app adds to the ceiling.
+ */
+function cpuSeconds() {
+  const out = { 'sender renderer': 0, 'receiver renderers': 0, 'browser processes': 0 };
+  for (const [i, d] of devices.entries()) {
+    for (const pid of browserPids(d.dir)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const renderer = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer');
+        const role = !renderer ? 'browser processes' : i === 0 ? 'sender renderer' : 'receiver renderers';
+        out[role] += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+  }
+  return out;
+}
+const cpuSince = (before) => Object.fromEntries(Object.entries(cpuSeconds()).map(([k, v]) => [k, v - before[k]]));
 
 /** The app: one session per fan-out, the file picked on the sender, done on every receiver. */
 async function appRun(fanout, run) {
@@ -57,19 +84,21 @@ async function appRun(fanout, run) {
     await cdp.send('Profiler.start');
     sessions.push(cdp);
   }
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   await sender.page.getByTestId('file-input').setInputFiles(path);
   for (const d of group.slice(1)) {
     await d.page.locator('[data-testid=item][data-name="bench.bin"][data-state=done]').waitFor({ timeout: 1_800_000 });
   }
   const ms = performance.now() - t0;
+  const cpu = cpuSince(cpu0);
   for (const [i, cdp] of sessions.entries()) {
     const { profile } = await cdp.send('Profiler.stop');
     mkdirSync(PROFILE, { recursive: true });
     writeFileSync(joinPath(PROFILE, `app-1to1-${i === 0 ? 'sender' : 'receiver'}.cpuprofile`), JSON.stringify(profile));
   }
   for (const d of group) await d.page.getByRole('button', { name: 'Leave session' }).click();
-  return ms;
+  return { ms, cpu };
 }
 
 /** The ceiling: stock socket.io-client, same chunk count and size, 8 acks in flight. */
@@ -94,6 +123,7 @@ async function ceilingRun(fanout, run) {
     pages.push(p);
   }
   const total = Math.max(1, Math.ceil(SIZE / CHUNK));
+  const cpu0 = cpuSeconds();
   const t0 = performance.now();
   const sent = pages[0].evaluate(({ sessionId, total, size }) => {
     const buf = new Uint8Array(size);
@@ -122,22 +152,31 @@ async function ceilingRun(fanout, run) {
   }, { timeout: 1_800_000, interval: 20, what: 'every raw receiver' });
   const ms = performance.now() - t0;
   await sent;
+  const cpu = cpuSince(cpu0);
   for (const p of pages) await p.close();
-  return ms;
+  return { ms, cpu };
 }
 
-const results = {};
-for (const fanout of [1, 3]) {
-  for (let run = 0; run < RUNS; run++) {
-    // Interleaved, so load from other work on the machine hits both alike.
+const loads = [];
+const sampleLoad = () => loads.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
+const samples = {};
+const cpus = {};
+for (let run = 0; run < RUNS; run++) {
+  for (const fanout of [1, 3]) {
+    // Interleaved (ceiling, app, ceiling, app, ...), so load from other work on the machine
+    // hits both alike; the ratio of medians is the figure, the spread says how much it moved.
     for (const [what, fn] of [['ceiling', ceilingRun], ['app', appRun]]) {
-      const ms = await fn(fanout, run);
+      sampleLoad();
+      const { ms, cpu } = await fn(fanout, run);
       const key = `${what} 1->${fanout}`;
-      results[key] = Math.min(results[key] ?? Infinity, ms);
-      console.log(`run ${run + 1}: ${key.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${mbps(SIZE, ms).toFixed(1).padStart(6)} MB/s per receiver`);
+      (samples[key] ??= []).push(mbps(SIZE, ms));
+      (cpus[key] ??= []).push(cpu);
+      const cpuText = Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+      console.log(`run ${run + 1}: ${key.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${mbps(SIZE, ms).toFixed(1).padStart(6)} MB/s per receiver  (CPU-s: ${cpuText})`);
     }
   }
 }
+sampleLoad();
 
 if (PROFILE) {
   // One more run with the profiler on, not counted: profiling slows the page down.
@@ -145,14 +184,25 @@ if (PROFILE) {
   console.log(`CPU profiles of the sender and a receiver (app 1->1) in ${PROFILE}`);
 }
 
-console.log(`\nbest of ${RUNS}, ${SIZE / MiB} MiB file:`);
-console.log('fan-out | ceiling MB/s | app MB/s | app / ceiling');
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`;
+console.log(`\n${RUNS} interleaved runs of each, ${SIZE / MiB} MiB file, MB/s per receiver as median (min-max):`);
+console.log('fan-out | ceiling MB/s       | app MB/s           | app / ceiling: of medians (per-pair min-max)');
 for (const fanout of [1, 3]) {
-  const c = mbps(SIZE, results[`ceiling 1->${fanout}`]);
-  const a = mbps(SIZE, results[`app 1->${fanout}`]);
-  console.log(`1->${fanout}    | ${c.toFixed(1).padStart(12)} | ${a.toFixed(1).padStart(8)} | ${((100 * a) / c).toFixed(0).padStart(12)} %`);
+  const c = samples[`ceiling 1->${fanout}`];
+  const a = samples[`app 1->${fanout}`];
+  const pairs = a.map((x, i) => (100 * x) / c[i]);
+  const cell = (xs) => `${median(xs).toFixed(1)} (${spread(xs)})`.padEnd(18);
+  console.log(`1->${fanout}    | ${cell(c)} | ${cell(a)} | ${((100 * median(a)) / median(c)).toFixed(0)} % (${Math.min(...pairs).toFixed(0)}-${Math.max(...pairs).toFixed(0)} %)`);
 }
-console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+console.log('\nCPU seconds per run, median, by role:');
+for (const [key, runs] of Object.entries(cpus)) {
+  console.log(`${key.padEnd(12)} ${Object.keys(runs[0]).map((role) => `${role} ${median(runs.map((r) => r[role])).toFixed(1)}`).join(', ')}`);
+}
+console.log(`1-minute load average during the runs: ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} (median ${median(loads).toFixed(2)})`);
 
 for (const d of devices) await d.close();
 await server.stop();

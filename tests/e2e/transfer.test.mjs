@@ -268,6 +268,71 @@ describe('transfers', () => {
     for (const d of [a, b, c]) assert.deepEqual(d.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
   });
 
+  test('a full disk fails that item on that device only, with a clear reason; the others finish', async () => {
+    const session = `xfer-full-${Date.now().toString(36)}`;
+    const a = await device();
+    const tight = await device();
+    const roomy = await device();
+    // The receiving device gets a storage quota far below the file (the browser's own quota
+    // system, as on a phone with little space left).
+    const cdp = await tight.context.newCDPSession(tight.page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.base, quotaSize: 8 * MiB });
+    await joinAs(a, session, 'Sender');
+    await joinAs(tight, session, 'Full phone');
+    await joinAs(roomy, session, 'Laptop');
+    await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
+    const f = randomFile('too-big.bin', 40 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    const failed = item(tight, 'too-big.bin').and(tight.page.locator('[data-state=failed]'));
+    await failed.waitFor({ timeout: 120_000 });
+    assert.match(await failed.getByTestId('ending').innerText(), /^Failed: not enough free space on this device$/);
+    // Its partial file is gone, so the device has its space back.
+    await waitFor(async () => (await opfsFiles(tight.page)).length === 0, { what: 'partial file deleted' });
+    const done = await doneItem(roomy.page, '[data-name="too-big.bin"]', 300_000);
+    assert.equal(await downloadStreamHash(roomy.page, done), f.hash);
+    await doneItem(a.page, '[data-name="too-big.bin"]', 300_000);
+    for (const d of [a, roomy]) assert.equal(await d.page.locator('[data-state=failed]').count(), 0);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.base });
+  });
+
+  test("a crashed tab's received files are deleted when the app starts again; a live tab's are not touched", async () => {
+    const session = `xfer-stale-${Date.now().toString(36)}`;
+    const a = await device();
+    const live = await device();
+    await joinAs(a, session, 'Sender');
+    await joinAs(live, session, 'Live tab');
+    // A second tab of the same browser (same origin, same OPFS) receives too, then dies
+    // without leaving: Chromium's own crash, so no page code runs.
+    const doomed = await live.context.newPage();
+    await doomed.goto(server.base);
+    await joinAs({ page: doomed }, session, 'Doomed tab');
+    await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
+    const f = randomFile('stale.bin', 300 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await started({ page: doomed }, 'stale.bin');
+    // The sender steps away at once, so the live tab is surely mid-transfer while the app starts
+    // again: the sender keeps within a window of its slowest receiver, the tab that just started.
+    await a.context.setOffline(true);
+    await started(live, 'stale.bin');
+    const folders = async () => new Set((await opfsFiles(live.page)).map((p) => p.split('/')[1]));
+    await waitFor(async () => (await folders()).size === 2, { what: 'a folder per receiving tab' });
+    const cdp = await live.context.newCDPSession(doomed);
+    const crashed = doomed.waitForEvent('crash', { timeout: 30_000 });
+    void cdp.send('Page.crash').catch(() => undefined); // its answer dies with the page
+    await crashed;
+    assert.equal((await folders()).size, 2, 'the crashed tab left its folder behind');
+    // The app starts again in a new tab, while the live tab is mid-transfer.
+    const next = await live.context.newPage();
+    await next.goto(server.base);
+    await next.getByRole('button', { name: 'Join session' }).waitFor();
+    await waitFor(async () => (await folders()).size === 1, { what: 'the stale folder swept' });
+    assert.match(await item(live, 'stale.bin').getAttribute('data-state'), /^(receiving|paused)$/);
+    await a.context.setOffline(false);
+    const done = await doneItem(live.page, '[data-name="stale.bin"]', 300_000);
+    assert.equal(await downloadStreamHash(live.page, done), f.hash);
+    await next.close();
+  });
+
   test('late joiners get the list at once and small items; large ones when they ask', async () => {
     const session = `xfer-late-${Date.now().toString(36)}`;
     const a = await device();

@@ -347,6 +347,24 @@ describe('ShareThings user experience', () => {
     const fileNames = await names(fileItem);
     assert.ok(fileNames.length >= 2, fileNames.join());
     for (const n of fileNames) assert.match(n, /report-2026\.txt/, n);
+    // While an item moves, its Cancel button names it too, on the sender and on a receiver.
+    const big = joinPath(work, 'movie-2026.bin');
+    writeFileSync(big, Buffer.alloc(200 * 1024 * 1024, 7));
+    await a.page.getByTestId('file-input').setInputFiles(big);
+    const movie = (d) => d.page.locator('[data-testid=item][data-name="movie-2026.bin"]');
+    for (const d of [a, b]) {
+      const moving = movie(d).and(d.page.locator('[data-state=sending], [data-state=receiving]'));
+      await moving.waitFor();
+      const moved = await names(moving);
+      assert.ok(moved.includes('Cancel movie-2026.bin'), moved.join());
+      for (const n of moved) assert.match(n, /movie-2026\.bin/, n);
+    }
+    await movie(a).getByRole('button', { name: 'Cancel movie-2026.bin' }).click();
+    for (const d of [a, b]) {
+      await movie(d).and(d.page.locator('[data-state=cancelled]')).waitFor();
+      await movie(d).getByRole('button', { name: /^Remove/ }).click();
+      await movie(d).waitFor({ state: 'detached' });
+    }
     for (const h of [/^In this session/, /^Shared/, /^Settings$/, /^Share something$/]) {
       assert.equal(await b.page.getByRole('heading', { level: 2, name: h }).count(), 1, String(h));
     }

@@ -5,10 +5,13 @@ import { AppProvider } from './app/provider';
 import { applyColorMode } from './components/ui/color-mode';
 import { registerServiceWorker } from './features/install/register-service-worker';
 import { ServerStatusBanner } from './features/install/server-status';
+import { sweepStaleFolders } from './lib/disk/opfs';
 
 // Before the first paint, so dark-mode users never see a white flash.
 applyColorMode();
 registerServiceWorker();
+// Received files of tabs that crashed or were killed (a live tab's files are locked).
+void sweepStaleFolders();
 
 const root = document.getElementById('root');
 if (root) {

@@ -17,7 +17,7 @@ async function probeDisk(): Promise<boolean> {
   if (!opfsAvailable()) return false;
   try {
     const folder = `probe-${Math.random().toString(36).slice(2)}`;
-    await disk.write(folder, 'probe', 0, new Uint8Array(1));
+    await disk.write({ folder, name: 'probe', offset: 0, size: 1 }, new Uint8Array(1));
     await disk.remove(folder);
     return true;
   } catch {
@@ -52,7 +52,7 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       }
       case 'open-to-disk': {
         const data = await engine.open(req.keyId, new Uint8Array(req.iv), new Uint8Array(req.data), req.aad);
-        await disk.write(req.target.folder, req.target.name, req.target.offset, data);
+        await disk.write(req.target, data);
         reply({ id: req.id, ok: true, length: data.length });
         break;
       }

@@ -2,11 +2,15 @@
 import type { DeriveResult } from './engine';
 import type { ErrorKind } from './errors';
 
-/** Where a decrypted chunk goes on disk: `folder/name` at byte `offset` (see `disk/opfs.ts`). */
+/**
+ * Where a decrypted chunk goes on disk: `folder/name` at byte `offset` (see `disk/opfs.ts`);
+ * `size` is the whole file's, which it takes when first opened.
+ */
 export interface DiskTarget {
   folder: string;
   name: string;
   offset: number;
+  size: number;
 }
 
 export type WorkerRequest =

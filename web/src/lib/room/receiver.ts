@@ -22,11 +22,12 @@ import { DiskSink, MemorySink, type Sink } from './sinks';
 /** No new chunk for this long while receiving: ask the sender again. */
 export const STALL_MS = 4000;
 /**
- * Unanswered asks before the item shows as paused (it keeps asking, less often). A sender
- * whose page vanished without a goodbye is only noticed by the relay after its ping timeout
- * and rejoin grace; this says so within seconds.
+ * Unanswered asks before the item shows as paused (it keeps asking, less often, and the next
+ * chunk resumes it). A sender whose page vanished without a goodbye is only noticed by the
+ * relay after its ping timeout and rejoin grace; this says so within seconds. One ask: with
+ * two, a loaded receiver still draining its backlog took 15 s to say so.
  */
-export const MAX_ASKS = 2;
+export const MAX_ASKS = 1;
 const PAUSED_ASK_MS = 30_000;
 const WATCHDOG_MS = 2000;
 const MAX_ORPHAN_ITEMS = 8;

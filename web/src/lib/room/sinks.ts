@@ -27,7 +27,7 @@ export class DiskSink implements Sink {
   ) {}
 
   write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
-    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, { folder: this.folder, name: this.name, offset: index * CHUNK_SIZE });
+    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, { folder: this.folder, name: this.name, offset: index * CHUNK_SIZE, size: this.size });
   }
 
   async finish() {
