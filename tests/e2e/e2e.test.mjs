@@ -2,12 +2,12 @@
 // playwright-core, against the real release server started here on a free port.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   ARTIFACTS,
+  browserSuite,
   doneItem,
   downloadHash,
   join,
@@ -15,34 +15,14 @@ import {
   members,
   openDevice,
   sha256,
-  startServer,
   waitFor,
 } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const MiB = 1024 * 1024;
 
-let server;
-let work;
-const devices = [];
-
-async function device(opts) {
-  const d = await openDevice(opts);
-  devices.push(d);
-  return d;
-}
-
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-files-'));
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const suite = browserSuite({ name: 'e2e' });
+const { device, work } = suite;
 
 function bigFile(name, size) {
   const path = joinPath(work, name);
@@ -98,7 +78,7 @@ describe('ShareThings in the browser', () => {
       ]) {
         const d = await openDevice({ colorScheme, viewport, isMobile });
         try {
-          await d.page.goto(server.base);
+          await d.page.goto(suite.server.base);
           await d.page.getByRole('button', { name: 'Join session' }).waitFor();
           await d.page.getByLabel('Generate a session name').click();
           assert.match(await d.page.locator('input[name=session]').inputValue(), /^[a-z]+-[a-z]+-\d+$/);
@@ -117,11 +97,11 @@ describe('ShareThings in the browser', () => {
   test('two contexts join one session and see each other', async () => {
     a = await device();
     b = await device();
-    await a.page.goto(server.base);
+    await a.page.goto(suite.server.base);
     await join(a.page, { session, name: 'Laptop', passphrase: PASS });
     await joined(a.page);
     await a.page.getByText('Session created').waitFor();
-    await b.page.goto(server.base);
+    await b.page.goto(suite.server.base);
     await join(b.page, { session, name: 'Phone', passphrase: PASS });
     await joined(b.page);
     await b.page.getByText('Joined session').waitFor();
@@ -171,7 +151,7 @@ describe('ShareThings in the browser', () => {
         if (colorScheme === 'light' && size === 'desktop') continue;
         const d = await openDevice({ colorScheme, viewport, isMobile });
         try {
-          await d.page.goto(server.base);
+          await d.page.goto(suite.server.base);
           await join(d.page, { session, name: size === 'phone' ? 'Pixel' : 'Desktop', passphrase: PASS });
           await joined(d.page);
           await doneItem(d.page, '[data-kind=image]');
@@ -188,7 +168,7 @@ describe('ShareThings in the browser', () => {
 
   test('a wrong passphrase shows its error', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Intruder', passphrase: 'not the passphrase' });
     const err = c.page.getByTestId('join-error');
     await err.waitFor();
@@ -200,7 +180,7 @@ describe('ShareThings in the browser', () => {
 
   test('a third member joining later sees the earlier items', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Tablet', passphrase: PASS });
     await joined(c.page);
     const text = await doneItem(c.page, '[data-kind=text]');
@@ -247,7 +227,7 @@ describe('ShareThings in the browser', () => {
 
   test('a non-secure origin uses the pure-JS fallback and talks to a Web Crypto context', async () => {
     const insecure = await device({ args: ['--host-resolver-rules=MAP sharethings.test 127.0.0.1'] });
-    const url = `http://sharethings.test:${server.port}/`;
+    const url = `http://sharethings.test:${suite.server.port}/`;
     await insecure.page.goto(url);
     assert.equal(await insecure.page.evaluate(() => window.isSecureContext), false);
     await insecure.page.getByTestId('insecure-banner').waitFor();
@@ -255,7 +235,7 @@ describe('ShareThings in the browser', () => {
     await join(insecure.page, { session: room, name: 'Old laptop', passphrase: PASS });
     await joined(insecure.page);
     const secure = await device();
-    await secure.page.goto(server.base);
+    await secure.page.goto(suite.server.base);
     assert.equal(await secure.page.evaluate(() => window.isSecureContext), true);
     await join(secure.page, { session: room, name: 'New laptop', passphrase: PASS });
     await joined(secure.page);
@@ -315,7 +295,7 @@ describe('ShareThings in the browser', () => {
     assert.ok((await dialog.locator('svg').count()) > 0, 'a QR code is drawn');
     const link = dialog.getByRole('textbox', { name: 'Invite link' });
     const plain = await link.inputValue();
-    assert.equal(plain, `${server.base}/#s=${encodeURIComponent(session)}`);
+    assert.equal(plain, `${suite.server.base}/#s=${encodeURIComponent(session)}`);
     await dialog.getByText('Include the passphrase in the link').click();
     const withPass = await link.inputValue();
     assert.ok(withPass.includes(`&p=${encodeURIComponent(PASS)}`), withPass);
@@ -343,6 +323,6 @@ describe('ShareThings in the browser', () => {
   test('no page errors in any device', () => {
     // Chromium's own notes about the deliberately insecure origin and the offline tests.
     const expected = /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket|Cross-Origin-Opener-Policy header has been ignored/;
-    for (const d of devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+    for (const d of suite.devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
   });
 });

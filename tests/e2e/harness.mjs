@@ -2,10 +2,11 @@
 // each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join as joinPath, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -122,6 +123,42 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The per-file setup of a browser suite (call it once, at the top of the file): a work
+ * directory named after the suite (`work`, there at once), the artifacts directory, and, in
+ * the file's `before` hook, a release server on a free port (`server`) unless `server` is
+ * false. In its `after` hook it ends every device opened by `device()`, then everything handed
+ * to `own()` (anything with `stop()`) in order, then the server, and removes the work directory.
+ */
+export function browserSuite({ name, server = true }) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const suite = {
+    server: undefined,
+    work: mkdtempSync(joinPath(tmpdir(), `sharethings-${name}-files-`)),
+    devices: [],
+    owned: [],
+    async device(opts) {
+      const d = await openDevice(opts);
+      suite.devices.push(d);
+      return d;
+    },
+    own(thing) {
+      suite.owned.push(thing);
+      return thing;
+    },
+  };
+  before(async () => {
+    if (server) suite.server = await startServer();
+  });
+  after(async () => {
+    for (const d of suite.devices) await d.close();
+    for (const thing of suite.owned) await thing.stop();
+    await suite.server?.stop();
+    rmSync(suite.work, { recursive: true, force: true });
+  });
+  return suite;
 }
 
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');

@@ -2,38 +2,18 @@
 // arrivals, nothing destructive by accident, invites that work, useful received text, an honest
 // plain-HTTP banner, accessibility. Debian's Chromium against the real release server.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, doneItem, join, joined, openDevice, startServer, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, join, joined, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const INSECURE_HOST = 'sharethings.test';
 const HIDE_TOASTS = '[data-scope=toast]{display:none!important}';
 
-let server;
-let work;
-const devices = [];
-
-async function device(opts) {
-  const d = await openDevice(opts);
-  devices.push(d);
-  return d;
-}
-
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-ux-files-'));
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const suite = browserSuite({ name: 'ux' });
+const { device, work } = suite;
 
 const shot = (page, name, opts = {}) => page.screenshot({ path: joinPath(ARTIFACTS, `ux-${name}.png`), ...opts });
 
@@ -73,7 +53,7 @@ async function barrier(from, to) {
 
 async function openSession(name, session, opts = {}) {
   const d = await device(opts);
-  await d.page.goto(opts.url ?? server.base);
+  await d.page.goto(opts.url ?? suite.server.base);
   await join(d.page, { session, name, passphrase: PASS });
   await joined(d.page);
   return d;
@@ -81,10 +61,10 @@ async function openSession(name, session, opts = {}) {
 
 /** Reads the clipboard from a secure page of the same browser (the clipboard is per browser). */
 async function readClipboard(d) {
-  await d.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  await d.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.base });
   const reader = await d.context.newPage();
   try {
-    await reader.goto(`${server.base}/health`);
+    await reader.goto(`${suite.server.base}/health`);
     return await reader.evaluate(() => navigator.clipboard.readText());
   } finally {
     await reader.close();
@@ -237,7 +217,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('6: an invite link opens that session, says it is an invitation, and joins once the device has a name', async () => {
-    const link = `${server.base}/#s=${encodeURIComponent(session)}&p=${encodeURIComponent(PASS)}`;
+    const link = `${suite.server.base}/#s=${encodeURIComponent(session)}&p=${encodeURIComponent(PASS)}`;
     const c = await device({ viewport: { width: 390, height: 844 }, isMobile: true });
     await c.page.goto(link);
     const invitation = c.page.getByTestId('invitation');
@@ -261,7 +241,7 @@ describe('ShareThings user experience', () => {
     await joined(c.page);
     assert.equal(await c.page.getByTestId('session-name').innerText(), session);
     // Without the passphrase: the invitation still opens the session's form, asking for it.
-    const plain = `${server.base}/#s=${encodeURIComponent(session)}`;
+    const plain = `${suite.server.base}/#s=${encodeURIComponent(session)}`;
     const d = await device();
     await d.page.goto(plain);
     await d.page.getByTestId('invitation').waitFor();
@@ -287,7 +267,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('7: with the option on, received text is copied automatically', async () => {
-    await b.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    await b.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.base });
     await b.page.getByText('Copy received text automatically').click();
     const text = `auto ${Date.now()}`;
     await sendText(a.page, text);
@@ -296,7 +276,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('7 and 8: over plain HTTP, copy still works, and the banner says what is protected, compactly on a phone', async () => {
-    const url = `http://${INSECURE_HOST}:${server.port}/`;
+    const url = `http://${INSECURE_HOST}:${suite.server.port}/`;
     const args = [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`];
     const phone = await device({ viewport: { width: 390, height: 844 }, isMobile: true, args });
     await phone.page.goto(url);
@@ -328,7 +308,7 @@ describe('ShareThings user experience', () => {
 
   test('9: join errors are announced with role="alert"', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Intruder', passphrase: 'not it' });
     const alert = c.page.getByRole('alert').filter({ hasText: 'Wrong passphrase' });
     await alert.waitFor();
@@ -413,6 +393,6 @@ describe('ShareThings user experience', () => {
 
   test('no page errors in any device', () => {
     const expected = /Failed to load resource|Cross-Origin-Opener-Policy header has been ignored/;
-    for (const d of devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+    for (const d of suite.devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
   });
 });
