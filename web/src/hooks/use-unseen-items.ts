@@ -1,7 +1,9 @@
 /**
- * How many items from others arrived while nobody was looking (the page hidden or without
- * focus). Back in view, everything counts as seen. Computed from the room's items: when
- * attention leaves, the ids already done are remembered; anything done since is unseen.
+ * The items from others that arrived while nobody was looking (the page hidden or without
+ * focus), the one count of unseen items: the tab title, the app badge and the arrival
+ * notification all show it. Back in view, everything counts as seen. Computed from the room's
+ * items: when attention leaves, the ids already done are remembered; anything done since is
+ * unseen (a removed item no longer counts).
  */
 import { useEffect, useState } from 'react';
 import type { Item } from '../lib/room/room-client';
@@ -10,7 +12,7 @@ import { useRoom, useRoomState } from './use-room';
 const attending = () => document.visibilityState === 'visible' && document.hasFocus();
 const doneIds = (items: readonly Item[]) => new Set(items.filter((i) => i.state === 'done').map((i) => i.id));
 
-export function useUnseenCount(): number {
+export function useUnseenItems(): Item[] {
   const room = useRoom();
   const { items } = useRoomState();
   const [seenWhenAway, setSeenWhenAway] = useState<ReadonlySet<string> | null>(() => (attending() ? null : doneIds(room.store.get().items)));
@@ -25,6 +27,6 @@ export function useUnseenCount(): number {
       document.removeEventListener('visibilitychange', update);
     };
   }, [room]);
-  if (!seenWhenAway) return 0;
-  return items.filter((i) => !i.mine && i.state === 'done' && !seenWhenAway.has(i.id)).length;
+  if (!seenWhenAway) return [];
+  return items.filter((i) => !i.mine && i.state === 'done' && !seenWhenAway.has(i.id));
 }
