@@ -14,7 +14,7 @@ import {
   deriveHaproxyConfig, freePort, makeCert, membersMetric, request, startHaproxy, startServer,
   waitFor, waitHealthy,
 } from '../deploy/lib.mjs';
-import { browserSuite, doneItem, downloadHash, sha256, sha256File } from '../e2e/harness.mjs';
+import { browserSuite, doneItem, downloadHash, drawPng, sha256, sha256File } from '../e2e/harness.mjs';
 import { browserIn, cli, cliRun, cliSays, cuttableProxy, MiB, seesMember } from './lib.mjs';
 
 const suite = browserSuite({ name: 'cli', server: false });
@@ -35,24 +35,8 @@ function file(name, bytes) {
 }
 
 /** A PNG drawn by the browser (so the web app shows it as an image), written to a file. */
-async function drawPng(page) {
-  const b64 = await page.evaluate(async () => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 240;
-    canvas.height = 160;
-    const g = canvas.getContext('2d');
-    g.fillStyle = '#14b8a6';
-    g.fillRect(0, 0, 240, 160);
-    g.fillStyle = '#fff';
-    g.font = 'bold 24px sans-serif';
-    g.fillText('from the CLI', 40, 90);
-    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    let bin = '';
-    for (const b of bytes) bin += String.fromCharCode(b);
-    return btoa(bin);
-  });
-  return file('drawing.png', Buffer.from(b64, 'base64'));
+async function drawnPngFile(page) {
+  return file('drawing.png', await drawPng(page, { width: 240, height: 160, fill: ['#14b8a6'], label: 'from the CLI' }));
 }
 
 const device = (base, session, name, opts) => browserIn(suite, base, session, name, opts);
@@ -89,7 +73,7 @@ for (const via of ['direct', 'haproxy']) {
 
       before(async () => {
         web = await device(base(), session, 'Browser', { insecureCert });
-        pngFile ??= await drawPng(web.page);
+        pngFile ??= await drawnPngFile(web.page);
       });
 
       test('text', { timeout: 120000 }, async () => {

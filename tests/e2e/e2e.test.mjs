@@ -10,10 +10,12 @@ import {
   browserSuite,
   doneItem,
   downloadHash,
+  drawPng,
   join,
   joined,
   members,
   openDevice,
+  pasteOnBody,
   sha256,
   waitFor,
 } from './harness.mjs';
@@ -31,31 +33,20 @@ function bigFile(name, size) {
   return { path, hash: sha256(data) };
 }
 
+/** Takes a device offline until its page says so, then back until it is connected again. */
+async function dropAndReconnect(d) {
+  await d.context.setOffline(true);
+  await d.page.locator('[data-testid=connection][data-status=offline]').waitFor();
+  await d.context.setOffline(false);
+  await d.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+}
+
 /** Pastes a freshly drawn PNG as a file and confirms the share; returns its SHA-256. */
 async function pasteImage(page) {
-  const hash = await page.evaluate(async () => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 200;
-    const g = canvas.getContext('2d');
-    const grad = g.createLinearGradient(0, 0, 320, 200);
-    grad.addColorStop(0, '#14b8a6');
-    grad.addColorStop(1, '#6366f1');
-    g.fillStyle = grad;
-    g.fillRect(0, 0, 320, 200);
-    g.fillStyle = '#fff';
-    g.font = 'bold 28px sans-serif';
-    g.fillText('ShareThings', 70, 110);
-    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    const dt = new DataTransfer();
-    dt.items.add(new File([bytes], 'drawing.png', { type: 'image/png' }));
-    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  });
+  const png = await drawPng(page, { width: 320, height: 200, fill: ['#14b8a6', '#6366f1'], label: 'ShareThings' });
+  await pasteOnBody(page, { files: [{ name: 'drawing.png', bytes: png }] });
   await page.getByRole('alertdialog').getByRole('button', { name: 'Share with everyone' }).click();
-  return hash;
+  return sha256(png);
 }
 
 async function sendText(page, text) {
@@ -204,10 +195,7 @@ describe('ShareThings in the browser', () => {
     const onB = b.page.locator('[data-testid=item][data-name="resume-sender.bin"]');
     await onB.waitFor();
     await waitFor(async () => (await onB.getByTestId('progress').innerText()).match(/of/), { what: 'transfer started' });
-    await a.context.setOffline(true);
-    await a.page.locator('[data-testid=connection][data-status=offline]').waitFor();
-    await a.context.setOffline(false);
-    await a.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+    await dropAndReconnect(a);
     const done = await doneItem(b.page, '[data-name="resume-sender.bin"]', 180_000);
     assert.equal((await downloadHash(b.page, done)).hash, f.hash);
   });
@@ -217,10 +205,7 @@ describe('ShareThings in the browser', () => {
     await a.page.getByTestId('file-input').setInputFiles(f.path);
     const onB = b.page.locator('[data-testid=item][data-name="resume-receiver.bin"]');
     await onB.waitFor();
-    await b.context.setOffline(true);
-    await b.page.locator('[data-testid=connection][data-status=offline]').waitFor();
-    await b.context.setOffline(false);
-    await b.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+    await dropAndReconnect(b);
     const done = await doneItem(b.page, '[data-name="resume-receiver.bin"]', 180_000);
     assert.equal((await downloadHash(b.page, done)).hash, f.hash);
   });

@@ -164,6 +164,50 @@ export function browserSuite({ name, server = true }) {
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 export const sha256File = (path) => sha256(readFileSync(path));
 
+/**
+ * A PNG drawn on the page's own canvas, so it is an image exactly as a browser makes one:
+ * `width`×`height`, filled with `fill` (several colours make a diagonal gradient), with
+ * `label` in white in the middle when given. Returns its bytes.
+ */
+export async function drawPng(page, { width, height, fill, label }) {
+  const b64 = await page.evaluate(async ({ width, height, fill, label }) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const g = canvas.getContext('2d');
+    if (fill.length === 1) {
+      g.fillStyle = fill[0];
+    } else {
+      const grad = g.createLinearGradient(0, 0, width, height);
+      fill.forEach((colour, i) => grad.addColorStop(i / (fill.length - 1), colour));
+      g.fillStyle = grad;
+    }
+    g.fillRect(0, 0, width, height);
+    if (label) {
+      g.fillStyle = '#fff';
+      g.font = `bold ${Math.round(height / 7)}px sans-serif`;
+      g.textAlign = 'center';
+      g.textBaseline = 'middle';
+      g.fillText(label, width / 2, height / 2);
+    }
+    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+    let bin = '';
+    for (const b of new Uint8Array(await blob.arrayBuffer())) bin += String.fromCharCode(b);
+    return btoa(bin);
+  }, { width, height, fill, label });
+  return Buffer.from(b64, 'base64');
+}
+
+/** A real paste event on the page body (outside any text box), carrying `text` and/or PNG `files` ({ name, bytes }). */
+export async function pasteOnBody(page, { text, files = [] }) {
+  await page.evaluate(({ text, files }) => {
+    const dt = new DataTransfer();
+    if (text !== undefined) dt.setData('text/plain', text);
+    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: 'image/png' }));
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+  }, { text, files: files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') })) });
+}
+
 /** Fills the home form and joins; resolves when the session page shows. */
 export async function join(page, { session, name, passphrase }) {
   await page.locator('input[name=session]').fill(session);

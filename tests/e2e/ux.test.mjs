@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, browserSuite, doneItem, join, joined, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, drawPng, join, joined, pasteOnBody, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const INSECURE_HOST = 'sharethings.test';
@@ -23,24 +23,6 @@ async function sendText(page, text) {
   await box.press('Control+Enter');
 }
 
-/** A real paste event on the page body (outside any text box), carrying text or files. */
-async function pasteOnBody(page, { text, png }) {
-  await page.evaluate(async ({ text, png }) => {
-    const dt = new DataTransfer();
-    if (text !== undefined) dt.setData('text/plain', text);
-    if (png) {
-      const canvas = document.createElement('canvas');
-      canvas.width = 64;
-      canvas.height = 48;
-      const g = canvas.getContext('2d');
-      g.fillStyle = '#0d9488';
-      g.fillRect(0, 0, 64, 48);
-      const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-      dt.items.add(new File([blob], png, { type: 'image/png' }));
-    }
-    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
-  }, { text, png });
-}
 
 const texts = (page) => page.locator('[data-testid=item][data-state=done] [data-testid=item-text]').allInnerTexts();
 
@@ -131,7 +113,7 @@ describe('ShareThings user experience', () => {
     assert.ok(!(await texts(b.page)).includes(secret), 'a cancelled paste never leaves the device');
 
     // Files too: the dialog lists them; Share sends.
-    await pasteOnBody(a.page, { png: 'pasted-square.png' });
+    await pasteOnBody(a.page, { files: [{ name: 'pasted-square.png', bytes: await drawPng(a.page, { width: 64, height: 48, fill: ['#0d9488'] }) }] });
     await dialog.waitFor();
     assert.match(await dialog.getByTestId('paste-file').innerText(), /pasted-square\.png/);
     await dialog.getByRole('button', { name: 'Share with everyone' }).click();
