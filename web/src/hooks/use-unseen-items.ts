@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { Item } from '../lib/room/room-client';
+import { listen } from '../utils/listen';
 import { useRoom, useRoomState } from './use-room';
 
 const attending = () => document.visibilityState === 'visible' && document.hasFocus();
@@ -18,13 +19,11 @@ export function useUnseenItems(): Item[] {
   const [seenWhenAway, setSeenWhenAway] = useState<ReadonlySet<string> | null>(() => (attending() ? null : doneIds(room.store.get().items)));
   useEffect(() => {
     const update = () => setSeenWhenAway((prev) => (attending() ? null : (prev ?? doneIds(room.store.get().items))));
-    window.addEventListener('focus', update);
-    window.addEventListener('blur', update);
-    document.addEventListener('visibilitychange', update);
+    const stopWindow = listen<WindowEventMap>(window, { focus: update, blur: update });
+    const stopDocument = listen<DocumentEventMap>(document, { visibilitychange: update });
     return () => {
-      window.removeEventListener('focus', update);
-      window.removeEventListener('blur', update);
-      document.removeEventListener('visibilitychange', update);
+      stopWindow();
+      stopDocument();
     };
   }, [room]);
   if (!seenWhenAway) return [];
