@@ -74,7 +74,7 @@ for (const t of TARGETS) {
         assert.match(health.headers['content-type'] ?? '', /json/);
         JSON.parse(health.body);
 
-        await twoMembersRelay(server.base, `qemu-${t.target}`, { timeout: 60000 });
+        await twoMembersRelay(server.base, `qemu-${t.target}`, { timeout: 60000, names: ['pi-a', 'pi-b'] });
         assert.ok(server.proc.running, 'server still running');
       } catch (err) {
         err.message += `\n${server.proc.output()}`;

@@ -252,13 +252,14 @@ export async function pairJoined(a, b, timeout = 20000) {
 }
 
 /**
- * Two members, `<sessionId>-a` and `-b`, join `sessionId` at `url`, see each other and relay
- * both ways, each step within `timeout`; they are closed afterwards either way. `opts` go to
- * member() (transports, ca, servername, ...).
+ * Two members named `names` (at most 32 characters each, as the server requires; by default
+ * `<sessionId>-a` and `-b`) join `sessionId` at `url`, see each other and relay both ways,
+ * each step within `timeout`; they are closed afterwards either way. `opts` go to member()
+ * (transports, ca, servername, ...).
  */
-export async function twoMembersRelay(url, sessionId, { timeout = 20000, ...opts } = {}) {
-  const a = member({ url, sessionId, name: `${sessionId}-a`, ...opts });
-  const b = member({ url, sessionId, name: `${sessionId}-b`, ...opts });
+export async function twoMembersRelay(url, sessionId, { timeout = 20000, names = [`${sessionId}-a`, `${sessionId}-b`], ...opts } = {}) {
+  const a = member({ url, sessionId, name: names[0], ...opts });
+  const b = member({ url, sessionId, name: names[1], ...opts });
   try {
     await pairJoined(a, b, timeout);
     await relay(a, [b], timeout);

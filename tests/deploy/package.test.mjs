@@ -162,7 +162,7 @@ for (const a of ARCHS) {
         const bin = path.join(unpacked(), 'usr/bin/sharethings');
         const server = await startServer({ bin, qemu: a.qemu && { cmd: a.qemu[0], args: a.qemu.slice(1) }, name: `deb-${a.arch}` });
         try {
-          await twoMembersRelay(server.base, `deb-${a.arch}`, { timeout: 60000 });
+          await twoMembersRelay(server.base, `deb-${a.arch}`, { timeout: 60000, names: ['deb-a', 'deb-b'] });
         } catch (err) {
           err.message += `\n${server.proc.output()}`;
           throw err;
