@@ -12,17 +12,16 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   deriveHaproxyConfig, freePort, makeCert, membersMetric, request, startHaproxy, startServer,
-  tempDir, waitFor, waitHealthy,
+  waitFor, waitHealthy,
 } from '../deploy/lib.mjs';
-import { doneItem, downloadHash, sha256, sha256File } from '../e2e/harness.mjs';
+import { browserSuite, doneItem, downloadHash, drawPng, sha256, sha256File } from '../e2e/harness.mjs';
 import { browserIn, cli, cliRun, cliSays, cuttableProxy, MiB, seesMember } from './lib.mjs';
 
-const dir = tempDir('sharethings-cli-');
+const suite = browserSuite({ name: 'cli', server: false });
+const dir = suite.work;
 const BIG = 200 * MiB;
 /** The receiving CLI's peak RSS while it writes 200 MiB to disk stays below this. */
 const RSS_LIMIT_KIB = 48 * 1024;
-const devices = [];
-const procs = [];
 let servers = [];
 let front;
 let cert;
@@ -36,51 +35,25 @@ function file(name, bytes) {
 }
 
 /** A PNG drawn by the browser (so the web app shows it as an image), written to a file. */
-async function drawPng(page) {
-  const b64 = await page.evaluate(async () => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 240;
-    canvas.height = 160;
-    const g = canvas.getContext('2d');
-    g.fillStyle = '#14b8a6';
-    g.fillRect(0, 0, 240, 160);
-    g.fillStyle = '#fff';
-    g.font = 'bold 24px sans-serif';
-    g.fillText('from the CLI', 40, 90);
-    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    let bin = '';
-    for (const b of bytes) bin += String.fromCharCode(b);
-    return btoa(bin);
-  });
-  return file('drawing.png', Buffer.from(b64, 'base64'));
+async function drawnPngFile(page) {
+  return file('drawing.png', await drawPng(page, { width: 240, height: 160, fill: ['#14b8a6'], label: 'from the CLI' }));
 }
 
-async function device(base, session, name, opts) {
-  const d = await browserIn(base, session, name, opts);
-  devices.push(d);
-  return d;
-}
+const device = (base, session, name, opts) => browserIn(suite, base, session, name, opts);
 
 before(async () => {
   servers = [await startServer({ env: { LOG_LEVEL: 'warn' } }), await startServer({ env: { LOG_LEVEL: 'warn' } })];
-  procs.push(...servers.map((s) => s.proc));
+  for (const s of servers) suite.own(s.proc);
   cert = makeCert(dir);
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const cfg = deriveHaproxyConfig({
     httpPort, httpsPort, pem: cert.pem, caFile: cert.caFile, adminSocket: path.join(dir, 'admin.sock'), serverPorts: servers.map((s) => s.port),
   });
-  const proc = await startHaproxy(cfg, { dir, httpPort, httpsPort });
-  procs.push(proc);
+  const proc = suite.own(await startHaproxy(cfg, { dir, httpPort, httpsPort }));
   front = { url: `https://127.0.0.1:${httpsPort}`, proc };
   await waitHealthy(`${front.url}/health`, proc, { ca: cert.ca });
   bigFile = file('big.bin', randomBytes(BIG));
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  for (const p of procs) await p.stop();
 });
 
 /** Members joined on each server, from /metrics. */
@@ -100,7 +73,7 @@ for (const via of ['direct', 'haproxy']) {
 
       before(async () => {
         web = await device(base(), session, 'Browser', { insecureCert });
-        pngFile ??= await drawPng(web.page);
+        pngFile ??= await drawnPngFile(web.page);
       });
 
       test('text', { timeout: 120000 }, async () => {
@@ -273,7 +246,7 @@ describe('exit codes', () => {
   let limited;
   before(async () => {
     limited = await startServer({ env: { LOG_LEVEL: 'warn', JOIN_LIMIT_PER_ADDRESS: '2' } });
-    procs.push(limited.proc);
+    suite.own(limited.proc);
   });
 
   test('wrong passphrase is 3, then rate limited is 5', { timeout: 120000 }, async () => {

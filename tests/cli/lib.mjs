@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { REPO, waitFor } from '../deploy/lib.mjs';
-import { join, joined, openDevice } from '../e2e/harness.mjs';
+import { join, joined } from '../e2e/harness.mjs';
 
 export const CLI = process.env.SHARETHINGS_CLI_BIN || path.join(REPO, 'target/release/sharethings-cli');
 export const PASS = 'amber-comet-lake-seven-violet-plum';
@@ -113,9 +113,12 @@ export async function cuttableProxy(port) {
   };
 }
 
-/** A browser joined to `session` at `base`; `insecureCert` accepts the throwaway CA. */
-export async function browserIn(base, session, name, { insecureCert = false } = {}) {
-  const d = await openDevice({ args: insecureCert ? ['--ignore-certificate-errors'] : [] });
+/**
+ * A browser of `suite` (tests/e2e/harness.mjs's browserSuite, which closes it) joined to
+ * `session` at `base`; `insecureCert` accepts the throwaway CA.
+ */
+export async function browserIn(suite, base, session, name, { insecureCert = false } = {}) {
+  const d = await suite.device({ args: insecureCert ? ['--ignore-certificate-errors'] : [] });
   await d.page.goto(base);
   await join(d.page, { session, name, passphrase: PASS });
   await joined(d.page);

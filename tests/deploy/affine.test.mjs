@@ -5,9 +5,11 @@
 // others are untouched.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  deriveHaproxyConfig, freePort, makeCert, member, membersMetric, relay, request,
+  deriveHaproxyConfig, freePort, makeCert, member, membersMetric, relay, REPO, request, routeKey,
   serverStates, startHaproxy, startServer, tempDir, waitFor, waitHealthy,
 } from './lib.mjs';
 
@@ -79,6 +81,11 @@ after(async () => {
   for (const s of sessions) for (const m of s.members) m.close();
   await haproxy?.stop();
   for (const s of servers) await s.proc.stop();
+});
+
+test('the members\' routing key is the one of tests/vectors/route-key.json', () => {
+  const vector = JSON.parse(fs.readFileSync(path.join(REPO, 'tests/vectors/route-key.json'), 'utf8'));
+  assert.equal(routeKey(vector.sessionId), vector.route);
 });
 
 test(`${SESSIONS} sessions x ${PER_SESSION} members through HAProxy: nobody split, spread over ${PROCESSES} processes`, { timeout: 120000 }, () => withLogs(async () => {

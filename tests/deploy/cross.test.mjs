@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
-  CROSS_DIST, EF_ARM_ABI_FLOAT_HARD, EM_AARCH64, EM_ARM, EM_X86_64, elfFacts, joined, member, relay, request, startServer, waitFor,
+  CROSS_DIST, EF_ARM_ABI_FLOAT_HARD, EM_AARCH64, EM_ARM, EM_X86_64, elfFacts, request, startServer, twoMembersRelay,
 } from './lib.mjs';
 
 const MiB = 1024 * 1024;
@@ -68,28 +68,18 @@ for (const t of TARGETS) {
       // that architecture installed.
       if (t.sysroot) args.push('-L', t.sysroot, '-E', `LD_LIBRARY_PATH=${t.sysroot}/lib`);
       const server = await startServer({ bin, qemu: t.qemu && { cmd: t.qemu, args }, name: t.target });
-      const members = [];
       try {
         const health = await request(`${server.base}/health`);
         assert.equal(health.status, 200);
         assert.match(health.headers['content-type'] ?? '', /json/);
         JSON.parse(health.body);
 
-        const sessionId = `qemu-${t.target}`;
-        const a = member({ url: server.base, sessionId, name: 'pi-a' });
-        const b = member({ url: server.base, sessionId, name: 'pi-b' });
-        members.push(a, b);
-        await joined(a, 1, 60000);
-        await joined(b, 1, 60000);
-        await waitFor('both members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId), { timeout: 30000 });
-        await relay(a, [b], 30000);
-        await relay(b, [a], 30000);
+        await twoMembersRelay(server.base, `qemu-${t.target}`, { timeout: 60000, names: ['pi-a', 'pi-b'] });
         assert.ok(server.proc.running, 'server still running');
       } catch (err) {
         err.message += `\n${server.proc.output()}`;
         throw err;
       } finally {
-        for (const m of members) m.close();
         await server.proc.stop();
       }
     });

@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import {
-  deriveHaproxyConfig, fingerprint, freePort, idle, joined, makeCert, member, relay, request,
+  deriveHaproxyConfig, fingerprint, freePort, idle, joined, makeCert, member, pairJoined, relay, request,
   routeKey, startHaproxy, startServer, tempDir, waitFor, waitHealthy,
 } from './lib.mjs';
 
@@ -36,6 +36,14 @@ async function haproxyFor(serverPorts, timeouts = {}, name = 'haproxy') {
 
 function track(m) { members.push(m); return m; }
 
+/**
+ * Two tracked members `<sessionId>-a` and `-b` through the front (`opts.url` names another),
+ * each from its own loopback address; `opts` go to member().
+ */
+function twoThroughFront(sessionId, addresses, opts = {}) {
+  return addresses.map((localAddress, i) => track(member({ url: front.url, sessionId, name: `${sessionId}-${'ab'[i]}`, ca: cert.ca, localAddress, ...opts })));
+}
+
 /** Dumps the logs of every process when a test fails, then rethrows. */
 async function withLogs(fn) {
   try {
@@ -59,22 +67,23 @@ after(async () => {
 });
 
 describe('through HAProxy', () => {
-  test('wss://: two members join and relay over WebSocket', { timeout: 60000 }, () => withLogs(async () => {
-    const sessionId = 'haproxy-wss';
-    const a = track(member({ url: front.url, sessionId, name: 'wss-a', transports: ['websocket'], ca: cert.ca, localAddress: '127.0.0.11' }));
-    const b = track(member({ url: front.url, sessionId, name: 'wss-b', transports: ['websocket'], ca: cert.ca, localAddress: '127.0.0.12' }));
-    await joined(a);
-    await joined(b);
-    assert.equal(a.socket.io.engine.transport.name, 'websocket');
-    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
-    await relay(a, [b]);
-    await relay(b, [a]);
-  }));
+  // One transport each: WebSocket only, then long-polling only (a few rounds, so that several
+  // polling requests go through).
+  for (const [transport, title, addresses, relays] of [
+    ['websocket', 'wss://: two members join and relay over WebSocket', ['127.0.0.11', '127.0.0.12'], 2],
+    ['polling', 'long-polling only: members join and relay', ['127.0.0.15', '127.0.0.16'], 3],
+  ]) {
+    test(title, { timeout: 60000 }, () => withLogs(async () => {
+      const [a, b] = twoThroughFront(`haproxy-${transport}`, addresses, { transports: [transport] });
+      await pairJoined(a, b);
+      assert.equal(a.socket.io.engine.transport.name, transport);
+      for (let i = 0; i < relays; i += 1) await (i % 2 === 0 ? relay(a, [b]) : relay(b, [a]));
+    }));
+  }
 
   test('default transports: polling, then the upgrade to WebSocket, carrying the route key', { timeout: 60000 }, () => withLogs(async () => {
     const sessionId = 'haproxy-upgrade';
-    const a = track(member({ url: front.url, sessionId, name: 'up-a', ca: cert.ca, localAddress: '127.0.0.13' }));
-    const b = track(member({ url: front.url, sessionId, name: 'up-b', ca: cert.ca, localAddress: '127.0.0.14' }));
+    const [a, b] = twoThroughFront(sessionId, ['127.0.0.13', '127.0.0.14']);
     await joined(a);
     await joined(b);
     await waitFor('both to upgrade to websocket', () => [a, b].every((m) => m.socket.io.engine.transport.name === 'websocket'));
@@ -83,26 +92,10 @@ describe('through HAProxy', () => {
     await relay(b, [a]);
   }));
 
-  test('long-polling only: members join and relay', { timeout: 60000 }, () => withLogs(async () => {
-    const sessionId = 'haproxy-polling';
-    const a = track(member({ url: front.url, sessionId, name: 'poll-a', transports: ['polling'], ca: cert.ca, localAddress: '127.0.0.15' }));
-    const b = track(member({ url: front.url, sessionId, name: 'poll-b', transports: ['polling'], ca: cert.ca, localAddress: '127.0.0.16' }));
-    await joined(a);
-    await joined(b);
-    assert.equal(a.socket.io.engine.transport.name, 'polling');
-    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
-    await relay(a, [b]);
-    await relay(b, [a]);
-    await relay(a, [b]);
-  }));
-
   test('a client without a route key (first release, stock clients) works with one process', { timeout: 60000 }, () => withLogs(async () => {
     const sessionId = 'haproxy-no-route';
-    const a = track(member({ url: front.url, sessionId, name: 'plain-a', route: false, ca: cert.ca, localAddress: '127.0.0.17' }));
-    const b = track(member({ url: front.url, sessionId, name: 'plain-b', route: false, ca: cert.ca, localAddress: '127.0.0.18' }));
-    await joined(a);
-    await joined(b);
-    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    const [a, b] = twoThroughFront(sessionId, ['127.0.0.17', '127.0.0.18'], { route: false });
+    await pairJoined(a, b);
     await relay(a, [b]);
   }));
 
@@ -253,12 +246,8 @@ describe('tunnel timeout (client/server timeouts 1s, tunnel 5s)', () => {
     // The server pings every 25 s (PING_INTERVAL), so during these waits nothing moves on
     // the WebSocket: each wait below is the idle period under test, not a synchronisation.
     const sessionId = 'haproxy-tunnel';
-    const opts = { url: tunnelFront.url, sessionId, transports: ['websocket'], ca: cert.ca };
-    const a = track(member({ ...opts, name: 'tun-a', localAddress: '127.0.0.41' }));
-    const b = track(member({ ...opts, name: 'tun-b', localAddress: '127.0.0.42' }));
-    await joined(a);
-    await joined(b);
-    await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId));
+    const [a, b] = twoThroughFront(sessionId, ['127.0.0.41', '127.0.0.42'], { url: tunnelFront.url, transports: ['websocket'] });
+    await pairJoined(a, b);
     await idle(3000); // 3x the client and server timeouts
     assert.equal(a.disconnects + b.disconnects, 0, 'a WebSocket was closed during 3 s idle');
     await relay(a, [b]);

@@ -244,6 +244,32 @@ export function joined(m, n = 1, timeout = 20000) {
   }, { timeout });
 }
 
+/** Waits until `a` and `b` have both joined and each lists the other. */
+export async function pairJoined(a, b, timeout = 20000) {
+  await joined(a, 1, timeout);
+  await joined(b, 1, timeout);
+  await waitFor('members to see each other', () => a.peers.has(b.clientId) && b.peers.has(a.clientId), { timeout });
+}
+
+/**
+ * Two members named `names` (at most 32 characters each, as the server requires; by default
+ * `<sessionId>-a` and `-b`) join `sessionId` at `url`, see each other and relay both ways,
+ * each step within `timeout`; they are closed afterwards either way. `opts` go to member()
+ * (transports, ca, servername, ...).
+ */
+export async function twoMembersRelay(url, sessionId, { timeout = 20000, names = [`${sessionId}-a`, `${sessionId}-b`], ...opts } = {}) {
+  const a = member({ url, sessionId, name: names[0], ...opts });
+  const b = member({ url, sessionId, name: names[1], ...opts });
+  try {
+    await pairJoined(a, b, timeout);
+    await relay(a, [b], timeout);
+    await relay(b, [a], timeout);
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
 /** Sends a content event from `from` and waits until every member in `to` received it. */
 export async function relay(from, to, timeout = 15000) {
   const contentId = crypto.randomUUID();

@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  CROSS_DIST, DEB_DIR, EF_ARM_ABI_FLOAT_HARD, EM_AARCH64, EM_ARM, EM_X86_64, REPO, VERSION, elfFacts, joined, member, relay,
-  startServer, tempDir, waitFor,
+  CROSS_DIST, DEB_DIR, EF_ARM_ABI_FLOAT_HARD, EM_AARCH64, EM_ARM, EM_X86_64, REPO, VERSION, elfFacts, startServer, tempDir,
+  twoMembersRelay,
 } from './lib.mjs';
 
 const ARCHS = [
@@ -161,22 +161,12 @@ for (const a of ARCHS) {
       test(`the packaged server runs ${how}: /health answers and two members relay`, { timeout: 180000 }, async () => {
         const bin = path.join(unpacked(), 'usr/bin/sharethings');
         const server = await startServer({ bin, qemu: a.qemu && { cmd: a.qemu[0], args: a.qemu.slice(1) }, name: `deb-${a.arch}` });
-        const members = [];
         try {
-          const sessionId = `deb-${a.arch}`;
-          const m1 = member({ url: server.base, sessionId, name: 'deb-a' });
-          const m2 = member({ url: server.base, sessionId, name: 'deb-b' });
-          members.push(m1, m2);
-          await joined(m1, 1, 60000);
-          await joined(m2, 1, 60000);
-          await waitFor('both members to see each other', () => m1.peers.has(m2.clientId) && m2.peers.has(m1.clientId), { timeout: 30000 });
-          await relay(m1, [m2], 30000);
-          await relay(m2, [m1], 30000);
+          await twoMembersRelay(server.base, `deb-${a.arch}`, { timeout: 60000, names: ['deb-a', 'deb-b'] });
         } catch (err) {
           err.message += `\n${server.proc.output()}`;
           throw err;
         } finally {
-          for (const m of members) m.close();
           await server.proc.stop();
         }
       });

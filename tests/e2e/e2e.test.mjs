@@ -2,47 +2,29 @@
 // playwright-core, against the real release server started here on a free port.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   ARTIFACTS,
+  browserSuite,
   doneItem,
   downloadHash,
+  drawPng,
   join,
   joined,
   members,
   openDevice,
+  pasteOnBody,
   sha256,
-  startServer,
   waitFor,
 } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const MiB = 1024 * 1024;
 
-let server;
-let work;
-const devices = [];
-
-async function device(opts) {
-  const d = await openDevice(opts);
-  devices.push(d);
-  return d;
-}
-
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-files-'));
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const suite = browserSuite({ name: 'e2e' });
+const { device, work } = suite;
 
 function bigFile(name, size) {
   const path = joinPath(work, name);
@@ -51,31 +33,20 @@ function bigFile(name, size) {
   return { path, hash: sha256(data) };
 }
 
+/** Takes a device offline until its page says so, then back until it is connected again. */
+async function dropAndReconnect(d) {
+  await d.context.setOffline(true);
+  await d.page.locator('[data-testid=connection][data-status=offline]').waitFor();
+  await d.context.setOffline(false);
+  await d.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+}
+
 /** Pastes a freshly drawn PNG as a file and confirms the share; returns its SHA-256. */
 async function pasteImage(page) {
-  const hash = await page.evaluate(async () => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 200;
-    const g = canvas.getContext('2d');
-    const grad = g.createLinearGradient(0, 0, 320, 200);
-    grad.addColorStop(0, '#14b8a6');
-    grad.addColorStop(1, '#6366f1');
-    g.fillStyle = grad;
-    g.fillRect(0, 0, 320, 200);
-    g.fillStyle = '#fff';
-    g.font = 'bold 28px sans-serif';
-    g.fillText('ShareThings', 70, 110);
-    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-    const bytes = new Uint8Array(await blob.arrayBuffer());
-    const dt = new DataTransfer();
-    dt.items.add(new File([bytes], 'drawing.png', { type: 'image/png' }));
-    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  });
+  const png = await drawPng(page, { width: 320, height: 200, fill: ['#14b8a6', '#6366f1'], label: 'ShareThings' });
+  await pasteOnBody(page, { files: [{ name: 'drawing.png', bytes: png }] });
   await page.getByRole('alertdialog').getByRole('button', { name: 'Share with everyone' }).click();
-  return hash;
+  return sha256(png);
 }
 
 async function sendText(page, text) {
@@ -98,7 +69,7 @@ describe('ShareThings in the browser', () => {
       ]) {
         const d = await openDevice({ colorScheme, viewport, isMobile });
         try {
-          await d.page.goto(server.base);
+          await d.page.goto(suite.server.base);
           await d.page.getByRole('button', { name: 'Join session' }).waitFor();
           await d.page.getByLabel('Generate a session name').click();
           assert.match(await d.page.locator('input[name=session]').inputValue(), /^[a-z]+-[a-z]+-\d+$/);
@@ -117,11 +88,11 @@ describe('ShareThings in the browser', () => {
   test('two contexts join one session and see each other', async () => {
     a = await device();
     b = await device();
-    await a.page.goto(server.base);
+    await a.page.goto(suite.server.base);
     await join(a.page, { session, name: 'Laptop', passphrase: PASS });
     await joined(a.page);
     await a.page.getByText('Session created').waitFor();
-    await b.page.goto(server.base);
+    await b.page.goto(suite.server.base);
     await join(b.page, { session, name: 'Phone', passphrase: PASS });
     await joined(b.page);
     await b.page.getByText('Joined session').waitFor();
@@ -171,7 +142,7 @@ describe('ShareThings in the browser', () => {
         if (colorScheme === 'light' && size === 'desktop') continue;
         const d = await openDevice({ colorScheme, viewport, isMobile });
         try {
-          await d.page.goto(server.base);
+          await d.page.goto(suite.server.base);
           await join(d.page, { session, name: size === 'phone' ? 'Pixel' : 'Desktop', passphrase: PASS });
           await joined(d.page);
           await doneItem(d.page, '[data-kind=image]');
@@ -188,7 +159,7 @@ describe('ShareThings in the browser', () => {
 
   test('a wrong passphrase shows its error', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Intruder', passphrase: 'not the passphrase' });
     const err = c.page.getByTestId('join-error');
     await err.waitFor();
@@ -200,7 +171,7 @@ describe('ShareThings in the browser', () => {
 
   test('a third member joining later sees the earlier items', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Tablet', passphrase: PASS });
     await joined(c.page);
     const text = await doneItem(c.page, '[data-kind=text]');
@@ -224,10 +195,7 @@ describe('ShareThings in the browser', () => {
     const onB = b.page.locator('[data-testid=item][data-name="resume-sender.bin"]');
     await onB.waitFor();
     await waitFor(async () => (await onB.getByTestId('progress').innerText()).match(/of/), { what: 'transfer started' });
-    await a.context.setOffline(true);
-    await a.page.locator('[data-testid=connection][data-status=offline]').waitFor();
-    await a.context.setOffline(false);
-    await a.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+    await dropAndReconnect(a);
     const done = await doneItem(b.page, '[data-name="resume-sender.bin"]', 180_000);
     assert.equal((await downloadHash(b.page, done)).hash, f.hash);
   });
@@ -237,17 +205,14 @@ describe('ShareThings in the browser', () => {
     await a.page.getByTestId('file-input').setInputFiles(f.path);
     const onB = b.page.locator('[data-testid=item][data-name="resume-receiver.bin"]');
     await onB.waitFor();
-    await b.context.setOffline(true);
-    await b.page.locator('[data-testid=connection][data-status=offline]').waitFor();
-    await b.context.setOffline(false);
-    await b.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+    await dropAndReconnect(b);
     const done = await doneItem(b.page, '[data-name="resume-receiver.bin"]', 180_000);
     assert.equal((await downloadHash(b.page, done)).hash, f.hash);
   });
 
   test('a non-secure origin uses the pure-JS fallback and talks to a Web Crypto context', async () => {
     const insecure = await device({ args: ['--host-resolver-rules=MAP sharethings.test 127.0.0.1'] });
-    const url = `http://sharethings.test:${server.port}/`;
+    const url = `http://sharethings.test:${suite.server.port}/`;
     await insecure.page.goto(url);
     assert.equal(await insecure.page.evaluate(() => window.isSecureContext), false);
     await insecure.page.getByTestId('insecure-banner').waitFor();
@@ -255,7 +220,7 @@ describe('ShareThings in the browser', () => {
     await join(insecure.page, { session: room, name: 'Old laptop', passphrase: PASS });
     await joined(insecure.page);
     const secure = await device();
-    await secure.page.goto(server.base);
+    await secure.page.goto(suite.server.base);
     assert.equal(await secure.page.evaluate(() => window.isSecureContext), true);
     await join(secure.page, { session: room, name: 'New laptop', passphrase: PASS });
     await joined(secure.page);
@@ -315,7 +280,7 @@ describe('ShareThings in the browser', () => {
     assert.ok((await dialog.locator('svg').count()) > 0, 'a QR code is drawn');
     const link = dialog.getByRole('textbox', { name: 'Invite link' });
     const plain = await link.inputValue();
-    assert.equal(plain, `${server.base}/#s=${encodeURIComponent(session)}`);
+    assert.equal(plain, `${suite.server.base}/#s=${encodeURIComponent(session)}`);
     await dialog.getByText('Include the passphrase in the link').click();
     const withPass = await link.inputValue();
     assert.ok(withPass.includes(`&p=${encodeURIComponent(PASS)}`), withPass);
@@ -343,6 +308,6 @@ describe('ShareThings in the browser', () => {
   test('no page errors in any device', () => {
     // Chromium's own notes about the deliberately insecure origin and the offline tests.
     const expected = /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket|Cross-Origin-Opener-Policy header has been ignored/;
-    for (const d of devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+    for (const d of suite.devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
   });
 });

@@ -2,10 +2,11 @@
 // each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join as joinPath, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -124,8 +125,88 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
   };
 }
 
+/**
+ * The per-file setup of a browser suite (call it once, at the top of the file): a work
+ * directory named after the suite (`work`, there at once), the artifacts directory, and, in
+ * the file's `before` hook, a release server on a free port (`server`) unless `server` is
+ * false. In its `after` hook it ends every device opened by `device()`, then everything handed
+ * to `own()` (anything with `stop()`) in order, then the server, and removes the work directory.
+ */
+export function browserSuite({ name, server = true }) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const suite = {
+    server: undefined,
+    work: mkdtempSync(joinPath(tmpdir(), `sharethings-${name}-files-`)),
+    devices: [],
+    owned: [],
+    async device(opts) {
+      const d = await openDevice(opts);
+      suite.devices.push(d);
+      return d;
+    },
+    own(thing) {
+      suite.owned.push(thing);
+      return thing;
+    },
+  };
+  before(async () => {
+    if (server) suite.server = await startServer();
+  });
+  after(async () => {
+    for (const d of suite.devices) await d.close();
+    for (const thing of suite.owned) await thing.stop();
+    await suite.server?.stop();
+    rmSync(suite.work, { recursive: true, force: true });
+  });
+  return suite;
+}
+
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 export const sha256File = (path) => sha256(readFileSync(path));
+
+/**
+ * A PNG drawn on the page's own canvas, so it is an image exactly as a browser makes one:
+ * `width`×`height`, filled with `fill` (several colours make a diagonal gradient), with
+ * `label` in white in the middle when given. Returns its bytes.
+ */
+export async function drawPng(page, { width, height, fill, label }) {
+  const b64 = await page.evaluate(async ({ width, height, fill, label }) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const g = canvas.getContext('2d');
+    if (fill.length === 1) {
+      g.fillStyle = fill[0];
+    } else {
+      const grad = g.createLinearGradient(0, 0, width, height);
+      fill.forEach((colour, i) => grad.addColorStop(i / (fill.length - 1), colour));
+      g.fillStyle = grad;
+    }
+    g.fillRect(0, 0, width, height);
+    if (label) {
+      g.fillStyle = '#fff';
+      g.font = `bold ${Math.round(height / 7)}px sans-serif`;
+      g.textAlign = 'center';
+      g.textBaseline = 'middle';
+      g.fillText(label, width / 2, height / 2);
+    }
+    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+    let bin = '';
+    for (const b of new Uint8Array(await blob.arrayBuffer())) bin += String.fromCharCode(b);
+    return btoa(bin);
+  }, { width, height, fill, label });
+  return Buffer.from(b64, 'base64');
+}
+
+/** A real paste event on the page body (outside any text box), carrying `text` and/or PNG `files` ({ name, bytes }). */
+export async function pasteOnBody(page, { text, files = [] }) {
+  await page.evaluate(({ text, files }) => {
+    const dt = new DataTransfer();
+    if (text !== undefined) dt.setData('text/plain', text);
+    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: 'image/png' }));
+    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+  }, { text, files: files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') })) });
+}
 
 /** Fills the home form and joins; resolves when the session page shows. */
 export async function join(page, { session, name, passphrase }) {

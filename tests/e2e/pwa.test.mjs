@@ -6,29 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { doneItem, downloadHash, join, joined, openDevice, ROOT, sha256, startServer, waitFor } from './harness.mjs';
+import { describe, test } from 'node:test';
+import { browserSuite, doneItem, downloadHash, join, joined, ROOT, sha256, startServer, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const SHELL_PREFIX = 'sharethings-shell-';
 
-let server;
-const devices = [];
-
-async function device(opts) {
-  const d = await openDevice(opts);
-  devices.push(d);
-  return d;
-}
-
-before(async () => {
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-});
+const suite = browserSuite({ name: 'pwa' });
+const { device } = suite;
 
 /** Opens the app and waits until its service worker controls the page and cached the shell. */
 async function openInstalled(page, base) {
@@ -109,7 +94,7 @@ const notifications = (page) =>
 
 describe('the installable app', () => {
   test('the manifest, icons and service worker install cleanly (no installability errors)', async () => {
-    const manifest = await (await fetch(`${server.base}/manifest.webmanifest`)).json();
+    const manifest = await (await fetch(`${suite.server.base}/manifest.webmanifest`)).json();
     assert.equal(manifest.name, 'ShareThings');
     assert.equal(manifest.short_name, 'ShareThings');
     assert.equal(manifest.display, 'standalone');
@@ -121,14 +106,14 @@ describe('the installable app', () => {
       for (const size of ['192x192', '512x512']) assert.ok(icons.some(([, s, p]) => s === size && p === purpose), `${purpose} ${size}`);
     }
     for (const [src, sizes] of icons.filter(([src]) => src.endsWith('.png'))) {
-      const r = await fetch(`${server.base}${src}`);
+      const r = await fetch(`${suite.server.base}${src}`);
       assert.equal(r.status, 200, src);
       assert.equal(r.headers.get('content-type'), 'image/png', src);
       assert.equal(pngSize(Buffer.from(await r.arrayBuffer())).join('x'), sizes, src);
     }
 
     const d = await device();
-    const shell = await openInstalled(d.page, server.base);
+    const shell = await openInstalled(d.page, suite.server.base);
     assert.equal(shell.length, 1, 'one shell cache');
     const cdp = await d.context.newCDPSession(d.page);
     assert.deepEqual((await cdp.send('Page.getInstallabilityErrors')).installabilityErrors, []);
@@ -137,7 +122,7 @@ describe('the installable app', () => {
     // The whole build is cached: the app needs nothing else to start.
     const cached = await d.page.evaluate(async (name) => (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname), shell[0]);
     for (const path of ['/index.html', '/manifest.webmanifest', '/icon-192.png', '/apple-touch-icon.png']) assert.ok(cached.includes(path), path);
-    const html = await (await fetch(`${server.base}/`)).text();
+    const html = await (await fetch(`${suite.server.base}/`)).text();
     for (const [, src] of html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)) assert.ok(cached.includes(src), src);
     assert.deepEqual(d.errors, []);
   });
@@ -162,7 +147,7 @@ describe('the installable app', () => {
   });
 
   test('a new web client reaches the installed app on its next start; the old cache goes', async () => {
-    const deploy = await deploySwitch(server);
+    const deploy = await deploySwitch(suite.server);
     try {
       const d = await device();
       const [cacheA] = await openInstalled(d.page, deploy.base);
@@ -212,13 +197,13 @@ describe('the share sheet and arrival alerts', () => {
 
   test('a share-target POST with text, an image and a file is sent after joining', async () => {
     laptop = await device();
-    await laptop.context.grantPermissions(['notifications'], { origin: server.base });
-    await laptop.page.goto(server.base);
+    await laptop.context.grantPermissions(['notifications'], { origin: suite.server.base });
+    await laptop.page.goto(suite.server.base);
     await join(laptop.page, { session, name: 'Laptop', passphrase: PASS });
     await joined(laptop.page);
 
     phone = await device({ viewport: { width: 390, height: 844 }, isMobile: true });
-    await openInstalled(phone.page, server.base);
+    await openInstalled(phone.page, suite.server.base);
     // What Android's share sheet sends: a multipart POST navigation to the share target.
     await phone.page.evaluate(
       ({ png, blob }) => {
@@ -332,6 +317,6 @@ describe('the share sheet and arrival alerts', () => {
   test('no page errors in any device', () => {
     // The server is stopped on purpose in the offline tests.
     const expected = /Failed to load resource|ERR_CONNECTION_REFUSED|WebSocket/;
-    for (const d of devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+    for (const d of suite.devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
   });
 });

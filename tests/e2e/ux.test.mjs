@@ -2,38 +2,18 @@
 // arrivals, nothing destructive by accident, invites that work, useful received text, an honest
 // plain-HTTP banner, accessibility. Debian's Chromium against the real release server.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, doneItem, join, joined, openDevice, startServer, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, drawPng, join, joined, pasteOnBody, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const INSECURE_HOST = 'sharethings.test';
 const HIDE_TOASTS = '[data-scope=toast]{display:none!important}';
 
-let server;
-let work;
-const devices = [];
-
-async function device(opts) {
-  const d = await openDevice(opts);
-  devices.push(d);
-  return d;
-}
-
-before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-ux-files-'));
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const suite = browserSuite({ name: 'ux' });
+const { device, work } = suite;
 
 const shot = (page, name, opts = {}) => page.screenshot({ path: joinPath(ARTIFACTS, `ux-${name}.png`), ...opts });
 
@@ -43,24 +23,6 @@ async function sendText(page, text) {
   await box.press('Control+Enter');
 }
 
-/** A real paste event on the page body (outside any text box), carrying text or files. */
-async function pasteOnBody(page, { text, png }) {
-  await page.evaluate(async ({ text, png }) => {
-    const dt = new DataTransfer();
-    if (text !== undefined) dt.setData('text/plain', text);
-    if (png) {
-      const canvas = document.createElement('canvas');
-      canvas.width = 64;
-      canvas.height = 48;
-      const g = canvas.getContext('2d');
-      g.fillStyle = '#0d9488';
-      g.fillRect(0, 0, 64, 48);
-      const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-      dt.items.add(new File([blob], png, { type: 'image/png' }));
-    }
-    document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
-  }, { text, png });
-}
 
 const texts = (page) => page.locator('[data-testid=item][data-state=done] [data-testid=item-text]').allInnerTexts();
 
@@ -73,7 +35,7 @@ async function barrier(from, to) {
 
 async function openSession(name, session, opts = {}) {
   const d = await device(opts);
-  await d.page.goto(opts.url ?? server.base);
+  await d.page.goto(opts.url ?? suite.server.base);
   await join(d.page, { session, name, passphrase: PASS });
   await joined(d.page);
   return d;
@@ -81,10 +43,10 @@ async function openSession(name, session, opts = {}) {
 
 /** Reads the clipboard from a secure page of the same browser (the clipboard is per browser). */
 async function readClipboard(d) {
-  await d.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  await d.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.base });
   const reader = await d.context.newPage();
   try {
-    await reader.goto(`${server.base}/health`);
+    await reader.goto(`${suite.server.base}/health`);
     return await reader.evaluate(() => navigator.clipboard.readText());
   } finally {
     await reader.close();
@@ -151,7 +113,7 @@ describe('ShareThings user experience', () => {
     assert.ok(!(await texts(b.page)).includes(secret), 'a cancelled paste never leaves the device');
 
     // Files too: the dialog lists them; Share sends.
-    await pasteOnBody(a.page, { png: 'pasted-square.png' });
+    await pasteOnBody(a.page, { files: [{ name: 'pasted-square.png', bytes: await drawPng(a.page, { width: 64, height: 48, fill: ['#0d9488'] }) }] });
     await dialog.waitFor();
     assert.match(await dialog.getByTestId('paste-file').innerText(), /pasted-square\.png/);
     await dialog.getByRole('button', { name: 'Share with everyone' }).click();
@@ -237,7 +199,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('6: an invite link opens that session, says it is an invitation, and joins once the device has a name', async () => {
-    const link = `${server.base}/#s=${encodeURIComponent(session)}&p=${encodeURIComponent(PASS)}`;
+    const link = `${suite.server.base}/#s=${encodeURIComponent(session)}&p=${encodeURIComponent(PASS)}`;
     const c = await device({ viewport: { width: 390, height: 844 }, isMobile: true });
     await c.page.goto(link);
     const invitation = c.page.getByTestId('invitation');
@@ -261,7 +223,7 @@ describe('ShareThings user experience', () => {
     await joined(c.page);
     assert.equal(await c.page.getByTestId('session-name').innerText(), session);
     // Without the passphrase: the invitation still opens the session's form, asking for it.
-    const plain = `${server.base}/#s=${encodeURIComponent(session)}`;
+    const plain = `${suite.server.base}/#s=${encodeURIComponent(session)}`;
     const d = await device();
     await d.page.goto(plain);
     await d.page.getByTestId('invitation').waitFor();
@@ -287,7 +249,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('7: with the option on, received text is copied automatically', async () => {
-    await b.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    await b.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.base });
     await b.page.getByText('Copy received text automatically').click();
     const text = `auto ${Date.now()}`;
     await sendText(a.page, text);
@@ -296,7 +258,7 @@ describe('ShareThings user experience', () => {
   });
 
   test('7 and 8: over plain HTTP, copy still works, and the banner says what is protected, compactly on a phone', async () => {
-    const url = `http://${INSECURE_HOST}:${server.port}/`;
+    const url = `http://${INSECURE_HOST}:${suite.server.port}/`;
     const args = [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`];
     const phone = await device({ viewport: { width: 390, height: 844 }, isMobile: true, args });
     await phone.page.goto(url);
@@ -328,7 +290,7 @@ describe('ShareThings user experience', () => {
 
   test('9: join errors are announced with role="alert"', async () => {
     const c = await device();
-    await c.page.goto(server.base);
+    await c.page.goto(suite.server.base);
     await join(c.page, { session, name: 'Intruder', passphrase: 'not it' });
     const alert = c.page.getByRole('alert').filter({ hasText: 'Wrong passphrase' });
     await alert.waitFor();
@@ -431,6 +393,6 @@ describe('ShareThings user experience', () => {
 
   test('no page errors in any device', () => {
     const expected = /Failed to load resource|Cross-Origin-Opener-Policy header has been ignored/;
-    for (const d of devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
+    for (const d of suite.devices) assert.deepEqual(d.errors.filter((e) => !expected.test(e)), []);
   });
 });

@@ -3,37 +3,20 @@
  * so the server can send pre-compressed bytes. Deterministic: zlib at level 9 with a fixed
  * gzip header (no name, mtime 0), so rebuilding gives byte-identical files.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { constants, gzipSync } from 'node:zlib';
 import type { Plugin } from 'vite';
+import { afterOutput, walk } from './output.ts';
 
 const COMPRESSIBLE = /\.(html|js|mjs|css|svg|json|map|txt|webmanifest)$/;
 
-export function walk(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : [path];
-    });
-}
-
 export function gzipTwins(): Plugin {
-  let outDir = '';
-  return {
-    name: 'sharethings-gzip-twins',
-    apply: 'build',
-    configResolved(config) {
-      outDir = config.build.outDir;
-    },
-    closeBundle() {
-      for (const file of walk(outDir)) {
-        if (!COMPRESSIBLE.test(file)) continue;
-        // Node's gzip header has mtime 0 and no file name, so output depends only on input.
-        const gz = gzipSync(readFileSync(file), { level: constants.Z_BEST_COMPRESSION, memLevel: 9 });
-        writeFileSync(`${file}.gz`, gz);
-      }
-    },
-  };
+  return afterOutput('sharethings-gzip-twins', 'closeBundle', (outDir) => {
+    for (const file of walk(outDir)) {
+      if (!COMPRESSIBLE.test(file)) continue;
+      // Node's gzip header has mtime 0 and no file name, so output depends only on input.
+      const gz = gzipSync(readFileSync(file), { level: constants.Z_BEST_COMPRESSION, memLevel: 9 });
+      writeFileSync(`${file}.gz`, gz);
+    }
+  });
 }

@@ -27,7 +27,7 @@ import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
 import { shareFiles, shareText } from '../../features/share/hooks/use-share';
 import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
 import { RoomContext, useRoomState } from '../../hooks/use-room';
-import { useUnseenCount } from '../../hooks/use-unseen-count';
+import { useUnseenItems } from '../../hooks/use-unseen-items';
 import type { Item, Notice, RoomClient } from '../../lib/room/room-client';
 
 function toastFor(n: Notice) {
@@ -61,8 +61,9 @@ const inboxMark = (item: Item, label: string) => <InboxMark item={item} label={l
 
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
   const state = useRoomState();
-  const unseen = useUnseenCount();
-  useDocumentTitle(sessionTitle(state.sessionId, alertEnabled('badge') ? unseen : 0));
+  const unseen = useUnseenItems();
+  useArrivalAlerts(unseen);
+  useDocumentTitle(sessionTitle(state.sessionId, alertEnabled('badge') ? unseen.length : 0));
   return (
     <Flex direction="column" minH="100dvh">
       {fallback && <InsecureBanner />}
@@ -137,7 +138,6 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
 
 export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; passphrase: string; onLeave: () => void }) {
   useEffect(() => room.onNotice(toastFor), [room]);
-  useArrivalAlerts(room);
   const fallback = room.store.get().cryptoBackend === 'purejs';
   return (
     <RoomContext.Provider value={room}>

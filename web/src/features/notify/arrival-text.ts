@@ -6,7 +6,7 @@ import type { Item } from '../../lib/room/room-client';
 
 const KIND = { text: 'a text', image: 'an image', file: 'a file' } as const;
 
-export function arrivalText(items: Pick<Item, 'kind' | 'senderName'>[]): { title: string; body: string } {
+export function arrivalText(items: readonly Pick<Item, 'kind' | 'senderName'>[]): { title: string; body: string } {
   const senders = [...new Set(items.map((i) => i.senderName))];
   if (items.length === 1) {
     const [item] = items;

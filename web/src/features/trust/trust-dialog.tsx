@@ -4,9 +4,10 @@
  * a warning before it trusts the CA), as a QR code for phones, with its fingerprint and the steps
  * to install it on each system.
  */
-import { Box, Button, chakra, CloseButton, Dialog, NativeSelect, Portal, QrCode, Stack, Text } from '@chakra-ui/react';
+import { Box, Button, chakra, Dialog, NativeSelect, QrCode, Stack, Text } from '@chakra-ui/react';
 import { ShieldCheck } from 'lucide-react';
 import { useState } from 'react';
+import { DialogFrame } from '../../components/ui/dialog';
 import { CA_PATH, caUrl, guessSystem, SYSTEMS, type SystemId } from './systems';
 import { useCaFingerprint } from './use-ca-fingerprint';
 
@@ -25,56 +26,43 @@ export function TrustDialog() {
           </Text>
         </Button>
       </Dialog.Trigger>
-      <Portal>
-        <Dialog.Backdrop />
-        <Dialog.Positioner>
-          <Dialog.Content>
-            <Dialog.Header>
-              <Dialog.Title>Trust this server</Dialog.Title>
-            </Dialog.Header>
-            <Dialog.Body>
-              <Stack gap="4">
-                <Text fontSize="sm" color="fg.muted">
-                  This server's HTTPS certificate comes from a certificate authority made on it, which can vouch
-                  only for this server's own names. Install it once on each device; browsers then open this page
-                  without a warning.
-                </Text>
-                <Stack align="center" gap="2">
-                  <QrCode.Root value={url} size="lg" encoding={{ ecc: 'M' }} bg="white" p="3" borderRadius="l2">
-                    <QrCode.Frame>
-                      <QrCode.Pattern />
-                    </QrCode.Frame>
-                  </QrCode.Root>
-                  <chakra.a href={CA_PATH} download="sharethings-ca.crt" fontSize="sm" color="teal.fg" textDecoration="underline" wordBreak="break-all">
-                    {url}
-                  </chakra.a>
-                </Stack>
-                <Fingerprint />
-                <NativeSelect.Root size="sm">
-                  <NativeSelect.Field aria-label="Your system" value={system} onChange={(e) => setSystem(e.currentTarget.value as SystemId)}>
-                    {SYSTEMS.map((s) => (
-                      <option key={s.id} value={s.id}>
-                        {s.name}
-                      </option>
-                    ))}
-                  </NativeSelect.Field>
-                  <NativeSelect.Indicator />
-                </NativeSelect.Root>
-                <Box as="ol" ps="5" fontSize="sm" listStyleType="decimal">
-                  {chosen.steps.map((step) => (
-                    <Box as="li" key={step} mb="1.5">
-                      {step}
-                    </Box>
-                  ))}
-                </Box>
-              </Stack>
-            </Dialog.Body>
-            <Dialog.CloseTrigger asChild>
-              <CloseButton size="sm" />
-            </Dialog.CloseTrigger>
-          </Dialog.Content>
-        </Dialog.Positioner>
-      </Portal>
+      <DialogFrame title="Trust this server">
+        <Stack gap="4">
+          <Text fontSize="sm" color="fg.muted">
+            This server's HTTPS certificate comes from a certificate authority made on it, which can vouch
+            only for this server's own names. Install it once on each device; browsers then open this page
+            without a warning.
+          </Text>
+          <Stack align="center" gap="2">
+            <QrCode.Root value={url} size="lg" encoding={{ ecc: 'M' }} bg="white" p="3" borderRadius="l2">
+              <QrCode.Frame>
+                <QrCode.Pattern />
+              </QrCode.Frame>
+            </QrCode.Root>
+            <chakra.a href={CA_PATH} download="sharethings-ca.crt" fontSize="sm" color="teal.fg" textDecoration="underline" wordBreak="break-all">
+              {url}
+            </chakra.a>
+          </Stack>
+          <Fingerprint />
+          <NativeSelect.Root size="sm">
+            <NativeSelect.Field aria-label="Your system" value={system} onChange={(e) => setSystem(e.currentTarget.value as SystemId)}>
+              {SYSTEMS.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </NativeSelect.Field>
+            <NativeSelect.Indicator />
+          </NativeSelect.Root>
+          <Box as="ol" ps="5" fontSize="sm" listStyleType="decimal">
+            {chosen.steps.map((step) => (
+              <Box as="li" key={step} mb="1.5">
+                {step}
+              </Box>
+            ))}
+          </Box>
+        </Stack>
+      </DialogFrame>
     </Dialog.Root>
   );
 }

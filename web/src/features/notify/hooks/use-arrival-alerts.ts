@@ -1,20 +1,19 @@
 /**
- * Items that arrive while the page is hidden: counted on the app icon (Badging API; the tab
- * title's count is the session page's, from useUnseenCount), and announced by a notification
- * when the user allowed it. Showing the page again marks them seen. Each of the two can be
- * switched off (preferences.ts).
+ * The unseen items (useUnseenItems, which also counts them in the tab title) on the app icon
+ * (Badging API), and, while the page is hidden, in a notification when the user allowed it.
+ * Once they are seen, the badge and the notification go. Each of the two can be switched off
+ * (preferences.ts).
  */
 import { useEffect } from 'react';
-import type { Item, RoomClient } from '../../../lib/room/room-client';
+import type { Item } from '../../../lib/room/room-client';
 import { arrivalText } from '../arrival-text';
 import { alertEnabled } from '../preferences';
 
 /** One notification stands for every unseen item; each arrival replaces it. */
 const TAG = 'sharethings-arrivals';
 
-async function notify(unseen: Item[]) {
+async function notify({ title, body }: { title: string; body: string }) {
   if (!alertEnabled('notifications') || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
-  const { title, body } = arrivalText(unseen);
   const options: NotificationOptions = { body, tag: TAG, icon: '/icon-192.png' };
   // Android allows notifications only through the service worker; elsewhere either works.
   const registration = await navigator.serviceWorker?.getRegistration();
@@ -36,33 +35,16 @@ function showCount(count: number) {
   });
 }
 
-export function useArrivalAlerts(room: RoomClient) {
+export function useArrivalAlerts(unseen: readonly Item[]) {
+  const count = unseen.length;
+  // Strings, so that the effect runs when what it would show changes, not on every render.
+  const text = count > 0 ? arrivalText(unseen) : undefined;
+  const title = text?.title;
+  const body = text?.body;
   useEffect(() => {
-    const seen = new Set(room.store.get().items.map((i) => i.id));
-    let unseen: Item[] = [];
-
-    const onState = () => {
-      const arrived = room.store.get().items.filter((i) => !i.mine && i.state === 'done' && !seen.has(i.id));
-      if (arrived.length === 0) return;
-      for (const item of arrived) seen.add(item.id);
-      if (document.visibilityState === 'visible') return;
-      unseen = [...unseen, ...arrived];
-      showCount(unseen.length);
-      void notify(unseen).catch(() => {});
-    };
-    const onVisibility = () => {
-      if (document.visibilityState !== 'visible' || unseen.length === 0) return;
-      unseen = [];
-      showCount(0);
-      void withdrawNotifications().catch(() => {});
-    };
-
-    const unsubscribe = room.store.subscribe(onState);
-    document.addEventListener('visibilitychange', onVisibility);
-    return () => {
-      unsubscribe();
-      document.removeEventListener('visibilitychange', onVisibility);
-      showCount(0);
-    };
-  }, [room]);
+    showCount(count);
+    if (title === undefined || body === undefined) void withdrawNotifications().catch(() => {});
+    else if (document.visibilityState !== 'visible') void notify({ title, body }).catch(() => {});
+  }, [count, title, body]);
+  useEffect(() => () => showCount(0), []);
 }

@@ -1,6 +1,7 @@
 /** Up to what size items offered to this device (as a late joiner) arrive without asking. */
-import { NativeSelect, Text } from '@chakra-ui/react';
+import { Text } from '@chakra-ui/react';
 import { useState } from 'react';
+import { NumberSelect } from '../../../components/ui/number-select';
 import { AUTO_FETCH_MIB_CHOICES, settings } from '../../../config/settings';
 
 const label = (m: number) => (m === 0 ? 'Nothing: I choose each one' : m < 1024 ? `Items up to ${m} MB` : `Items up to ${m / 1024} GB`);
@@ -12,24 +13,16 @@ export function AutoFetchSetting() {
       <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mt="5" mb="2">
         When I join, fetch
       </Text>
-      <NativeSelect.Root size="sm">
-        <NativeSelect.Field
-          data-testid="auto-fetch"
-          value={mib}
-          onChange={(e) => {
-            const v = Number(e.currentTarget.value);
-            setMib(v);
-            settings.setAutoFetchMiB(v);
-          }}
-        >
-          {AUTO_FETCH_MIB_CHOICES.map((m) => (
-            <option key={m} value={m}>
-              {label(m)}
-            </option>
-          ))}
-        </NativeSelect.Field>
-        <NativeSelect.Indicator />
-      </NativeSelect.Root>
+      <NumberSelect
+        data-testid="auto-fetch"
+        value={mib}
+        choices={AUTO_FETCH_MIB_CHOICES}
+        label={label}
+        onChange={(v) => {
+          setMib(v);
+          settings.setAutoFetchMiB(v);
+        }}
+      />
     </label>
   );
 }

@@ -4,9 +4,10 @@
  * white with a quiet zone of at least four modules, whatever the colour mode, so cameras read
  * it. The passphrase box starts unticked every time the dialog opens.
  */
-import { Box, Button, Checkbox, CloseButton, Dialog, HStack, Input, Portal, QrCode, Stack, Text } from '@chakra-ui/react';
+import { Box, Button, Checkbox, Dialog, HStack, Input, QrCode, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, UserPlus } from 'lucide-react';
 import { useState } from 'react';
+import { DialogFrame } from '../../../components/ui/dialog';
 import { buildInviteLink } from '../../../config/invite';
 import { useCopy } from '../../../hooks/use-copy';
 
@@ -62,22 +63,9 @@ export function InviteDialog({ sessionId, passphrase }: { sessionId: string; pas
           </Text>
         </Button>
       </Dialog.Trigger>
-      <Portal>
-        <Dialog.Backdrop />
-        <Dialog.Positioner>
-          <Dialog.Content>
-            <Dialog.Header>
-              <Dialog.Title>Invite a device</Dialog.Title>
-            </Dialog.Header>
-            <Dialog.Body>
-              <InviteBody sessionId={sessionId} passphrase={passphrase} />
-            </Dialog.Body>
-            <Dialog.CloseTrigger asChild>
-              <CloseButton size="sm" />
-            </Dialog.CloseTrigger>
-          </Dialog.Content>
-        </Dialog.Positioner>
-      </Portal>
+      <DialogFrame title="Invite a device">
+        <InviteBody sessionId={sessionId} passphrase={passphrase} />
+      </DialogFrame>
     </Dialog.Root>
   );
 }

@@ -3,7 +3,7 @@
  * Opened from an invitation, the session name is fixed, and when the invitation carries the
  * passphrase the device joins as soon as it has a name: at once if one is remembered.
  */
-import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, Stack, Text } from '@chakra-ui/react';
+import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, type InputProps, Stack, Text } from '@chakra-ui/react';
 import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import type { Invite } from '../../../config/invite';
@@ -13,6 +13,29 @@ import { estimateStrength, generatePassphrase, generateSessionName } from '../..
 import { useJoin } from '../hooks/use-join';
 
 const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
+/** The longest session name and device name, in characters, that the server accepts. */
+const SESSION_MAX = 64;
+const NAME_MAX = 32;
+
+/** Whether a name is ready to send: something besides spaces, and no longer than `max`. */
+const fits = (value: string, max: number) => {
+  const chars = [...value.trim()].length;
+  return chars > 0 && chars <= max;
+};
+
+/** An input for something typed exactly (a session name, a passphrase): no autocomplete, capitals or spell check. */
+function ExactInput(props: InputProps) {
+  return <Input autoComplete="off" autoCapitalize="off" spellCheck={false} {...props} />;
+}
+
+/** The dice button beside a field, which fills it with a generated value. */
+function GenerateButton({ what, onClick }: { what: string; onClick: () => void }) {
+  return (
+    <IconButton aria-label={`Generate ${what}`} title={`Generate ${what}`} variant="outline" onClick={onClick}>
+      <Dices />
+    </IconButton>
+  );
+}
 
 export interface JoinFormProps {
   invite: Invite | null;
@@ -41,9 +64,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
   }, [invite, join]);
 
   const strength = estimateStrength(passphrase);
-  const sessionOk = sessionId.trim().length > 0 && [...sessionId.trim()].length <= 64;
-  const nameOk = name.trim().length > 0 && [...name.trim()].length <= 32;
-  const canSubmit = sessionOk && nameOk && passphrase.length > 0 && !pending;
+  const canSubmit = fits(sessionId, SESSION_MAX) && fits(name, NAME_MAX) && passphrase.length > 0 && !pending;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -56,27 +77,15 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
         <Field.Root required>
           <Field.Label>Session name</Field.Label>
           <HStack w="full" gap="2">
-            <Input
+            <ExactInput
               name="session"
               value={sessionId}
               onChange={(e) => setSessionId(e.target.value)}
               placeholder="e.g. quiet-harbor-17"
-              autoComplete="off"
-              autoCapitalize="off"
-              spellCheck={false}
-              maxLength={64}
+              maxLength={SESSION_MAX}
               readOnly={invite !== null}
             />
-            {!invite && (
-              <IconButton
-                aria-label="Generate a session name"
-                title="Generate a session name"
-                variant="outline"
-                onClick={() => setSessionId(generateSessionName())}
-              >
-                <Dices />
-              </IconButton>
-            )}
+            {!invite && <GenerateButton what="a session name" onClick={() => setSessionId(generateSessionName())} />}
           </HStack>
           <Field.HelperText>
             {invite ? 'From the invitation.' : 'Use the same name on every device. A new name starts a new session.'}
@@ -91,7 +100,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
             onChange={(e) => setName(e.target.value)}
             placeholder="e.g. Anna's laptop"
             autoComplete="nickname"
-            maxLength={32}
+            maxLength={NAME_MAX}
             // Invited, the name is the one thing left to fill in.
             autoFocus={invite !== null && !name}
           />
@@ -116,28 +125,16 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
                 </IconButton>
               }
             >
-              <Input
-                name="passphrase"
-                type={show ? 'text' : 'password'}
-                value={passphrase}
-                onChange={(e) => setPassphrase(e.target.value)}
-                autoComplete="off"
-                autoCapitalize="off"
-                spellCheck={false}
-              />
+              <ExactInput name="passphrase" type={show ? 'text' : 'password'} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
             </InputGroup>
             {!invite?.passphrase && (
-              <IconButton
-                aria-label="Generate a strong passphrase"
-                title="Generate a strong passphrase"
-                variant="outline"
+              <GenerateButton
+                what="a strong passphrase"
                 onClick={() => {
                   setPassphrase(generatePassphrase());
                   setShow(true);
                 }}
-              >
-                <Dices />
-              </IconButton>
+              />
             )}
           </HStack>
           <Box w="full" aria-live="polite">

@@ -1,7 +1,8 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
-import { Box, Button, Circle, CloseButton, Dialog, HStack, IconButton, Image, Portal, Progress, Stack, Text } from '@chakra-ui/react';
+import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Progress, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
 import { useContext } from 'react';
+import { DialogFrame } from '../../../components/ui/dialog';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import type { Item } from '../../../lib/room/room-client';
@@ -19,22 +20,14 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
           <Image src={url} alt={item.name} maxH="72" maxW="full" objectFit="contain" data-testid="item-image" />
         </Box>
       </Dialog.Trigger>
-      <Portal>
-        <Dialog.Backdrop />
-        <Dialog.Positioner>
-          <Dialog.Content bg="bg.panel">
-            <Dialog.Header>
-              <Dialog.Title lineClamp={1}>{item.name}</Dialog.Title>
-            </Dialog.Header>
-            <Dialog.Body display="flex" alignItems="center" justifyContent="center">
-              <Image src={url} alt={item.name} maxW="full" maxH="full" objectFit="contain" />
-            </Dialog.Body>
-            <Dialog.CloseTrigger asChild>
-              <CloseButton size="sm" />
-            </Dialog.CloseTrigger>
-          </Dialog.Content>
-        </Dialog.Positioner>
-      </Portal>
+      <DialogFrame
+        title={item.name}
+        contentProps={{ bg: 'bg.panel' }}
+        titleProps={{ lineClamp: 1 }}
+        bodyProps={{ display: 'flex', alignItems: 'center', justifyContent: 'center' }}
+      >
+        <Image src={url} alt={item.name} maxW="full" maxH="full" objectFit="contain" />
+      </DialogFrame>
     </Dialog.Root>
   );
 }

@@ -3,9 +3,10 @@
  * the files with their sizes and image thumbnails. "Don't ask again" switches the question
  * off (the settings panel switches it back on).
  */
-import { Box, Button, Checkbox, CloseButton, Dialog, HStack, Image, Portal, Stack, Text } from '@chakra-ui/react';
+import { Box, Checkbox, HStack, Image, Stack, Text } from '@chakra-ui/react';
 import { File as FileIcon } from 'lucide-react';
-import { useRef, useState } from 'react';
+import { useState } from 'react';
+import { ConfirmDialog } from '../../../components/ui/dialog';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import { setPreference } from '../../../hooks/use-preference';
 import { formatBytes } from '../../../utils/format';
@@ -58,64 +59,38 @@ function Preview({ pasted }: { pasted: Pasted }) {
 
 export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | null; onShare: (p: Pasted) => void; onClose: () => void }) {
   const [dontAsk, setDontAsk] = useState(false);
-  const share = useRef<HTMLButtonElement>(null);
   const what = !pasted ? '' : 'text' in pasted ? 'this text' : pasted.files.length === 1 ? 'this file' : `these ${pasted.files.length} files`;
   return (
-    <Dialog.Root
-      role="alertdialog"
-      placement="center"
+    <ConfirmDialog
+      title={`Share ${what} with everyone?`}
       size="md"
       open={pasted !== null}
-      onOpenChange={(e) => {
-        if (!e.open) onClose();
+      onOpenChange={(open) => {
+        if (!open) onClose();
       }}
       onExitComplete={() => setDontAsk(false)}
+      action="Share with everyone"
+      actionPalette="teal"
+      onAction={() => {
+        if (!pasted) return;
+        if (dontAsk) setPreference('confirmPaste', false);
+        onShare(pasted);
+        onClose();
+      }}
       // Enter confirms what the person just did on purpose; Escape or Cancel drops it.
-      initialFocusEl={() => share.current}
+      focus="action"
     >
-      <Portal>
-        <Dialog.Backdrop />
-        <Dialog.Positioner>
-          <Dialog.Content>
-            <Dialog.Header>
-              <Dialog.Title>Share {what} with everyone?</Dialog.Title>
-            </Dialog.Header>
-            <Dialog.Body>
-              <Stack gap="4">
-                <Text fontSize="sm" color="fg.muted">
-                  A paste outside the text box is shared, not typed: it goes to every device in the session at once.
-                </Text>
-                {pasted && <Preview pasted={pasted} />}
-                <Checkbox.Root size="sm" checked={dontAsk} onCheckedChange={(d) => setDontAsk(d.checked === true)}>
-                  <Checkbox.HiddenInput />
-                  <Checkbox.Control />
-                  <Checkbox.Label>Don't ask again on this device</Checkbox.Label>
-                </Checkbox.Root>
-              </Stack>
-            </Dialog.Body>
-            <Dialog.Footer>
-              <Dialog.ActionTrigger asChild>
-                <Button variant="outline">Cancel</Button>
-              </Dialog.ActionTrigger>
-              <Button
-                ref={share}
-                colorPalette="teal"
-                onClick={() => {
-                  if (!pasted) return;
-                  if (dontAsk) setPreference('confirmPaste', false);
-                  onShare(pasted);
-                  onClose();
-                }}
-              >
-                Share with everyone
-              </Button>
-            </Dialog.Footer>
-            <Dialog.CloseTrigger asChild>
-              <CloseButton size="sm" />
-            </Dialog.CloseTrigger>
-          </Dialog.Content>
-        </Dialog.Positioner>
-      </Portal>
-    </Dialog.Root>
+      <Stack gap="4">
+        <Text fontSize="sm" color="fg.muted">
+          A paste outside the text box is shared, not typed: it goes to every device in the session at once.
+        </Text>
+        {pasted && <Preview pasted={pasted} />}
+        <Checkbox.Root size="sm" checked={dontAsk} onCheckedChange={(d) => setDontAsk(d.checked === true)}>
+          <Checkbox.HiddenInput />
+          <Checkbox.Control />
+          <Checkbox.Label>Don't ask again on this device</Checkbox.Label>
+        </Checkbox.Root>
+      </Stack>
+    </ConfirmDialog>
   );
 }

@@ -4,6 +4,7 @@
  * `onPaste`, which decides whether to ask first; dropped files go to `onDrop`.
  */
 import { useEffect, useRef, useState } from 'react';
+import { listen } from '../../../utils/listen';
 
 export type Pasted = { files: File[] } | { text: string };
 
@@ -57,18 +58,7 @@ export function usePasteAndDrop(handlers: { onDrop: (files: File[]) => void; onP
       e.preventDefault();
       ref.current.onDrop(files);
     };
-    window.addEventListener('paste', onPaste);
-    window.addEventListener('dragenter', onDragEnter);
-    window.addEventListener('dragleave', onDragLeave);
-    window.addEventListener('dragover', onDragOver);
-    window.addEventListener('drop', onDrop);
-    return () => {
-      window.removeEventListener('paste', onPaste);
-      window.removeEventListener('dragenter', onDragEnter);
-      window.removeEventListener('dragleave', onDragLeave);
-      window.removeEventListener('dragover', onDragOver);
-      window.removeEventListener('drop', onDrop);
-    };
+    return listen<WindowEventMap>(window, { paste: onPaste, dragenter: onDragEnter, dragleave: onDragLeave, dragover: onDragOver, drop: onDrop });
   }, []);
 
   return { dragging };
