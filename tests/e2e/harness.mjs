@@ -120,7 +120,9 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
     dir,
     async close() {
       await context.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing the profile for a moment after the
+      // context closes (ENOTEMPTY): rmSync retries those errors.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }
@@ -129,7 +131,7 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
  * The per-file setup of a browser suite (call it once, at the top of the file): a work
  * directory named after the suite (`work`, there at once), the artifacts directory, and, in
  * the file's `before` hook, a release server on a free port (`server`) unless `server` is
- * false. In its `after` hook it ends every device opened by `device()`, then everything handed
+ * false (an object instead of true is the server's extra environment). In its `after` hook it ends every device opened by `device()`, then everything handed
  * to `own()` (anything with `stop()`) in order, then the server, and removes the work directory.
  */
 export function browserSuite({ name, server = true }) {
@@ -150,7 +152,7 @@ export function browserSuite({ name, server = true }) {
     },
   };
   before(async () => {
-    if (server) suite.server = await startServer();
+    if (server) suite.server = await startServer(server === true ? {} : server);
   });
   after(async () => {
     for (const d of suite.devices) await d.close();
@@ -342,7 +344,7 @@ export async function openDetachableDevice() {
       await this.detach().catch(() => {});
       proc.kill('SIGKILL');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
   await device.attach();

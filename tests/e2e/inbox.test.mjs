@@ -4,42 +4,35 @@
 // sender while the item still reaches the members online; deletion and clear empty it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { doneItem, downloadHash, join, joined, openDevice, sha256, startServer, waitFor } from './harness.mjs';
+import { before, describe, test } from 'node:test';
+import { browserSuite, doneItem, downloadHash, join, joined, sha256, waitFor } from './harness.mjs';
 
 const PASS = 'quiet-harbor-inbox-seven-plum';
 const MiB = 1024 * 1024;
 const TTL_MS = 30_000;
 
-let server;
-let work;
+const suite = browserSuite({
+  name: 'inbox',
+  server: { INBOX_TTL: String(TTL_MS), INBOX_BYTES: String(2 * MiB) },
+});
 let a;
 let b;
 
 before(async () => {
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-inbox-'));
-  server = await startServer({ INBOX_TTL: String(TTL_MS), INBOX_BYTES: String(2 * MiB) });
-  a = await openDevice();
-  b = await openDevice();
-});
-
-after(async () => {
-  for (const d of [a, b]) await d?.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  a = await suite.device();
+  b = await suite.device();
 });
 
 async function metric(name) {
-  const text = await (await fetch(`${server.base}/metrics`)).text();
+  const text = await (await fetch(`${suite.server.base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 }
 
 function file(name, size) {
-  const path = joinPath(work, name);
+  const path = joinPath(suite.work, name);
   const data = randomBytes(size);
   writeFileSync(path, data);
   return { path, hash: sha256(data) };
@@ -47,7 +40,7 @@ function file(name, size) {
 
 /** Opens the home page and joins `session`, ticking "Keep items for absent devices" if asked. */
 async function enter(device, session, name, { keep = false } = {}) {
-  await device.page.goto(server.base);
+  await device.page.goto(suite.server.base);
   if (keep) await device.page.getByTestId('keep-items').click();
   await join(device.page, { session, name, passphrase: PASS });
   await joined(device.page);

@@ -4,12 +4,12 @@
 // what the server relays unsealed (remove, clear, a chunk count) cannot change what a page shows.
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, createHmac, hkdfSync, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   browserPss,
+  browserSuite,
   doneItem,
   join,
   joined,
@@ -28,24 +28,10 @@ const MiB = 1024 * 1024;
 /** The large-file test's size; 2 GiB unless TRANSFER_BIG_MIB says otherwise. */
 const BIG_MIB = Number(process.env.TRANSFER_BIG_MIB ?? 2048);
 
-let server;
-let work;
-const devices = [];
+const suite = browserSuite({ name: 'transfer' });
 
-before(async () => {
-  work = mkdtempSync(joinPath(tmpdir(), 'sharethings-transfer-'));
-  server = await startServer();
-});
-
-after(async () => {
-  for (const d of devices) await d.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-async function device(base = server.base) {
-  const d = await openDevice();
-  devices.push(d);
+async function device(base = suite.server.base) {
+  const d = await suite.device();
   await d.page.goto(base);
   return d;
 }
@@ -57,7 +43,7 @@ async function joinAs(d, session, name) {
 
 /** A file of random bytes written in slices (never whole in memory); returns path and SHA-256. */
 function randomFile(name, size) {
-  const path = joinPath(work, name);
+  const path = joinPath(suite.work, name);
   const fd = openSync(path, 'w');
   const h = createHash('sha256');
   for (let left = size; left > 0; ) {
@@ -143,8 +129,8 @@ describe('transfers', () => {
     const a = await device();
     // The receiver runs without Playwright attached while it is measured (see the harness).
     const b = await openDetachableDevice();
-    devices.push(b);
-    await b.page.goto(server.base);
+    suite.devices.push(b);
+    await b.page.goto(suite.server.base);
     await joinAs(a, session, 'Sender');
     await joinAs(b, session, 'Receiver');
     const f = randomFile('big.bin', BIG_MIB * MiB);
@@ -276,7 +262,7 @@ describe('transfers', () => {
     // The receiving device gets a storage quota far below the file (the browser's own quota
     // system, as on a phone with little space left).
     const cdp = await tight.context.newCDPSession(tight.page);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.base, quotaSize: 8 * MiB });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: suite.server.base, quotaSize: 8 * MiB });
     await joinAs(a, session, 'Sender');
     await joinAs(tight, session, 'Full phone');
     await joinAs(roomy, session, 'Laptop');
@@ -292,7 +278,7 @@ describe('transfers', () => {
     assert.equal(await downloadStreamHash(roomy.page, done), f.hash);
     await doneItem(a.page, '[data-name="too-big.bin"]', 300_000);
     for (const d of [a, roomy]) assert.equal(await d.page.locator('[data-state=failed]').count(), 0);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.base });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: suite.server.base });
   });
 
   test("a crashed tab's received files are deleted when the app starts again; a live tab's are not touched", async () => {
@@ -304,7 +290,7 @@ describe('transfers', () => {
     // A second tab of the same browser (same origin, same OPFS) receives too, then dies
     // without leaving: Chromium's own crash, so no page code runs.
     const doomed = await live.context.newPage();
-    await doomed.goto(server.base);
+    await doomed.goto(suite.server.base);
     await joinAs({ page: doomed }, session, 'Doomed tab');
     await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
     const f = randomFile('stale.bin', 300 * MiB);
@@ -323,7 +309,7 @@ describe('transfers', () => {
     assert.equal((await folders()).size, 2, 'the crashed tab left its folder behind');
     // The app starts again in a new tab, while the live tab is mid-transfer.
     const next = await live.context.newPage();
-    await next.goto(server.base);
+    await next.goto(suite.server.base);
     await next.getByRole('button', { name: 'Join session' }).waitFor();
     await waitFor(async () => (await folders()).size === 1, { what: 'the stale folder swept' });
     assert.match(await item(live, 'stale.bin').getAttribute('data-state'), /^(receiving|paused)$/);
