@@ -82,3 +82,47 @@ impl<A: Copy> AppTimers<A> for Deadlines<A> {
         self.wheel.cancel(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::arena::Handle;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn each_layer_gets_back_its_own_typed_keys_in_one_wheel() {
+        let t0 = Instant::now();
+        let mut deadlines: Deadlines<&'static str> = Deadlines::new(t0, 8);
+        let (conn, session) = (Handle::from_bits(1), Handle::from_bits(2));
+        deadlines.set_conn(t0 + ms(10), conn).unwrap();
+        Timers::set(
+            &mut deadlines,
+            t0 + ms(20),
+            engine::Timer::Heartbeat(session),
+        )
+        .unwrap();
+        AppTimers::set(&mut deadlines, t0 + ms(30), "room expiry").unwrap();
+        let cancelled = AppTimers::set(&mut deadlines, t0 + ms(30), "cancelled").unwrap();
+        AppTimers::cancel(&mut deadlines, cancelled);
+        assert_eq!(deadlines.next_deadline(), Some(t0 + ms(10)));
+        let mut fired = Vec::new();
+        deadlines.expire(t0 + ms(30), &mut fired);
+        fired.sort_by_key(|d| match d {
+            Deadline::Conn(_) => 0,
+            Deadline::Engine(_) => 1,
+            Deadline::App(_) => 2,
+        });
+        assert_eq!(
+            fired,
+            [
+                Deadline::Conn(conn),
+                Deadline::Engine(engine::Timer::Heartbeat(session)),
+                Deadline::App("room expiry"),
+            ]
+        );
+        assert_eq!(deadlines.next_deadline(), None);
+    }
+}

@@ -299,8 +299,9 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    /// Hands every deadline that passed to its owner. The connections' go last, as each may
-    /// end a connection whose session the engine's deadlines of this turn still name.
+    /// Hands every deadline that passed to its owner. The connections' go last, so that what
+    /// the sessions' deadlines of this turn queue (a ping for a held GET) is already there
+    /// when a connection's deadline answers or closes it.
     fn expire(&mut self, now: Instant, fired: &mut Vec<Deadline<L::Timer>>) {
         self.deadlines.expire(now, fired);
         let mut conns = Vec::new();
