@@ -189,6 +189,18 @@ struct Cx<'a, T> {
     now: Instant,
 }
 
+impl<T: Copy> Cx<'_, T> {
+    /// The application's handle for one call into it.
+    fn io<'s>(&'s mut self, sio: &'s mut SocketIo) -> Io<'s, T> {
+        Io {
+            engine: &mut *self.engine,
+            timers: &mut *self.timers,
+            sio,
+            now: self.now,
+        }
+    }
+}
+
 /// Socket.IO state of the whole process.
 pub struct SocketIo {
     config: SocketIoConfig,
@@ -351,28 +363,14 @@ impl SocketIo {
                     attachments,
                     ack: packet.id,
                 };
-                app.on_event(
-                    &mut Io {
-                        engine: &mut *cx.engine,
-                        timers: &mut *cx.timers,
-                        sio: self,
-                        now: cx.now,
-                    },
-                    socket,
-                    event,
-                );
+                app.on_event(&mut cx.io(self), socket, event);
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
                 let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
                     return cx.engine.close(cx.timers, session, CloseReason::ParseError);
                 };
                 app.on_ack(
-                    &mut Io {
-                        engine: &mut *cx.engine,
-                        timers: &mut *cx.timers,
-                        sio: self,
-                        now: cx.now,
-                    },
+                    &mut cx.io(self),
                     socket,
                     id,
                     args.into_iter().collect(),
@@ -428,17 +426,7 @@ impl SocketIo {
         );
         cx.engine.send_text(cx.timers, session, &text);
         let nsp_name = self.nsp_name(nsp).to_string();
-        app.on_connect(
-            &mut Io {
-                engine: &mut *cx.engine,
-                timers: &mut *cx.timers,
-                sio: self,
-                now: cx.now,
-            },
-            socket,
-            &nsp_name,
-            auth,
-        );
+        app.on_connect(&mut cx.io(self), socket, &nsp_name, auth);
     }
 
     fn nsp_name(&self, nsp: usize) -> &str {
@@ -482,16 +470,7 @@ impl SocketIo {
         if !self.sockets.contains(socket) {
             return;
         }
-        app.on_disconnect(
-            &mut Io {
-                engine: &mut *cx.engine,
-                timers: &mut *cx.timers,
-                sio: self,
-                now: cx.now,
-            },
-            socket,
-            reason,
-        );
+        app.on_disconnect(&mut cx.io(self), socket, reason);
         let Some(removed) = self.sockets.remove(socket) else {
             return;
         };

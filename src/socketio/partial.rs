@@ -58,12 +58,7 @@ impl SocketIo {
             None
         };
         if newly_refused {
-            let mut io = Io {
-                engine: &mut *cx.engine,
-                timers: &mut *cx.timers,
-                sio: self,
-                now: cx.now,
-            };
+            let mut io = cx.io(self);
             app.on_too_large(&mut io, socket, ack);
             return None;
         }
