@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use miniserde::json::{Object, Value};
 use sharethings::config::Config;
-use sharethings::engine::{Engine, Event, Layer, Message, SessionId};
+use sharethings::engine::{Engine, Event, Layer, LayerTimers, Message, SessionId};
 use sharethings::metrics::Metrics;
 use sharethings::runtime::{self, Mount};
 use sharethings::socketio::{
@@ -37,7 +37,13 @@ const ENGINE_IO_MOUNT: usize = 0;
 impl Layer for Router {
     type Timer = ();
 
-    fn handle(&mut self, engine: &mut Engine<()>, now: Instant, event: Event<()>) {
+    fn handle(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<()>,
+        now: Instant,
+        event: Event,
+    ) {
         let echo = match &event {
             Event::Open(id) => {
                 let mine = engine.mount(*id) == Some(ENGINE_IO_MOUNT);
@@ -50,22 +56,31 @@ impl Layer for Router {
                 self.echo_sessions.contains(id)
             }
             Event::Close(id, _) => self.echo_sessions.remove(id),
-            Event::AppTimer(_) => false,
         };
         if !echo {
-            return self.socketio.handle(engine, now, event);
+            return self.socketio.handle(engine, timers, now, event);
         }
         if let Event::Message(id, message) = event {
             match message {
                 Message::Text(text) => {
                     let text = String::from_utf8_lossy(&text).into_owned();
-                    engine.send_text(id, &text);
+                    engine.send_text(timers, id, &text);
                 }
                 Message::Binary(data) => {
-                    engine.send(id, sharethings::wire::eio::Frame::Binary(data))
+                    engine.send(timers, id, sharethings::wire::eio::Frame::Binary(data))
                 }
             }
         }
+    }
+
+    fn timer_fired(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<()>,
+        now: Instant,
+        key: (),
+    ) {
+        self.socketio.timer_fired(engine, timers, now, key);
     }
 
     fn held_bytes(&self) -> usize {

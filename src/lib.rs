@@ -14,7 +14,8 @@
 //! - [`wire`]: pure codecs (HTTP heads, Engine.IO packets and payloads, Socket.IO packets).
 //!   No I/O, no clock; decoding never panics.
 //! - [`engine`]: Engine.IO v4 sessions, transports, upgrade and heartbeat. Knows nothing of
-//!   Socket.IO.
+//!   Socket.IO. Its deadlines are typed keys in the loop's one timer wheel, set through the
+//!   handle each call is given.
 //! - [`socketio`]: Socket.IO v5 namespaces, events, acks and binary attachments on top of
 //!   Engine.IO messages. Knows nothing of ShareThings.
 //! - [`app`]: ShareThings rooms, members, tokens, rate limits and relay, written against the

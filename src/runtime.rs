@@ -3,7 +3,6 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, Layer};
@@ -66,7 +65,7 @@ pub fn build<L: Layer>(
         .max_connections
         .saturating_mul(TIMERS_PER_CONNECTION)
         .saturating_add(mount.app_timers);
-    let engine = Engine::new(engine_config, Instant::now(), timers);
+    let engine = Engine::new(engine_config);
     let front = FrontConfig {
         engine_paths: mount.engine_paths,
         max_connections: config.max_connections,
@@ -81,5 +80,5 @@ pub fn build<L: Layer>(
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,
     };
-    Server::new(listener, front, engine, layer, metrics)
+    Server::new(listener, front, engine, layer, timers, metrics)
 }

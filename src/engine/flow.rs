@@ -15,9 +15,9 @@
 
 use super::*;
 
-impl<A: Copy> Engine<A> {
+impl Engine {
     /// Queues one Engine.IO packet for the session. Frames of the same session leave in order.
-    pub fn send(&mut self, id: SessionId, frame: Frame) {
+    pub fn send(&mut self, timers: &mut dyn Timers, id: SessionId, frame: Frame) {
         let hard_cap = self.config.send_queue_bytes;
         let Some(queued) = self.count_queued(id, &frame) else {
             return;
@@ -39,7 +39,7 @@ impl<A: Copy> Engine<A> {
         }
         if over_cap {
             log::info!("disconnecting a client whose send queue passed its cap");
-            self.close(id, CloseReason::QueueFull);
+            self.close(timers, id, CloseReason::QueueFull);
             return;
         }
         self.watch_stall(id);
@@ -53,16 +53,16 @@ impl<A: Copy> Engine<A> {
     }
 
     /// Sends a text message (`4` + text).
-    pub fn send_text(&mut self, id: SessionId, text: &str) {
-        self.send(id, Frame::text(PacketKind::Message, text));
+    pub fn send_text(&mut self, timers: &mut dyn Timers, id: SessionId, text: &str) {
+        self.send(timers, id, Frame::text(PacketKind::Message, text));
     }
 
     /// The front door wrote `bytes` of this session's WebSocket frames to the kernel.
-    pub fn ws_written(&mut self, id: SessionId, bytes: usize) {
-        self.after_dequeue(id, bytes);
+    pub fn ws_written(&mut self, timers: &mut dyn Timers, id: SessionId, bytes: usize) {
+        self.after_dequeue(timers, id, bytes);
     }
 
-    pub(super) fn after_dequeue(&mut self, id: SessionId, bytes: usize) {
+    pub(super) fn after_dequeue(&mut self, timers: &mut dyn Timers, id: SessionId, bytes: usize) {
         let low_water = self.config.low_water();
         let Some(session) = self.sessions.get_mut(id) else {
             return;
@@ -72,7 +72,7 @@ impl<A: Copy> Engine<A> {
         if bytes > 0 || !still_queued {
             // Progress (or nothing left): the stall clock starts again, if anything is left.
             if let Some(timer) = session.stall_timer.take() {
-                self.timers.cancel(timer);
+                timers.cancel(timer);
             }
             if still_queued {
                 self.watch_stall(id);
@@ -105,14 +105,14 @@ impl<A: Copy> Engine<A> {
 
     /// Starts the stall clock of every session noted since the last call that still has
     /// bytes queued.
-    pub(super) fn arm_stall_timers(&mut self, now: Instant) {
+    pub(super) fn arm_stall_timers(&mut self, timers: &mut dyn Timers, now: Instant) {
         let deadline = now + self.config.stall_timeout;
         for id in std::mem::take(&mut self.stall_watch) {
             let Some(session) = self.sessions.get_mut(id) else {
                 continue;
             };
             if session.queued_bytes > 0 && session.stall_timer.is_none() {
-                session.stall_timer = self.timers.insert(deadline, Timer::Stall(id)).ok();
+                session.stall_timer = timers.set(deadline, Timer::Stall(id)).ok();
             }
         }
     }

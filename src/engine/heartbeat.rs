@@ -13,13 +13,13 @@
 
 use super::*;
 
-impl<A: Copy> Engine<A> {
-    pub(super) fn schedule_ping(&mut self, now: Instant, id: SessionId) {
+impl Engine {
+    pub(super) fn schedule_ping(&mut self, timers: &mut dyn Timers, now: Instant, id: SessionId) {
         let deadline = now + self.config.ping_interval;
-        let timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
+        let timer = timers.set(deadline, Timer::Heartbeat(id)).ok();
         if let Some(session) = self.sessions.get_mut(id) {
             if let Some(old) = session.heartbeat_timer.take() {
-                self.timers.cancel(old);
+                timers.cancel(old);
             }
             session.heartbeat = Heartbeat::WaitingToPing;
             session.heartbeat_timer = timer;
@@ -29,18 +29,23 @@ impl<A: Copy> Engine<A> {
 
     /// Closes the session if its pong deadline has passed, whether or not the ping or pong
     /// timer fired yet (on time, both would have). Returns whether it did.
-    pub(super) fn close_if_pong_overdue(&mut self, now: Instant, id: SessionId) -> bool {
+    pub(super) fn close_if_pong_overdue(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        id: SessionId,
+    ) -> bool {
         let overdue = self
             .sessions
             .get(id)
             .is_some_and(|s| now >= s.pong_deadline);
         if overdue {
-            self.close(id, CloseReason::PingTimeout);
+            self.close(timers, id, CloseReason::PingTimeout);
         }
         overdue
     }
 
-    pub(super) fn heartbeat_due(&mut self, now: Instant, id: SessionId) {
+    pub(super) fn heartbeat_due(&mut self, timers: &mut dyn Timers, now: Instant, id: SessionId) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
@@ -54,15 +59,15 @@ impl<A: Copy> Engine<A> {
                 };
                 if reaches_client {
                     // Within the rounding this changes nothing (see the module doc).
-                    let left = now.checked_sub(TIMER_TICK).unwrap_or(now);
+                    let left = now.checked_sub(timers.tick()).unwrap_or(now);
                     session.pong_deadline =
                         session.pong_deadline.max(left + self.config.ping_timeout);
                 }
                 let deadline = session.pong_deadline;
-                session.heartbeat_timer = self.timers.insert(deadline, Timer::Heartbeat(id)).ok();
-                self.send(id, Frame::text(PacketKind::Ping, ""));
+                session.heartbeat_timer = timers.set(deadline, Timer::Heartbeat(id)).ok();
+                self.send(timers, id, Frame::text(PacketKind::Ping, ""));
             }
-            Heartbeat::AwaitingPong => self.close(id, CloseReason::PingTimeout),
+            Heartbeat::AwaitingPong => self.close(timers, id, CloseReason::PingTimeout),
         }
     }
 }

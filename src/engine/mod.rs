@@ -2,9 +2,10 @@
 //! queues and backpressure.
 //!
 //! Sans-IO: the front door ([`crate::front`]) parses requests and frames and calls in here
-//! with a `now`; the engine answers with values and pushes what must happen on connections
-//! into [`Engine::actions`] and what the layer above must learn into [`Engine::events`]. The
-//! engine never touches a socket and knows nothing of Socket.IO.
+//! with a `now` and the engine's handle on the loop's timer wheel ([`Timers`]); the engine
+//! answers with values and pushes what must happen on connections into [`Engine::actions`]
+//! and what the layer above must learn into [`Engine::events`]. The engine never touches a
+//! socket or a clock, and knows nothing of Socket.IO.
 //!
 //! Behaviour follows the reference `engine.io` npm server, including its order of checks
 //! (see `verify`).
@@ -14,6 +15,7 @@ mod flow;
 mod heartbeat;
 mod polling;
 mod session;
+mod timers;
 mod upgrade;
 
 use std::collections::{HashMap, VecDeque};
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::util::arena::{Arena, Full, Handle};
-use crate::util::timer::{TimerId, TimerWheel};
+use crate::util::timer::TimerId;
 use crate::wire::eio::{self, Frame, PacketKind};
 use crate::wire::http_head::Method;
 use crate::wire::payload;
@@ -33,14 +35,7 @@ use crate::wire::sid::Sid;
 pub use errors::{Reply, RequestError};
 pub use session::{CloseReason, Transport};
 use session::{Heartbeat, Session, TransportState};
-
-/// The timer wheel's resolution: a deadline fires at most this late. Well under the shortest
-/// deadline the protocol has (the official suites' 200 ms pingTimeout), and coarse enough
-/// that a busy loop visits few empty slots.
-const TIMER_TICK: Duration = Duration::from_millis(5);
-/// Slots of the wheel: one turn is 1024 x 5 ms = 5.12 s, so the frequent deadlines (pings,
-/// pong timeouts, head timeouts) are reached without rounds; longer ones wait a few turns.
-const TIMER_SLOTS: usize = 1024;
+pub use timers::{AppTimers, LayerTimers, Timer, Timers};
 
 /// An Engine.IO session (arena handle; stale handles are harmless).
 pub type SessionId = Handle;
@@ -73,24 +68,6 @@ impl EngineConfig {
     }
 }
 
-/// Every deadline of the process lives in one wheel; this says what a deadline is for. `A` is
-/// the application's own key type ([`Layer::Timer`]), carried through unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer<A> {
-    /// The front door's deadline for a connection (request head, held request).
-    Conn(ConnId),
-    /// Send the next ping, or the pong did not come in time.
-    Heartbeat(SessionId),
-    /// A started upgrade did not finish.
-    Upgrade(SessionId),
-    /// The session had bytes queued and none written for too long.
-    Stall(SessionId),
-    /// A deadline the layer above set for this session.
-    Upper(SessionId),
-    /// A deadline of the application, with its own meaning.
-    App(A),
-}
-
 /// A message the session received.
 #[derive(Debug, Clone)]
 pub enum Message {
@@ -100,25 +77,38 @@ pub enum Message {
 
 /// What the layer above learns.
 #[derive(Debug)]
-pub enum Event<A> {
+pub enum Event {
     Open(SessionId),
     Message(SessionId, Message),
     Close(SessionId, CloseReason),
     /// The layer above set a deadline with [`Engine::set_upper_timer`] and it passed.
     UpperTimer(SessionId),
-    /// A deadline set with [`Engine::set_app_timer`] passed.
-    AppTimer(A),
     /// Every receiver this session was waiting for has drained: it may send again.
     Resumed(SessionId),
 }
 
 /// The layer above the engine (Socket.IO, or any other user of Engine.IO messages).
 pub trait Layer {
-    /// The application's deadline key, reported back as [`Event::AppTimer`].
+    /// The application's deadline key, handed back to [`Layer::timer_fired`].
     type Timer: Copy;
 
     /// Handles one event. It may call back into the engine, which may queue more events.
-    fn handle(&mut self, engine: &mut Engine<Self::Timer>, now: Instant, event: Event<Self::Timer>);
+    fn handle(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<Self::Timer>,
+        now: Instant,
+        event: Event,
+    );
+
+    /// A deadline the application set passed.
+    fn timer_fired(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<Self::Timer>,
+        now: Instant,
+        key: Self::Timer,
+    );
 
     /// Bytes this layer holds for clients (messages it keeps until more arrive), counted
     /// against the process's memory budget.
@@ -176,16 +166,15 @@ pub enum Outcome {
     RejectWebSocket(&'static str),
 }
 
-/// Engine.IO state of the whole process; `A` is the application's timer key.
-pub struct Engine<A: Copy> {
+/// Engine.IO state of the whole process.
+pub struct Engine {
     config: EngineConfig,
     sessions: Arena<Session>,
     by_sid: HashMap<Sid, SessionId>,
-    timers: TimerWheel<Timer<A>>,
     /// Effects on connections, for the front door to carry out.
     pub actions: VecDeque<Action>,
     /// News for the layer above.
-    pub events: VecDeque<Event<A>>,
+    pub events: VecDeque<Event>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
     /// Sessions whose stall clock must (re)start at the next [`Engine::flush`]: bytes got
@@ -194,14 +183,11 @@ pub struct Engine<A: Copy> {
     stall_watch: Vec<SessionId>,
 }
 
-impl<A: Copy> Engine<A> {
-    /// `timer_capacity` covers every deadline of the process: connections, sessions and the
-    /// application's.
-    pub fn new(config: EngineConfig, now: Instant, timer_capacity: usize) -> Engine<A> {
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),
             by_sid: HashMap::with_capacity(config.max_sessions),
-            timers: TimerWheel::new(now, TIMER_TICK, TIMER_SLOTS, timer_capacity),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             dirty: Vec::new(),
@@ -216,14 +202,20 @@ impl<A: Copy> Engine<A> {
     /// server's order: transport, then sid (unknown sid, transport mismatch), then for a
     /// handshake the method, a WebSocket without upgrade, and the protocol version. Beyond
     /// the reference, a sid used from another client address than its handshake's is unknown.
-    pub fn request(&mut self, now: Instant, req: &Request<'_>, conn: ConnId) -> Outcome {
+    pub fn request(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        req: &Request<'_>,
+        conn: ConnId,
+    ) -> Outcome {
         let transport = match req.query.transport.as_deref() {
             Some("polling") => Transport::Polling,
             Some("websocket") => Transport::WebSocket,
             _ => return self.refuse(req, RequestError::UnknownTransport),
         };
         let Some(sid_text) = req.query.sid.as_deref() else {
-            return self.handshake(now, req, transport, conn);
+            return self.handshake(timers, now, req, transport, conn);
         };
         let Some(id) = sid_text
             .parse::<Sid>()
@@ -241,19 +233,19 @@ impl<A: Copy> Engine<A> {
         {
             return self.refuse(req, RequestError::UnknownSid);
         }
-        if self.close_if_pong_overdue(now, id) {
+        if self.close_if_pong_overdue(timers, now, id) {
             return self.refuse(req, RequestError::UnknownSid);
         }
         let current = self.sessions.get(id).map(|s| s.transport.kind());
         if req.websocket && transport == Transport::WebSocket {
-            return self.begin_upgrade(now, id, conn);
+            return self.begin_upgrade(timers, now, id, conn);
         }
         if current != Some(transport) || req.websocket {
             return self.refuse(req, RequestError::BadRequest);
         }
         match req.method {
-            Method::Get => self.polling_get(id, conn),
-            Method::Post => self.polling_post_start(id, conn),
+            Method::Get => self.polling_get(timers, id, conn),
+            Method::Post => self.polling_post_start(timers, id, conn),
             _ => Outcome::Reply(Reply::error(RequestError::BadRequest)),
         }
     }
@@ -268,6 +260,7 @@ impl<A: Copy> Engine<A> {
 
     fn handshake(
         &mut self,
+        timers: &mut dyn Timers,
         now: Instant,
         req: &Request<'_>,
         transport: Transport,
@@ -317,7 +310,7 @@ impl<A: Copy> Engine<A> {
             millis(self.config.ping_timeout),
             self.config.max_payload as u64,
         );
-        self.schedule_ping(now, id);
+        self.schedule_ping(timers, now, id);
         self.events.push_back(Event::Open(id));
         match transport {
             Transport::Polling => {
@@ -325,7 +318,7 @@ impl<A: Copy> Engine<A> {
                 Outcome::Reply(Reply::ok_text(open.into_bytes()))
             }
             Transport::WebSocket => {
-                self.send(id, Frame::Text(Bytes::from(open)));
+                self.send(timers, id, Frame::Text(Bytes::from(open)));
                 Outcome::AcceptWebSocket(id)
             }
         }
@@ -333,7 +326,13 @@ impl<A: Copy> Engine<A> {
 
     // ----- packets -------------------------------------------------------------------------
 
-    fn on_packet(&mut self, now: Instant, id: SessionId, packet: Incoming) {
+    fn on_packet(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        id: SessionId,
+        packet: Incoming,
+    ) {
         match packet {
             Incoming::Text(PacketKind::Message, data) => {
                 self.events
@@ -349,23 +348,23 @@ impl<A: Copy> Engine<A> {
                     .get(id)
                     .is_some_and(|s| s.heartbeat == Heartbeat::AwaitingPong);
                 if awaiting {
-                    self.schedule_ping(now, id);
+                    self.schedule_ping(timers, now, id);
                 }
             }
             Incoming::Text(PacketKind::Close, _) => {
                 // Reference (polling `onClose`): a parked GET ends with a noop, not a close
                 // packet, since the client is the one closing.
                 self.answer_held_get(id, vec![PacketKind::Noop.digit()]);
-                self.close(id, CloseReason::TransportClose);
+                self.close(timers, id, CloseReason::TransportClose);
             }
             Incoming::Text(PacketKind::Ping, _) => {
                 // v4: the server pings; a client ping is "invalid heartbeat direction".
                 log::debug!("closing session: client sent a ping");
-                self.close(id, CloseReason::ParseError);
+                self.close(timers, id, CloseReason::ParseError);
             }
             Incoming::Text(kind, _) => {
                 log::debug!("closing session: unexpected packet {kind:?}");
-                self.close(id, CloseReason::ParseError);
+                self.close(timers, id, CloseReason::ParseError);
             }
         }
     }
@@ -373,7 +372,7 @@ impl<A: Copy> Engine<A> {
     // ----- closing -------------------------------------------------------------------------
 
     /// Closes the session: the layer above gets [`Event::Close`], the connections are told.
-    pub fn close(&mut self, id: SessionId, reason: CloseReason) {
+    pub fn close(&mut self, timers: &mut dyn Timers, id: SessionId, reason: CloseReason) {
         let Some(session) = self.sessions.remove(id) else {
             return;
         };
@@ -387,7 +386,7 @@ impl<A: Copy> Engine<A> {
         .into_iter()
         .flatten()
         {
-            self.timers.cancel(timer);
+            timers.cancel(timer);
         }
         match session.transport {
             TransportState::WebSocket { conn } => {
@@ -449,86 +448,6 @@ impl<A: Copy> Engine<A> {
             .filter(|(_, s)| s.transport.kind() == Transport::WebSocket)
             .count();
         (self.sessions.len().saturating_sub(ws), ws)
-    }
-
-    // ----- time ----------------------------------------------------------------------------
-
-    /// Sets (or replaces) the one deadline the layer above may keep per session.
-    pub fn set_upper_timer(&mut self, id: SessionId, deadline: Instant) {
-        let timer = self.timers.insert(deadline, Timer::Upper(id)).ok();
-        if let Some(session) = self.sessions.get_mut(id) {
-            if let Some(old) = std::mem::replace(&mut session.upper_timer, timer) {
-                self.timers.cancel(old);
-            }
-        }
-    }
-
-    pub fn clear_upper_timer(&mut self, id: SessionId) {
-        if let Some(timer) = self.sessions.get_mut(id).and_then(|s| s.upper_timer.take()) {
-            self.timers.cancel(timer);
-        }
-    }
-
-    /// Sets a deadline for the application; [`Event::AppTimer`] reports it.
-    pub fn set_app_timer(&mut self, deadline: Instant, key: A) -> Result<TimerId, Full> {
-        self.timers.insert(deadline, Timer::App(key))
-    }
-
-    pub fn cancel_app_timer(&mut self, id: TimerId) {
-        self.timers.cancel(id);
-    }
-
-    /// Sets a deadline for a connection of the front door.
-    pub fn set_conn_timer(&mut self, deadline: Instant, conn: ConnId) -> Result<TimerId, Full> {
-        self.timers.insert(deadline, Timer::Conn(conn))
-    }
-
-    pub fn cancel_timer(&mut self, id: TimerId) {
-        self.timers.cancel(id);
-    }
-
-    /// When the loop must wake up next.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.next_deadline()
-    }
-
-    /// Fires every deadline up to `now`. Connection deadlines are returned for the front door;
-    /// everything else is handled here or becomes an [`Event`].
-    pub fn expire(
-        &mut self,
-        now: Instant,
-        fired: &mut Vec<Timer<A>>,
-        conn_timers: &mut Vec<ConnId>,
-    ) {
-        fired.clear();
-        self.timers.expire(now, fired);
-        for timer in fired.drain(..) {
-            match timer {
-                Timer::Conn(conn) => conn_timers.push(conn),
-                Timer::Heartbeat(id) => self.heartbeat_due(now, id),
-                Timer::Upgrade(id) => {
-                    if let Some(session) = self.sessions.get_mut(id) {
-                        session.upgrade_timer = None;
-                    }
-                    log::debug!("upgrade timed out");
-                    self.abandon_probe(id);
-                }
-                Timer::Stall(id) => {
-                    if let Some(session) = self.sessions.get_mut(id) {
-                        session.stall_timer = None;
-                        log::info!("disconnecting a client that stopped reading");
-                        self.close(id, CloseReason::Stalled);
-                    }
-                }
-                Timer::Upper(id) => {
-                    if let Some(session) = self.sessions.get_mut(id) {
-                        session.upper_timer = None;
-                        self.events.push_back(Event::UpperTimer(id));
-                    }
-                }
-                Timer::App(key) => self.events.push_back(Event::AppTimer(key)),
-            }
-        }
     }
 }
 

@@ -2,8 +2,13 @@
 
 use super::*;
 
-impl<A: Copy> Engine<A> {
-    pub(super) fn polling_get(&mut self, id: SessionId, conn: ConnId) -> Outcome {
+impl Engine {
+    pub(super) fn polling_get(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        conn: ConnId,
+    ) -> Outcome {
         let Some(session) = self.sessions.get_mut(id) else {
             return Outcome::Reply(Reply::error(RequestError::UnknownSid));
         };
@@ -19,7 +24,7 @@ impl<A: Copy> Engine<A> {
                 conn: first,
                 body: vec![PacketKind::Close.digit()],
             });
-            self.close(id, CloseReason::TransportError);
+            self.close(timers, id, CloseReason::TransportError);
             return Outcome::Reply(Reply::bare(400));
         }
         if nothing_queued && upgrading {
@@ -31,11 +36,16 @@ impl<A: Copy> Engine<A> {
             return Outcome::Hold(id);
         }
         let (body, sent) = session.take_payload();
-        self.after_dequeue(id, sent);
+        self.after_dequeue(timers, id, sent);
         Outcome::Reply(Reply::ok_text(body))
     }
 
-    pub(super) fn polling_post_start(&mut self, id: SessionId, conn: ConnId) -> Outcome {
+    pub(super) fn polling_post_start(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        conn: ConnId,
+    ) -> Outcome {
         let Some(session) = self.sessions.get_mut(id) else {
             return Outcome::Reply(Reply::error(RequestError::UnknownSid));
         };
@@ -44,7 +54,7 @@ impl<A: Copy> Engine<A> {
         };
         if reading_post.is_some() {
             // Reference: "data request overlap from client" closes the session.
-            self.close(id, CloseReason::TransportError);
+            self.close(timers, id, CloseReason::TransportError);
             return Outcome::Reply(Reply::bare(400));
         }
         *reading_post = Some(conn);
@@ -52,8 +62,14 @@ impl<A: Copy> Engine<A> {
     }
 
     /// The body of a polling POST arrived (the front door enforced `max_payload`).
-    pub fn polling_body(&mut self, now: Instant, id: SessionId, body: &[u8]) -> Reply {
-        if self.close_if_pong_overdue(now, id) {
+    pub fn polling_body(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        id: SessionId,
+        body: &[u8],
+    ) -> Reply {
+        if self.close_if_pong_overdue(timers, now, id) {
             return Reply::error(RequestError::UnknownSid);
         }
         match self.sessions.get_mut(id).map(|s| &mut s.transport) {
@@ -65,7 +81,7 @@ impl<A: Copy> Engine<A> {
             Ok(parts) => parts,
             Err(err) => {
                 log::debug!("closing session: bad polling payload: {err}");
-                self.close(id, CloseReason::ParseError);
+                self.close(timers, id, CloseReason::ParseError);
                 return Reply::error(RequestError::BadRequest);
             }
         };
@@ -76,7 +92,7 @@ impl<A: Copy> Engine<A> {
                 }
                 payload::Part::Binary(data) => Incoming::Binary(Bytes::from(data)),
             };
-            self.on_packet(now, id, packet);
+            self.on_packet(timers, now, id, packet);
             if !self.sessions.contains(id) {
                 break;
             }
@@ -113,22 +129,22 @@ impl<A: Copy> Engine<A> {
     /// The connection holding a parked GET or a POST being read ended before it was answered.
     /// Like the reference ("poll connection closed prematurely"), that is a transport error
     /// which closes the session: a closed tab is noticed at once, not at the ping timeout.
-    pub fn polling_conn_gone(&mut self, id: SessionId, conn: ConnId) {
+    pub fn polling_conn_gone(&mut self, timers: &mut dyn Timers, id: SessionId, conn: ConnId) {
         let was_in_flight = matches!(
             self.sessions.get(id).map(|s| &s.transport),
             Some(TransportState::Polling { held_get, reading_post })
                 if *held_get == Some(conn) || *reading_post == Some(conn)
         );
         if was_in_flight {
-            self.close(id, CloseReason::TransportError);
+            self.close(timers, id, CloseReason::TransportError);
         }
     }
 
     /// Answers parked polling GETs that have something to send, and starts the stall clocks
     /// noted since the last flush. Call once per loop turn, so that everything queued in
     /// one turn leaves in one response.
-    pub fn flush(&mut self, now: Instant) {
-        self.arm_stall_timers(now);
+    pub fn flush(&mut self, timers: &mut dyn Timers, now: Instant) {
+        self.arm_stall_timers(timers, now);
         for id in std::mem::take(&mut self.dirty) {
             let Some(session) = self.sessions.get_mut(id) else {
                 continue;
@@ -141,7 +157,7 @@ impl<A: Copy> Engine<A> {
             };
             let (body, sent) = session.take_payload();
             self.actions.push_back(Action::AnswerPoll { conn, body });
-            self.after_dequeue(id, sent);
+            self.after_dequeue(timers, id, sent);
         }
     }
 
@@ -157,7 +173,12 @@ impl<A: Copy> Engine<A> {
         }
     }
 
-    pub(super) fn release_held_get(&mut self, id: SessionId, kind: PacketKind) {
+    pub(super) fn release_held_get(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        kind: PacketKind,
+    ) {
         if let Some(session) = self.sessions.get_mut(id) {
             if let TransportState::Polling { held_get, .. } = &mut session.transport {
                 if let Some(conn) = held_get.take() {
@@ -167,7 +188,7 @@ impl<A: Copy> Engine<A> {
                         session.take_payload()
                     };
                     self.actions.push_back(Action::AnswerPoll { conn, body });
-                    self.after_dequeue(id, sent);
+                    self.after_dequeue(timers, id, sent);
                 }
             }
         }

@@ -3,8 +3,14 @@
 
 use super::*;
 
-impl<A: Copy> Engine<A> {
-    pub(super) fn begin_upgrade(&mut self, now: Instant, id: SessionId, conn: ConnId) -> Outcome {
+impl Engine {
+    pub(super) fn begin_upgrade(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        id: SessionId,
+        conn: ConnId,
+    ) -> Outcome {
         let Some(session) = self.sessions.get_mut(id) else {
             return Outcome::RejectWebSocket(RequestError::UnknownSid.message());
         };
@@ -15,13 +21,20 @@ impl<A: Copy> Engine<A> {
         }
         session.probe = Some(conn);
         let deadline = now + self.config.upgrade_timeout;
-        session.upgrade_timer = self.timers.insert(deadline, Timer::Upgrade(id)).ok();
+        session.upgrade_timer = timers.set(deadline, Timer::Upgrade(id)).ok();
         Outcome::AcceptWebSocket(id)
     }
 
     /// A complete WebSocket message arrived on `conn`, which belongs to session `id`.
-    pub fn ws_message(&mut self, now: Instant, id: SessionId, conn: ConnId, message: Message) {
-        if self.close_if_pong_overdue(now, id) {
+    pub fn ws_message(
+        &mut self,
+        timers: &mut dyn Timers,
+        now: Instant,
+        id: SessionId,
+        conn: ConnId,
+        message: Message,
+    ) {
+        if self.close_if_pong_overdue(timers, now, id) {
             return;
         }
         let Some(session) = self.sessions.get(id) else {
@@ -33,21 +46,27 @@ impl<A: Copy> Engine<A> {
                 Some(kind) => Incoming::Text(kind, data.slice(1..)),
                 None => {
                     log::debug!("closing session: bad engine.io packet on websocket");
-                    return self.ws_protocol_error(id, conn);
+                    return self.ws_protocol_error(timers, id, conn);
                 }
             },
         };
         if session.probe == Some(conn) {
-            return self.probe_packet(id, conn, packet);
+            return self.probe_packet(timers, id, conn, packet);
         }
         if session.transport.ws_conn() != Some(conn) {
             return;
         }
-        self.on_packet(now, id, packet);
+        self.on_packet(timers, now, id, packet);
     }
 
     /// The probing WebSocket speaks: `2probe` is answered `3probe`, `5` completes the upgrade.
-    pub(super) fn probe_packet(&mut self, id: SessionId, conn: ConnId, packet: Incoming) {
+    pub(super) fn probe_packet(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        conn: ConnId,
+        packet: Incoming,
+    ) {
         match packet {
             Incoming::Text(PacketKind::Ping, data) if &data[..] == b"probe" => {
                 let pong = Frame::text(PacketKind::Pong, "probe");
@@ -59,23 +78,28 @@ impl<A: Copy> Engine<A> {
                 // sends its next poll only once it has the `3probe`.
                 self.actions.push_back(Action::Flush { conn });
                 // Release a parked GET at once so the client can pause polling and send `5`.
-                self.release_held_get(id, PacketKind::Noop);
+                self.release_held_get(timers, id, PacketKind::Noop);
             }
-            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(id, conn),
+            Incoming::Text(PacketKind::Upgrade, _) => self.complete_upgrade(timers, id, conn),
             _ => {
                 log::debug!("closing probe: unexpected packet during upgrade");
-                self.abandon_probe(id);
+                self.abandon_probe(timers, id);
             }
         }
     }
 
-    pub(super) fn complete_upgrade(&mut self, id: SessionId, conn: ConnId) {
+    pub(super) fn complete_upgrade(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        conn: ConnId,
+    ) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
         session.probe = None;
         if let Some(timer) = session.upgrade_timer.take() {
-            self.timers.cancel(timer);
+            timers.cancel(timer);
         }
         let old = std::mem::replace(&mut session.transport, TransportState::WebSocket { conn });
         let queued: Vec<Frame> = session.queue.drain(..).collect();
@@ -106,36 +130,41 @@ impl<A: Copy> Engine<A> {
         self.dirty.retain(|d| *d != id);
     }
 
-    pub(super) fn abandon_probe(&mut self, id: SessionId) {
+    pub(super) fn abandon_probe(&mut self, timers: &mut dyn Timers, id: SessionId) {
         if let Some(session) = self.sessions.get_mut(id) {
             if let Some(conn) = session.probe.take() {
                 self.actions.push_back(Action::CloseWs { conn, code: 1002 });
             }
             if let Some(timer) = session.upgrade_timer.take() {
-                self.timers.cancel(timer);
+                timers.cancel(timer);
             }
         }
     }
 
-    pub(super) fn ws_protocol_error(&mut self, id: SessionId, conn: ConnId) {
+    pub(super) fn ws_protocol_error(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        conn: ConnId,
+    ) {
         let is_probe = self.sessions.get(id).and_then(|s| s.probe) == Some(conn);
         if is_probe {
-            self.abandon_probe(id);
+            self.abandon_probe(timers, id);
         } else {
-            self.close(id, CloseReason::ParseError);
+            self.close(timers, id, CloseReason::ParseError);
         }
     }
 
     /// The WebSocket connection of session `id` ended: `clean` when the peer sent a close
     /// frame, otherwise it was lost (EOF, reset, I/O error, protocol violation).
-    pub fn ws_closed(&mut self, id: SessionId, conn: ConnId, clean: bool) {
+    pub fn ws_closed(&mut self, timers: &mut dyn Timers, id: SessionId, conn: ConnId, clean: bool) {
         let Some(session) = self.sessions.get_mut(id) else {
             return;
         };
         if session.probe == Some(conn) {
             session.probe = None;
             if let Some(timer) = session.upgrade_timer.take() {
-                self.timers.cancel(timer);
+                timers.cancel(timer);
             }
             return;
         }
@@ -145,13 +174,13 @@ impl<A: Copy> Engine<A> {
             } else {
                 CloseReason::TransportError
             };
-            self.close(id, reason);
+            self.close(timers, id, reason);
         }
     }
 
     /// A WebSocket message was larger than `max_payload` (close code 1009).
-    pub fn ws_too_large(&mut self, id: SessionId, conn: ConnId) {
+    pub fn ws_too_large(&mut self, timers: &mut dyn Timers, id: SessionId, conn: ConnId) {
         self.actions.push_back(Action::CloseWs { conn, code: 1009 });
-        self.ws_closed(id, conn, false);
+        self.ws_closed(timers, id, conn, false);
     }
 }

@@ -52,17 +52,17 @@ impl<L: Layer> Server<L> {
     }
 
     pub(super) fn arm_deadline(&mut self, deadline: Instant, id: Handle) {
-        let timer = self.engine.set_conn_timer(deadline, id).ok();
+        let timer = self.deadlines.set_conn(deadline, id).ok();
         if let Some(conn) = self.conns.get_mut(id) {
             if let Some(old) = std::mem::replace(&mut conn.timer, timer) {
-                self.engine.cancel_timer(old);
+                self.deadlines.cancel_conn(old);
             }
         }
     }
 
     pub(super) fn disarm_timer(&mut self, id: Handle) {
         if let Some(timer) = self.conns.get_mut(id).and_then(|c| c.timer.take()) {
-            self.engine.cancel_timer(timer);
+            self.deadlines.cancel_conn(timer);
         }
     }
 
@@ -232,16 +232,19 @@ impl<L: Layer> Server<L> {
     /// Tells whoever relied on a connection's old state that it is over.
     pub(super) fn abandon(&mut self, id: Handle, old: State) {
         match old {
-            State::Held { session, .. } | State::Body { session, .. } => {
-                self.engine.polling_conn_gone(session, id)
-            }
+            State::Held { session, .. } | State::Body { session, .. } => self
+                .engine
+                .polling_conn_gone(&mut self.deadlines, session, id),
             State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
             State::Bridge(mut bridge) => {
                 let _ = self.poll.registry().deregister(&mut bridge.unix);
                 self.bridged = self.bridged.saturating_sub(1);
                 self.start_waiting_bridge();
             }
-            State::WebSocket { session, .. } => self.engine.ws_closed(session, id, false),
+            State::WebSocket { session, .. } => {
+                self.engine
+                    .ws_closed(&mut self.deadlines, session, id, false)
+            }
             State::Head | State::Closing { .. } | State::Lingering { .. } => {}
         }
     }

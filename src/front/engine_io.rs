@@ -37,17 +37,24 @@ impl<L: Layer> Server<L> {
             };
             for event in events.drain(..) {
                 match event {
-                    WsEvent::Text(data) => {
-                        self.engine
-                            .ws_message(now, session, id, Message::Text(data))
-                    }
-                    WsEvent::Binary(data) => {
-                        self.engine
-                            .ws_message(now, session, id, Message::Binary(data))
-                    }
+                    WsEvent::Text(data) => self.engine.ws_message(
+                        &mut self.deadlines,
+                        now,
+                        session,
+                        id,
+                        Message::Text(data),
+                    ),
+                    WsEvent::Binary(data) => self.engine.ws_message(
+                        &mut self.deadlines,
+                        now,
+                        session,
+                        id,
+                        Message::Binary(data),
+                    ),
                     WsEvent::Ping(data) => self.queue_pong(id, data),
                     WsEvent::Close(_) => {
-                        self.engine.ws_closed(session, id, true);
+                        self.engine
+                            .ws_closed(&mut self.deadlines, session, id, true);
                         self.close_ws(id, 1000);
                         return;
                     }
@@ -61,7 +68,8 @@ impl<L: Layer> Server<L> {
                 Ok(ReadStatus::Admit(len)) => {
                     if !self.within_budget(len) {
                         log::debug!("refusing a {len} B websocket message: memory budget reached");
-                        self.engine.ws_closed(session, id, false);
+                        self.engine
+                            .ws_closed(&mut self.deadlines, session, id, false);
                         return self.close_ws(id, CLOSE_TRY_AGAIN_LATER);
                     }
                     if let Some(State::WebSocket { reader, .. }) =
@@ -72,11 +80,12 @@ impl<L: Layer> Server<L> {
                 }
                 Err(WsError::TooLarge) => {
                     log::debug!("websocket message above maxPayload");
-                    return self.engine.ws_too_large(session, id);
+                    return self.engine.ws_too_large(&mut self.deadlines, session, id);
                 }
                 Err(WsError::Protocol(why, code)) => {
                     log::debug!("websocket protocol error: {why}");
-                    self.engine.ws_closed(session, id, false);
+                    self.engine
+                        .ws_closed(&mut self.deadlines, session, id, false);
                     return self.close_ws(id, code);
                 }
                 Err(WsError::Io(e)) => {
@@ -142,9 +151,10 @@ impl<L: Layer> Server<L> {
     pub(super) fn settle(&mut self, now: Instant) {
         loop {
             while let Some(event) = self.engine.events.pop_front() {
-                self.layer.handle(&mut self.engine, now, event);
+                self.layer
+                    .handle(&mut self.engine, &mut self.deadlines, now, event);
             }
-            self.engine.flush(now);
+            self.engine.flush(&mut self.deadlines, now);
             if self.engine.actions.is_empty() {
                 if self.engine.events.is_empty() {
                     return;

@@ -82,7 +82,9 @@ impl<L: Layer> Server<L> {
                     };
                     let body: Vec<u8> = conn.input.drain(..need).collect();
                     self.disarm_timer(id);
-                    let reply = self.engine.polling_body(now, session, &body);
+                    let reply = self
+                        .engine
+                        .polling_body(&mut self.deadlines, now, session, &body);
                     let bytes = response::render(
                         reply.status,
                         reply.content_type,
@@ -186,7 +188,7 @@ impl<L: Layer> Server<L> {
         };
         // As the reference: polling answers must never be cached.
         let answer_headers = format!("Cache-Control: no-store\r\n{}", cors::cors_headers(&origin));
-        match self.engine.request(now, &request, id) {
+        match self.engine.request(&mut self.deadlines, now, &request, id) {
             Outcome::Reply(reply) => {
                 let bytes = response::render(
                     reply.status,

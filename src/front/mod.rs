@@ -14,6 +14,7 @@ mod bridge;
 mod bridging;
 mod conn;
 pub(crate) mod cors;
+pub(crate) mod deadlines;
 mod engine_io;
 mod host;
 mod http;
@@ -47,6 +48,7 @@ pub use self::host::ServedHosts;
 
 use self::bridge::{Bridge, Progress};
 use self::cors::{Cors, OriginCheck};
+use self::deadlines::{Deadline, Deadlines};
 use self::nonblocking::Got;
 use self::out::OutQueue;
 use self::pool::BufferPool;
@@ -171,7 +173,9 @@ pub struct Server<L: Layer> {
     poll: Poll,
     listener: TcpListener,
     conns: Arena<Conn>,
-    engine: Engine<L::Timer>,
+    engine: Engine,
+    /// Every deadline of the loop and the layers above.
+    deadlines: Deadlines<L::Timer>,
     layer: L,
     config: FrontConfig,
     cors: Cors,
@@ -203,8 +207,9 @@ impl<L: Layer> Server<L> {
     pub fn new(
         listener: std::net::TcpListener,
         config: FrontConfig,
-        engine: Engine<L::Timer>,
+        engine: Engine,
         layer: L,
+        timer_capacity: usize,
         metrics: Arc<Metrics>,
     ) -> io::Result<Server<L>> {
         listener.set_nonblocking(true)?;
@@ -222,6 +227,7 @@ impl<L: Layer> Server<L> {
             listener,
             conns: Arena::with_capacity(config.max_connections),
             engine,
+            deadlines: Deadlines::new(Instant::now(), timer_capacity),
             layer,
             cors: Cors {
                 allowed: config.cors_origins.clone(),
@@ -251,12 +257,11 @@ impl<L: Layer> Server<L> {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut fired = Vec::new();
-        let mut conn_timers = Vec::new();
         loop {
             let timeout = if self.again.is_empty() {
                 let now = Instant::now();
                 let until = self
-                    .engine
+                    .deadlines
                     .next_deadline()
                     .map(|d| d.saturating_duration_since(now));
                 Some(until.map_or(MAX_SLEEP, |u| u.min(MAX_SLEEP)))
@@ -285,15 +290,33 @@ impl<L: Layer> Server<L> {
             for conn in again {
                 self.read_conn(now, conn);
             }
-            self.engine.expire(now, &mut fired, &mut conn_timers);
-            for conn in conn_timers.drain(..) {
-                self.conn_deadline(conn);
-            }
+            self.expire(now, &mut fired);
             self.settle(now);
             self.write_pending();
             if now.duration_since(self.last_metrics) >= METRICS_PERIOD {
                 self.publish_metrics(now);
             }
+        }
+    }
+
+    /// Hands every deadline that passed to its owner. The connections' go last, so that what
+    /// the sessions' deadlines of this turn queue (a ping for a held GET) is already there
+    /// when a connection's deadline answers or closes it.
+    fn expire(&mut self, now: Instant, fired: &mut Vec<Deadline<L::Timer>>) {
+        self.deadlines.expire(now, fired);
+        let mut conns = Vec::new();
+        for deadline in fired.drain(..) {
+            match deadline {
+                Deadline::Conn(conn) => conns.push(conn),
+                Deadline::Engine(timer) => self.engine.timer_fired(&mut self.deadlines, now, timer),
+                Deadline::App(key) => {
+                    self.layer
+                        .timer_fired(&mut self.engine, &mut self.deadlines, now, key)
+                }
+            }
+        }
+        for conn in conns {
+            self.conn_deadline(conn);
         }
     }
 
@@ -419,7 +442,8 @@ impl<L: Layer> Server<L> {
         };
         if let State::WebSocket { session, .. } = conn.state {
             if written.accounted > 0 {
-                self.engine.ws_written(session, written.accounted);
+                self.engine
+                    .ws_written(&mut self.deadlines, session, written.accounted);
             }
         }
         let Some(conn) = self.conns.get_mut(id) else {

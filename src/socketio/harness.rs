@@ -1,6 +1,7 @@
-//! A sans-IO harness for the layers above the engine: a real [`Engine`] and [`SocketIo`] with
-//! an [`Application`], driven the way the front door drives them (requests, WebSocket
-//! messages, `expire`, then settle), on virtual time and without sockets. The Socket.IO and
+//! A sans-IO harness for the layers above the engine: a real [`Engine`], the loop's
+//! [`Deadlines`] and [`SocketIo`] with an [`Application`], driven the way the front door drives
+//! them (requests, WebSocket messages, `expire`, then settle), on virtual time and without
+//! sockets. The Socket.IO and
 //! ShareThings unit tests share it.
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +12,7 @@ use bytes::Bytes;
 
 use super::{Application, SocketIo, SocketIoConfig};
 use crate::engine::{Action, ConnId, Engine, EngineConfig, Message, Outcome, Request, SessionId};
+use crate::front::deadlines::{Deadline, Deadlines};
 use crate::util::arena::Handle;
 use crate::wire::eio::Frame;
 use crate::wire::http_head::Method;
@@ -56,7 +58,8 @@ pub fn socketio_config() -> SocketIoConfig {
 }
 
 pub struct Harness<A: Application> {
-    pub engine: Engine<A::Timer>,
+    pub engine: Engine,
+    pub timers: Deadlines<A::Timer>,
     pub sio: SocketIo,
     pub app: A,
     pub t0: Instant,
@@ -78,7 +81,8 @@ impl<A: Application> Harness<A> {
     pub fn with(app: A, config: SocketIoConfig) -> Harness<A> {
         let t0 = Instant::now();
         Harness {
-            engine: Engine::new(engine_config(), t0, 256),
+            engine: Engine::new(engine_config()),
+            timers: Deadlines::new(t0, 256),
             sio: SocketIo::new(config),
             app,
             t0,
@@ -103,7 +107,9 @@ impl<A: Application> Harness<A> {
             raw_query: &raw,
             mount: 0,
         };
-        let outcome = self.engine.request(self.t0 + at, &req, conn);
+        let outcome = self
+            .engine
+            .request(&mut self.timers, self.t0 + at, &req, conn);
         let Outcome::AcceptWebSocket(session) = outcome else {
             panic!("handshake refused: {outcome:?}");
         };
@@ -126,29 +132,54 @@ impl<A: Application> Harness<A> {
     /// The client sends a text message (a whole Engine.IO packet, e.g. `42["x"]`).
     pub fn text(&mut self, at: Duration, client: Client, text: &str) {
         let message = Message::Text(Bytes::copy_from_slice(text.as_bytes()));
-        self.engine
-            .ws_message(self.t0 + at, client.session, client.conn, message);
+        self.engine.ws_message(
+            &mut self.timers,
+            self.t0 + at,
+            client.session,
+            client.conn,
+            message,
+        );
         self.settle(at);
     }
 
     /// The client sends a binary message (an attachment).
     pub fn binary(&mut self, at: Duration, client: Client, data: &[u8]) {
         let message = Message::Binary(Bytes::copy_from_slice(data));
-        self.engine
-            .ws_message(self.t0 + at, client.session, client.conn, message);
+        self.engine.ws_message(
+            &mut self.timers,
+            self.t0 + at,
+            client.session,
+            client.conn,
+            message,
+        );
         self.settle(at);
     }
 
     /// The client's connection is lost (no close frame).
     pub fn lose(&mut self, at: Duration, client: Client) {
-        self.engine.ws_closed(client.session, client.conn, false);
+        self.engine
+            .ws_closed(&mut self.timers, client.session, client.conn, false);
         self.settle(at);
     }
 
-    /// The loop's timer step at `t0 + at`.
+    /// The loop's timer step at `t0 + at`: each deadline that passed goes to its owner.
     pub fn expire(&mut self, at: Duration) {
-        let (mut fired, mut conns) = (Vec::new(), Vec::new());
-        self.engine.expire(self.t0 + at, &mut fired, &mut conns);
+        let now = self.t0 + at;
+        let mut fired = Vec::new();
+        self.timers.expire(now, &mut fired);
+        for deadline in fired {
+            match deadline {
+                Deadline::Engine(timer) => self.engine.timer_fired(&mut self.timers, now, timer),
+                Deadline::App(key) => self.sio.timer_fired(
+                    &mut self.engine,
+                    &mut self.timers,
+                    now,
+                    &mut self.app,
+                    key,
+                ),
+                Deadline::Conn(conn) => panic!("no connection deadlines here: {conn:?}"),
+            }
+        }
         self.settle(at);
     }
 
@@ -159,7 +190,8 @@ impl<A: Application> Harness<A> {
 
     /// The front door wrote everything queued for `client` (its queue drained).
     pub fn drained(&mut self, at: Duration, client: Client, bytes: usize) {
-        self.engine.ws_written(client.session, bytes);
+        self.engine
+            .ws_written(&mut self.timers, client.session, bytes);
         self.settle(at);
     }
 
@@ -168,9 +200,15 @@ impl<A: Application> Harness<A> {
         let now = self.t0 + at;
         loop {
             while let Some(event) = self.engine.events.pop_front() {
-                self.sio.handle(&mut self.engine, now, &mut self.app, event);
+                self.sio.handle(
+                    &mut self.engine,
+                    &mut self.timers,
+                    now,
+                    &mut self.app,
+                    event,
+                );
             }
-            self.engine.flush(now);
+            self.engine.flush(&mut self.timers, now);
             if self.engine.actions.is_empty() && self.engine.events.is_empty() {
                 return;
             }
@@ -179,7 +217,8 @@ impl<A: Application> Harness<A> {
                     Action::SendWs { conn, frame } => {
                         if !self.not_reading.contains(&conn) {
                             if let Some(&session) = self.sessions.get(&conn) {
-                                self.engine.ws_written(session, frame.len());
+                                self.engine
+                                    .ws_written(&mut self.timers, session, frame.len());
                             }
                         }
                         (conn, frame_text(&frame))

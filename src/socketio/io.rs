@@ -4,7 +4,9 @@ use super::*;
 
 /// The application's handle on clients. Everything it can do to them goes through here.
 pub struct Io<'a, T: Copy> {
-    pub(super) engine: &'a mut Engine<T>,
+    pub(super) engine: &'a mut Engine,
+    /// The engine's deadlines and the application's, in the loop's wheel.
+    pub(super) timers: &'a mut dyn LayerTimers<T>,
     pub(super) sio: &'a mut SocketIo,
     /// The loop's time for the event being handled.
     pub(super) now: Instant,
@@ -73,7 +75,7 @@ impl<T: Copy> Io<'_, T> {
     /// Queues an already encoded packet; its bytes are shared, not copied.
     pub fn send(&mut self, socket: SocketId, packet: &Outgoing) {
         if let Some(session) = self.session(socket) {
-            queue(self.engine, session, packet);
+            queue(self.engine, self.timers, session, packet);
         }
     }
 
@@ -110,7 +112,7 @@ impl<T: Copy> Io<'_, T> {
             let Some(to) = self.session(receiver) else {
                 continue;
             };
-            queue(self.engine, to, packet);
+            queue(self.engine, self.timers, to, packet);
             sent += 1;
             if let Some(from) = from.filter(|from| *from != to) {
                 if self.engine.is_congested(to) {
@@ -124,15 +126,17 @@ impl<T: Copy> Io<'_, T> {
     /// Closes the client's connection (its Engine.IO session, every namespace with it).
     pub fn close_client(&mut self, socket: SocketId) {
         if let Some(session) = self.session(socket) {
-            self.engine.close(session, CloseReason::ServerClose);
+            self.engine
+                .close(self.timers, session, CloseReason::ServerClose);
         }
     }
 
+    /// Sets a deadline of the application's; [`Application::on_timer`] gets `key` back.
     pub fn set_timer(&mut self, deadline: Instant, key: T) -> Result<TimerId, Full> {
-        self.engine.set_app_timer(deadline, key)
+        AppTimers::set(self.timers, deadline, key)
     }
 
     pub fn cancel_timer(&mut self, timer: TimerId) {
-        self.engine.cancel_app_timer(timer);
+        AppTimers::cancel(self.timers, timer);
     }
 }

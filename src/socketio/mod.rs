@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use miniserde::json::{Object, Value};
 
-use crate::engine::{self, CloseReason, Engine, Message, SessionId};
+use crate::engine::{self, AppTimers, CloseReason, Engine, LayerTimers, Message, SessionId};
 use crate::util::arena::{Arena, Full, Handle};
 use crate::util::timer::TimerId;
 use crate::wire::sid::Sid;
@@ -161,15 +161,47 @@ impl<A: Application> engine::Layer for SocketIoLayer<A> {
 
     fn handle(
         &mut self,
-        engine: &mut Engine<A::Timer>,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<A::Timer>,
         now: Instant,
-        event: engine::Event<A::Timer>,
+        event: engine::Event,
     ) {
-        self.sio.handle(engine, now, &mut self.app, event);
+        self.sio.handle(engine, timers, now, &mut self.app, event);
+    }
+
+    fn timer_fired(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<A::Timer>,
+        now: Instant,
+        key: A::Timer,
+    ) {
+        self.sio
+            .timer_fired(engine, timers, now, &mut self.app, key);
     }
 
     fn held_bytes(&self) -> usize {
         self.sio.partial_bytes + self.app.held_bytes()
+    }
+}
+
+/// What one call into this layer carries down to the engine and up to the application: the
+/// engine, the timers of both (in the loop's wheel), and the loop's time for the call.
+struct Cx<'a, T> {
+    engine: &'a mut Engine,
+    timers: &'a mut dyn LayerTimers<T>,
+    now: Instant,
+}
+
+impl<T: Copy> Cx<'_, T> {
+    /// The application's handle for one call into it.
+    fn io<'s>(&'s mut self, sio: &'s mut SocketIo) -> Io<'s, T> {
+        Io {
+            engine: &mut *self.engine,
+            timers: &mut *self.timers,
+            sio,
+            now: self.now,
+        }
     }
 }
 
@@ -195,56 +227,66 @@ impl SocketIo {
     /// Handles one thing the engine reported.
     pub fn handle<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<A::Timer>,
         now: Instant,
         app: &mut A,
-        event: engine::Event<A::Timer>,
+        event: engine::Event,
     ) {
+        let cx = &mut Cx {
+            engine,
+            timers,
+            now,
+        };
         match event {
             engine::Event::Open(session) => {
                 self.clients.insert(session, Client::default());
-                let deadline = now + self.config.connect_timeout;
-                engine.set_upper_timer(session, deadline);
+                let deadline = cx.now + self.config.connect_timeout;
+                cx.engine.set_upper_timer(cx.timers, session, deadline);
             }
-            engine::Event::Message(session, message) => {
-                self.on_message(engine, now, app, session, message)
+            engine::Event::Message(session, message) => self.on_message(cx, app, session, message),
+            engine::Event::Close(session, reason) => {
+                self.on_close(cx, app, session, DisconnectReason::Transport(reason))
             }
-            engine::Event::Close(session, reason) => self.on_close(
-                engine,
-                now,
-                app,
-                session,
-                DisconnectReason::Transport(reason),
-            ),
             // Before the first CONNECT the session's deadline is connectTimeout; after it,
             // the deadline of a binary packet's attachments (binary packets need a socket).
             engine::Event::UpperTimer(session) => match self.clients.get(&session) {
                 Some(c) if c.partial.is_some() => {
                     log::debug!("closing session: attachments did not arrive in time");
-                    engine.close(session, CloseReason::ParseError);
+                    cx.engine.close(cx.timers, session, CloseReason::ParseError);
                 }
                 Some(c) if c.sockets.is_empty() => {
                     log::debug!("closing session: no namespace joined within connectTimeout");
-                    engine.close(session, CloseReason::ServerClose);
+                    cx.engine
+                        .close(cx.timers, session, CloseReason::ServerClose);
                 }
                 _ => {}
             },
-            engine::Event::AppTimer(key) => app.on_timer(
-                &mut Io {
-                    engine,
-                    sio: self,
-                    now,
-                },
-                key,
-            ),
-            engine::Event::Resumed(session) => self.release_acks(engine, session),
+            engine::Event::Resumed(session) => self.release_acks(cx, session),
         }
+    }
+
+    /// One of the application's deadlines passed.
+    pub fn timer_fired<A: Application>(
+        &mut self,
+        engine: &mut Engine,
+        timers: &mut dyn LayerTimers<A::Timer>,
+        now: Instant,
+        app: &mut A,
+        key: A::Timer,
+    ) {
+        let mut io = Io {
+            engine,
+            timers,
+            sio: self,
+            now,
+        };
+        app.on_timer(&mut io, key);
     }
 
     fn on_message<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         session: SessionId,
         message: Message,
@@ -253,41 +295,38 @@ impl SocketIo {
             return;
         };
         let complete = match (message, client.partial.as_mut()) {
-            (Message::Binary(data), Some(_)) => {
-                match self.on_attachment(engine, now, app, session, data) {
-                    Some(complete) => complete,
-                    None => return,
-                }
-            }
+            (Message::Binary(data), Some(_)) => match self.on_attachment(cx, app, session, data) {
+                Some(complete) => complete,
+                None => return,
+            },
             (Message::Binary(_), None) => {
                 log::debug!("closing session: binary message without a binary packet");
-                return engine.close(session, CloseReason::ParseError);
+                return cx.engine.close(cx.timers, session, CloseReason::ParseError);
             }
             (Message::Text(_), Some(_)) => {
                 log::debug!("closing session: text packet while attachments were expected");
-                return engine.close(session, CloseReason::ParseError);
+                return cx.engine.close(cx.timers, session, CloseReason::ParseError);
             }
             (Message::Text(data), None) => {
                 let packet = match self.decode_text(&data) {
                     Ok(packet) => packet,
                     Err(err) => {
                         log::debug!("closing session: bad socket.io packet: {err}");
-                        return engine.close(session, CloseReason::ParseError);
+                        return cx.engine.close(cx.timers, session, CloseReason::ParseError);
                     }
                 };
                 if packet.attachments > 0 {
-                    return self.await_attachments(engine, now, session, packet, data);
+                    return self.await_attachments(cx, session, packet, data);
                 }
                 (packet, Vec::new())
             }
         };
-        self.on_packet(engine, now, app, session, complete.0, complete.1);
+        self.on_packet(cx, app, session, complete.0, complete.1);
     }
 
     fn on_packet<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         session: SessionId,
         packet: sio::Packet,
@@ -305,28 +344,22 @@ impl SocketIo {
                         None,
                         Some(&error_object("Invalid namespace")),
                     );
-                    return engine.send_text(session, &text);
+                    return cx.engine.send_text(cx.timers, session, &text);
                 };
-                self.connect(engine, now, app, session, nsp, packet.data);
+                self.connect(cx, app, session, nsp, packet.data);
             }
             (PacketKind::Disconnect, Some(socket)) => {
-                self.remove_socket(
-                    engine,
-                    now,
-                    app,
-                    socket,
-                    DisconnectReason::ClientNamespaceDisconnect,
-                );
+                self.remove_socket(cx, app, socket, DisconnectReason::ClientNamespaceDisconnect);
             }
             (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
                 let Some(Value::Array(args)) = packet.data else {
-                    return engine.close(session, CloseReason::ParseError);
+                    return cx.engine.close(cx.timers, session, CloseReason::ParseError);
                 };
                 let mut args = args.into_iter();
                 let name = match args.next() {
                     Some(Value::String(name)) => name,
                     Some(Value::Number(n)) => n.to_string(),
-                    _ => return engine.close(session, CloseReason::ParseError),
+                    _ => return cx.engine.close(cx.timers, session, CloseReason::ParseError),
                 };
                 let event = IncomingEvent {
                     name,
@@ -334,26 +367,14 @@ impl SocketIo {
                     attachments,
                     ack: packet.id,
                 };
-                app.on_event(
-                    &mut Io {
-                        engine,
-                        sio: self,
-                        now,
-                    },
-                    socket,
-                    event,
-                );
+                app.on_event(&mut cx.io(self), socket, event);
             }
             (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
                 let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
-                    return engine.close(session, CloseReason::ParseError);
+                    return cx.engine.close(cx.timers, session, CloseReason::ParseError);
                 };
                 app.on_ack(
-                    &mut Io {
-                        engine,
-                        sio: self,
-                        now,
-                    },
+                    &mut cx.io(self),
                     socket,
                     id,
                     args.into_iter().collect(),
@@ -367,15 +388,14 @@ impl SocketIo {
                     "closing session: socket.io packet {:?} in the wrong state",
                     packet.kind
                 );
-                engine.close(session, CloseReason::ParseError);
+                cx.engine.close(cx.timers, session, CloseReason::ParseError);
             }
         }
     }
 
     fn connect<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         session: SessionId,
         nsp: usize,
@@ -392,13 +412,13 @@ impl SocketIo {
                     None,
                     Some(&error_object("Server full")),
                 );
-                return engine.send_text(session, &text);
+                return cx.engine.send_text(cx.timers, session, &text);
             }
         };
         if let Some(client) = self.clients.get_mut(&session) {
             client.sockets.push(socket);
         }
-        engine.clear_upper_timer(session);
+        cx.engine.clear_upper_timer(cx.timers, session);
         let mut data = Object::new();
         data.insert("sid".to_string(), Value::String(id.as_str().to_string()));
         let text = sio::encode(
@@ -408,18 +428,9 @@ impl SocketIo {
             None,
             Some(&Value::Object(data)),
         );
-        engine.send_text(session, &text);
+        cx.engine.send_text(cx.timers, session, &text);
         let nsp_name = self.nsp_name(nsp).to_string();
-        app.on_connect(
-            &mut Io {
-                engine,
-                sio: self,
-                now,
-            },
-            socket,
-            &nsp_name,
-            auth,
-        );
+        app.on_connect(&mut cx.io(self), socket, &nsp_name, auth);
     }
 
     fn nsp_name(&self, nsp: usize) -> &str {
@@ -437,8 +448,7 @@ impl SocketIo {
 
     fn on_close<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         session: SessionId,
         reason: DisconnectReason,
@@ -450,14 +460,13 @@ impl SocketIo {
             self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
         }
         for socket in client.sockets {
-            self.remove_socket(engine, now, app, socket, reason);
+            self.remove_socket(cx, app, socket, reason);
         }
     }
 
     fn remove_socket<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         socket: SocketId,
         reason: DisconnectReason,
@@ -465,15 +474,7 @@ impl SocketIo {
         if !self.sockets.contains(socket) {
             return;
         }
-        app.on_disconnect(
-            &mut Io {
-                engine,
-                sio: self,
-                now,
-            },
-            socket,
-            reason,
-        );
+        app.on_disconnect(&mut cx.io(self), socket, reason);
         let Some(removed) = self.sockets.remove(socket) else {
             return;
         };
@@ -482,12 +483,12 @@ impl SocketIo {
         }
     }
 
-    fn release_acks<T: Copy>(&mut self, engine: &mut Engine<T>, session: SessionId) {
+    fn release_acks<T: Copy>(&mut self, cx: &mut Cx<'_, T>, session: SessionId) {
         let Some(client) = self.clients.get_mut(&session) else {
             return;
         };
         while let Some(packet) = client.held_acks.pop_front() {
-            queue(engine, session, &packet);
+            queue(cx.engine, cx.timers, session, &packet);
         }
     }
 }
@@ -499,9 +500,14 @@ fn error_object(message: &str) -> Value {
 }
 
 /// Queues every frame of `packet` for one session; the bytes are shared, not copied.
-fn queue<T: Copy>(engine: &mut Engine<T>, session: SessionId, packet: &Outgoing) {
+fn queue(
+    engine: &mut Engine,
+    timers: &mut dyn engine::Timers,
+    session: SessionId,
+    packet: &Outgoing,
+) {
     for frame in packet.frames() {
-        engine.send(session, frame.clone());
+        engine.send(timers, session, frame.clone());
     }
 }
 

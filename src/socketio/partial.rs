@@ -28,8 +28,7 @@ impl SocketIo {
     /// it held is freed and its remaining attachments are dropped as they come.
     pub(super) fn on_attachment<A: Application>(
         &mut self,
-        engine: &mut Engine<A::Timer>,
-        now: Instant,
+        cx: &mut Cx<'_, A::Timer>,
         app: &mut A,
         session: SessionId,
         data: Bytes,
@@ -54,16 +53,12 @@ impl SocketIo {
         let (socket, ack) = (partial.socket, partial.ack);
         let done = partial.received >= partial.expected;
         let complete = if done {
-            self.end_partial(engine, session)
+            self.end_partial(cx, session)
         } else {
             None
         };
         if newly_refused {
-            let mut io = Io {
-                engine,
-                sio: self,
-                now,
-            };
+            let mut io = cx.io(self);
             app.on_too_large(&mut io, socket, ack);
             return None;
         }
@@ -74,7 +69,7 @@ impl SocketIo {
             Ok(packet) => Some((packet, partial.attachments)),
             Err(err) => {
                 log::debug!("closing session: bad socket.io packet: {err}");
-                engine.close(session, CloseReason::ParseError);
+                cx.engine.close(cx.timers, session, CloseReason::ParseError);
                 None
             }
         }
@@ -82,13 +77,9 @@ impl SocketIo {
 
     /// The session's waiting binary packet has all its attachments: no more deadline, and
     /// what it held is no longer counted.
-    fn end_partial<T: Copy>(
-        &mut self,
-        engine: &mut Engine<T>,
-        session: SessionId,
-    ) -> Option<Partial> {
+    fn end_partial<T: Copy>(&mut self, cx: &mut Cx<'_, T>, session: SessionId) -> Option<Partial> {
         let partial = self.clients.get_mut(&session)?.partial.take()?;
-        engine.clear_upper_timer(session);
+        cx.engine.clear_upper_timer(cx.timers, session);
         self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
         Some(partial)
     }
@@ -107,8 +98,7 @@ impl SocketIo {
     /// is refused now, before its attachments are held.
     pub(super) fn await_attachments<T: Copy>(
         &mut self,
-        engine: &mut Engine<T>,
-        now: Instant,
+        cx: &mut Cx<'_, T>,
         session: SessionId,
         packet: sio::Packet,
         text: Bytes,
@@ -116,7 +106,7 @@ impl SocketIo {
         let nsp = self.config.namespaces.iter().position(|n| *n == packet.nsp);
         let Some(socket) = nsp.and_then(|nsp| self.find_socket(session, nsp)) else {
             log::debug!("closing session: binary packet for a namespace it did not join");
-            return engine.close(session, CloseReason::ParseError);
+            return cx.engine.close(cx.timers, session, CloseReason::ParseError);
         };
         let Some(client) = self.clients.get_mut(&session) else {
             return;
@@ -133,6 +123,7 @@ impl SocketIo {
             attachments: Vec::new(),
             bytes: 0,
         });
-        engine.set_upper_timer(session, now + self.config.attachment_timeout);
+        cx.engine
+            .set_upper_timer(cx.timers, session, cx.now + self.config.attachment_timeout);
     }
 }

@@ -272,6 +272,7 @@ fn the_client_answers_a_server_ack() {
     let socket = h.app.sockets[0];
     let mut io = Io {
         engine: &mut h.engine,
+        timers: &mut h.timers,
         sio: &mut h.sio,
         now: h.t0,
     };

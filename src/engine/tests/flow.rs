@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn a_queue_over_its_cap_disconnects_the_receiver() {
     let (mut f, id) = Fixture::new().websocket();
-    f.engine.send_text(id, &"x".repeat(1001));
+    f.engine.send_text(&mut f.timers, id, &"x".repeat(1001));
     assert_eq!(f.closed_with(), Some(CloseReason::QueueFull));
 }
 
@@ -17,14 +17,15 @@ fn a_held_sender_resumes_once_the_receiver_drains() {
         opened(&f.events())
     };
     f.actions();
-    f.engine.send_text(receiver, &"y".repeat(600));
+    f.engine
+        .send_text(&mut f.timers, receiver, &"y".repeat(600));
     assert!(f.engine.is_congested(receiver));
     f.engine.hold_sender(sender, receiver);
     assert!(matches!(
         f.actions()[..],
         [Action::SendWs { .. }, Action::PauseRead { .. }]
     ));
-    f.engine.ws_written(receiver, 601);
+    f.engine.ws_written(&mut f.timers, receiver, 601);
     assert!(matches!(f.actions()[..], [Action::ResumeRead { .. }]));
     assert!(matches!(f.events()[..], [Event::Resumed(id)] if id == sender));
 }
@@ -57,20 +58,24 @@ fn a_held_polling_sender_has_its_post_left_unread_until_the_receiver_drains() {
         f.request(ms(1), Method::Post, &post, false, 8),
         Outcome::ReadBody(_)
     ));
-    f.engine.send_text(receiver, &"y".repeat(600));
+    f.engine
+        .send_text(&mut f.timers, receiver, &"y".repeat(600));
     f.engine.hold_sender(sender, receiver);
     assert!(paused(&f.actions(), 8));
     assert!(f.engine.is_held(sender));
-    f.engine.ws_written(receiver, 601);
+    f.engine.ws_written(&mut f.timers, receiver, 601);
     assert!(resumed(&f.actions(), 8));
     assert!(matches!(f.events()[..], [Event::Resumed(id)] if id == sender));
     assert_eq!(
-        f.engine.polling_body(f.at(ms(2)), sender, b"4a").status,
+        f.engine
+            .polling_body(&mut f.timers, f.t0 + ms(2), sender, b"4a")
+            .status,
         200
     );
 
     // Held between POSTs: nothing to pause yet; the next POST is the one held back.
-    f.engine.send_text(receiver, &"y".repeat(600));
+    f.engine
+        .send_text(&mut f.timers, receiver, &"y".repeat(600));
     f.engine.hold_sender(sender, receiver);
     assert!(!paused(&f.actions(), 8));
     assert!(matches!(
@@ -81,7 +86,7 @@ fn a_held_polling_sender_has_its_post_left_unread_until_the_receiver_drains() {
         f.engine.is_held(sender),
         "the front door leaves the body unread"
     );
-    f.engine.ws_written(receiver, 601);
+    f.engine.ws_written(&mut f.timers, receiver, 601);
     assert!(resumed(&f.actions(), 9));
     assert!(!f.engine.is_held(sender));
 }
@@ -92,10 +97,10 @@ fn a_held_polling_sender_has_its_post_left_unread_until_the_receiver_drains() {
 fn a_receiver_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
     for (queued, congested) in [(600, true), (5, false)] {
         let (mut f, id) = Fixture::quiet().websocket();
-        f.engine.send_text(id, &"z".repeat(queued));
+        f.engine.send_text(&mut f.timers, id, &"z".repeat(queued));
         assert_eq!(f.engine.is_congested(id), congested, "{queued} B");
         // The loop's flush at the end of the turn arms the stall timer from that turn's time.
-        f.engine.flush(f.at(ms(0)));
+        f.engine.flush(&mut f.timers, f.t0 + ms(0));
         f.expire(config().stall_timeout - ms(5));
         assert!(f.is_open(id), "{queued} B");
         f.expire(config().stall_timeout + ms(5));
@@ -106,19 +111,19 @@ fn a_receiver_that_reads_nothing_is_disconnected_after_the_stall_timeout() {
 #[test]
 fn a_receiver_that_keeps_reading_slowly_is_kept_and_one_that_drained_has_no_clock() {
     let (mut f, id) = Fixture::quiet().websocket();
-    f.engine.send_text(id, &"s".repeat(600));
-    f.engine.flush(f.at(ms(0)));
+    f.engine.send_text(&mut f.timers, id, &"s".repeat(600));
+    f.engine.flush(&mut f.timers, f.t0 + ms(0));
     // Some bytes written every 0.6 stall timeouts: the clock restarts at each.
     let step = config().stall_timeout * 3 / 5;
     for n in 1..=4u32 {
         f.expire(step * n);
-        f.engine.ws_written(id, 100);
-        f.engine.flush(f.at(step * n));
+        f.engine.ws_written(&mut f.timers, id, 100);
+        f.engine.flush(&mut f.timers, f.t0 + step * n);
     }
     assert!(f.is_open(id));
     // The rest written: nothing queued, so no clock, however long it stays quiet.
-    f.engine.ws_written(id, 10_000);
-    f.engine.flush(f.at(step * 4));
+    f.engine.ws_written(&mut f.timers, id, 10_000);
+    f.engine.flush(&mut f.timers, f.t0 + step * 4);
     f.expire(step * 4 + config().stall_timeout * 3);
     assert!(f.is_open(id));
 }

@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
+use crate::front::deadlines::{Deadline, Deadlines};
 use crate::util::arena::Handle;
 
 const PING_INTERVAL: Duration = Duration::from_millis(300);
@@ -33,9 +34,11 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// An engine and the instant its sessions were opened at.
+/// An engine, the loop's deadlines (the same wheel as in production, so the same rounding),
+/// and the instant its sessions were opened at.
 struct Fixture {
-    engine: Engine<()>,
+    engine: Engine,
+    timers: Deadlines<()>,
     t0: Instant,
 }
 
@@ -55,7 +58,8 @@ impl Fixture {
     fn with(config: EngineConfig) -> Fixture {
         let t0 = Instant::now();
         Fixture {
-            engine: Engine::new(config, t0, 64),
+            engine: Engine::new(config),
+            timers: Deadlines::new(t0, 64),
             t0,
         }
     }
@@ -87,7 +91,7 @@ impl Fixture {
             raw_query: query,
             mount: 0,
         };
-        self.engine.request(now, &req, conn(c))
+        self.engine.request(&mut self.timers, now, &req, conn(c))
     }
 
     fn sid(&self, id: SessionId) -> String {
@@ -107,7 +111,11 @@ impl Fixture {
     fn post(&mut self, at: Duration, id: SessionId, c: u64, body: &[u8]) -> Reply {
         let query = format!("EIO=4&transport=polling&sid={}", self.sid(id));
         match self.request(at, Method::Post, &query, false, c) {
-            Outcome::ReadBody(session) => self.engine.polling_body(self.at(at), session, body),
+            Outcome::ReadBody(session) => {
+                let now = self.at(at);
+                self.engine
+                    .polling_body(&mut self.timers, now, session, body)
+            }
             other => panic!("POST not read: {other:?}"),
         }
     }
@@ -119,16 +127,25 @@ impl Fixture {
 
     fn text(&mut self, at: Duration, id: SessionId, c: u64, text: &'static str) {
         let message = Message::Text(Bytes::from_static(text.as_bytes()));
-        self.engine.ws_message(self.at(at), id, conn(c), message);
+        let now = self.at(at);
+        self.engine
+            .ws_message(&mut self.timers, now, id, conn(c), message);
     }
 
+    /// The loop's timer step at `t0 + at`: the engine gets each of its deadlines that passed.
     fn expire(&mut self, at: Duration) {
+        let now = self.at(at);
         let mut fired = Vec::new();
-        let mut conns = Vec::new();
-        self.engine.expire(self.at(at), &mut fired, &mut conns);
+        self.timers.expire(now, &mut fired);
+        for deadline in fired {
+            let Deadline::Engine(timer) = deadline else {
+                panic!("the engine has only its own deadlines: {deadline:?}");
+            };
+            self.engine.timer_fired(&mut self.timers, now, timer);
+        }
     }
 
-    fn events(&mut self) -> Vec<Event<()>> {
+    fn events(&mut self) -> Vec<Event> {
         self.engine.events.drain(..).collect()
     }
 
@@ -184,7 +201,7 @@ impl Fixture {
     }
 }
 
-fn opened(events: &[Event<()>]) -> SessionId {
+fn opened(events: &[Event]) -> SessionId {
     events
         .iter()
         .find_map(|e| match e {

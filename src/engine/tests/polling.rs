@@ -6,9 +6,9 @@ use super::*;
 fn a_get_with_nothing_queued_is_held_and_answered_by_the_next_flush() {
     let (mut f, id) = Fixture::new().polling();
     assert!(matches!(f.get(ms(1), id, 3), Outcome::Hold(_)));
-    f.engine.send_text(id, "hello");
+    f.engine.send_text(&mut f.timers, id, "hello");
     assert!(f.actions().is_empty(), "answered before the flush");
-    f.engine.flush(f.at(ms(1)));
+    f.engine.flush(&mut f.timers, f.t0 + ms(1));
     assert_eq!(sent(&f.actions()), ["poll:4hello"]);
 }
 
@@ -25,7 +25,7 @@ fn a_second_get_while_one_is_held_closes_the_session() {
 #[test]
 fn a_client_close_by_post_answers_the_held_get_with_a_noop() {
     let (mut f, id) = Fixture::new().polling();
-    f.engine.send_text(id, "unsent");
+    f.engine.send_text(&mut f.timers, id, "unsent");
     let (_, body) = reply_body(&f.get(ms(1), id, 3));
     assert_eq!(body, "4unsent");
     assert!(matches!(f.get(ms(2), id, 3), Outcome::Hold(_)));
@@ -61,6 +61,6 @@ fn overlapping_posts_close_the_session() {
 fn a_held_get_whose_connection_went_away_closes_the_session() {
     let (mut f, id) = Fixture::new().polling();
     assert!(matches!(f.get(ms(1), id, 3), Outcome::Hold(_)));
-    f.engine.polling_conn_gone(id, conn(3));
+    f.engine.polling_conn_gone(&mut f.timers, id, conn(3));
     assert_eq!(f.closed_with(), Some(CloseReason::TransportError));
 }

@@ -20,10 +20,10 @@ fn a_get_during_the_upgrade_is_answered_with_a_noop_at_once() {
 #[test]
 fn upgrade_moves_queued_frames_to_the_websocket() {
     let (mut f, id) = Fixture::new().upgrading();
-    f.engine.send_text(id, "queued");
+    f.engine.send_text(&mut f.timers, id, "queued");
     f.text(ms(3), id, 2, "5");
     assert_eq!(sent(&f.actions()), ["ws:4queued"]);
-    f.engine.send_text(id, "after");
+    f.engine.send_text(&mut f.timers, id, "after");
     assert_eq!(sent(&f.actions()), ["ws:4after"]);
 }
 
