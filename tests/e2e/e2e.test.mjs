@@ -11,6 +11,7 @@ import {
   doneItem,
   downloadHash,
   drawPng,
+  INSECURE_HOST,
   join,
   joined,
   members,
@@ -211,8 +212,8 @@ describe('ShareThings in the browser', () => {
   });
 
   test('a non-secure origin uses the pure-JS fallback and talks to a Web Crypto context', async () => {
-    const insecure = await device({ args: ['--host-resolver-rules=MAP sharethings.test 127.0.0.1'] });
-    const url = `http://sharethings.test:${suite.server.port}/`;
+    const insecure = await device({ args: [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`] });
+    const url = `http://${INSECURE_HOST}:${suite.server.port}/`;
     await insecure.page.goto(url);
     assert.equal(await insecure.page.evaluate(() => window.isSecureContext), false);
     await insecure.page.getByTestId('insecure-banner').waitFor();

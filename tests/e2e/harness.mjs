@@ -52,6 +52,13 @@ export async function waitFor(check, { timeout = 30_000, interval = 50, what = '
 }
 
 /**
+ * A name that is not localhost and not an IP literal, so a page loaded from it over plain HTTP
+ * is not a secure context (no Web Crypto), as on a LAN: devices map it to 127.0.0.1 with
+ * `--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`.
+ */
+export const INSECURE_HOST = 'sharethings.test';
+
+/**
  * Builds the release binary if it is missing, starts it, and waits for GET /health. `port`
  * restarts a server where a stopped one was (a device that saw it expects it there).
  */
@@ -66,7 +73,14 @@ export async function startServer(extraEnv = {}, { port: wanted } = {}) {
     cwd: ROOT,
     // Every simulated device connects from 127.0.0.1, where real devices each have their own
     // address: the per-address cap would count a whole household of browsers as one client.
-    env: { ...process.env, RUST_LOG: 'warn', MAX_CONNECTIONS_PER_ADDRESS: '1024', ...extraEnv },
+    // INSECURE_HOST is a name the server must serve, as a Pi serves its LAN name.
+    env: {
+      ...process.env,
+      RUST_LOG: 'warn',
+      MAX_CONNECTIONS_PER_ADDRESS: '1024',
+      SERVED_HOSTS: INSECURE_HOST,
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const s of [proc.stdout, proc.stderr]) s.on('data', (d) => logs.push(String(d)));

@@ -46,6 +46,11 @@ fi
 check "web: assets/ is the build of web/ as committed" \
   bash -c "npm run --silent build && git -C '$root' diff --exit-code --stat -- assets && test -z \"\$(git -C '$root' status --porcelain -- assets)\""
 
+# The server the browsers talk to embeds assets/: build it from this tree, so a binary left
+# from an earlier tree is never what the browsers test.
+check "server: release build embedding assets/" \
+  bash -c "cd '$root' && cargo build --release --locked --quiet --bin sharethings"
+
 # Browser end-to-end tests, every *.test.mjs here (node's test runner prints its own counts).
 cd "$here" || exit 1
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \

@@ -6,10 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, browserSuite, doneItem, drawPng, join, joined, pasteOnBody, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, drawPng, INSECURE_HOST, join, joined, pasteOnBody, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
-const INSECURE_HOST = 'sharethings.test';
 const HIDE_TOASTS = '[data-scope=toast]{display:none!important}';
 
 const suite = browserSuite({ name: 'ux' });
