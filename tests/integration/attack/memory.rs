@@ -199,11 +199,14 @@ fn row_6_and_6c_receivers_that_never_read_above_and_below_high_water_are_let_go(
             .collect();
         let mut feeder = attacker_joined(addr, "stuck-below");
         let chunk = chunk_event("stuck-below", 256 * 1024);
+        // Time for all 7 MiB (or until the server holds the feeder back) even on a loaded
+        // machine: 2 s was sometimes only what the kernel buffers take, which left the server
+        // nothing queued for a receiver, so nothing to stall on.
         push(
             &mut feeder,
             &chunk,
             28 * chunk.len(),
-            Duration::from_secs(2),
+            Duration::from_secs(10),
         );
         let chunk = chunk_event("stuck-above", 256 * 1024);
         push(&mut flooder, &chunk, 64 << 20, Duration::from_secs(2));

@@ -193,7 +193,8 @@ pub fn push(stream: &mut TcpStream, chunk: &[u8], bytes: usize, time: Duration) 
     let until = deadline(time);
     let mut sent = 0;
     while sent < bytes && Instant::now() < until {
-        match stream.write(chunk) {
+        // A short write goes on where it stopped, so the stream stays whole frames.
+        match stream.write(&chunk[sent % chunk.len()..]) {
             Ok(n) => sent += n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(_) => break,
