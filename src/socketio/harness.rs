@@ -131,20 +131,20 @@ impl<A: Application> Harness<A> {
 
     /// The client sends a text message (a whole Engine.IO packet, e.g. `42["x"]`).
     pub fn text(&mut self, at: Duration, client: Client, text: &str) {
-        let message = Message::Text(Bytes::copy_from_slice(text.as_bytes()));
-        self.engine.ws_message(
-            &mut self.timers,
-            self.t0 + at,
-            client.session,
-            client.conn,
-            message,
+        self.message(
+            at,
+            client,
+            Message::Text(Bytes::copy_from_slice(text.as_bytes())),
         );
-        self.settle(at);
     }
 
     /// The client sends a binary message (an attachment).
     pub fn binary(&mut self, at: Duration, client: Client, data: &[u8]) {
-        let message = Message::Binary(Bytes::copy_from_slice(data));
+        self.message(at, client, Message::Binary(Bytes::copy_from_slice(data)));
+    }
+
+    /// The client's WebSocket message reaches the engine at `at`, and the turn settles.
+    fn message(&mut self, at: Duration, client: Client, message: Message) {
         self.engine.ws_message(
             &mut self.timers,
             self.t0 + at,
