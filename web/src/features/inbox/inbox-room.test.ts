@@ -14,7 +14,7 @@ const INBOX = { inbox: { ttlMs: 3_600_000, maxBytes: 1 << 25 } };
 
 describe('RoomClient with an inbox', () => {
   it('a late joiner lists the inbox and fetches a kept item from it, byte for byte', async () => {
-    const sender = await joinFake(undefined, undefined, INBOX);
+    const sender = await joinFake({ joinAck: INBOX });
     const data = new Uint8Array(20 * CHUNK_SIZE + 5).map((_, i) => (i * 7) % 253);
     await sender.room.share(new Blob([data]), { kind: 'file', name: 'kept.bin', mime: 'application/octet-stream' });
     // What the server keeps: the item's envelopes exactly as relayed.
@@ -33,7 +33,7 @@ describe('RoomClient with an inbox', () => {
     const kept = sender.socket.chunks().map((c) => c.payload);
     sender.room.leave();
 
-    const late = await joinFake(undefined, undefined, INBOX);
+    const late = await joinFake({ joinAck: INBOX });
     await until(() => late.socket.emitted.some((e) => e.event === 'inbox-list'));
     expect(late.room.store.get().inbox).toEqual(INBOX.inbox);
     late.socket.fire('inbox-item', { ...content.payload, from: 'gone', expiresInMs: 3_000_000 });
@@ -61,7 +61,7 @@ describe('RoomClient with an inbox', () => {
   }, 60_000);
 
   it('the sender is told when the inbox refuses an item, and clear empties the inbox too', async () => {
-    const { room, socket } = await joinFake(undefined, undefined, INBOX);
+    const { room, socket } = await joinFake({ joinAck: INBOX });
     const notices: Notice[] = [];
     room.onNotice((n) => notices.push(n));
     await room.share(new Blob(['hello']), { kind: 'text', name: 'Text', mime: 'text/plain' }, 'hello');
@@ -77,7 +77,7 @@ describe('RoomClient with an inbox', () => {
   }, 60_000);
 
   it('deleting from the inbox asks the server and unmarks the item', async () => {
-    const { room, socket } = await joinFake(undefined, undefined, INBOX);
+    const { room, socket } = await joinFake({ joinAck: INBOX });
     await room.share(new Blob(['x']), { kind: 'text', name: 'Text', mime: 'text/plain' }, 'x');
     await until(() => socket.emitted.some((e) => e.event === 'content'));
     socket.emitted.find((e) => e.event === 'content')?.ack?.({ success: true, inbox: { kept: true } });
@@ -93,7 +93,7 @@ describe('RoomClient with an inbox', () => {
   }, 60_000);
 
   it('a member alone in the session still sends its items, for the inbox to keep', async () => {
-    const { room, socket } = await joinFake(undefined, undefined, { ...INBOX, clients: [{ id: 'me', name: 'Me' }] });
+    const { room, socket } = await joinFake({ joinAck: { ...INBOX, clients: [{ id: 'me', name: 'Me' }] } });
     await room.share(new Blob(['for later']), { kind: 'text', name: 'Text', mime: 'text/plain' }, 'for later');
     await until(() => socket.emitted.some((e) => e.event === 'content'));
     socket.emitted.find((e) => e.event === 'content')?.ack?.({ success: true, inbox: { kept: true } });

@@ -66,26 +66,39 @@ export interface OpenOptions {
 }
 
 export class Connection {
-  private token: string;
+  /** Given by every join ack; a rejoin presents it. */
+  private token = '';
   private closed = false;
   private handlers?: ConnectionHandlers;
   /**
    * Whether the session keeps an inbox. A rejoin asks for one too, so that a session created
    * again after a server restart keeps items as before, whichever member rejoins first.
    */
-  private inbox: boolean;
+  private inbox = false;
   /** Bumped on every loss and every rejoin; acks from an older connection are ignored. */
   generation = 0;
   joined = true;
 
+  /**
+   * Server events that came before the room attached, delivered to it in order on `attach`.
+   * Over long polling one response can carry the join ack and, right behind it, what the others
+   * sent us at once (the offers a late joiner is owed): socket.io-client dispatches them all in
+   * one task, before the ack's promise lets the room attach, and drops events nobody listens to.
+   * Only that one payload can land here, so the queue needs no bound.
+   */
+  private readonly early: ((h: ConnectionHandlers) => void)[] = [];
+
   private constructor(
     private readonly socket: Socket,
     private readonly opts: OpenOptions,
-    token: string,
-    inbox: boolean,
   ) {
-    this.token = token;
-    this.inbox = inbox;
+    const deliver = (call: (h: ConnectionHandlers) => void) => (this.handlers ? call(this.handlers) : this.early.push(call));
+    socket.on('client-joined', (e: MemberEvent) => deliver((h) => h.memberJoined(e)));
+    socket.on('client-left', (e: MemberEvent) => deliver((h) => h.memberLeft(e)));
+    socket.on('content', (e: ContentEvent) => deliver((h) => h.content(e)));
+    socket.on('chunk', (e: ChunkEvent) => deliver((h) => h.chunk(e)));
+    socket.on('inbox-item', (e: InboxItemEvent) => deliver((h) => h.inboxItem(e)));
+    socket.on('inbox-removed', (e: InboxRemovedEvent) => deliver((h) => h.inboxRemoved(e)));
   }
 
   /** Connects and joins (creating the session when it does not exist). */
@@ -96,6 +109,8 @@ export class Connection {
       autoConnect: false,
       reconnectionDelayMax: 4000,
     });
+    // Listening before the join: whatever arrives with its ack is kept for the room.
+    const connection = new Connection(socket, opts);
     const timeout = opts.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
     const fail = (r: Extract<OpenResult, { ok: false }>): OpenResult => {
       socket.disconnect();
@@ -119,13 +134,15 @@ export class Connection {
     if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
     if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
     const inbox = ack.inbox ?? null;
-    const connection = new Connection(socket, opts, ack.token, inbox !== null);
+    connection.token = ack.token;
+    connection.inbox = inbox !== null;
     return { ok: true, connection, selfId: ack.clientId, members: ack.clients, created: ack.created, inbox };
   }
 
   /** Starts delivering events; called once, by the room that owns this connection. */
   attach(handlers: ConnectionHandlers) {
     this.handlers = handlers;
+    for (const call of this.early.splice(0)) call(handlers);
     const s = this.socket;
     s.on('connect', () => void this.rejoin());
     s.on('disconnect', (reason) => {
@@ -140,12 +157,6 @@ export class Connection {
     s.io.on('reconnect_attempt', () => {
       if (!this.closed && !this.joined) handlers.status(navigator.onLine === false ? 'offline' : 'reconnecting');
     });
-    s.on('client-joined', (e: MemberEvent) => handlers.memberJoined(e));
-    s.on('client-left', (e: MemberEvent) => handlers.memberLeft(e));
-    s.on('content', (e: ContentEvent) => handlers.content(e));
-    s.on('chunk', (e: ChunkEvent) => handlers.chunk(e));
-    s.on('inbox-item', (e: InboxItemEvent) => handlers.inboxItem(e));
-    s.on('inbox-removed', (e: InboxRemovedEvent) => handlers.inboxRemoved(e));
     s.on('error', (e: ServerError) => {
       if (e?.code === 'replaced') {
         // Another connection took over our membership (same token): stop fighting over it.

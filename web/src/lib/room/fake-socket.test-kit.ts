@@ -15,10 +15,15 @@ export class FakeSocket {
   handlers = new Map<string, Handler[]>();
   emitted: { event: string; payload: Record<string, unknown>; ack?: Handler }[] = [];
   io = { on: () => undefined };
-  /** `joinAck`: fields the join ack adds or overrides (an inbox's terms, say). */
+  /**
+   * `joinAck`: fields the join ack adds or overrides (an inbox's terms, say). `withJoinAck`:
+   * events the server sends right behind the ack, fired in the same task, as socket.io-client
+   * does with the packets of one long-polling response.
+   */
   constructor(
     readonly options: Record<string, unknown>,
     readonly joinAck: Record<string, unknown> = {},
+    readonly withJoinAck: (s: FakeSocket) => void = () => undefined,
   ) {}
   on(event: string, h: Handler) {
     this.handlers.set(event, [...(this.handlers.get(event) ?? []), h]);
@@ -57,6 +62,7 @@ export class FakeSocket {
     this.emitted.push({ event, payload, ack });
     if (event === 'join') {
       ack?.({ success: true, token: 't', clientId: 'me', clients: [{ id: 'me', name: 'Me' }, { id: 'peer', name: 'Peer' }], created: false, ...this.joinAck });
+      this.withJoinAck(this);
     }
     return this;
   }
@@ -80,7 +86,14 @@ beforeAll(() => {
   g.document ??= { addEventListener: () => undefined, removeEventListener: () => undefined, visibilityState: 'visible' };
 });
 
-export async function joinFake(crypto: CryptoClient = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024, joinAck: Record<string, unknown> = {}) {
+export interface FakeJoin {
+  crypto?: CryptoClient;
+  autoFetchBytes?: number;
+  joinAck?: Record<string, unknown>;
+  withJoinAck?: (s: FakeSocket) => void;
+}
+
+export async function joinFake({ crypto = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024, joinAck = {}, withJoinAck }: FakeJoin = {}) {
   let socket: FakeSocket | undefined;
   const r = await RoomClient.join({
     sessionId: 'room',
@@ -90,11 +103,10 @@ export async function joinFake(crypto: CryptoClient = new InThreadCryptoClient()
     recentWindowMs: () => 30 * 60_000,
     autoFetchBytes: () => autoFetchBytes,
     connect: (_url, options) => {
-      socket = new FakeSocket(options as Record<string, unknown>, joinAck);
+      socket = new FakeSocket(options as Record<string, unknown>, joinAck, withJoinAck);
       return socket as unknown as Socket;
     },
   });
   if (!r.ok || !socket) throw new Error('join failed');
   return { room: r.room, socket, crypto };
 }
-

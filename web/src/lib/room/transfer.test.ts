@@ -14,9 +14,11 @@ import { PIPELINE_CHUNKS, RECEIVER_WINDOW } from './sender';
 
 type Peer = Awaited<ReturnType<typeof joinFake>>;
 
-/** Forwards what `from` emits to `to` as the server would (with `from: 'peer'`), acking it. */
-function relay(from: FakeSocket, to: FakeSocket) {
-  let done = 0;
+/**
+ * Forwards what `from` emits to `to` as the server would (with `from: 'peer'`), acking it;
+ * `done` emits are taken as relayed already.
+ */
+function relay(from: FakeSocket, to: FakeSocket, done = 0) {
   return () => {
     for (const e of from.emitted.slice(done)) {
       done++;
@@ -95,7 +97,7 @@ describe('transfer endings', () => {
 
   it('offers large items to a late joiner, who fetches them when asked', async () => {
     const s = await joinFake();
-    const late: Peer = await joinFake(new InThreadCryptoClient(), 2 * CHUNK_SIZE);
+    const late: Peer = await joinFake({ autoFetchBytes: 2 * CHUNK_SIZE });
     // Shared while alone in the session as the sender sees it: done at once, nothing sent.
     s.socket.fire('client-left', { sessionId: 'room', clientId: 'peer', clientName: 'Peer' });
     const data = file(5 * CHUNK_SIZE + 3);
@@ -117,6 +119,29 @@ describe('transfer endings', () => {
     expect(Buffer.from(await byName('big.bin')!.blob!.arrayBuffer()).equals(Buffer.from(await data.arrayBuffer()))).toBe(true);
   });
 
+  it('a late joiner keeps the offers that come in the same payload as its join ack', async () => {
+    const s = await joinFake();
+    s.socket.fire('client-left', { sessionId: 'room', clientId: 'peer', clientName: 'Peer' });
+    await s.room.share(file(100), { kind: 'file', name: 'small.bin', mime: 'application/octet-stream' });
+    s.socket.fire('client-joined', { sessionId: 'room', clientId: 'peer', clientName: 'Late' });
+    const offered = () => s.socket.emitted.find((e) => e.event === 'content' && e.payload.to === 'peer');
+    await until(() => offered() !== undefined);
+    // An offer sealed before is sent the moment the joiner is announced, which the server does
+    // right after writing its ack: over long polling both come in one response.
+    const offer = { ...offered()!.payload, from: 'peer' };
+    const late = await joinFake({ withJoinAck: (socket) => socket.fire('content', offer) });
+    const toSender = relay(late.socket, s.socket);
+    const toLate = relay(s.socket, late.socket, s.socket.emitted.length);
+    await pumpUntil(
+      () => {
+        toLate();
+        toSender();
+      },
+      () => first(late.room)?.state === 'done',
+    );
+    expect(first(late.room).name).toBe('small.bin');
+  });
+
   it('seals chunks ahead while the ack window is full', async () => {
     const crypto = new InThreadCryptoClient();
     let slices = 0;
@@ -125,7 +150,7 @@ describe('transfer endings', () => {
       slices++;
       return sealSlice(...args);
     };
-    const { socket, room } = await joinFake(crypto);
+    const { socket, room } = await joinFake({ crypto });
     await room.share(file(40 * CHUNK_SIZE), { kind: 'file', name: 'p.bin', mime: 'application/octet-stream' });
     await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS && slices === MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS);
     await tick();
