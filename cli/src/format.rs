@@ -205,8 +205,12 @@ mod tests {
     }
 
     #[test]
-    fn route_key_matches_the_web_client() {
-        // The value web/src/lib/realtime/route.ts (and tests/deploy/lib.mjs) computes.
+    fn route_key_is_the_one_of_the_shared_vector() {
+        // The vector the server's and the web client's tests pin too; its name is not ASCII.
+        let vector: Value =
+            serde_json::from_str(include_str!("../../tests/vectors/route-key.json")).unwrap();
+        let session = vector["sessionId"].as_str().unwrap();
+        assert_eq!(route_key(session), vector["route"].as_str().unwrap());
         assert_eq!(route_key("quiet-harbor-17"), "a8a841f9d9ff8210");
     }
 
