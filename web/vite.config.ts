@@ -6,6 +6,9 @@ import { serviceWorker } from './build/service-worker.ts';
 
 // The Rust server listens on 3001 by default; `npm run dev` proxies the relay to it.
 const SERVER = process.env.SHARETHINGS_SERVER ?? 'http://127.0.0.1:3001';
+// Letters and digits only: the server caches `assets/<name>-<hash>.<ext>` for a year when the
+// part after the last `-` is a hash, and base64's `-` inside a hash made that unknowable.
+const HASH_CHARACTERS = 'base36';
 
 export default defineConfig({
   plugins: [react(), serviceWorker(), gzipTwins()],
@@ -19,8 +22,9 @@ export default defineConfig({
     assetsInlineLimit: 0,
     chunkSizeWarningLimit: 700,
     modulePreload: { polyfill: false },
+    rolldownOptions: { output: { hashCharacters: HASH_CHARACTERS } },
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', rolldownOptions: { output: { hashCharacters: HASH_CHARACTERS } } },
   server: {
     proxy: { '/socket.io': { target: SERVER, ws: true } },
   },

@@ -157,8 +157,10 @@ pub fn cache_control(path: &str) -> &'static str {
 
 /// `assets/<name>-<hash>.<ext>` with a hash of at least 8 characters of Rollup's alphabet.
 ///
-/// Rollup's hashes are base64url, so one may itself contain `-`; we split at the last `-`, so
-/// such a file is merely treated as unhashed (revalidated, never wrongly cached). Files outside
+/// A base64url hash may itself contain `-`; we split at the last `-`, so such a file would
+/// merely be treated as unhashed (revalidated, never wrongly cached). Our build therefore asks
+/// for base36 hashes (`web/vite.config.ts`), and a test checks that every file it put in
+/// `assets/` is taken as hashed. Files outside
 /// `assets/` (Vite copies `public/` there untouched) are never taken as hashed, so a name like
 /// `apple-touch-icon.png` cannot be cached for a year by mistake.
 pub fn is_hashed(path: &str) -> bool {
@@ -192,6 +194,19 @@ mod tests {
         assert_eq!(index.content_type, "text/html; charset=utf-8");
         assert_eq!(index.cache_control, "no-cache");
         assert!(assets.paths().all(|p| !p.ends_with(".gz")));
+    }
+
+    #[test]
+    fn every_file_the_build_hashed_is_cached_long() {
+        let assets = Assets::embedded();
+        let built: Vec<&str> = assets
+            .paths()
+            .filter(|p| p.starts_with(HASHED_DIR))
+            .collect();
+        assert!(!built.is_empty());
+        for path in built {
+            assert!(is_hashed(path), "{path}: its hash is not recognised");
+        }
     }
 
     #[test]
