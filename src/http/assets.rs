@@ -160,9 +160,9 @@ pub fn cache_control(path: &str) -> &'static str {
 /// A base64url hash may itself contain `-`; we split at the last `-`, so such a file would
 /// merely be treated as unhashed (revalidated, never wrongly cached). Our build therefore asks
 /// for base36 hashes (`web/vite.config.ts`), and a test checks that every file it put in
-/// `assets/` is taken as hashed. Files outside
-/// `assets/` (Vite copies `public/` there untouched) are never taken as hashed, so a name like
-/// `apple-touch-icon.png` cannot be cached for a year by mistake.
+/// `assets/` is taken as hashed. Files outside `assets/` (Vite copies `public/` there
+/// untouched) are never taken as hashed, so a name like `apple-touch-icon.png` cannot be
+/// cached for a year by mistake.
 pub fn is_hashed(path: &str) -> bool {
     let Some(name) = path.strip_prefix(HASHED_DIR) else {
         return false;

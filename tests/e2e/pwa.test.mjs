@@ -283,8 +283,9 @@ describe('the share sheet and arrival alerts', () => {
     await waitFor(() => counts(2), { what: 'the title counts two' });
     // The notification follows the title asynchronously (through the service worker): wait for it.
     await waitFor(async () => (await notifications(laptop.page))[0]?.title === '2 new items', { what: 'the notification replaced by "2 new items"' });
-    const [both] = await notifications(laptop.page);
-    assert.equal((await notifications(laptop.page)).length, 1, 'one notification stands for both');
+    const shownNow = await notifications(laptop.page);
+    assert.equal(shownNow.length, 1, 'one notification stands for both');
+    const [both] = shownNow;
     assert.match(both.body, /^From Phone\./);
     assert.ok(!both.body.includes('holiday'), 'no file name');
 
