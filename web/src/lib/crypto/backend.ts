@@ -22,6 +22,8 @@ export interface AeadKey {
   seal(iv: Bytes, plaintext: Bytes, aad: Bytes): Promise<Bytes>;
   /** Rejects when the tag does not verify (wrong key, wrong AAD, tampered bytes). */
   open(iv: Bytes, ciphertext: Bytes, aad: Bytes): Promise<Bytes>;
+  /** The Web Crypto key behind it, when there is one: it can be posted, and stays unextractable. */
+  readonly cryptoKey?: CryptoKey;
 }
 
 export interface CryptoBackend {

@@ -5,16 +5,25 @@
  * for data that did not authenticate, `ReadError` for a source file that cannot be read,
  * `DiskError` for storage that refused a write.
  *
- * Bytes are moved, never copied, across the worker boundary: file slices are read in the
- * worker (a Blob is a handle), ciphertexts are transferred, and received plaintext can be
- * written to disk there (`openToDisk`) so it never comes back to the page at all.
+ * Bytes are moved, never copied, across the worker boundary: files to send are read in the
+ * worker (registered there once, see `sources.ts`) and their ciphertexts transferred back.
+ * A received chunk goes the other way in plaintext (`openToDisk`): the page opens it with the
+ * worker's unextractable Web Crypto key, straight from the socket's buffer, and transfers the
+ * result to the worker that writes it to disk. Moving a buffer the socket made costs Chromium
+ * a copy, and the page faults of fresh memory for it; one the page's own decrypt made moves
+ * free.
  */
 import type { Bytes, CryptoEngine, DeriveResult } from './engine';
-import { errorFromKind } from './errors';
+import type { AeadKey } from './backend';
+import { AuthError, errorFromKind } from './errors';
+import { encodeUtf8 } from './format';
 import type { DiskTarget, WorkerRequest, WorkerResponse } from './protocol';
+import { SourceFiles } from './sources';
+import { webCryptoAead } from './webcrypto';
 
 type Ok = WorkerResponse & { ok: true };
 type Pending = { resolve: (r: Ok) => void; reject: (e: Error) => void };
+type Outbox = { requests: WorkerRequest[]; transfer: Transferable[] };
 
 // Distributes an omit over the request union, so each variant keeps its own fields.
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
@@ -24,13 +33,16 @@ export type Sealed = { iv: Bytes; data: Bytes };
 export interface CryptoClient {
   derive(passphrase: string, sessionId: string, iterations?: number): Promise<DeriveResult>;
   seal(keyId: number, plaintext: Bytes, aad: string): Promise<Sealed>;
-  /** Seals `[start, end)` of `blob`; rejects with `ReadError` when the source is unreadable. */
-  sealSlice(keyId: number, blob: Blob, start: number, end: number, aad: string): Promise<Sealed>;
+  /** Registers a file to send; `sealSlice` reads it by the id this returns, until `closeSource`. */
+  openSource(blob: Blob): number;
+  /** Seals `[start, end)` of a source; rejects with `ReadError` when it cannot be read. */
+  sealSlice(keyId: number, source: number, start: number, end: number, aad: string): Promise<Sealed>;
+  closeSource(source: number): void;
   /** Opens a ciphertext; an ArrayBuffer (or a view of a whole one) is transferred, not copied. */
   open(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string): Promise<Bytes>;
   /** Whether `openToDisk` and the disk calls work here (a worker with OPFS). */
   diskAvailable(): Promise<boolean>;
-  /** Opens a ciphertext and writes the plaintext to disk; resolves to its length. */
+  /** Opens a ciphertext (on the page) and has the worker write the plaintext to disk; resolves to its length. */
   openToDisk(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string, target: DiskTarget): Promise<number>;
   /** Closes a file written by `openToDisk` and returns it as a disk-backed File. */
   diskFinish(folder: string, name: string, size: number): Promise<File>;
@@ -48,18 +60,32 @@ function movable(bytes: ArrayBuffer | Uint8Array): ArrayBuffer {
   return bytes.slice().buffer as ArrayBuffer;
 }
 
-class WorkerCryptoClient implements CryptoClient {
+/**
+ * Opened chunks sent to the worker together (one message, see `call`): a chunk waits for this
+ * many, or until no other chunk is being opened, whichever comes first.
+ */
+const WRITE_BATCH = 4;
+
+export class WorkerCryptoClient implements CryptoClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private disk?: Promise<boolean>;
+  /** The keys `openToDisk` opens chunks with here, by key id. */
+  private readonly chunkKeys = new Map<number, AeadKey>();
+  private outbox?: Outbox;
+  /** Opened chunks waiting to go to the worker, and how many are still being opened. */
+  private writes: { data: ArrayBuffer; target: DiskTarget; written: Pending }[] = [];
+  private opening = 0;
 
   constructor(private readonly worker: Worker) {
-    worker.onmessage = (e: MessageEvent<WorkerResponse>) => {
-      const p = this.pending.get(e.data.id);
-      if (!p) return;
-      this.pending.delete(e.data.id);
-      if (e.data.ok) p.resolve(e.data);
-      else p.reject(errorFromKind(e.data.kind, e.data.message));
+    worker.onmessage = (e: MessageEvent<WorkerResponse[]>) => {
+      for (const res of e.data) {
+        const p = this.pending.get(res.id);
+        if (!p) continue;
+        this.pending.delete(res.id);
+        if (res.ok) p.resolve(res);
+        else p.reject(errorFromKind(res.kind, res.message));
+      }
     };
     worker.onerror = (e) => {
       for (const p of this.pending.values()) p.reject(new Error(e.message || 'crypto worker failed'));
@@ -67,17 +93,32 @@ class WorkerCryptoClient implements CryptoClient {
     };
   }
 
+  /**
+   * Requests made in one task go to the worker as one message at its end, and come back as one
+   * (see `crypto.worker.ts`): each message wakes the other thread, which under load cost about
+   * a third of a millisecond a chunk on each side.
+   */
   private call(req: RequestBody, transfer: Transferable[] = []) {
     const id = this.nextId++;
     return new Promise<Ok>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id }, transfer);
+      if (!this.outbox) {
+        const batch: Outbox = { requests: [], transfer: [] };
+        this.outbox = batch;
+        queueMicrotask(() => {
+          this.outbox = undefined;
+          this.worker.postMessage(batch.requests, batch.transfer);
+        });
+      }
+      this.outbox.requests.push({ ...req, id } as WorkerRequest);
+      this.outbox.transfer.push(...transfer);
     });
   }
 
   async derive(passphrase: string, sessionId: string, iterations?: number) {
     const r = await this.call({ op: 'derive', passphrase, sessionId, iterations });
     if (!r.derive) throw new Error('bad worker reply');
+    if (r.derive.chunkKey) this.chunkKeys.set(r.derive.keyId, webCryptoAead(r.derive.chunkKey));
     return r.derive;
   }
 
@@ -92,8 +133,19 @@ class WorkerCryptoClient implements CryptoClient {
     return WorkerCryptoClient.sealed(await this.call({ op: 'seal', keyId, data, aad }, [data]));
   }
 
-  async sealSlice(keyId: number, blob: Blob, start: number, end: number, aad: string) {
-    return WorkerCryptoClient.sealed(await this.call({ op: 'seal-slice', keyId, blob, start, end, aad }));
+  openSource(blob: Blob) {
+    const source = this.nextId++;
+    // Handled in order: every later `seal-slice` finds it.
+    void this.call({ op: 'source-add', source, blob });
+    return source;
+  }
+
+  async sealSlice(keyId: number, source: number, start: number, end: number, aad: string) {
+    return WorkerCryptoClient.sealed(await this.call({ op: 'seal-slice', keyId, source, start, end, aad }));
+  }
+
+  closeSource(source: number) {
+    void this.call({ op: 'source-remove', source });
   }
 
   async open(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
@@ -112,9 +164,33 @@ class WorkerCryptoClient implements CryptoClient {
   }
 
   async openToDisk(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string, target: DiskTarget) {
-    const data = movable(ciphertext);
-    const r = await this.call({ op: 'open-to-disk', keyId, iv, data, aad, target }, [data]);
-    return r.length ?? 0;
+    const key = this.chunkKeys.get(keyId);
+    // Disk storage needs a secure context, and so does Web Crypto: one never comes without the other.
+    if (!key) throw new Error('no Web Crypto key to open chunks with');
+    let plain: Bytes;
+    this.opening++;
+    try {
+      plain = await key.open(iv, ciphertext instanceof ArrayBuffer ? new Uint8Array(ciphertext) : (ciphertext as Bytes), encodeUtf8(aad));
+    } catch {
+      // The chunks waiting for this one to be opened go now.
+      if (--this.opening === 0) this.flushWrites();
+      throw new AuthError();
+    }
+    this.opening--;
+    // Read before the buffer is transferred: that leaves `plain` empty.
+    const length = plain.length;
+    await new Promise<Ok>((resolve, reject) => {
+      this.writes.push({ data: plain.buffer, target, written: { resolve, reject } });
+      if (this.writes.length >= WRITE_BATCH || this.opening === 0) this.flushWrites();
+    });
+    return length;
+  }
+
+  /** Sends the waiting writes, together: they share one message (see `call`). */
+  private flushWrites() {
+    for (const { data, target, written } of this.writes.splice(0)) {
+      this.call({ op: 'disk-write', data, target }, [data]).then(written.resolve, written.reject);
+    }
   }
 
   async diskFinish(folder: string, name: string, size: number) {
@@ -128,6 +204,7 @@ class WorkerCryptoClient implements CryptoClient {
   }
 
   forget(keyId: number) {
+    this.chunkKeys.delete(keyId);
     void this.call({ op: 'forget', keyId });
   }
 }
@@ -141,6 +218,8 @@ const noDisk = () => Promise.reject(new Error('no disk storage in this context')
  */
 export class InThreadCryptoClient implements CryptoClient {
   private engine?: Promise<CryptoEngine>;
+  private readonly sources = new SourceFiles();
+  private nextSource = 1;
 
   private get(): Promise<CryptoEngine> {
     this.engine ??= import('./engine').then((m) => new m.CryptoEngine());
@@ -152,8 +231,16 @@ export class InThreadCryptoClient implements CryptoClient {
   async seal(keyId: number, plaintext: Bytes, aad: string) {
     return (await this.get()).seal(keyId, plaintext, aad);
   }
-  async sealSlice(keyId: number, blob: Blob, start: number, end: number, aad: string) {
-    return (await this.get()).sealSlice(keyId, blob, start, end, aad);
+  openSource(blob: Blob) {
+    const source = this.nextSource++;
+    this.sources.add(source, blob);
+    return source;
+  }
+  async sealSlice(keyId: number, source: number, start: number, end: number, aad: string) {
+    return (await this.get()).sealRead(keyId, () => this.sources.read(source, start, end), aad);
+  }
+  closeSource(source: number) {
+    this.sources.remove(source);
   }
   async open(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
     return (await this.get()).open(keyId, iv, new Uint8Array(ciphertext), aad);

@@ -1,16 +1,19 @@
 /**
  * Web Worker running the crypto engine, so 600 000 PBKDF2 rounds and AES-GCM over large files
  * never freeze the page, and writing received files to disk (synchronous OPFS handles exist
- * only in workers). Messages are `WorkerRequest` in, `WorkerResponse` out; byte buffers are
- * transferred, not copied, and file slices are read here, so the page never touches them.
+ * only in workers; the chunks are opened on the page, see `crypto-client.ts`). Messages are
+ * batches of `WorkerRequest` in and of `WorkerResponse` out; byte buffers are transferred, not
+ * copied, and file slices are read here, so the page never touches them.
  */
 import { opfsAvailable, OpfsFiles } from '../disk/opfs';
 import { CryptoEngine } from './engine';
 import { errorKind } from './errors';
 import type { WorkerRequest, WorkerResponse } from './protocol';
+import { SourceFiles } from './sources';
 
 const engine = new CryptoEngine();
 const disk = new OpfsFiles();
+const sources = new SourceFiles();
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 async function probeDisk(): Promise<boolean> {
@@ -25,53 +28,60 @@ async function probeDisk(): Promise<boolean> {
   }
 }
 
-scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
-  const req = event.data;
-  const reply = (res: WorkerResponse, transfer: Transferable[] = []) => scope.postMessage(res, transfer);
+type Reply = { res: WorkerResponse; transfer?: Transferable[] };
+
+async function handle(req: WorkerRequest): Promise<Reply> {
+  const ok = (fields: Omit<WorkerResponse & { ok: true }, 'id' | 'ok'> = {}, transfer?: Transferable[]): Reply => ({
+    res: { id: req.id, ok: true, ...fields },
+    transfer,
+  });
   try {
     switch (req.op) {
-      case 'derive': {
-        const r = await engine.derive(req.passphrase, req.sessionId, req.iterations);
-        reply({ id: req.id, ok: true, derive: r });
-        break;
-      }
+      case 'derive':
+        return ok({ derive: await engine.derive(req.passphrase, req.sessionId, req.iterations) });
       case 'seal': {
         const r = await engine.seal(req.keyId, new Uint8Array(req.data), req.aad);
-        reply({ id: req.id, ok: true, iv: r.iv, data: r.data.buffer }, [r.data.buffer]);
-        break;
+        return ok({ iv: r.iv, data: r.data.buffer }, [r.data.buffer]);
       }
+      case 'source-add':
+        sources.add(req.source, req.blob);
+        return ok();
+      case 'source-remove':
+        sources.remove(req.source);
+        return ok();
       case 'seal-slice': {
-        const r = await engine.sealSlice(req.keyId, req.blob, req.start, req.end, req.aad);
-        reply({ id: req.id, ok: true, iv: r.iv, data: r.data.buffer }, [r.data.buffer]);
-        break;
+        const r = await engine.sealRead(req.keyId, () => sources.read(req.source, req.start, req.end), req.aad);
+        return ok({ iv: r.iv, data: r.data.buffer }, [r.data.buffer]);
       }
       case 'open': {
         const data = await engine.open(req.keyId, new Uint8Array(req.iv), new Uint8Array(req.data), req.aad);
-        reply({ id: req.id, ok: true, data: data.buffer }, [data.buffer]);
-        break;
+        return ok({ data: data.buffer }, [data.buffer]);
       }
-      case 'open-to-disk': {
-        const data = await engine.open(req.keyId, new Uint8Array(req.iv), new Uint8Array(req.data), req.aad);
-        await disk.write(req.target, data);
-        reply({ id: req.id, ok: true, length: data.length });
-        break;
-      }
+      case 'disk-write':
+        await disk.write(req.target, new Uint8Array(req.data));
+        return ok();
       case 'disk-probe':
-        reply({ id: req.id, ok: true, disk: await probeDisk() });
-        break;
+        return ok({ disk: await probeDisk() });
       case 'disk-finish':
-        reply({ id: req.id, ok: true, file: await disk.finish(req.folder, req.name, req.size) });
-        break;
+        return ok({ file: await disk.finish(req.folder, req.name, req.size) });
       case 'disk-remove':
         await disk.remove(req.folder, req.name);
-        reply({ id: req.id, ok: true });
-        break;
+        return ok();
       case 'forget':
         engine.forget(req.keyId);
-        reply({ id: req.id, ok: true });
-        break;
+        return ok();
     }
   } catch (err) {
-    reply({ id: req.id, ok: false, kind: errorKind(err), message: err instanceof Error ? err.message : String(err) });
+    return { res: { id: req.id, ok: false, kind: errorKind(err), message: err instanceof Error ? err.message : String(err) } };
   }
+}
+
+// A batch is started in order (so a `source-add` precedes the seals that read it) and answered
+// in one message once all of it is done: every message wakes the page's thread.
+scope.onmessage = async (event: MessageEvent<WorkerRequest[]>) => {
+  const replies = await Promise.all(event.data.map(handle));
+  scope.postMessage(
+    replies.map((r) => r.res),
+    replies.flatMap((r) => r.transfer ?? []),
+  );
 };

@@ -1,7 +1,8 @@
 /**
  * The crypto engine: holds derived keys by id and seals/opens blobs with format v2 AAD.
  * Runs inside the Web Worker (see `crypto.worker.ts`); also usable in-thread where Workers
- * are missing (tests). Keys never leave it: callers get a key id and the fingerprint.
+ * are missing (tests). Key bytes never leave it: callers get a key id, the fingerprint and, with
+ * Web Crypto, the chunk key as an unextractable `CryptoKey`.
  */
 import { type AeadKey, type CryptoBackend, deriveSessionKeys } from './backend';
 import { AuthError, ReadError } from './errors';
@@ -16,6 +17,8 @@ export interface DeriveResult {
   keyId: number;
   fingerprint: Fingerprint;
   backend: CryptoBackend['name'];
+  /** The key as Web Crypto holds it (unextractable), where the backend is Web Crypto. */
+  chunkKey?: CryptoKey;
 }
 
 export function pickBackend(): CryptoBackend {
@@ -31,8 +34,9 @@ export class CryptoEngine {
   async derive(passphrase: string, sessionId: string, iterations?: number): Promise<DeriveResult> {
     const k = await deriveSessionKeys(this.backend, passphrase, sessionId, iterations);
     const keyId = this.nextId++;
-    this.keys.set(keyId, await this.backend.aeadKey(k.encKey));
-    return { keyId, fingerprint: k.fingerprint, backend: this.backend.name };
+    const aead = await this.backend.aeadKey(k.encKey);
+    this.keys.set(keyId, aead);
+    return { keyId, fingerprint: k.fingerprint, backend: this.backend.name, chunkKey: aead.cryptoKey };
   }
 
   forget(keyId: number): void {
@@ -46,11 +50,11 @@ export class CryptoEngine {
     return { iv: nonce, data: await key.seal(nonce, plaintext, encodeUtf8(aad)) };
   }
 
-  /** Reads `[start, end)` of `blob` and seals it; a source that cannot be read is a ReadError. */
-  async sealSlice(keyId: number, blob: Blob, start: number, end: number, aad: string): Promise<{ iv: Bytes; data: Bytes }> {
+  /** Seals what `read` gives; a read that fails is a ReadError (the source file is unreadable). */
+  async sealRead(keyId: number, read: () => Promise<Bytes>, aad: string): Promise<{ iv: Bytes; data: Bytes }> {
     let plain: Bytes;
     try {
-      plain = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+      plain = await read();
     } catch (err) {
       throw new ReadError(err instanceof Error ? err.message : String(err));
     }

@@ -16,11 +16,14 @@ export interface DiskTarget {
 export type WorkerRequest =
   | { id: number; op: 'derive'; passphrase: string; sessionId: string; iterations?: number }
   | { id: number; op: 'seal'; keyId: number; data: ArrayBuffer; aad: string }
-  /** Reads `[start, end)` of `blob` here in the worker and seals it: no bytes cross over. */
-  | { id: number; op: 'seal-slice'; keyId: number; blob: Blob; start: number; end: number; aad: string }
+  /** Registers a file to send (see `sources.ts`); `seal-slice` then names it by `source`. */
+  | { id: number; op: 'source-add'; source: number; blob: Blob }
+  | { id: number; op: 'source-remove'; source: number }
+  /** Reads `[start, end)` of a source here in the worker and seals it: no bytes cross over. */
+  | { id: number; op: 'seal-slice'; keyId: number; source: number; start: number; end: number; aad: string }
   | { id: number; op: 'open'; keyId: number; iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer; aad: string }
-  /** Opens and writes the plaintext to disk; the reply carries only its length. */
-  | { id: number; op: 'open-to-disk'; keyId: number; iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer; aad: string; target: DiskTarget }
+  /** Writes a received chunk's plaintext to disk. */
+  | { id: number; op: 'disk-write'; data: ArrayBuffer; target: DiskTarget }
   | { id: number; op: 'disk-probe' }
   | { id: number; op: 'disk-finish'; folder: string; name: string; size: number }
   | { id: number; op: 'disk-remove'; folder: string; name?: string }
@@ -33,7 +36,6 @@ export type WorkerResponse =
       derive?: DeriveResult;
       iv?: Uint8Array<ArrayBuffer>;
       data?: ArrayBuffer;
-      length?: number;
       disk?: boolean;
       file?: File;
     }

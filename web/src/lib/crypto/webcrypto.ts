@@ -30,13 +30,18 @@ export function createWebCryptoBackend(subtle: SubtleCrypto = globalThis.crypto.
       return new Uint8Array(await subtle.sign('HMAC', k, message));
     },
     async aeadKey(raw): Promise<AeadKey> {
-      const key = await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
-      return {
-        seal: async (iv: Bytes, plaintext: Bytes, aad: Bytes) =>
-          new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, plaintext)),
-        open: async (iv: Bytes, ciphertext: Bytes, aad: Bytes) =>
-          new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, ciphertext)),
-      };
+      return webCryptoAead(await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']), subtle);
     },
+  };
+}
+
+/** AES-256-GCM with a Web Crypto key (one imported here, or one the crypto worker posted). */
+export function webCryptoAead(key: CryptoKey, subtle: SubtleCrypto = globalThis.crypto.subtle): AeadKey {
+  return {
+    cryptoKey: key,
+    seal: async (iv: Bytes, plaintext: Bytes, aad: Bytes) =>
+      new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, plaintext)),
+    open: async (iv: Bytes, ciphertext: Bytes, aad: Bytes) =>
+      new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv, additionalData: aad }, key, ciphertext)),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Received files on disk: the Origin Private File System, written through synchronous access
- * handles, which exist only in dedicated workers (so this runs in the crypto worker, right
- * after each chunk is decrypted: plaintext never crosses back to the page). Layout:
+ * handles, which exist only in dedicated workers (so this runs in the crypto worker, which is
+ * handed each chunk's plaintext as the page opens it, see `crypto-client.ts`). Layout:
  * `sharethings/<folder>/<name>`, one folder per joined room, so leaving removes it whole.
  *
  * A tab that crashes or is killed never leaves its room, so its folder stays behind. Each

@@ -1,7 +1,7 @@
 /**
- * Items other members send us. Each chunk goes from the socket to the worker (transferred),
- * which decrypts it and writes it to disk (`sinks.ts`); the page keeps one byte per chunk to
- * know what has arrived. Every transfer ends: `done` once all chunks authenticated, `cancelled`
+ * Items other members send us. Each chunk is opened as it comes off the socket and its
+ * plaintext handed to the worker that writes it to disk (`sinks.ts`); the page keeps one byte
+ * per chunk to know what has arrived. Every transfer ends: `done` once all chunks authenticated, `cancelled`
  * or `failed` when its sender says so (sealed, so the server cannot forge it) or when this
  * device cannot keep it (a full disk fails here only), and `paused` while its sender is away,
  * resuming when they are back. A watchdog asks again for whatever stops arriving, so a lost

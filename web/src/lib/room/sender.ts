@@ -23,6 +23,11 @@ import type { Notice } from './notices';
 /** Chunks read and sealed ahead of the ack window. */
 export const PIPELINE_CHUNKS = 8;
 /**
+ * The pipeline is topped up once this many places are free, all in one message to the worker
+ * (see `CryptoClient`): one message per chunk cost each side a wake-up of the other.
+ */
+export const SEAL_BATCH = 4;
+/**
  * Chunks we may send a receiver beyond what it reported written. The server acks once a chunk
  * is queued for the receiver, not once it is stored there: without this, a receiver whose disk
  * or CPU is slower than the network would pile chunks up in memory.
@@ -33,7 +38,8 @@ export const REPORT_SILENCE_MS = 5000;
 
 interface Outgoing {
   id: string;
-  blob: Blob;
+  /** The file, as the crypto worker reads it (see `CryptoClient.openSource`). */
+  source: number;
   meta: ItemMeta;
   totalChunks: number;
   sealed: SealedEnvelope;
@@ -106,7 +112,7 @@ export class Sender {
     const id = newContentId();
     const totalChunks = chunkCount(blob.size);
     const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
-    const out: Outgoing = { id, blob, meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
+    const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
     const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
@@ -149,11 +155,13 @@ export class Sender {
     const out = this.outgoing.get(id);
     if (!out) return;
     this.outgoing.delete(id);
+    this.ctx.crypto.closeSource(out.source);
     this.dropJobs((j) => j.out === out);
   }
 
   /** Forgets every item (a clear, or leaving). */
   clear() {
+    for (const out of this.outgoing.values()) this.ctx.crypto.closeSource(out.source);
     this.outgoing.clear();
     this.dropJobs(() => true);
   }
@@ -285,6 +293,7 @@ export class Sender {
       const r = this.ready.shift()!;
       if (this.live(r.job)) this.emitChunk(r);
     }
+    if (PIPELINE_CHUNKS - this.sealing - this.ready.length < SEAL_BATCH) return;
     while (this.sealing + this.ready.length < PIPELINE_CHUNKS) {
       const pick = this.nextPick();
       if (!pick) break;
@@ -326,9 +335,9 @@ export class Sender {
 
   private seal(job: Job, index: number) {
     const { out } = job;
-    const [start, end] = chunkRange(index, out.blob.size);
+    const [start, end] = chunkRange(index, out.meta.size);
     this.sealing++;
-    this.ctx.crypto.sealSlice(this.ctx.keyId, out.blob, start, end, chunkAad(out.id, index, out.totalChunks)).then(
+    this.ctx.crypto.sealSlice(this.ctx.keyId, out.source, start, end, chunkAad(out.id, index, out.totalChunks)).then(
       (sealed) => {
         this.sealing--;
         if (this.live(job)) this.ready.push({ job, index, sealed, bytes: end - start });

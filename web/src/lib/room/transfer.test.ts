@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { InThreadCryptoClient } from '../crypto/crypto-client';
 import { CHUNK_SIZE, MAX_UNACKED_CHUNKS } from '../crypto/format';
+import { READ_BLOCK } from '../crypto/sources';
 import { sealControl, sealEnvelope } from './envelopes';
 import { type FakeSocket, joinFake, tick, until } from './fake-socket.test-kit';
 import type { RoomClient } from './room-client';
-import { PIPELINE_CHUNKS, RECEIVER_WINDOW } from './sender';
+import { PIPELINE_CHUNKS, RECEIVER_WINDOW, SEAL_BATCH } from './sender';
 
 type Peer = Awaited<ReturnType<typeof joinFake>>;
 
@@ -59,14 +60,14 @@ describe('transfer endings', () => {
     const s = await joinFake();
     const r = await joinFake();
     let reads = 0;
-    // A Blob whose slices stop being readable after a few, as a file deleted from disk does.
+    // A Blob that stops being readable after its first block, as a file deleted from disk does.
     class VanishingBlob extends Blob {
       override slice(start?: number, end?: number): Blob {
-        if (++reads <= 12) return super.slice(start, end);
+        if (++reads <= 1) return super.slice(start, end);
         return { arrayBuffer: () => Promise.reject(new DOMException('gone', 'NotReadableError')) } as Blob;
       }
     }
-    const vanishing = new VanishingBlob([new Uint8Array(40 * CHUNK_SIZE)]);
+    const vanishing = new VanishingBlob([new Uint8Array(READ_BLOCK + 8 * CHUNK_SIZE)]);
     await s.room.share(vanishing, { kind: 'file', name: 'v.bin', mime: 'application/octet-stream' });
     const step = relay(s.socket, r.socket);
     await pumpUntil(step, () => first(r.room) !== undefined);
@@ -155,9 +156,14 @@ describe('transfer endings', () => {
     await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS && slices === MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS);
     await tick();
     expect(socket.chunks()).toHaveLength(MAX_UNACKED_CHUNKS);
-    // An ack lets a chunk go at once (it was sealed already) and starts sealing one more.
+    // An ack lets a chunk go at once (it was sealed already); sealing resumes once SEAL_BATCH
+    // places are free, for that many chunks together.
     socket.chunks()[0].ack?.({ success: true });
-    await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS + 1 && slices === MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS + 1);
+    await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS + 1);
+    await tick();
+    expect(slices).toBe(MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS);
+    for (const c of socket.chunks().slice(1, SEAL_BATCH)) c.ack?.({ success: true });
+    await until(() => socket.chunks().length === MAX_UNACKED_CHUNKS + SEAL_BATCH && slices === MAX_UNACKED_CHUNKS + PIPELINE_CHUNKS + SEAL_BATCH);
   });
 });
 
