@@ -1,4 +1,9 @@
-/** React access to the current room: context plus a subscription to its state snapshots. */
+/**
+ * React access to the current room: context plus subscriptions to fields of its state
+ * snapshots. A component re-renders only when the field it reads changes: progress replaces
+ * `items` twice a second during a transfer, and re-rendering the whole page with it cost a
+ * receiving browser more CPU than opening and writing the chunks.
+ */
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { RoomClient, RoomState } from '../lib/room/room-client';
 
@@ -10,7 +15,13 @@ export function useRoom(): RoomClient {
   return room;
 }
 
-export function useRoomState(): RoomState {
+export function useRoomValue<K extends keyof RoomState>(key: K): RoomState[K] {
   const room = useRoom();
-  return useSyncExternalStore(room.store.subscribe, room.store.get);
+  return useSyncExternalStore(room.store.subscribe, () => room.store.get()[key]);
+}
+
+/** How far one item's transfer is: for the one component that shows it (see `content-item.tsx`). */
+export function useItemProgress(id: string, key: 'transferred' | 'bytesPerSecond'): number {
+  const room = useRoom();
+  return useSyncExternalStore(room.store.subscribe, () => room.store.get().items.find((i) => i.id === id)?.[key] ?? 0);
 }

@@ -8,14 +8,14 @@
 import { useEffect, useState } from 'react';
 import type { Item } from '../lib/room/room-client';
 import { listen } from '../utils/listen';
-import { useRoom, useRoomState } from './use-room';
+import { useRoom, useRoomValue } from './use-room';
 
 const attending = () => document.visibilityState === 'visible' && document.hasFocus();
 const doneIds = (items: readonly Item[]) => new Set(items.filter((i) => i.state === 'done').map((i) => i.id));
 
 export function useUnseenItems(): Item[] {
   const room = useRoom();
-  const { items } = useRoomState();
+  const items = useRoomValue('items');
   const [seenWhenAway, setSeenWhenAway] = useState<ReadonlySet<string> | null>(() => (attending() ? null : doneIds(room.store.get().items)));
   useEffect(() => {
     const update = () => setSeenWhenAway((prev) => (attending() ? null : (prev ?? doneIds(room.store.get().items))));

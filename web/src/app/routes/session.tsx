@@ -26,7 +26,7 @@ import { ShareSettings } from '../../features/share/components/share-settings';
 import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
 import { shareFiles, shareText } from '../../features/share/hooks/use-share';
 import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
-import { RoomContext, useRoomState } from '../../hooks/use-room';
+import { RoomContext, useRoomValue } from '../../hooks/use-room';
 import { useUnseenItems } from '../../hooks/use-unseen-items';
 import type { Item, Notice, RoomClient } from '../../lib/room/room-client';
 
@@ -59,13 +59,24 @@ function toastFor(n: Notice) {
 
 const inboxMark = (item: Item, label: string) => <InboxMark item={item} label={label} />;
 
-function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
-  const state = useRoomState();
+/** Alerts and the page title for items not seen yet: apart, as it follows every item change. */
+function UnseenItems({ sessionId }: { sessionId: string }) {
   const unseen = useUnseenItems();
   useArrivalAlerts(unseen);
-  useDocumentTitle(sessionTitle(state.sessionId, alertEnabled('badge') ? unseen.length : 0));
+  useDocumentTitle(sessionTitle(sessionId, alertEnabled('badge') ? unseen.length : 0));
+  return null;
+}
+
+function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
+  const sessionId = useRoomValue('sessionId');
+  const status = useRoomValue('status');
+  const inbox = useRoomValue('inbox');
+  const members = useRoomValue('members');
+  const selfId = useRoomValue('selfId');
+  const cryptoBackend = useRoomValue('cryptoBackend');
   return (
     <Flex direction="column" minH="100dvh">
+      <UnseenItems sessionId={sessionId} />
       {fallback && <InsecureBanner />}
       <Box as="header" borderBottomWidth="1px" borderColor="border" bg="bg.panel" position="sticky" top="0" zIndex="sticky">
         <Container maxW="6xl" py="3">
@@ -77,16 +88,16 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
                   <Text fontSize="xs" color="fg.muted" lineHeight="1.2" hideBelow="md">
                     Session
                   </Text>
-                  <Text as="h1" fontWeight="semibold" lineClamp={1} title={state.sessionId} data-testid="session-name" lineHeight="1.3">
-                    {state.sessionId}
+                  <Text as="h1" fontWeight="semibold" lineClamp={1} title={sessionId} data-testid="session-name" lineHeight="1.3">
+                    {sessionId}
                   </Text>
                 </Box>
-                <ConnectionBadge status={state.status} />
-                <InboxIndicator terms={state.inbox} />
+                <ConnectionBadge status={status} />
+                <InboxIndicator terms={inbox} />
               </Stack>
             </HStack>
             <HStack gap={{ base: '0.5', md: '1.5' }} flexShrink={0}>
-              <InviteDialog sessionId={state.sessionId} passphrase={passphrase} />
+              <InviteDialog sessionId={sessionId} passphrase={passphrase} />
               <ColorModeButton />
               <Button size="sm" variant="ghost" onClick={onLeave} aria-label="Leave session">
                 <LogOut />
@@ -109,7 +120,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <SharePanel />
           </Box>
           <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
-            <MemberList members={state.members} selfId={state.selfId} />
+            <MemberList members={members} selfId={selfId} />
           </Box>
           <Stack gridArea="settings" as="section" aria-labelledby="settings-heading" gap="4" px="1" alignSelf="start">
             <Heading as="h2" id="settings-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
@@ -123,9 +134,9 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
-                End-to-end encrypted (AES-256-GCM){state.cryptoBackend === 'purejs' ? ', in JavaScript' : ''}.{' '}
-                {state.inbox
-                  ? `The server relays ciphertext and keeps it for ${describeWait(state.inbox.ttlMs)} for absent devices, never the key.`
+                End-to-end encrypted (AES-256-GCM){cryptoBackend === 'purejs' ? ', in JavaScript' : ''}.{' '}
+                {inbox
+                  ? `The server relays ciphertext and keeps it for ${describeWait(inbox.ttlMs)} for absent devices, never the key.`
                   : 'The server only relays ciphertext and keeps nothing.'}
               </Text>
             </HStack>

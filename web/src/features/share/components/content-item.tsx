@@ -1,8 +1,9 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Progress, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
-import { useContext } from 'react';
+import { memo, useContext } from 'react';
 import { DialogFrame } from '../../../components/ui/dialog';
+import { useItemProgress, useRoom } from '../../../hooks/use-room';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import type { Item } from '../../../lib/room/room-client';
@@ -41,7 +42,46 @@ function endingText(item: Item): string {
 /** The states with a progress bar, and what the bar says. */
 const ACTIVE_LABEL: Partial<Record<Item['state'], string>> = { sending: 'Sending', receiving: 'Receiving', paused: 'Paused' };
 
-export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item; onCancel: () => void; onRemove: () => void; onFetch: () => void }) {
+/** The fields that change while a transfer runs, twice a second: only `TransferProgress` reads them. */
+const PROGRESS_FIELDS: ReadonlySet<string> = new Set<keyof Item>(['transferred', 'bytesPerSecond']);
+
+/** Whether two versions of an item differ in more than their progress. */
+function sameButProgress(a: Item, b: Item): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Item>;
+  return [...keys].every((k) => PROGRESS_FIELDS.has(k) || a[k] === b[k]);
+}
+
+/** The bar and the numbers of a running transfer: the only part of an item that progress re-renders. */
+function TransferProgress({ item, label, activeLabel }: { item: Item; label: string; activeLabel: string }) {
+  const room = useRoom();
+  const transferred = useItemProgress(item.id, 'transferred');
+  const bytesPerSecond = useItemProgress(item.id, 'bytesPerSecond');
+  const pct = item.size > 0 ? Math.min(100, (transferred / item.size) * 100) : 0;
+  return (
+    <Stack gap="1.5" data-testid="progress">
+      <Progress.Root value={pct} size="sm" colorPalette={item.state === 'paused' ? 'orange' : 'teal'} aria-label={activeLabel}>
+        <Progress.Track borderRadius="full">
+          {/* No width transition: animating a width lays out and paints every frame,
+              and with progress twice a second that never stops (a third more CPU). */}
+          <Progress.Range transition="none" />
+        </Progress.Track>
+      </Progress.Root>
+      <HStack justify="space-between" fontSize="xs" color="fg.muted">
+        <Text>
+          {activeLabel} · {formatBytes(transferred)} of {formatBytes(item.size)}
+          {item.state !== 'paused' && bytesPerSecond > 0 ? ` · ${formatSpeed(bytesPerSecond)}` : ''}
+          {item.state === 'paused' && item.note ? ` · ${item.note}` : ''}
+        </Text>
+        <Button size="2xs" variant="ghost" onClick={() => room.cancel(item.id)} aria-label={`Cancel ${label}`}>
+          Cancel
+        </Button>
+      </HStack>
+    </Stack>
+  );
+}
+
+function ItemCard({ item }: { item: Item }) {
+  const room = useRoom();
   const extra = useContext(ItemExtra);
   const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
   const { copied, copy } = useCopy();
@@ -49,7 +89,6 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
   const Icon = KIND_ICON[item.kind];
   const activeLabel = ACTIVE_LABEL[item.state];
   const active = activeLabel !== undefined;
-  const pct = item.size > 0 ? Math.min(100, (item.transferred / item.size) * 100) : 0;
 
   return (
     <Box
@@ -113,7 +152,7 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
                 </IconButton>
               )}
               {!active && (
-                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" onClick={onRemove}>
+                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" onClick={() => room.removeLocal(item.id)}>
                   <X />
                 </IconButton>
               )}
@@ -123,31 +162,11 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
           {item.state === 'done' && item.kind === 'text' && item.text !== undefined && <TextBody text={item.text} label={label} />}
           {item.state === 'done' && item.kind === 'image' && url && <ImageBody item={item} url={url} />}
 
-          {active && (
-            <Stack gap="1.5" data-testid="progress">
-              <Progress.Root value={pct} size="sm" colorPalette={item.state === 'paused' ? 'orange' : 'teal'} aria-label={activeLabel}>
-                <Progress.Track borderRadius="full">
-                  {/* No width transition: animating a width lays out and paints every frame,
-                      and with progress twice a second that never stops (a third more CPU). */}
-                  <Progress.Range transition="none" />
-                </Progress.Track>
-              </Progress.Root>
-              <HStack justify="space-between" fontSize="xs" color="fg.muted">
-                <Text>
-                  {activeLabel} · {formatBytes(item.transferred)} of {formatBytes(item.size)}
-                  {item.state !== 'paused' && item.bytesPerSecond > 0 ? ` · ${formatSpeed(item.bytesPerSecond)}` : ''}
-                  {item.state === 'paused' && item.note ? ` · ${item.note}` : ''}
-                </Text>
-                <Button size="2xs" variant="ghost" onClick={onCancel} aria-label={`Cancel ${label}`}>
-                  Cancel
-                </Button>
-              </HStack>
-            </Stack>
-          )}
+          {active && <TransferProgress item={item} label={label} activeLabel={activeLabel} />}
           {item.state === 'offered' && (
             <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="offered">
               <Text>{item.note ?? 'Not downloaded yet'}</Text>
-              <Button size="2xs" variant="outline" onClick={onFetch} aria-label={`Get ${item.name}`}>
+              <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`}>
                 <Download /> Get · {formatBytes(item.size)}
               </Button>
             </HStack>
@@ -163,3 +182,11 @@ export function ContentItem({ item, onCancel, onRemove, onFetch }: { item: Item;
     </Box>
   );
 }
+
+/**
+ * One shared item, memoised progress aside: a progress update re-renders its
+ * `TransferProgress` only, and a list update only the items it replaced. Rendering whole cards
+ * (and the page) with each update cost a receiving browser more CPU than opening and writing
+ * the chunks.
+ */
+export const ContentItem = memo(ItemCard, (prev, next) => sameButProgress(prev.item, next.item));

@@ -1,13 +1,14 @@
 /** The shared items, newest first, with "clear on every device" (for everyone, asked first). */
 import { Box, Center, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { Inbox } from 'lucide-react';
-import { useRoom, useRoomState } from '../../../hooks/use-room';
+import { useRoom, useRoomValue } from '../../../hooks/use-room';
 import { ClearAllButton } from './clear-all-button';
 import { ContentItem } from './content-item';
 
 export function ContentList() {
   const room = useRoom();
-  const { items, sessionId } = useRoomState();
+  const items = useRoomValue('items');
+  const sessionId = useRoomValue('sessionId');
   return (
     <Box as="section" aria-labelledby="shared-heading">
       <HStack justify="space-between" mb="3" minH="8">
@@ -27,7 +28,8 @@ export function ContentList() {
       ) : (
         <Stack as="ul" gap="3" aria-label="Shared items">
           {items.map((item) => (
-            <ContentItem key={item.id} item={item} onCancel={() => room.cancel(item.id)} onRemove={() => room.removeLocal(item.id)} onFetch={() => room.fetch(item.id)} />
+            // Only the item whose progress moved re-renders: the others keep their identity.
+            <ContentItem key={item.id} item={item} />
           ))}
         </Stack>
       )}

@@ -6,7 +6,7 @@ import { Box, Stack, VisuallyHidden } from '@chakra-ui/react';
 import { useState } from 'react';
 import { toaster } from '../../../components/ui/toaster';
 import { usePreference } from '../../../hooks/use-preference';
-import { useRoomState } from '../../../hooks/use-room';
+import { useRoomValue } from '../../../hooks/use-room';
 import { useArrivals } from '../hooks/use-arrivals';
 import { useAutoCopy } from '../hooks/use-auto-copy';
 import { type Pasted, usePasteAndDrop } from '../hooks/use-paste-and-drop';
@@ -18,7 +18,7 @@ import { PasteConfirm } from './paste-confirm';
 
 export function SharePanel() {
   const { shareText, shareFiles } = useShare();
-  const { status } = useRoomState();
+  const status = useRoomValue('status');
   const [confirmPaste] = usePreference('confirmPaste');
   const [autoCopy] = usePreference('autoCopy');
   const [pending, setPending] = useState<Pasted | null>(null);
