@@ -9,7 +9,9 @@
 // They alternate, round after round; each run also reports the CPU seconds it cost by role.
 // Usage: node bench.mjs   (BENCH_MIB=200 file size, BENCH_RUNS=5 interleaved runs of each;
 //        BENCH_PROFILE=<dir> adds an uncounted app 1->1 run that writes CPU profiles of the
-//        sender and one receiver there, for Chrome DevTools' Performance panel).
+//        sender and one receiver there, for Chrome DevTools' Performance panel;
+//        BENCH_BASELINE=<release binary of another commit> runs that build's app too, in the
+//        same rounds, so a change is measured against the one before it on the same machine).
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_MIB ?? 200) * MiB;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const PROFILE = process.env.BENCH_PROFILE;
+const BASELINE = process.env.BENCH_BASELINE;
 const CHUNK = 256 * 1024;
 const SEALED_CHUNK = CHUNK + 16;
 const PASS = 'bench-bench-bench-bench-bench-bench';
@@ -27,6 +30,7 @@ const SOCKET_IO = readFileSync(joinPath(ROOT, 'web/node_modules/socket.io-client
 
 const work = mkdtempSync(joinPath(tmpdir(), 'sharethings-bench-'));
 const server = await startServer();
+const baselineServer = BASELINE ? await startServer({}, { binary: BASELINE }) : undefined;
 const devices = [];
 for (let i = 0; i < 4; i++) devices.push(await openDevice());
 const [sender, ...receivers] = devices;
@@ -67,11 +71,11 @@ function cpuSeconds() {
 const cpuSince = (before) => Object.fromEntries(Object.entries(cpuSeconds()).map(([k, v]) => [k, v - before[k]]));
 
 /** The app: one session per fan-out, the file picked on the sender, done on every receiver. */
-async function appRun(fanout, run) {
+async function appRun(fanout, run, srv = server) {
   const session = `bench-app-${fanout}-${run}-${Date.now().toString(36)}`;
   const group = [sender, ...receivers.slice(0, fanout)];
   for (const [i, d] of group.entries()) {
-    await d.page.goto(server.base);
+    await d.page.goto(srv.base);
     await join(d.page, { session, name: i === 0 ? 'Sender' : `Receiver ${i}`, passphrase: PASS });
     await joined(d.page);
   }
@@ -165,7 +169,11 @@ for (let run = 0; run < RUNS; run++) {
   for (const fanout of [1, 3]) {
     // Interleaved (ceiling, app, ceiling, app, ...), so load from other work on the machine
     // hits both alike; the ratio of medians is the figure, the spread says how much it moved.
-    for (const [what, fn] of [['ceiling', ceilingRun], ['app', appRun]]) {
+    for (const [what, fn] of [
+      ['ceiling', ceilingRun],
+      ['app', appRun],
+      ...(baselineServer ? [['baseline', (f, r) => appRun(f, r, baselineServer)]] : []),
+    ]) {
       sampleLoad();
       const { ms, cpu } = await fn(fanout, run);
       const key = `${what} 1->${fanout}`;
@@ -190,13 +198,16 @@ const median = (xs) => {
 };
 const spread = (xs) => `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}`;
 console.log(`\n${RUNS} interleaved runs of each, ${SIZE / MiB} MiB file, MB/s per receiver as median (min-max):`);
-console.log('fan-out | ceiling MB/s       | app MB/s           | app / ceiling: of medians (per-pair min-max)');
+console.log(`${baselineServer ? 'build   ' : ''}fan-out | ceiling MB/s       | app MB/s           | app / ceiling: of medians (per-pair min-max)`);
 for (const fanout of [1, 3]) {
   const c = samples[`ceiling 1->${fanout}`];
-  const a = samples[`app 1->${fanout}`];
-  const pairs = a.map((x, i) => (100 * x) / c[i]);
-  const cell = (xs) => `${median(xs).toFixed(1)} (${spread(xs)})`.padEnd(18);
-  console.log(`1->${fanout}    | ${cell(c)} | ${cell(a)} | ${((100 * median(a)) / median(c)).toFixed(0)} % (${Math.min(...pairs).toFixed(0)}-${Math.max(...pairs).toFixed(0)} %)`);
+  for (const what of baselineServer ? ['app', 'baseline'] : ['app']) {
+    const a = samples[`${what} 1->${fanout}`];
+    const pairs = a.map((x, i) => (100 * x) / c[i]);
+    const cell = (xs) => `${median(xs).toFixed(1)} (${spread(xs)})`.padEnd(18);
+    const label = baselineServer ? `${what.padEnd(8)} 1->${fanout}` : `1->${fanout}   `;
+    console.log(`${label} | ${cell(c)} | ${cell(a)} | ${((100 * median(a)) / median(c)).toFixed(0)} % (${Math.min(...pairs).toFixed(0)}-${Math.max(...pairs).toFixed(0)} %)`);
+  }
 }
 console.log('\nCPU seconds per run, median, by role:');
 for (const [key, runs] of Object.entries(cpus)) {
@@ -206,4 +217,5 @@ console.log(`1-minute load average during the runs: ${Math.min(...loads).toFixed
 
 for (const d of devices) await d.close();
 await server.stop();
+await baselineServer?.stop();
 rmSync(work, { recursive: true, force: true });

@@ -60,16 +60,17 @@ export const INSECURE_HOST = 'sharethings.test';
 
 /**
  * Builds the release binary if it is missing, starts it, and waits for GET /health. `port`
- * restarts a server where a stopped one was (a device that saw it expects it there).
+ * restarts a server where a stopped one was (a device that saw it expects it there); `binary`
+ * runs another build instead (the benchmark's baseline).
  */
-export async function startServer(extraEnv = {}, { port: wanted } = {}) {
-  if (!existsSync(BINARY)) {
+export async function startServer(extraEnv = {}, { port: wanted, binary = BINARY } = {}) {
+  if (binary === BINARY && !existsSync(BINARY)) {
     const r = spawnSync('cargo', ['build', '--release'], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('cargo build --release failed');
   }
   const port = wanted ?? (await freePort());
   const logs = [];
-  const proc = spawn(BINARY, ['--port', String(port), '--host', '127.0.0.1'], {
+  const proc = spawn(binary, ['--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT,
     // Every simulated device connects from 127.0.0.1, where real devices each have their own
     // address: the per-address cap would count a whole household of browsers as one client.
