@@ -256,6 +256,16 @@ export async function downloadHash(page, item) {
   return { hash: sha256File(path), name: download.suggestedFilename() };
 }
 
+/** Whether a process has ended (gone, or a zombie nobody reaped yet). */
+function processGone(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
 /** The processes of one browser: the one started with this profile and all its descendants. */
 export function browserPids(profileDir) {
   const parents = new Map();
@@ -357,8 +367,24 @@ export async function openDetachableDevice() {
     },
     async close() {
       await this.detach().catch(() => {});
-      proc.kill('SIGKILL');
+      // Every process of this browser, not just its first: the others go on writing into the
+      // profile for a while after it dies, and removing the folder under them failed (ENOTEMPTY).
+      let pids = [proc.pid];
+      try {
+        pids = browserPids(dir);
+      } catch {
+        // Already gone.
+      }
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Ended meanwhile.
+        }
+      }
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      // (A pid taken again by then only costs the wait: the removal below still retries.)
+      await waitFor(() => pids.every(processGone), { timeout: 10_000, what: 'browser processes gone' }).catch(() => {});
       rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
