@@ -1,22 +1,30 @@
 /** The shared items, newest first, with "clear on every device" (for everyone, asked first). */
 import { Box, Center, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { Inbox } from 'lucide-react';
+import { memo } from 'react';
 import { useRoom, useRoomValue } from '../../../hooks/use-room';
 import { ClearAllButton } from './clear-all-button';
 import { ContentItem } from './content-item';
 
-export function ContentList() {
+/** The heading and "clear on every device": apart, so that progress (a new `items`) leaves them be. */
+const SharedHeading = memo(function SharedHeading({ count }: { count: number }) {
   const room = useRoom();
-  const items = useRoomValue('items');
   const sessionId = useRoomValue('sessionId');
   return (
+    <HStack justify="space-between" mb="3" minH="8">
+      <Heading as="h2" id="shared-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
+        Shared · {count}
+      </Heading>
+      {count > 0 && <ClearAllButton count={count} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
+    </HStack>
+  );
+});
+
+export function ContentList() {
+  const items = useRoomValue('items');
+  return (
     <Box as="section" aria-labelledby="shared-heading">
-      <HStack justify="space-between" mb="3" minH="8">
-        <Heading as="h2" id="shared-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
-          Shared · {items.length}
-        </Heading>
-        {items.length > 0 && <ClearAllButton count={items.length} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
-      </HStack>
+      <SharedHeading count={items.length} />
       {items.length === 0 ? (
         <Center flexDirection="column" gap="2" py="14" borderWidth="1px" borderStyle="dashed" borderColor="border" borderRadius="l3" color="fg.muted" textAlign="center" px="6">
           <Inbox size={28} strokeWidth={1.5} aria-hidden="true" />
