@@ -10,26 +10,47 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-need=()
-{ command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null || need+=(haproxy)
-command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null || need+=(qemu-user)
-command -v openssl >/dev/null || need+=(openssl)
-command -v systemd-analyze >/dev/null || need+=(systemd)
-command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
-command -v lintian >/dev/null || need+=(lintian)
-{ command -v debootstrap || [ -x /usr/sbin/debootstrap ]; } >/dev/null || need+=(debootstrap)
-command -v cpio >/dev/null || need+=(cpio)
-{ command -v mkfs.ext4 || [ -x /usr/sbin/mkfs.ext4 ]; } >/dev/null || need+=(e2fsprogs)
-command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm ipxe-qemu)
-command -v qemu-img >/dev/null || need+=(qemu-utils)
-node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-[ "$node_major" -ge 18 ] || need+=(nodejs npm)
+# Sets `need` to the packages whose commands are missing.
+missing() {
+    need=()
+    { command -v haproxy || [ -x /usr/sbin/haproxy ]; } >/dev/null || need+=(haproxy)
+    command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null || need+=(qemu-user)
+    command -v openssl >/dev/null || need+=(openssl)
+    command -v systemd-analyze >/dev/null || need+=(systemd)
+    command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
+    command -v lintian >/dev/null || need+=(lintian)
+    { command -v debootstrap || [ -x /usr/sbin/debootstrap ]; } >/dev/null || need+=(debootstrap)
+    command -v cpio >/dev/null || need+=(cpio)
+    { command -v mkfs.ext4 || [ -x /usr/sbin/mkfs.ext4 ]; } >/dev/null || need+=(e2fsprogs)
+    if ! command -v qemu-system-aarch64 >/dev/null; then
+        # qemu-utils comes from the same source package and must have the same version: a
+        # backported qemu-utils either blocks Debian's qemu-system-arm or is removed by it, and
+        # qemu-img with it. Both go in together, at qemu-system-arm's version.
+        local version
+        version="$(apt-cache policy qemu-system-arm | sed -n 's/^ *Candidate: //p')"
+        need+=(qemu-system-arm ipxe-qemu "qemu-utils=$version")
+    elif ! command -v qemu-img >/dev/null; then
+        need+=(qemu-utils)
+    fi
+    local node_major
+    node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    [ "$node_major" -ge 18 ] || need+=(nodejs npm)
+}
+
+missing
 if [ ${#need[@]} -gt 0 ]; then
-    echo "deploy/install: apt-get install ${need[*]}" >&2
     apt-get update -qq -o DPkg::Lock::Timeout=600
+    missing # after the update, so that a version named is one apt has
+    echo "deploy/install: apt-get install ${need[*]}" >&2
     # Debian's haproxy service, if systemd starts it, has no frontend and binds nothing.
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --allow-downgrades \
         -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
+    # apt may remove a package to make room for another: prove that every command is there.
+    missing
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "deploy/install: still missing after apt-get install: ${need[*]}" >&2
+        exit 1
+    fi
 fi
 
 # Into the per-machine cache, where tests/deploy/run.sh looks for it (it says why).
