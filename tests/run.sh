@@ -5,15 +5,15 @@
 #
 # Suites: rust (cargo test, every workspace member), node (socket.io-client interop), attack
 # (the security review's attacks on the release binary), e2e (web client checks and the
-# browser), deploy (ARM builds under qemu, systemd, HAProxy), cli (the command-line client
-# against the server, Chromium and HAProxy). Run a subset with
-# `tests/run.sh rust node`.
+# browser), cli (the command-line client against the server, Chromium and HAProxy), deploy
+# (ARM builds under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`.
+# The deploy suite's cold builds start first, in the background (see below), so deploy is last.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 
-if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node attack e2e deploy cli); fi
+if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node attack e2e cli deploy); fi
 
 passed=0
 failed=0
@@ -61,8 +61,21 @@ run_scripted() {
   count "$name" "$p" "$f"
 }
 
+# On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 30
+# CPU-minutes. They start now at the lowest priority, taking only the CPU the other suites
+# leave idle (tests/deploy/warm-up.sh), and deploy waits for them.
+warm_up=
+if [[ " ${suites[*]} " == *" deploy "* ]] && tests/deploy/install.sh; then
+  nice -n 19 ionice -c 3 tests/deploy/warm-up.sh >"$log_dir/deploy-warm-up.log" 2>&1 &
+  warm_up=$!
+fi
+
 for suite in "${suites[@]}"; do
   echo "=== suite: $suite ==="
+  if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
+    wait "$warm_up"
+    grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
+  fi
   case "$suite" in
     rust) run_rust ;;
     *) run_scripted "$suite" ;;

@@ -53,9 +53,10 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
-# Into the per-machine cache, where tests/deploy/run.sh looks for it (it says why).
-CROSS_TOOLCHAIN="${CROSS_TOOLCHAIN:-${SHARETHINGS_TEST_CACHE:-/var/cache/sharethings-tests}/cross-toolchain}" \
-    bash "$repo/cross/toolchain.sh"
+# Into the per-machine cache, where tests/deploy/run.sh looks for it (cache-env.sh says why).
+# shellcheck source=SCRIPTDIR/cache-env.sh
+. "$here/cache-env.sh"
+bash "$repo/cross/toolchain.sh"
 
 cd "$here"
 if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -28,14 +28,8 @@ timed() { # timed <description> <command...>: check, and say how long it took
     check "$what" "$@"
     echo "# $what: $(($(date +%s) - t)) s"
 }
-# The cross builds' cargo directories and the VM image live in a per-machine cache outside the
-# work tree (tests/deploy/lib.mjs, TEST_CACHE), so a fresh clone on the same machine reuses them.
-export SHARETHINGS_TEST_CACHE="${SHARETHINGS_TEST_CACHE:-/var/cache/sharethings-tests}"
-export CROSS_BUILD_ROOT="${CROSS_BUILD_ROOT:-$SHARETHINGS_TEST_CACHE/cross-build}"
-# The toolchain too (install.sh puts it there): cargo's fingerprints of the standard library,
-# which -Zbuild-std compiles from the toolchain's sources, hold those sources' absolute paths,
-# so a toolchain inside each clone made every clone rebuild std and every crate on top of it.
-export CROSS_TOOLCHAIN="${CROSS_TOOLCHAIN:-$SHARETHINGS_TEST_CACHE/cross-toolchain}"
+# shellcheck source=SCRIPTDIR/cache-env.sh
+. "$here/cache-env.sh"
 # CROSS_TARGETS may name several targets, one word each.
 # shellcheck disable=SC2086
 timed "cross/build.sh ${CROSS_TARGETS:-musl}" bash cross/build.sh ${CROSS_TARGETS:-musl}
@@ -43,7 +37,7 @@ if [ -z "${SHARETHINGS_BIN:-}" ]; then
     check "x86_64 release build of the server" cargo build --release --locked --quiet --bin sharethings
 fi
 timed "packaging/build-deb.sh: arm64, armhf and amd64 packages" bash packaging/build-deb.sh
-timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 image (cached)" bash tests/deploy/vm/build-image.sh "$SHARETHINGS_TEST_CACHE/deploy-vm/bookworm-arm64"
+timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 image (cached)" bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
 
 for file in systemd cross package haproxy affine vm; do
     log="$(mktemp)"
