@@ -22,7 +22,8 @@
 #
 # All requested targets build at once by default (CROSS_JOBS): the end of each build is a
 # single fat-LTO codegen unit on one core, so running the targets side by side keeps both
-# cores busy. Measured: about 320 CPU-seconds per target from scratch (std included).
+# cores busy. Measured: about 410 CPU-seconds per target from scratch, server and client
+# (std included; docs/deploy.md).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -7,6 +7,8 @@
 #   3. tests/deploy/vm/build-image.sh builds the Debian bookworm arm64 system that
 #      vm.test.mjs boots under qemu-system-aarch64, once: it is cached in $SHARETHINGS_TEST_CACHE (default /var/cache/sharethings-tests).
 #   4. node's test runner runs each tests/deploy/*.test.mjs file in turn.
+# tests/run.sh starts steps 1 and 3 early, beside the other suites (warm-up.sh), so here they
+# usually find their work done.
 # Prints the build report, then `N passed, N failed` as the last line; exits non-zero when
 # anything failed. Every address used is on 127.0.0.0/8.
 set -uo pipefail
