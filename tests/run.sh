@@ -61,9 +61,9 @@ run_scripted() {
   count "$name" "$p" "$f"
 }
 
-# On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 30
-# CPU-minutes. They start now at the lowest priority, taking only the CPU the other suites
-# leave idle (tests/deploy/warm-up.sh), and deploy waits for them.
+# On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 45
+# CPU-minutes. They start now at the lowest priority, so they run mostly on the CPU that the
+# other suites leave idle (tests/deploy/warm-up.sh, docs/testing.md), and deploy waits for them.
 warm_up=
 if [[ " ${suites[*]} " == *" deploy "* ]] && tests/deploy/install.sh; then
   nice -n 19 ionice -c 3 tests/deploy/warm-up.sh >"$log_dir/deploy-warm-up.log" 2>&1 &

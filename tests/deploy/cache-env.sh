@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by tests/deploy/run.sh and tests/deploy/warm-up.sh: where the deploy suite's builds
+# Sourced by tests/deploy/install.sh, run.sh and warm-up.sh: where the deploy suite's builds
 # are kept. The cross builds' cargo directories and the VM image live in a per-machine cache
 # outside the work tree (tests/deploy/lib.mjs, TEST_CACHE), so a fresh clone on the same
 # machine reuses them.

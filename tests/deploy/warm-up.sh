@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The deploy suite's cold builds on their own: the cross binaries (cross/build.sh) and the VM
 # image (tests/deploy/vm/build-image.sh), into the per-machine cache. On a fresh machine they
-# are about 30 CPU-minutes, most of a whole run; tests/run.sh starts this at the lowest CPU
+# are about 45 CPU-minutes, most of a whole run; tests/run.sh starts this at the lowest CPU
 # and I/O priority beside the suites before deploy, which leave a core idle for long stretches
 # (one test thread, TTL waits, browsers waiting on each other). tests/deploy/run.sh later runs
 # the same steps, which find their work done; on a warm machine this takes seconds.
