@@ -40,6 +40,8 @@ export interface Item {
   inInbox?: boolean;
   /** Why the session's inbox did not keep our item (it still reached the members online). */
   inboxError?: string;
+  /** Our item: the members who confirmed they have all of it. */
+  deliveredTo?: { id: string; name: string }[];
 }
 
 /** Progress reaches the store at most this often per item. */

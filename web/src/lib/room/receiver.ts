@@ -4,8 +4,13 @@
  * per chunk to know what has arrived. Every transfer ends: `done` once all chunks authenticated, `cancelled`
  * or `failed` when its sender says so (sealed, so the server cannot forge it) or when this
  * device cannot keep it (a full disk fails here only), and `paused` while its sender is away,
- * resuming when they are back. A watchdog asks again for whatever stops arriving, so a lost
- * chunk or a relay restart can slow a transfer but never leave it hanging.
+ * resuming when they are back, or ending when they closed their page or stay gone. A watchdog
+ * asks again for whatever stops arriving, so a lost chunk or a relay restart can slow a
+ * transfer but never leave it hanging.
+ *
+ * Before an item is taken, it must fit: in the browser's free storage quota when files go to
+ * disk (else it fails here at once, saying so), and within a share of the device's memory where
+ * they cannot (else it waits, offered, saying it would be kept in memory, until the user asks).
  */
 import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
@@ -18,6 +23,8 @@ import { INBOX_FETCH_CHUNKS, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
+import type { StorageMode } from '../disk/opfs';
+import { formatBytes } from '../../utils/format';
 
 /** No new chunk for this long while receiving: ask the sender again. */
 export const STALL_MS = 4000;
@@ -29,6 +36,11 @@ export const STALL_MS = 4000;
  */
 export const MAX_ASKS = 1;
 const PAUSED_ASK_MS = 30_000;
+/**
+ * A sender gone from the session this long while its item is paused (its page crashed, or it
+ * came back as a new page that no longer has the file) ends the item: waiting longer helps no one.
+ */
+export const SENDER_GONE_MS = 30_000;
 const WATCHDOG_MS = 2000;
 const MAX_ORPHAN_ITEMS = 8;
 const MAX_ORPHAN_CHUNKS = 16;
@@ -51,6 +63,8 @@ interface Incoming {
   lastProgress: number;
   lastAsk: number;
   asks: number;
+  /** When it last paused (undefined while it runs). */
+  pausedAt?: number;
 }
 
 export interface ReceiverContext {
@@ -64,6 +78,10 @@ export interface ReceiverContext {
   autoFetchBytes(): number;
   /** This room's folder on disk. */
   folder: string;
+  /** Bytes the browser still lets us store on disk, when it says. */
+  freeSpace(): Promise<number | undefined>;
+  /** The largest item kept in memory without asking first. */
+  memoryBudget(): number;
   now?: () => number;
 }
 
@@ -76,13 +94,16 @@ export class Receiver {
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
+  /** Items stopped on this device, with what they had received: Get goes on from there. */
+  private readonly halted = new Map<string, Incoming>();
   /** Cancels that arrived before their item's metadata. */
   private readonly early = new Map<string, CancelNotice>();
   private readonly watchdog: ReturnType<typeof setInterval>;
-  private readonly disk: Promise<boolean>;
+  /** How received files are kept here (see `disk/opfs.ts`). */
+  readonly storage: Promise<StorageMode>;
 
   constructor(private readonly ctx: ReceiverContext) {
-    this.disk = ctx.crypto.diskAvailable();
+    this.storage = ctx.crypto.storage();
     this.watchdog = setInterval(() => this.checkStalls(), WATCHDOG_MS);
   }
 
@@ -121,9 +142,10 @@ export class Receiver {
       this.ctx.board.add({ ...itemFrom(id, from, meta), ...senderEnding(early.reason, meta.senderName) });
       return;
     }
-    if (meta.offered && meta.size > this.ctx.autoFetchBytes()) {
+    const inMemory = meta.size > this.ctx.memoryBudget() && (await this.storage) === 'memory';
+    if (inMemory || (meta.offered && meta.size > this.ctx.autoFetchBytes())) {
       this.offers.set(id, { from, meta, inbox });
-      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered' });
+      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
       this.ctx.notify({ kind: 'offered', name: meta.name, from: meta.senderName });
       return;
     }
@@ -131,8 +153,22 @@ export class Receiver {
     await this.start(id, from, meta, meta.offered === true, inbox);
   }
 
-  /** The user asks for an offered item (or again, after stopping it). */
+  /** Why an item waits although it was sent to us: this browser would keep it in memory. */
+  private memoryNote() {
+    return `This browser cannot store files on disk, so it would keep this one in memory: more than ${formatBytes(this.ctx.memoryBudget())} (a quarter of this device's memory)`;
+  }
+
+  /** The user asks for an offered item, or again after stopping it (which goes on where it stopped). */
   async fetch(id: string) {
+    const halted = this.halted.get(id);
+    if (halted) {
+      this.halted.delete(id);
+      this.incoming.set(id, halted);
+      this.ctx.board.patch(id, { state: 'receiving', transferred: halted.bytes, error: undefined, note: undefined });
+      halted.lastProgress = this.now();
+      this.ask(halted);
+      return;
+    }
     const offer = this.offers.get(id);
     if (!offer || this.incoming.has(id)) return;
     this.ctx.board.patch(id, { state: 'receiving', transferred: 0, error: undefined, note: undefined });
@@ -142,7 +178,18 @@ export class Receiver {
   private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
-    const sink: Sink = (await this.disk) ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
+    const onDisk = (await this.storage) !== 'memory';
+    if (onDisk) {
+      const free = await this.ctx.freeSpace();
+      if (free !== undefined && free < meta.size) {
+        this.dropped.add(id);
+        const reason = `not enough free space on this device: it needs ${formatBytes(meta.size)}, this browser lets ShareThings store ${formatBytes(free)} more`;
+        this.ctx.board.patch(id, { state: 'failed', error: reason, note: undefined });
+        this.ctx.notify({ kind: 'transfer-failed', name: meta.name, reason });
+        return;
+      }
+    }
+    const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
     const now = this.now();
     const inc: Incoming = {
@@ -172,6 +219,7 @@ export class Receiver {
     if (!c || typeof c.contentId !== 'string' || typeof c.iv !== 'string' || this.dropped.has(c.contentId)) return;
     const inc = this.incoming.get(c.contentId);
     if (!inc) {
+      if (this.halted.has(c.contentId)) return; // stopped here: Get asks again
       if (this.ctx.board.get(c.contentId)) return; // complete, offered or stopped
       // Its metadata is still being opened: keep a few chunks, and only for a few items.
       const list = this.orphans.get(c.contentId);
@@ -205,6 +253,7 @@ export class Receiver {
     inc.bytes += length;
     inc.lastProgress = this.now();
     inc.asks = 0;
+    inc.pausedAt = undefined;
     const item = this.ctx.board.get(inc.id);
     if (item?.state === 'paused') this.ctx.board.patch(inc.id, { state: 'receiving', note: undefined });
     if (!inc.tracker.complete) {
@@ -212,6 +261,8 @@ export class Receiver {
       return;
     }
     this.incoming.delete(inc.id);
+    // The sender learns that this device has it all (its per-device delivery).
+    if (!inc.inbox) this.report(inc);
     try {
       const blob = await inc.sink.finish();
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
@@ -234,24 +285,28 @@ export class Receiver {
       return;
     }
     if (item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
-    const inc = this.incoming.get(msg.contentId);
+    const inc = this.incoming.get(msg.contentId) ?? this.halted.get(msg.contentId);
     this.incoming.delete(msg.contentId);
+    this.halted.delete(msg.contentId);
     this.offers.delete(msg.contentId);
     void inc?.sink.discard();
     const ending = senderEnding(msg.reason, item.senderName);
     this.ctx.board.patch(msg.contentId, { ...ending, bytesPerSecond: 0, note: undefined });
-    if (ending.state === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
+    if (msg.reason === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
     else this.ctx.notify({ kind: 'transfer-failed', name: item.name, reason: ending.error });
   }
 
-  /** Stops receiving on this device only; the item stays, and can be fetched again. */
+  /**
+   * Stops receiving on this device only; the item stays with what it has, and Get goes on from
+   * there (asking only for the chunks still missing).
+   */
   stop(id: string) {
     const inc = this.incoming.get(id);
     if (!inc) return;
     this.incoming.delete(id);
-    void inc.sink.discard();
-    this.offers.set(id, { from: inc.from, meta: { ...inc.meta, offered: true }, inbox: inc.inbox !== undefined });
-    this.ctx.board.patch(id, { state: 'offered', transferred: 0, bytesPerSecond: 0, note: 'Stopped on this device' });
+    this.halted.set(id, inc);
+    inc.pausedAt = undefined;
+    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, note: `Stopped on this device at ${formatBytes(inc.bytes)}` });
   }
 
   /** The session's inbox no longer keeps item `id`: what was to come from there cannot. */
@@ -273,13 +328,15 @@ export class Receiver {
     this.orphans.delete(id);
     void this.incoming.get(id)?.sink.discard();
     this.incoming.delete(id);
+    void this.halted.get(id)?.sink.discard();
+    this.halted.delete(id);
     void this.stored.get(id)?.discard();
     this.stored.delete(id);
   }
 
   /** Forgets everything (a clear): every file is deleted. */
   clear() {
-    for (const id of [...this.incoming.keys(), ...this.stored.keys(), ...this.offers.keys()]) this.remove(id);
+    for (const id of [...this.incoming.keys(), ...this.halted.keys(), ...this.stored.keys(), ...this.offers.keys()]) this.remove(id);
     this.orphans.clear();
   }
 
@@ -287,7 +344,7 @@ export class Receiver {
   async close() {
     clearInterval(this.watchdog);
     this.clear();
-    if (await this.disk) await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
+    if ((await this.storage) !== 'memory') await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
   }
 
   /** A member left: what they were sending pauses, and says why. */
@@ -314,11 +371,13 @@ export class Receiver {
   }
 
   private pause(inc: Incoming, note: string) {
+    inc.pausedAt ??= this.now();
     this.ctx.board.patch(inc.id, { state: 'paused', bytesPerSecond: 0, note });
   }
 
   private resume(inc: Incoming) {
     inc.asks = 0;
+    inc.pausedAt = undefined;
     this.ctx.board.patch(inc.id, { state: 'receiving', note: undefined });
     this.ask(inc);
   }
@@ -326,8 +385,13 @@ export class Receiver {
   private checkStalls() {
     if (!this.ctx.connection.joined) return;
     const now = this.now();
-    for (const inc of this.incoming.values()) {
+    const here = new Set(this.ctx.members().map((m) => m.id));
+    for (const inc of [...this.incoming.values()]) {
       const paused = this.ctx.board.get(inc.id)?.state === 'paused';
+      if (paused && !inc.inbox && !here.has(inc.from) && now - (inc.pausedAt ?? now) >= SENDER_GONE_MS) {
+        this.failHere(inc, `${inc.meta.senderName} left before sending all of it`);
+        continue;
+      }
       const quiet = now - Math.max(inc.lastProgress, inc.lastAsk);
       if (paused ? quiet < PAUSED_ASK_MS : quiet < STALL_MS) continue;
       if (!paused && inc.asks >= MAX_ASKS) {
@@ -413,5 +477,7 @@ function senderEnding(reason: CancelNotice['reason'], sender: string): { state: 
       return { state: 'failed', error: `${sender}'s device could not read the file any more` };
     case 'failed':
       return { state: 'failed', error: `sending failed on ${sender}'s device` };
+    case 'left':
+      return { state: 'cancelled', error: `${sender} closed ShareThings before sending all of it` };
   }
 }

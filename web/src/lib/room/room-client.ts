@@ -20,6 +20,8 @@ import type { Notice } from './notices';
 import { Receiver } from './receiver';
 import { Sender } from './sender';
 import { Store } from './store';
+import type { StorageMode } from '../disk/opfs';
+import { freeSpace, memoryBudget } from '../disk/space';
 
 export type { ConnectionStatus } from './connection';
 export type { Item, TransferState } from './items';
@@ -37,6 +39,8 @@ export interface RoomState {
   arrivals: number;
   /** The session's inbox for devices that join later, when it keeps one. */
   inbox: InboxTerms | null;
+  /** How received files are kept on this device, once known. */
+  storage: StorageMode | null;
 }
 
 export type JoinResult =
@@ -54,6 +58,9 @@ export interface JoinOptions {
   recentWindowMs: () => number;
   /** Offered items up to this size are fetched at once; larger ones wait until asked for. */
   autoFetchBytes?: () => number;
+  /** Free storage quota and memory budget (see `disk/space.ts`); tests pass their own. */
+  freeSpace?: () => Promise<number | undefined>;
+  memoryBudget?: () => number;
   /** Socket.IO URL; same origin when omitted. */
   url?: string;
   /** Opens the Socket.IO connection; tests pass a fake. Defaults to socket.io-client's `io`. */
@@ -93,6 +100,7 @@ export class RoomClient {
       cryptoBackend: backend,
       arrivals: 0,
       inbox,
+      storage: null,
     });
     this.board = new ItemBoard(
       () => this.store.get().items,
@@ -117,7 +125,10 @@ export class RoomClient {
       ...shared,
       autoFetchBytes: opts.autoFetchBytes ?? (() => DEFAULT_AUTO_FETCH_BYTES),
       folder: newContentId(),
+      freeSpace: opts.freeSpace ?? freeSpace,
+      memoryBudget: opts.memoryBudget ?? memoryBudget,
     });
+    void this.receiver.storage.then((storage) => this.patch({ storage }));
     connection.attach({
       status: (status) => this.patch({ status }),
       lost: () => this.sender.lost(),
@@ -225,6 +236,16 @@ export class RoomClient {
     this.clearHere('You');
     if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
     void sealControl(this.opts.crypto, this.keyId, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
+  }
+
+  /** Whether something of ours is still on its way to another device. */
+  sending(): boolean {
+    return this.sender.busy();
+  }
+
+  /** The page is closing: tells the receivers of what is still on its way (see `Sender.goodbye`). */
+  goodbye() {
+    if (!this.closed) this.sender.goodbye();
   }
 
   /** Leaves the session for good: tells the server, frees the disk, forgets the key. */

@@ -8,6 +8,9 @@
  *
  * Reconnects: chunks without an ack are sent again after the rejoin, metadata first. A file
  * that becomes unreadable fails the item here and tells the receivers (a sealed `cancel`).
+ * A page that closes tells them too (`goodbye`, with a `cancel` sealed in advance, as a closing
+ * page cannot wait for the worker). Receivers confirm an item once they have all of it, and the
+ * item lists who did (`deliveredTo`).
  */
 import { chunkCount, chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
 import type { CryptoClient, Sealed } from '../crypto/crypto-client';
@@ -50,6 +53,8 @@ interface Outgoing {
   sent: Map<string, { count: number; first: number }>;
   /** Per receiver: its last progress report. */
   reports: Map<string, { have: number; at: number }>;
+  /** The sealed `cancel` a closing page sends, once sealed. */
+  goodbye?: SealedEnvelope;
 }
 
 interface Job {
@@ -114,6 +119,7 @@ export class Sender {
     const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
     const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
+    void sealControl(crypto, keyId, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
@@ -188,12 +194,31 @@ export class Sender {
     this.dropJobs((j) => j.to === memberId);
   }
 
-  /** A receiver reports how many chunks of our item it has written. */
+  /** A receiver reports how many chunks of our item it has written; all of them: it has the item. */
   progress(from: string, contentId: string, have: number) {
     const out = this.outgoing.get(contentId);
     if (!out) return;
     out.reports.set(from, { have, at: Date.now() });
+    const item = this.ctx.board.get(contentId);
+    if (have >= out.totalChunks && item && !item.deliveredTo?.some((d) => d.id === from)) {
+      const name = this.ctx.members().find((m) => m.id === from)?.name ?? 'Someone';
+      this.ctx.board.patch(contentId, { deliveredTo: [...(item.deliveredTo ?? []), { id: from, name }] });
+    }
     this.pump();
+  }
+
+  /** Whether an item of ours is still on its way to someone (closing the page would stop it). */
+  busy(): boolean {
+    return this.jobs.length > 0;
+  }
+
+  /**
+   * The page is closing: receivers of what is still on its way are told at once, so they end
+   * it instead of waiting for a sender who will not come back.
+   */
+  goodbye() {
+    const going = new Set(this.jobs.map((j) => j.out));
+    for (const out of going) if (out.goodbye) this.ctx.connection.emit('content', out.goodbye);
   }
 
   /** Whether a receiver of this job is a full window behind (and still reporting). */
@@ -219,6 +244,12 @@ export class Sender {
       return;
     }
     const wanted = rangeIndices(ranges ?? [[fromChunk, out.totalChunks]], out.totalChunks);
+    // The ask says what the receiver has: count from there. What was picked for it before (a
+    // first delivery it stopped) is not on its way any more, and must not hold it a window behind.
+    const has = out.totalChunks - wanted.length;
+    const now = Date.now();
+    out.sent.set(from, { count: has, first: now });
+    out.reports.set(from, { have: has, at: now });
     // What the delivery to everyone has still to send reaches them anyway.
     const broadcast = this.jobs.find((j) => j.out === out && j.to === undefined);
     const coming = new Set(broadcast?.pending);
