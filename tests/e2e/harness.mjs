@@ -233,8 +233,16 @@ export async function join(page, { session, name, passphrase }) {
   await page.getByRole('button', { name: 'Join session' }).click();
 }
 
+/**
+ * Waits for the session page. A join that created a session from a typed name is asked about
+ * first ("Start a new session?", rendered with the page): the tests mean to create theirs.
+ */
 export async function joined(page) {
   await page.getByTestId('session-name').waitFor({ timeout: 30_000 });
+  if ((await page.locator('[data-new-session=ask]').count()) > 0) {
+    await page.getByRole('alertdialog').getByRole('button', { name: /^Start “/ }).click();
+    await page.locator('[data-new-session=ask]').waitFor({ state: 'detached' });
+  }
   await page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
 }
 
