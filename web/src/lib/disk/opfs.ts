@@ -17,6 +17,7 @@
  */
 import { DiskError } from '../crypto/errors';
 import type { DiskTarget } from '../crypto/protocol';
+import { resumableFolders } from './partials';
 
 const ROOT = 'sharethings';
 const LOCK_PREFIX = 'sharethings-disk:';
@@ -24,8 +25,12 @@ const LOCK_PREFIX = 'sharethings-disk:';
 /** Web Locks exist in secure contexts (like the OPFS itself); without them nothing is swept. */
 const locks = (): LockManager | undefined => (typeof navigator !== 'undefined' ? navigator.locks : undefined);
 
-/** Deletes the folders of tabs that are gone (their lock is free). Runs at the app's start. */
+/**
+ * Deletes the folders of tabs that are gone (their lock is free), except those holding an
+ * unfinished item a later page may resume (`disk/partials.ts`). Runs at the app's start.
+ */
 export async function sweepStaleFolders(): Promise<string[]> {
+  const keep = await resumableFolders();
   const manager = locks();
   if (!manager || typeof navigator.storage?.getDirectory !== 'function') return [];
   let root: FileSystemDirectoryHandle;
@@ -37,7 +42,7 @@ export async function sweepStaleFolders(): Promise<string[]> {
   const names: string[] = [];
   for await (const [name, h] of root.entries()) if (h.kind === 'directory') names.push(name);
   const swept: string[] = [];
-  for (const name of names) {
+  for (const name of names.filter((n) => !keep.has(n))) {
     await manager.request(`${LOCK_PREFIX}${name}`, { ifAvailable: true }, async (lock) => {
       if (!lock) return; // a live tab holds it
       await root.removeEntry(name, { recursive: true }).then(

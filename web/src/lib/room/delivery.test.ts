@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../crypto/format';
+import { sealEnvelope } from './envelopes';
 import { type FakeSocket, joinFake, until } from './fake-socket.test-kit';
 import type { RoomClient } from './room-client';
 import { REPORT_SILENCE_MS } from './sender';
@@ -77,14 +78,21 @@ describe('deliveries', () => {
     expect(await same(first(r.room).blob!, data)).toBe(true);
   });
 
-  it('a sender closing its page ends the item on receivers at once, saying so', async () => {
+  it('a sender closing its page tells receivers at once; they keep what arrived and go on when it is offered again', async () => {
     const { s, r, run } = await pair();
-    await s.room.share(file(100 * CHUNK_SIZE), { kind: 'file', name: 'bye.bin', mime: 'application/octet-stream' });
+    const data = file(100 * CHUNK_SIZE);
+    const id = await s.room.share(data, { kind: 'file', name: 'bye.bin', mime: 'application/octet-stream' });
     await run(() => first(r.room)?.state === 'receiving');
     expect(s.room.sending()).toBe(true);
     s.room.goodbye();
-    await run(() => first(r.room)?.state === 'cancelled');
-    expect(first(r.room).error).toBe('Me closed ShareThings before sending all of it');
+    await run(() => first(r.room)?.state === 'offered');
+    expect(first(r.room).note).toBe('Me closed ShareThings before sending all of it; it goes on if they open the session again');
+    expect(first(r.room).resumable).toBe(true);
+    // The same item offered again (as a reopened page does once its file is picked again): it goes on by itself.
+    const offer = await sealEnvelope(s.crypto, 1, { kind: 'file', name: 'bye.bin', mime: 'application/octet-stream', size: data.size, senderName: 'Me', createdAt: Date.now(), offered: true }, id, 100);
+    r.socket.fire('content', { sessionId: 'room', ...offer, from: 'peer' });
+    await run(() => first(r.room)?.state === 'done');
+    expect(await same(first(r.room).blob!, data)).toBe(true);
   });
 
   it('receivers confirm; the sender lists who has the item', async () => {

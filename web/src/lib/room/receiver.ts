@@ -8,6 +8,9 @@
  * asks again for whatever stops arriving, so a lost chunk or a relay restart can slow a
  * transfer but never leave it hanging.
  *
+ * Where files are written in place, an unfinished item outlives its page (`disk/partials.ts`):
+ * after a reload the session offers it again, paused, and Resume asks only for what is missing.
+ *
  * Before an item is taken, it must fit: in the browser's free storage quota when files go to
  * disk (else it fails here at once, saying so), and within a share of the device's memory where
  * they cannot (else it waits, offered, saying it would be kept in memory, until the user asks).
@@ -15,7 +18,7 @@
 import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError, DiskError } from '../crypto/errors';
-import { chunkAad, fromBase64 } from '../crypto/format';
+import { CHUNK_SIZE, chunkAad, fromBase64 } from '../crypto/format';
 import type { CancelNotice, ChunkEvent, ControlMessage, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { sealControl } from './envelopes';
@@ -24,6 +27,7 @@ import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
+import { deletePartial, type PartialItem } from '../disk/partials';
 import { formatBytes } from '../../utils/format';
 
 /** No new chunk for this long while receiving: ask the sender again. */
@@ -65,6 +69,10 @@ interface Incoming {
   asks: number;
   /** When it last paused (undefined while it runs). */
   pausedAt?: number;
+  /** The folder its file is in (this room's, or an earlier page's for a resumed item). */
+  folder?: string;
+  /** Stopped because its sender's page went away: it goes on by itself when they offer it again. */
+  resumeOnOffer?: boolean;
 }
 
 export interface ReceiverContext {
@@ -78,10 +86,13 @@ export interface ReceiverContext {
   autoFetchBytes(): number;
   /** This room's folder on disk. */
   folder: string;
+  sessionId: string;
   /** Bytes the browser still lets us store on disk, when it says. */
   freeSpace(): Promise<number | undefined>;
   /** The largest item kept in memory without asking first. */
   memoryBudget(): number;
+  /** Keeps the record of an unfinished item on disk (see `disk/partials.ts`); none in tests. */
+  savePartial?(p: PartialItem): void;
   now?: () => number;
 }
 
@@ -124,6 +135,12 @@ export class Receiver {
       return;
     }
     const known = this.ctx.board.get(id);
+    const waiting = this.halted.get(id);
+    if (waiting?.resumeOnOffer) {
+      // Its sender is back (a page reopened, the file picked again): go on where it stopped.
+      waiting.from = from;
+      return this.fetch(id);
+    }
     if (known) {
       const offer = this.offers.get(id);
       if (known.state === 'offered') this.offers.set(id, { from, meta: offer?.meta ?? meta, inbox: offer?.inbox ?? inbox });
@@ -163,8 +180,9 @@ export class Receiver {
     const halted = this.halted.get(id);
     if (halted) {
       this.halted.delete(id);
+      halted.resumeOnOffer = undefined;
       this.incoming.set(id, halted);
-      this.ctx.board.patch(id, { state: 'receiving', transferred: halted.bytes, error: undefined, note: undefined });
+      this.ctx.board.patch(id, { state: 'receiving', transferred: halted.bytes, error: undefined, note: undefined, resumable: undefined });
       halted.lastProgress = this.now();
       this.ask(halted);
       return;
@@ -190,6 +208,7 @@ export class Receiver {
       }
     }
     const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
+    const folder = onDisk ? this.ctx.folder : undefined;
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
     const now = this.now();
     const inc: Incoming = {
@@ -205,6 +224,7 @@ export class Receiver {
       lastProgress: now,
       lastAsk: now,
       asks: 0,
+      folder,
     };
     this.incoming.set(id, inc);
     // Offered items come only when asked; everything else is already on its way.
@@ -250,6 +270,7 @@ export class Receiver {
     inc.tracker.accept(index, c.totalChunks);
     if (inc.inbox) this.fetchMore(inc, inc.inbox);
     else if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
+    if (inc.tracker.receivedCount % REPORT_EVERY === 0 && !inc.tracker.complete) void this.keep(inc);
     inc.bytes += length;
     inc.lastProgress = this.now();
     inc.asks = 0;
@@ -261,6 +282,7 @@ export class Receiver {
       return;
     }
     this.incoming.delete(inc.id);
+    void deletePartial(inc.id);
     // The sender learns that this device has it all (its per-device delivery).
     if (!inc.inbox) this.report(inc);
     try {
@@ -285,11 +307,13 @@ export class Receiver {
       return;
     }
     if (item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
+    if (msg.reason === 'left') return this.senderClosed(msg.contentId, item.senderName, item.name);
     const inc = this.incoming.get(msg.contentId) ?? this.halted.get(msg.contentId);
     this.incoming.delete(msg.contentId);
     this.halted.delete(msg.contentId);
     this.offers.delete(msg.contentId);
     void inc?.sink.discard();
+    void deletePartial(msg.contentId);
     const ending = senderEnding(msg.reason, item.senderName);
     this.ctx.board.patch(msg.contentId, { ...ending, bytesPerSecond: 0, note: undefined });
     if (msg.reason === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
@@ -306,7 +330,7 @@ export class Receiver {
     this.incoming.delete(id);
     this.halted.set(id, inc);
     inc.pausedAt = undefined;
-    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, note: `Stopped on this device at ${formatBytes(inc.bytes)}` });
+    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, resumable: true, transferred: inc.bytes, note: `Stopped on this device at ${formatBytes(inc.bytes)}` });
   }
 
   /** The session's inbox no longer keeps item `id`: what was to come from there cannot. */
@@ -324,6 +348,7 @@ export class Receiver {
   /** Forgets an item here and frees its space. */
   remove(id: string) {
     this.dropped.add(id);
+    void deletePartial(id);
     this.offers.delete(id);
     this.orphans.delete(id);
     void this.incoming.get(id)?.sink.discard();
@@ -340,10 +365,12 @@ export class Receiver {
     this.orphans.clear();
   }
 
-  /** Leaving: stop, and delete this room's folder. */
+  /** Leaving: stop, and delete this room's folder (and the folders of items it took over). */
   async close() {
     clearInterval(this.watchdog);
+    const folders = new Set([...this.incoming.values(), ...this.halted.values()].map((i) => i.folder).filter((f): f is string => f !== undefined));
     this.clear();
+    for (const f of folders) if (f !== this.ctx.folder) await this.ctx.crypto.diskRemove(f).catch(() => undefined);
     if ((await this.storage) !== 'memory') await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
   }
 
@@ -368,6 +395,74 @@ export class Receiver {
       if (here.has(inc.from) || inc.inbox) this.ask(inc);
       else this.pause(inc, `waiting for ${inc.meta.senderName} to come back`);
     }
+  }
+
+  /**
+   * The sender's page closed before the item was all here. What arrived is kept (on disk, with
+   * its record), the item says so at once, and it goes on by itself if the sender opens the
+   * session again and picks the file again; Discard frees it.
+   */
+  private senderClosed(id: string, senderName: string, name: string) {
+    const note = `${senderName} closed ShareThings before sending all of it; it goes on if they open the session again`;
+    const inc = this.incoming.get(id) ?? this.halted.get(id);
+    if (inc) {
+      this.incoming.delete(id);
+      this.halted.set(id, inc);
+      inc.resumeOnOffer = true;
+      void this.keep(inc);
+      this.ctx.board.patch(id, { state: 'offered', resumable: true, transferred: inc.bytes, bytesPerSecond: 0, note });
+    } else {
+      this.ctx.board.patch(id, { note });
+    }
+    this.ctx.notify({ kind: 'transfer-failed', name, reason: note });
+  }
+
+  /**
+   * Items an earlier page of this session left unfinished (reloaded, closed, frozen): shown
+   * stopped, with what they have; Resume (`fetch`) asks their sender for the rest.
+   */
+  async adopt(partials: PartialItem[]) {
+    if ((await this.storage) !== 'sync') return;
+    for (const p of partials) {
+      // Its sender may have offered it again already (a late joiner's offer): take that over.
+      const known = this.ctx.board.get(p.id);
+      if ((known && known.state !== 'offered') || this.halted.has(p.id) || this.incoming.has(p.id) || this.dropped.has(p.id)) continue;
+      let tracker: ChunkTracker;
+      try {
+        tracker = ChunkTracker.restore(p.totalChunks, p.have);
+      } catch {
+        continue;
+      }
+      if (p.totalChunks !== chunkCount(p.meta.size)) continue;
+      const bytes = Math.min(p.meta.size, tracker.receivedCount * CHUNK_SIZE);
+      const now = this.now();
+      const mime = p.meta.mime || 'application/octet-stream';
+      const inc: Incoming = {
+        id: p.id,
+        from: '',
+        meta: p.meta,
+        tracker,
+        sink: new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime),
+        writing: new Set(),
+        bytes,
+        late: true,
+        lastProgress: now,
+        lastAsk: now,
+        asks: 0,
+        folder: p.folder,
+      };
+      this.halted.set(p.id, inc);
+      this.offers.set(p.id, { from: this.offers.get(p.id)?.from ?? '', meta: { ...p.meta, offered: true }, inbox: false });
+      const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: `Interrupted at ${formatBytes(bytes)}: the page was closed or reloaded` };
+      if (known) this.ctx.board.patch(p.id, shown);
+      else this.ctx.board.add({ ...itemFrom(p.id, '', p.meta), ...shown });
+    }
+  }
+
+  /** Records what an unfinished item has written, for a page after this one (see `adopt`). */
+  private async keep(inc: Incoming) {
+    if (!this.ctx.savePartial || !inc.folder || (await this.storage) !== 'sync') return;
+    this.ctx.savePartial({ id: inc.id, sessionId: this.ctx.sessionId, folder: inc.folder, meta: inc.meta, totalChunks: inc.tracker.totalChunks, have: inc.tracker.receivedRanges(), savedAt: Date.now() });
   }
 
   private pause(inc: Incoming, note: string) {
@@ -429,12 +524,14 @@ export class Receiver {
 
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */
   private report(inc: Incoming) {
+    if (!inc.from) return; // a resumed item before its sender's first chunk
     const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
     void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */
   private failHere(inc: Incoming, reason: string) {
+    void deletePartial(inc.id);
     this.incoming.delete(inc.id);
     this.dropped.add(inc.id);
     void inc.sink.discard();

@@ -22,6 +22,7 @@ import { Sender } from './sender';
 import { Store } from './store';
 import type { StorageMode } from '../disk/opfs';
 import { freeSpace, memoryBudget } from '../disk/space';
+import { deleteUnsent, partialsOf, savePartial, saveUnsent, unsentOf } from '../disk/partials';
 
 export type { ConnectionStatus } from './connection';
 export type { Item, TransferState } from './items';
@@ -120,6 +121,9 @@ export class RoomClient {
       clientName: () => opts.clientName,
       recentWindowMs: opts.recentWindowMs,
       keepsForAbsent: () => this.store.get().inbox !== null,
+      sessionId: opts.sessionId,
+      rememberUnsent: (u) => void saveUnsent(u),
+      forgetUnsent: (id) => void deleteUnsent(id),
     });
     this.receiver = new Receiver({
       ...shared,
@@ -127,8 +131,17 @@ export class RoomClient {
       folder: newContentId(),
       freeSpace: opts.freeSpace ?? freeSpace,
       memoryBudget: opts.memoryBudget ?? memoryBudget,
+      sessionId: opts.sessionId,
+      savePartial: (p) => void savePartial(p),
     });
     void this.receiver.storage.then((storage) => this.patch({ storage }));
+    // What an earlier page of this session left unfinished here: offered again, to resume.
+    void partialsOf(opts.sessionId).then((partials) => {
+      if (!this.closed) void this.receiver.adopt(partials);
+    });
+    void unsentOf(opts.sessionId).then((unsent) => {
+      if (!this.closed) this.sender.restore(unsent);
+    });
     connection.attach({
       status: (status) => this.patch({ status }),
       lost: () => this.sender.lost(),
@@ -208,6 +221,14 @@ export class RoomClient {
   cancel(id: string) {
     if (this.sender.owns(id)) this.sender.cancel(id);
     else this.receiver.stop(id);
+  }
+
+  /**
+   * Our item from an earlier page, its file picked again: offered again if it is the same file;
+   * otherwise says why not.
+   */
+  resumeSending(id: string, file: File): Promise<string | undefined> {
+    return this.sender.resumeWith(id, file);
   }
 
   /** Asks for an item that was offered to us (late joiners choose what to fetch). */

@@ -1,7 +1,8 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Share, Type, X } from 'lucide-react';
-import { memo, useContext } from 'react';
+import { memo, useContext, useRef } from 'react';
+import { toaster } from '../../../components/ui/toaster';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { useItemProgress, useRoom } from '../../../hooks/use-room';
 import { useCopy } from '../../../hooks/use-copy';
@@ -103,6 +104,34 @@ function ShareSaveButton({ item }: { item: Item }) {
  * the user chooses Keep; Firefox and Safari save them. Said where it happens, once per file.
  */
 const chromiumOverHttp = () => !window.isSecureContext && /Chrom(e|ium)\//.test(navigator.userAgent);
+
+/**
+ * Our item from a page that closed while sending it: pick the file again to go on (a page
+ * cannot keep a picked file). The room checks it is the same file.
+ */
+function PickAgain({ item }: { item: Item }) {
+  const room = useRoom();
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <HStack justify="end">
+      <input
+        ref={input}
+        type="file"
+        hidden
+        data-testid="repick-input"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (!file) return;
+          void room.resumeSending(item.id, file).then((why) => why && toaster.create({ type: 'error', title: `Could not go on sending ${item.name}`, description: why }));
+        }}
+      />
+      <Button size="2xs" variant="outline" onClick={() => input.current?.click()} aria-label={`Pick ${item.name} again`} {...TOUCH}>
+        <FileIcon /> Pick again
+      </Button>
+    </HStack>
+  );
+}
 
 /** What a transfer that is not running says about itself (who cancelled it, why it failed). */
 function endingText(item: Item): string {
@@ -275,12 +304,24 @@ function ItemCard({ item }: { item: Item }) {
           {item.state === 'offered' && (
             <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="offered">
               <Text>{item.note ?? 'Not downloaded yet'}</Text>
-              <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`} {...TOUCH}>
-                <Download /> Get · {formatBytes(item.size)}
-              </Button>
+              {item.resumable ? (
+                <HStack gap="1">
+                  <Button size="2xs" variant="ghost" onClick={() => room.removeLocal(item.id)} aria-label={`Discard ${item.name}`} {...TOUCH}>
+                    Discard
+                  </Button>
+                  <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Resume ${item.name}`} {...TOUCH}>
+                    <Download /> Resume · {formatBytes(item.size - item.transferred)} left
+                  </Button>
+                </HStack>
+              ) : (
+                <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`} {...TOUCH}>
+                  <Download /> Get · {formatBytes(item.size)}
+                </Button>
+              )}
             </HStack>
           )}
           {extra(item, label)}
+          {item.mine && item.repick && <PickAgain item={item} />}
           {(item.state === 'failed' || item.state === 'cancelled') && (
             <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'} data-testid="ending" role="status">
               {endingText(item)}
