@@ -2,7 +2,7 @@
 // playwright-core, against the real release server started here on a free port.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -26,6 +26,14 @@ const MiB = 1024 * 1024;
 
 const suite = browserSuite({ name: 'e2e' });
 const { device, work } = suite;
+
+/** A file of `size` zero bytes, written in slices (for transfers whose content does not matter). */
+function writeZeros(path, size) {
+  const fd = openSync(path, 'w');
+  const slice = Buffer.alloc(16 * MiB);
+  for (let left = size; left > 0; left -= slice.length) writeSync(fd, slice, 0, Math.min(left, slice.length));
+  closeSync(fd);
+}
 
 function bigFile(name, size) {
   const path = joinPath(work, name);
@@ -256,8 +264,10 @@ describe('ShareThings in the browser', () => {
   });
 
   test('cancelling a transfer stops it for everyone, who are told; remove is local', async () => {
-    const f = bigFile('cancel-me.bin', 200 * MiB);
-    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    // Large enough to be still moving when Cancel is clicked on an idle machine (100 MB/s and more).
+    const path = joinPath(work, 'cancel-me.bin');
+    writeZeros(path, 1024 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(path);
     const onB = b.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
     await onB.waitFor();
     const onA = a.page.locator('[data-testid=item][data-name="cancel-me.bin"]');

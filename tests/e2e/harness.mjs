@@ -246,6 +246,13 @@ export async function joined(page) {
   await page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
 }
 
+/** Leaves the session (it asks first) and waits for the home page. */
+export async function leave(page) {
+  await page.getByRole('button', { name: 'Leave session' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Leave', exact: true }).click();
+  await page.getByRole('button', { name: 'Join session' }).waitFor();
+}
+
 export async function members(page) {
   return page.getByTestId('member-name').allInnerTexts();
 }
@@ -274,7 +281,11 @@ function processGone(pid) {
   }
 }
 
-/** The processes of one browser: the one started with this profile and all its descendants. */
+/**
+ * The processes of one browser: the one started with this profile and all its descendants
+ * (Chromium's and Firefox's children, and WebKit's web and network processes, are those of
+ * the process whose command line names the profile).
+ */
 export function browserPids(profileDir) {
   const parents = new Map();
   let root;
@@ -283,7 +294,7 @@ export function browserPids(profileDir) {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      if (root === undefined && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+      if (root === undefined && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(profileDir)) {
         root = Number(name);
       }
     } catch {
@@ -292,7 +303,7 @@ export function browserPids(profileDir) {
   }
   if (root === undefined) throw new Error(`no browser process for ${profileDir}`);
   // The first match may be a child that repeats the flag; climb to the topmost one.
-  while (parents.has(parents.get(root)) && readFileSync(`/proc/${parents.get(root)}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+  while (parents.has(parents.get(root)) && readFileSync(`/proc/${parents.get(root)}/cmdline`, 'utf8').includes(profileDir)) {
     root = parents.get(root);
   }
   const out = new Set([root]);

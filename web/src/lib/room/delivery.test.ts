@@ -79,13 +79,15 @@ describe('deliveries', () => {
   });
 
   it('a sender closing its page tells receivers at once; they keep what arrived and go on when it is offered again', async () => {
-    const { s, r, run } = await pair();
+    const { s, r, toR, run } = await pair();
     const data = file(100 * CHUNK_SIZE);
     const id = await s.room.share(data, { kind: 'file', name: 'bye.bin', mime: 'application/octet-stream' });
     await run(() => first(r.room)?.state === 'receiving');
     expect(s.room.sending()).toBe(true);
+    // The page closes: its goodbye is the last thing that leaves it.
     s.room.goodbye();
-    await run(() => first(r.room)?.state === 'offered');
+    toR.step();
+    await until(() => first(r.room)?.state === 'offered');
     expect(first(r.room).note).toBe('Me closed ShareThings before sending all of it; it goes on if they open the session again');
     expect(first(r.room).resumable).toBe(true);
     // The same item offered again (as a reopened page does once its file is picked again): it goes on by itself.

@@ -71,8 +71,11 @@ interface Incoming {
   pausedAt?: number;
   /** The folder its file is in (this room's, or an earlier page's for a resumed item). */
   folder?: string;
-  /** Stopped because its sender's page went away: it goes on by itself when they offer it again. */
-  resumeOnOffer?: boolean;
+  /**
+   * Stopped because its sender went away (or this page did): it goes on by itself as soon as
+   * they send or offer it again. Not so for an item the user stopped.
+   */
+  autoResume?: boolean;
 }
 
 export interface ReceiverContext {
@@ -136,7 +139,7 @@ export class Receiver {
     }
     const known = this.ctx.board.get(id);
     const waiting = this.halted.get(id);
-    if (waiting?.resumeOnOffer) {
+    if (waiting?.autoResume) {
       // Its sender is back (a page reopened, the file picked again): go on where it stopped.
       waiting.from = from;
       return this.fetch(id);
@@ -179,11 +182,7 @@ export class Receiver {
   async fetch(id: string) {
     const halted = this.halted.get(id);
     if (halted) {
-      this.halted.delete(id);
-      halted.resumeOnOffer = undefined;
-      this.incoming.set(id, halted);
-      this.ctx.board.patch(id, { state: 'receiving', transferred: halted.bytes, error: undefined, note: undefined, resumable: undefined });
-      halted.lastProgress = this.now();
+      this.wake(halted);
       this.ask(halted);
       return;
     }
@@ -237,9 +236,16 @@ export class Receiver {
   async chunk(e: ChunkEvent) {
     const c = e.chunk;
     if (!c || typeof c.contentId !== 'string' || typeof c.iv !== 'string' || this.dropped.has(c.contentId)) return;
-    const inc = this.incoming.get(c.contentId);
+    let inc = this.incoming.get(c.contentId);
+    const waiting = this.halted.get(c.contentId);
+    if (!inc && waiting?.autoResume) {
+      // Its sender is sending again: take it, and ask for whatever this delivery will not bring.
+      this.wake(waiting);
+      this.ask(waiting);
+      inc = waiting;
+    }
     if (!inc) {
-      if (this.halted.has(c.contentId)) return; // stopped here: Get asks again
+      if (waiting) return; // stopped here by the user: Get asks again
       if (this.ctx.board.get(c.contentId)) return; // complete, offered or stopped
       // Its metadata is still being opened: keep a few chunks, and only for a few items.
       const list = this.orphans.get(c.contentId);
@@ -374,18 +380,42 @@ export class Receiver {
     if ((await this.storage) !== 'memory') await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
   }
 
-  /** A member left: what they were sending pauses, and says why. */
+  /** A member left: what they were sending stops here, keeping what arrived, and says why. */
   memberLeft(memberId: string, name: string) {
-    for (const inc of this.incoming.values()) {
-      if (inc.from === memberId && !inc.inbox) this.pause(inc, `${name} left; it resumes if they come back`);
+    for (const inc of [...this.incoming.values()]) {
+      if (inc.from === memberId && !inc.inbox) this.halt(inc, `${name} left before sending all of it; it goes on if they come back`);
     }
   }
 
-  /** Someone joined (perhaps a sender coming back under a new id): resume what is paused. */
+  /**
+   * Someone joined (perhaps a sender coming back under a new id): resume what is paused, and
+   * ask again for what stopped because its sender went away (whoever has it answers).
+   */
   memberJoined() {
     for (const inc of this.incoming.values()) {
       if (this.ctx.board.get(inc.id)?.state === 'paused') this.resume(inc);
     }
+    for (const inc of this.halted.values()) if (inc.autoResume) this.ask(inc);
+  }
+
+  /** Stops an item whose sender went away, keeping what arrived (see `autoResume`). */
+  private halt(inc: Incoming, note: string) {
+    this.incoming.delete(inc.id);
+    this.halted.set(inc.id, inc);
+    inc.autoResume = true;
+    inc.pausedAt = undefined;
+    void this.keep(inc);
+    this.ctx.board.patch(inc.id, { state: 'offered', resumable: true, transferred: inc.bytes, bytesPerSecond: 0, note });
+  }
+
+  /** A stopped item goes on: it is received again from where it stopped. */
+  private wake(inc: Incoming) {
+    this.halted.delete(inc.id);
+    inc.autoResume = undefined;
+    inc.asks = 0;
+    inc.lastProgress = this.now();
+    this.incoming.set(inc.id, inc);
+    this.ctx.board.patch(inc.id, { state: 'receiving', transferred: inc.bytes, error: undefined, note: undefined, resumable: undefined });
   }
 
   /** Back on a new connection: ask for what is missing; pause what has no sender here. */
@@ -406,11 +436,7 @@ export class Receiver {
     const note = `${senderName} closed ShareThings before sending all of it; it goes on if they open the session again`;
     const inc = this.incoming.get(id) ?? this.halted.get(id);
     if (inc) {
-      this.incoming.delete(id);
-      this.halted.set(id, inc);
-      inc.resumeOnOffer = true;
-      void this.keep(inc);
-      this.ctx.board.patch(id, { state: 'offered', resumable: true, transferred: inc.bytes, bytesPerSecond: 0, note });
+      this.halt(inc, note);
     } else {
       this.ctx.board.patch(id, { note });
     }
@@ -450,6 +476,7 @@ export class Receiver {
         lastAsk: now,
         asks: 0,
         folder: p.folder,
+        autoResume: true,
       };
       this.halted.set(p.id, inc);
       this.offers.set(p.id, { from: this.offers.get(p.id)?.from ?? '', meta: { ...p.meta, offered: true }, inbox: false });
