@@ -1,8 +1,7 @@
 /**
  * What a page with transfers under way owes its user, for as long as they run:
  * - closing or reloading the tab asks first (the browser's own "Leave site?" prompt);
- * - a page that closes anyway tells the receivers of what it was sending (`RoomClient.goodbye`),
- *   so they end the item within seconds instead of waiting for it;
+ * (a page that closes anyway tells the receivers of what it was sending: see `Connection`);
  * - the screen stays on (Screen Wake Lock): a phone that locks itself freezes the page, and
  *   with it the transfer. The lock is let go when nothing moves, and taken again when the page
  *   is shown again (a hidden page loses it).
@@ -49,16 +48,13 @@ export function useTransferGuards(room: RoomClient) {
       // Older browsers show the prompt only when a value is set.
       e.returnValue = '';
     };
-    const pageHide = () => room.goodbye();
     const unsubscribe = room.store.subscribe(sync);
     document.addEventListener('visibilitychange', sync);
     window.addEventListener('beforeunload', beforeUnload);
-    window.addEventListener('pagehide', pageHide);
     return () => {
       unsubscribe();
       document.removeEventListener('visibilitychange', sync);
       window.removeEventListener('beforeunload', beforeUnload);
-      window.removeEventListener('pagehide', pageHide);
       void lock?.release();
     };
   }, [room]);

@@ -145,6 +145,7 @@ export class RoomClient {
     connection.attach({
       status: (status) => this.patch({ status }),
       lost: () => this.sender.lost(),
+      closing: () => this.sender.goodbye(),
       rejoined: (id, list, inbox) => {
         this.patch({ selfId: id, members: list, inbox });
         this.sender.rejoined();
@@ -262,11 +263,6 @@ export class RoomClient {
   /** Whether something of ours is still on its way to another device. */
   sending(): boolean {
     return this.sender.busy();
-  }
-
-  /** The page is closing: tells the receivers of what is still on its way (see `Sender.goodbye`). */
-  goodbye() {
-    if (!this.closed) this.sender.goodbye();
   }
 
   /** Leaves the session for good: tells the server, frees the disk, forgets the key. */
