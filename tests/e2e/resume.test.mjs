@@ -102,7 +102,9 @@ describe('transfers that survive the page', () => {
     await a.page.close({ runBeforeUnload: true });
     // Told at once, with what arrived kept: Resume (if the sender is back) or Discard.
     const told = item(b.page, 'again.bin').and(b.page.locator('[data-state=offered]'));
-    await told.waitFor({ timeout: 15_000 });
+    await told.waitFor({ timeout: 15_000 }).catch(async (err) => {
+      throw new Error(`${err.message}\nthe receiver's item says: ${await item(b.page, 'again.bin').innerText()}`);
+    });
     assert.match(await told.getByTestId('offered').innerText(), /Laptop (closed ShareThings|left) before sending all of it/);
     await told.getByRole('button', { name: 'Discard again.bin' }).waitFor();
     await told.getByRole('button', { name: 'Resume again.bin' }).waitFor();

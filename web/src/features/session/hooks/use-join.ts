@@ -67,7 +67,9 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
           const now = Date.now();
           wrong.current = [...wrong.current.filter((t) => now - t < JOIN_WINDOW_MS), now];
           const n = wrong.current.length;
-          if (n >= WARN_AFTER && n < JOIN_LIMIT) {
+          if (n >= JOIN_LIMIT) {
+            described.detail += ` That is ${n} wrong tries this minute: the server now refuses joins from this device for a minute, even with the right passphrase.`;
+          } else if (n >= WARN_AFTER) {
             described.detail += ` That is ${n} wrong tries this minute: after ${JOIN_LIMIT}, the server refuses joins from this device for a minute, even with the right passphrase.`;
           }
         }
