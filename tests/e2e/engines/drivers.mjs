@@ -139,7 +139,7 @@ async function chromiumDevice({ viewport, insecure }) {
 }
 
 /** Firefox ESR over WebDriver BiDi, downloads saved without asking into the profile. */
-async function firefoxDevice({ viewport, insecure }) {
+async function firefoxDevice({ viewport, insecure, prefs = {} }) {
   const dir = mkdtempSync(joinPath(tmpdir(), 'sharethings-firefox-'));
   const downloads = joinPath(dir, 'Downloads');
   mkdirSync(downloads, { recursive: true });
@@ -160,6 +160,7 @@ async function firefoxDevice({ viewport, insecure }) {
       'browser.download.start_downloads_in_tmp_dir': false,
       // The plain-HTTP check: a LAN name served by the test server on loopback.
       ...(insecure ? { 'network.dns.localDomains': INSECURE_HOST } : {}),
+      ...prefs,
     },
   });
   const page = (await browser.pages())[0] ?? (await browser.newPage());
@@ -327,14 +328,14 @@ async function webkitDevice({ viewport, insecure, serverPort }) {
 /**
  * Opens a device of `engine` ('chromium', 'firefox' or 'webkit'). `insecure`: it will open
  * `http://INSECURE_HOST:<serverPort>/` (a LAN name, not a secure context) and must reach the
- * test server by it.
+ * test server by it. `prefs`: Firefox preferences (its storage quota, say).
  */
-export function openEngine(engine, { viewport = DESKTOP, insecure = false, serverPort } = {}) {
+export function openEngine(engine, { viewport = DESKTOP, insecure = false, serverPort, prefs } = {}) {
   switch (engine) {
     case 'chromium':
       return chromiumDevice({ viewport, insecure });
     case 'firefox':
-      return firefoxDevice({ viewport, insecure });
+      return firefoxDevice({ viewport, insecure, prefs });
     case 'webkit':
       return webkitDevice({ viewport, insecure, serverPort });
     default:

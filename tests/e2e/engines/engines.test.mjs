@@ -268,6 +268,28 @@ async function assertNoDisk(d) {
   assert.equal(mode, 'memory');
 }
 
+describe(`${ENGINE}: the free storage quota`, { skip: ENGINE !== 'firefox' && 'Firefox is the engine whose quota a test can set (a preference)' }, () => {
+  test('an item larger than the quota left is refused before a byte is written, saying how much is needed and free', async () => {
+    const session = `eng-quota-${Date.now().toString(36)}`;
+    const a = await device(ENGINE);
+    // Firefox's real quota manager, its global limit set low (in KiB): a phone nearly full.
+    const b = await device(ENGINE, { prefs: { 'dom.quotaManager.temporaryStorage.fixedLimit': 100 * 1024 } });
+    await enter(a, suite.server.base, session, 'Sender');
+    await enter(b, suite.server.base, session, 'Full phone');
+    await memberCount(a, 2);
+    const { quota, usage } = await b.run(() => navigator.storage.estimate());
+    const f = randomFile('over-quota.bin', quota - usage + 4 * MiB);
+    await a.setFiles('[data-testid=file-input]', f.path);
+    const ending = await b.until((s) => document.querySelector(`${s}[data-state=failed] [data-testid=ending]`)?.innerText, [itemSel('over-quota.bin')], { what: 'refused' });
+    assert.match(ending, /^Failed: not enough free space on this device: it needs [\d.]+ MB, this browser lets ShareThings store [\d.]+ (B|KB|MB) more$/);
+    assert.deepEqual((await storageState(b)).files, []);
+    await a.close();
+    await b.close();
+    opened.splice(opened.indexOf(a), 1);
+    opened.splice(opened.indexOf(b), 1);
+  });
+});
+
 describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
   test(`goes to disk as it arrives: the receiving browser grows by less than 150 MB`, async () => {
     const session = `eng-${ENGINE}-big-${Date.now().toString(36)}`;
