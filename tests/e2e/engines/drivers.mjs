@@ -2,7 +2,8 @@
 // be from Debian: Chromium through playwright-core (CDP), Firefox ESR through puppeteer-core over
 // WebDriver BiDi, and WebKitGTK (Safari's engine) through WebKitWebDriver and selenium-webdriver,
 // with `webkit-host.py` as the browser under Xvfb. Every device is its own browser with a fresh
-// profile. What the flows need and no more: open a page, run a function in it, click an element
+// profile. What the flows need and no more: open a page, run a function in it (or a script, as
+// the driver runs it, which the page's Content-Security-Policy does not stop), click an element
 // found by its accessible name, type, pick files, save a download, take a screenshot, and the
 // console's errors.
 import { spawn } from 'node:child_process';
@@ -118,6 +119,7 @@ async function chromiumDevice({ viewport, insecure }) {
     errors: d.errors,
     goto: (url) => d.page.goto(url),
     run: (fn, ...args) => d.page.evaluate(call(fn, args)),
+    inject: (src) => d.page.evaluate(src),
     nativeClick: (css) => d.page.locator(css).first().click(),
     setFiles: (css, paths) => d.page.locator(css).setInputFiles(paths),
     screenshot: (path) => d.page.screenshot({ path }),
@@ -174,6 +176,7 @@ async function firefoxDevice({ viewport, insecure, prefs = {} }) {
     errors,
     goto: (url) => page.goto(url),
     run: (fn, ...args) => page.evaluate(call(fn, args)),
+    inject: (src) => page.evaluate(src),
     nativeClick: (css) => page.locator(css).click(),
     async setFiles(css, paths) {
       const input = await page.waitForSelector(css);
@@ -293,6 +296,7 @@ async function webkitDevice({ viewport, insecure, serverPort }) {
       if (r.err) throw new Error(r.err);
       return r.ok;
     },
+    inject: (src) => driver.executeScript(src),
     nativeClick: async (css) => (await driver.findElement(By.css(css))).click(),
     async setFiles(css, paths) {
       await (await driver.findElement(By.css(css))).sendKeys([paths].flat().join('\n'));
@@ -341,4 +345,18 @@ export function openEngine(engine, { viewport = DESKTOP, insecure = false, serve
     default:
       throw new Error(`unknown engine ${engine}`);
   }
+}
+
+/** Opens the app at `base` and joins; a typed name that creates a session is confirmed (see `joined` in the harness). */
+export async function enterSession(d, base, { session, name, passphrase, keep = false }) {
+  await d.goto(base);
+  await d.until(() => Boolean(document.querySelector('input[name=session]')), [], { what: 'home page' });
+  if (keep) await d.nativeClick('[data-testid=keep-items]');
+  await d.fill('input[name=session]', session);
+  await d.fill('input[name=name]', name);
+  await d.fill('input[name=passphrase]', passphrase);
+  await d.click('Join session', { selector: 'button' });
+  const state = await d.until(() => (document.querySelector('[data-new-session=ask]') ? 'ask' : document.querySelector('[data-testid=session-name]') ? 'in' : ''), [], { timeout: 90_000, what: 'session page' });
+  if (state === 'ask') await d.click(/^Start “/, { selector: '[role=alertdialog] button' });
+  await d.until(() => Boolean(document.querySelector('[data-testid=connection][data-status=connected]') && !document.querySelector('[data-new-session=ask]')), [], { what: 'connected' });
 }

@@ -10,7 +10,7 @@ import { closeSync, createReadStream, openSync, readdirSync, statSync, writeFile
 import { join as joinPath } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ARTIFACTS, browserPss, browserSuite, INSECURE_HOST, startServer, waitFor } from '../harness.mjs';
-import { LIMITS, openEngine, PHONE, stopDisplay } from './drivers.mjs';
+import { enterSession, LIMITS, openEngine, PHONE, stopDisplay } from './drivers.mjs';
 
 const ENGINE = process.env.ENGINE ?? 'firefox';
 const PASS = 'lantern-orchid-basalt-nine-tundra';
@@ -54,19 +54,8 @@ async function sha256Of(path) {
 
 const itemSel = (name) => `[data-testid=item][data-name="${name}"]`;
 
-/** Opens the app at `base` and joins; a typed name that creates a session is confirmed. */
-async function enter(d, base, session, name, { keep = false } = {}) {
-  await d.goto(base);
-  await d.until(() => Boolean(document.querySelector('input[name=session]')), [], { what: 'home page' });
-  if (keep) await d.nativeClick('[data-testid=keep-items]');
-  await d.fill('input[name=session]', session);
-  await d.fill('input[name=name]', name);
-  await d.fill('input[name=passphrase]', PASS);
-  await d.click('Join session', { selector: 'button' });
-  const state = await d.until(() => (document.querySelector('[data-new-session=ask]') ? 'ask' : document.querySelector('[data-testid=session-name]') ? 'in' : ''), [], { timeout: 90_000, what: 'session page' });
-  if (state === 'ask') await d.click(/^Start “/, { selector: '[role=alertdialog] button' });
-  await d.until(() => Boolean(document.querySelector('[data-testid=connection][data-status=connected]') && !document.querySelector('[data-new-session=ask]')), [], { what: 'connected' });
-}
+/** Opens the app at `base` and joins `session` as `name`. */
+const enter = (d, base, session, name, { keep = false } = {}) => enterSession(d, base, { session, name, passphrase: PASS, keep });
 
 async function sendText(d, text) {
   await d.fill('textarea[aria-label="Text to share"]', text);
