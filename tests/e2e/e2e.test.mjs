@@ -264,9 +264,15 @@ describe('ShareThings in the browser', () => {
   });
 
   test('cancelling a transfer stops it for everyone, who are told; remove is local', async () => {
-    // Large enough to be still moving when Cancel is clicked on an idle machine (100 MB/s and more).
+    // A receiver over plain HTTP (the JavaScript AES, a few MB/s) sets the pace, so the item is
+    // surely still moving when Cancel is clicked. At full speed an attached DevTools client is
+    // sent every WebSocket frame, which starves the page Playwright must click in.
+    const slow = await device({ args: [`--host-resolver-rules=MAP ${INSECURE_HOST} 127.0.0.1`] });
+    await slow.page.goto(`http://${INSECURE_HOST}:${suite.server.port}/`);
+    await join(slow.page, { session, name: 'Old laptop', passphrase: PASS });
+    await joined(slow.page);
     const path = joinPath(work, 'cancel-me.bin');
-    writeZeros(path, 1024 * MiB);
+    writeZeros(path, 300 * MiB);
     await a.page.getByTestId('file-input').setInputFiles(path);
     const onB = b.page.locator('[data-testid=item][data-name="cancel-me.bin"]');
     await onB.waitFor();
@@ -274,8 +280,11 @@ describe('ShareThings in the browser', () => {
     await onA.getByRole('button', { name: 'Cancel' }).click();
     await a.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
     // Receivers are told, and keep the item with the reason.
-    await b.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
-    assert.equal(await onB.getByTestId('ending').innerText(), 'Cancelled by Laptop');
+    for (const d of [b, slow]) {
+      await d.page.locator('[data-testid=item][data-name="cancel-me.bin"][data-state=cancelled]').waitFor();
+      assert.equal(await d.page.locator('[data-testid=item][data-name="cancel-me.bin"]').getByTestId('ending').innerText(), 'Cancelled by Laptop');
+    }
+    await slow.close();
     // Remove: only on this device.
     const textOnB = await doneItem(b.page, '[data-kind=text]');
     const id = await textOnB.getAttribute('data-id');

@@ -219,11 +219,13 @@ describe('transfers', () => {
     const t0 = Date.now();
     await a.page.close({ runBeforeUnload: true });
     assert.equal(await asked, 'beforeunload');
+    // At once when its goodbye gets out as the page closes; after the relay's 30 s rejoin grace
+    // when the page died first (a loaded machine). Before, receivers waited for ever.
     const told = item(b, 'gone.bin').and(b.page.locator('[data-state=offered]'));
-    await told.waitFor({ timeout: 15_000 });
+    await told.waitFor({ timeout: 45_000 });
     const seconds = (Date.now() - t0) / 1000;
-    assert.ok(seconds < 15, `told after ${seconds} s`);
-    assert.equal(await told.getByTestId('offered').locator('p').first().innerText(), 'Leaver closed ShareThings before sending all of it; it goes on if they open the session again');
+    assert.ok(seconds < 45, `told after ${seconds} s`);
+    assert.match(await told.getByTestId('offered').locator('p').first().innerText(), /^Leaver (closed ShareThings before sending all of it; it goes on if they open the session again|left before sending all of it; it goes on if they come back)$/);
     // What arrived stays on disk for that, and Discard frees it.
     assert.equal((await opfsFiles(b.page)).length, 1);
     await told.getByRole('button', { name: 'Discard gone.bin' }).click();
@@ -322,8 +324,9 @@ describe('transfers', () => {
     // The sender steps away at once, so the live tab is surely mid-transfer while the app starts
     // again: the sender keeps within a window of its slowest receiver, the tab that just started.
     await a.context.setOffline(true);
-    await started(live, 'stale.bin');
     const folders = async () => new Set((await opfsFiles(live.page)).map((p) => p.split('/')[1]));
+    // Both tabs hold part of the file (the live one's transfer is under way, or stopped with what
+    // arrived once the relay tells it the sender left).
     await waitFor(async () => (await folders()).size === 2, { what: 'a folder per receiving tab' });
     const cdp = await live.context.newCDPSession(doomed);
     const crashed = doomed.waitForEvent('crash', { timeout: 30_000 });
@@ -335,7 +338,7 @@ describe('transfers', () => {
     await next.goto(suite.server.base);
     await next.getByRole('button', { name: 'Join session' }).waitFor();
     await waitFor(async () => (await folders()).size === 1, { what: 'the stale folder swept' });
-    assert.match(await item(live, 'stale.bin').getAttribute('data-state'), /^(receiving|paused)$/);
+    assert.match(await item(live, 'stale.bin').getAttribute('data-state'), /^(receiving|paused|offered)$/);
     await a.context.setOffline(false);
     const done = await doneItem(live.page, '[data-name="stale.bin"]', 300_000);
     assert.equal(await downloadStreamHash(live.page, done), f.hash);

@@ -483,6 +483,12 @@ export class Receiver {
       const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: `Interrupted at ${formatBytes(bytes)}: the page was closed or reloaded` };
       if (known) this.ctx.board.patch(p.id, shown);
       else this.ctx.board.add({ ...itemFrom(p.id, '', p.meta), ...shown });
+      // Its sender offered it before the record was read: it is here, go on at once.
+      const sender = this.offers.get(p.id)?.from;
+      if (known && sender) {
+        inc.from = sender;
+        void this.fetch(p.id);
+      }
     }
   }
 
