@@ -164,10 +164,17 @@ for (const partner of [ENGINE, 'chromium']) {
     });
 
     test('the sender cancels: the receiver is told who cancelled', async () => {
-      const f = randomFile(`cancel-${partner}.bin`, 150 * MiB);
-      await a.setFiles('[data-testid=file-input]', f.path);
-      const name = f.path.split('/').pop();
-      await b.until((s) => document.querySelector(`${s}[data-state=receiving]`), [itemSel(name)], { what: 'receiving' });
+      // Zeros, 1 GiB: still moving when Cancel is clicked, whatever the machine's load. Clicked
+      // as soon as the sender shows it moving (a Chromium page under Playwright answers slowly
+      // while it receives at full speed: its DevTools client is sent every frame).
+      const name = `cancel-${partner}.bin`;
+      const path = joinPath(suite.work, name);
+      const fd = openSync(path, 'w');
+      const zeros = Buffer.alloc(16 * MiB);
+      for (let i = 0; i < 64; i++) writeSync(fd, zeros);
+      closeSync(fd);
+      await a.setFiles('[data-testid=file-input]', path);
+      await a.until((s) => document.querySelector(`${s}[data-state=sending]`), [itemSel(name)], { what: 'sending' });
       await a.click(`Cancel ${name}`);
       const ending = await b.until((s) => document.querySelector(`${s}[data-state=cancelled] [data-testid=ending]`)?.innerText, [itemSel(name)], { what: 'cancelled' });
       assert.equal(ending, 'Cancelled by Alpha');
@@ -280,7 +287,7 @@ describe(`${ENGINE}: the free storage quota`, { skip: ENGINE !== 'firefox' && 'F
 });
 
 describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
-  test(`goes to disk as it arrives: the receiving browser grows by less than 150 MB`, async () => {
+  test(`goes to disk as it arrives: the receiving browser grows by far less than the file`, async () => {
     const session = `eng-${ENGINE}-big-${Date.now().toString(36)}`;
     const a = await device(ENGINE);
     const b = await device(ENGINE);
@@ -316,7 +323,12 @@ describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
     const mode = await b.run(() => document.querySelector('[data-testid=storage-mode]')?.getAttribute('data-mode'));
     console.log(`# ${ENGINE}: ${BIG_MIB} MiB 1->1 in ${seconds.toFixed(1)} s through ${mode}; receiver PSS ${(base / 1e6).toFixed(0)} MB -> peak ${(peak / 1e6).toFixed(0)} MB (+${grewMB.toFixed(0)} MB)`);
     assert.equal(mode, EXPECTED_STORAGE[ENGINE]);
-    assert.ok(grewMB < 150, `receiving browser grew by ${grewMB.toFixed(0)} MB`);
+    // Kept in memory, the file would grow the browser by its whole size. Chromium stays under
+    // 150 MB (transfer.test.mjs); Firefox collects each chunk's buffers lazily (+592 MB at the
+    // peak for 2 GiB on a loaded machine, given back later) and WebKitGTK's writable stream
+    // holds some in its network process (+271 MB): see docs/web.md.
+    const bound = ENGINE === 'chromium' ? 150 : (0.35 * BIG_MIB * MiB) / 1e6;
+    assert.ok(grewMB < bound, `receiving browser grew by ${grewMB.toFixed(0)} MB (bound ${bound.toFixed(0)} MB)`);
     // The file on disk is the item, in full: found in the profile by its size and hashed there.
     const stored = readdirSync(b.dir, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
