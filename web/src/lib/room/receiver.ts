@@ -47,7 +47,11 @@ const PAUSED_ASK_MS = 30_000;
 export const SENDER_GONE_MS = 30_000;
 const WATCHDOG_MS = 2000;
 const MAX_ORPHAN_ITEMS = 8;
-const MAX_ORPHAN_CHUNKS = 16;
+/**
+ * Chunks kept for an item whose metadata is still being opened, or that is starting (its free
+ * space asked for): a sender does not wait for either, and what is not kept must come again.
+ */
+const MAX_ORPHAN_CHUNKS = 32;
 /** Written chunks between two progress reports to the sender (its flow control). */
 export const REPORT_EVERY = 16;
 
@@ -108,6 +112,8 @@ export class Receiver {
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
+  /** Items between being taken and ready for chunks (their free space asked for). */
+  private readonly starting = new Set<string>();
   /** Items stopped on this device, with what they had received: Get goes on from there. */
   private readonly halted = new Map<string, Incoming>();
   /** Cancels that arrived before their item's metadata. */
@@ -193,6 +199,15 @@ export class Receiver {
   }
 
   private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
+    this.starting.add(id);
+    try {
+      await this.begin(id, from, meta, late, inbox);
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  private async begin(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
     const onDisk = (await this.storage) !== 'memory';
@@ -246,7 +261,7 @@ export class Receiver {
     }
     if (!inc) {
       if (waiting) return; // stopped here by the user: Get asks again
-      if (this.ctx.board.get(c.contentId)) return; // complete, offered or stopped
+      if (this.ctx.board.get(c.contentId) && !this.starting.has(c.contentId)) return; // complete, offered or stopped
       // Its metadata is still being opened: keep a few chunks, and only for a few items.
       const list = this.orphans.get(c.contentId);
       if (list) {
