@@ -73,6 +73,10 @@ interface Incoming {
   asks: number;
   /** When it last paused (undefined while it runs). */
   pausedAt?: number;
+  /** A chunk is on disk: the file took its whole size, so the quota allowed it. */
+  written?: boolean;
+  /** The browser's answer to how much it lets us store, asked as the item started. */
+  free?: Promise<number | undefined>;
   /** The folder its file is in (this room's, or an earlier page's for a resumed item). */
   folder?: string;
   /**
@@ -211,16 +215,8 @@ export class Receiver {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
     const onDisk = (await this.storage) !== 'memory';
-    if (onDisk) {
-      const free = await this.ctx.freeSpace();
-      if (free !== undefined && free < meta.size) {
-        this.dropped.add(id);
-        const reason = `not enough free space on this device: it needs ${formatBytes(meta.size)}, this browser lets ShareThings store ${formatBytes(free)} more`;
-        this.ctx.board.patch(id, { state: 'failed', error: reason, note: undefined });
-        this.ctx.notify({ kind: 'transfer-failed', name: meta.name, reason });
-        return;
-      }
-    }
+    // Asked now, answered while chunks already flow (a sender does not wait for it).
+    const free = onDisk ? this.ctx.freeSpace() : undefined;
     const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
     const folder = onDisk ? this.ctx.folder : undefined;
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
@@ -239,8 +235,14 @@ export class Receiver {
       lastAsk: now,
       asks: 0,
       folder,
+      free,
     };
     this.incoming.set(id, inc);
+    void free?.then((left) => {
+      // A first write that went through had the whole size granted: the estimate was wrong.
+      if (left === undefined || left >= meta.size || inc.written || this.incoming.get(id) !== inc) return;
+      this.failHere(inc, noSpace(meta.size, left));
+    });
     // Offered items come only when asked; everything else is already on its way.
     if (late) this.ask(inc);
     const waiting = this.orphans.get(id);
@@ -282,12 +284,15 @@ export class Receiver {
       }
       length = await inc.sink.write(index, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, index, c.totalChunks));
     } catch (err) {
-      if (this.incoming.get(c.contentId) === inc) this.failHere(inc, reasonFor(err));
+      // Out of space: say how much it needs and how much the browser allows, when it says.
+      const left = err instanceof DiskError && err.full ? await inc.free : undefined;
+      if (this.incoming.get(c.contentId) === inc) this.failHere(inc, left !== undefined && left < inc.meta.size ? noSpace(inc.meta.size, left) : reasonFor(err));
       return;
     } finally {
       inc.writing.delete(index);
     }
     if (this.incoming.get(c.contentId) !== inc) return; // stopped meanwhile
+    inc.written = true;
     inc.tracker.accept(index, c.totalChunks);
     if (inc.inbox) this.fetchMore(inc, inc.inbox);
     else if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
@@ -605,6 +610,10 @@ function itemFrom(id: string, from: string, meta: ItemMeta): Item {
     transferred: 0,
     bytesPerSecond: 0,
   };
+}
+
+function noSpace(size: number, left: number): string {
+  return `not enough free space on this device: it needs ${formatBytes(size)}, this browser lets ShareThings store ${formatBytes(left)} more`;
 }
 
 function reasonFor(err: unknown): string {
