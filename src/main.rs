@@ -66,6 +66,7 @@ fn run(config: &Config) -> Result<(), String> {
         inbox: app::InboxLimits {
             ttl: config.inbox_ttl,
             session_bytes: config.inbox_bytes,
+            meta_bytes: config.inbox_meta_bytes,
             total_bytes: config.inbox_total_cap(),
         },
     };

@@ -63,6 +63,8 @@ pub struct Metrics {
     pub members: AtomicU64,
     /// Capacity of the member arena (fixed at start).
     pub member_slots: AtomicU64,
+    /// Application events received (join, relay, inbox, ...), whatever became of them.
+    pub events_received: AtomicU64,
     /// Application events relayed (one per event, not per receiver).
     pub events_relayed: AtomicU64,
     /// Bytes handed to receivers' send queues by relaying (counted once per receiver).

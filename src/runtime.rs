@@ -41,6 +41,7 @@ fn sharethings_limits(config: &Config) -> crate::wire::sio::Limits {
         attachments: config.max_attachments,
         json_depth: config.json_max_depth,
         json_nodes: config.json_max_nodes,
+        json_expansion: config.json_max_expansion,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn build<L: Layer>(
         max_sessions: config.max_connections,
         send_queue_bytes: config.send_queue_bytes,
         stall_timeout: config.stall_timeout,
+        memory_budget: config.memory_budget,
     };
     let timers = config
         .max_connections

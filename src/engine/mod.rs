@@ -54,6 +54,9 @@ pub struct EngineConfig {
     pub send_queue_bytes: usize,
     /// How long a session may have bytes queued with none of them written.
     pub stall_timeout: Duration,
+    /// Bytes the process may hold for all clients together (`MEMORY_BUDGET`). The front door
+    /// refuses inputs past it; the engine keeps answers within it ([`Engine::queue_room`]).
+    pub memory_budget: usize,
 }
 
 impl EngineConfig {
@@ -430,6 +433,26 @@ impl Engine {
     /// Bytes queued for all clients (for metrics).
     pub fn total_queued_bytes(&self) -> usize {
         self.sessions.iter().map(|(_, s)| s.queued_bytes).sum()
+    }
+
+    /// Bytes that may still be queued for the session before its queue passes its
+    /// high-water mark, or the bytes queued for everyone together plus `held_above` (what the
+    /// layers above hold) pass the memory budget; 0 for an unknown session. An answer built
+    /// in pieces (a listing, a fetch) stops where this runs out, instead of being queued whole
+    /// and then disconnecting its asker.
+    pub fn queue_room(&self, id: SessionId, held_above: usize) -> usize {
+        let Some(session) = self.sessions.get(id) else {
+            return 0;
+        };
+        let own = self
+            .config
+            .high_water()
+            .saturating_sub(session.queued_bytes);
+        let process = self
+            .config
+            .memory_budget
+            .saturating_sub(self.total_queued_bytes().saturating_add(held_above));
+        own.min(process)
     }
 
     /// Bytes queued on polling sessions (a WebSocket's are in the front door's queues).

@@ -5,6 +5,10 @@ use super::*;
 
 /// The manifest's `share_target.action`.
 const SHARE_TARGET: &str = "/share-target";
+/// Bytes of a share sent before the service worker runs that are read and dropped at most
+/// (about a long phone video): past this the connection is closed, and the phone may see a
+/// reset instead of the 303. Dropping costs a read per 16 KiB and no memory.
+const SHARE_TARGET_DRAIN: usize = 2 << 30;
 
 impl<L: Layer> Server<L> {
     pub(super) fn bridge_or_wait(
@@ -15,7 +19,7 @@ impl<L: Layer> Server<L> {
         raw: Vec<u8>,
     ) {
         if head.method == Method::Post && head.target.split('?').next() == Some(SHARE_TARGET) {
-            return self.share_target_without_worker(id);
+            return self.share_target_without_worker(id, &head);
         }
         // Every plain-HTTP route is GET or HEAD. Refusing bodies here keeps the bridge simple
         // and keeps a client from tying up a worker by trickling a large body into it.
@@ -38,8 +42,10 @@ impl<L: Layer> Server<L> {
 
     /// The manifest's Web Share Target posts here; the service worker takes that POST once
     /// installed. Before that the share cannot be kept, so the app opens instead of an error
-    /// page: 303 makes the browser GET `/`. The body is not read (the answer drains it).
-    fn share_target_without_worker(&mut self, id: Handle) {
+    /// page: 303 makes the browser GET `/`. The body is not kept: after the answer it is read
+    /// to its end and dropped, so that a phone still uploading a large share gets the 303
+    /// rather than a reset.
+    fn share_target_without_worker(&mut self, id: Handle, head: &RequestHead) {
         let bytes = response::render(
             303,
             "text/plain; charset=UTF-8",
@@ -47,7 +53,12 @@ impl<L: Layer> Server<L> {
             b"",
             true,
         );
-        self.send_and_close(id, bytes, true);
+        let body = match head.content_length {
+            Some(length) => usize::try_from(length).unwrap_or(usize::MAX),
+            None if head.chunked => SHARE_TARGET_DRAIN,
+            None => 0,
+        };
+        self.send_and_drain(id, bytes, body.min(SHARE_TARGET_DRAIN));
     }
 
     pub(super) fn start_bridge(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
@@ -151,7 +162,7 @@ impl<L: Layer> Server<L> {
             if keep_alive {
                 State::Head
             } else {
-                State::Closing { linger: false }
+                State::Closing { drain: 0 }
             },
         );
         if let State::Bridge(mut bridge) = state {

@@ -136,12 +136,9 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    /// The last response is out: shut our side down and drain the client for a while.
-    pub(super) fn begin_linger(&mut self, id: Handle) {
-        let left = self
-            .config
-            .max_payload
-            .saturating_add(self.config.head_max_bytes);
+    /// The last response is out: shut our side down and drain up to `left` bytes the client
+    /// still sends.
+    pub(super) fn begin_linger(&mut self, id: Handle, left: usize) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
@@ -154,7 +151,8 @@ impl<L: Layer> Server<L> {
         self.linger(id);
     }
 
-    /// Drops what a lingering client sends; closes at its EOF or once it sent too much.
+    /// Drops what a lingering client sends; closes at its EOF, once it sent too much, or once
+    /// it sent nothing for [`LINGER`] (each read that brings bytes gives it [`LINGER`] again).
     pub(super) fn linger(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
@@ -162,17 +160,32 @@ impl<L: Layer> Server<L> {
         let State::Lingering { left } = &mut conn.state else {
             return;
         };
+        // Like any read, at most READ_BUDGET a turn: a fast uploader is revisited next turn.
+        let mut budget = READ_BUDGET;
+        let mut progress = false;
         loop {
             let room = (*left).min(self.scratch.len());
             if room == 0 {
                 return self.close_conn(id);
             }
-            let buf = self.scratch.get_mut(..room).unwrap_or_default();
+            if budget == 0 {
+                self.again.push(id);
+                break;
+            }
+            let buf = self.scratch.get_mut(..room.min(budget)).unwrap_or_default();
             match nonblocking::read(&mut conn.stream, buf) {
-                Ok(Got::Data(n)) => *left = left.saturating_sub(n),
-                Ok(Got::WouldBlock) => return,
+                Ok(Got::Data(n)) => {
+                    *left = left.saturating_sub(n);
+                    budget = budget.saturating_sub(n);
+                    progress = true;
+                }
+                Ok(Got::WouldBlock) => break,
                 Ok(Got::Eof) | Err(_) => return self.close_conn(id),
             }
+        }
+        if progress {
+            let deadline = self.now + LINGER;
+            self.arm_deadline(deadline, id);
         }
     }
 

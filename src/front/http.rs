@@ -266,7 +266,7 @@ impl<L: Layer> Server<L> {
                     0,
                 );
                 conn.input.clear();
-                conn.state = State::Closing { linger: false };
+                conn.state = State::Closing { drain: 0 };
                 self.to_write.push(id);
                 self.arm_drain_timer(id);
             }
@@ -334,14 +334,28 @@ impl<L: Layer> Server<L> {
     }
 
     /// Queues a last answer and closes once it is written. `unread` says the request may not
-    /// have been read to its end (an early error answer): the connection then lingers.
+    /// have been read to its end (an early error answer): the connection then drains what the
+    /// client may still send of a request the server accepts at all (a head and a payload).
     pub(super) fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>, unread: bool) {
+        let drain = if unread {
+            self.config
+                .max_payload
+                .saturating_add(self.config.head_max_bytes)
+        } else {
+            0
+        };
+        self.send_and_drain(id, bytes, drain);
+    }
+
+    /// Queues a last answer, then reads and drops up to `drain` bytes the client still sends
+    /// (the rest of a request answered early), then closes.
+    pub(super) fn send_and_drain(&mut self, id: Handle, bytes: Vec<u8>, drain: usize) {
         self.disarm_timer(id);
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         conn.out.push(b"", Bytes::from(bytes), 0);
-        let old = std::mem::replace(&mut conn.state, State::Closing { linger: unread });
+        let old = std::mem::replace(&mut conn.state, State::Closing { drain });
         self.to_write.push(id);
         self.abandon(id, old);
         self.arm_drain_timer(id);

@@ -65,8 +65,8 @@ const LISTEN_BACKLOG: i32 = 1024;
 const MAX_HEADERS: usize = 64;
 /// A client whose unread responses pass this is not read from until they drain.
 const CLIENT_OUT_PAUSE: usize = 256 * 1024;
-/// How long a closed-for-writing connection keeps draining what its client still sends.
-/// A client mid-way through a refused upload needs about the time the rest takes to send.
+/// How long a closed-for-writing connection waits for more of what its client still sends;
+/// each read that brings bytes starts it again, so a refused upload drains at its own pace.
 const LINGER: Duration = Duration::from_secs(2);
 /// How often the loop publishes its gauges for `/metrics`: often enough for a scrape to see
 /// current values, rare enough that counting connections costs nothing measurable.
@@ -139,14 +139,15 @@ enum State {
         reader: Box<WsReader>,
         closing: bool,
     },
-    /// Writing a last response, then closing; with `linger` when the request may not have
-    /// been read to its end (an early error answer), so the client still sending gets it.
+    /// Writing a last response, then closing; when the request may not have been read to its
+    /// end (an early answer), the client may still be sending up to `drain` bytes, which are
+    /// read and dropped after the answer (see `Lingering`), so that it gets the answer.
     Closing {
-        linger: bool,
+        drain: usize,
     },
     /// The last response is written and our side shut down; reading and dropping what the
-    /// client still sends (at most `left` bytes, until the linger deadline), so that its
-    /// kernel does not answer our close with a reset before it read the response.
+    /// client still sends (at most `left` bytes, while it keeps sending), so that its kernel
+    /// does not answer our close with a reset before it read the response.
     Lingering {
         left: usize,
     },
@@ -456,8 +457,11 @@ impl<L: Layer> Server<L> {
                 State::Closing { .. } | State::WebSocket { closing: true, .. }
             );
         let drained_enough = conn.out.len() < CLIENT_OUT_PAUSE;
-        if written.empty && matches!(conn.state, State::Closing { linger: true }) {
-            return self.begin_linger(id);
+        if let (true, State::Closing { drain }) = (written.empty, &conn.state) {
+            if *drain > 0 {
+                let drain = *drain;
+                return self.begin_linger(id, drain);
+            }
         }
         // An answer is out: a pipelined request behind it may be read now.
         if written.empty && written.bytes > 0 && matches!(conn.state, State::Head) {

@@ -66,8 +66,15 @@ impl InFrame {
     }
 
     /// The unfilled part of the buffer, grown by up to `step` bytes when it is used up.
+    /// A large frame (admitted against the memory budget for its whole length) reserves
+    /// exactly that length at once: grown by doubling, its buffer would take up to twice what
+    /// is counted for it wherever it is queued or kept. Pages are touched only as they fill.
     fn spare(&mut self, step: usize) -> &mut [u8] {
         if self.payload.len() == self.filled {
+            if self.want >= LARGE_INPUT {
+                self.payload
+                    .reserve_exact(self.want.saturating_sub(self.payload.len()));
+            }
             let grow = self.missing().min(step);
             self.payload.resize(self.filled + grow, 0);
         }
@@ -347,6 +354,14 @@ impl WsReader {
                 Some((data, frame.payload))
             }
         };
+        // What leaves the reader is kept as it is (queued, relayed, kept by an inbox) and
+        // counted at its length: a buffer grown by doubling gives back what it does not use.
+        let message = message.map(|(data, mut bytes)| {
+            if bytes.capacity() > bytes.len() {
+                bytes.shrink_to_fit();
+            }
+            (data, bytes)
+        });
         match message {
             Some((Data::Text, bytes)) => {
                 if std::str::from_utf8(&bytes).is_err() {

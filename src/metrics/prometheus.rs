@@ -78,6 +78,12 @@ impl Metrics {
             &[("", free(load(&m.member_slots), members))],
         );
         family(
+            "events_received_total",
+            "counter",
+            "Application events received from members and would-be members, whatever became of them.",
+            &[("", load(&m.events_received))],
+        );
+        family(
             "events_relayed_total",
             "counter",
             "Application events relayed (once per event, not per receiver).",

@@ -39,6 +39,7 @@ pub fn engine_config() -> EngineConfig {
         max_sessions: 64,
         send_queue_bytes: 1 << 20,
         stall_timeout: Duration::from_secs(30),
+        memory_budget: 64 << 20,
     }
 }
 
@@ -50,6 +51,7 @@ pub fn socketio_config() -> SocketIoConfig {
             attachments: 4,
             json_depth: 32,
             json_nodes: 1000,
+            json_expansion: 24,
         },
         max_attachment_bytes: 1 << 16,
         attachment_timeout: Duration::from_secs(2),

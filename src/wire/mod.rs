@@ -100,6 +100,9 @@ pub enum DecodeError {
     JsonTooDeep,
     /// The Socket.IO payload has more JSON values than allowed.
     JsonTooLarge,
+    /// The Socket.IO payload's JSON would take more memory once parsed than its length
+    /// allows (e.g. a long array of one-member objects).
+    JsonTooCostly,
     /// The Socket.IO payload is valid JSON of the wrong shape for the packet type (e.g. an
     /// EVENT whose first element is not a string or number, or a reserved event name).
     InvalidPayload,
@@ -126,6 +129,7 @@ impl DecodeError {
             Self::InvalidJson => "invalid JSON payload",
             Self::JsonTooDeep => "JSON payload nested too deep",
             Self::JsonTooLarge => "JSON payload with too many values",
+            Self::JsonTooCostly => "JSON payload that would take too much memory to parse",
             Self::InvalidPayload => "invalid payload",
             Self::InvalidPlaceholder => "invalid binary placeholder",
             Self::SidLength => "session id has the wrong length",

@@ -22,6 +22,7 @@ fn config() -> EngineConfig {
         max_sessions: 8,
         send_queue_bytes: 1000,
         stall_timeout: Duration::from_secs(5),
+        memory_budget: 1 << 20,
     }
 }
 

@@ -87,6 +87,7 @@ fn metrics_exposition() {
     r.metrics.members.store(5, Relaxed);
     r.metrics.member_slots.store(64, Relaxed);
     r.metrics.events_relayed.store(7, Relaxed);
+    r.metrics.events_received.store(9, Relaxed);
     r.metrics.bytes_relayed.store(1000, Relaxed);
     r.metrics.queued_bytes.store(12, Relaxed);
     r.metrics.inbox_bytes.store(3000, Relaxed);
@@ -111,6 +112,7 @@ fn metrics_exposition() {
         "sharethings_members 5",
         "sharethings_member_slots_free 59",
         "sharethings_events_relayed_total 7",
+        "sharethings_events_received_total 9",
         "sharethings_bytes_relayed_total 1000",
         "sharethings_queued_bytes 12",
         "sharethings_inbox_bytes 3000",

@@ -34,6 +34,8 @@ use miniserde::json::{self, Number, Object, Value};
 
 use super::DecodeError;
 
+pub mod json_cost;
+
 digit_kinds! {
 /// Socket.IO packet type, written as one ASCII digit at the start of the packet.
 ///
@@ -98,8 +100,8 @@ pub struct Packet {
 }
 
 /// What one packet may contain at most. The JSON caps are checked by a linear scan of the
-/// text before any tree is built: a tree costs about 50 times its text in the worst case
-/// (`[[[[…`), and a relayed deep tree crashes other members' clients.
+/// text before any tree is built ([`json_cost`]): a tree can take a hundred times its text,
+/// and a relayed deep tree crashes other members' clients.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Binary attachments.
@@ -108,14 +110,17 @@ pub struct Limits {
     pub json_depth: usize,
     /// JSON values, keys included (counted as containers, commas and colons).
     pub json_nodes: usize,
+    /// Bytes the parsed tree may take, as a multiple of the JSON's length (plus
+    /// [`json_cost::ALLOWANCE`]).
+    pub json_expansion: usize,
 }
 
 /// Decodes one Socket.IO packet from the data of an Engine.IO `message` text packet.
 ///
 /// Rejects, like the reference decoder: an unknown type digit; a binary type without
 /// `<digits>-`; a payload that is not JSON or has the wrong shape for its kind (see
-/// [`PacketKind`]); reserved event names. In addition: more attachments or deeper or larger
-/// JSON than `limits` allow, an ack id beyond `u64`, and (for binary kinds) any malformed or
+/// [`PacketKind`]); reserved event names. In addition: more attachments, or deeper, larger or
+/// costlier JSON than `limits` allow, an ack id beyond `u64`, and (for binary kinds) any malformed or
 /// out-of-range placeholder (see [`check_placeholders`]).
 pub fn decode(s: &str, limits: Limits) -> Result<Packet, DecodeError> {
     let (&first, _) = s.as_bytes().split_first().ok_or(DecodeError::Empty)?;
@@ -163,7 +168,7 @@ pub fn decode(s: &str, limits: Limits) -> Result<Packet, DecodeError> {
     let data = if rest.is_empty() {
         None
     } else {
-        check_json_size(rest, limits)?;
+        json_cost::check(rest, limits)?;
         Some(json::from_str::<Value>(rest).map_err(|_| DecodeError::InvalidJson)?)
     };
     check_payload(kind, data.as_ref())?;
@@ -181,42 +186,6 @@ pub fn decode(s: &str, limits: Limits) -> Result<Packet, DecodeError> {
 }
 
 /// Splits `s` after its leading ASCII digits.
-/// Checks nesting depth and node count of JSON text without parsing it. Strings are skipped
-/// (with their escapes), so brackets inside them do not count; anything else malformed is
-/// left to the parser.
-fn check_json_size(text: &str, limits: Limits) -> Result<(), DecodeError> {
-    let (mut depth, mut nodes) = (0usize, 1usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &byte in text.as_bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth = depth.saturating_add(1);
-                nodes = nodes.saturating_add(1);
-                if depth > limits.json_depth {
-                    return Err(DecodeError::JsonTooDeep);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' | b':' => nodes = nodes.saturating_add(1),
-            _ => continue,
-        }
-        if nodes > limits.json_nodes {
-            return Err(DecodeError::JsonTooLarge);
-        }
-    }
-    Ok(())
-}
-
 fn split_digits(s: &str) -> (&str, &str) {
     let n = s.bytes().take_while(u8::is_ascii_digit).count();
     // ASCII digits are one byte each, so `n` is a char boundary.
@@ -295,6 +264,14 @@ fn placeholder_num(object: &Object) -> Option<usize> {
             // Exact: integral, non-negative and below 2^32.
             usize::try_from(*f as u64).ok()
         }
+        _ => None,
+    }
+}
+
+/// The attachment a value stands for, when it is a well-formed placeholder.
+pub fn placeholder_index(value: &Value) -> Option<usize> {
+    match value {
+        Value::Object(object) if object.contains_key(PLACEHOLDER_KEY) => placeholder_num(object),
         _ => None,
     }
 }

@@ -400,3 +400,95 @@ fn row_19_random_mutations_of_heads_bodies_and_frames() {
         eprintln!("random mutations: {sent} connections");
     });
 }
+
+/// Posts a `/share-target` body of `body` bytes (declared, or chunked when `None`) at full
+/// speed and reads what comes back meanwhile; returns the answer and whether the connection
+/// ended cleanly (EOF, not a reset).
+fn share(addr: SocketAddr, body: usize, chunked: bool) -> (String, bool) {
+    let mut conn = attacker_stream(addr).expect("attacker connects");
+    let _ = conn.set_write_timeout(Some(STEP));
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_string()
+    } else {
+        format!("Content-Length: {body}")
+    };
+    let head = format!(
+        "POST /share-target HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n{framing}\r\n\r\n"
+    );
+    assert!(conn.write_all(head.as_bytes()).is_ok());
+    let reader = conn.try_clone().expect("a second handle");
+    let answer = thread::spawn(move || {
+        let mut reader = reader;
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+        let until = deadline(Duration::from_secs(30));
+        while Instant::now() < until {
+            match reader.read(&mut buf) {
+                Ok(0) => return (seen, true),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e) if would_block(&e) => {}
+                Err(_) => return (seen, false),
+            }
+        }
+        (seen, false)
+    });
+    let block = vec![b'v'; 64 * 1024];
+    let mut sent = 0;
+    while sent < body {
+        let n = block.len().min(body - sent);
+        let piece: Vec<u8> = if chunked {
+            [format!("{n:x}\r\n").as_bytes(), &block[..n], b"\r\n"].concat()
+        } else {
+            block[..n].to_vec()
+        };
+        if conn.write_all(&piece).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    if chunked {
+        let _ = conn.write_all(b"0\r\n\r\n");
+    }
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let (seen, clean) = answer.join().expect("reader");
+    assert_eq!(sent, body, "the whole share was taken");
+    (String::from_utf8_lossy(&seen).into_owned(), clean)
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_24_a_large_share_before_the_service_worker_gets_its_303_not_a_reset() {
+    let mut server = Server::start(&[]);
+    under_attack(&mut server, |addr| {
+        // A phone sharing a video to the PWA before its service worker runs: far more than
+        // the server ever reads of a request, at full speed, declared or chunked.
+        for (body, chunked) in [(64 << 20, false), (20 << 20, true), (3 << 20, false)] {
+            let (answer, clean) = share(addr, body, chunked);
+            assert!(
+                answer.starts_with("HTTP/1.1 303") && answer.contains("Location: /\r\n"),
+                "{body} B: {answer:?}"
+            );
+            assert!(clean, "{body} B: the connection ended without a reset");
+        }
+    });
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_25_an_http_11_request_without_host_gets_400() {
+    let mut server = Server::start(&[]);
+    under_attack(&mut server, |addr| {
+        for target in ["/", "/health", "/socket.io/?EIO=4&transport=polling"] {
+            let raw = format!("GET {target} HTTP/1.1\r\n\r\n");
+            assert_eq!(status_of(addr, raw.as_bytes()), 400, "{target}");
+        }
+        // HTTP/1.0 had no Host: HAProxy's health check is one.
+        let mut conn = attacker_stream(addr).expect("attacker connects");
+        let _ = conn.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+        let (answer, _) = read_to_close(&mut conn, STEP);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    });
+}

@@ -9,10 +9,12 @@
 //! 127.0.0.1, as two hosts of a LAN would.
 //!
 //! - [`memory`]: floods, unread answers, parked input, stuck receivers, amplification.
-//! - [`slots`]: connection and session slots, brute force and lockouts.
+//! - [`slots`]: connection and session slots, brute force, lockouts and revoked tokens.
 //! - [`malformed`]: malformed heads, frames and packets, races, hijacks, random bytes.
 //! - [`proxy`]: foreign `Host` names (DNS rebinding) and the real `haproxy.cfg` in front.
+//! - [`inbox`]: what the inbox keeps and answers (the second review's B1 and B2).
 
+mod inbox;
 mod malformed;
 mod memory;
 mod proxy;
@@ -36,14 +38,7 @@ pub const ATTACKER: [u8; 4] = [127, 0, 0, 2];
 
 /// A TCP connection from the attacker's address.
 pub fn attacker_stream(server: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    let local = SocketAddr::from((ATTACKER, 0));
-    socket.bind(&local.into())?;
-    socket.connect_timeout(&server.into(), STEP)?;
-    let stream: TcpStream = socket.into();
-    stream.set_write_timeout(Some(Duration::from_millis(200)))?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    Ok(stream)
+    stream_from(server, ATTACKER)
 }
 
 /// VmRSS of the server in KiB.
@@ -150,6 +145,53 @@ pub fn under_attack_within(
     eprintln!("RSS kB before {before}, peak during {during}, after {after}");
     assert!(during < bound_kb, "RSS {during} kB during the attack");
     assert!(after < bound_kb, "RSS {after} kB after the attack");
+}
+
+/// Like [`under_attack_within`], for an attack that returns once it is in effect, handing back
+/// what it holds (connections, members, kept items): the legitimate session runs while that is
+/// held, so it is certain to run during the attack, however slow the machine; then it is let go.
+pub fn under_held_attack<T>(
+    server: &mut Server,
+    bound_kb: u64,
+    attack: impl FnOnce(SocketAddr) -> T,
+) {
+    server.assert_healthy();
+    let pid = server.pid();
+    let before = rss_kb(pid);
+    let mut watch = RssWatch::start(pid);
+    let held = attack(server.addr());
+    legit_session(server, "legit-during");
+    let during = watch.peak();
+    assert!(server.is_running(), "the server died during the attack");
+    drop(held);
+    loop_barrier(server.addr());
+    let after = rss_kb(pid);
+    legit_session(server, "legit-after");
+    server.assert_healthy();
+    eprintln!("RSS kB before {before}, peak during {during}, after {after}");
+    assert!(during < bound_kb, "RSS {during} kB during the attack");
+    assert!(after < bound_kb, "RSS {after} kB after the attack");
+}
+
+/// A TCP connection from `ip`, any local address (127.0.0.0/8 is all this machine's).
+pub fn stream_from(server: SocketAddr, ip: [u8; 4]) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((ip, 0)).into())?;
+    socket.connect_timeout(&server.into(), STEP)?;
+    let stream: TcpStream = socket.into();
+    stream.set_write_timeout(Some(Duration::from_millis(200)))?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    Ok(stream)
+}
+
+/// A Socket.IO member connected from `ip`, joined to `/` (not yet to a session).
+pub fn member_from(server: SocketAddr, ip: [u8; 4]) -> SioClient {
+    let stream = stream_from(server, ip).expect("connects");
+    let mut ws = try_ws_handshake(stream, "", &[])
+        .unwrap_or_else(|(status, body)| panic!("websocket refused: {status} {body:?}"));
+    let open = ws.expect_text();
+    assert!(open.starts_with('0'), "{open}");
+    SioClient::over(ws)
 }
 
 /// A raw WebSocket handshake at the Engine.IO path; returns the stream after the 101.
