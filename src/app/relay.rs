@@ -68,7 +68,7 @@ impl ShareThings {
             _ => None,
         };
         let position = match relayed {
-            Relayed::Chunk if to_everyone => inbox_events::chunk_position(&object),
+            Relayed::Chunk if to_everyone => inbox::events::chunk_position(&object),
             _ => None,
         };
         let packet = Outgoing::event("/", out_event, vec![Value::Object(object)], attachments);

@@ -15,6 +15,8 @@ mod app;
 mod attack;
 /// Engine.IO v4 in raw bytes: errors, handshake, polling, upgrade, heartbeat, maxPayload, CORS.
 mod engineio;
+/// What the server charges for parsing and keeping, against what it really allocates.
+mod footprint;
 /// The front door: request heads, slow clients, keep-alive, the bridge, connection caps.
 mod front_door;
 /// The opt-in inbox: late joiners, expiry, caps; the share-target redirect.

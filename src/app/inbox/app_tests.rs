@@ -1,25 +1,33 @@
 //! The inbox through ShareThings events on virtual time: turned on by the creator only, fed
 //! by relays to everyone, listed and fetched by late joiners, deleted, cleared, expired by
 //! its timer (keeping its session alive until then), refused with typed codes past its caps
-//! while the live relay goes on, and given away last when the session arena is full.
+//! while the live relay goes on, kept as its documented envelope only, answered page by page
+//! within the asker's queue, and given away last when the session arena is full.
 
 use std::sync::Arc;
 
 use miniserde::json::{self, Value};
 
-use super::tests::{call, code, config, field, join_json, succeeded, text_of};
-use super::*;
-use crate::socketio::harness::{ms, Client, Harness};
+use super::InboxLimits;
+use crate::app::tests::{call, code, config, field, join_json, succeeded, text_of};
+use crate::app::*;
+use crate::socketio::harness::{engine_config, ms, Client, Harness};
 
 const TTL: Duration = Duration::from_secs(3600);
+const META_BYTES: usize = 16 * 1024;
 
 fn harness_with(session_bytes: usize, total_bytes: usize) -> Harness<ShareThings> {
-    let mut config = config();
-    config.inbox = InboxLimits {
+    harness_limits(InboxLimits {
         ttl: TTL,
         session_bytes,
         total_bytes,
-    };
+        meta_bytes: META_BYTES,
+    })
+}
+
+fn harness_limits(limits: InboxLimits) -> Harness<ShareThings> {
+    let mut config = config();
+    config.inbox = limits;
     let app = ShareThings::new(
         config,
         [9; 32],
@@ -129,10 +137,34 @@ fn number(value: &Value) -> u64 {
     }
 }
 
-fn list(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> (u64, Vec<String>) {
-    let (ack, frames) = call(h, at, c, "inbox-list", r#"{"sessionId":"r"}"#);
+/// One `inbox-list` from `from`: the listed items' ids, the cursor to go on from, and the
+/// frames sent before the ack.
+fn list_page(
+    h: &mut Harness<ShareThings>,
+    at: Duration,
+    c: Client,
+    request: &str,
+) -> (Vec<String>, Option<u64>, Vec<String>) {
+    let (ack, frames) = call(h, at, c, "inbox-list", request);
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
-    (number(field(&ack, "items")), frames)
+    let Value::Array(items) = field(&ack, "items") else {
+        panic!("items is a list: {}", json::to_string(&ack));
+    };
+    let ids = items
+        .iter()
+        .map(|item| text_of(field(item, "contentId")).to_string())
+        .collect();
+    let next = match field(&ack, "next") {
+        Value::Null => None,
+        next => Some(number(next)),
+    };
+    (ids, next, frames)
+}
+
+fn list(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> (u64, Vec<String>) {
+    let (ids, next, frames) = list_page(h, at, c, r#"{"sessionId":"r"}"#);
+    assert_eq!(next, None, "one page holds everything here");
+    (ids.len() as u64, frames)
 }
 
 /// A creates "r" with the inbox on and sends item `c1` (2 chunks) while B is there.
@@ -194,18 +226,22 @@ fn a_device_joining_after_the_sender_left_lists_and_fetches_the_same_envelopes()
 
     let late = h.connect(ms(20));
     join_as(&mut h, ms(21), late, "r", "Late");
-    let (items, frames) = list(&mut h, ms(22), late);
-    assert_eq!(items, 1);
+    let (ack, frames) = call(&mut h, ms(22), late, "inbox-list", r#"{"sessionId":"r"}"#);
     assert!(
         frames[0].starts_with(r#"451-["inbox-item",{"#),
         "{frames:?}"
     );
     assert!(frames[0].contains(r#""contentId":"c1""#) && frames[0].contains(r#""from":""#));
-    assert!(frames[0].contains(r#""expiresInMs":"#), "{frames:?}");
     assert_eq!(
         frames[1], "<100 bytes>",
         "the sealed metadata as it was sent"
     );
+    let Value::Array(items) = field(&ack, "items") else {
+        panic!("{}", json::to_string(&ack));
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(text_of(field(&items[0], "contentId")), "c1");
+    assert_eq!(number(field(&items[0], "expiresInMs")), 3_600_000 - 19);
 
     let (ack, frames) = call(
         &mut h,
@@ -291,7 +327,7 @@ fn an_empty_session_whose_last_item_expires_goes_at_once() {
 
 #[test]
 fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
-    let mut h = harness_with(3000, 1 << 21);
+    let mut h = harness_with(7500, 1 << 21);
     let a = h.connect(ms(0));
     let b = h.connect(ms(0));
     create_with_inbox(&mut h, ms(1), a, "r");
@@ -320,7 +356,7 @@ fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
     // A later item that fits is kept again; one too big for what is left is refused at once.
     let (ack, _) = send_item(&mut h, ms(6), a, "next", 1, 100);
     assert!(kept(&ack));
-    let (ack, _) = send_item(&mut h, ms(7), a, "huge", 1, 3000);
+    let (ack, _) = send_item(&mut h, ms(7), a, "huge", 1, 3500);
     assert_eq!(text_of(field(inbox_of(&ack), "code")), "inbox_full");
     let live = h.sent(b);
     let huge = live.iter().find(|f| f.contains(r#""contentId":"huge""#));
@@ -332,7 +368,7 @@ fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
 
 #[test]
 fn past_the_process_cap_the_code_says_the_server_is_full() {
-    let mut h = harness_with(1 << 20, 2500);
+    let mut h = harness_with(1 << 20, 5000);
     let a = h.connect(ms(0));
     create_with_inbox(&mut h, ms(1), a, "r");
     let (ack, _) = send_item(&mut h, ms(2), a, "a", 1, 1500);
@@ -480,4 +516,130 @@ fn a_full_arena_gives_away_plain_empty_sessions_before_those_keeping_items() {
     assert!(!h.app.rooms_by_name.contains_key("r"));
     assert_eq!(h.app.inboxes.item_count(), 0);
     assert_eq!(h.app.inboxes.used_bytes(), 0);
+}
+
+#[test]
+fn an_item_is_kept_as_its_documented_envelope_and_nothing_else() {
+    let mut h = harness_with(1 << 20, 1 << 21);
+    let a = h.connect(ms(0));
+    let b = h.connect(ms(0));
+    let created = create_with_inbox(&mut h, ms(1), a, "r");
+    let a_id = text_of(field(&created, "clientId")).to_string();
+    join_as(&mut h, ms(2), b, "r", "B");
+    h.sent(a);
+    // Fields the protocol does not define, anywhere in the payload: relayed as they came to
+    // the members online, not kept (the review's B1 kept a 595 KB tree this way).
+    h.text(
+        ms(3),
+        a,
+        r#"451-1["content",{"sessionId":"r","pad":[{"":0},{"":0}],"content":{"contentId":"c1","format":2,"totalChunks":1,"iv":"aXY=","extra":{"deep":[1,2,3]}},"data":{"_placeholder":true,"num":0}}]"#,
+    );
+    h.binary(ms(3), a, &[1u8; 64]);
+    let (ack, _) = take_ack(&mut h, a);
+    assert!(kept(&ack), "{}", json::to_string(&ack));
+    let live = h.sent(b);
+    assert!(
+        live[0].contains(r#""pad":"#) && live[0].contains(r#""extra":"#),
+        "{live:?}"
+    );
+
+    let late = h.connect(ms(4));
+    join_as(&mut h, ms(5), late, "r", "Late");
+    let (_, _, frames) = list_page(&mut h, ms(6), late, r#"{"sessionId":"r"}"#);
+    assert_eq!(
+        frames[0],
+        format!(
+            r#"451-["inbox-item",{{"content":{{"contentId":"c1","format":2,"iv":"aXY=","totalChunks":1}},"data":{{"_placeholder":true,"num":0}},"from":"{a_id}","inbox":true,"sessionId":"r"}}]"#
+        )
+    );
+    assert_eq!(frames[1], "<64 bytes>");
+
+    // Sealed metadata larger than the inbox keeps: relayed, refused with its own code.
+    let (ack, _) = send_item(&mut h, ms(7), a, "big", 1, META_BYTES);
+    assert!(succeeded(&ack));
+    assert_eq!(
+        text_of(field(inbox_of(&ack), "code")),
+        "inbox_item_too_large"
+    );
+    let big = format!("<{META_BYTES} bytes>");
+    assert!(h.sent(b).contains(&big), "still relayed");
+}
+
+#[test]
+fn a_listing_goes_page_by_page_and_stops_before_the_askers_queue_passes_its_mark() {
+    // Items of 60 KiB of sealed metadata; the harness's send queues hold 1 MiB, so an asker
+    // that reads nothing reaches its high-water mark (512 KiB) after about eight of them.
+    let mut h = harness_limits(InboxLimits {
+        ttl: TTL,
+        session_bytes: 8 << 20,
+        total_bytes: 8 << 20,
+        meta_bytes: 200 * 1024,
+    });
+    let a = h.connect(ms(0));
+    create_with_inbox(&mut h, ms(1), a, "r");
+    let all: Vec<String> = (0..16).map(|n| format!("i{n:02}")).collect();
+    for id in &all {
+        let (ack, _) = send_item(&mut h, ms(2), a, id, 1, 60 * 1024);
+        assert!(kept(&ack), "{}", json::to_string(&ack));
+    }
+    let late = h.connect(ms(3));
+    join_as(&mut h, ms(4), late, "r", "Late");
+    h.sent(late);
+    h.stops_reading(late);
+
+    let (first, next, _) = list_page(&mut h, ms(5), late, r#"{"sessionId":"r","count":3}"#);
+    assert_eq!(first, all[..3]);
+    let next = next.expect("more to come");
+    let go_on = |next: u64| format!(r#"{{"sessionId":"r","from":{next}}}"#);
+    let (second, next, _) = list_page(&mut h, ms(6), late, &go_on(next));
+    assert!(
+        !second.is_empty() && second.len() < 13,
+        "stopped at the mark: {second:?}"
+    );
+    let high_water = engine_config().send_queue_bytes / 2;
+    assert!(h.engine.total_queued_bytes() <= high_water + 4096);
+    let next = next.expect("the ack says where to go on from");
+    let (none, same, _) = list_page(&mut h, ms(7), late, &go_on(next));
+    assert!(none.is_empty(), "a full queue gets nothing more");
+    assert_eq!(same, Some(next));
+    assert!(h.is_open(late), "nobody is disconnected for asking");
+
+    // Once the asker has read what it was sent, it goes on where the ack said, to the end.
+    let queued = h.engine.total_queued_bytes();
+    h.drained(ms(8), late, queued);
+    let mut seen = [first, second].concat();
+    let mut cursor = Some(next);
+    while let Some(from) = cursor {
+        let queued = h.engine.total_queued_bytes();
+        h.drained(ms(9), late, queued);
+        let (page, next, _) = list_page(&mut h, ms(9), late, &go_on(from));
+        seen.extend(page);
+        cursor = next;
+    }
+    assert_eq!(seen, all);
+}
+
+#[test]
+fn a_fetch_stops_at_its_count_and_says_where_to_go_on() {
+    let mut h = harness_with(1 << 20, 1 << 21);
+    let (_, b) = room_with_one_item(&mut h);
+    let (ack, frames) = call(
+        &mut h,
+        ms(10),
+        b,
+        "inbox-fetch",
+        r#"{"sessionId":"r","contentId":"c1","count":1}"#,
+    );
+    assert_eq!(number(field(&ack, "sent")), 1);
+    assert_eq!(number(field(&ack, "next")), 1);
+    assert!(frames[0].contains(r#""chunkIndex":0"#), "{frames:?}");
+    let (ack, _) = call(
+        &mut h,
+        ms(11),
+        b,
+        "inbox-fetch",
+        r#"{"sessionId":"r","contentId":"c1","fromChunk":1}"#,
+    );
+    assert_eq!(number(field(&ack, "sent")), 1);
+    assert!(matches!(field(&ack, "next"), Value::Null), "the last one");
 }
