@@ -15,6 +15,7 @@ impl ShareThings {
         let client_name = payload::client_name(&object)?;
         let fingerprint = payload::fingerprint(&object)?;
         let token = payload::optional_string(&object, "token")?;
+        let invite = payload::optional_string(&object, "invite")?;
         let route = route_key(&name);
         if let Some(expected) = io
             .handshake_query(socket)
@@ -55,9 +56,10 @@ impl ShareThings {
         // guessing, and a token is no guess (revoked ones are refused in `rejoin`).
         let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
-            let valid = self.rooms.get(room).is_some_and(|r| {
-                r.nonce == claims.room_nonce && !r.revoked.contains(&claims.client_id)
-            });
+            let valid = self
+                .rooms
+                .get(room)
+                .is_some_and(|r| r.nonce == claims.room_nonce && r.revoked.accepts(claims));
             if valid {
                 return self.rejoin(io, socket, room, claims, client_name);
             }
@@ -75,8 +77,15 @@ impl ShareThings {
         let verifier = self.keys.verifier(&fingerprint);
         let (room, created) = match existing {
             Some(room) => {
-                if let Some(wait) = self.limits.room_blocked(room, now) {
-                    return Err(rate_limited(wait));
+                // An invite from a member skips the room's limit (not the address's): the
+                // room's name alone must not be a lever to keep the household's devices out.
+                let invited = invite
+                    .and_then(|i| self.keys.verify_invite(i, self.now_ms(now)))
+                    .is_some_and(|nonce| self.rooms.get(room).is_some_and(|r| r.nonce == nonce));
+                if !invited {
+                    if let Some(wait) = self.limits.room_blocked(room, address, now) {
+                        return Err(rate_limited(wait));
+                    }
                 }
                 let matches = self
                     .rooms
@@ -157,7 +166,8 @@ impl ShareThings {
             members: Vec::new(),
             expiry: None,
             empty_since: Some(io.now()),
-            revoked: std::collections::VecDeque::new(),
+            tokens_issued: 0,
+            revoked: revocations::Revocations::default(),
         };
         let Ok(handle) = self.rooms.try_insert(room) else {
             return Err(Failure::new(
@@ -243,6 +253,7 @@ impl ShareThings {
             socket: Some(socket),
             grace: None,
             token_expires_ms: 0,
+            token_issue: 0,
         };
         let Ok(handle) = self.members.try_insert(member) else {
             return Err(Failure::new(
@@ -295,20 +306,61 @@ impl ShareThings {
         }
     }
 
-    pub(super) fn joined_ack(&self, member: Handle, created: bool) -> Result<Value, Failure> {
-        let m = self
+    /// `invite`: an invite to the member's room for another device, valid for a token's
+    /// lifetime (and as long as the room lives). Joins that carry it skip the room's limit on
+    /// failed joins; their failures still count against their own address.
+    pub(super) fn invite(
+        &self,
+        io: &Io<'_, AppTimer>,
+        socket: SocketId,
+        object: &Object,
+    ) -> Result<Value, Failure> {
+        let (_, room) = self.sender(socket, object)?;
+        let nonce = self
+            .rooms
+            .get(room)
+            .map(|r| r.nonce)
+            .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
+        let lifetime = u64::try_from(TOKEN_LIFETIME.as_millis()).unwrap_or(u64::MAX);
+        let expires_ms = self.now_ms(io.now()).saturating_add(lifetime);
+        let mut ack = Object::new();
+        ack.insert("success".into(), Value::Bool(true));
+        ack.insert(
+            "invite".into(),
+            Value::String(self.keys.sign_invite(nonce, expires_ms)),
+        );
+        ack.insert(
+            "expiresInMs".into(),
+            Value::Number(miniserde::json::Number::U64(lifetime)),
+        );
+        Ok(Value::Object(ack))
+    }
+
+    /// The ack of a successful join, with a fresh token for the member.
+    pub(super) fn joined_ack(&mut self, member: Handle, created: bool) -> Result<Value, Failure> {
+        let (room, client_id, expires_ms) = self
             .members
             .get(member)
+            .map(|m| (m.room, m.client_id.clone(), m.token_expires_ms))
             .ok_or_else(|| Failure::new(Code::NotJoined, "member vanished"))?;
-        let room = self
+        let r = self
             .rooms
-            .get(m.room)
+            .get_mut(room)
             .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
+        let issue = r.tokens_issued;
+        r.tokens_issued += 1;
         let token = self.keys.sign(&TokenClaims {
-            room_nonce: room.nonce,
-            client_id: m.client_id.clone(),
-            expires_ms: m.token_expires_ms,
+            room_nonce: r.nonce,
+            client_id,
+            expires_ms,
+            issue,
         });
+        if let Some(m) = self.members.get_mut(member) {
+            m.token_issue = issue;
+        }
+        let (Some(m), Some(room)) = (self.members.get(member), self.rooms.get(room)) else {
+            return Err(Failure::new(Code::NotJoined, "member vanished"));
+        };
         let mut clients = Array::new();
         for other in room.members.iter().filter_map(|h| self.members.get(*h)) {
             let mut c = Object::new();

@@ -58,16 +58,15 @@ impl ShareThings {
         }
     }
 
-    /// The member's token stops rejoining (it left on purpose).
-    pub(super) fn revoke_token(&mut self, member: Handle) {
+    /// The member's tokens stop rejoining (it left on purpose).
+    pub(super) fn revoke_token(&mut self, member: Handle, now: Instant) {
+        let now_ms = self.now_ms(now);
         let Some(m) = self.members.get(member) else {
             return;
         };
         if let Some(room) = self.rooms.get_mut(m.room) {
-            if room.revoked.len() >= REVOKED_PER_ROOM {
-                room.revoked.pop_front();
-            }
-            room.revoked.push_back(m.client_id.clone());
+            room.revoked
+                .revoke(&m.client_id, m.token_issue, m.token_expires_ms, now_ms);
         }
     }
 

@@ -6,13 +6,13 @@
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
 mod creations;
-mod inbox;
-mod inbox_events;
+pub mod inbox;
 mod join;
 mod leave;
 mod limits;
 pub(crate) mod payload;
 mod relay;
+mod revocations;
 mod tokens;
 
 use std::collections::HashMap;
@@ -30,9 +30,9 @@ use crate::util::timer::TimerId;
 use crate::wire::query;
 
 use self::creations::Creations;
+use self::inbox::events::InboxEvent;
 pub use self::inbox::InboxLimits;
 use self::inbox::Inboxes;
-use self::inbox_events::InboxEvent;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
 pub use self::tokens::route_key;
@@ -40,9 +40,6 @@ use self::tokens::{Keys, TokenClaims};
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-/// Client ids whose tokens a room remembers as revoked (by `leave`); past this the oldest
-/// revocation is forgotten. A room sees far fewer leaves than this within a token lifetime.
-const REVOKED_PER_ROOM: usize = 1024;
 
 /// ShareThings settings.
 #[derive(Debug, Clone)]
@@ -88,8 +85,10 @@ struct Room {
     /// Since when the room has had no member (`None` while it has one). When the arena is
     /// full, the room empty longest gives way to a new one.
     empty_since: Option<Instant>,
-    /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
-    revoked: std::collections::VecDeque<String>,
+    /// Tokens issued for this room so far (each token carries its number).
+    tokens_issued: u64,
+    /// The tokens of members that left with `leave`: they no longer rejoin.
+    revoked: revocations::Revocations,
 }
 
 struct Member {
@@ -101,6 +100,8 @@ struct Member {
     /// When the member's token expires: set by a join with the fingerprint, kept by a token
     /// rejoin (a token never renews itself).
     token_expires_ms: u64,
+    /// The issue number of the last token the member was given.
+    token_issue: u64,
 }
 
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
@@ -206,11 +207,15 @@ impl ShareThings {
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
                 let (member, _) = self.sender(socket, &object)?;
-                self.revoke_token(member);
+                self.revoke_token(member, io.now());
                 self.remove_member(io, member, "left");
                 // Still connected, no longer a member: it gets a join deadline again.
                 self.arm_join_deadline(io, socket);
                 Ok(success())
+            }
+            ClientEvent::Invite => {
+                let object = payload::object(event.args)?;
+                self.invite(io, socket, &object)
             }
             ClientEvent::Relayed(relayed) => {
                 let object = payload::object(event.args)?;
@@ -229,6 +234,7 @@ impl ShareThings {
 enum ClientEvent {
     Join,
     Leave,
+    Invite,
     Relayed(Relayed),
     Inbox(InboxEvent),
 }
@@ -247,6 +253,7 @@ impl ClientEvent {
         Some(match name {
             "join" => ClientEvent::Join,
             "leave" => ClientEvent::Leave,
+            "invite" => ClientEvent::Invite,
             "content" => ClientEvent::Relayed(Relayed::Content),
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
             "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
@@ -297,6 +304,7 @@ impl Application for ShareThings {
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
+        self.metrics.events_received.fetch_add(1, Ordering::Relaxed);
         let ack = event.ack;
         let result = match ClientEvent::from_name(&event.name) {
             Some(kind) => self.handle(io, socket, kind, event),
@@ -426,6 +434,3 @@ pub fn random_key() -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod inbox_app_tests;

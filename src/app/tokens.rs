@@ -2,9 +2,10 @@
 //!
 //! The server holds one random key, drawn at start and never written anywhere. A room keeps
 //! only `HMAC(key, "verifier:" + canonical fingerprint)`; a token is
-//! `<room nonce>.<clientId>.<expiry>.<HMAC(key, "token:" + those three)>`, so it names one
-//! member of one incarnation of one room and stops working when the room expires or the
-//! process restarts. Comparisons are constant-time.
+//! `<room nonce>.<clientId>.<expiry>.<issue>.<HMAC(key, "token:" + those four)>`, so it names
+//! one member of one incarnation of one room and stops working when the room expires or the
+//! process restarts; `issue` counts the room's tokens, so a room can refuse every token issued
+//! before a point (see [`super::revocations`]). Comparisons are constant-time.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -18,6 +19,8 @@ pub struct TokenClaims {
     pub client_id: String,
     /// Milliseconds since the server started.
     pub expires_ms: u64,
+    /// Which of its room's tokens this is (a counter per room).
+    pub issue: u64,
 }
 
 pub struct Keys {
@@ -45,8 +48,8 @@ impl Keys {
 
     pub fn sign(&self, claims: &TokenClaims) -> String {
         let body = format!(
-            "{:016x}.{}.{}",
-            claims.room_nonce, claims.client_id, claims.expires_ms
+            "{:016x}.{}.{}.{}",
+            claims.room_nonce, claims.client_id, claims.expires_ms, claims.issue
         );
         let mac = self.mac(b"token:", body.as_bytes());
         format!("{body}.{}", data_encoding::BASE64URL_NOPAD.encode(&mac))
@@ -69,6 +72,7 @@ impl Keys {
         let nonce = u64::from_str_radix(parts.next()?, 16).ok()?;
         let client_id = parts.next()?.to_string();
         let expires_ms: u64 = parts.next()?.parse().ok()?;
+        let issue: u64 = parts.next()?.parse().ok()?;
         if parts.next().is_some() || expires_ms <= now_ms {
             return None;
         }
@@ -76,7 +80,36 @@ impl Keys {
             room_nonce: nonce,
             client_id,
             expires_ms,
+            issue,
         })
+    }
+}
+
+impl Keys {
+    /// An invite to the room incarnation `room_nonce`, valid until `expires_ms`:
+    /// `<room nonce>.<expiry>.<HMAC(key, "invite:" + those two)>`.
+    pub fn sign_invite(&self, room_nonce: u64, expires_ms: u64) -> String {
+        let body = format!("{room_nonce:016x}.{expires_ms}");
+        let mac = self.mac(b"invite:", body.as_bytes());
+        format!("{body}.{}", data_encoding::BASE64URL_NOPAD.encode(&mac))
+    }
+
+    /// The room nonce of an invite this server signed that has not expired at `now_ms`.
+    pub fn verify_invite(&self, invite: &str, now_ms: u64) -> Option<u64> {
+        if invite.len() > 128 {
+            return None;
+        }
+        let (body, mac_text) = invite.rsplit_once('.')?;
+        let given = data_encoding::BASE64URL_NOPAD
+            .decode(mac_text.as_bytes())
+            .ok()?;
+        if !constant_time_eq(&given, &self.mac(b"invite:", body.as_bytes())) {
+            return None;
+        }
+        let (nonce, expires_ms) = body.split_once('.')?;
+        let expires_ms: u64 = expires_ms.parse().ok()?;
+        (expires_ms > now_ms).then_some(())?;
+        u64::from_str_radix(nonce, 16).ok()
     }
 }
 
@@ -123,6 +156,7 @@ mod tests {
             room_nonce: 42,
             client_id: "abcdefghijklmnopqrst".into(),
             expires_ms: 1000,
+            issue: 7,
         };
         let token = keys.sign(&claims);
         assert_eq!(keys.verify(&token, 999), Some(claims.clone()));
@@ -137,6 +171,27 @@ mod tests {
         );
         assert_eq!(keys.verify("garbage", 0), None);
         assert_eq!(keys.verify("", 0), None);
+    }
+
+    #[test]
+    fn invites_name_their_room_expire_and_are_no_tokens() {
+        let keys = Keys::new([7; 32]);
+        let invite = keys.sign_invite(42, 1000);
+        assert_eq!(keys.verify_invite(&invite, 999), Some(42));
+        assert_eq!(keys.verify_invite(&invite, 1000), None, "expired");
+        assert_eq!(Keys::new([8; 32]).verify_invite(&invite, 0), None);
+        assert_eq!(keys.verify(&invite, 0), None, "an invite is not a token");
+        let token = keys.sign(&TokenClaims {
+            room_nonce: 42,
+            client_id: "c".into(),
+            expires_ms: 1000,
+            issue: 0,
+        });
+        assert_eq!(
+            keys.verify_invite(&token, 0),
+            None,
+            "a token is not an invite"
+        );
     }
 
     #[test]
