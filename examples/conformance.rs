@@ -176,6 +176,7 @@ fn main() {
         engine_paths: vec!["/engine.io/".into(), "/socket.io/".into()],
         app_timers: 0,
         http_socket: None,
+        drained_posts: Vec::new(),
     };
     let metrics = Arc::new(Metrics::default());
     let mut server = match runtime::build(&config, listener, mount, layer, metrics) {

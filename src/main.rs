@@ -74,6 +74,8 @@ fn run(config: &Config) -> Result<(), String> {
         engine_paths: vec!["/socket.io/".to_string()],
         app_timers: app_config.timers_needed(),
         http_socket: Some(http.socket_path().to_path_buf()),
+        // The manifest's `share_target.action`.
+        drained_posts: vec!["/share-target".to_string()],
     };
     let app = ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics));
     let layer = SocketIoLayer {

@@ -22,6 +22,8 @@ pub struct Mount {
     pub app_timers: usize,
     /// The tiny_http workers' Unix socket, if plain HTTP is served.
     pub http_socket: Option<PathBuf>,
+    /// See [`FrontConfig::drained_posts`].
+    pub drained_posts: Vec<String>,
 }
 
 /// The Socket.IO settings a [`Config`] implies, for these namespaces.
@@ -81,6 +83,7 @@ pub fn build<L: Layer>(
         served_hosts: ServedHosts::for_this_machine(&config.served_hosts),
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,
+        drained_posts: mount.drained_posts,
     };
     Server::new(listener, front, engine, layer, timers, metrics)
 }

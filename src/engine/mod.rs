@@ -10,6 +10,7 @@
 //! Behaviour follows the reference `engine.io` npm server, including its order of checks
 //! (see `verify`).
 
+pub(crate) mod deadlines;
 mod errors;
 mod flow;
 mod heartbeat;
@@ -174,10 +175,11 @@ pub struct Engine {
     config: EngineConfig,
     sessions: Arena<Session>,
     by_sid: HashMap<Sid, SessionId>,
-    /// Effects on connections, for the front door to carry out.
-    pub actions: VecDeque<Action>,
-    /// News for the layer above.
-    pub events: VecDeque<Event>,
+    /// Effects on connections, for the front door to carry out (handed out by
+    /// [`Engine::settle`]).
+    actions: VecDeque<Action>,
+    /// News for the layer above (handed to it by [`Engine::settle`]).
+    events: VecDeque<Event>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
     /// Sessions whose stall clock must (re)start at the next [`Engine::flush`]: bytes got
@@ -187,6 +189,32 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The engine's one drive loop, which the front door runs after every input and deadline
+    /// and the tests' harness runs the same way: hands every event to `layer` (which may call
+    /// back and queue more), answers the polling requests that got frames and starts stall
+    /// clocks, and returns the next action for the caller to carry out, or `None` once all is
+    /// quiet. Carrying an action out may call back into the engine; the caller calls again
+    /// until `None`. The engine's own answers (a `3probe`) come before the layer's reactions.
+    pub fn settle<L: Layer>(
+        &mut self,
+        layer: &mut L,
+        timers: &mut dyn LayerTimers<L::Timer>,
+        now: Instant,
+    ) -> Option<Action> {
+        loop {
+            if let Some(action) = self.actions.pop_front() {
+                return Some(action);
+            }
+            if self.events.is_empty() && self.dirty.is_empty() && self.stall_watch.is_empty() {
+                return None;
+            }
+            while let Some(event) = self.events.pop_front() {
+                layer.handle(self, timers, now, event);
+            }
+            self.flush(timers, now);
+        }
+    }
+
     pub fn new(config: EngineConfig) -> Engine {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),

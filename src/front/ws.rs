@@ -41,8 +41,11 @@ pub enum WsError {
     Eof,
     /// A frame broke RFC 6455 (close code 1002, or 1007 for bad UTF-8).
     Protocol(&'static str, u16),
-    /// A message above the configured maximum (close code 1009).
-    TooLarge,
+    /// A message above the configured maximum (close code 1009); `coming` is what its frame
+    /// announced and has not sent yet, which the client may still be sending.
+    TooLarge {
+        coming: u64,
+    },
     Io(io::Error),
 }
 
@@ -282,7 +285,13 @@ impl WsReader {
         let Some(mask) = header.mask else {
             return Err(WsError::Protocol("client frame not masked", 1002));
         };
-        let len = usize::try_from(len).map_err(|_| WsError::TooLarge)?;
+        let buffered = (self.pending.len() - self.start) as u64;
+        let too_large = WsError::TooLarge {
+            coming: len.saturating_sub(buffered),
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Err(too_large);
+        };
         match header.opcode {
             OpCode::Control(_) if !header.is_final || len > 125 => {
                 return Err(WsError::Protocol("bad control frame", 1002))
@@ -304,7 +313,7 @@ impl WsReader {
         let so_far = self.message.as_ref().map_or(0, |(_, bytes)| bytes.len());
         if matches!(header.opcode, OpCode::Data(_)) && so_far.saturating_add(len) > self.max_message
         {
-            return Err(WsError::TooLarge);
+            return Err(too_large);
         }
         self.frame = Some(InFrame {
             opcode: header.opcode,

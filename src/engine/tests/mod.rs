@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
-use crate::front::deadlines::{Deadline, Deadlines};
+use crate::engine::deadlines::{Deadline, Deadlines};
 use crate::util::arena::Handle;
 
 const PING_INTERVAL: Duration = Duration::from_millis(300);

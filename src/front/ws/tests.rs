@@ -186,7 +186,7 @@ fn violations_are_errors() {
     ));
     assert!(matches!(
         read_all(client_frame(0x2, true, &[0; 101]), 10, 100),
-        Err(WsError::TooLarge)
+        Err(WsError::TooLarge { .. })
     ));
     assert!(matches!(
         read_all(client_frame(0x0, true, b"x"), 10, 100),
