@@ -6,6 +6,7 @@
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
 mod creations;
+mod credentials;
 pub mod inbox;
 mod join;
 mod leave;
@@ -13,6 +14,7 @@ mod limits;
 pub(crate) mod payload;
 mod relay;
 mod revocations;
+mod rooms;
 mod tokens;
 
 use std::collections::HashMap;
@@ -25,7 +27,7 @@ use miniserde::json::{Array, Object, Value};
 
 use crate::metrics::{JoinRejection, Metrics};
 use crate::socketio::{Application, DisconnectReason, IncomingEvent, Io, Outgoing, SocketId};
-use crate::util::arena::{Arena, Handle};
+use crate::util::arena::Handle;
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
@@ -35,6 +37,7 @@ pub use self::inbox::InboxLimits;
 use self::inbox::Inboxes;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
+use self::rooms::{Member, Room, Rooms};
 pub use self::tokens::route_key;
 use self::tokens::{Keys, TokenClaims};
 
@@ -73,37 +76,6 @@ impl AppConfig {
     }
 }
 
-struct Room {
-    name: String,
-    /// Logged instead of the name.
-    route: String,
-    /// Changes with every incarnation of a name, so old tokens die with the room.
-    nonce: u64,
-    verifier: [u8; 32],
-    members: Vec<Handle>,
-    expiry: Option<TimerId>,
-    /// Since when the room has had no member (`None` while it has one). When the arena is
-    /// full, the room empty longest gives way to a new one.
-    empty_since: Option<Instant>,
-    /// Tokens issued for this room so far (each token carries its number).
-    tokens_issued: u64,
-    /// The tokens of members that left with `leave`: they no longer rejoin.
-    revoked: revocations::Revocations,
-}
-
-struct Member {
-    room: Handle,
-    client_id: String,
-    name: String,
-    socket: Option<SocketId>,
-    grace: Option<TimerId>,
-    /// When the member's token expires: set by a join with the fingerprint, kept by a token
-    /// rejoin (a token never renews itself).
-    token_expires_ms: u64,
-    /// The issue number of the last token the member was given.
-    token_issue: u64,
-}
-
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
 /// deadline of a room or member that is gone finds nothing; every re-arm cancels the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,10 +96,7 @@ pub struct ShareThings {
     config: AppConfig,
     keys: Keys,
     started: Instant,
-    rooms: Arena<Room>,
-    rooms_by_name: HashMap<String, Handle>,
-    members: Arena<Member>,
-    member_of: HashMap<SocketId, Handle>,
+    rooms: Rooms,
     /// The join deadline of each connected socket that is no member yet.
     join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
@@ -157,10 +126,7 @@ impl ShareThings {
             .member_slots
             .store(config.member_capacity() as u64, Ordering::Relaxed);
         ShareThings {
-            rooms: Arena::with_capacity(config.max_rooms),
-            rooms_by_name: HashMap::with_capacity(config.max_rooms),
-            members: Arena::with_capacity(config.member_capacity()),
-            member_of: HashMap::new(),
+            rooms: Rooms::new(config.max_rooms, config.member_capacity()),
             join_deadlines: HashMap::new(),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
@@ -182,7 +148,7 @@ impl ShareThings {
             .store(self.rooms.len() as u64, Ordering::Relaxed);
         self.metrics
             .members
-            .store(self.members.len() as u64, Ordering::Relaxed);
+            .store(self.rooms.member_count() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
@@ -328,10 +294,8 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
-            io.cancel_timer(timer);
-        }
-        let Some(member) = self.member_of.remove(&socket) else {
+        self.forget_join_deadline(io, socket);
+        let Some(member) = self.rooms.detach(socket) else {
             return;
         };
         if reason.is_clean() {
@@ -340,11 +304,8 @@ impl Application for ShareThings {
         // Lost, not left: keep the member for the grace, so a rejoin is seamless.
         let deadline = io.now() + self.config.rejoin_grace;
         let timer = io.set_timer(deadline, AppTimer::MemberGrace(member)).ok();
-        match self.members.get_mut(member) {
-            Some(m) if timer.is_some() => {
-                m.socket = None;
-                m.grace = timer;
-            }
+        match self.rooms.member_mut(member) {
+            Some(m) if timer.is_some() => m.grace = timer,
             _ => self.remove_member(io, member, "lost"),
         }
     }
@@ -363,7 +324,7 @@ impl Application for ShareThings {
     fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
         match key {
             AppTimer::RoomExpiry(room) => {
-                if let Some(r) = self.rooms.get_mut(room) {
+                if let Some(r) = self.rooms.room_mut(room) {
                     r.expiry = None;
                 }
                 // A room whose inbox still keeps items lives until they expire.
@@ -373,19 +334,13 @@ impl Application for ShareThings {
             }
             AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
             AppTimer::MemberGrace(member) => {
-                if let Some(m) = self.members.get_mut(member) {
+                if let Some(m) = self.rooms.member_mut(member) {
                     m.grace = None;
                     self.remove_member(io, member, "timed out of");
                 }
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
-            AppTimer::JoinDeadline(socket) => {
-                self.join_deadlines.remove(&socket);
-                if !self.member_of.contains_key(&socket) {
-                    log::debug!("closing a connection that joined no session in time");
-                    io.close_client(socket);
-                }
-            }
+            AppTimer::JoinDeadline(socket) => self.join_deadline_passed(io, socket),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The inbox in the ShareThings events: turned on by a session's creator, told in every join
-//! ack, fed by what is relayed to everyone, read by `inbox-list` and `inbox-fetch`, emptied by
-//! `inbox-delete` and `clear-all-content`, and expired by its [`AppTimer::InboxExpiry`].
+//! ack, fed by what is relayed to everyone (the relay enters here before and after it sends),
+//! read by `inbox-list` and `inbox-fetch`, emptied by `inbox-delete` and `clear-all-content`,
+//! and expired by its [`AppTimer::InboxExpiry`].
 //!
 //! What the inbox keeps is what was relayed (the documented envelope, its sealed metadata
 //! and the chunk packets, with `from`), so a late joiner gets the same ciphertext the others
@@ -63,7 +64,7 @@ impl ShareThings {
     pub(in crate::app) fn open_inbox(&mut self, room: Handle) {
         self.inboxes.open(room);
         if self.inboxes.is_open(room) {
-            if let Some(r) = self.rooms.get(room) {
+            if let Some(r) = self.rooms.room(room) {
                 log::info!("session {} keeps an inbox", r.route);
             }
         }
@@ -82,19 +83,66 @@ impl ShareThings {
         Some(Value::Object(terms))
     }
 
-    /// A `content` relayed to everyone: kept when the session has an inbox and it is an item
-    /// (a control message has no chunks). Marks the relayed payload `inbox: true` when kept;
-    /// returns the `inbox` field of the sender's ack.
-    pub(in crate::app) fn keep_content(
+    /// The inbox's part in a relay, before the payload is sent: an item (a `content` to
+    /// everyone) is kept, and marked `inbox: true` in what is relayed when it is. Returns what
+    /// is left to do once the payload is sent, for [`Self::inbox_after_relay`].
+    pub(in crate::app) fn inbox_before_relay(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        relayed: Relayed,
+        to_everyone: bool,
+        object: &mut Object,
+        attachments: &[Bytes],
+    ) -> InboxStep {
+        if !to_everyone || !self.inboxes.is_open(room) {
+            return InboxStep::Done(None);
+        }
+        match relayed {
+            Relayed::Content => InboxStep::Done(self.keep_content(io, room, object, attachments)),
+            Relayed::Chunk => match chunk_position(object) {
+                Some((content_id, index)) => InboxStep::KeepChunk(content_id, index),
+                None => InboxStep::Done(None),
+            },
+            Relayed::ClearAll => InboxStep::Clear,
+            Relayed::RemoveContent => InboxStep::Done(None),
+        }
+    }
+
+    /// The inbox's part in a relay, once the payload was sent as `packet`: a chunk of a kept
+    /// item is kept (the very packet, shared), and a clear empties the inbox. After the send,
+    /// so that a member told an item is dropped already has the chunk that did not fit.
+    /// Returns the `inbox` field of the sender's ack.
+    pub(in crate::app) fn inbox_after_relay(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        step: InboxStep,
+        packet: &Outgoing,
+    ) -> Option<Value> {
+        match step {
+            InboxStep::Done(ack) => ack,
+            InboxStep::KeepChunk(content_id, index) => {
+                self.keep_chunk(io, room, content_id, index, packet)
+            }
+            InboxStep::Clear => {
+                if self.inboxes.clear(room) > 0 {
+                    self.publish_inbox();
+                }
+                None
+            }
+        }
+    }
+
+    /// A `content` relayed to everyone: kept when it is an item (a control message has no
+    /// chunks), marked when kept; returns the `inbox` field of the sender's ack.
+    fn keep_content(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         room: Handle,
         object: &mut Object,
         attachments: &[Bytes],
     ) -> Option<Value> {
-        if !self.inboxes.is_open(room) {
-            return None;
-        }
         let (content_id, total_chunks) = kept::item(object)?;
         let listing = kept::listing(object, attachments);
         let kept = self
@@ -114,14 +162,14 @@ impl ShareThings {
     /// A `chunk` relayed to everyone, as `packet`: kept when its item is. One that does not
     /// fit drops its item from the inbox (the members are told); returns the `inbox` field of
     /// the sender's ack then.
-    pub(in crate::app) fn keep_chunk(
+    fn keep_chunk(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         room: Handle,
-        position: Option<(String, u64)>,
+        content_id: String,
+        index: u64,
         packet: &Outgoing,
     ) -> Option<Value> {
-        let (content_id, index) = position?;
         match self.inboxes.keep_chunk(room, &content_id, index, packet) {
             ChunkKept::Kept => {
                 self.publish_inbox();
@@ -133,13 +181,6 @@ impl ShareThings {
                 self.tell_removed(io, room, &[content_id], Removal::Full);
                 Some(kept_ack(Some(refusal)))
             }
-        }
-    }
-
-    /// `clear-all-content`: the session's inbox empties too.
-    pub(in crate::app) fn clear_inbox(&mut self, room: Handle) {
-        if self.inboxes.clear(room) > 0 {
-            self.publish_inbox();
         }
     }
 
@@ -241,10 +282,10 @@ impl ShareThings {
         if self.inboxes.holds_items(room) {
             return;
         }
-        let Some(r) = self.rooms.get_mut(room) else {
+        let Some(r) = self.rooms.room_mut(room) else {
             return;
         };
-        let Some(empty_since) = r.empty_since.filter(|_| r.members.is_empty()) else {
+        let Some(empty_since) = r.empty_since.filter(|_| r.is_empty()) else {
             return;
         };
         let expires = empty_since + self.config.session_timeout;
@@ -271,7 +312,7 @@ impl ShareThings {
     }
 
     fn tell_removed(&self, io: &mut Io<'_, AppTimer>, room: Handle, ids: &[String], why: Removal) {
-        let Some(session) = self.rooms.get(room).map(|r| r.name.clone()) else {
+        let Some(session) = self.rooms.room(room).map(|r| r.name.clone()) else {
             return;
         };
         for id in ids {
@@ -295,8 +336,18 @@ impl ShareThings {
     }
 }
 
+/// What is left for the inbox to do once a relayed payload is sent.
+pub(in crate::app) enum InboxStep {
+    /// Nothing: here is the `inbox` field of the sender's ack, if any.
+    Done(Option<Value>),
+    /// Keep the sent packet as chunk `index` of item `contentId`.
+    KeepChunk(String, u64),
+    /// Empty the inbox (a `clear-all-content`).
+    Clear,
+}
+
 /// The `chunk.contentId` and `chunk.chunkIndex` of a chunk payload.
-pub(in crate::app) fn chunk_position(object: &Object) -> Option<(String, u64)> {
+fn chunk_position(object: &Object) -> Option<(String, u64)> {
     let Some(Value::Object(chunk)) = object.get("chunk") else {
         return None;
     };

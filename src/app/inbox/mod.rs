@@ -377,3 +377,6 @@ mod tests;
 
 #[cfg(test)]
 mod app_tests;
+
+#[cfg(test)]
+mod answer_tests;
