@@ -1,9 +1,10 @@
 //! Settings: every one from an environment variable and a `--flag` (the flag wins), validated
 //! once at start.
 //!
-//! The table [`SETTINGS`] is the single source of truth: `--help`, the README's configuration
-//! table and parsing all come from it. A bad value stops the server at start with a message
-//! naming the setting and the value; nothing is validated later.
+//! The table [`SETTINGS`] is the single source of truth: `--help` and parsing come from it, and
+//! a test checks that the README's configuration table lists every row with its default. A bad
+//! value stops the server at start with a message naming the setting and the value; nothing is
+//! validated later.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sharethings::app::{self, AppConfig, ShareThings};
+use sharethings::assemble::{self, Mount};
 use sharethings::config::{self, Config, ConfigError};
 use sharethings::http::{self, HttpConfig};
 use sharethings::metrics::Metrics;
-use sharethings::runtime::{self, Mount};
 use sharethings::socketio::SocketIoLayer;
 
 fn main() -> ExitCode {
@@ -55,7 +55,7 @@ fn run(config: &Config) -> Result<(), String> {
     let app_config = AppConfig {
         max_rooms: config.max_sessions,
         max_members: config.max_members,
-        session_timeout: config.session_timeout,
+        room_timeout: config.session_timeout,
         rejoin_grace: config.rejoin_grace,
         join_limit_per_address: config.join_limit_per_address,
         join_limit_per_session: config.join_limit_per_session,
@@ -79,10 +79,10 @@ fn run(config: &Config) -> Result<(), String> {
     };
     let app = ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics));
     let layer = SocketIoLayer {
-        sio: runtime::socketio(config, &["/"]),
+        sio: assemble::socketio(config, &["/"]),
         app,
     };
-    let mut server = runtime::build(config, listener, mount, layer, metrics)
+    let mut server = assemble::build(config, listener, mount, layer, metrics)
         .map_err(|e| format!("cannot start: {e}"))?;
     let local = server.local_addr().map_err(|e| e.to_string())?;
     log::info!(

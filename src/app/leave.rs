@@ -13,7 +13,7 @@ impl ShareThings {
         if let Some(grace) = m.grace {
             io.cancel_timer(grace);
         }
-        let session_timeout = self.config.session_timeout;
+        let session_timeout = self.config.room_timeout;
         let Some(room) = self.rooms.room_mut(m.room) else {
             return;
         };

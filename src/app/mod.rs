@@ -49,7 +49,8 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct AppConfig {
     pub max_rooms: usize,
     pub max_members: usize,
-    pub session_timeout: Duration,
+    /// How long an empty room is kept (`SESSION_TIMEOUT`).
+    pub room_timeout: Duration,
     pub rejoin_grace: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
@@ -120,7 +121,7 @@ impl ShareThings {
         metrics: Arc<Metrics>,
     ) -> ShareThings {
         metrics
-            .session_slots
+            .room_slots
             .store(config.max_rooms as u64, Ordering::Relaxed);
         metrics
             .member_slots
@@ -144,7 +145,7 @@ impl ShareThings {
 
     fn publish(&self) {
         self.metrics
-            .sessions
+            .rooms
             .store(self.rooms.len() as u64, Ordering::Relaxed);
         self.metrics
             .members

@@ -3,9 +3,9 @@
 //!
 //! Sans-IO: the front door ([`crate::front`]) parses requests and frames and calls in here
 //! with a `now` and the engine's handle on the loop's timer wheel ([`Timers`]); the engine
-//! answers with values and pushes what must happen on connections into [`Engine::actions`]
-//! and what the layer above must learn into [`Engine::events`]. The engine never touches a
-//! socket or a clock, and knows nothing of Socket.IO.
+//! answers with values, and queues what must happen on connections ([`Action`]s) and what the
+//! layer above must learn ([`Event`]s), which its one drive loop, [`Engine::settle`], hands
+//! out. The engine never touches a socket or a clock, and knows nothing of Socket.IO.
 //!
 //! Behaviour follows the reference `engine.io` npm server, including its order of checks
 //! (see `verify`).
@@ -85,8 +85,8 @@ pub enum Event {
     Open(SessionId),
     Message(SessionId, Message),
     Close(SessionId, CloseReason),
-    /// The layer above set a deadline with [`Engine::set_upper_timer`] and it passed.
-    UpperTimer(SessionId),
+    /// The layer above set a deadline with [`Engine::set_layer_deadline`] and it passed.
+    LayerDeadline(SessionId),
     /// Every receiver this session was waiting for has drained: it may send again.
     Resumed(SessionId),
 }
@@ -412,7 +412,7 @@ impl Engine {
             session.heartbeat_timer,
             session.upgrade_timer,
             session.stall_timer,
-            session.upper_timer,
+            session.layer_deadline,
         ]
         .into_iter()
         .flatten()

@@ -14,7 +14,6 @@
 //! client cannot starve the others and nothing is answered out of order.
 
 mod bridge;
-mod bridging;
 mod conn;
 pub(crate) mod cors;
 mod engine_io;
@@ -28,6 +27,7 @@ pub(crate) mod pool;
 mod response;
 mod slots;
 mod turn;
+mod workers;
 pub(crate) mod ws;
 
 use std::io;

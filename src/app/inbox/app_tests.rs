@@ -279,19 +279,10 @@ fn items_expire_after_the_ttl_and_keep_their_empty_session_alive_until_then() {
     call(&mut h, ms(10), b, "leave", r#"{"sessionId":"r"}"#);
     call(&mut h, ms(10), a, "leave", r#"{"sessionId":"r"}"#);
     // Long past SESSION_TIMEOUT, the session and its item are still there.
-    h.expire(config().session_timeout * 2);
-    let late = h.connect(config().session_timeout * 2);
-    join_as(
-        &mut h,
-        config().session_timeout * 2 + ms(1),
-        late,
-        "r",
-        "Late",
-    );
-    assert_eq!(
-        list(&mut h, config().session_timeout * 2 + ms(2), late).0,
-        1
-    );
+    h.expire(config().room_timeout * 2);
+    let late = h.connect(config().room_timeout * 2);
+    join_as(&mut h, config().room_timeout * 2 + ms(1), late, "r", "Late");
+    assert_eq!(list(&mut h, config().room_timeout * 2 + ms(2), late).0, 1);
 
     h.expire(ms(3) + TTL - ms(1));
     assert!(h.sent(late).is_empty());
@@ -306,7 +297,7 @@ fn items_expire_after_the_ttl_and_keep_their_empty_session_alive_until_then() {
 
     // Once it keeps nothing, an empty session expires as any other.
     call(&mut h, TTL + ms(20), late, "leave", r#"{"sessionId":"r"}"#);
-    h.expire(TTL + ms(20) + config().session_timeout);
+    h.expire(TTL + ms(20) + config().room_timeout);
     let again = h.connect(TTL * 2);
     let ack = join_as(&mut h, TTL * 2 + ms(1), again, "r", "Again");
     assert!(matches!(field(&ack, "created"), Value::Bool(true)));

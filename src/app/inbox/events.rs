@@ -288,7 +288,7 @@ impl ShareThings {
         let Some(empty_since) = r.empty_since.filter(|_| r.is_empty()) else {
             return;
         };
-        let expires = empty_since + self.config.session_timeout;
+        let expires = empty_since + self.config.room_timeout;
         if expires <= now {
             if let Some(timer) = r.expiry.take() {
                 io.cancel_timer(timer);

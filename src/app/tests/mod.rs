@@ -21,7 +21,7 @@ pub(super) fn config() -> AppConfig {
     AppConfig {
         max_rooms: 4,
         max_members: 3,
-        session_timeout: SESSION_TIMEOUT,
+        room_timeout: SESSION_TIMEOUT,
         rejoin_grace: GRACE,
         join_limit_per_address: 2,
         join_limit_per_session: 10,

@@ -82,8 +82,8 @@ fn metrics_exposition() {
     r.metrics.connections_head.store(1, Relaxed);
     r.metrics.connection_slots.store(10, Relaxed);
     r.metrics.connections_open.store(4, Relaxed);
-    r.metrics.sessions.store(2, Relaxed);
-    r.metrics.session_slots.store(8, Relaxed);
+    r.metrics.rooms.store(2, Relaxed);
+    r.metrics.room_slots.store(8, Relaxed);
     r.metrics.members.store(5, Relaxed);
     r.metrics.member_slots.store(64, Relaxed);
     r.metrics.events_relayed.store(7, Relaxed);

@@ -1,5 +1,6 @@
-//! The loop's side of the bridge to the tiny_http workers: bounded slots, a queue for the
-//! rest, and pumping each response to its client at the speed of the socket.
+//! The loop's side of the tiny_http workers: plain-HTTP requests go over a [`Bridge`] each,
+//! on bounded slots with a queue for the rest, and each response is pumped to its client at
+//! the speed of the socket.
 
 use super::*;
 
