@@ -27,7 +27,7 @@ fn answered_503(conn: &mut TcpStream) -> bool {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_7_slowloris_from_one_address_holds_only_its_share() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut conns: Vec<TcpStream> = (0..300).filter_map(|_| slow_head(addr)).collect();
         let refused = |conns: &mut Vec<TcpStream>| {
             conns
@@ -43,6 +43,7 @@ fn row_7_slowloris_from_one_address_holds_only_its_share() {
         );
         // Trickle a byte now and then while the members join.
         for _ in 0..6 {
+            in_effect.now();
             for c in &mut conns {
                 let _ = c.write_all(b"a");
             }
@@ -55,9 +56,10 @@ fn row_7_slowloris_from_one_address_holds_only_its_share() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_7b_reconnecting_slowloris_gets_503s_and_one_log_line_per_interval() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let held: Vec<TcpStream> = (0..64).filter_map(|_| slow_head(addr)).collect();
         assert_eq!(held.len(), 64);
+        in_effect.now();
         let until = deadline(Duration::from_secs(4));
         let mut refusals = 0;
         while Instant::now() < until && refusals < 20_000 {
@@ -86,7 +88,7 @@ fn row_7b_reconnecting_slowloris_gets_503s_and_one_log_line_per_interval() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_8_many_idle_sockets_from_one_address_cannot_keep_another_out() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_held_attack(&mut server, RSS_BOUND_KB, |addr| {
         let mut held = Vec::new();
         let mut refused = 0;
         for _ in 0..300 {
@@ -101,9 +103,13 @@ fn row_8_many_idle_sockets_from_one_address_cannot_keep_another_out() {
             }
         }
         eprintln!("idle sockets: {} held, {refused} refused", held.len());
-        assert!(held.len() <= 64, "one address holds at most its cap");
-        // Held while the legitimate session runs (it starts 0.5 s into the attack).
-        thread::sleep(Duration::from_secs(3));
+        assert_eq!(
+            (held.len(), refused),
+            (64, 236),
+            "one address holds its cap, no more, no less"
+        );
+        // Held while the legitimate session runs.
+        held
     });
 }
 
@@ -112,9 +118,10 @@ fn row_8_many_idle_sockets_from_one_address_cannot_keep_another_out() {
 fn row_16_connections_reset_mid_frame_and_mid_attachment_leave_nothing_behind() {
     let mut server = Server::start(&[]);
     let fds_before = open_fds(server.pid());
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let event = r#"451-["chunk",{"_placeholder":true,"num":0}]"#;
         for round in 0..5 {
+            in_effect.now();
             let mut batch = Vec::new();
             for n in 0..40 {
                 let mut ws = attacker_joined(addr, &format!("rst-{round}-{n}"));
@@ -148,11 +155,12 @@ fn row_16_connections_reset_mid_frame_and_mid_attachment_leave_nothing_behind() 
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_17_one_connection_filling_the_session_arena_locks_nobody_out() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut ws = attacker_stream(addr).expect("attacker connects");
         assert!(raw_websocket(&mut ws));
         let _ = ws.write_all(&client_frame(0x1, b"40"));
         for n in 0..300 {
+            in_effect.now();
             let join = format!(
                 r#"42{n}["join",{{"sessionId":"squat-{n}","clientName":"S","fingerprint":"f"}}]"#
             );
@@ -207,9 +215,12 @@ fn owner(server: &Server, name: &str) -> (SioClient, String) {
 fn row_18_direct_brute_force_with_forged_forwarded_for_is_limited_per_real_address() {
     let mut server = Server::start(&[]);
     let _owner = owner(&server, "brute");
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let codes: Vec<String> = (0..20)
-            .map(|n| guess(addr, "brute", "wrong", &format!("10.0.0.{n}")))
+            .map(|n| {
+                in_effect.now();
+                guess(addr, "brute", "wrong", &format!("10.0.0.{n}"))
+            })
             .collect();
         let wrong = codes.iter().filter(|c| *c == "invalid_passphrase").count();
         let limited = codes.iter().filter(|c| *c == "rate_limited").count();
@@ -224,9 +235,12 @@ fn row_18b_brute_force_through_a_trusted_proxy_does_not_lock_the_owner_out() {
     // The attacker's address plays a trusted proxy forwarding for 100 LAN addresses.
     let mut server = Server::start(&["--trusted-proxies", "127.0.0.2"]);
     let (owner_member, token) = owner(&server, "lockout");
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let codes: Vec<String> = (0..150)
-            .map(|n| guess(addr, "lockout", "wrong", &format!("10.1.0.{n}")))
+            .map(|n| {
+                in_effect.now();
+                guess(addr, "lockout", "wrong", &format!("10.1.0.{n}"))
+            })
             .collect();
         let wrong = codes.iter().filter(|c| *c == "invalid_passphrase").count();
         let limited = codes.iter().filter(|c| *c == "rate_limited").count();
