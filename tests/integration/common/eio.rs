@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// The literal start of an Engine.IO request target, for tests that write requests by hand.
 pub const EIO_PATH: &str = "/socket.io/?EIO=4";
 
 /// One packet of a polling payload: a whole text packet (type digit included), or the
@@ -47,15 +48,21 @@ pub fn open_json(text: &str) -> Value {
 
 /// `GET /socket.io/?EIO=4&transport=polling`: returns the sid and the open packet's JSON.
 pub fn eio_open_polling(addr: SocketAddr) -> (String, Value) {
-    let res = get_path(addr, &format!("{EIO_PATH}&transport=polling"));
+    let res = get_path(addr, &polling_handshake());
     assert_eq!(res.status, 200, "handshake: {res:?}");
     let open = open_json(&res.text());
     let sid = str_of(get(&open, "sid")).to_string();
     (sid, open)
 }
 
+/// The request target that opens a polling session, as a client builds it.
+pub fn polling_handshake() -> String {
+    let query = protocol::eio::handshake_query(protocol::eio::Transport::Polling, None);
+    format!("{}?{query}", protocol::eio::PATH)
+}
+
 pub fn polling_target(sid: &str) -> String {
-    format!("{EIO_PATH}&transport=polling&sid={sid}")
+    format!("{}&sid={sid}", polling_handshake())
 }
 
 /// A polling GET on a fresh connection.
