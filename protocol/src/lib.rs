@@ -7,7 +7,7 @@
 //! - [`sid`]: Engine.IO session ids.
 //! - [`sio`]: Socket.IO v5 packet headers, and a client's collection of binary attachments.
 //! - [`route`]: the routing key a connection URL carries.
-//! - [`format`]: the end-to-end item format: chunking, and per version its labels and
+//! - [`format`](mod@format): the end-to-end item format: chunking, and per version its labels and
 //!   associated data ([`format::v2`]).
 //!
 //! The web client (TypeScript) and the independent vector generator (`tests/vectors/`,
