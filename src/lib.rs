@@ -12,7 +12,8 @@
 //! # Layers
 //!
 //! - [`wire`]: pure codecs (HTTP heads, Engine.IO packets and payloads, Socket.IO packets).
-//!   No I/O, no clock; decoding never panics.
+//!   No I/O, no clock; decoding never panics. What clients share with the server comes from
+//!   the `sharethings-protocol` crate (`protocol/`).
 //! - [`engine`]: Engine.IO v4 sessions, transports, upgrade and heartbeat. Knows nothing of
 //!   Socket.IO. Its deadlines are typed keys in the loop's one timer wheel, set through the
 //!   handle each call is given.

@@ -38,8 +38,8 @@ use self::inbox::Inboxes;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
 use self::rooms::{Member, Room, Rooms};
-pub use self::tokens::route_key;
 use self::tokens::{Keys, TokenClaims};
+pub use sharethings_protocol::route_key;
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);

@@ -8,7 +8,7 @@
 //! before a point (see [`super::revocations`]). Comparisons are constant-time.
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -121,33 +121,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The routing key of a session name: the first 16 hex digits of
-/// SHA-256("sharethings/route/" + name). Also what logs show instead of the name.
-pub fn route_key(session_name: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"sharethings/route/")
-        .chain_update(session_name.as_bytes())
-        .finalize();
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn route_key_matches_the_shared_vector() {
-        use miniserde::json::{self, Value};
-        let text = include_str!("../../tests/vectors/route-key.json");
-        let Ok(Value::Object(vector)) = json::from_str::<Value>(text) else {
-            panic!("tests/vectors/route-key.json is not a JSON object");
-        };
-        let field = |key: &str| match vector.get(key) {
-            Some(Value::String(s)) => s.clone(),
-            other => panic!("{key}: {other:?}"),
-        };
-        assert_eq!(route_key(&field("sessionId")), field("route"));
-    }
 
     #[test]
     fn tokens_round_trip_and_resist_tampering() {
@@ -200,15 +176,6 @@ mod tests {
         assert_eq!(a.verifier("x"), a.verifier("x"));
         assert_ne!(a.verifier("x"), a.verifier("y"));
         assert_ne!(a.verifier("x"), Keys::new([2; 32]).verifier("x"));
-    }
-
-    #[test]
-    fn route_key_matches_the_client_formula() {
-        // sha256("sharethings/route/demo") starts with these 8 bytes.
-        let key = route_key("demo");
-        assert_eq!(key.len(), 16);
-        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(route_key("demo"), route_key("demo2"));
     }
 
     #[test]

@@ -55,7 +55,11 @@ fn send_item(client: &mut SioClient, meta: &[u8], chunks: &[Vec<u8>]) -> Vec<Val
 fn read_binary_event(client: &mut SioClient) -> (String, Value, Vec<u8>) {
     let text = client.ws.expect_text();
     let packet = decode_sio(&text).unwrap_or_else(|| panic!("not socket.io: {text}"));
-    assert_eq!(packet.kind, 5, "a binary event: {text}");
+    assert_eq!(
+        packet.kind,
+        PacketKind::BinaryEvent,
+        "a binary event: {text}"
+    );
     let args = packet.data.expect("args");
     let name = str_of(&arr(&args)[0]).to_string();
     (name, arr(&args)[1].clone(), client.ws.expect_binary())
@@ -64,7 +68,11 @@ fn read_binary_event(client: &mut SioClient) -> (String, Value, Vec<u8>) {
 fn read_ack(client: &mut SioClient, id: u64) -> Value {
     let text = client.ws.expect_text();
     let packet = decode_sio(&text).unwrap_or_else(|| panic!("not socket.io: {text}"));
-    assert_eq!((packet.kind, packet.id), (3, Some(id)), "the ack: {text}");
+    assert_eq!(
+        (packet.kind, packet.id),
+        (PacketKind::Ack, Some(id)),
+        "the ack: {text}"
+    );
     arr(&packet.data.expect("ack data"))[0].clone()
 }
 
