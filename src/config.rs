@@ -1,9 +1,10 @@
 //! Settings: every one from an environment variable and a `--flag` (the flag wins), validated
 //! once at start.
 //!
-//! The table [`SETTINGS`] is the single source of truth: `--help`, the README's configuration
-//! table and parsing all come from it. A bad value stops the server at start with a message
-//! naming the setting and the value; nothing is validated later.
+//! The table [`SETTINGS`] is the single source of truth: `--help` and parsing come from it, and
+//! a test checks that the README's configuration table lists every row with its default. A bad
+//! value stops the server at start with a message naming the setting and the value; nothing is
+//! validated later.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -44,14 +45,16 @@ settings! {
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
     "JSON_MAX_DEPTH", "json-max-depth", "32", "Nesting of arrays and objects in one Socket.IO packet's JSON at most (checked before parsing; deeper closes the connection).";
     "JSON_MAX_NODES", "json-max-nodes", "262144", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
+    "JSON_MAX_EXPANSION", "json-max-expansion", "24", "Memory one Socket.IO packet's JSON may take once parsed, as a multiple of its length, plus 64 KiB (estimated before parsing from what the parser allocates per value; more closes the connection).";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
-    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503), and an answer sent in pieces (inbox listings and fetches) stops short of it. The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires (longer while its inbox keeps items).";
     "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later.";
     "INBOX_BYTES", "inbox-bytes", "33554432", "Bytes one session's inbox keeps at most; past it an item is still relayed to the members online but not kept (inbox_full).";
+    "INBOX_META_BYTES", "inbox-meta-bytes", "16384", "Largest item the inbox keeps metadata for, in bytes: its envelope and sealed metadata together; a larger one is still relayed to the members online but not kept (inbox_item_too_large).";
     "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most, and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
@@ -116,6 +119,7 @@ pub struct Config {
     pub max_attachments: usize,
     pub json_max_depth: usize,
     pub json_max_nodes: usize,
+    pub json_max_expansion: usize,
     pub max_attachment_bytes: usize,
     pub attachment_timeout: Duration,
     pub send_queue_bytes: usize,
@@ -124,6 +128,7 @@ pub struct Config {
     pub session_timeout: Duration,
     pub inbox_ttl: Duration,
     pub inbox_bytes: usize,
+    pub inbox_meta_bytes: usize,
     pub inbox_total_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
@@ -199,6 +204,7 @@ impl Config {
             max_attachments: raw.count("MAX_ATTACHMENTS", 0, 1024)?,
             json_max_depth: raw.count("JSON_MAX_DEPTH", 3, 1024)?,
             json_max_nodes: raw.count("JSON_MAX_NODES", 16, 1 << 20)?,
+            json_max_expansion: raw.count("JSON_MAX_EXPANSION", 4, 1024)?,
             max_attachment_bytes: raw.count("MAX_ATTACHMENT_BYTES", 0, 1 << 30)?,
             attachment_timeout: raw.millis("ATTACHMENT_TIMEOUT")?,
             send_queue_bytes: raw.count("SEND_QUEUE_BYTES", 4096, 1 << 31)?,
@@ -207,6 +213,7 @@ impl Config {
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
             inbox_ttl: raw.millis("INBOX_TTL")?,
             inbox_bytes: raw.count("INBOX_BYTES", 0, usize::MAX)?,
+            inbox_meta_bytes: raw.count("INBOX_META_BYTES", 256, 1 << 20)?,
             inbox_total_bytes: raw.count("INBOX_TOTAL_BYTES", 0, usize::MAX)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,

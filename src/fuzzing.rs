@@ -31,6 +31,7 @@ const SIO_LIMITS: sio::Limits = sio::Limits {
     attachments: 10,
     json_depth: 32,
     json_nodes: 262_144,
+    json_expansion: 24,
 };
 const MAX_HEADERS: usize = 64;
 

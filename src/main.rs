@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sharethings::app::{self, AppConfig, ShareThings};
+use sharethings::assemble::{self, Mount};
 use sharethings::config::{self, Config, ConfigError};
 use sharethings::http::{self, HttpConfig};
 use sharethings::metrics::Metrics;
-use sharethings::runtime::{self, Mount};
 use sharethings::socketio::SocketIoLayer;
 
 fn main() -> ExitCode {
@@ -55,7 +55,7 @@ fn run(config: &Config) -> Result<(), String> {
     let app_config = AppConfig {
         max_rooms: config.max_sessions,
         max_members: config.max_members,
-        session_timeout: config.session_timeout,
+        room_timeout: config.session_timeout,
         rejoin_grace: config.rejoin_grace,
         join_limit_per_address: config.join_limit_per_address,
         join_limit_per_session: config.join_limit_per_session,
@@ -66,6 +66,7 @@ fn run(config: &Config) -> Result<(), String> {
         inbox: app::InboxLimits {
             ttl: config.inbox_ttl,
             session_bytes: config.inbox_bytes,
+            meta_bytes: config.inbox_meta_bytes,
             total_bytes: config.inbox_total_cap(),
         },
     };
@@ -73,13 +74,15 @@ fn run(config: &Config) -> Result<(), String> {
         engine_paths: vec!["/socket.io/".to_string()],
         app_timers: app_config.timers_needed(),
         http_socket: Some(http.socket_path().to_path_buf()),
+        // The manifest's `share_target.action`.
+        drained_posts: vec!["/share-target".to_string()],
     };
     let app = ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics));
     let layer = SocketIoLayer {
-        sio: runtime::socketio(config, &["/"]),
+        sio: assemble::socketio(config, &["/"]),
         app,
     };
-    let mut server = runtime::build(config, listener, mount, layer, metrics)
+    let mut server = assemble::build(config, listener, mount, layer, metrics)
         .map_err(|e| format!("cannot start: {e}"))?;
     let local = server.local_addr().map_err(|e| e.to_string())?;
     log::info!(

@@ -55,14 +55,17 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     /// Capacity of the connection arena (fixed at start).
     pub connection_slots: AtomicU64,
-    /// ShareThings sessions alive (with or without members).
-    pub sessions: AtomicU64,
+    /// Rooms alive, with or without members (published as `sharethings_sessions`, the
+    /// word people use).
+    pub rooms: AtomicU64,
     /// Capacity of the session arena (fixed at start).
-    pub session_slots: AtomicU64,
+    pub room_slots: AtomicU64,
     /// Members over all sessions.
     pub members: AtomicU64,
     /// Capacity of the member arena (fixed at start).
     pub member_slots: AtomicU64,
+    /// Application events received (join, relay, inbox, ...), whatever became of them.
+    pub events_received: AtomicU64,
     /// Application events relayed (one per event, not per receiver).
     pub events_relayed: AtomicU64,
     /// Bytes handed to receivers' send queues by relaying (counted once per receiver).

@@ -1,5 +1,6 @@
 //! Joining a room: the route check, rate limits, token rejoin, passphrase verification,
-//! creating rooms and adding members, and the join ack.
+//! creating rooms and adding members; and the deadline by which a connected socket must have
+//! joined.
 
 use super::*;
 
@@ -15,6 +16,7 @@ impl ShareThings {
         let client_name = payload::client_name(&object)?;
         let fingerprint = payload::fingerprint(&object)?;
         let token = payload::optional_string(&object, "token")?;
+        let invite = payload::optional_string(&object, "invite")?;
         let route = route_key(&name);
         if let Some(expected) = io
             .handshake_query(socket)
@@ -28,22 +30,15 @@ impl ShareThings {
         }
         let now = io.now();
         let address = io.remote(socket);
-        let existing = self.rooms_by_name.get(&name).copied();
+        let existing = self.rooms.named(&name);
         // One session per connection: a repeated join to the same room answers as the first
         // did; only the fingerprint renews the token.
-        if let Some(&member) = self.member_of.get(&socket) {
-            let same_room = self
-                .members
-                .get(member)
-                .and_then(|m| self.rooms.get(m.room))
-                .is_some_and(|r| r.name == name);
-            if same_room {
-                let verified = fingerprint.as_ref().is_some_and(|f| {
-                    let verifier = self.keys.verifier(f);
-                    existing
-                        .and_then(|r| self.rooms.get(r))
-                        .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier))
-                });
+        if let Some(member) = self.rooms.member_on(socket) {
+            let in_room = self.rooms.member(member).map(|m| m.room);
+            if in_room.is_some() && in_room == existing {
+                let verified = fingerprint
+                    .as_ref()
+                    .is_some_and(|f| existing.is_some_and(|r| self.verifies(r, f)));
                 if verified {
                     self.renew_token(member, now);
                 }
@@ -52,12 +47,13 @@ impl ShareThings {
             self.remove_member(io, member, "left");
         }
         // A valid token rejoins whatever the rate limits say: they are there against
-        // guessing, and a token is no guess (revoked ones are refused in `rejoin`).
+        // guessing, and a token is no guess (revoked ones are refused here).
         let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
-            let valid = self.rooms.get(room).is_some_and(|r| {
-                r.nonce == claims.room_nonce && !r.revoked.contains(&claims.client_id)
-            });
+            let valid = self
+                .rooms
+                .room(room)
+                .is_some_and(|r| r.nonce == claims.room_nonce && r.revoked.accepts(claims));
             if valid {
                 return self.rejoin(io, socket, room, claims, client_name);
             }
@@ -72,17 +68,16 @@ impl ShareThings {
                 "fingerprint is required"
             }));
         };
-        let verifier = self.keys.verifier(&fingerprint);
         let (room, created) = match existing {
             Some(room) => {
-                if let Some(wait) = self.limits.room_blocked(room, now) {
-                    return Err(rate_limited(wait));
+                // An invite from a member skips the room's limit (not the address's): the
+                // room's name alone must not be a lever to keep the household's devices out.
+                if !self.invited(room, invite, now) {
+                    if let Some(wait) = self.limits.room_blocked(room, address, now) {
+                        return Err(rate_limited(wait));
+                    }
                 }
-                let matches = self
-                    .rooms
-                    .get(room)
-                    .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier));
-                if !matches {
+                if !self.verifies(room, &fingerprint) {
                     self.limits.record_failure(io, address, room, now);
                     log::info!("join refused for session {route}: wrong passphrase");
                     return Err(Failure::new(
@@ -99,6 +94,7 @@ impl ShareThings {
                         "too many sessions created from this address; try again later".into();
                     return Err(failure);
                 }
+                let verifier = self.keys.verifier(&fingerprint);
                 let room = self.create_room(io, name, route.clone(), verifier)?;
                 if matches!(object.get("inbox"), Some(Value::Bool(true))) {
                     self.open_inbox(room);
@@ -115,16 +111,24 @@ impl ShareThings {
         // join's CPU in docs/bench.md) and a wake-up of whatever reads the log.
         log::debug!(
             "member joined session {route} ({} members)",
-            self.room_size(room)
+            self.rooms.room(room).map_or(0, Room::size)
         );
         self.joined_ack(member, created)
+    }
+
+    /// Whether `fingerprint` is the room's (compared as keyed hashes, in constant time).
+    fn verifies(&self, room: Handle, fingerprint: &str) -> bool {
+        let verifier = self.keys.verifier(fingerprint);
+        self.rooms
+            .room(room)
+            .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier))
     }
 
     /// Creates a room. When every slot is taken, the room that has been empty longest gives
     /// way, so rooms created and abandoned cannot lock new ones out for `SESSION_TIMEOUT`;
     /// rooms whose inbox keeps items for absent devices give way only after every other
     /// empty one; `server_full` only when every room has members.
-    pub(super) fn create_room(
+    fn create_room(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         name: String,
@@ -132,45 +136,27 @@ impl ShareThings {
         verifier: [u8; 32],
     ) -> Result<Handle, Failure> {
         if self.rooms.is_full() {
-            let longest_empty = self
-                .rooms
-                .iter()
-                .filter_map(|(handle, r)| {
-                    let since = r.empty_since?;
-                    Some(((self.inboxes.holds_items(handle), since), handle))
-                })
-                .min_by_key(|(order, _)| *order)
-                .map(|(_, handle)| handle);
-            if let Some(room) = longest_empty {
-                if let Some(timer) = self.rooms.get_mut(room).and_then(|r| r.expiry.take()) {
+            let inboxes = &self.inboxes;
+            if let Some(room) = self.rooms.longest_empty(|h| inboxes.holds_items(h)) {
+                if let Some(timer) = self.rooms.room_mut(room).and_then(|r| r.expiry.take()) {
                     io.cancel_timer(timer);
                 }
                 self.expire_room(io, room);
             }
         }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
-        let room = Room {
-            name: name.clone(),
-            route: route.clone(),
-            nonce,
-            verifier,
-            members: Vec::new(),
-            expiry: None,
-            empty_since: Some(io.now()),
-            revoked: std::collections::VecDeque::new(),
-        };
-        let Ok(handle) = self.rooms.try_insert(room) else {
+        let room = Room::new(name, route.clone(), nonce, verifier, io.now());
+        let Ok(handle) = self.rooms.create(room) else {
             return Err(Failure::new(
                 Code::ServerFull,
                 "the server has no room for another session",
             ));
         };
-        self.rooms_by_name.insert(name, handle);
         log::info!("session {route} created");
         Ok(handle)
     }
 
-    pub(super) fn rejoin(
+    fn rejoin(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
@@ -178,14 +164,7 @@ impl ShareThings {
         claims: &TokenClaims,
         client_name: String,
     ) -> Result<Value, Failure> {
-        let current = self.rooms.get(room).and_then(|r| {
-            r.members.iter().copied().find(|m| {
-                self.members
-                    .get(*m)
-                    .is_some_and(|m| m.client_id == claims.client_id)
-            })
-        });
-        let Some(member) = current else {
+        let Some(member) = self.rooms.find(room, &claims.client_id) else {
             // The grace passed: come back as the same clientId, announced again.
             let member = self.add_member(
                 io,
@@ -197,32 +176,29 @@ impl ShareThings {
             self.keep_token_expiry(member, claims);
             return self.joined_ack(member, false);
         };
-        let Some(m) = self.members.get_mut(member) else {
+        let Some(m) = self.rooms.member_mut(member) else {
             return Err(Failure::new(Code::NotJoined, "member vanished"));
         };
         if let Some(grace) = m.grace.take() {
             io.cancel_timer(grace);
         }
-        let old = m.socket.replace(socket);
         m.name = client_name;
-        self.member_of.insert(socket, member);
-        self.joined(io, socket);
-        if let Some(old) = old.filter(|old| *old != socket) {
-            self.member_of.remove(&old);
+        if let Some(old) = self.rooms.attach(member, socket) {
             let failure = Failure::new(
                 Code::Replaced,
                 "this member rejoined from another connection",
             );
             io.emit(old, "error", vec![failure.event_body()], Vec::new());
         }
-        if let Some(r) = self.rooms.get(room) {
+        self.joined(io, socket);
+        if let Some(r) = self.rooms.room(room) {
             log::debug!("member rejoined session {} with its token", r.route);
         }
         self.keep_token_expiry(member, claims);
         self.joined_ack(member, false)
     }
 
-    pub(super) fn add_member(
+    fn add_member(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
@@ -230,101 +206,69 @@ impl ShareThings {
         client_id: Option<String>,
         name: String,
     ) -> Result<Handle, Failure> {
-        if self.room_size(room) >= self.config.max_members {
+        if self.rooms.room(room).map_or(0, Room::size) >= self.config.max_members {
             return Err(Failure::new(Code::SessionFull, "this session is full"));
         }
         let Some(client_id) = client_id.or_else(|| io.socket_id(socket).map(str::to_string)) else {
             return Err(Failure::new(Code::NotJoined, "connection closed"));
         };
-        let member = Member {
-            room,
-            client_id: client_id.clone(),
-            name: name.clone(),
-            socket: Some(socket),
-            grace: None,
-            token_expires_ms: 0,
-        };
-        let Ok(handle) = self.members.try_insert(member) else {
-            return Err(Failure::new(
-                Code::ServerFull,
-                "the server has no room for another member",
-            ));
-        };
         let announce = Outgoing::event(
             "/",
             "client-joined",
             vec![member_event(
-                self.rooms.get(room).map_or("", |r| r.name.as_str()),
+                self.rooms.room(room).map_or("", |r| r.name.as_str()),
                 &client_id,
                 &name,
             )],
             Vec::new(),
         );
+        let Ok(handle) = self.rooms.admit(Member::new(room, client_id, name), socket) else {
+            return Err(Failure::new(
+                Code::ServerFull,
+                "the server has no room for another member",
+            ));
+        };
         self.announce(io, room, &announce, Some(socket));
-        if let Some(r) = self.rooms.get_mut(room) {
-            r.members.push(handle);
-            r.empty_since = None;
-            if let Some(expiry) = r.expiry.take() {
-                io.cancel_timer(expiry);
-            }
+        if let Some(expiry) = self.rooms.room_mut(room).and_then(|r| r.expiry.take()) {
+            io.cancel_timer(expiry);
         }
-        self.member_of.insert(socket, handle);
         self.joined(io, socket);
         self.publish();
         Ok(handle)
     }
 
-    pub(super) fn room_size(&self, room: Handle) -> usize {
-        self.rooms.get(room).map_or(0, |r| r.members.len())
-    }
-
-    /// A join with the fingerprint: the member's token lives a full lifetime from now.
-    fn renew_token(&mut self, member: Handle, now: Instant) {
-        let expires = self
-            .now_ms(now)
-            .saturating_add(TOKEN_LIFETIME.as_millis() as u64);
-        if let Some(m) = self.members.get_mut(member) {
-            m.token_expires_ms = expires;
+    /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
+    /// deadline cannot be kept).
+    pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        let deadline = io.now() + self.config.join_timeout;
+        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
+            Ok(timer) => {
+                if let Some(old) = self.join_deadlines.insert(socket, timer) {
+                    io.cancel_timer(old);
+                }
+            }
+            Err(_) => io.close_client(socket),
         }
     }
 
-    /// A token rejoin: the new token expires when the one it came with did.
-    fn keep_token_expiry(&mut self, member: Handle, claims: &TokenClaims) {
-        if let Some(m) = self.members.get_mut(member) {
-            m.token_expires_ms = claims.expires_ms;
+    /// The socket became a member: its join deadline is over.
+    fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        if let Some(timer) = self.join_deadlines.remove(&socket) {
+            io.cancel_timer(timer);
         }
     }
 
-    pub(super) fn joined_ack(&self, member: Handle, created: bool) -> Result<Value, Failure> {
-        let m = self
-            .members
-            .get(member)
-            .ok_or_else(|| Failure::new(Code::NotJoined, "member vanished"))?;
-        let room = self
-            .rooms
-            .get(m.room)
-            .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
-        let token = self.keys.sign(&TokenClaims {
-            room_nonce: room.nonce,
-            client_id: m.client_id.clone(),
-            expires_ms: m.token_expires_ms,
-        });
-        let mut clients = Array::new();
-        for other in room.members.iter().filter_map(|h| self.members.get(*h)) {
-            let mut c = Object::new();
-            c.insert("id".into(), Value::String(other.client_id.clone()));
-            c.insert("name".into(), Value::String(other.name.clone()));
-            clients.push(Value::Object(c));
+    /// The socket is gone: so is its join deadline.
+    pub(super) fn forget_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        self.joined(io, socket);
+    }
+
+    /// A socket's join deadline passed: closed, unless it became a member meanwhile.
+    pub(super) fn join_deadline_passed(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+        self.join_deadlines.remove(&socket);
+        if self.rooms.member_on(socket).is_none() {
+            log::debug!("closing a connection that joined no session in time");
+            io.close_client(socket);
         }
-        let mut ack = Object::new();
-        ack.insert("success".into(), Value::Bool(true));
-        ack.insert("token".into(), Value::String(token));
-        ack.insert("clientId".into(), Value::String(m.client_id.clone()));
-        ack.insert("clients".into(), Value::Array(clients));
-        ack.insert("created".into(), Value::Bool(created));
-        if let Some(terms) = self.inbox_terms(m.room) {
-            ack.insert("inbox".into(), terms);
-        }
-        Ok(Value::Object(ack))
     }
 }

@@ -1,24 +1,22 @@
-//! Leaving a room: removing members (announced to the others), and rooms expiring once empty.
+//! Leaving a room: removing members (announced to the others), revoking the tokens of those
+//! that left on purpose, and rooms expiring once empty.
 
 use super::*;
 
 impl ShareThings {
     /// Removes a member now: the others get `client-left`; an empty room starts expiring.
     pub(super) fn remove_member(&mut self, io: &mut Io<'_, AppTimer>, member: Handle, why: &str) {
-        let Some(m) = self.members.remove(member) else {
+        let now = io.now();
+        let Some(m) = self.rooms.remove_member(member, now) else {
             return;
         };
         if let Some(grace) = m.grace {
             io.cancel_timer(grace);
         }
-        if let Some(socket) = m.socket {
-            self.member_of.remove(&socket);
-        }
-        let now = io.now();
-        let Some(room) = self.rooms.get_mut(m.room) else {
+        let session_timeout = self.config.room_timeout;
+        let Some(room) = self.rooms.room_mut(m.room) else {
             return;
         };
-        room.members.retain(|h| *h != member);
         let left = Outgoing::event(
             "/",
             "client-left",
@@ -28,17 +26,11 @@ impl ShareThings {
         log::debug!(
             "member {why} session {} ({} members)",
             room.route,
-            room.members.len()
+            room.size()
         );
-        if room.members.is_empty() {
-            room.empty_since = Some(now);
-        }
-        if room.members.is_empty() && room.expiry.is_none() {
+        if room.is_empty() && room.expiry.is_none() {
             room.expiry = io
-                .set_timer(
-                    now + self.config.session_timeout,
-                    AppTimer::RoomExpiry(m.room),
-                )
+                .set_timer(now + session_timeout, AppTimer::RoomExpiry(m.room))
                 .ok();
         }
         self.announce(io, m.room, &left, None);
@@ -53,53 +45,35 @@ impl ShareThings {
         packet: &Outgoing,
         except: Option<SocketId>,
     ) {
-        for socket in self.room_sockets(room).filter(|s| Some(*s) != except) {
+        for socket in self.rooms.sockets(room).filter(|s| Some(*s) != except) {
             io.send(socket, packet);
         }
     }
 
-    /// The member's token stops rejoining (it left on purpose).
-    pub(super) fn revoke_token(&mut self, member: Handle) {
-        let Some(m) = self.members.get(member) else {
+    /// The member's tokens stop rejoining (it left on purpose).
+    pub(super) fn revoke_token(&mut self, member: Handle, now: Instant) {
+        let now_ms = self.now_ms(now);
+        let Some(m) = self.rooms.member(member) else {
             return;
         };
-        if let Some(room) = self.rooms.get_mut(m.room) {
-            if room.revoked.len() >= REVOKED_PER_ROOM {
-                room.revoked.pop_front();
-            }
-            room.revoked.push_back(m.client_id.clone());
+        let (room, client_id, issue, expires) = (
+            m.room,
+            m.client_id.clone(),
+            m.token_issue,
+            m.token_expires_ms,
+        );
+        if let Some(room) = self.rooms.room_mut(room) {
+            room.revoked.revoke(&client_id, issue, expires, now_ms);
         }
     }
 
-    /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
-    /// deadline cannot be kept).
-    pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        let deadline = io.now() + self.config.join_timeout;
-        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
-            Ok(timer) => {
-                if let Some(old) = self.join_deadlines.insert(socket, timer) {
-                    io.cancel_timer(old);
-                }
-            }
-            Err(_) => io.close_client(socket),
-        }
-    }
-
-    /// The socket became a member: its join deadline is over.
-    pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
-            io.cancel_timer(timer);
-        }
-    }
-
+    /// An empty room's time is up: it goes, with its inbox and its rate-limit window.
     pub(super) fn expire_room(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
-        let empty = self.rooms.get(room).is_some_and(|r| r.members.is_empty());
-        if !empty {
+        if !self.rooms.room(room).is_some_and(Room::is_empty) {
             return;
         }
         self.close_inbox(io, room);
-        if let Some(r) = self.rooms.remove(room) {
-            self.rooms_by_name.remove(&r.name);
+        if let Some(r) = self.rooms.remove_empty(room) {
             self.limits.forget_room(room);
             log::info!("session {} expired", r.route);
         }

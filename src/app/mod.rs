@@ -6,13 +6,15 @@
 //! fingerprints, tokens or session names (logs show a session's routing key instead).
 
 mod creations;
-mod inbox;
-mod inbox_events;
+mod credentials;
+pub mod inbox;
 mod join;
 mod leave;
 mod limits;
 pub(crate) mod payload;
 mod relay;
+mod revocations;
+mod rooms;
 mod tokens;
 
 use std::collections::HashMap;
@@ -25,31 +27,30 @@ use miniserde::json::{Array, Object, Value};
 
 use crate::metrics::{JoinRejection, Metrics};
 use crate::socketio::{Application, DisconnectReason, IncomingEvent, Io, Outgoing, SocketId};
-use crate::util::arena::{Arena, Handle};
+use crate::util::arena::Handle;
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
 use self::creations::Creations;
+use self::inbox::events::InboxEvent;
 pub use self::inbox::InboxLimits;
 use self::inbox::Inboxes;
-use self::inbox_events::InboxEvent;
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
-pub use self::tokens::route_key;
+use self::rooms::{Member, Room, Rooms};
 use self::tokens::{Keys, TokenClaims};
+pub use sharethings_protocol::route_key;
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-/// Client ids whose tokens a room remembers as revoked (by `leave`); past this the oldest
-/// revocation is forgotten. A room sees far fewer leaves than this within a token lifetime.
-const REVOKED_PER_ROOM: usize = 1024;
 
 /// ShareThings settings.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub max_rooms: usize,
     pub max_members: usize,
-    pub session_timeout: Duration,
+    /// How long an empty room is kept (`SESSION_TIMEOUT`).
+    pub room_timeout: Duration,
     pub rejoin_grace: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
@@ -76,33 +77,6 @@ impl AppConfig {
     }
 }
 
-struct Room {
-    name: String,
-    /// Logged instead of the name.
-    route: String,
-    /// Changes with every incarnation of a name, so old tokens die with the room.
-    nonce: u64,
-    verifier: [u8; 32],
-    members: Vec<Handle>,
-    expiry: Option<TimerId>,
-    /// Since when the room has had no member (`None` while it has one). When the arena is
-    /// full, the room empty longest gives way to a new one.
-    empty_since: Option<Instant>,
-    /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
-    revoked: std::collections::VecDeque<String>,
-}
-
-struct Member {
-    room: Handle,
-    client_id: String,
-    name: String,
-    socket: Option<SocketId>,
-    grace: Option<TimerId>,
-    /// When the member's token expires: set by a join with the fingerprint, kept by a token
-    /// rejoin (a token never renews itself).
-    token_expires_ms: u64,
-}
-
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
 /// deadline of a room or member that is gone finds nothing; every re-arm cancels the old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +97,7 @@ pub struct ShareThings {
     config: AppConfig,
     keys: Keys,
     started: Instant,
-    rooms: Arena<Room>,
-    rooms_by_name: HashMap<String, Handle>,
-    members: Arena<Member>,
-    member_of: HashMap<SocketId, Handle>,
+    rooms: Rooms,
     /// The join deadline of each connected socket that is no member yet.
     join_deadlines: HashMap<SocketId, TimerId>,
     limits: JoinLimits,
@@ -150,16 +121,13 @@ impl ShareThings {
         metrics: Arc<Metrics>,
     ) -> ShareThings {
         metrics
-            .session_slots
+            .room_slots
             .store(config.max_rooms as u64, Ordering::Relaxed);
         metrics
             .member_slots
             .store(config.member_capacity() as u64, Ordering::Relaxed);
         ShareThings {
-            rooms: Arena::with_capacity(config.max_rooms),
-            rooms_by_name: HashMap::with_capacity(config.max_rooms),
-            members: Arena::with_capacity(config.member_capacity()),
-            member_of: HashMap::new(),
+            rooms: Rooms::new(config.max_rooms, config.member_capacity()),
             join_deadlines: HashMap::new(),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
@@ -177,11 +145,11 @@ impl ShareThings {
 
     fn publish(&self) {
         self.metrics
-            .sessions
+            .rooms
             .store(self.rooms.len() as u64, Ordering::Relaxed);
         self.metrics
             .members
-            .store(self.members.len() as u64, Ordering::Relaxed);
+            .store(self.rooms.member_count() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
@@ -206,11 +174,15 @@ impl ShareThings {
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
                 let (member, _) = self.sender(socket, &object)?;
-                self.revoke_token(member);
+                self.revoke_token(member, io.now());
                 self.remove_member(io, member, "left");
                 // Still connected, no longer a member: it gets a join deadline again.
                 self.arm_join_deadline(io, socket);
                 Ok(success())
+            }
+            ClientEvent::Invite => {
+                let object = payload::object(event.args)?;
+                self.invite(io, socket, &object)
             }
             ClientEvent::Relayed(relayed) => {
                 let object = payload::object(event.args)?;
@@ -229,6 +201,7 @@ impl ShareThings {
 enum ClientEvent {
     Join,
     Leave,
+    Invite,
     Relayed(Relayed),
     Inbox(InboxEvent),
 }
@@ -247,6 +220,7 @@ impl ClientEvent {
         Some(match name {
             "join" => ClientEvent::Join,
             "leave" => ClientEvent::Leave,
+            "invite" => ClientEvent::Invite,
             "content" => ClientEvent::Relayed(Relayed::Content),
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
             "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
@@ -297,6 +271,7 @@ impl Application for ShareThings {
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
+        self.metrics.events_received.fetch_add(1, Ordering::Relaxed);
         let ack = event.ack;
         let result = match ClientEvent::from_name(&event.name) {
             Some(kind) => self.handle(io, socket, kind, event),
@@ -320,10 +295,8 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
-            io.cancel_timer(timer);
-        }
-        let Some(member) = self.member_of.remove(&socket) else {
+        self.forget_join_deadline(io, socket);
+        let Some(member) = self.rooms.detach(socket) else {
             return;
         };
         if reason.is_clean() {
@@ -332,11 +305,8 @@ impl Application for ShareThings {
         // Lost, not left: keep the member for the grace, so a rejoin is seamless.
         let deadline = io.now() + self.config.rejoin_grace;
         let timer = io.set_timer(deadline, AppTimer::MemberGrace(member)).ok();
-        match self.members.get_mut(member) {
-            Some(m) if timer.is_some() => {
-                m.socket = None;
-                m.grace = timer;
-            }
+        match self.rooms.member_mut(member) {
+            Some(m) if timer.is_some() => m.grace = timer,
             _ => self.remove_member(io, member, "lost"),
         }
     }
@@ -355,7 +325,7 @@ impl Application for ShareThings {
     fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
         match key {
             AppTimer::RoomExpiry(room) => {
-                if let Some(r) = self.rooms.get_mut(room) {
+                if let Some(r) = self.rooms.room_mut(room) {
                     r.expiry = None;
                 }
                 // A room whose inbox still keeps items lives until they expire.
@@ -365,19 +335,13 @@ impl Application for ShareThings {
             }
             AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
             AppTimer::MemberGrace(member) => {
-                if let Some(m) = self.members.get_mut(member) {
+                if let Some(m) = self.rooms.member_mut(member) {
                     m.grace = None;
                     self.remove_member(io, member, "timed out of");
                 }
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
-            AppTimer::JoinDeadline(socket) => {
-                self.join_deadlines.remove(&socket);
-                if !self.member_of.contains_key(&socket) {
-                    log::debug!("closing a connection that joined no session in time");
-                    io.close_client(socket);
-                }
-            }
+            AppTimer::JoinDeadline(socket) => self.join_deadline_passed(io, socket),
         }
     }
 }
@@ -426,6 +390,3 @@ pub fn random_key() -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod inbox_app_tests;

@@ -20,6 +20,7 @@ pub enum Code {
     PayloadTooLarge,
     InboxFull,
     ServerInboxFull,
+    InboxItemTooLarge,
     NotInInbox,
 }
 
@@ -36,6 +37,7 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::InboxFull => "inbox_full",
             Code::ServerInboxFull => "server_inbox_full",
+            Code::InboxItemTooLarge => "inbox_item_too_large",
             Code::NotInInbox => "not_in_inbox",
         }
     }
@@ -224,6 +226,7 @@ mod tests {
             Code::PayloadTooLarge,
             Code::InboxFull,
             Code::ServerInboxFull,
+            Code::InboxItemTooLarge,
             Code::NotInInbox,
         ];
         // A new variant must be added above: this match stops compiling until it is.
@@ -239,6 +242,7 @@ mod tests {
                 | Code::PayloadTooLarge
                 | Code::InboxFull
                 | Code::ServerInboxFull
+                | Code::InboxItemTooLarge
                 | Code::NotInInbox => {}
             }
         }

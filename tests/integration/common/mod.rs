@@ -8,6 +8,9 @@
 //! - [`ws`]: [`Ws`], a blocking tungstenite client with deadlines.
 //! - [`sio`]: [`SioClient`], Socket.IO v5 on it.
 //!
+//! Packets are framed by the protocol crate (`sharethings_protocol`), the one the server and
+//! the CLI use; what the tests send on purpose wrong, they write out by hand.
+//!
 //! Nothing here sleeps for a fixed time: every read has a socket timeout and an overall
 //! deadline, and [`wait_until`] polls a condition.
 
@@ -34,6 +37,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use miniserde::json::{self, Value};
+use sharethings_protocol as protocol;
+use sharethings_protocol::payload::Part;
+use sharethings_protocol::sio::Header;
+pub use sharethings_protocol::sio::PacketKind;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::WebSocket;
 use tungstenite::Message;

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use data_encoding::BASE64URL_NOPAD;
 
-use super::DecodeError;
+use crate::DecodeError;
 
 /// Length of a session id in characters (and bytes: it is ASCII).
 pub const SID_LEN: usize = 20;

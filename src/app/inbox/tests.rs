@@ -1,5 +1,7 @@
-//! The inbox store on virtual time: expiry in arrival order, both caps, deletion, clear and
-//! closing, with the byte counts going back to zero.
+//! The inbox store on virtual time: expiry in arrival order, both caps and the metadata cap,
+//! deletion, clear and closing, with the byte counts going back to zero.
+
+use bytes::Bytes;
 
 use super::*;
 
@@ -10,6 +12,7 @@ fn limits(session_bytes: usize, total_bytes: usize) -> InboxLimits {
         ttl: TTL,
         session_bytes,
         total_bytes,
+        meta_bytes: 1024,
     }
 }
 
@@ -17,12 +20,13 @@ fn room(n: u64) -> Handle {
     Handle::from_bits(n)
 }
 
-fn payload(id: &str) -> Object {
-    let mut content = Object::new();
-    content.insert("contentId".into(), Value::String(id.into()));
-    let mut object = Object::new();
-    object.insert("content".into(), Value::Object(content));
-    object
+fn listing(meta: usize) -> Outgoing {
+    Outgoing::event(
+        "/",
+        kept::LISTING_EVENT,
+        Vec::new(),
+        vec![Bytes::from(vec![1u8; meta])],
+    )
 }
 
 fn chunk(bytes: usize) -> Outgoing {
@@ -34,8 +38,21 @@ fn chunk(bytes: usize) -> Outgoing {
     )
 }
 
-fn keep(inboxes: &mut Inboxes, r: Handle, id: &str, at: Instant) -> Result<(), Refusal> {
-    inboxes.keep_item(r, id, 4, payload(id), vec![Bytes::from_static(b"meta")], at)
+/// What an item of id `id` with 4 bytes of metadata is charged.
+fn item_cost(id: &str) -> usize {
+    ITEM_OVERHEAD + 2 * id.len() + listing(4).len()
+}
+
+fn chunk_cost(bytes: usize) -> usize {
+    CHUNK_OVERHEAD + chunk(bytes).len()
+}
+
+fn keep(inboxes: &mut Inboxes, r: Handle, id: &str, at: Instant) -> Result<usize, Refusal> {
+    inboxes.keep_item(r, id, 4, listing(4), at)
+}
+
+fn chunk_count(inboxes: &Inboxes, r: Handle, id: &str) -> Option<usize> {
+    inboxes.chunks(r, id, 0).map(Iterator::count)
 }
 
 #[test]
@@ -49,8 +66,9 @@ fn only_an_opened_inbox_keeps_anything_and_a_zero_total_turns_inboxes_off() {
         "a session without an inbox keeps nothing"
     );
     inboxes.open(room(1));
-    keep(&mut inboxes, room(1), "a", t0).unwrap();
+    assert_eq!(keep(&mut inboxes, room(1), "a", t0), Ok(item_cost("a")));
     assert_eq!(inboxes.item_count(), 1);
+    assert_eq!(inboxes.used_bytes(), item_cost("a"));
 
     let mut off = Inboxes::new(limits(1 << 20, 0));
     off.open(room(1));
@@ -79,9 +97,8 @@ fn items_expire_after_the_ttl_oldest_first() {
         inboxes.next_expiry(room(1)),
         Some(t0 + Duration::from_secs(10) + TTL)
     );
-    let listed = inboxes.listing(room(1), t0 + TTL);
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].expires_in, Duration::from_secs(10));
+    let listed: Vec<Instant> = inboxes.listing(room(1), 0).map(|l| l.expires).collect();
+    assert_eq!(listed, vec![t0 + Duration::from_secs(10) + TTL]);
     assert_eq!(
         inboxes.expire(room(1), t0 + TTL * 2),
         vec!["second".to_string()]
@@ -91,9 +108,57 @@ fn items_expire_after_the_ttl_oldest_first() {
 }
 
 #[test]
+fn a_listing_goes_on_from_the_position_it_stopped_at() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    inboxes.open(room(1));
+    inboxes.open(room(2));
+    for id in ["a", "b", "c"] {
+        keep(&mut inboxes, room(1), id, t0).unwrap();
+        keep(&mut inboxes, room(2), id, t0).unwrap();
+    }
+    let first: Vec<(u64, String)> = inboxes
+        .listing(room(1), 0)
+        .map(|l| (l.position, l.content_id.to_string()))
+        .collect();
+    let ids: Vec<&str> = first.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let from_b: Vec<&str> = inboxes
+        .listing(room(1), first[1].0)
+        .map(|l| l.content_id)
+        .collect();
+    assert_eq!(from_b, ["b", "c"], "positions are per process, in order");
+    assert!(inboxes.remove(room(1), "b"));
+    let after: Vec<&str> = inboxes
+        .listing(room(1), first[1].0)
+        .map(|l| l.content_id)
+        .collect();
+    assert_eq!(after, ["c"], "a removed item leaves no hole in the walk");
+}
+
+#[test]
+fn metadata_larger_than_the_cap_is_refused_and_nothing_is_charged() {
+    let t0 = Instant::now();
+    let mut inboxes = Inboxes::new(limits(1 << 20, 1 << 20));
+    inboxes.open(room(1));
+    let at_cap = 1024 - (listing(0).len());
+    assert!(inboxes
+        .keep_item(room(1), "fits", 1, listing(at_cap), t0)
+        .is_ok());
+    let used = inboxes.used_bytes();
+    assert_eq!(
+        inboxes.keep_item(room(1), "big", 1, listing(at_cap + 1), t0),
+        Err(Refusal::TooLarge)
+    );
+    assert_eq!(inboxes.used_bytes(), used);
+    assert_eq!(inboxes.item_count(), 1);
+}
+
+#[test]
 fn the_session_cap_refuses_what_does_not_fit_and_drops_nothing_else() {
     let t0 = Instant::now();
-    let mut inboxes = Inboxes::new(limits(3000, 1 << 20));
+    let cap = item_cost("small") + chunk_cost(1000) + item_cost("big") + chunk_cost(1000) + 100;
+    let mut inboxes = Inboxes::new(limits(cap, 1 << 20));
     inboxes.open(room(1));
     keep(&mut inboxes, room(1), "small", t0).unwrap();
     assert_eq!(
@@ -114,12 +179,10 @@ fn the_session_cap_refuses_what_does_not_fit_and_drops_nothing_else() {
         inboxes.keep_chunk(room(1), "big", 2, &chunk(10)),
         ChunkKept::Ignored
     );
-    assert!(inboxes.chunks(room(1), "big", 0, 8).is_none());
-    assert_eq!(
-        inboxes.chunks(room(1), "small", 0, 8).map(|c| c.len()),
-        Some(1)
-    );
+    assert_eq!(chunk_count(&inboxes, room(1), "big"), None);
+    assert_eq!(chunk_count(&inboxes, room(1), "small"), Some(1));
     assert_eq!(inboxes.item_count(), 1);
+    assert_eq!(inboxes.used_bytes(), item_cost("small") + chunk_cost(1000));
     // Another session has its own cap.
     inboxes.open(room(2));
     keep(&mut inboxes, room(2), "other", t0).unwrap();
@@ -129,7 +192,8 @@ fn the_session_cap_refuses_what_does_not_fit_and_drops_nothing_else() {
 #[test]
 fn the_process_cap_counts_every_session_together() {
     let t0 = Instant::now();
-    let mut inboxes = Inboxes::new(limits(1 << 20, 2000));
+    let total = item_cost("a") + chunk_cost(1200) + item_cost("b") + 100;
+    let mut inboxes = Inboxes::new(limits(1 << 20, total));
     inboxes.open(room(1));
     inboxes.open(room(2));
     keep(&mut inboxes, room(1), "a", t0).unwrap();
@@ -182,13 +246,13 @@ fn chunks_are_kept_once_in_order_within_their_item() {
         used,
         "duplicates and strays cost nothing"
     );
-    let sizes: Vec<usize> = inboxes
-        .chunks(room(1), "a", 1, 2)
+    let sizes: Vec<(u64, usize)> = inboxes
+        .chunks(room(1), "a", 1)
         .unwrap()
-        .iter()
-        .map(Outgoing::len)
+        .take(2)
+        .map(|(index, packet)| (index, packet.len()))
         .collect();
-    assert_eq!(sizes, vec![chunk(101).len(), chunk(102).len()]);
+    assert_eq!(sizes, vec![(1, chunk(101).len()), (2, chunk(102).len())]);
 }
 
 #[test]

@@ -1,25 +1,33 @@
 //! The inbox through ShareThings events on virtual time: turned on by the creator only, fed
 //! by relays to everyone, listed and fetched by late joiners, deleted, cleared, expired by
 //! its timer (keeping its session alive until then), refused with typed codes past its caps
-//! while the live relay goes on, and given away last when the session arena is full.
+//! while the live relay goes on, and given away last when the session arena is full. What is
+//! kept of an item and how the inbox answers are in `answer_tests.rs`.
 
 use std::sync::Arc;
 
 use miniserde::json::{self, Value};
 
-use super::tests::{call, code, config, field, join_json, succeeded, text_of};
-use super::*;
+use super::InboxLimits;
+use crate::app::tests::{call, code, config, field, join_json, succeeded, text_of};
+use crate::app::*;
 use crate::socketio::harness::{ms, Client, Harness};
 
-const TTL: Duration = Duration::from_secs(3600);
+pub(super) const TTL: Duration = Duration::from_secs(3600);
+pub(super) const META_BYTES: usize = 16 * 1024;
 
-fn harness_with(session_bytes: usize, total_bytes: usize) -> Harness<ShareThings> {
-    let mut config = config();
-    config.inbox = InboxLimits {
+pub(super) fn harness_with(session_bytes: usize, total_bytes: usize) -> Harness<ShareThings> {
+    harness_limits(InboxLimits {
         ttl: TTL,
         session_bytes,
         total_bytes,
-    };
+        meta_bytes: META_BYTES,
+    })
+}
+
+pub(super) fn harness_limits(limits: InboxLimits) -> Harness<ShareThings> {
+    let mut config = config();
+    config.inbox = limits;
     let app = ShareThings::new(
         config,
         [9; 32],
@@ -29,7 +37,7 @@ fn harness_with(session_bytes: usize, total_bytes: usize) -> Harness<ShareThings
     Harness::new(app)
 }
 
-fn create_with_inbox(
+pub(super) fn create_with_inbox(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -42,7 +50,7 @@ fn create_with_inbox(
     ack
 }
 
-fn join_as(
+pub(super) fn join_as(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -56,7 +64,7 @@ fn join_as(
 
 /// Sends an item's sealed metadata (`meta_bytes` of binary `data`) with ack id 1; returns the
 /// ack and the other frames the sender got.
-fn send_item(
+pub(super) fn send_item(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -95,7 +103,7 @@ fn send_chunk(
     take_ack(h, c)
 }
 
-fn take_ack(h: &mut Harness<ShareThings>, c: Client) -> (Value, Vec<String>) {
+pub(super) fn take_ack(h: &mut Harness<ShareThings>, c: Client) -> (Value, Vec<String>) {
     let mut ack = None;
     let mut other = Vec::new();
     for frame in h.sent(c) {
@@ -110,7 +118,7 @@ fn take_ack(h: &mut Harness<ShareThings>, c: Client) -> (Value, Vec<String>) {
     (ack.expect("an ack"), other)
 }
 
-fn inbox_of(ack: &Value) -> &Value {
+pub(super) fn inbox_of(ack: &Value) -> &Value {
     field(ack, "inbox")
 }
 
@@ -118,25 +126,49 @@ fn no_inbox(ack: &Value) -> bool {
     matches!(inbox_of(ack), Value::Null)
 }
 
-fn kept(ack: &Value) -> bool {
+pub(super) fn kept(ack: &Value) -> bool {
     matches!(field(inbox_of(ack), "kept"), Value::Bool(true))
 }
 
-fn number(value: &Value) -> u64 {
+pub(super) fn number(value: &Value) -> u64 {
     match value {
         Value::Number(json::Number::U64(n)) => *n,
         _ => panic!("not a number: {}", json::to_string(value)),
     }
 }
 
-fn list(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> (u64, Vec<String>) {
-    let (ack, frames) = call(h, at, c, "inbox-list", r#"{"sessionId":"r"}"#);
+/// One `inbox-list` from `from`: the listed items' ids, the cursor to go on from, and the
+/// frames sent before the ack.
+pub(super) fn list_page(
+    h: &mut Harness<ShareThings>,
+    at: Duration,
+    c: Client,
+    request: &str,
+) -> (Vec<String>, Option<u64>, Vec<String>) {
+    let (ack, frames) = call(h, at, c, "inbox-list", request);
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
-    (number(field(&ack, "items")), frames)
+    let Value::Array(items) = field(&ack, "items") else {
+        panic!("items is a list: {}", json::to_string(&ack));
+    };
+    let ids = items
+        .iter()
+        .map(|item| text_of(field(item, "contentId")).to_string())
+        .collect();
+    let next = match field(&ack, "next") {
+        Value::Null => None,
+        next => Some(number(next)),
+    };
+    (ids, next, frames)
+}
+
+fn list(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> (u64, Vec<String>) {
+    let (ids, next, frames) = list_page(h, at, c, r#"{"sessionId":"r"}"#);
+    assert_eq!(next, None, "one page holds everything here");
+    (ids.len() as u64, frames)
 }
 
 /// A creates "r" with the inbox on and sends item `c1` (2 chunks) while B is there.
-fn room_with_one_item(h: &mut Harness<ShareThings>) -> (Client, Client) {
+pub(super) fn room_with_one_item(h: &mut Harness<ShareThings>) -> (Client, Client) {
     let a = h.connect(ms(0));
     let b = h.connect(ms(0));
     create_with_inbox(h, ms(1), a, "r");
@@ -194,18 +226,22 @@ fn a_device_joining_after_the_sender_left_lists_and_fetches_the_same_envelopes()
 
     let late = h.connect(ms(20));
     join_as(&mut h, ms(21), late, "r", "Late");
-    let (items, frames) = list(&mut h, ms(22), late);
-    assert_eq!(items, 1);
+    let (ack, frames) = call(&mut h, ms(22), late, "inbox-list", r#"{"sessionId":"r"}"#);
     assert!(
         frames[0].starts_with(r#"451-["inbox-item",{"#),
         "{frames:?}"
     );
     assert!(frames[0].contains(r#""contentId":"c1""#) && frames[0].contains(r#""from":""#));
-    assert!(frames[0].contains(r#""expiresInMs":"#), "{frames:?}");
     assert_eq!(
         frames[1], "<100 bytes>",
         "the sealed metadata as it was sent"
     );
+    let Value::Array(items) = field(&ack, "items") else {
+        panic!("{}", json::to_string(&ack));
+    };
+    assert_eq!(items.len(), 1);
+    assert_eq!(text_of(field(&items[0], "contentId")), "c1");
+    assert_eq!(number(field(&items[0], "expiresInMs")), 3_600_000 - 19);
 
     let (ack, frames) = call(
         &mut h,
@@ -243,19 +279,10 @@ fn items_expire_after_the_ttl_and_keep_their_empty_session_alive_until_then() {
     call(&mut h, ms(10), b, "leave", r#"{"sessionId":"r"}"#);
     call(&mut h, ms(10), a, "leave", r#"{"sessionId":"r"}"#);
     // Long past SESSION_TIMEOUT, the session and its item are still there.
-    h.expire(config().session_timeout * 2);
-    let late = h.connect(config().session_timeout * 2);
-    join_as(
-        &mut h,
-        config().session_timeout * 2 + ms(1),
-        late,
-        "r",
-        "Late",
-    );
-    assert_eq!(
-        list(&mut h, config().session_timeout * 2 + ms(2), late).0,
-        1
-    );
+    h.expire(config().room_timeout * 2);
+    let late = h.connect(config().room_timeout * 2);
+    join_as(&mut h, config().room_timeout * 2 + ms(1), late, "r", "Late");
+    assert_eq!(list(&mut h, config().room_timeout * 2 + ms(2), late).0, 1);
 
     h.expire(ms(3) + TTL - ms(1));
     assert!(h.sent(late).is_empty());
@@ -270,7 +297,7 @@ fn items_expire_after_the_ttl_and_keep_their_empty_session_alive_until_then() {
 
     // Once it keeps nothing, an empty session expires as any other.
     call(&mut h, TTL + ms(20), late, "leave", r#"{"sessionId":"r"}"#);
-    h.expire(TTL + ms(20) + config().session_timeout);
+    h.expire(TTL + ms(20) + config().room_timeout);
     let again = h.connect(TTL * 2);
     let ack = join_as(&mut h, TTL * 2 + ms(1), again, "r", "Again");
     assert!(matches!(field(&ack, "created"), Value::Bool(true)));
@@ -291,7 +318,7 @@ fn an_empty_session_whose_last_item_expires_goes_at_once() {
 
 #[test]
 fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
-    let mut h = harness_with(3000, 1 << 21);
+    let mut h = harness_with(7500, 1 << 21);
     let a = h.connect(ms(0));
     let b = h.connect(ms(0));
     create_with_inbox(&mut h, ms(1), a, "r");
@@ -320,7 +347,7 @@ fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
     // A later item that fits is kept again; one too big for what is left is refused at once.
     let (ack, _) = send_item(&mut h, ms(6), a, "next", 1, 100);
     assert!(kept(&ack));
-    let (ack, _) = send_item(&mut h, ms(7), a, "huge", 1, 3000);
+    let (ack, _) = send_item(&mut h, ms(7), a, "huge", 1, 3500);
     assert_eq!(text_of(field(inbox_of(&ack), "code")), "inbox_full");
     let live = h.sent(b);
     let huge = live.iter().find(|f| f.contains(r#""contentId":"huge""#));
@@ -332,16 +359,16 @@ fn past_the_session_cap_the_item_is_refused_with_a_code_and_still_relayed() {
 
 #[test]
 fn past_the_process_cap_the_code_says_the_server_is_full() {
-    let mut h = harness_with(1 << 20, 2500);
+    let mut h = harness_with(1 << 20, 5000);
     let a = h.connect(ms(0));
     create_with_inbox(&mut h, ms(1), a, "r");
     let (ack, _) = send_item(&mut h, ms(2), a, "a", 1, 1500);
     assert!(kept(&ack));
     let (ack, _) = send_item(&mut h, ms(3), a, "b", 1, 1500);
     assert_eq!(text_of(field(inbox_of(&ack), "code")), "server_inbox_full");
-    assert_eq!(h.app.held_bytes(), h.app.inboxes.used_bytes());
+    assert_eq!(h.layer.app.held_bytes(), h.layer.app.inboxes.used_bytes());
     assert!(
-        h.app.held_bytes() > 1500,
+        h.layer.app.held_bytes() > 1500,
         "the memory budget counts what the inbox keeps"
     );
 }
@@ -371,7 +398,7 @@ fn any_member_deletes_an_item_and_every_member_is_told() {
     );
     assert_eq!(code(&ack), "not_in_inbox");
     assert_eq!(list(&mut h, ms(12), b).0, 0);
-    assert_eq!(h.app.inboxes.used_bytes(), 0);
+    assert_eq!(h.layer.app.inboxes.used_bytes(), 0);
     let outsider = h.connect(ms(0));
     let (ack, _) = call(
         &mut h,
@@ -396,7 +423,7 @@ fn clearing_the_session_empties_its_inbox() {
     );
     assert!(succeeded(&ack));
     assert_eq!(list(&mut h, ms(11), b).0, 0);
-    assert_eq!(h.app.metrics.inbox_items.load(Ordering::Relaxed), 0);
+    assert_eq!(h.layer.app.metrics.inbox_items.load(Ordering::Relaxed), 0);
 }
 
 #[test]
@@ -462,22 +489,22 @@ fn a_full_arena_gives_away_plain_empty_sessions_before_those_keeping_items() {
             &format!(r#"{{"sessionId":"{name}"}}"#),
         );
     }
-    assert_eq!(h.app.rooms.len(), config().max_rooms);
+    assert_eq!(h.layer.app.rooms.len(), config().max_rooms);
     // Three new sessions take the plain rooms' places, oldest empty first.
     for (n, name) in ["n1", "n2", "n3"].iter().enumerate() {
         let c = h.connect(ms(40));
         join_as(&mut h, ms(41 + n as u64), c, name, "N");
     }
     assert!(
-        h.app.rooms_by_name.contains_key("r"),
+        h.layer.app.rooms.named("r").is_some(),
         "the inbox's session was kept"
     );
-    assert!(!h.app.rooms_by_name.contains_key("p1"));
-    assert_eq!(h.app.inboxes.item_count(), 1);
+    assert!(h.layer.app.rooms.named("p1").is_none());
+    assert_eq!(h.layer.app.inboxes.item_count(), 1);
     // The next one finds only "r" empty: it gives way, its inbox with it.
     let c = h.connect(ms(50));
     join_as(&mut h, ms(51), c, "n4", "N");
-    assert!(!h.app.rooms_by_name.contains_key("r"));
-    assert_eq!(h.app.inboxes.item_count(), 0);
-    assert_eq!(h.app.inboxes.used_bytes(), 0);
+    assert!(h.layer.app.rooms.named("r").is_none());
+    assert_eq!(h.layer.app.inboxes.item_count(), 0);
+    assert_eq!(h.layer.app.inboxes.used_bytes(), 0);
 }

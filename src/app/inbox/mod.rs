@@ -1,6 +1,14 @@
 //! The opt-in inbox: for sessions whose creator turned it on, the server also keeps every item
-//! it relays to everyone (the same sealed metadata and chunk envelopes, byte for byte), in
-//! memory only, so that a device joining later can fetch what it missed.
+//! it relays to everyone, in memory only, so that a device joining later can fetch what it
+//! missed.
+//!
+//! What is kept is encoded once and kept in that form, whose size is its length: an item as
+//! the `inbox-item` event a late joiner is sent (the documented envelope and its sealed
+//! `data`, built by [`kept`]), and each chunk as the very packet the members were relayed
+//! (sharing its bytes). Listing or fetching queues those packets again; nothing is parsed or
+//! copied. Each is charged at its length plus a fixed overhead that covers this store's own
+//! bookkeeping (maps, timers, the shared buffers' headers): the integration test
+//! `inbox_footprint` measures real allocations against those charges.
 //!
 //! Sans-IO: time comes in as `now`, and the deadline of each inbox is a [`TimerId`] the
 //! application arms (one per session, for its oldest item). Every item waits the same
@@ -8,21 +16,25 @@
 //! bytes per session and bytes for the whole process; an item that does not fit is refused
 //! (and, if its chunks were coming in, dropped whole), never anything else.
 
+pub(super) mod events;
+pub mod kept;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use miniserde::json::{self, Object, Value};
 
 use crate::socketio::Outgoing;
 use crate::util::arena::Handle;
 use crate::util::timer::TimerId;
 
-/// Bookkeeping counted for every kept item besides its envelopes (its id, maps and timers),
-/// so that a flood of tiny items is bounded by the same byte caps as a few large ones.
-const ITEM_OVERHEAD: usize = 256;
-/// The same, for every kept chunk.
-const CHUNK_OVERHEAD: usize = 64;
+/// Bookkeeping charged for every kept item besides its packet and its id (kept twice): its
+/// entries in the maps (the first item of an inbox takes a whole B-tree node of about 1.3 KB
+/// and the hash table's first buckets; later ones a share of both), and the packet's frame
+/// list and shared-buffer headers. A flood of tiny items is bounded by the same byte caps as
+/// a few large ones.
+pub const ITEM_OVERHEAD: usize = 2048;
+/// The same, for every kept chunk (the first of an item takes a B-tree node of about 500
+/// bytes; each its packet's frame list and one shared-buffer header per frame).
+pub const CHUNK_OVERHEAD: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboxLimits {
@@ -32,6 +44,8 @@ pub struct InboxLimits {
     pub session_bytes: usize,
     /// Bytes all inboxes keep together at most; 0 turns the inbox off for every session.
     pub total_bytes: usize,
+    /// The largest `inbox-item` kept (its envelope and sealed metadata), in bytes.
+    pub meta_bytes: usize,
 }
 
 /// Why an item was not kept.
@@ -41,6 +55,8 @@ pub enum Refusal {
     SessionFull,
     /// All inboxes together have no room for it.
     ServerFull,
+    /// Its envelope and sealed metadata are larger than `meta_bytes`.
+    TooLarge,
 }
 
 /// What became of a chunk offered to the inbox.
@@ -53,20 +69,21 @@ pub enum ChunkKept {
     Refused(Refusal),
 }
 
-/// One kept item, as a late joiner is given it.
-pub struct Listed {
-    /// The relayed `content` payload (with `from`), its `data` a placeholder for `data`.
-    pub payload: Object,
-    pub data: Vec<Bytes>,
-    pub expires_in: Duration,
+/// One kept item, as a listing walks them.
+pub struct Listed<'a> {
+    /// Where the item is in its inbox: a listing goes on from here.
+    pub position: u64,
+    pub content_id: &'a str,
+    /// The `inbox-item` event, ready to queue.
+    pub packet: &'a Outgoing,
+    pub expires: Instant,
 }
 
 struct Item {
     content_id: String,
     expires: Instant,
     total_chunks: u64,
-    payload: Object,
-    data: Vec<Bytes>,
+    listing: Outgoing,
     /// The relayed `chunk` packets by index, shared with what the receivers were sent.
     chunks: BTreeMap<u64, Outgoing>,
     bytes: usize,
@@ -75,10 +92,29 @@ struct Item {
 #[derive(Default)]
 struct Inbox {
     used: usize,
-    /// Items in arrival (and so expiry) order.
+    /// Items in arrival (and so expiry) order, by position.
     items: BTreeMap<u64, Item>,
     by_id: HashMap<String, u64>,
     timer: Option<TimerId>,
+}
+
+impl Inbox {
+    fn item(&self, content_id: &str) -> Option<&Item> {
+        self.items.get(self.by_id.get(content_id)?)
+    }
+
+    /// Gives back the maps' memory as items go, which would otherwise be held without being
+    /// charged: a hash table keeps its largest size, and an emptied B-tree its root node.
+    fn trim(&mut self) {
+        if self.items.is_empty() {
+            self.items = BTreeMap::new();
+        }
+        if self.by_id.is_empty() {
+            self.by_id = HashMap::new();
+        } else if self.by_id.capacity() > 4 * self.by_id.len() {
+            self.by_id.shrink_to(2 * self.by_id.len());
+        }
+    }
 }
 
 /// Every session's inbox, and the bytes they hold together. The one owner of inbox state.
@@ -87,7 +123,7 @@ pub struct Inboxes {
     rooms: HashMap<Handle, Inbox>,
     used: usize,
     items: usize,
-    next_seq: u64,
+    next_position: u64,
 }
 
 impl Inboxes {
@@ -97,7 +133,7 @@ impl Inboxes {
             rooms: HashMap::new(),
             used: 0,
             items: 0,
-            next_seq: 0,
+            next_position: 0,
         }
     }
 
@@ -126,7 +162,7 @@ impl Inboxes {
         self.rooms.get(&room).is_some_and(|i| !i.items.is_empty())
     }
 
-    /// Bytes kept by all inboxes (counted against the memory budget).
+    /// Bytes charged for everything all inboxes keep (counted against the memory budget).
     pub fn used_bytes(&self) -> usize {
         self.used
     }
@@ -135,47 +171,47 @@ impl Inboxes {
         self.items
     }
 
-    /// Keeps the metadata of item `content_id` (the relayed payload and its attachments). An
-    /// item already kept stays as it is.
+    /// Keeps item `content_id`, as the `inbox-item` event `listing` (see [`kept::listing`]).
+    /// An item already kept stays as it is. Returns the bytes charged for it.
     pub fn keep_item(
         &mut self,
         room: Handle,
         content_id: &str,
         total_chunks: u64,
-        payload: Object,
-        data: Vec<Bytes>,
+        listing: Outgoing,
         now: Instant,
-    ) -> Result<(), Refusal> {
+    ) -> Result<usize, Refusal> {
         let Some(inbox) = self.rooms.get(&room) else {
-            return Ok(());
+            return Ok(0);
         };
         if inbox.by_id.contains_key(content_id) {
-            return Ok(());
+            return Ok(0);
+        }
+        if listing.len() > self.limits.meta_bytes {
+            return Err(Refusal::TooLarge);
         }
         let bytes = ITEM_OVERHEAD
-            + content_id.len()
-            + json::to_string(&Value::Object(payload.clone())).len()
-            + data.iter().map(Bytes::len).sum::<usize>();
+            .saturating_add(content_id.len().saturating_mul(2))
+            .saturating_add(listing.len());
         self.fits(inbox.used, bytes)?;
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let position = self.next_position;
+        self.next_position += 1;
         let item = Item {
             content_id: content_id.to_string(),
             expires: now + self.limits.ttl,
             total_chunks,
-            payload,
-            data,
+            listing,
             chunks: BTreeMap::new(),
             bytes,
         };
         if let Some(inbox) = self.rooms.get_mut(&room) {
             inbox.used += bytes;
-            inbox.by_id.insert(item.content_id.clone(), seq);
-            inbox.items.insert(seq, item);
+            inbox.by_id.insert(item.content_id.clone(), position);
+            inbox.items.insert(position, item);
             self.used += bytes;
             self.items += 1;
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// Keeps chunk `index` of a kept item. One that does not fit drops its whole item.
@@ -189,13 +225,13 @@ impl Inboxes {
         let Some(inbox) = self.rooms.get(&room) else {
             return ChunkKept::Ignored;
         };
-        let Some(item) = inbox.by_id.get(content_id).and_then(|s| inbox.items.get(s)) else {
+        let Some(item) = inbox.item(content_id) else {
             return ChunkKept::Ignored;
         };
         if index >= item.total_chunks || item.chunks.contains_key(&index) {
             return ChunkKept::Ignored;
         }
-        let bytes = CHUNK_OVERHEAD + packet.len();
+        let bytes = CHUNK_OVERHEAD.saturating_add(packet.len());
         if let Err(refusal) = self.fits(inbox.used, bytes) {
             self.remove(room, content_id);
             return ChunkKept::Refused(refusal);
@@ -206,7 +242,7 @@ impl Inboxes {
         let Some(item) = inbox
             .by_id
             .get(content_id)
-            .and_then(|s| inbox.items.get_mut(s))
+            .and_then(|p| inbox.items.get_mut(p))
         else {
             return ChunkKept::Ignored;
         };
@@ -235,11 +271,12 @@ impl Inboxes {
         let Some(item) = inbox
             .by_id
             .remove(content_id)
-            .and_then(|seq| inbox.items.remove(&seq))
+            .and_then(|position| inbox.items.remove(&position))
         else {
             return false;
         };
         inbox.used -= item.bytes;
+        inbox.trim();
         self.used -= item.bytes;
         self.items -= 1;
         true
@@ -256,6 +293,7 @@ impl Inboxes {
         inbox.used = 0;
         inbox.items.clear();
         inbox.by_id.clear();
+        inbox.trim();
         gone
     }
 
@@ -283,6 +321,7 @@ impl Inboxes {
             self.items -= 1;
             gone.push(item.content_id);
         }
+        inbox.trim();
         gone
     }
 
@@ -302,43 +341,42 @@ impl Inboxes {
         std::mem::replace(&mut inbox.timer, timer)
     }
 
-    /// Every kept item of `room`, oldest first, as a late joiner is given them.
-    pub fn listing(&self, room: Handle, now: Instant) -> Vec<Listed> {
-        let Some(inbox) = self.rooms.get(&room) else {
-            return Vec::new();
-        };
-        inbox
-            .items
-            .values()
-            .map(|item| Listed {
-                payload: item.payload.clone(),
-                data: item.data.clone(),
-                expires_in: item.expires.saturating_duration_since(now),
+    /// The kept items of `room` from `position` on, oldest first.
+    pub fn listing(&self, room: Handle, position: u64) -> impl Iterator<Item = Listed<'_>> {
+        self.rooms
+            .get(&room)
+            .into_iter()
+            .flat_map(move |inbox| inbox.items.range(position..))
+            .map(|(position, item)| Listed {
+                position: *position,
+                content_id: &item.content_id,
+                packet: &item.listing,
+                expires: item.expires,
             })
-            .collect()
     }
 
-    /// Up to `count` kept chunks of item `content_id` from index `from` on, in order; `None`
-    /// when the inbox does not keep that item.
+    /// The kept chunks of item `content_id` from index `from` on, in order, with their
+    /// indices; `None` when the inbox does not keep that item.
     pub fn chunks(
         &self,
         room: Handle,
         content_id: &str,
         from: u64,
-        count: usize,
-    ) -> Option<Vec<Outgoing>> {
-        let inbox = self.rooms.get(&room)?;
-        let item = inbox.items.get(inbox.by_id.get(content_id)?)?;
+    ) -> Option<impl Iterator<Item = (u64, &Outgoing)>> {
+        let item = self.rooms.get(&room)?.item(content_id)?;
         Some(
             item.chunks
                 .range(from..)
-                .take(count)
-                .map(|(_, p)| p.clone())
-                .collect(),
+                .map(|(index, packet)| (*index, packet)),
         )
     }
 }
 
 #[cfg(test)]
-#[path = "inbox_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod app_tests;
+
+#[cfg(test)]
+mod answer_tests;

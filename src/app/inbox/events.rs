@@ -1,30 +1,37 @@
 //! The inbox in the ShareThings events: turned on by a session's creator, told in every join
-//! ack, fed by what is relayed to everyone, read by `inbox-list` and `inbox-fetch`, emptied by
-//! `inbox-delete` and `clear-all-content`, and expired by its [`AppTimer::InboxExpiry`].
+//! ack, fed by what is relayed to everyone (the relay enters here before and after it sends),
+//! read by `inbox-list` and `inbox-fetch`, emptied by `inbox-delete` and `clear-all-content`,
+//! and expired by its [`AppTimer::InboxExpiry`].
 //!
-//! What the inbox keeps is exactly what was relayed (sealed metadata and chunk envelopes, with
-//! `from`), so a late joiner gets the same ciphertext the others got and the server learns
-//! nothing it did not see already.
+//! What the inbox keeps is what was relayed (the documented envelope, its sealed metadata
+//! and the chunk packets, with `from`), so a late joiner gets the same ciphertext the others
+//! got and the server learns nothing it did not see already.
+//!
+//! Every answer is bounded before it is queued: a listing or a fetch stops at its page size,
+//! and earlier when the asker's send queue would pass its high-water mark or the process its
+//! memory budget; the ack then says where to go on from (`next`).
 
 use miniserde::json;
 
-use super::inbox::{ChunkKept, Refusal};
-use super::*;
+use super::super::*;
+use super::{kept, ChunkKept, Refusal};
 
 /// Chunks one `inbox-fetch` is answered with at most: a late joiner asks for more as these
 /// arrive, so its send queue holds a few chunks, never a whole large item.
-pub(super) const FETCH_CHUNKS: usize = 8;
+pub(in crate::app) const FETCH_CHUNKS: usize = 8;
+/// Items one `inbox-list` is answered with at most.
+pub(in crate::app) const LIST_ITEMS: usize = 32;
 
 /// The inbox events a member may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum InboxEvent {
+pub(in crate::app) enum InboxEvent {
     List,
     Fetch,
     Delete,
 }
 
 impl InboxEvent {
-    pub(super) fn from_name(name: &str) -> Option<InboxEvent> {
+    pub(in crate::app) fn from_name(name: &str) -> Option<InboxEvent> {
         Some(match name {
             "inbox-list" => InboxEvent::List,
             "inbox-fetch" => InboxEvent::Fetch,
@@ -54,10 +61,10 @@ impl Removal {
 
 impl ShareThings {
     /// The creating join asked for an inbox.
-    pub(super) fn open_inbox(&mut self, room: Handle) {
+    pub(in crate::app) fn open_inbox(&mut self, room: Handle) {
         self.inboxes.open(room);
         if self.inboxes.is_open(room) {
-            if let Some(r) = self.rooms.get(room) {
+            if let Some(r) = self.rooms.room(room) {
                 log::info!("session {} keeps an inbox", r.route);
             }
         }
@@ -65,46 +72,86 @@ impl ShareThings {
 
     /// `inbox` of a join ack: how long items wait and how much one session keeps, present
     /// only when the session keeps an inbox.
-    pub(super) fn inbox_terms(&self, room: Handle) -> Option<Value> {
+    pub(in crate::app) fn inbox_terms(&self, room: Handle) -> Option<Value> {
         if !self.inboxes.is_open(room) {
             return None;
         }
         let limits = self.inboxes.limits();
         let mut terms = Object::new();
-        terms.insert(
-            "ttlMs".into(),
-            number(limits.ttl.as_millis().try_into().unwrap_or(u64::MAX)),
-        );
+        terms.insert("ttlMs".into(), millis(limits.ttl));
         terms.insert("maxBytes".into(), number(limits.session_bytes as u64));
         Some(Value::Object(terms))
     }
 
-    /// A `content` relayed to everyone: kept when the session has an inbox and it is an item
-    /// (a control message has no chunks). Marks the relayed payload `inbox: true` when kept;
-    /// returns the `inbox` field of the sender's ack.
-    pub(super) fn keep_content(
+    /// The inbox's part in a relay, before the payload is sent: an item (a `content` to
+    /// everyone) is kept, and marked `inbox: true` in what is relayed when it is. Returns what
+    /// is left to do once the payload is sent, for [`Self::inbox_after_relay`].
+    pub(in crate::app) fn inbox_before_relay(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        relayed: Relayed,
+        to_everyone: bool,
+        object: &mut Object,
+        attachments: &[Bytes],
+    ) -> InboxStep {
+        if !to_everyone || !self.inboxes.is_open(room) {
+            return InboxStep::Done(None);
+        }
+        match relayed {
+            Relayed::Content => InboxStep::Done(self.keep_content(io, room, object, attachments)),
+            Relayed::Chunk => match chunk_position(object) {
+                Some((content_id, index)) => InboxStep::KeepChunk(content_id, index),
+                None => InboxStep::Done(None),
+            },
+            Relayed::ClearAll => InboxStep::Clear,
+            Relayed::RemoveContent => InboxStep::Done(None),
+        }
+    }
+
+    /// The inbox's part in a relay, once the payload was sent as `packet`: a chunk of a kept
+    /// item is kept (the very packet, shared), and a clear empties the inbox. After the send,
+    /// so that a member told an item is dropped already has the chunk that did not fit.
+    /// Returns the `inbox` field of the sender's ack.
+    pub(in crate::app) fn inbox_after_relay(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        step: InboxStep,
+        packet: &Outgoing,
+    ) -> Option<Value> {
+        match step {
+            InboxStep::Done(ack) => ack,
+            InboxStep::KeepChunk(content_id, index) => {
+                self.keep_chunk(io, room, content_id, index, packet)
+            }
+            InboxStep::Clear => {
+                if self.inboxes.clear(room) > 0 {
+                    self.publish_inbox();
+                }
+                None
+            }
+        }
+    }
+
+    /// A `content` relayed to everyone: kept when it is an item (a control message has no
+    /// chunks), marked when kept; returns the `inbox` field of the sender's ack.
+    fn keep_content(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         room: Handle,
         object: &mut Object,
         attachments: &[Bytes],
     ) -> Option<Value> {
-        if !self.inboxes.is_open(room) {
-            return None;
-        }
-        let (content_id, total_chunks) = item_envelope(object)?;
-        let kept = self.inboxes.keep_item(
-            room,
-            &content_id,
-            total_chunks,
-            object.clone(),
-            attachments.to_vec(),
-            io.now(),
-        );
+        let (content_id, total_chunks) = kept::item(object)?;
+        let listing = kept::listing(object, attachments);
+        let kept = self
+            .inboxes
+            .keep_item(room, &content_id, total_chunks, listing, io.now());
         self.arm_inbox(io, room);
         self.publish_inbox();
         match kept {
-            Ok(()) => {
+            Ok(_) => {
                 object.insert("inbox".into(), Value::Bool(true));
                 Some(kept_ack(None))
             }
@@ -115,14 +162,14 @@ impl ShareThings {
     /// A `chunk` relayed to everyone, as `packet`: kept when its item is. One that does not
     /// fit drops its item from the inbox (the members are told); returns the `inbox` field of
     /// the sender's ack then.
-    pub(super) fn keep_chunk(
+    fn keep_chunk(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         room: Handle,
-        position: Option<(String, u64)>,
+        content_id: String,
+        index: u64,
         packet: &Outgoing,
     ) -> Option<Value> {
-        let (content_id, index) = position?;
         match self.inboxes.keep_chunk(room, &content_id, index, packet) {
             ChunkKept::Kept => {
                 self.publish_inbox();
@@ -137,22 +184,15 @@ impl ShareThings {
         }
     }
 
-    /// `clear-all-content`: the session's inbox empties too.
-    pub(super) fn clear_inbox(&mut self, room: Handle) {
-        if self.inboxes.clear(room) > 0 {
-            self.publish_inbox();
-        }
-    }
-
     /// The session expired or gave way: its inbox goes with it.
-    pub(super) fn close_inbox(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
+    pub(in crate::app) fn close_inbox(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
         if let Some(timer) = self.inboxes.close(room) {
             io.cancel_timer(timer);
         }
         self.publish_inbox();
     }
 
-    pub(super) fn inbox_event(
+    pub(in crate::app) fn inbox_event(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
@@ -165,36 +205,54 @@ impl ShareThings {
         }
         match kind {
             InboxEvent::List => {
-                let listed = self.inboxes.listing(room, io.now());
-                let count = listed.len();
-                for item in listed {
-                    let mut payload = item.payload;
-                    let ms = item.expires_in.as_millis().try_into().unwrap_or(u64::MAX);
-                    payload.insert("expiresInMs".into(), number(ms));
-                    io.emit(
-                        socket,
-                        "inbox-item",
-                        vec![Value::Object(payload)],
-                        item.data,
-                    );
+                let from = optional_count(object, "from")?.unwrap_or(0);
+                let count = page_size(object, LIST_ITEMS)?;
+                let mut room_left = io.queue_room(socket, self.held_bytes());
+                let mut listed = Array::new();
+                let mut next = None;
+                for item in self.inboxes.listing(room, from) {
+                    if listed.len() == count || item.packet.len() > room_left {
+                        next = Some(item.position);
+                        break;
+                    }
+                    room_left -= item.packet.len();
+                    io.send(socket, item.packet);
+                    let mut entry = Object::new();
+                    entry.insert("contentId".into(), Value::String(item.content_id.into()));
+                    let left = item.expires.saturating_duration_since(io.now());
+                    entry.insert("expiresInMs".into(), millis(left));
+                    listed.push(Value::Object(entry));
                 }
                 let mut ack = success_object();
-                ack.insert("items".into(), number(count as u64));
+                ack.insert("items".into(), Value::Array(listed));
+                if let Some(next) = next {
+                    ack.insert("next".into(), number(next));
+                }
                 Ok(Value::Object(ack))
             }
             InboxEvent::Fetch => {
                 let content_id = content_id(object)?;
                 let from = optional_count(object, "fromChunk")?.unwrap_or(0);
-                let count = optional_count(object, "count")?
-                    .map_or(FETCH_CHUNKS, |n| n.clamp(1, FETCH_CHUNKS as u64) as usize);
-                let Some(chunks) = self.inboxes.chunks(room, content_id, from, count) else {
+                let count = page_size(object, FETCH_CHUNKS)?;
+                let mut room_left = io.queue_room(socket, self.held_bytes());
+                let Some(chunks) = self.inboxes.chunks(room, content_id, from) else {
                     return Err(not_in_inbox());
                 };
-                for packet in &chunks {
+                let (mut sent, mut next) = (0u64, None);
+                for (index, packet) in chunks {
+                    if sent == count as u64 || packet.len() > room_left {
+                        next = Some(index);
+                        break;
+                    }
+                    room_left -= packet.len();
                     io.send(socket, packet);
+                    sent += 1;
                 }
                 let mut ack = success_object();
-                ack.insert("sent".into(), number(chunks.len() as u64));
+                ack.insert("sent".into(), number(sent));
+                if let Some(next) = next {
+                    ack.insert("next".into(), number(next));
+                }
                 Ok(Value::Object(ack))
             }
             InboxEvent::Delete => {
@@ -212,7 +270,7 @@ impl ShareThings {
     /// The oldest item of a session's inbox is due: drop what expired, tell the members,
     /// and wait for the next. A session that had no member meanwhile and now keeps nothing
     /// expires as it would have without an inbox.
-    pub(super) fn inbox_due(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
+    pub(in crate::app) fn inbox_due(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
         self.inboxes.set_timer(room, None);
         let now = io.now();
         let gone = self.inboxes.expire(room, now);
@@ -224,13 +282,13 @@ impl ShareThings {
         if self.inboxes.holds_items(room) {
             return;
         }
-        let Some(r) = self.rooms.get_mut(room) else {
+        let Some(r) = self.rooms.room_mut(room) else {
             return;
         };
-        let Some(empty_since) = r.empty_since.filter(|_| r.members.is_empty()) else {
+        let Some(empty_since) = r.empty_since.filter(|_| r.is_empty()) else {
             return;
         };
-        let expires = empty_since + self.config.session_timeout;
+        let expires = empty_since + self.config.room_timeout;
         if expires <= now {
             if let Some(timer) = r.expiry.take() {
                 io.cancel_timer(timer);
@@ -254,7 +312,7 @@ impl ShareThings {
     }
 
     fn tell_removed(&self, io: &mut Io<'_, AppTimer>, room: Handle, ids: &[String], why: Removal) {
-        let Some(session) = self.rooms.get(room).map(|r| r.name.clone()) else {
+        let Some(session) = self.rooms.room(room).map(|r| r.name.clone()) else {
             return;
         };
         for id in ids {
@@ -268,7 +326,7 @@ impl ShareThings {
         }
     }
 
-    pub(super) fn publish_inbox(&self) {
+    pub(in crate::app) fn publish_inbox(&self) {
         self.metrics
             .inbox_bytes
             .store(self.inboxes.used_bytes() as u64, Ordering::Relaxed);
@@ -278,8 +336,18 @@ impl ShareThings {
     }
 }
 
+/// What is left for the inbox to do once a relayed payload is sent.
+pub(in crate::app) enum InboxStep {
+    /// Nothing: here is the `inbox` field of the sender's ack, if any.
+    Done(Option<Value>),
+    /// Keep the sent packet as chunk `index` of item `contentId`.
+    KeepChunk(String, u64),
+    /// Empty the inbox (a `clear-all-content`).
+    Clear,
+}
+
 /// The `chunk.contentId` and `chunk.chunkIndex` of a chunk payload.
-pub(super) fn chunk_position(object: &Object) -> Option<(String, u64)> {
+fn chunk_position(object: &Object) -> Option<(String, u64)> {
     let Some(Value::Object(chunk)) = object.get("chunk") else {
         return None;
     };
@@ -291,28 +359,19 @@ pub(super) fn chunk_position(object: &Object) -> Option<(String, u64)> {
     }
 }
 
-/// The `content.contentId` and `content.totalChunks` of an item; `None` for a control
-/// message (no chunks) or a payload the web client and CLI never send.
-fn item_envelope(object: &Object) -> Option<(String, u64)> {
-    let Some(Value::Object(content)) = object.get("content") else {
-        return None;
-    };
-    match (content.get("contentId"), content.get("totalChunks")) {
-        (Some(Value::String(id)), Some(Value::Number(json::Number::U64(total))))
-            if !id.is_empty() && *total > 0 =>
-        {
-            Some((id.clone(), *total))
-        }
-        _ => None,
-    }
-}
-
 fn content_id(object: &Object) -> Result<&str, Failure> {
     payload::check_content_id(object)?;
     match object.get("contentId") {
         Some(Value::String(id)) => Ok(id),
         _ => Err(Failure::invalid("contentId must be a non-empty string")),
     }
+}
+
+/// The `count` a request asks for, between 1 and `max` (`max` when it names none).
+fn page_size(object: &Object, max: usize) -> Result<usize, Failure> {
+    Ok(optional_count(object, "count")?.map_or(max, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX).clamp(1, max)
+    }))
 }
 
 fn optional_count(object: &Object, key: &str) -> Result<Option<u64>, Failure> {
@@ -338,6 +397,10 @@ fn kept_ack(refusal: Option<Refusal>) -> Value {
     object.insert("kept".into(), Value::Bool(refusal.is_none()));
     if let Some(refusal) = refusal {
         let failure = match refusal {
+            Refusal::TooLarge => Failure::new(
+                Code::InboxItemTooLarge,
+                "this item's envelope and sealed metadata are larger than the inbox keeps: the item reached the members online but is not kept for others",
+            ),
             Refusal::SessionFull => Failure::new(
                 Code::InboxFull,
                 "this session's inbox is full: the item reached the members online but is not kept for others",
@@ -361,4 +424,8 @@ fn success_object() -> Object {
 
 fn number(n: u64) -> Value {
     Value::Number(json::Number::U64(n))
+}
+
+fn millis(duration: std::time::Duration) -> Value {
+    number(duration.as_millis().try_into().unwrap_or(u64::MAX))
 }

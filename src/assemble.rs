@@ -22,6 +22,8 @@ pub struct Mount {
     pub app_timers: usize,
     /// The tiny_http workers' Unix socket, if plain HTTP is served.
     pub http_socket: Option<PathBuf>,
+    /// See [`FrontConfig::drained_posts`].
+    pub drained_posts: Vec<String>,
 }
 
 /// The Socket.IO settings a [`Config`] implies, for these namespaces.
@@ -41,6 +43,7 @@ fn sharethings_limits(config: &Config) -> crate::wire::sio::Limits {
         attachments: config.max_attachments,
         json_depth: config.json_max_depth,
         json_nodes: config.json_max_nodes,
+        json_expansion: config.json_max_expansion,
     }
 }
 
@@ -60,6 +63,7 @@ pub fn build<L: Layer>(
         max_sessions: config.max_connections,
         send_queue_bytes: config.send_queue_bytes,
         stall_timeout: config.stall_timeout,
+        memory_budget: config.memory_budget,
     };
     let timers = config
         .max_connections
@@ -79,6 +83,7 @@ pub fn build<L: Layer>(
         served_hosts: ServedHosts::for_this_machine(&config.served_hosts),
         max_bridged: config.workers.saturating_mul(2),
         http_socket: mount.http_socket,
+        drained_posts: mount.drained_posts,
     };
     Server::new(listener, front, engine, layer, timers, metrics)
 }

@@ -1,6 +1,8 @@
 //! ShareThings on virtual time, with no sockets (the harness of `socketio`), sectioned by
-//! state: joining, joined (relay), leaving and the rejoin grace, empty rooms expiring, and
-//! rate limits.
+//! state: joining, joined (relay), leaving and the rejoin grace, empty rooms expiring, and a
+//! full arena; rate limits, tokens and invites are in [`limits`].
+
+mod limits;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -19,7 +21,7 @@ pub(super) fn config() -> AppConfig {
     AppConfig {
         max_rooms: 4,
         max_members: 3,
-        session_timeout: SESSION_TIMEOUT,
+        room_timeout: SESSION_TIMEOUT,
         rejoin_grace: GRACE,
         join_limit_per_address: 2,
         join_limit_per_session: 10,
@@ -31,6 +33,7 @@ pub(super) fn config() -> AppConfig {
             ttl: Duration::from_secs(3600),
             session_bytes: 1 << 20,
             total_bytes: 1 << 21,
+            meta_bytes: 16 * 1024,
         },
     }
 }
@@ -334,93 +337,6 @@ fn an_empty_room_is_kept_for_the_session_timeout_then_forgotten() {
     let b = h.connect(ms(2) + SESSION_TIMEOUT + ms(6));
     let again = join(&mut h, ms(2) + SESSION_TIMEOUT + ms(10), b, "r", "B");
     assert!(matches!(field(&again, "created"), Value::Bool(true)));
-}
-
-// ----- rate limits -----------------------------------------------------------------------------
-
-#[test]
-fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
-    let mut h = harness();
-    let a = h.connect(ms(0));
-    join(&mut h, ms(1), a, "r", "A");
-    let c = h.connect(ms(0));
-    for n in 0..config().join_limit_per_address {
-        let (ack, _) = call(
-            &mut h,
-            ms(10 + u64::from(n)),
-            c,
-            "join",
-            &join_json("r", "C", "wrong"),
-        );
-        assert_eq!(code(&ack), "invalid_passphrase");
-    }
-    let (ack, _) = call(&mut h, ms(20), c, "join", &join_json("r", "C", "right"));
-    assert_eq!(code(&ack), "rate_limited");
-    assert!(matches!(field(&ack, "retryAfterMs"), Value::Number(_)));
-    assert!(matches!(field(&ack, "retryAfterSeconds"), Value::Number(_)));
-    h.expire(ms(10) + WINDOW + ms(5));
-    // The same address on a fresh connection (`c` joined nothing within its join timeout).
-    let c = h.connect(ms(10) + WINDOW + ms(6));
-    join(&mut h, ms(10) + WINDOW + ms(10), c, "r", "C");
-}
-
-// ----- tokens ----------------------------------------------------------------------------------
-
-fn token_join(session: &str, token: &str) -> String {
-    format!(r#"{{"sessionId":"{session}","clientName":"B","token":"{token}"}}"#)
-}
-
-#[test]
-fn a_valid_token_rejoins_from_a_rate_limited_address() {
-    let mut h = harness();
-    let a = h.connect(ms(0));
-    let b = h.connect(ms(0));
-    join(&mut h, ms(1), a, "r", "A");
-    let first = join(&mut h, ms(2), b, "r", "B");
-    let guesser = h.connect(ms(3));
-    for n in 0..=config().join_limit_per_address {
-        let at = ms(10 + u64::from(n));
-        call(&mut h, at, guesser, "join", &join_json("r", "C", "wrong"));
-    }
-    let (ack, _) = call(
-        &mut h,
-        ms(30),
-        guesser,
-        "join",
-        &join_json("r", "C", "right"),
-    );
-    assert_eq!(code(&ack), "rate_limited", "the address is blocked");
-    h.lose(ms(40), b);
-    let again = h.connect(ms(50));
-    let token = text_of(field(&first, "token"));
-    let (ack, _) = call(&mut h, ms(60), again, "join", &token_join("r", token));
-    assert!(succeeded(&ack), "{}", json::to_string(&ack));
-    assert_eq!(
-        text_of(field(&ack, "token")),
-        token,
-        "not renewed by itself"
-    );
-}
-
-#[test]
-fn leaving_revokes_the_token_and_a_repeated_join_renews_only_with_the_fingerprint() {
-    let mut h = harness();
-    let (_a, b) = room_of_two(&mut h);
-    let (ack, _) = call(&mut h, ms(3), b, "join", &token_join("r", "x"));
-    let token = text_of(field(&ack, "token")).to_string();
-    h.expire(ms(1000));
-    let (same, _) = call(&mut h, ms(1000), b, "join", &token_join("r", "x"));
-    assert_eq!(
-        text_of(field(&same, "token")),
-        token,
-        "no fingerprint, no renewal"
-    );
-    let renewed = join(&mut h, ms(1000), b, "r", "B");
-    assert_ne!(text_of(field(&renewed, "token")), token);
-    let token = text_of(field(&renewed, "token")).to_string();
-    call(&mut h, ms(1001), b, "leave", r#"{"sessionId":"r"}"#);
-    let (ack, _) = call(&mut h, ms(1002), b, "join", &token_join("r", &token));
-    assert!(!succeeded(&ack), "a token that left does not rejoin");
 }
 
 // ----- a full arena ----------------------------------------------------------------------------

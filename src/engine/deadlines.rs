@@ -2,7 +2,8 @@
 //! only its own typed keys (the front door its connections', the engine its [`engine::Timer`]s
 //! through [`engine::Timers`], the application its [`engine::Layer::Timer`]s through
 //! [`engine::AppTimers`]); [`Deadlines::expire`] gives back what fired, and the loop hands each
-//! key to its owner.
+//! key to its owner. It lives here, below the layers that use it, so that the front door, the
+//! Socket.IO harness and the engine's own tests all drive the same wheel.
 
 use std::time::{Duration, Instant};
 

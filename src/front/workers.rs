@@ -1,21 +1,14 @@
-//! The loop's side of the bridge to the tiny_http workers: bounded slots, a queue for the
-//! rest, and pumping each response to its client at the speed of the socket.
+//! The loop's side of the tiny_http workers: plain-HTTP requests go over a [`Bridge`] each,
+//! on bounded slots with a queue for the rest, and each response is pumped to its client at
+//! the speed of the socket.
 
 use super::*;
 
-/// The manifest's `share_target.action`.
-const SHARE_TARGET: &str = "/share-target";
-
 impl<L: Layer> Server<L> {
-    pub(super) fn bridge_or_wait(
-        &mut self,
-        now: Instant,
-        id: Handle,
-        head: RequestHead,
-        raw: Vec<u8>,
-    ) {
-        if head.method == Method::Post && head.target.split('?').next() == Some(SHARE_TARGET) {
-            return self.share_target_without_worker(id);
+    pub(super) fn bridge_or_wait(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        let path = head.target.split('?').next().unwrap_or_default();
+        if head.method == Method::Post && self.config.drained_posts.iter().any(|p| p == path) {
+            return self.redirect_and_drain(id, &head);
         }
         // Every plain-HTTP route is GET or HEAD. Refusing bodies here keeps the bridge simple
         // and keeps a client from tying up a worker by trickling a large body into it.
@@ -25,21 +18,19 @@ impl<L: Layer> Server<L> {
         if head.header("expect").is_some() {
             return self.reject(id, 417, "expectations are not supported");
         }
-        if self.bridged >= self.config.max_bridged {
-            if let Some(conn) = self.conns.get_mut(id) {
-                conn.state = State::BridgeWait { head, raw };
-            }
-            self.bridge_queue.push_back(id);
-            self.arm_head_timer(now, id);
-            return;
+        if self.bridges.take_or_wait(id) {
+            self.start_bridge(id, head, raw);
+        } else {
+            self.transition(id, State::BridgeWait { head, raw });
         }
-        self.start_bridge(id, head, raw);
     }
 
-    /// The manifest's Web Share Target posts here; the service worker takes that POST once
-    /// installed. Before that the share cannot be kept, so the app opens instead of an error
-    /// page: 303 makes the browser GET `/`. The body is not read (the answer drains it).
-    fn share_target_without_worker(&mut self, id: Handle) {
+    /// A POST to one of `drained_posts` (the web app's share target, which its service worker
+    /// takes once installed; before that the share cannot be kept): 303 to `/`, so the app
+    /// opens instead of an error page. The body is not kept: after the answer it is read to
+    /// its end and dropped, so that a phone still uploading a large share gets the 303 rather
+    /// than a reset.
+    fn redirect_and_drain(&mut self, id: Handle, head: &RequestHead) {
         let bytes = response::render(
             303,
             "text/plain; charset=UTF-8",
@@ -47,21 +38,27 @@ impl<L: Layer> Server<L> {
             b"",
             true,
         );
-        self.send_and_close(id, bytes, true);
+        self.send_and_drain(id, bytes, http::body_left(head));
     }
 
-    pub(super) fn start_bridge(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
+    /// Starts a bridged request on a slot the connection holds.
+    fn start_bridge(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
+        let failed = |server: &mut Self, status: u16, why: &str| {
+            server.bridges.give_back();
+            server.start_waiting_bridges();
+            server.reject(id, status, why);
+        };
         let Some(path) = self.config.http_socket.clone() else {
-            return self.reject(id, 404, "not found");
+            return failed(self, 404, "not found");
         };
         let unix = match UnixStream::connect(&path) {
             Ok(unix) => unix,
             Err(e) => {
                 log::error!("cannot reach the HTTP workers: {e}");
-                return self.reject(id, 503, "server busy");
+                return failed(self, 503, "server busy");
             }
         };
-        let Some(conn) = self.conns.get_mut(id) else {
+        let Some(conn) = self.conns.get(id) else {
             return;
         };
         let mut bridge = Box::new(Bridge::new(unix, &head, &raw, conn.peer));
@@ -75,21 +72,18 @@ impl<L: Layer> Server<L> {
             )
             .is_err()
         {
-            return self.reject(id, 503, "server busy");
+            return failed(self, 503, "server busy");
         }
-        conn.state = State::Bridge(bridge);
-        self.bridged += 1;
-        self.arm_drain_timer(id);
+        self.transition(id, State::Bridge(bridge));
         self.bridge_write(id);
     }
 
-    pub(super) fn bridge_write(&mut self, id: Handle) {
+    fn bridge_write(&mut self, id: Handle) {
         let failed = match self.conns.get_mut(id).map(|c| &mut c.state) {
             Some(State::Bridge(bridge)) => bridge.write().is_err(),
             _ => false,
         };
         if failed {
-            self.end_bridge(id, false);
             self.reject(id, 502, "bad gateway");
         }
     }
@@ -109,7 +103,6 @@ impl<L: Layer> Server<L> {
             };
             if conn.out.len() >= CLIENT_OUT_PAUSE {
                 if conn.out.write_to(&mut conn.stream, &mut self.pool).is_err() {
-                    self.end_bridge(id, false);
                     return self.close_conn(id);
                 }
                 if conn.out.len() >= CLIENT_OUT_PAUSE {
@@ -122,14 +115,13 @@ impl<L: Layer> Server<L> {
             match bridge.read() {
                 Ok(Progress::ToClient(bytes)) => {
                     conn.out.push(b"", bytes, 0);
-                    self.to_write.push(id);
+                    self.turn.wants_write(id);
                 }
                 Ok(Progress::Partial) => {}
                 Ok(Progress::Blocked) if !bridge.is_done() => return,
                 Ok(Progress::Blocked) => {}
                 Err(e) => {
                     log::warn!("HTTP worker connection failed: {e}");
-                    self.end_bridge(id, false);
                     return self.close_conn(id);
                 }
             }
@@ -140,45 +132,35 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    /// Finishes a bridged request: frees the slot, and either goes back to reading heads or
-    /// closes once the response is written.
-    pub(super) fn end_bridge(&mut self, id: Handle, keep_alive: bool) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
+    /// Finishes a bridged request (its slot goes back with its state), and either goes back
+    /// to reading heads or closes once the response is written.
+    fn end_bridge(&mut self, id: Handle, keep_alive: bool) {
+        let next = if keep_alive {
+            State::Head
+        } else {
+            State::Closing { drain: 0 }
         };
-        let state = std::mem::replace(
-            &mut conn.state,
-            if keep_alive {
-                State::Head
-            } else {
-                State::Closing { linger: false }
-            },
-        );
-        if let State::Bridge(mut bridge) = state {
-            let _ = self.poll.registry().deregister(&mut bridge.unix);
-            self.bridged = self.bridged.saturating_sub(1);
-        }
-        self.to_write.push(id);
+        self.transition(id, next);
+        self.turn.wants_write(id);
         if keep_alive {
-            self.arm_head_timer(self.now, id);
-            self.again.push(id);
+            self.turn.read_again(id);
         }
-        self.start_waiting_bridge();
     }
 
-    pub(super) fn start_waiting_bridge(&mut self) {
-        while self.bridged < self.config.max_bridged {
-            let Some(next) = self.bridge_queue.pop_front() else {
-                return;
-            };
+    /// Gives free slots to the connections waiting for one, in order.
+    pub(super) fn start_waiting_bridges(&mut self) {
+        while let Some(next) = self.bridges.next_waiting() {
             let Some(conn) = self.conns.get_mut(next) else {
+                self.bridges.give_back();
                 continue;
             };
-            if let State::BridgeWait { head, raw } = std::mem::replace(&mut conn.state, State::Head)
-            {
-                self.disarm_timer(next);
-                self.start_bridge(next, head, raw);
-            }
+            // Taken out for `start_bridge`, which moves the connection on from here at once.
+            let State::BridgeWait { head, raw } = std::mem::replace(&mut conn.state, State::Head)
+            else {
+                self.bridges.give_back();
+                continue;
+            };
+            self.start_bridge(next, head, raw);
         }
     }
 }
