@@ -162,14 +162,7 @@ pub fn under_attack_within(
     attacker.join().expect("attack thread");
     let during = watch.peak();
     assert!(server.is_running(), "the server died during the attack");
-    loop_barrier(server.addr());
-    let after = rss_kb(pid);
-    legit_session(server, "legit-after");
-    server.assert_healthy();
-    eprintln!("RSS kB before {before}, peak during {during}, after {after}");
-    assert!(before > 0 && during > 0, "RSS was not measured");
-    assert!(during < bound_kb, "RSS {during} kB during the attack");
-    assert!(after < bound_kb, "RSS {after} kB after the attack");
+    after_the_attack(server, bound_kb, before, during);
 }
 
 /// Like [`under_attack_within`], for an attack that returns once it is in effect, handing back
@@ -189,8 +182,14 @@ pub fn under_held_attack<T>(
     let during = watch.peak();
     assert!(server.is_running(), "the server died during the attack");
     drop(held);
+    after_the_attack(server, bound_kb, before, during);
+}
+
+/// Once the attack's connections are gone: the RSS after it (when the loop has handled their
+/// closing), a fresh session that joins and relays, and both RSS figures within `bound_kb`.
+fn after_the_attack(server: &mut Server, bound_kb: u64, before: u64, during: u64) {
     loop_barrier(server.addr());
-    let after = rss_kb(pid);
+    let after = rss_kb(server.pid());
     legit_session(server, "legit-after");
     server.assert_healthy();
     eprintln!("RSS kB before {before}, peak during {during}, after {after}");
