@@ -1,8 +1,11 @@
 //! ShareThings on virtual time, with no sockets (the harness of `socketio`), sectioned by
 //! state: joining, joined (relay), leaving and the rejoin grace, empty rooms expiring, and a
-//! full arena; rate limits, tokens and invites are in [`limits`].
+//! full arena; rate limits, tokens and invites are in [`limits`], format 3's member joins in
+//! [`v3`] and its applicants in [`applicants`].
 
+mod applicants;
 mod limits;
+mod v3;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -16,6 +19,8 @@ const GRACE: Duration = Duration::from_secs(30);
 const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 const WINDOW: Duration = Duration::from_secs(60);
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+const APPLICANT_TIMEOUT: Duration = Duration::from_secs(120);
+const ADMIT_BYTES: usize = 1024;
 
 pub(super) fn config() -> AppConfig {
     AppConfig {
@@ -28,6 +33,10 @@ pub(super) fn config() -> AppConfig {
         join_limit_window: WINDOW,
         sessions_per_address: 8,
         join_timeout: JOIN_TIMEOUT,
+        max_applicants: 3,
+        applicants_per_address: 2,
+        applicant_timeout: APPLICANT_TIMEOUT,
+        admit_bytes: ADMIT_BYTES,
         max_sockets: 64,
         inbox: InboxLimits {
             ttl: Duration::from_secs(3600),
