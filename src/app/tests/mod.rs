@@ -5,7 +5,7 @@
 
 mod applicants;
 mod limits;
-mod v3;
+pub(super) mod v3;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use sharethings_protocol::format::v3;
 
 use super::*;
 
-pub(super) const KEY: [u8; 32] = [7; 32];
+pub(in crate::app) const KEY: [u8; 32] = [7; 32];
 const OTHER_KEY: [u8; 32] = [8; 32];
 
 fn b64(bytes: &[u8]) -> String {
@@ -17,7 +17,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// `challenge` on `c`; returns the nonce's bytes.
-pub(super) fn challenge(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> Vec<u8> {
+pub(in crate::app) fn challenge(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> Vec<u8> {
     let (ack, _) = call(h, at, c, "challenge", r#"{"sessionId":"any"}"#);
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
     let nonce = data_encoding::BASE64
@@ -29,14 +29,14 @@ pub(super) fn challenge(h: &mut Harness<ShareThings>, at: Duration, c: Client) -
 
 /// What a member sends as `proof`, computed here with the HMAC crate over the protocol
 /// crate's message (whose bytes Python pins).
-pub(super) fn proof(key: &[u8; 32], session: &str, nonce: &[u8]) -> String {
+pub(in crate::app) fn proof(key: &[u8; 32], session: &str, nonce: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
     mac.update(&v3::join_message(session, nonce));
     b64(&mac.finalize().into_bytes())
 }
 
 /// A v3 member join's payload: `access` (so it may create) and a proof under `key`.
-pub(super) fn v3_join_json(session: &str, key: &[u8; 32], nonce: &[u8]) -> String {
+pub(in crate::app) fn v3_join_json(session: &str, key: &[u8; 32], nonce: &[u8]) -> String {
     format!(
         r#"{{"sessionId":"{session}","v":3,"access":"{}","proof":"{}"}}"#,
         b64(key),
@@ -45,7 +45,7 @@ pub(super) fn v3_join_json(session: &str, key: &[u8; 32], nonce: &[u8]) -> Strin
 }
 
 /// Challenge, then join `session` with `key`; returns the join's ack and what else `c` got.
-pub(super) fn try_v3_join(
+pub(in crate::app) fn try_v3_join(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -56,7 +56,7 @@ pub(super) fn try_v3_join(
     call(h, at, c, "join", &v3_join_json(session, key, &nonce))
 }
 
-pub(super) fn v3_join(
+pub(in crate::app) fn v3_join(
     h: &mut Harness<ShareThings>,
     at: Duration,
     c: Client,
@@ -68,7 +68,7 @@ pub(super) fn v3_join(
 }
 
 /// The first argument of each `event` among `frames`.
-pub(super) fn events(frames: &[String], event: &str) -> Vec<Value> {
+pub(in crate::app) fn events(frames: &[String], event: &str) -> Vec<Value> {
     let prefix = format!(r#"42["{event}","#);
     frames
         .iter()
@@ -77,7 +77,7 @@ pub(super) fn events(frames: &[String], event: &str) -> Vec<Value> {
         .collect()
 }
 
-pub(super) fn ids_of(list: &Value) -> Vec<String> {
+pub(in crate::app) fn ids_of(list: &Value) -> Vec<String> {
     let Value::Array(items) = list else {
         panic!("a list: {}", json::to_string(list));
     };
