@@ -213,6 +213,30 @@ fn a_socket_that_joins_no_session_within_the_join_timeout_is_closed() {
     assert!(!h.is_open(member));
 }
 
+#[test]
+fn a_member_that_fails_to_join_another_session_is_no_member_and_gets_a_join_deadline() {
+    let mut h = harness();
+    let (owner, a) = (h.connect(ms(0)), h.connect(ms(0)));
+    join(&mut h, ms(1), owner, "locked", "O");
+    join(&mut h, ms(2), a, "r", "A");
+    // One session per connection: it leaves "r" first, then the passphrase is wrong.
+    let (ack, _) = call(
+        &mut h,
+        ms(10),
+        a,
+        "join",
+        &join_json("locked", "A", "wrong"),
+    );
+    assert_eq!(code(&ack), "invalid_passphrase");
+    h.expire(ms(10) + JOIN_TIMEOUT - ms(5));
+    assert!(h.is_open(a));
+    h.expire(ms(10) + JOIN_TIMEOUT + ms(5));
+    assert!(
+        !h.is_open(a),
+        "a connection in no session is closed in time"
+    );
+}
+
 // ----- joined: relay ---------------------------------------------------------------------------
 
 #[test]
