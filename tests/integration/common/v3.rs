@@ -20,13 +20,18 @@ impl SioClient {
     /// `challenge`, then a v3 `join` of `session` proving `key` (and offering it, so the join
     /// may create the session); returns the join's ack, whatever it says.
     pub fn try_join_v3(&mut self, session: &str, key: &[u8; 32]) -> Value {
+        self.try_join_v3_with(session, key, "")
+    }
+
+    /// [`SioClient::try_join_v3`] with `fields` (e.g. `"inbox":true,`) added to the join.
+    pub fn try_join_v3_with(&mut self, session: &str, key: &[u8; 32], fields: &str) -> Value {
         let ack = self.emit_ack(
             "challenge",
             &format!(r#"{{"sessionId":{}}}"#, quote(session)),
         );
         let nonce = str_of(get(&ack, "nonce")).to_string();
         let payload = format!(
-            r#"{{"sessionId":{},"v":3,"access":"{}","proof":"{}"}}"#,
+            r#"{{{fields}"sessionId":{},"v":3,"access":"{}","proof":"{}"}}"#,
             quote(session),
             data_encoding::BASE64.encode(key),
             join_proof(key, session, &nonce)
