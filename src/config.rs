@@ -60,7 +60,7 @@ settings! {
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
     "MAX_APPLICANTS", "max-applicants", "8", "Devices at most that may wait in one session for a member to admit them (format 3); more get too_many_applicants.";
     "APPLICANTS_PER_ADDRESS", "applicants-per-address", "2", "Devices from one client address (IPv6 per /64) that may wait in one session at once; more get too_many_applicants.";
-    "APPLICANT_TIMEOUT", "applicant-timeout", "300000", "Milliseconds a device may wait in a session for a member to admit it; then its connection is closed (it may apply again).";
+    "APPLICANT_TIMEOUT", "applicant-timeout", "600000", "Milliseconds a device may wait in a session for a member to admit it (twice the longest a member's throttling makes it wait); then its connection is closed (it may apply again).";
     "ADMIT_BYTES", "admit-bytes", "16384", "Largest data of one admit message between a waiting device and a member, as canonical JSON; a larger one gets invalid_request and is not relayed.";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
