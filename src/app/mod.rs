@@ -78,7 +78,7 @@ pub struct AppConfig {
     pub applicant_timeout: Duration,
     /// The largest `data` of an `admit` message, as canonical JSON (`ADMIT_BYTES`).
     pub admit_bytes: usize,
-    /// Sockets at most (one join deadline each).
+    /// Sockets at most (one join or applicant deadline each).
     pub max_sockets: usize,
     /// The inbox of sessions whose creator turned it on.
     pub inbox: InboxLimits,
