@@ -38,6 +38,9 @@ impl ShareThings {
         socket: SocketId,
         args: Vec<Value>,
     ) -> Result<Value, Failure> {
+        // Any join uses the connection's nonce up, whatever becomes of it: a proof is good for
+        // one try.
+        let nonce = self.challenges.take(socket);
         let object = payload::object(args)?;
         let request = JoinRequest::parse(&object)?;
         let route = route_key(&request.session);
@@ -51,8 +54,6 @@ impl ShareThings {
                 ));
             }
         }
-        // Any join uses the connection's nonce up: a proof is good for one try.
-        let nonce = self.challenges.take(socket);
         let existing = self.rooms.named(&request.session);
         if let Some(room) = existing.and_then(|r| self.rooms.room(r)) {
             same_format(room.format(), request.kind.format())?;
