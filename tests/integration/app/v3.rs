@@ -157,3 +157,35 @@ fn an_applicant_not_admitted_in_time_is_closed_and_its_guesses_are_limited() {
     assert_eq!(str_of(get(&left, "clientId")), stranger.id);
     member.assert_no_events();
 }
+
+#[test]
+fn the_log_names_a_session_by_its_route_and_holds_no_key_proof_or_admission_data() {
+    let server = Server::start(&["--log-level", "trace"]);
+    let name = "a-very-private-session-name";
+    let mut member = SioClient::connect(server.addr());
+    member.join_v3(name, &KEY);
+    let mut stranger = SioClient::connect(server.addr());
+    assert_failure(&stranger.try_join_v3(name, &[7; 32]), "access_denied");
+    stranger.apply(name);
+    let step = format!(
+        r#"{{"sessionId":{},"to":"{}","step":1,"data":{{"Ya":"ADMITDATAMARKER"}}}}"#,
+        quote(name),
+        member.id
+    );
+    assert_success(&stranger.emit_ack("admit", &step));
+    member.expect_event("admit");
+    let log = server.output();
+    let route = sharethings_protocol::route_key(name);
+    assert!(
+        log.contains(&route),
+        "the log speaks of the session:\n{log}"
+    );
+    for secret in [
+        name.to_string(),
+        data_encoding::BASE64.encode(&KEY),
+        data_encoding::BASE64.encode(&[7; 32]),
+        "ADMITDATAMARKER".to_string(),
+    ] {
+        assert!(!log.contains(&secret), "{secret} in the log:\n{log}");
+    }
+}
