@@ -21,6 +21,8 @@ pub enum Code {
     InboxFull,
     ServerInboxFull,
     InboxItemTooLarge,
+    InboxDiskFull,
+    InboxDiskError,
     NotInInbox,
 }
 
@@ -38,6 +40,8 @@ impl Code {
             Code::InboxFull => "inbox_full",
             Code::ServerInboxFull => "server_inbox_full",
             Code::InboxItemTooLarge => "inbox_item_too_large",
+            Code::InboxDiskFull => "inbox_disk_full",
+            Code::InboxDiskError => "inbox_disk_error",
             Code::NotInInbox => "not_in_inbox",
         }
     }
@@ -227,6 +231,8 @@ mod tests {
             Code::InboxFull,
             Code::ServerInboxFull,
             Code::InboxItemTooLarge,
+            Code::InboxDiskFull,
+            Code::InboxDiskError,
             Code::NotInInbox,
         ];
         // A new variant must be added above: this match stops compiling until it is.
@@ -243,6 +249,8 @@ mod tests {
                 | Code::InboxFull
                 | Code::ServerInboxFull
                 | Code::InboxItemTooLarge
+                | Code::InboxDiskFull
+                | Code::InboxDiskError
                 | Code::NotInInbox => {}
             }
         }
