@@ -114,7 +114,17 @@ impl<F: Files> DiskStore<F> {
         }
         let parts: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let path = dir.join(ROOM_FILE);
-        if let Err(e) = self.files.create(&path, &parts) {
+        let created = match self.files.create(&path, &parts) {
+            // Left by a room of that name that could not be removed: nothing in it is
+            // indexed, so it goes.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.files.remove_dir(&dir)?;
+                self.files.create_dir(&dir)?;
+                self.files.create(&path, &parts)
+            }
+            other => other,
+        };
+        if let Err(e) = created {
             let _ = self.files.remove_dir(&dir);
             return Err(e);
         }

@@ -459,3 +459,6 @@ mod app_tests;
 
 #[cfg(test)]
 mod answer_tests;
+
+#[cfg(test)]
+mod disk_tests;
