@@ -61,6 +61,10 @@ settings! {
     "INBOX_DISK_READ_BYTES", "inbox-disk-read-bytes", "524288", "With INBOX_DIR: bytes inbox listings and fetches read from disk in one turn of the event loop at most (always at least one record), so that a slow disk cannot stall every connection; an answer past it stops early with its next.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
+    "MAX_APPLICANTS", "max-applicants", "8", "Devices at most that may wait in one session for a member to admit them (format 3); more get too_many_applicants.";
+    "APPLICANTS_PER_ADDRESS", "applicants-per-address", "2", "Devices from one client address (IPv6 per /64) that may wait in one session at once; more get too_many_applicants.";
+    "APPLICANT_TIMEOUT", "applicant-timeout", "300000", "Milliseconds a device may wait in a session for a member to admit it; then its connection is closed (it may apply again).";
+    "ADMIT_BYTES", "admit-bytes", "16384", "Largest data of one admit message between a waiting device and a member, as canonical JSON; a larger one gets invalid_request and is not relayed.";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
     "SESSIONS_PER_ADDRESS", "sessions-per-address", "32", "Sessions one client address (IPv6 per /64) may create per rate-limit window; more get rate_limited.";
@@ -144,6 +148,10 @@ pub struct Config {
     pub inbox_disk_read_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
+    pub max_applicants: usize,
+    pub applicants_per_address: usize,
+    pub applicant_timeout: Duration,
+    pub admit_bytes: usize,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub sessions_per_address: u32,
@@ -232,6 +240,10 @@ impl Config {
             inbox_disk_read_bytes: raw.count("INBOX_DISK_READ_BYTES", 4096, 1 << 30)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
+            max_applicants: raw.count("MAX_APPLICANTS", 1, 1 << 16)?,
+            applicants_per_address: raw.count("APPLICANTS_PER_ADDRESS", 1, 1 << 16)?,
+            applicant_timeout: raw.millis("APPLICANT_TIMEOUT")?,
+            admit_bytes: raw.count("ADMIT_BYTES", 256, 1 << 20)?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
             sessions_per_address: raw.parse("SESSIONS_PER_ADDRESS", "a whole number")?,

@@ -7,6 +7,8 @@
 
 use miniserde::json::{self, Number, Object, Value};
 
+use super::rooms::Gate;
+
 /// What admits a room's members.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
@@ -14,6 +16,26 @@ pub enum Admission {
     Fingerprint([u8; 32]),
     /// The room's `accessKey` (format v3).
     AccessKey([u8; 32]),
+}
+
+impl Admission {
+    /// What a live room admits with.
+    pub(super) fn of(gate: &Gate) -> Admission {
+        match gate {
+            Gate::Fingerprint { verifier } => Admission::Fingerprint(*verifier),
+            Gate::AccessKey(key) => Admission::AccessKey(*key),
+        }
+    }
+
+    /// The live room's gate for it.
+    pub(super) fn gate(&self) -> Gate {
+        match self {
+            Admission::Fingerprint(verifier) => Gate::Fingerprint {
+                verifier: *verifier,
+            },
+            Admission::AccessKey(key) => Gate::AccessKey(*key),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

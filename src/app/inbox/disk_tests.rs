@@ -440,3 +440,54 @@ fn the_index_in_memory_is_bounded_whatever_the_disk_holds() {
         "the items that no longer fit are removed"
     );
 }
+
+#[test]
+fn a_format_3_session_comes_back_with_its_access_key_and_its_signed_envelopes() {
+    use crate::app::tests::v3::{challenge, proof, try_v3_join, KEY};
+    let files = FakeFiles::default();
+    let mut h = on_disk(&files, WALL, 1 << 20);
+    let a = h.connect(ms(0));
+    let nonce = challenge(&mut h, ms(1), a);
+    let create = format!(
+        r#"{{"sessionId":"r","v":3,"inbox":true,"access":"{}","proof":"{}"}}"#,
+        data_encoding::BASE64.encode(&KEY),
+        proof(&KEY, "r", &nonce)
+    );
+    let (ack, _) = call(&mut h, ms(1), a, "join", &create);
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    h.text(
+        ms(2),
+        a,
+        r#"451-1["content",{"sessionId":"r","content":{"contentId":"c1","format":3,"totalChunks":1,"iv":"aXY=","by":"ZGV2aWNl","seq":7,"sig":"c2ln"},"data":{"_placeholder":true,"num":0}}]"#,
+    );
+    h.binary(ms(2), a, &[5; 256]);
+    assert!(kept(&take_ack(&mut h, a).0));
+    drop(h);
+    let disk = files.disk();
+    let room_file = disk
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("room"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .expect("a room file");
+    assert!(room_file.contains("accessKey"), "{room_file}");
+    drop(disk);
+
+    let mut h = on_disk(&files, WALL + 60_000, 1 << 20);
+    let stranger = h.connect(ms(0));
+    let (ack, _) = try_v3_join(&mut h, ms(1), stranger, "r", &[8; 32]);
+    assert_eq!(code(&ack), "access_denied", "{}", json::to_string(&ack));
+    let b = h.connect(ms(2));
+    let (ack, _) = try_v3_join(&mut h, ms(2), b, "r", &KEY);
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    assert!(matches!(field(&ack, "created"), Value::Bool(false)));
+    let (ids, _, frames) = list_page(&mut h, ms(3), b, r#"{"sessionId":"r"}"#);
+    assert_eq!(ids, ["c1"]);
+    assert!(
+        frames[0].contains(r#""by":"ZGV2aWNl""#)
+            && frames[0].contains(r#""seq":7"#)
+            && frames[0].contains(r#""sig":"c2ln""#),
+        "{frames:?}"
+    );
+    assert_eq!(frames[1], "<256 bytes>");
+}

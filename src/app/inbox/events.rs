@@ -254,7 +254,7 @@ impl ShareThings {
         };
         let record = RoomRecord {
             nonce: r.nonce,
-            admission: Admission::Fingerprint(r.verifier),
+            admission: Admission::of(&r.gate),
         };
         let revoked = r.revoked.listed();
         self.inboxes.write_room_file(room, &record, &revoked)

@@ -13,7 +13,10 @@
 //! - [`malformed`]: malformed heads, frames and packets, races, hijacks, random bytes.
 //! - [`proxy`]: foreign `Host` names (DNS rebinding) and the real `haproxy.cfg` in front.
 //! - [`inbox`]: what the inbox keeps and answers (the second review's B1 and B2).
+//! - [`admission`]: format 3's applicants: floods from one address and many, guesses,
+//!   malformed admission messages, and applicants reaching for what members get.
 
+mod admission;
 mod inbox;
 mod malformed;
 mod memory;
@@ -197,6 +200,16 @@ pub fn under_held_attack<T>(
     assert!(before > 0 && during > 0, "RSS was not measured");
     assert!(during < bound_kb, "RSS {during} kB during the attack");
     assert!(after < bound_kb, "RSS {after} kB after the attack");
+}
+
+/// A sample of `/metrics` without labels, read while the server holds an attack.
+pub fn gauge(addr: SocketAddr, name: &str) -> u64 {
+    get_path(addr, "/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
 /// A TCP connection from `ip`, any local address (127.0.0.0/8 is all this machine's).
