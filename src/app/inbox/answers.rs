@@ -66,7 +66,7 @@ impl ShareThings {
     }
 
     /// `inbox-fetch`: a page of a kept item's chunks. The member that gets its last chunk is
-    /// recorded as having fetched it, and every member is told.
+    /// recorded as having fetched it, and the other members are told.
     pub(super) fn fetch(
         &mut self,
         io: &mut Io<'_, AppTimer>,
@@ -127,7 +127,7 @@ impl ShareThings {
     }
 
     /// The member on `socket` got the last chunk of `content_id`: recorded, and told to every
-    /// member as `inbox-fetched` the first time.
+    /// other member as `inbox-fetched` the first time.
     fn fetched(
         &mut self,
         io: &mut Io<'_, AppTimer>,
@@ -155,7 +155,8 @@ impl ShareThings {
         event.insert("contentId".into(), Value::String(content_id.into()));
         event.insert("clientId".into(), Value::String(client_id));
         let packet = Outgoing::event("/", "inbox-fetched", vec![Value::Object(event)], Vec::new());
-        self.announce(io, room, &packet, None);
+        // The fetcher has the last chunk in hand; the others learn it has the item.
+        self.announce(io, room, &packet, Some(socket));
     }
 
     /// Items whose bytes could not be read back were dropped: the members are told.

@@ -59,7 +59,7 @@ impl Inboxes {
                     inbox.used += item.bytes;
                     inbox.disk_used += item.disk_bytes;
                     inbox.by_id.insert(item.content_id.clone(), position);
-                    inbox.items.insert(position, item);
+                    inbox.items.insert(position, Box::new(item));
                 } else if let (Some(disk), Body::Disk { file, .. }) =
                     (self.disk.as_mut(), &item.body)
                 {

@@ -146,7 +146,7 @@ impl Inboxes {
         }
         self.items += 1;
         inbox.by_id.insert(item.content_id.clone(), position);
-        inbox.items.insert(position, item);
+        inbox.items.insert(position, Box::new(item));
     }
 
     /// Keeps chunk `index` of a kept item. One that does not fit, or cannot be written, drops

@@ -118,7 +118,7 @@ pub fn item(object: &Object, attachments: &[Bytes]) -> Kept {
         kept.insert("data".into(), sio::placeholder(0));
     }
     Kept {
-        json: Bytes::from(json::to_string(&Value::Object(kept))),
+        json: encoded(&kept),
         data,
     }
 }
@@ -141,7 +141,7 @@ pub fn chunk(object: &Object, attachments: &[Bytes]) -> Kept {
         kept.insert("chunk".into(), Value::Object(envelope));
     }
     Kept {
-        json: Bytes::from(json::to_string(&Value::Object(kept))),
+        json: encoded(&kept),
         data,
     }
 }
@@ -168,6 +168,13 @@ pub fn packet(
         vec![Value::Object(object)],
         data.into_iter().collect(),
     ))
+}
+
+/// The JSON of `object`, in an allocation of its length (it is kept, and charged at that).
+fn encoded(object: &Object) -> Bytes {
+    let mut text = json::to_string(object);
+    text.shrink_to_fit();
+    Bytes::from(text)
 }
 
 fn envelope(fields: &Object, shapes: &[(&str, Shape)]) -> Object {

@@ -170,8 +170,9 @@ struct RoomFiles {
 struct Inbox {
     used: usize,
     disk_used: u64,
-    /// Items in arrival (and so expiry) order, by position.
-    items: BTreeMap<u64, Item>,
+    /// Items in arrival (and so expiry) order, by position; boxed, so that a B-tree node (the
+    /// first item of an inbox takes a whole one) stays small.
+    items: BTreeMap<u64, Box<Item>>,
     by_id: HashMap<String, u64>,
     timer: Option<TimerId>,
     files: Option<RoomFiles>,
@@ -179,11 +180,15 @@ struct Inbox {
 
 impl Inbox {
     fn item(&self, content_id: &str) -> Option<&Item> {
-        self.items.get(self.by_id.get(content_id)?)
+        self.items
+            .get(self.by_id.get(content_id)?)
+            .map(|item| &**item)
     }
 
     fn item_mut(&mut self, content_id: &str) -> Option<&mut Item> {
-        self.items.get_mut(self.by_id.get(content_id)?)
+        self.items
+            .get_mut(self.by_id.get(content_id)?)
+            .map(|item| &mut **item)
     }
 
     /// Takes an item that left the index off this inbox's charges.
@@ -199,7 +204,7 @@ impl Inbox {
             if entry.get().expires > now {
                 break;
             }
-            let item = entry.remove();
+            let item = *entry.remove();
             self.by_id.remove(&item.content_id);
             self.unindexed(&item);
             due.push(item);
@@ -331,7 +336,7 @@ impl Inboxes {
         };
         inbox.unindexed(&item);
         inbox.trim();
-        self.release(item);
+        self.release(*item);
         true
     }
 
@@ -357,7 +362,7 @@ impl Inboxes {
         }
         inbox.trim();
         let mut gone = Vec::with_capacity(items.len());
-        for item in items.into_values() {
+        for item in items.into_values().map(|item| *item) {
             gone.push(item.content_id.clone());
             self.release(item);
         }
