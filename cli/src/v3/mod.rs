@@ -1,0 +1,9 @@
+//! Format v3 in the CLI (docs/protocol.md, "Format v3"): the primitives on audited crates,
+//! CPace admission, the roster, replay windows, signed and padded envelopes, and the key
+//! store that keeps a member's room secret between runs.
+
+pub mod cpace;
+pub mod keys;
+
+#[cfg(test)]
+mod test_vectors;
