@@ -278,9 +278,10 @@ def signed_vector(kind: str, obj: dict, device: Device, message: bytes) -> dict:
 
 
 def join_vector(session_id: str, access_key: bytes) -> dict:
-    nonce = b64(bytes(range(200, 216)))
+    """The proof is over the nonce's 16 bytes (not the b64 text the challenge ack carries)."""
+    nonce = bytes(range(200, 216))
     message = lv_cat("sharethings/v3/join", session_id, nonce)
-    return {"nonce": nonce, "message": message.hex(), "access": b64(access_key),
+    return {"nonce": b64(nonce), "message": message.hex(), "access": b64(access_key),
             "proof": b64(hmac256(access_key, message))}
 
 

@@ -110,8 +110,8 @@ impl RoomKeys {
         &self.access_key
     }
 
-    /// The join proof for the server's `nonce` (its b64 text).
-    pub fn join_proof(&self, session_id: &str, nonce: &str) -> [u8; 32] {
+    /// The join proof for the server's `nonce` (the bytes its b64 carried).
+    pub fn join_proof(&self, session_id: &str, nonce: &[u8]) -> [u8; 32] {
         hmac(&self.access_key, &v3::join_message(session_id, nonce))
     }
 

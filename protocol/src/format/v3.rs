@@ -26,6 +26,15 @@ pub const PBKDF2_ITERATIONS: u32 = 600_000;
 /// Bytes of the room key, `prs`, every derived key and `admitKey`.
 pub const KEY_BYTES: usize = 32;
 
+/// Bytes of `accessKey` (and of a join proof, an HMAC-SHA256).
+pub const ACCESS_KEY_BYTES: usize = 32;
+
+/// Bytes of the nonce a `challenge` hands out (its ack carries their base64).
+pub const NONCE_BYTES: usize = 16;
+
+/// The label of the join proof's message.
+pub const JOIN_LABEL: &[u8] = b"sharethings/v3/join";
+
 /// Bytes of the random IV of each sealed blob.
 pub const IV_BYTES: usize = 12;
 
@@ -135,20 +144,24 @@ pub fn leb128(mut n: u64) -> Vec<u8> {
     }
 }
 
-/// `x` prefixed with its length (CPace's `prepend_len`).
-pub fn lv(x: &[u8]) -> Vec<u8> {
-    let mut out = leb128(x.len() as u64);
+/// `lv(x)`: `x` prefixed with its length (CPace's `prepend_len`), appended to `out`.
+pub fn lv(out: &mut Vec<u8>, x: &[u8]) {
+    out.extend_from_slice(&leb128(x.len() as u64));
     out.extend_from_slice(x);
-    out
 }
 
-/// `lv(a) || lv(b) || …`.
+/// `lv_cat(a, b, …)`: `lv(a) || lv(b) || …`.
 pub fn lv_cat(parts: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.len().saturating_add(2)).sum());
     for part in parts {
-        out.extend_from_slice(&lv(part));
+        lv(&mut out, part);
     }
     out
+}
+
+/// Bytes `lv(x)` takes for an `x` of `len` bytes.
+fn lv_len(len: usize) -> usize {
+    leb128(len as u64).len().saturating_add(len)
 }
 
 /// An integer as an `lv_cat` part: its decimal ASCII digits.
@@ -172,14 +185,10 @@ pub fn key_info(label: KeyLabel, session_id: &str) -> Vec<u8> {
     lv_cat(&[name.as_bytes(), session_id.as_bytes()])
 }
 
-/// What a member's join proof is an HMAC of, under `accessKey`: `nonce` is the b64 text the
-/// server's `challenge` ack carried.
-pub fn join_message(session_id: &str, nonce: &str) -> Vec<u8> {
-    lv_cat(&[
-        b"sharethings/v3/join",
-        session_id.as_bytes(),
-        nonce.as_bytes(),
-    ])
+/// What a member's join proof is an HMAC of, under `accessKey`: the session's name as UTF-8
+/// and the nonce's bytes (whose base64 the server's `challenge` ack carried).
+pub fn join_message(session_id: &str, nonce: &[u8]) -> Vec<u8> {
+    lv_cat(&[JOIN_LABEL, session_id.as_bytes(), nonce])
 }
 
 /// CPace's channel identifier `CI` for an admission to this session.
@@ -190,9 +199,8 @@ pub fn admit_ci(session_id: &str) -> Vec<u8> {
 /// CPace's `generator_string(DSI, PRS, CI, sid, 128)`: SHA-512 of it, mapped to ristretto255
 /// by the one-way map of RFC 9496, is the run's generator.
 pub fn generator_string(prs: &[u8], ci: &[u8], sid: &[u8]) -> Vec<u8> {
-    let used = lv(prs)
-        .len()
-        .saturating_add(lv(CPACE_DSI).len())
+    let used = lv_len(prs.len())
+        .saturating_add(lv_len(CPACE_DSI.len()))
         .saturating_add(1);
     let zpad = vec![0u8; CPACE_HASH_BLOCK.saturating_sub(used)];
     lv_cat(&[CPACE_DSI, prs, &zpad, ci, sid])

@@ -17,7 +17,7 @@ fn the_room_secret_derives_the_vectors_keys_and_proof() {
         hex(&v["room"]["keys"]["safety"]["key"])
     );
     let join = &v["join"];
-    let proof = keys.join_proof(&secret.session_id, join["nonce"].as_str().unwrap());
+    let proof = keys.join_proof(&secret.session_id, &b64(&join["nonce"]));
     assert_eq!(proof.to_vec(), b64(&join["proof"]));
     assert_eq!(b64(&join["access"]), keys.access_key().to_vec());
 
