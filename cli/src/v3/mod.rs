@@ -4,6 +4,8 @@
 
 pub mod cpace;
 pub mod keys;
+pub mod replay;
+pub mod roster;
 
 #[cfg(test)]
 mod test_vectors;
