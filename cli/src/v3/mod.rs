@@ -3,6 +3,7 @@
 //! store that keeps a member's room secret between runs.
 
 pub mod cpace;
+pub mod envelope;
 pub mod keys;
 pub mod replay;
 pub mod roster;
