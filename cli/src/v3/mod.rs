@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod keys;
 pub mod replay;
 pub mod roster;
+pub mod store;
 
 #[cfg(test)]
 mod test_vectors;
