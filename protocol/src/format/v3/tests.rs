@@ -308,3 +308,18 @@ proptest! {
         let _ = (chunk_count(size), padme(size), json_padding(json), throttle_secs(size));
     }
 }
+
+/// Computed by Python's own `hmac` and a LEB128 written from the CPace draft, not by this
+/// crate: the session name has multi-byte characters, so its prefix counts bytes.
+#[test]
+fn the_join_message_is_pinned_by_an_independent_implementation() {
+    let nonce: Vec<u8> = (100..116).collect();
+    assert_eq!(
+        HEXLOWER.encode(&join_message("Café ☕ 17", &nonce)),
+        "1373686172657468696e67732f76332f6a6f696e0c436166c3a920e29895203137\
+         106465666768696a6b6c6d6e6f70717273"
+    );
+    let mut out = Vec::new();
+    lv(&mut out, &[b'x'; 16384]);
+    assert_eq!(out[..3], [0x80, 0x80, 0x01]);
+}
