@@ -305,7 +305,11 @@ def admission(room: dict, applicant: Device, member: Device, creator: Device) ->
     tb = confirmation(sid, key, yb_pub, ad_b.encode())
     admit_key = hkdf(key, sid, b"sharethings/v3/admit")
 
-    step3_plain = compact({"card": card(applicant, epoch, AT + 3)})
+    # The applicant cannot sign a card yet (the epoch comes from creatorPk, which only step 4
+    # brings): it names its device and proves it holds the key, bound to this run.
+    claim = lv_cat("sharethings/v3/applicant", session_id, sid, applicant.pk, applicant.name)
+    step3_plain = compact({"device": applicant.id, "name": applicant.name,
+                           "sig": b64(applicant.sign(claim))})
     step3_aad = lv_cat("sharethings/v3/admit/applicant", session_id, sid)
     step3_iv = bytes(range(0x30, 0x3C))
     step3_sealed = aead(admit_key, step3_iv, step3_plain, step3_aad)
@@ -356,7 +360,8 @@ def admission(room: dict, applicant: Device, member: Device, creator: Device) ->
             {"step": 0, "data": {"waitMs": 4000}},
             {"step": 2, "data": {"Yb": b64(yb_pub), "Tb": b64(tb)}},
             {"step": 3, "data": {"Ta": b64(ta), "iv": b64(step3_iv), "sealed": b64(step3_sealed)},
-             "plaintext": step3_plain.decode("utf-8"), "aad": step3_aad.hex()},
+             "plaintext": step3_plain.decode("utf-8"), "aad": step3_aad.hex(),
+             "signedMessage": claim.hex()},
             {"step": 4, "data": {"iv": b64(step4_iv), "sealed": b64(step4_sealed)},
              "plaintext": step4_plain.decode("utf-8"), "aad": step4_aad.hex()},
         ],

@@ -235,6 +235,18 @@ pub fn applicant_aad(session_id: &str, sid: &[u8]) -> Vec<u8> {
     ])
 }
 
+/// What an applicant signs in step 3 with its new device key: its id and name, bound to
+/// this session and run (a card cannot be signed yet: it covers the epoch).
+pub fn applicant_message(session_id: &str, sid: &[u8], device_pk: &[u8], name: &str) -> Vec<u8> {
+    lv_cat(&[
+        b"sharethings/v3/applicant",
+        session_id.as_bytes(),
+        sid,
+        device_pk,
+        name.as_bytes(),
+    ])
+}
+
 /// Associated data of step 4's sealed bundle.
 pub fn bundle_aad(session_id: &str, sid: &[u8]) -> Vec<u8> {
     lv_cat(&[b"sharethings/v3/admit/bundle", session_id.as_bytes(), sid])

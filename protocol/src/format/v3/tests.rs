@@ -121,6 +121,14 @@ fn the_cpace_inputs_match_the_drafts_vectors_and_ours() {
     );
     let steps = a["steps"].as_array().unwrap();
     assert_eq!(applicant_aad(session, &sid), hex(&steps[3]["aad"]));
+    let claim: Value = serde_json::from_str(steps[3]["plaintext"].as_str().unwrap()).unwrap();
+    let message = applicant_message(
+        session,
+        &sid,
+        &device_pk(&claim["device"]),
+        claim["name"].as_str().unwrap(),
+    );
+    assert_eq!(message, hex(&steps[3]["signedMessage"]));
     assert_eq!(bundle_aad(session, &sid), hex(&steps[4]["aad"]));
     for (step, key) in [(0, "Ya"), (2, "Yb")] {
         assert_eq!(b64(&steps[step]["data"][key]).len(), POINT_BYTES);
