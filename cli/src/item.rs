@@ -70,6 +70,8 @@ pub enum Sealed {
     Item(ItemMeta),
     Resend(Resend),
     Control(Control),
+    /// Format v3's cancel, whose sender is known (a v2 cancel is a [`Control::Cancel`]).
+    Cancel(String),
 }
 
 /// Reads sealed metadata; `None` for anything not of a documented shape (docs/protocol.md,

@@ -2,9 +2,12 @@
 //! CPace admission, the roster, replay windows, signed and padded envelopes, and the key
 //! store that keeps a member's room secret between runs.
 
+pub mod admit;
+pub mod apply;
 pub mod cpace;
 pub mod envelope;
 pub mod keys;
+pub mod member;
 pub mod replay;
 pub mod roster;
 pub mod store;
