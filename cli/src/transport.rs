@@ -31,6 +31,7 @@ pub enum ConnectError {
 }
 
 /// Where to connect and how: the parsed server URL and, for `https://`, the TLS settings.
+#[derive(Clone)]
 pub struct Endpoint {
     url: Url,
     host: String,
@@ -72,6 +73,17 @@ impl Endpoint {
             port,
             tls,
         })
+    }
+
+    /// The server's origin (`https://pi.local`, `http://127.0.0.1:3001`): the key store
+    /// keeps one membership per origin and session.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// The server URL as given (an invite link starts with it).
+    pub fn url(&self) -> &str {
+        self.url.as_str()
     }
 
     /// The WebSocket URL of Engine.IO with the session's routing key, relative to the
