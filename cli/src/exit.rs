@@ -27,6 +27,8 @@ pub enum Failure {
     Replaced,
     /// No member online admitted this device (by the passphrase) within `--admit-wait`.
     NotAdmitted,
+    /// `verify`: the served web app is not this release's.
+    Tampered(String),
     /// SIGINT or SIGTERM: the command left the session cleanly and stopped.
     Interrupted,
 }
@@ -59,6 +61,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         "not admitted: no member online let this device in within --admit-wait",
     ),
     (
+        10,
+        "verify: the web app the server serves differs from this release's",
+    ),
+    (
         130,
         "interrupted (SIGINT/SIGTERM) while sending; receive stops with 0",
     ),
@@ -76,6 +82,7 @@ impl Failure {
             Failure::Refused { .. } | Failure::Replaced => 7,
             Failure::NoReceivers => 8,
             Failure::NotAdmitted => 9,
+            Failure::Tampered(_) => 10,
             Failure::Interrupted => 130,
         }
     }
@@ -85,6 +92,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Local(why) | Failure::Usage(why) => f.write_str(why),
+            Failure::Tampered(why) => write!(f, "the served web app is not this release's: {why}"),
             Failure::WrongPassphrase => f.write_str("wrong passphrase for this session"),
             Failure::Unreachable(why) => write!(f, "server unreachable: {why}"),
             Failure::RateLimited { retry_after } => write!(
@@ -146,6 +154,7 @@ mod tests {
             },
             Failure::NoReceivers,
             Failure::NotAdmitted,
+            Failure::Tampered(String::new()),
             Failure::Interrupted,
         ];
         let codes: Vec<u8> = all.iter().map(Failure::exit_code).collect();

@@ -101,8 +101,8 @@ impl Endpoint {
         Ok(url)
     }
 
-    /// Opens the WebSocket that carries Engine.IO.
-    pub fn open(&self, route: &str) -> Result<WebSocket<Stream>, ConnectError> {
+    /// A TCP connection to the server, with TLS for `https://`.
+    pub fn connect(&self) -> Result<Stream, ConnectError> {
         let unreachable = |e: &dyn std::fmt::Display| {
             ConnectError::Unreachable(format!("{}:{}: {e}", self.host, self.port))
         };
@@ -124,7 +124,7 @@ impl Endpoint {
         // The handshake must not hang on a silent server either.
         tcp.set_read_timeout(Some(CONNECT_TIMEOUT))
             .map_err(|e| unreachable(&e))?;
-        let stream = match &self.tls {
+        Ok(match &self.tls {
             None => Stream::Plain(tcp),
             Some(config) => {
                 let name = ServerName::try_from(self.host.clone()).map_err(|e| unreachable(&e))?;
@@ -132,7 +132,28 @@ impl Endpoint {
                     ClientConnection::new(config.clone(), name).map_err(|e| unreachable(&e))?;
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
+        })
+    }
+
+    /// `host[:port]` as a `Host` header names it.
+    pub fn host_header(&self) -> String {
+        match self.url.port() {
+            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or_default()),
+            None => self.url.host_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The path of `rel` under the server URL's path (a server behind a prefix works too).
+    pub fn path_of(&self, rel: &str) -> Result<String, url::ParseError> {
+        Ok(self.url.join(rel)?.path().to_string())
+    }
+
+    /// Opens the WebSocket that carries Engine.IO.
+    pub fn open(&self, route: &str) -> Result<WebSocket<Stream>, ConnectError> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            ConnectError::Unreachable(format!("{}:{}: {e}", self.host, self.port))
         };
+        let stream = self.connect()?;
         let ws_url = self.socket_url(route).map_err(|e| unreachable(&e))?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
