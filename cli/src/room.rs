@@ -420,15 +420,23 @@ fn join_result(ack: Value) -> Result<Value, Failure> {
     if ack["success"] == true {
         return Ok(ack);
     }
-    let code = text(&ack["code"]);
-    let message = text(&ack["error"]);
-    Err(match code.as_str() {
+    Err(refusal(&ack, &ack["error"]))
+}
+
+/// The failure a refusal's code names: `payload` is a join's ack or an `error` event, which
+/// carry their text in different fields (`message`).
+fn refusal(payload: &Value, message: &Value) -> Failure {
+    let code = text(&payload["code"]);
+    match code.as_str() {
         "invalid_passphrase" => Failure::WrongPassphrase,
         "rate_limited" => Failure::RateLimited {
-            retry_after: Duration::from_millis(ack["retryAfterMs"].as_u64().unwrap_or(60_000)),
+            retry_after: Duration::from_millis(payload["retryAfterMs"].as_u64().unwrap_or(60_000)),
         },
-        _ => Failure::Refused { code, message },
-    })
+        _ => Failure::Refused {
+            code,
+            message: text(message),
+        },
+    }
 }
 
 fn connect_failure(e: ConnectError) -> Failure {
@@ -474,5 +482,10 @@ mod tests {
             join_result(json!("nonsense")),
             Err(Failure::Refused { .. })
         ));
+        // An `error` event (a refused admit) names its failure the same way.
+        let event = json!({"code": "rate_limited", "message": "x", "retryAfterMs": 2000});
+        assert!(
+            matches!(refusal(&event, &event["message"]), Failure::RateLimited { retry_after } if retry_after == Duration::from_secs(2))
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sharethings_protocol::route_key;
 
-use super::{connect_failure, join_result, request, text, Room, Settings};
+use super::{connect_failure, join_result, refusal, request, text, Room, Settings};
 use crate::codec::{Codec, V3};
 use crate::connection::{Connection, Lost};
 use crate::exit::Failure;
@@ -148,12 +148,8 @@ fn on_event(
             let step = payload["step"].as_u64().unwrap_or(u64::MAX);
             applicant.on_admit(&text(&payload["from"]), step, &payload["data"], now)
         }
-        "error" => {
-            return Err(Failure::Refused {
-                code: text(&payload["code"]),
-                message: text(&payload["message"]),
-            });
-        }
+        // A refused admit: past the join limits (rate_limited), most likely.
+        "error" => return Err(refusal(payload, &payload["message"])),
         _ => applicant.tick(now),
     })
 }
