@@ -49,7 +49,8 @@ pub fn enter(
     let dir = store_dir()?;
     let origin = settings.endpoint.origin();
     let stored = Membership::load(&dir, &origin, &settings.session_id).map_err(store_error)?;
-    if let Some(mut membership) = stored {
+    if let Some(membership) = stored {
+        let mut membership = membership.claim().map_err(store_error)?;
         // The stored name stays unless --name gives another (then a new card says so).
         match &c.name {
             Some(_) => membership.name = settings.client_name.clone(),
@@ -65,7 +66,9 @@ pub fn enter(
             secret,
             Device::generate(),
             &settings.client_name,
-        );
+        )
+        .claim()
+        .map_err(store_error)?;
         membership.save().map_err(store_error)?;
         progress::note("joining with the invite's room key (now in this machine's key store)");
         return join_or_forget(settings, membership);
@@ -83,7 +86,9 @@ pub fn enter(
             creator_pk: device.public_key(),
             prs: Some(prs),
         };
-        let membership = Membership::new(&dir, &origin, secret, device, &settings.client_name);
+        let membership = Membership::new(&dir, &origin, secret, device, &settings.client_name)
+            .claim()
+            .map_err(store_error)?;
         membership.save().map_err(store_error)?;
         return join_or_forget(settings, membership).map_err(|e| match e {
             Failure::Refused { code, .. } if code == "access_denied" => Failure::Refused {

@@ -87,7 +87,9 @@ pub fn apply(settings: Settings, prs: Key, keep: Keep, wait: Duration) -> Result
                         a.secret,
                         a.device,
                         &settings.client_name,
-                    );
+                    )
+                    .claim()
+                    .map_err(|e| Failure::Local(format!("the key store: {e}")))?;
                     let mut member = Member::new(stored);
                     let epoch = member.keys.epoch;
                     for card in &a.cards {
