@@ -182,3 +182,13 @@ export async function readFolderPlan(body: Blob, announced: number): Promise<Fol
 export function folderName(name: string): string {
   return componentProblem(name) === undefined ? name : 'Folder';
 }
+
+/** A received folder's body passes every check, or the item is refused (the error says why). */
+export async function checkFolder(body: Blob, announced: number): Promise<void> {
+  try {
+    await readFolderPlan(body, announced);
+  } catch (err) {
+    if (err instanceof FolderRefusal) throw new FolderRefusal(`refused: ${err.message}`);
+    throw err;
+  }
+}

@@ -135,6 +135,7 @@ export async function treeFromEntry(root: FileSystemDirectoryEntry): Promise<Tre
 export function splitDrop(data: DataTransfer): { files: File[]; folders: FileSystemDirectoryEntry[] } {
   const files: File[] = [];
   const folders: FileSystemDirectoryEntry[] = [];
+  if (data.items.length === 0) return { files: Array.from(data.files), folders };
   for (const item of Array.from(data.items)) {
     if (item.kind !== 'file') continue;
     const entry = typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null;
