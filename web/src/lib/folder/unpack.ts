@@ -42,6 +42,23 @@ async function freshFolder(parent: FileSystemDirectoryHandle, name: string): Pro
   }
 }
 
+/** Files written at once into a picked folder. */
+const PARALLEL_WRITES = 8;
+
+const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+
+/** One file, from its slice of the body; a failed write leaves nothing half-written behind it. */
+async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Blob) {
+  const out = await (await dir.getFileHandle(name, { create: true })).createWritable();
+  try {
+    await out.write(bytes);
+    await out.close();
+  } catch (err) {
+    await out.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
 /**
  * Writes the tree into a new folder inside `parent` (named after the item, numbered beside an
  * existing one) and returns that folder's name. `progress` gets the bytes written so far.
@@ -53,29 +70,27 @@ export async function writeToFolder(body: Blob, plan: FolderPlan, name: string, 
   const dirAt = async (path: string): Promise<FileSystemDirectoryHandle> => {
     const known = dirs.get(path);
     if (known) return known;
-    const slash = path.lastIndexOf('/');
-    const parentDir = await dirAt(slash < 0 ? '' : path.slice(0, slash));
-    const made = await parentDir.getDirectoryHandle(path.slice(slash + 1), { create: true });
+    const parentDir = await dirAt(parentOf(path));
+    const made = await parentDir.getDirectoryHandle(path.slice(path.lastIndexOf('/') + 1), { create: true });
     dirs.set(path, made);
     return made;
   };
   for (const d of plan.dirs) await dirAt(d.path);
+  // Every folder first, one at a time (each is made once); then the files, a few at a time:
+  // one after another, a tree of small files waited on each file's open and close in turn.
+  const folders: FileSystemDirectoryHandle[] = [];
+  for (const f of plan.files) folders.push(await dirAt(parentOf(f.path)));
   let written = 0;
-  for (const f of plan.files) {
-    const slash = f.path.lastIndexOf('/');
-    const dir = await dirAt(slash < 0 ? '' : f.path.slice(0, slash));
-    const handle = await dir.getFileHandle(f.path.slice(slash + 1), { create: true });
-    const out = await handle.createWritable();
-    try {
-      await out.write(body.slice(f.offset, f.offset + f.size));
-      await out.close();
-    } catch (err) {
-      await out.abort().catch(() => undefined);
-      throw err;
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < plan.files.length; i = next++) {
+      const f = plan.files[i];
+      await writeFile(folders[i], f.path.slice(f.path.lastIndexOf('/') + 1), body.slice(f.offset, f.offset + f.size));
+      written += f.size;
+      progress?.(written);
     }
-    written += f.size;
-    progress?.(written);
-  }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_WRITES }, worker));
   return root.name;
 }
 
