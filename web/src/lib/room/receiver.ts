@@ -19,7 +19,7 @@ import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunkin
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError, DiskError } from '../crypto/errors';
 import { CHUNK_SIZE, chunkAad, fromBase64 } from '../crypto/format';
-import type { CancelNotice, ChunkEvent, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
+import type { CancelNotice, ChunkEvent, ContentEnvelope, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { sealControl } from './envelopes';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
@@ -47,11 +47,11 @@ const PAUSED_ASK_MS = 30_000;
  */
 export const SENDER_GONE_MS = 30_000;
 const WATCHDOG_MS = 2000;
-const MAX_ORPHAN_ITEMS = 8;
 /**
- * Chunks kept for an item whose metadata is still being opened, or that is starting (its free
- * space asked for): a sender does not wait for either, and what is not kept must come again.
+ * Chunks of an item nothing announced are kept (they may come before their metadata), but only
+ * for this many items, and this many chunks of each. An announced item's are all kept (`taking`).
  */
+const MAX_ORPHAN_ITEMS = 8;
 const MAX_ORPHAN_CHUNKS = 32;
 /** Written chunks between two progress reports to the sender (its flow control). */
 export const REPORT_EVERY = 16;
@@ -117,8 +117,13 @@ export class Receiver {
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
-  /** Items between being taken and ready for chunks (their free space asked for). */
-  private readonly starting = new Set<string>();
+  /**
+   * Items between their announcement (metadata being opened) or being taken, and being ready for
+   * chunks. A sender does not wait for either (the CLI sends all it has and is gone), so every
+   * chunk of theirs is kept meanwhile: what is not kept must come again, from a sender that may
+   * have left. It holds no more than the page received already, and is let go once they start.
+   */
+  private readonly taking = new Set<string>();
   /** Items stopped on this device, with what they had received: Get goes on from there. */
   private readonly halted = new Map<string, Incoming>();
   /** Cancels that arrived before their item's metadata. */
@@ -134,6 +139,19 @@ export class Receiver {
 
   private now() {
     return this.ctx.now?.() ?? Date.now();
+  }
+
+  /** A `content` event that may announce an item is being opened: its chunks are kept until then. */
+  announced(env: ContentEnvelope | undefined) {
+    if (typeof env?.contentId !== 'string' || !(env.totalChunks > 0)) return;
+    this.taking.add(env.contentId);
+    return env.contentId;
+  }
+
+  /** An announced item was opened and taken, offered or refused: chunks kept for nothing go. */
+  settled(id: string) {
+    this.taking.delete(id);
+    if (!this.incoming.has(id)) this.orphans.delete(id);
   }
 
   /**
@@ -204,11 +222,11 @@ export class Receiver {
   }
 
   private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
-    this.starting.add(id);
+    this.taking.add(id);
     try {
       await this.begin(id, from, meta, late, inbox);
     } finally {
-      this.starting.delete(id);
+      this.taking.delete(id);
     }
   }
 
@@ -264,12 +282,13 @@ export class Receiver {
     }
     if (!inc) {
       if (waiting) return; // stopped here by the user: Get asks again
-      if (this.ctx.board.get(c.contentId) && !this.starting.has(c.contentId)) return; // complete, offered or stopped
-      // Its metadata is still being opened: keep a few chunks, and only for a few items.
+      const taking = this.taking.has(c.contentId);
+      if (this.ctx.board.get(c.contentId) && !taking) return; // complete, offered or stopped
+      // Not ready for it yet: kept for then (see `taking`, and MAX_ORPHAN_ITEMS).
       const list = this.orphans.get(c.contentId);
       if (list) {
-        if (list.length < MAX_ORPHAN_CHUNKS) list.push(e);
-      } else if (this.orphans.size < MAX_ORPHAN_ITEMS) {
+        if (taking || list.length < MAX_ORPHAN_CHUNKS) list.push(e);
+      } else if (taking || this.orphans.size < MAX_ORPHAN_ITEMS) {
         this.orphans.set(c.contentId, [e]);
       }
       return;
