@@ -50,7 +50,7 @@ export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Pro
         pt="3"
         resize="none"
       />
-      <HStack justify="space-between" px="2" pb="2">
+      <HStack justify="space-between" px="2" pb="2" wrap="wrap">
         <input
           ref={fileInput}
           type="file"

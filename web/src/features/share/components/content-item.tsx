@@ -4,6 +4,7 @@ import { Check, Copy, Download, File as FileIcon, Folder as FolderIcon, Image as
 import { memo, useContext, useRef } from 'react';
 import { toaster } from '../../../components/ui/toaster';
 import { DialogFrame } from '../../../components/ui/dialog';
+import { TOUCH } from '../../../components/ui/touch';
 import { useItemProgress, useRoom } from '../../../hooks/use-room';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
@@ -18,8 +19,6 @@ import { TextBody } from './text-body';
 const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon, folder: FolderIcon };
 /** Kinds whose content is one file to download (a folder is saved through `FolderActions`). */
 const isOneFile = (item: Item) => item.kind === 'image' || item.kind === 'file';
-/** Touch targets of at least 44 px on phones (Apple's and WCAG's size); compact from `md` on. */
-const TOUCH = { minW: { base: '11', md: 'auto' }, minH: { base: '11', md: 'auto' } };
 
 function ImageBody({ item, url }: { item: Item; url: string }) {
   // Full screen on a phone: "full size" in a dialog with margins was smaller than the preview.

@@ -7,6 +7,7 @@ import { Button, HStack, Text } from '@chakra-ui/react';
 import { FileArchive, FolderDown } from 'lucide-react';
 import { useState } from 'react';
 import { toaster } from '../../../components/ui/toaster';
+import { TOUCH } from '../../../components/ui/touch';
 import { readFolderPlan } from '../../../lib/folder/manifest';
 import { canPickFolder, pickFolder, writeToFolder, zipFile } from '../../../lib/folder/unpack';
 import type { Item } from '../../../lib/room/room-client';
@@ -65,11 +66,11 @@ export function FolderActions({ item }: { item: Item }) {
       </Text>
       <HStack gap="1">
         {canPickFolder() && (
-          <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toFolder()} aria-label={`Save ${item.name} into a folder`} data-testid="save-folder">
+          <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toFolder()} aria-label={`Save ${item.name} into a folder`} data-testid="save-folder" {...TOUCH}>
             <FolderDown /> Save folder…
           </Button>
         )}
-        <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toZip()} aria-label={`Download ${item.name} as a ZIP`} data-testid="save-zip">
+        <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toZip()} aria-label={`Download ${item.name} as a ZIP`} data-testid="save-zip" {...TOUCH}>
           <FileArchive /> ZIP
         </Button>
       </HStack>
