@@ -131,7 +131,7 @@ export interface ServerError {
 
 /** Sealed metadata of an item (never visible to the server). */
 export interface ItemMeta {
-  kind: 'text' | 'image' | 'file';
+  kind: 'text' | 'image' | 'file' | 'folder';
   name: string;
   mime: string;
   size: number;
@@ -139,6 +139,8 @@ export interface ItemMeta {
   height?: number;
   senderName: string;
   createdAt: number;
+  /** A folder's number of entries (files and empty folders), announced before its body (docs/protocol.md, "Folders"). */
+  files?: number;
   /**
    * Set on the metadata a sender gives a member who joined later: no chunks follow until the
    * receiver asks for them with a `resend` (PROTOCOL.md, "Late joiners choose").

@@ -4,7 +4,7 @@
  */
 import type { Item } from '../../lib/room/room-client';
 
-const KIND = { text: 'a text', image: 'an image', file: 'a file' } as const;
+const KIND = { text: 'a text', image: 'an image', file: 'a file', folder: 'a folder' } as const;
 
 export function arrivalText(items: readonly Pick<Item, 'kind' | 'senderName'>[]): { title: string; body: string } {
   const senders = [...new Set(items.map((i) => i.senderName))];

@@ -7,6 +7,7 @@
 import type { CryptoClient } from '../crypto/crypto-client';
 import { fromBase64, metaAad, toBase64 } from '../crypto/format';
 import type { CancelNotice, ContentEnvelope, ContentEvent, ControlMessage, ItemMeta, SealedMeta } from '../../types/protocol';
+import { LENGTH_BYTES, MAX_ENTRIES } from '../folder/manifest';
 import { newContentId } from './ids';
 
 export interface SealedEnvelope {
@@ -54,6 +55,10 @@ export function classify(value: unknown): Opened | undefined {
     case 'image':
     case 'file':
       if (!isString(v.name) || !isString(v.mime) || !isCount(v.size) || !isString(v.senderName) || typeof v.createdAt !== 'number') return undefined;
+      return { kind: 'item', meta: value as ItemMeta };
+    case 'folder':
+      if (!isString(v.name) || !isString(v.mime) || !isCount(v.size) || !isString(v.senderName) || typeof v.createdAt !== 'number') return undefined;
+      if (!isCount(v.files) || v.files > MAX_ENTRIES || v.size < LENGTH_BYTES) return undefined;
       return { kind: 'item', meta: value as ItemMeta };
     case 'resend': {
       if (!isString(v.contentId) || !isCount(v.fromChunk)) return undefined;

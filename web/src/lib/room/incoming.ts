@@ -58,6 +58,7 @@ export function receivedItem(id: string, from: string, meta: ItemMeta): Item {
     size: meta.size,
     width: meta.width,
     height: meta.height,
+    files: meta.files,
     createdAt: meta.createdAt,
     state: 'receiving',
     transferred: 0,

@@ -44,6 +44,10 @@ export interface Item {
   resumable?: boolean;
   /** Our item from an earlier page: its file must be picked again to go on sending it. */
   repick?: boolean;
+  /** A folder's files and empty folders, as its sender announced them. */
+  files?: number;
+  /** Our item sent to one member only: their name. */
+  toName?: string;
   /** Our item: the members who confirmed they have all of it. */
   deliveredTo?: { id: string; name: string }[];
 }

@@ -31,6 +31,7 @@ import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
 import { deletePartial, type PartialItem } from '../disk/partials';
+import { checkFolder } from '../folder/manifest';
 import { formatBytes } from '../../utils/format';
 
 /** No new chunk for this long while receiving: ask the sender again. */
@@ -265,6 +266,7 @@ export class Receiver {
     if (!inc.inbox) this.report(inc);
     try {
       const blob = await inc.sink.finish();
+      if (inc.meta.kind === 'folder') await checkFolder(blob, inc.meta.files ?? 0);
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
       if (!this.ctx.board.get(inc.id) || this.dropped.has(inc.id)) return void inc.sink.discard();
       this.stored.set(inc.id, inc.sink);

@@ -216,9 +216,9 @@ export class RoomClient {
 
   // ---- what the page can do ------------------------------------------------------------
 
-  /** Seals the metadata and starts sending the item to everyone. Resolves to its id. */
-  share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string): Promise<string> {
-    return this.sender.share(blob, meta, text);
+  /** Seals the metadata and starts sending the item to everyone, or to the member `to` alone. Resolves to its id. */
+  share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string, to?: string): Promise<string> {
+    return this.sender.share(blob, meta, text, to);
   }
 
   /** Our item: stop sending it and tell everyone. Another's: stop receiving it here. */
@@ -295,7 +295,7 @@ export class RoomClient {
   private onMemberLeft(e: MemberEvent) {
     this.patch({ members: this.store.get().members.filter((m) => m.id !== e.clientId) });
     this.notify({ kind: 'member-left', name: e.clientName });
-    this.sender.memberLeft(e.clientId);
+    this.sender.memberLeft(e.clientId, e.clientName);
     this.receiver.memberLeft(e.clientId, e.clientName);
   }
 

@@ -48,6 +48,8 @@ interface Outgoing {
   meta: ItemMeta;
   totalChunks: number;
   sealed: SealedEnvelope;
+  /** The one member it is for (docs/protocol.md, `to`); everyone when undefined. */
+  to?: string;
   /** The same metadata marked `offered`, for late joiners; sealed on first use. */
   offer?: Promise<SealedEnvelope>;
   stopped?: CancelNotice['reason'];
@@ -118,17 +120,23 @@ export class Sender {
 
   constructor(private readonly ctx: SenderContext) {}
 
-  /** Seals the metadata and starts sending to everyone. Resolves to the item id once queued. */
-  async share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string): Promise<string> {
+  /**
+   * Seals the metadata and starts sending, to everyone or to the member `to` alone (the server
+   * relays it to no one else; it is neither kept in the inbox nor offered to later joiners).
+   * Resolves to the item id once queued.
+   */
+  async share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string, to?: string): Promise<string> {
     const { crypto, keyId, board } = this.ctx;
+    const addressee = to === undefined ? undefined : this.ctx.members().find((m) => m.id === to);
+    if (to !== undefined && !addressee) throw new Error('that member is not in the session any more');
     const full: ItemMeta = { ...meta, size: blob.size, senderName: this.ctx.clientName(), createdAt: Date.now() };
     const id = newContentId();
     const totalChunks = chunkCount(blob.size);
     const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
-    const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
+    const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
     void sealControl(crypto, keyId, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
-    const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
+    const sending = addressee !== undefined || this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
       from: this.ctx.selfId(),
@@ -146,11 +154,14 @@ export class Sender {
       bytesPerSecond: 0,
       blob,
       text,
+      files: full.files,
+      toName: addressee?.name,
     };
     board.add(item);
     if (sending) {
-      if (blob instanceof File) this.ctx.rememberUnsent?.({ id, sessionId: this.ctx.sessionId, meta: full, totalChunks, lastModified: blob.lastModified, savedAt: Date.now() });
-      this.addJob(out, undefined, rangeIndices([[0, totalChunks]], totalChunks));
+      // A page after this one offers a remembered item to everyone: not so for one member's.
+      if (blob instanceof File && to === undefined) this.ctx.rememberUnsent?.({ id, sessionId: this.ctx.sessionId, meta: full, totalChunks, lastModified: blob.lastModified, savedAt: Date.now() });
+      this.addJob(out, to, rangeIndices([[0, totalChunks]], totalChunks));
     }
     return id;
   }
@@ -245,17 +256,27 @@ export class Sender {
   /** A member joined: offer them our recent items (metadata only; they ask for what they want). */
   memberJoined(memberId: string) {
     const since = Date.now() - this.ctx.recentWindowMs();
-    const recent = [...this.outgoing.values()].filter((o) => !o.stopped && o.meta.createdAt >= since).sort((a, b) => a.meta.createdAt - b.meta.createdAt);
+    const recent = [...this.outgoing.values()].filter((o) => !o.stopped && o.to === undefined && o.meta.createdAt >= since).sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const out of recent) {
       out.offer ??= sealEnvelope(this.ctx.crypto, this.ctx.keyId, { ...out.meta, offered: true }, out.id, out.totalChunks);
       void out.offer.then((env) => this.ctx.connection.emit('content', { ...env, to: memberId }));
     }
   }
 
-  /** Deliveries meant only for a member who left are pointless now. */
-  memberLeft(memberId: string) {
+  /** Deliveries meant only for a member who left are pointless now; an item for them alone fails. */
+  memberLeft(memberId: string, name = 'They') {
     for (const j of this.jobs) j.targets.delete(memberId);
+    this.endAddressed((j) => j.to === memberId, `${name} left before receiving all of it`);
     this.dropJobs((j) => j.to === memberId);
+  }
+
+  /** Items for one member whose main delivery is among `which`: failed, since no one else may have them. */
+  private endAddressed(which: (j: Job) => boolean, reason: string) {
+    for (const j of this.jobs) {
+      if (!which(j) || !j.reportsProgress || j.out.to === undefined) continue;
+      this.ctx.board.patch(j.out.id, { state: 'failed', error: reason, bytesPerSecond: 0 });
+      this.ctx.notify({ kind: 'transfer-failed', name: j.out.meta.name, reason });
+    }
   }
 
   /** A receiver reports how many chunks of our item it has written; all of them: it has the item. */
@@ -286,7 +307,7 @@ export class Sender {
    */
   goodbye() {
     const going = new Set(this.jobs.map((j) => j.out));
-    for (const out of going) if (out.goodbye) this.ctx.connection.emit('content', out.goodbye);
+    for (const out of going) if (out.goodbye) this.ctx.connection.emit('content', { ...out.goodbye, ...addressedTo(out.to) });
   }
 
   /** Whether a receiver of this job is a full window behind (and still reporting). */
@@ -306,7 +327,7 @@ export class Sender {
   /** A receiver asks for chunks of one of our items (after a loss, or as a late joiner). */
   resend(from: string, contentId: string, fromChunk: number, ranges?: ChunkRanges) {
     const out = this.outgoing.get(contentId);
-    if (!out) return;
+    if (!out || (out.to !== undefined && out.to !== from)) return;
     if (out.stopped) {
       void this.tell({ kind: 'cancel', contentId, reason: out.stopped }, from);
       return;
@@ -346,6 +367,7 @@ export class Sender {
 
   rejoined() {
     const here = new Set(this.ctx.members().map((m) => m.id));
+    this.endAddressed((j) => j.to !== undefined && !here.has(j.to), 'its receiver is not in the session any more');
     this.dropJobs((j) => j.to !== undefined && !here.has(j.to));
     this.pump();
   }
@@ -362,7 +384,7 @@ export class Sender {
       acked: 0,
       ackedBytes: 0,
       announced: -1,
-      reportsProgress: to === undefined,
+      reportsProgress: to === out.to,
     });
     this.pump();
   }
@@ -513,12 +535,15 @@ export class Sender {
   private stop(out: Outgoing, reason: CancelNotice['reason']) {
     out.stopped = reason;
     this.dropJobs((j) => j.out === out);
-    void this.tell({ kind: 'cancel', contentId: out.id, reason });
+    void this.tell({ kind: 'cancel', contentId: out.id, reason }, out.to);
   }
 
   /** Sends a sealed control message, to one member or everyone. */
   private async tell(msg: CancelNotice, to?: string) {
     const env = await sealControl(this.ctx.crypto, this.ctx.keyId, msg);
-    this.ctx.connection.emit('content', { ...env, ...(to !== undefined ? { to } : {}) });
+    this.ctx.connection.emit('content', { ...env, ...addressedTo(to) });
   }
 }
+
+/** The `to` field of an event for one member, or nothing for everyone. */
+const addressedTo = (to: string | undefined) => (to !== undefined ? { to } : {});

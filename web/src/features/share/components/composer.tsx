@@ -1,13 +1,26 @@
-/** The text box (Ctrl/Cmd+Enter sends) and the file picker. */
+/** The text box (Ctrl/Cmd+Enter sends), the file and folder pickers, and who it goes to. */
 import { Box, Button, HStack, Kbd, Text, Textarea } from '@chakra-ui/react';
-import { Paperclip, SendHorizontal } from 'lucide-react';
-import { useRef, useState } from 'react';
+import { FolderUp, Paperclip, SendHorizontal } from 'lucide-react';
+import { type ReactNode, useRef, useState } from 'react';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+/** A folder picker: every browser has it, React's types do not. */
+const FOLDER_PICKER = { webkitdirectory: '' } as Record<string, string>;
 
-export function Composer({ onText, onFiles, disabled }: { onText: (t: string) => void; onFiles: (f: File[]) => void; disabled?: boolean }) {
+interface Props {
+  onText: (t: string) => void;
+  onFiles: (f: File[]) => void;
+  /** The files of a picked folder (`webkitRelativePath` says where each is). */
+  onFolder: (f: File[]) => void;
+  /** Who it goes to (a `RecipientSelect`). */
+  recipient?: ReactNode;
+  disabled?: boolean;
+}
+
+export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Props) {
   const [text, setText] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
 
   const send = () => {
     if (!text.trim() || disabled) return;
@@ -37,7 +50,7 @@ export function Composer({ onText, onFiles, disabled }: { onText: (t: string) =>
         pt="3"
         resize="none"
       />
-      <HStack justify="space-between" px="2" pb="2">
+      <HStack justify="space-between" px="2" pb="2" wrap="wrap">
         <input
           ref={fileInput}
           type="file"
@@ -51,10 +64,29 @@ export function Composer({ onText, onFiles, disabled }: { onText: (t: string) =>
             if (files.length) onFiles(files);
           }}
         />
-        <Button variant="ghost" size="sm" onClick={() => fileInput.current?.click()} disabled={disabled}>
-          <Paperclip /> Files
-        </Button>
+        <input
+          ref={folderInput}
+          type="file"
+          hidden
+          {...FOLDER_PICKER}
+          aria-label="Choose a folder to share"
+          data-testid="folder-input"
+          onChange={(e) => {
+            const files = Array.from(e.currentTarget.files ?? []);
+            e.currentTarget.value = '';
+            if (files.length) onFolder(files);
+          }}
+        />
+        <HStack gap="1">
+          <Button variant="ghost" size="sm" onClick={() => fileInput.current?.click()} disabled={disabled}>
+            <Paperclip /> Files
+          </Button>
+          <Button variant="ghost" size="sm" onClick={() => folderInput.current?.click()} disabled={disabled}>
+            <FolderUp /> Folder
+          </Button>
+        </HStack>
         <HStack gap="3">
+          {recipient}
           <Text fontSize="xs" color="fg.muted" hideBelow="sm">
             <Kbd size="sm">{isMac ? '⌘' : 'Ctrl'}</Kbd> + <Kbd size="sm">Enter</Kbd>
           </Text>

@@ -1,9 +1,10 @@
-/** One shared item: text, image or file, with sender, time, size, progress and actions. */
+/** One shared item: text, image, file or folder, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Stack, Text } from '@chakra-ui/react';
-import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Share, Type, X } from 'lucide-react';
+import { Check, Copy, Download, File as FileIcon, Folder as FolderIcon, Image as ImageIcon, Share, Type, X } from 'lucide-react';
 import { memo, useContext, useRef } from 'react';
 import { toaster } from '../../../components/ui/toaster';
 import { DialogFrame } from '../../../components/ui/dialog';
+import { TOUCH } from '../../../components/ui/touch';
 import { useItemProgress, useRoom } from '../../../hooks/use-room';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
@@ -12,11 +13,12 @@ import type { Item } from '../../../lib/room/room-client';
 import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
 import { ItemExtra } from '../item-extra';
 import { itemLabel } from '../item-label';
+import { FolderActions, folderSummary } from './folder-actions';
 import { TextBody } from './text-body';
 
-const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon };
-/** Touch targets of at least 44 px on phones (Apple's and WCAG's size); compact from `md` on. */
-const TOUCH = { minW: { base: '11', md: 'auto' }, minH: { base: '11', md: 'auto' } };
+const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon, folder: FolderIcon };
+/** Kinds whose content is one file to download (a folder is saved through `FolderActions`). */
+const isOneFile = (item: Item) => item.kind === 'image' || item.kind === 'file';
 
 function ImageBody({ item, url }: { item: Item; url: string }) {
   // Full screen on a phone: "full size" in a dialog with margins was smaller than the preview.
@@ -81,7 +83,7 @@ function canShareFile(file: File): boolean {
  * browser can share files; Download stays beside it.
  */
 function ShareSaveButton({ item }: { item: Item }) {
-  if (!item.blob || item.kind === 'text') return null;
+  if (!item.blob || !isOneFile(item)) return null;
   const file = new File([item.blob], item.name, { type: item.mime || 'application/octet-stream' });
   if (!canShareFile(file)) return null;
   return (
@@ -212,7 +214,7 @@ function TransferProgress({ item, label, activeLabel }: { item: Item; label: str
 function ItemCard({ item }: { item: Item }) {
   const room = useRoom();
   const extra = useContext(ItemExtra);
-  const url = useObjectUrl(item.state === 'done' && item.kind !== 'text' ? item.blob : undefined);
+  const url = useObjectUrl(item.state === 'done' && isOneFile(item) ? item.blob : undefined);
   const { copied, copy } = useCopy();
   const label = itemLabel(item);
   const Icon = KIND_ICON[item.kind];
@@ -257,6 +259,8 @@ function ItemCard({ item }: { item: Item }) {
                 {' · '}
                 {formatBytes(item.size)}
                 {item.width && item.height ? ` · ${item.width}×${item.height}` : ''}
+                {item.kind === 'folder' ? ` · ${folderSummary(item)}` : ''}
+                {item.toName !== undefined ? ` · to ${item.toName} only` : ''}
               </Text>
             </Box>
             <HStack gap="0.5" flexShrink={0}>
@@ -293,6 +297,7 @@ function ItemCard({ item }: { item: Item }) {
           {item.state === 'done' && item.kind === 'text' && item.text !== undefined && <TextBody text={item.text} label={label} />}
           {item.state === 'done' && item.kind === 'image' && url && <ImageBody item={item} url={url} />}
 
+          {item.kind === 'folder' && <FolderActions item={item} />}
           {active && <TransferProgress item={item} label={label} activeLabel={activeLabel} />}
           <Delivery item={item} />
           {item.state === 'done' && !item.mine && item.kind !== 'text' && chromiumOverHttp() && (

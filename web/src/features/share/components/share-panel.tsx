@@ -1,9 +1,11 @@
 /**
  * Everything for sharing: composer, paste/drop anywhere (a paste asks first unless switched
- * off), the list, arrival summaries with their live region, and auto-copy.
+ * off), the list, arrival summaries with their live region, and auto-copy. What is sent goes
+ * to the composer's recipient: everyone, or one member alone.
  */
 import { Box, Stack, VisuallyHidden } from '@chakra-ui/react';
 import { useState } from 'react';
+import { type Tree, treesFromPicker } from '../../../lib/folder/pack';
 import { toaster } from '../../../components/ui/toaster';
 import { usePreference } from '../../../hooks/use-preference';
 import { useRoomValue } from '../../../hooks/use-room';
@@ -15,9 +17,16 @@ import { Composer } from './composer';
 import { ContentList } from './content-list';
 import { DropOverlay } from './drop-overlay';
 import { PasteConfirm } from './paste-confirm';
+import { RecipientSelect } from './recipient-select';
 
 export function SharePanel() {
-  const { shareText, shareFiles } = useShare();
+  const members = useRoomValue('members');
+  const selfId = useRoomValue('selfId');
+  const others = members.filter((m) => m.id !== selfId);
+  const [chosen, setChosen] = useState<string>();
+  // A member who left is no one to send to: back to everyone.
+  const to = others.some((m) => m.id === chosen) ? chosen : undefined;
+  const { shareText, shareFiles, shareFolders } = useShare(to);
   const status = useRoomValue('status');
   const [confirmPaste] = usePreference('confirmPaste');
   const [autoCopy] = usePreference('autoCopy');
@@ -28,8 +37,15 @@ export function SharePanel() {
   const report = (p: Promise<unknown>) =>
     p.catch((err: unknown) => toaster.create({ type: 'error', title: 'Could not share', description: String(err) }));
   const sharePasted = (p: Pasted) => void report('text' in p ? shareText(p.text) : shareFiles(p.files));
+  const sendFolders = (trees: Promise<Tree[]>) =>
+    void report(
+      trees.then(shareFolders).then((skipped) => {
+        if (skipped.length > 0) toaster.create({ type: 'warning', title: `Left out ${skipped.length} of what the folder holds`, description: skipped.slice(0, 5).join('\n') });
+      }),
+    );
   const { dragging } = usePasteAndDrop({
     onDrop: (f) => void report(shareFiles(f)),
+    onDropFolders: sendFolders,
     onPaste: (p) => (confirmPaste ? setPending(p) : sharePasted(p)),
   });
   return (
@@ -38,7 +54,13 @@ export function SharePanel() {
         <VisuallyHidden as="h2" id="share-heading">
           Share something
         </VisuallyHidden>
-        <Composer onText={(t) => void report(shareText(t))} onFiles={(f) => void report(shareFiles(f))} disabled={status === 'closed'} />
+        <Composer
+          onText={(t) => void report(shareText(t))}
+          onFiles={(f) => void report(shareFiles(f))}
+          onFolder={(f) => sendFolders(Promise.resolve(treesFromPicker(f)))}
+          recipient={others.length > 0 ? <RecipientSelect members={others} to={to} onChange={setChosen} disabled={status === 'closed'} /> : undefined}
+          disabled={status === 'closed'}
+        />
       </Box>
       <ContentList />
       {dragging && <DropOverlay />}

@@ -1,9 +1,11 @@
 /**
  * Paste anywhere and drag-and-drop anywhere on the page. Text pasted into a text field stays
  * there (normal editing); other pastes (files anywhere, text outside a text field) go to
- * `onPaste`, which decides whether to ask first; dropped files go to `onDrop`.
+ * `onPaste`, which decides whether to ask first; dropped files go to `onDrop`, and dropped
+ * folders to `onDropFolders`, walked into trees.
  */
 import { useEffect, useRef, useState } from 'react';
+import { splitDrop, type Tree, treeFromEntry } from '../../../lib/folder/pack';
 import { listen } from '../../../utils/listen';
 
 export type Pasted = { files: File[] } | { text: string };
@@ -11,7 +13,7 @@ export type Pasted = { files: File[] } | { text: string };
 const isEditable = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && (t as HTMLInputElement).type !== 'file'));
 
-export function usePasteAndDrop(handlers: { onDrop: (files: File[]) => void; onPaste: (pasted: Pasted) => void }) {
+export function usePasteAndDrop(handlers: { onDrop: (files: File[]) => void; onDropFolders: (trees: Promise<Tree[]>) => void; onPaste: (pasted: Pasted) => void }) {
   const [dragging, setDragging] = useState(false);
   const ref = useRef(handlers);
   useEffect(() => {
@@ -53,10 +55,13 @@ export function usePasteAndDrop(handlers: { onDrop: (files: File[]) => void; onP
     const onDrop = (e: DragEvent) => {
       depth = 0;
       setDragging(false);
-      const files = Array.from(e.dataTransfer?.files ?? []);
-      if (files.length === 0) return;
+      if (!e.dataTransfer) return;
+      // Taken now: the browser empties the drop's list once this handler returns.
+      const { files, folders } = splitDrop(e.dataTransfer);
+      if (files.length === 0 && folders.length === 0) return;
       e.preventDefault();
-      ref.current.onDrop(files);
+      if (files.length > 0) ref.current.onDrop(files);
+      if (folders.length > 0) ref.current.onDropFolders(Promise.all(folders.map(treeFromEntry)));
     };
     return listen<WindowEventMap>(window, { paste: onPaste, dragenter: onDragEnter, dragleave: onDragLeave, dragover: onDragOver, drop: onDrop });
   }, []);
