@@ -8,10 +8,8 @@
  * bytes, stores them in the same database, and seals with @noble/ciphers. That is the same
  * AES-GCM, but the key sits beside the ciphertext: it keeps the history from being read as
  * plain text, not from anyone who can read the browser's profile. `protection` says which one
- * a device has, so the page can say so.
+ * a device has, so the page can say so. The pure-JS AES is loaded only by pages that need it.
  */
-import { gcm } from '@noble/ciphers/aes.js';
-
 export type Bytes = Uint8Array<ArrayBuffer>;
 
 /** `device-key`: a non-extractable Web Crypto key. `stored-key`: raw bytes next to the data. */
@@ -60,14 +58,15 @@ export function historyCipher(stored: StoredKey, subtle: SubtleCrypto | undefine
     };
   }
   const key = stored.key;
+  const aes = import('@noble/ciphers/aes.js');
   return {
     protection: 'stored-key',
     async seal(plaintext, aad) {
       const iv = randomBytes(IV_BYTES);
-      return { iv, ct: new Uint8Array(gcm(key, iv, aad).encrypt(plaintext)) };
+      return { iv, ct: new Uint8Array((await aes).gcm(key, iv, aad).encrypt(plaintext)) };
     },
     async open({ iv, ct }, aad) {
-      return new Uint8Array(gcm(key, iv, aad).decrypt(ct));
+      return new Uint8Array((await aes).gcm(key, iv, aad).decrypt(ct));
     },
   };
 }

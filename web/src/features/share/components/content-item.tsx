@@ -12,7 +12,7 @@ import type { Item } from '../../../lib/room/room-client';
 import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
 import { ItemExtra } from '../item-extra';
 import { itemLabel } from '../item-label';
-import { TextBody } from './text-body';
+import { TextBody } from '../../../components/ui/text-body';
 
 const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon };
 /** Touch targets of at least 44 px on phones (Apple's and WCAG's size); compact from `md` on. */
