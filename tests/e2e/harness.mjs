@@ -99,8 +99,16 @@ export async function startServer(extraEnv = {}, { port: wanted, binary = BINARY
     port,
     base,
     logs,
+    /** Stops the server's process (SIGSTOP): it reads, relays and answers nothing until `resume()`. */
+    pause() {
+      proc.kill('SIGSTOP');
+    },
+    resume() {
+      proc.kill('SIGCONT');
+    },
     async stop() {
       if (exited) return;
+      proc.kill('SIGCONT');
       proc.kill('SIGTERM');
       await waitFor(() => exited, { timeout: 10_000, what: 'server exit' }).catch(() => proc.kill('SIGKILL'));
     },

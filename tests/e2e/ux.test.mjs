@@ -307,8 +307,9 @@ describe('ShareThings user experience', () => {
     const fileNames = await names(fileItem);
     assert.ok(fileNames.length >= 2, fileNames.join());
     for (const n of fileNames) assert.match(n, /report-2026\.txt/, n);
-    // While an item moves, its Cancel button names it too, on the sender and on a receiver.
-    // Large enough to be still moving while its buttons are read on an idle machine.
+    // While an item moves, its Cancel button names it too, on the sender and on a receiver. The
+    // relay is paused once it moves on the receiver (1 GiB: seconds more at full speed), so it is
+    // still under way while its buttons are read and Cancel is clicked, however loaded the machine.
     const big = joinPath(work, 'movie-2026.bin');
     const fd = openSync(big, 'w');
     const slice = Buffer.alloc(16 * 1024 * 1024, 7);
@@ -316,14 +317,20 @@ describe('ShareThings user experience', () => {
     closeSync(fd);
     await a.page.getByTestId('file-input').setInputFiles(big);
     const movie = (d) => d.page.locator('[data-testid=item][data-name="movie-2026.bin"]');
-    for (const d of [a, b]) {
-      const moving = movie(d).and(d.page.locator('[data-state=sending], [data-state=receiving]'));
-      await moving.waitFor();
-      const moved = await names(moving);
-      assert.ok(moved.includes('Cancel movie-2026.bin'), moved.join());
-      for (const n of moved) assert.match(n, /movie-2026\.bin/, n);
+    await movie(b).and(b.page.locator('[data-state=receiving]')).waitFor();
+    suite.server.pause();
+    try {
+      for (const d of [a, b]) {
+        const moving = movie(d).and(d.page.locator('[data-state=sending], [data-state=receiving]'));
+        const moved = await names(moving);
+        assert.ok(moved.includes('Cancel movie-2026.bin'), moved.join());
+        for (const n of moved) assert.match(n, /movie-2026\.bin/, n);
+      }
+      await movie(a).getByRole('button', { name: 'Cancel movie-2026.bin' }).click();
+      await movie(a).and(a.page.locator('[data-state=cancelled]')).waitFor();
+    } finally {
+      suite.server.resume();
     }
-    await movie(a).getByRole('button', { name: 'Cancel movie-2026.bin' }).click();
     for (const d of [a, b]) {
       await movie(d).and(d.page.locator('[data-state=cancelled]')).waitFor();
       await movie(d).getByRole('button', { name: /^Remove/ }).click();

@@ -17,13 +17,16 @@
  */
 import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
-import { AuthError, DiskError } from '../crypto/errors';
+import { DiskError } from '../crypto/errors';
 import { CHUNK_SIZE, chunkAad, fromBase64 } from '../crypto/format';
-import type { CancelNotice, ChunkEvent, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
+import type { CancelNotice, ChunkEvent, ContentEnvelope, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
+import { EarlyChunks, MAX_EARLY_ITEMS } from './early-chunks';
+import { noSpace, reasonFor, senderEnding } from './endings';
+import { type Incoming, newIncoming, receivedItem } from './incoming';
 import { sealControl } from './envelopes';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
-import type { Item, ItemBoard } from './items';
+import type { ItemBoard } from './items';
 import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
@@ -46,45 +49,8 @@ const PAUSED_ASK_MS = 30_000;
  */
 export const SENDER_GONE_MS = 30_000;
 const WATCHDOG_MS = 2000;
-const MAX_ORPHAN_ITEMS = 8;
-/**
- * Chunks kept for an item whose metadata is still being opened, or that is starting (its free
- * space asked for): a sender does not wait for either, and what is not kept must come again.
- */
-const MAX_ORPHAN_CHUNKS = 32;
 /** Written chunks between two progress reports to the sender (its flow control). */
 export const REPORT_EVERY = 16;
-
-interface Incoming {
-  id: string;
-  /** The sender's current clientId (it changes when the relay restarts). */
-  from: string;
-  meta: ItemMeta;
-  tracker: ChunkTracker;
-  sink: Sink;
-  /** Chunks being decrypted and written. */
-  writing: Set<number>;
-  bytes: number;
-  late: boolean;
-  /** Fetched from the session's inbox (not from its sender), and how many chunks were asked for. */
-  inbox?: { asked: number };
-  lastProgress: number;
-  lastAsk: number;
-  asks: number;
-  /** When it last paused (undefined while it runs). */
-  pausedAt?: number;
-  /** A chunk is on disk: the file took its whole size, so the quota allowed it. */
-  written?: boolean;
-  /** The browser's answer to how much it lets us store, asked as the item started. */
-  free?: Promise<number | undefined>;
-  /** The folder its file is in (this room's, or an earlier page's for a resumed item). */
-  folder?: string;
-  /**
-   * Stopped because its sender went away (or this page did): it goes on by itself as soon as
-   * they send or offer it again. Not so for an item the user stopped.
-   */
-  autoResume?: boolean;
-}
 
 export interface ReceiverContext {
   connection: Connection;
@@ -111,17 +77,15 @@ export class Receiver {
   private readonly incoming = new Map<string, Incoming>();
   /** Received items whose file is on disk (deleted when the item goes). */
   private readonly stored = new Map<string, Sink>();
-  private readonly orphans = new Map<string, ChunkEvent[]>();
+  private readonly early = new EarlyChunks();
   /** Items removed or refused here: anything more about them is ignored. */
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
-  /** Items between being taken and ready for chunks (their free space asked for). */
-  private readonly starting = new Set<string>();
   /** Items stopped on this device, with what they had received: Get goes on from there. */
   private readonly halted = new Map<string, Incoming>();
   /** Cancels that arrived before their item's metadata. */
-  private readonly early = new Map<string, CancelNotice>();
+  private readonly earlyCancels = new Map<string, CancelNotice>();
   private readonly watchdog: ReturnType<typeof setInterval>;
   /** How received files are kept here (see `disk/opfs.ts`). */
   readonly storage: Promise<StorageMode>;
@@ -133,6 +97,18 @@ export class Receiver {
 
   private now() {
     return this.ctx.now?.() ?? Date.now();
+  }
+
+  /** A `content` event that may announce an item is being opened: its chunks are kept until then. */
+  announced(env: ContentEnvelope | undefined) {
+    if (typeof env?.contentId !== 'string' || !(env.totalChunks > 0)) return;
+    this.early.taken(env.contentId);
+    return env.contentId;
+  }
+
+  /** An announced item was opened and taken, offered or refused: chunks kept for nothing go. */
+  settled(id: string) {
+    this.early.settled(id, this.incoming.has(id));
   }
 
   /**
@@ -162,24 +138,24 @@ export class Receiver {
     // Refused before anything is allocated: the count must be what the sealed size implies.
     if (meta.size > MAX_ITEM_BYTES || totalChunks !== chunkCount(meta.size)) {
       this.dropped.add(id);
-      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
       return;
     }
-    const early = this.early.get(id);
-    if (early) {
-      this.early.delete(id);
+    const cancelled = this.earlyCancels.get(id);
+    if (cancelled) {
+      this.earlyCancels.delete(id);
       this.dropped.add(id);
-      this.ctx.board.add({ ...itemFrom(id, from, meta), ...senderEnding(early.reason, meta.senderName) });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), ...senderEnding(cancelled.reason, meta.senderName) });
       return;
     }
     const inMemory = meta.size > this.ctx.memoryBudget() && (await this.storage) === 'memory';
     if (inMemory || (meta.offered && meta.size > this.ctx.autoFetchBytes())) {
       this.offers.set(id, { from, meta, inbox });
-      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
       this.ctx.notify({ kind: 'offered', name: meta.name, from: meta.senderName });
       return;
     }
-    this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'receiving' });
+    this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'receiving' });
     await this.start(id, from, meta, meta.offered === true, inbox);
   }
 
@@ -203,11 +179,11 @@ export class Receiver {
   }
 
   private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
-    this.starting.add(id);
+    this.early.taken(id);
     try {
       await this.begin(id, from, meta, late, inbox);
     } finally {
-      this.starting.delete(id);
+      this.early.settled(id, this.incoming.has(id));
     }
   }
 
@@ -220,23 +196,7 @@ export class Receiver {
     const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
     const folder = onDisk ? this.ctx.folder : undefined;
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
-    const now = this.now();
-    const inc: Incoming = {
-      id,
-      from,
-      meta,
-      tracker: new ChunkTracker(chunkCount(meta.size)),
-      sink,
-      writing: new Set(),
-      bytes: 0,
-      late,
-      inbox: inbox ? { asked: 0 } : undefined,
-      lastProgress: now,
-      lastAsk: now,
-      asks: 0,
-      folder,
-      free,
-    };
+    const inc = newIncoming({ id, from, meta, sink, late, inbox: inbox ? { asked: 0 } : undefined, folder, free }, this.now());
     this.incoming.set(id, inc);
     void free?.then((left) => {
       // A first write that went through had the whole size granted: the estimate was wrong.
@@ -245,9 +205,7 @@ export class Receiver {
     });
     // Offered items come only when asked; everything else is already on its way.
     if (late) this.ask(inc);
-    const waiting = this.orphans.get(id);
-    this.orphans.delete(id);
-    for (const c of waiting ?? []) void this.chunk(c);
+    for (const c of this.early.take(id)) void this.chunk(c);
   }
 
   async chunk(e: ChunkEvent) {
@@ -263,14 +221,8 @@ export class Receiver {
     }
     if (!inc) {
       if (waiting) return; // stopped here by the user: Get asks again
-      if (this.ctx.board.get(c.contentId) && !this.starting.has(c.contentId)) return; // complete, offered or stopped
-      // Its metadata is still being opened: keep a few chunks, and only for a few items.
-      const list = this.orphans.get(c.contentId);
-      if (list) {
-        if (list.length < MAX_ORPHAN_CHUNKS) list.push(e);
-      } else if (this.orphans.size < MAX_ORPHAN_ITEMS) {
-        this.orphans.set(c.contentId, [e]);
-      }
+      if (this.ctx.board.get(c.contentId) && !this.early.isTaken(c.contentId)) return; // complete, offered or stopped
+      this.early.keep(e); // not ready for it yet
       return;
     }
     const index = c.chunkIndex;
@@ -329,7 +281,7 @@ export class Receiver {
     const item = this.ctx.board.get(msg.contentId);
     if (!item) {
       // Opened before the item's own metadata (both are opened concurrently): keep it for then.
-      if (this.early.size < MAX_ORPHAN_ITEMS) this.early.set(msg.contentId, msg);
+      if (this.earlyCancels.size < MAX_EARLY_ITEMS) this.earlyCancels.set(msg.contentId, msg);
       return;
     }
     if (item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
@@ -376,7 +328,7 @@ export class Receiver {
     this.dropped.add(id);
     void deletePartial(id);
     this.offers.delete(id);
-    this.orphans.delete(id);
+    this.early.forget(id);
     void this.incoming.get(id)?.sink.discard();
     this.incoming.delete(id);
     void this.halted.get(id)?.sink.discard();
@@ -388,7 +340,7 @@ export class Receiver {
   /** Forgets everything (a clear): every file is deleted. */
   clear() {
     for (const id of [...this.incoming.keys(), ...this.halted.keys(), ...this.stored.keys(), ...this.offers.keys()]) this.remove(id);
-    this.orphans.clear();
+    this.early.clear();
   }
 
   /** Leaving: stop, and delete this room's folder (and the folders of items it took over). */
@@ -481,28 +433,14 @@ export class Receiver {
       }
       if (p.totalChunks !== chunkCount(p.meta.size)) continue;
       const bytes = Math.min(p.meta.size, tracker.receivedCount * CHUNK_SIZE);
-      const now = this.now();
       const mime = p.meta.mime || 'application/octet-stream';
-      const inc: Incoming = {
-        id: p.id,
-        from: '',
-        meta: p.meta,
-        tracker,
-        sink: new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime),
-        writing: new Set(),
-        bytes,
-        late: true,
-        lastProgress: now,
-        lastAsk: now,
-        asks: 0,
-        folder: p.folder,
-        autoResume: true,
-      };
+      const sink = new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime);
+      const inc = newIncoming({ id: p.id, from: '', meta: p.meta, sink, late: true, folder: p.folder, autoResume: true }, this.now(), tracker, bytes);
       this.halted.set(p.id, inc);
       this.offers.set(p.id, { from: this.offers.get(p.id)?.from ?? '', meta: { ...p.meta, offered: true }, inbox: false });
       const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: `Interrupted at ${formatBytes(bytes)}: the page was closed or reloaded` };
       if (known) this.ctx.board.patch(p.id, shown);
-      else this.ctx.board.add({ ...itemFrom(p.id, '', p.meta), ...shown });
+      else this.ctx.board.add({ ...receivedItem(p.id, '', p.meta), ...shown });
       // Its sender offered it before the record was read: it is here, go on at once.
       const sender = this.offers.get(p.id)?.from;
       if (known && sender) {
@@ -599,48 +537,5 @@ export class Receiver {
     void inc.sink.discard();
     this.ctx.board.patch(inc.id, { state: 'failed', error: reason, bytesPerSecond: 0, note: undefined });
     this.ctx.notify({ kind: 'transfer-failed', name: inc.meta.name, reason });
-  }
-}
-
-function itemFrom(id: string, from: string, meta: ItemMeta): Item {
-  return {
-    id,
-    from,
-    senderName: meta.senderName,
-    mine: false,
-    kind: meta.kind,
-    name: meta.name,
-    mime: meta.mime,
-    size: meta.size,
-    width: meta.width,
-    height: meta.height,
-    createdAt: meta.createdAt,
-    state: 'receiving',
-    transferred: 0,
-    bytesPerSecond: 0,
-  };
-}
-
-function noSpace(size: number, left: number): string {
-  return `not enough free space on this device: it needs ${formatBytes(size)}, this browser lets ShareThings store ${formatBytes(left)} more`;
-}
-
-function reasonFor(err: unknown): string {
-  if (err instanceof AuthError) return 'integrity check failed';
-  if (err instanceof DiskError) return err.message;
-  if (err instanceof ChunkError) return 'corrupt transfer';
-  return err instanceof Error ? err.message : String(err);
-}
-
-function senderEnding(reason: CancelNotice['reason'], sender: string): { state: 'cancelled' | 'failed'; error: string } {
-  switch (reason) {
-    case 'cancelled':
-      return { state: 'cancelled', error: `Cancelled by ${sender}` };
-    case 'unreadable':
-      return { state: 'failed', error: `${sender}'s device could not read the file any more` };
-    case 'failed':
-      return { state: 'failed', error: `sending failed on ${sender}'s device` };
-    case 'left':
-      return { state: 'cancelled', error: `${sender} closed ShareThings before sending all of it` };
   }
 }

@@ -13,7 +13,7 @@
 import type { CryptoClient } from '../crypto/crypto-client';
 import type { ContentEvent, InboxAck, InboxFetchedEvent, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
 import { type Connect, Connection, type ConnectionStatus, type OpenResult } from './connection';
-import { openEnvelope, ReplayGuard, sealControl } from './envelopes';
+import { type Opened, openEnvelope, ReplayGuard, sealControl } from './envelopes';
 import { fetchedByOf, withFetcher } from './fetched-by';
 import { newContentId } from './ids';
 import { type Item, ItemBoard } from './items';
@@ -302,7 +302,15 @@ export class RoomClient {
   }
 
   private async onContent(e: ContentEvent) {
-    const opened = await openEnvelope(this.opts.crypto, this.keyId, e);
+    const announced = this.receiver.announced(e.content);
+    try {
+      await this.onOpened(e, await openEnvelope(this.opts.crypto, this.keyId, e));
+    } finally {
+      if (announced) this.receiver.settled(announced);
+    }
+  }
+
+  private async onOpened(e: ContentEvent, opened: Opened | undefined) {
     if (this.closed) return;
     const from = e.from ?? '';
     if (!opened) {
