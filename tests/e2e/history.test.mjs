@@ -1,7 +1,8 @@
 // The history on each device (issue 28, point 3) in Chromium against the real release server:
 // text received stays on the device after a reload, sealed in IndexedDB under a non-extractable
 // key; search finds it; a pinned entry survives the bound; delete and "Clear this device's
-// history" remove entries for good, and the sender keeps what it sent.
+// history" remove entries for good, and the sender keeps what it sent. On the way, the sender's
+// items say which device fetched them from the session's inbox.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { browserSuite, join, joined } from './harness.mjs';
@@ -21,8 +22,9 @@ before(async () => {
   b = await suite.device();
 });
 
-async function enter(page, session, name) {
+async function enter(page, session, name, { keep = false } = {}) {
   await page.goto(suite.server.base);
+  if (keep) await page.getByTestId('keep-items').click();
   await join(page, { session, name, passphrase: PASS });
   await joined(page);
 }
@@ -79,7 +81,12 @@ function rawHistory(page) {
 describe('history on each device', { timeout: 300_000 }, () => {
   test('received text stays after a reload, sealed; search finds it; a pin survives the bound; delete and clear remove', async () => {
     const session = `history-${Date.now().toString(36)}`;
-    await enter(a.page, session, 'Laptop');
+    // With the session's inbox on, so that the phone's rejoin fetches the texts from it, and the
+    // laptop sees who did (issue 28, point 5).
+    await enter(a.page, session, 'Laptop', { keep: true });
+    // Newcomers get nothing from the laptop itself ("Newcomers get: Nothing"): what the phone
+    // gets on joining again comes from the inbox alone.
+    await a.page.evaluate(() => localStorage.setItem('sharethings.recentMinutes', '0'));
     await enter(b.page, session, 'Phone');
     await sendText(a.page, TICKETS);
     await sendText(a.page, CODE);
@@ -134,6 +141,11 @@ describe('history on each device', { timeout: 300_000 }, () => {
     await entry(dialog, TICKETS).getByRole('button', { name: /^Delete from this device’s history/ }).click();
     await waitCount(dialog, 0);
     assert.equal((await rawHistory(b.page)).records.length, 0);
+
+    // The phone's rejoin listed the inbox and fetched both texts from it: the laptop is told.
+    for (const text of [TICKETS, CODE]) {
+      await doneText(a.page, text).getByTestId('inbox-fetched-by').filter({ hasText: /^Fetched from the inbox by Phone$/ }).waitFor(LONG);
+    }
 
     // The sender keeps what it sent, as "You"; its "Clear" says whose copies go, and clears its own.
     dialog = await openHistory(a.page);
