@@ -164,16 +164,18 @@ for (const partner of [ENGINE, 'chromium']) {
     });
 
     test('the sender cancels: the receiver is told who cancelled', async () => {
-      // The relay is paused while the file is picked and cancelled: no more than the sender's
-      // window of chunks goes before the cancel, so it is on its way and cannot be finished when
-      // Cancel is clicked, however loaded the machine (e2e.test.mjs does the same).
+      // Zeros, 1 GiB: still moving when the receiver shows it. The relay is paused from then
+      // until Cancel is clicked and shown, so it cannot finish first however loaded the machine.
       const name = `cancel-${partner}.bin`;
       const path = joinPath(suite.work, name);
-      writeFileSync(path, Buffer.alloc(16 * MiB));
+      const fd = openSync(path, 'w');
+      const zeros = Buffer.alloc(16 * MiB);
+      for (let i = 0; i < 64; i++) writeSync(fd, zeros);
+      closeSync(fd);
+      await a.setFiles('[data-testid=file-input]', path);
+      await b.until((s) => document.querySelector(`${s}[data-state=receiving]`), [itemSel(name)], { what: 'receiving' });
       suite.server.pause();
       try {
-        await a.setFiles('[data-testid=file-input]', path);
-        await a.until((s) => document.querySelector(`${s}[data-state=sending]`), [itemSel(name)], { what: 'sending' });
         await a.click(`Cancel ${name}`);
         await a.until((s) => document.querySelector(`${s}[data-state=cancelled]`), [itemSel(name)], { what: 'cancelled here' });
       } finally {
