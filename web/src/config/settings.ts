@@ -1,8 +1,9 @@
 /**
  * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
  * key, no content — only the display name, the colour scheme, the late-joiner window, the
- * size up to which offered items are fetched unasked, and two switches (ask before sharing a
- * paste, copy received text).
+ * size up to which offered items are fetched unasked, how much this device's history keeps,
+ * and two switches (ask before sharing a paste, copy received text). The history itself is
+ * sealed in IndexedDB (lib/history), never here.
  */
 
 const KEYS = {
@@ -13,6 +14,8 @@ const KEYS = {
   confirmPaste: 'sharethings.confirmPaste',
   autoCopy: 'sharethings.autoCopy',
   autoFetchMiB: 'sharethings.autoFetchMiB',
+  historyItems: 'sharethings.historyItems',
+  historyMiB: 'sharethings.historyMiB',
 } as const;
 
 function read(key: string): string | null {
@@ -36,6 +39,18 @@ export const RECENT_MINUTES_CHOICES = [0, 5, 30, 120, 1440] as const;
 
 export const DEFAULT_AUTO_FETCH_MIB = 16;
 export const AUTO_FETCH_MIB_CHOICES = [0, 1, 16, 100, 1024] as const;
+
+/** The history's bounds: entries (0 keeps nothing new) and stored megabytes. */
+export const DEFAULT_HISTORY_ITEMS = 200;
+export const HISTORY_ITEMS_CHOICES = [0, 20, 200, 1000] as const;
+export const DEFAULT_HISTORY_MIB = 4;
+export const HISTORY_MIB_CHOICES = [1, 4, 16] as const;
+
+/** A stored number when it is one of `choices`, else `fallback`: a hand-edited value cannot unbound anything. */
+function chosen(key: string, choices: readonly number[], fallback: number): number {
+  const raw = read(key);
+  return choices.find((c) => String(c) === raw) ?? fallback;
+}
 
 export const settings = {
   name: () => read(KEYS.name) ?? '',
@@ -64,4 +79,8 @@ export const settings = {
     return raw !== null && Number.isFinite(v) && v >= 0 ? v : DEFAULT_AUTO_FETCH_MIB;
   },
   setAutoFetchMiB: (v: number) => write(KEYS.autoFetchMiB, String(v)),
+  historyItems: (): number => chosen(KEYS.historyItems, HISTORY_ITEMS_CHOICES, DEFAULT_HISTORY_ITEMS),
+  setHistoryItems: (v: number) => write(KEYS.historyItems, String(v)),
+  historyMiB: (): number => chosen(KEYS.historyMiB, HISTORY_MIB_CHOICES, DEFAULT_HISTORY_MIB),
+  setHistoryMiB: (v: number) => write(KEYS.historyMiB, String(v)),
 };

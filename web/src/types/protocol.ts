@@ -88,8 +88,19 @@ export interface ContentEvent {
   inbox?: true;
 }
 
-/** A kept item, as its `content` was relayed (envelope and sealed metadata), given to a member that asked with `inbox-list`. */
-export type InboxItemEvent = ContentEvent;
+/**
+ * A kept item, as its `content` was relayed (envelope and sealed metadata), given to a member
+ * that asked with `inbox-list`; `fetchedBy`, from a server that records it, the members who
+ * fetched it to its last chunk (checked by `lib/room/fetched-by.ts`).
+ */
+export type InboxItemEvent = ContentEvent & { fetchedBy?: unknown };
+
+/** A member fetched a kept item to its last chunk, for the first time: to the other members. */
+export interface InboxFetchedEvent {
+  sessionId: string;
+  contentId: string;
+  clientId: string;
+}
 
 export interface InboxRemovedEvent {
   sessionId: string;

@@ -6,6 +6,7 @@ import { ColorModeButton } from '../../components/ui/color-mode';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
+import { HistoryDialog } from '../../features/history/components/history-dialog';
 import { KeepItemsSwitch } from '../../features/inbox/components/keep-items-switch';
 import { JoinForm } from '../../features/session/components/join-form';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
@@ -60,6 +61,7 @@ export function HomePage({
         <HStack justify="space-between">
           <Logo />
           <HStack gap="1">
+            <HistoryDialog />
             <TrustDialog />
             <ColorModeButton />
           </HStack>

@@ -11,6 +11,9 @@ import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { LogoMark } from '../../components/ui/logo';
 import { toaster } from '../../components/ui/toaster';
 import { ConnectionBadge } from '../../features/session/components/connection-badge';
+import { HistoryDialog } from '../../features/history/components/history-dialog';
+import { HistorySetting } from '../../features/history/components/history-setting';
+import { useHistoryRecorder } from '../../features/history/hooks/use-history-recorder';
 import { InboxIndicator } from '../../features/inbox/components/inbox-indicator';
 import { InboxMark } from '../../features/inbox/components/inbox-mark';
 import { ItemExtra } from '../../features/share/item-extra';
@@ -70,6 +73,12 @@ function UnseenItems({ sessionId }: { sessionId: string }) {
   return null;
 }
 
+/** Keeps the session's text in this device's history: apart, as it follows every item change. */
+function HistoryRecorder() {
+  useHistoryRecorder();
+  return null;
+}
+
 /** Where received files go on this device: people sending large videos to a phone need to know. */
 const STORAGE_TEXT = {
   sync: 'Received files are written to this device’s storage as they arrive.',
@@ -98,6 +107,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
   return (
     <Flex direction="column" minH="100dvh">
       <UnseenItems sessionId={sessionId} />
+      <HistoryRecorder />
       {fallback && <InsecureBanner />}
       <Box as="header" borderBottomWidth="1px" borderColor="border" bg="bg.panel" position="sticky" top="0" zIndex="sticky">
         <Container maxW="6xl" py="3">
@@ -119,6 +129,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             </HStack>
             <HStack gap={{ base: '0.5', md: '1.5' }} flexShrink={0}>
               <InviteDialog sessionId={sessionId} passphrase={passphrase} />
+              <HistoryDialog />
               <ColorModeButton />
               <LeaveButton sessionId={sessionId} onLeave={onLeave} />
             </HStack>
@@ -148,6 +159,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <AlertSettings />
             <RecentSetting />
             <AutoFetchSetting />
+            <HistorySetting />
             <Separator />
             <StorageNote />
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">

@@ -2,7 +2,7 @@
  * The room client with a session inbox, against the fake Socket.IO connection: it lists the
  * inbox after joining, fetches a kept item window by window from the inbox (not its sender,
  * who is gone) byte for byte, marks what is kept, reports a refusal to the sender, deletes,
- * and clears the inbox with the session.
+ * clears the inbox with the session, and shows who fetched a kept item.
  */
 import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../../lib/crypto/format';
@@ -151,6 +151,32 @@ describe('RoomClient with an inbox', () => {
       return late.room.store.get().items[0]?.state === 'done';
     });
     expect(lists()).toHaveLength(2);
+    late.room.leave();
+  }, 60_000);
+
+  it('shows which members fetched a kept item: from the listing, then as each is recorded', async () => {
+    const sender = await joinFake({ joinAck: INBOX });
+    await sender.room.share(new Blob(['for the record']), { kind: 'text', name: 'Text', mime: 'text/plain' }, 'for the record');
+    await until(() => sender.socket.emitted.some((e) => e.event === 'content'));
+    const content = sender.socket.emitted.find((e) => e.event === 'content')!;
+    content.ack?.({ success: true, inbox: { kept: true } });
+    const id = sender.room.store.get().items[0].id;
+    expect(sender.room.store.get().items[0].fetchedBy).toBeUndefined();
+    sender.socket.fire('inbox-fetched', { sessionId: 'room', contentId: id, clientId: 'phone' });
+    await until(() => sender.room.store.get().items[0].fetchedBy?.length === 1);
+    const before = sender.room.store.get().items;
+    // Told twice, or about an item it does not have, or with no id: nothing changes.
+    sender.socket.fire('inbox-fetched', { sessionId: 'room', contentId: id, clientId: 'phone' });
+    sender.socket.fire('inbox-fetched', { sessionId: 'room', contentId: 'unknown', clientId: 'phone' });
+    sender.socket.fire('inbox-fetched', { sessionId: 'room', contentId: id, clientId: 42 });
+    expect(sender.room.store.get().items).toBe(before);
+    expect(sender.room.store.get().items[0].fetchedBy).toEqual(['phone']);
+    sender.room.leave();
+
+    const late = await joinFake({ joinAck: INBOX });
+    late.socket.fire('inbox-item', { ...content.payload, from: 'gone', fetchedBy: ['phone', 'phone', 7, 'laptop'] });
+    await until(() => late.room.store.get().items[0]?.fetchedBy !== undefined);
+    expect(late.room.store.get().items[0].fetchedBy).toEqual(['phone', 'laptop']);
     late.room.leave();
   }, 60_000);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nextInboxWindow } from '../../lib/room/inbox';
-import { describeWait, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
+import { fetchedByOf, withFetcher } from '../../lib/room/fetched-by';
+import { describeWait, fetchedByText, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
 
 describe('inbox text', () => {
   it('says how long items wait in a unit that reads well', () => {
@@ -45,5 +46,31 @@ describe('fetching from the inbox', () => {
       if (received < 100) expect(asked).toBeGreaterThan(received);
     }
     expect(asked).toBe(100);
+  });
+
+  it('names who fetched a kept item: members by name, this device, the ones gone as a count', () => {
+    const members = [
+      { id: 'a', name: 'Laptop' },
+      { id: 'b', name: 'Phone' },
+      { id: 'me', name: 'Desk' },
+    ];
+    expect(fetchedByText([], members, 'me')).toBe('No device has fetched it from the inbox yet');
+    expect(fetchedByText(['b'], members, 'me')).toBe('Fetched from the inbox by Phone');
+    expect(fetchedByText(['a', 'me', 'x', 'y'], members, 'me')).toBe('Fetched from the inbox by Laptop, this device and 2 devices no longer here');
+    expect(fetchedByText(['x'], members, 'me')).toBe('Fetched from the inbox by 1 device no longer here');
+  });
+
+  it('takes from the server only a list of short ids, each once, 64 at most', () => {
+    expect(fetchedByOf(undefined)).toBeUndefined();
+    expect(fetchedByOf('a')).toBeUndefined();
+    expect(fetchedByOf(['a', 'a', 7, null, '', 'x'.repeat(65), 'b'])).toEqual(['a', 'b']);
+    expect(fetchedByOf(Array.from({ length: 1000 }, (_, i) => `id${i}`))).toHaveLength(64);
+    const one = ['a'];
+    expect(withFetcher(one, 'a')).toBe(one);
+    expect(withFetcher(one, 42)).toBe(one);
+    expect(withFetcher(one, 'b')).toEqual(['a', 'b']);
+    expect(withFetcher(undefined, 'b')).toEqual(['b']);
+    const full = Array.from({ length: 64 }, (_, i) => `id${i}`);
+    expect(withFetcher(full, 'more')).toBe(full);
   });
 });

@@ -1,5 +1,5 @@
-/** What the page says about a session's inbox: how long items wait, and why one was not kept. */
-import type { InboxAck, InboxTerms } from '../../types/protocol';
+/** What the page says about a session's inbox: how long items wait, why one was not kept, who fetched one. */
+import type { InboxAck, InboxTerms, Member } from '../../types/protocol';
 import { formatBytes } from '../../utils/format';
 
 /** "1 hour", "90 minutes", "30 seconds": a wait in the largest unit that reads well. */
@@ -38,4 +38,27 @@ export function refusalTitle(code: Extract<InboxAck, { kept: false }>['code']): 
     case 'inbox_item_too_large':
       return 'Too large for the inbox';
   }
+}
+
+/** "a, b and c". */
+function listed(parts: string[]): string {
+  return parts.length <= 1 ? (parts[0] ?? '') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
+
+/**
+ * Who fetched a kept item from the inbox, by name: members here by their names, this device as
+ * such, and the ids of members gone (all the server remembers of them) as a count.
+ */
+export function fetchedByText(ids: readonly string[], members: readonly Member[], selfId: string): string {
+  if (ids.length === 0) return 'No device has fetched it from the inbox yet';
+  const names: string[] = [];
+  let gone = 0;
+  for (const id of ids) {
+    const member = members.find((m) => m.id === id);
+    if (id === selfId) names.push('this device');
+    else if (member) names.push(member.name);
+    else gone += 1;
+  }
+  if (gone > 0) names.push(`${gone} ${gone === 1 ? 'device' : 'devices'} no longer here`);
+  return `Fetched from the inbox by ${listed(names)}`;
 }

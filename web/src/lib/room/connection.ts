@@ -12,6 +12,7 @@ import type {
   ErrorCode,
   Failure,
   InboxAck,
+  InboxFetchedEvent,
   InboxItemEvent,
   InboxRemovedEvent,
   InboxTerms,
@@ -44,6 +45,7 @@ export interface ConnectionHandlers {
   chunk(e: ChunkEvent): void;
   inboxItem(e: InboxItemEvent): void;
   inboxRemoved(e: InboxRemovedEvent): void;
+  inboxFetched(e: InboxFetchedEvent): void;
   /** What the session's inbox did with an item we sent (the `inbox` field of its acks). */
   inboxAck(contentId: string, ack: InboxAck): void;
 }
@@ -104,6 +106,7 @@ export class Connection {
     socket.on('chunk', (e: ChunkEvent) => deliver((h) => h.chunk(e)));
     socket.on('inbox-item', (e: InboxItemEvent) => deliver((h) => h.inboxItem(e)));
     socket.on('inbox-removed', (e: InboxRemovedEvent) => deliver((h) => h.inboxRemoved(e)));
+    socket.on('inbox-fetched', (e: InboxFetchedEvent) => deliver((h) => h.inboxFetched(e)));
   }
 
   /** Connects and joins (creating the session when it does not exist). */

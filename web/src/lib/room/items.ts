@@ -40,6 +40,8 @@ export interface Item {
   inInbox?: boolean;
   /** Why the session's inbox did not keep our item (it still reached the members online). */
   inboxError?: string;
+  /** The members who fetched it from the inbox, as the server recorded them (when it does). */
+  fetchedBy?: readonly string[];
   /** Stopped or interrupted with part of it here: Get goes on from there. */
   resumable?: boolean;
   /** Our item from an earlier page: its file must be picked again to go on sending it. */

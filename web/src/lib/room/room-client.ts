@@ -11,9 +11,10 @@
  * so are the control messages (resend, cancel, clear), which the server therefore cannot forge.
  */
 import type { CryptoClient } from '../crypto/crypto-client';
-import type { ContentEvent, InboxAck, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
+import type { ContentEvent, InboxAck, InboxFetchedEvent, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
 import { type Connect, Connection, type ConnectionStatus, type OpenResult } from './connection';
 import { type Opened, openEnvelope, ReplayGuard, sealControl } from './envelopes';
+import { fetchedByOf, withFetcher } from './fetched-by';
 import { newContentId } from './ids';
 import { type Item, ItemBoard } from './items';
 import type { Notice } from './notices';
@@ -165,6 +166,7 @@ export class RoomClient {
       chunk: (e) => void this.receiver.chunk(e),
       inboxItem: (e) => void this.onInboxItem(e),
       inboxRemoved: (e) => this.onInboxRemoved(e),
+      inboxFetched: (e) => this.onInboxFetched(e),
       inboxAck: (id, ack) => this.onInboxAck(id, ack),
     });
     void this.listInbox();
@@ -361,13 +363,19 @@ export class RoomClient {
     if (this.closed || !opened || opened.kind !== 'item') return;
     const id = e.content.contentId;
     const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true);
-    this.board.patch(id, { inInbox: true });
+    this.board.patch(id, { inInbox: true, fetchedBy: fetchedByOf(e.fetchedBy) });
     await arriving;
   }
 
   private onInboxRemoved(e: InboxRemovedEvent) {
     this.board.patch(e.contentId, { inInbox: false });
     this.receiver.inboxGone(e.contentId, e.reason === 'expired' ? 'it expired from the inbox' : 'it is no longer in the inbox');
+  }
+
+  private onInboxFetched(e: InboxFetchedEvent) {
+    const item = this.board.get(e.contentId);
+    const fetchedBy = item && withFetcher(item.fetchedBy, e.clientId);
+    if (item && fetchedBy !== item.fetchedBy) this.board.patch(item.id, { fetchedBy });
   }
 
   private onInboxAck(id: string, ack: InboxAck) {

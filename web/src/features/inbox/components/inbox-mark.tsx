@@ -1,8 +1,22 @@
-/** On a shared item: whether the session's inbox keeps it (with "Delete from inbox"), or why not. */
-import { Button, HStack, Text } from '@chakra-ui/react';
+/**
+ * On a shared item: whether the session's inbox keeps it (with "Delete from inbox"), or why
+ * not, and which devices fetched it from there (when the server records it).
+ */
+import { Button, HStack, Stack, Text } from '@chakra-ui/react';
 import { Archive, ArchiveX } from 'lucide-react';
-import { useRoom } from '../../../hooks/use-room';
+import { useRoom, useRoomValue } from '../../../hooks/use-room';
 import type { Item } from '../../../lib/room/room-client';
+import { fetchedByText } from '../inbox-text';
+
+function FetchedBy({ ids }: { ids: readonly string[] }) {
+  const members = useRoomValue('members');
+  const selfId = useRoomValue('selfId');
+  return (
+    <Text fontSize="xs" color="fg.muted" data-testid="inbox-fetched-by" data-count={ids.length}>
+      {fetchedByText(ids, members, selfId)}
+    </Text>
+  );
+}
 
 export function InboxMark({ item, label }: { item: Item; label: string }) {
   const room = useRoom();
@@ -13,16 +27,20 @@ export function InboxMark({ item, label }: { item: Item; label: string }) {
       </Text>
     );
   }
-  if (!item.inInbox) return null;
+  // Gone from the inbox (deleted, expired): who fetched it while it was there still holds.
+  if (!item.inInbox) return item.fetchedBy?.length ? <FetchedBy ids={item.fetchedBy} /> : null;
   return (
-    <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="in-inbox">
-      <HStack gap="1">
-        <Archive size={12} aria-hidden="true" />
-        <Text>In the inbox for absent devices</Text>
+    <Stack gap="1">
+      <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="in-inbox">
+        <HStack gap="1">
+          <Archive size={12} aria-hidden="true" />
+          <Text>In the inbox for absent devices</Text>
+        </HStack>
+        <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={`Delete from inbox: ${label}`}>
+          <ArchiveX /> Delete from inbox
+        </Button>
       </HStack>
-      <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={`Delete from inbox: ${label}`}>
-        <ArchiveX /> Delete from inbox
-      </Button>
-    </HStack>
+      {item.fetchedBy && <FetchedBy ids={item.fetchedBy} />}
+    </Stack>
   );
 }

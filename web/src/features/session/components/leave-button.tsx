@@ -37,8 +37,8 @@ export function LeaveButton({ sessionId, onLeave }: { sessionId: string; onLeave
       <Text fontSize="sm" data-testid="leave-consequences">
         Everything shared in this session disappears from this device
         {received > 0 ? `, including ${received === 1 ? 'the file' : `${received} files`} received here (download what you want to keep first)` : ''}.
-        {moving > 0 ? ` ${moving === 1 ? 'A transfer' : `${moving} transfers`} still under way will stop.` : ''} The other devices keep
-        their items, and you can join again with the passphrase.
+        {moving > 0 ? ` ${moving === 1 ? 'A transfer' : `${moving} transfers`} still under way will stop.` : ''} Text and links stay in
+        this device’s history. The other devices keep their items, and you can join again with the passphrase.
       </Text>
     </ConfirmDialog>
   );

@@ -1,4 +1,7 @@
-/** "Clear on every device": it says what it does, and asks first (it cannot be undone). */
+/**
+ * "Clear on every device": it says what it does (the shared items, not the histories each
+ * device keeps), and asks first (it cannot be undone).
+ */
 import { Button, Text } from '@chakra-ui/react';
 import { Trash2 } from 'lucide-react';
 import { useState } from 'react';
@@ -25,9 +28,10 @@ export function ClearAllButton({ count, sessionId, onConfirm }: { count: number;
       // Focus starts on Cancel: a reflexive Enter must not wipe every device.
       focus="cancel"
     >
-      <Text fontSize="sm">
+      <Text fontSize="sm" data-testid="clear-all-consequences">
         {count === 1 ? 'The item' : `All ${count} items`} in “{sessionId}” will disappear from every device in the session, not
-        just this one, including transfers still running. This cannot be undone.
+        just this one, including transfers still running. This cannot be undone. Each device’s own history of text and links
+        keeps its copies: delete those in History on that device.
       </Text>
     </ConfirmDialog>
   );

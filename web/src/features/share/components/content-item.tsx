@@ -14,7 +14,7 @@ import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
 import { ItemExtra } from '../item-extra';
 import { itemLabel } from '../item-label';
 import { FolderActions, folderSummary } from './folder-actions';
-import { TextBody } from './text-body';
+import { TextBody } from '../../../components/ui/text-body';
 
 const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon, folder: FolderIcon };
 /** Kinds whose content is one file to download (a folder is saved through `FolderActions`). */

@@ -6,7 +6,7 @@ import type { ReactNode } from 'react';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { ClearAllButton } from './clear-all-button';
 import { PasteConfirm } from './paste-confirm';
-import { TextBody } from './text-body';
+import { TextBody } from '../../../components/ui/text-body';
 
 const wrap = (ui: ReactNode) => render(<ChakraProvider value={defaultSystem}>{ui}</ChakraProvider>);
 

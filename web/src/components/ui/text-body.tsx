@@ -1,7 +1,7 @@
 /** A received or sent text: clamped when long, with its http(s) links clickable. */
 import { Box, Button, Link, Text } from '@chakra-ui/react';
 import { useState } from 'react';
-import { splitLinks } from '../../../utils/linkify';
+import { splitLinks } from '../../utils/linkify';
 
 const PREVIEW_CHARS = 600;
 
