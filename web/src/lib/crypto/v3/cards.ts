@@ -1,7 +1,8 @@
 /**
  * Cards and admission records (docs/protocol.md, "Devices, cards and the roster"). A card is a
  * device naming itself, signed with its own key and bound to the session's epoch; a record is a
- * member saying, under its signature, that it admitted a device under a name. Names are shown
+ * member saying, under its signature, that it admitted a device under a name; an applicant's
+ * intro (step 3 of admission) proves it holds its device key, bound to one run. Names are shown
  * only from these: never from anything the server says. Parsing checks every field, because a
  * card comes from another member or through the server, both hostile input.
  */
@@ -47,12 +48,40 @@ export function devicePublicKey(device: unknown): Bytes | undefined {
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isSig = (v: unknown): v is string => typeof v === 'string' && v.length === 88;
+const sigBytes = (sig: string): Bytes | undefined => {
+  try {
+    return fromBase64(sig);
+  } catch {
+    return undefined;
+  }
+};
 
 export const cardMessage = (epoch: Uint8Array, devicePk: Uint8Array, name: string, at: number): Bytes =>
   lvCat('sharethings/v3/card', epoch, devicePk, name, at);
 
 export const recordMessage = (epoch: Uint8Array, devicePk: Uint8Array, name: string, byPk: Uint8Array, at: number): Bytes =>
   lvCat('sharethings/v3/admitted', epoch, devicePk, name, byPk, at);
+
+/** What an applicant signs in step 3: its key, for this run of this session, under this name. */
+export const introMessage = (sessionId: string, sid: Uint8Array, devicePk: Uint8Array, name: string): Bytes =>
+  lvCat('sharethings/v3/applicant', sessionId, sid, devicePk, name);
+
+/** The applicant's proof that it holds the key of the device it asks to be admitted as. */
+export async function signIntro(device: DeviceKey, sessionId: string, sid: Uint8Array, name: string): Promise<string> {
+  return toBase64(await device.sign(introMessage(sessionId, sid, device.publicKey, name)));
+}
+
+/** Whether an applicant's intro is signed by the device it names, for this run. */
+export async function introVerifies(
+  verifier: SignatureVerifier,
+  sessionId: string,
+  sid: Uint8Array,
+  intro: { device: string; name: string; sig: string },
+): Promise<boolean> {
+  const pk = devicePublicKey(intro.device);
+  const sig = isSig(intro.sig) ? sigBytes(intro.sig) : undefined;
+  return !!pk && !!sig && verifier.verify(pk, introMessage(sessionId, sid, pk, intro.name), sig);
+}
 
 export async function makeCard(epoch: Uint8Array, device: DeviceKey, name: string, at: number): Promise<Card> {
   const sig = await device.sign(cardMessage(epoch, device.publicKey, name, at));
@@ -65,14 +94,6 @@ export async function makeRecord(epoch: Uint8Array, by: DeviceKey, device: strin
   const sig = await by.sign(recordMessage(epoch, pk, name, by.publicKey, at));
   return { device, name, by: by.id, at, sig: toBase64(sig) };
 }
-
-const sigBytes = (sig: string): Bytes | undefined => {
-  try {
-    return fromBase64(sig);
-  } catch {
-    return undefined;
-  }
-};
 
 /** The card `value` is, if it has a card's shape and its device's signature verifies. */
 export async function verifiedCard(verifier: SignatureVerifier, epoch: Uint8Array, value: unknown): Promise<Card | undefined> {

@@ -14,10 +14,11 @@ import { fromBase64, fromHex, toBase64, toHex } from '../format';
 import { createPureJsBackend } from '../purejs';
 import { createWebCryptoBackend } from '../webcrypto';
 import { applicantFinish, applicantStart, applicantAad, bundleAad, memberRespond, openAdmit } from './admission-crypto';
-import { cardMessage, makeCard, makeRecord, recordMessage, verifiedCard, verifiedRecord } from './cards';
+import { cardMessage, introMessage, introVerifies, makeCard, makeRecord, recordMessage, signIntro, verifiedCard, verifiedRecord } from './cards';
 import { CpaceError } from './cpace';
 import { type DeviceKey, deviceKeyFrom, nobleVerifier, type SignatureVerifier, webCryptoVerifier } from './device-key';
 import { fromBase64Url, lvCat, toBase64Url } from './lv';
+import { parseBundle, parseIntro } from '../../membership/admission/messages';
 import { chunkCountV3, MAX_ITEM_BYTES, padJson, padme, paddedChunkRange, paddedSize, PAD_BLOCK } from './padding';
 import { decodeSecretKey, deriveRoomKeys, derivePrs, encodeSecretKey, epochOf, joinProof, type RoomSecret } from './room-keys';
 import { safetyCode } from './safety-code';
@@ -105,6 +106,14 @@ describe.each(paths)('format v3 on $name', ({ backend, signer, verifier }) => {
       expect(await verifiedCard(verifier, epoch, { ...c.json, name: `${c.json.name}!` })).toBeUndefined();
       expect(await verifiedCard(verifier, hex('00'.repeat(16)), c.json)).toBeUndefined();
     }
+    const step3 = v.admission.steps.find((st: { step: number }) => st.step === 3);
+    const intro = JSON.parse(step3.plaintext);
+    const applicant = await vectorDevice(signer, deviceSeed(intro.device));
+    const sid = hex(v.admission.sid);
+    expect(toHex(introMessage(v.room.sessionId, sid, applicant.publicKey, intro.name))).toBe(step3.signedMessage);
+    expect(await signIntro(applicant, v.room.sessionId, sid, intro.name)).toBe(intro.sig);
+    expect(await introVerifies(verifier, v.room.sessionId, sid, intro)).toBe(true);
+    expect(await introVerifies(verifier, v.room.sessionId, new Uint8Array(16), intro)).toBe(false);
     for (const r of v.records) {
       const by = await vectorDevice(signer, deviceSeed(r.json.by));
       expect(toHex(recordMessage(epoch, fromBase64Url(r.json.device), r.json.name, by.publicKey, r.json.at))).toBe(r.signedMessage);
@@ -197,10 +206,12 @@ describe('format v3 admission run', () => {
     expect(toHex(applicantAad(v.room.sessionId, hex(a.sid)))).toBe(step3.aad);
     const opened3 = openAdmit(done.admitKey, { iv: fromBase64(step3.data.iv), sealed: fromBase64(step3.data.sealed) }, hex(step3.aad));
     expect(new TextDecoder().decode(opened3)).toBe(step3.plaintext);
+    expect(parseIntro(JSON.parse(step3.plaintext))).toEqual(JSON.parse(step3.plaintext));
     const step4 = a.steps.find((s: { step: number }) => s.step === 4);
     expect(toHex(bundleAad(v.room.sessionId, hex(a.sid)))).toBe(step4.aad);
     const opened4 = openAdmit(done.admitKey, { iv: fromBase64(step4.data.iv), sealed: fromBase64(step4.data.sealed) }, hex(step4.aad));
     expect(new TextDecoder().decode(opened4)).toBe(step4.plaintext);
+    expect(parseBundle(JSON.parse(step4.plaintext))).toBeDefined();
     expect(() => openAdmit(done.admitKey, { iv: fromBase64(step4.data.iv), sealed: fromBase64(step4.data.sealed) }, hex(step3.aad))).toThrow();
   });
 

@@ -5,8 +5,10 @@
  * member, giving up a silent or departed member, throttling after failures, and hostile input.
  */
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../crypto/format';
-import { toBase64Url } from '../../crypto/v3/lv';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { fromBase64, toBase64, toHex } from '../../crypto/format';
+import { devicePublicKey, introMessage } from '../../crypto/v3/cards';
+import { fromBase64Url, toBase64Url } from '../../crypto/v3/lv';
 import { Admitter, type AdmitterAction, RUN_TIMEOUT_MS } from './admitter';
 import { Applicant, type ApplicantAction, RETRY_DELAY_MS } from './applicant';
 import type { BundleFields } from './messages';
@@ -14,7 +16,8 @@ import type { BundleFields } from './messages';
 const SESSION = 'quiet-harbor-17';
 const prs = new Uint8Array(32).fill(7);
 const wrongPrs = new Uint8Array(32).fill(8);
-const deviceId = toBase64Url(new Uint8Array(32).fill(1));
+const seed = new Uint8Array(32).fill(3);
+const deviceId = toBase64Url(ed25519.getPublicKey(seed));
 const bundle: BundleFields = {
   roomKey: new Uint8Array(32).fill(0xaa),
   creatorPk: new Uint8Array(32).fill(0xbb),
@@ -37,9 +40,11 @@ class Room {
   /** Members that answer nothing (the shell is gone or hostile). */
   readonly silent = new Set<string>();
   applicant: Applicant;
+  /** The applicant's key signs its intros; a test may swap in another key (a broken client). */
+  signingSeed = seed;
 
-  constructor(applicantPrs = prs, extra: Partial<ConstructorParameters<typeof Applicant>[0]> = {}) {
-    this.applicant = new Applicant({ sessionId: SESSION, prs: applicantPrs, selfId: 'A', intro: { device: deviceId, name: 'Phone' }, ...extra });
+  constructor(applicantPrs = prs) {
+    this.applicant = new Applicant({ sessionId: SESSION, prs: applicantPrs, selfId: 'A', device: deviceId, name: 'Phone' });
   }
 
   addMember(id: string, memberPrs = prs) {
@@ -50,7 +55,10 @@ class Room {
     for (const a of actions) {
       if (a.type === 'send') this.queue.push({ from: 'A', to: a.to, step: a.step, data: a.data });
       else if (a.type === 'status') this.statuses.push(a.status.kind);
-      else this.admitted = { by: a.by, roomKey: toHex(a.bundle.roomKey) };
+      else if (a.type === 'sign') {
+        const sig = ed25519.sign(introMessage(SESSION, a.sid, fromBase64Url(deviceId), 'Phone'), this.signingSeed);
+        this.fromApplicant(this.applicant.signed(a.sid, toBase64(sig), this.now));
+      } else this.admitted = { by: a.by, roomKey: toHex(a.bundle.roomKey) };
     }
   }
 
@@ -61,7 +69,14 @@ class Room {
         this.failures.push(id);
         // The shell announces it; every other member counts it.
         for (const [other, m] of this.members) if (other !== id) m.failureAnnounced(this.now);
-      } else this.fromMember(id, this.members.get(id)!.deliver(a.run, bundle));
+      } else {
+        // The shell checks the intro's signature before it hands over the room secret.
+        const member = this.members.get(id)!;
+        const pk = devicePublicKey(a.intro.device)!;
+        const good = ed25519.verify(fromBase64(a.intro.sig), introMessage(SESSION, a.sid, pk, a.intro.name), pk);
+        if (good) this.fromMember(id, member.deliver(a.run, bundle));
+        else member.refuse(a.run);
+      }
     }
   }
 
@@ -122,6 +137,19 @@ describe('admission', () => {
     room.fromApplicant(room.applicant.memberJoined('B', room.now));
     room.flush();
     expect(room.admitted?.by).toBe('B');
+  });
+
+  it('does not admit an applicant whose intro is signed by another key, nor count it as a guess', () => {
+    const room = new Room();
+    room.signingSeed = new Uint8Array(32).fill(4);
+    room.addMember('B');
+    room.fromApplicant(room.applicant.start(['B'], room.now));
+    room.flush();
+    expect(room.admitted).toBeUndefined();
+    expect(room.failures).toEqual([]);
+    expect(room.members.get('B')!.nextDeadline()).toBeUndefined();
+    room.advance(RUN_TIMEOUT_MS);
+    expect(room.statuses.at(-1)).toBe('retrying');
   });
 
   it('gives up a silent member at the run timeout and asks the next', () => {
@@ -243,8 +271,7 @@ describe('admission', () => {
 /** A valid share for a member to answer (any point but the identity will do). */
 function stepOneYa(): string {
   const room = new Room();
-  const [send] = room.applicant.start(['B'], 0);
-  if (send.type !== 'send') throw new Error('expected step 1');
-  return (send.data as { Ya: string }).Ya;
+  room.fromApplicant(room.applicant.start(['B'], 0));
+  return (room.queue[0].data as { Ya: string }).Ya;
 }
 

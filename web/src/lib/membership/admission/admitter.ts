@@ -33,8 +33,11 @@ const REMEMBERED_SIDS = 256;
 
 export type AdmitterAction =
   | { type: 'send'; to: string; step: number; data: StepData }
-  /** The applicant knows the passphrase: sign its record and call `deliver(run, …)`. */
-  | { type: 'confirmed'; run: number; applicant: string; intro: ApplicantIntro }
+  /**
+   * The applicant knows the passphrase: check its intro's signature for run `sid` (see
+   * `introVerifies`), then sign its record and call `deliver(run, …)`, or `refuse(run)`.
+   */
+  | { type: 'confirmed'; run: number; applicant: string; sid: Uint8Array; intro: ApplicantIntro }
   /** A failed guess: announce `admission-failed` to the room and tell the user. */
   | { type: 'failed'; applicant: string };
 
@@ -145,14 +148,24 @@ export class Admitter {
     // The passphrase was right but the rest is not readable: no guess failed, the run just ends.
     if (!intro) return this.end(run, now, false);
     run.stage = 'confirmed';
-    return [{ type: 'confirmed', run: run.id, applicant: run.applicant, intro }];
+    return [{ type: 'confirmed', run: run.id, applicant: run.applicant, sid: run.sid, intro }];
+  }
+
+  private confirmedRun(runId: number): Run | undefined {
+    const run = [...this.runs.values()].find((r) => r.id === runId && r.stage === 'confirmed');
+    if (run) this.runs.delete(run.applicant);
+    return run;
+  }
+
+  /** Ends a confirmed run whose intro did not verify: a broken client, not a failed guess. */
+  refuse(runId: number): void {
+    this.confirmedRun(runId);
   }
 
   /** Seals the room secret for a confirmed run: step 4. */
   deliver(runId: number, bundle: BundleFields): AdmitterAction[] {
-    const run = [...this.runs.values()].find((r) => r.id === runId && r.stage === 'confirmed');
+    const run = this.confirmedRun(runId);
     if (!run) return [];
-    this.runs.delete(run.applicant);
     const plain = utf8Bytes(JSON.stringify(bundleJson(bundle)));
     const sealed = sealAdmit(run.cpace.admitKey, plain, bundleAad(this.config.sessionId, run.sid), this.config.random);
     return [{ type: 'send', to: run.applicant, step: 4, data: step4(sealed) }];

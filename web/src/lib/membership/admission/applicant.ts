@@ -6,6 +6,9 @@
  * starts the moment one joins. A member whose confirmation does not verify means the passphrase
  * is wrong: the run still sends its own confirmation (so the member learns it at once), and the
  * applicant stops: trying the same passphrase with another member would only spend a guess.
+ * Each run's intro (step 3) is signed with the device key for that run's `sid`: signing is
+ * asynchronous, so a run starts with a `sign` action and its step 1 goes out once the shell
+ * calls `signed`.
  */
 import { CpaceError } from '../../crypto/v3/cpace';
 import { type ApplicantRun, applicantAad, applicantFinish, applicantStart, bundleAad, openAdmit, sealAdmit } from '../../crypto/v3/admission-crypto';
@@ -27,6 +30,8 @@ export type ApplicantStatus =
 
 export type ApplicantAction =
   | { type: 'send'; to: string; step: number; data: StepData }
+  /** Sign the intro for run `sid` (see `signIntro`) and call `signed(sid, sig, now)`. */
+  | { type: 'sign'; sid: Uint8Array }
   | { type: 'status'; status: ApplicantStatus }
   | { type: 'admitted'; by: string; bundle: AdmissionBundle };
 
@@ -35,7 +40,9 @@ export interface ApplicantConfig {
   prs: Uint8Array;
   /** Our connection id (CPace's ADa). */
   selfId: string;
-  intro: ApplicantIntro;
+  /** The device id this device will be, and the name it asks for. */
+  device: string;
+  name: string;
   runTimeoutMs?: number;
   retryDelayMs?: number;
   random?: (n: number) => Uint8Array;
@@ -44,6 +51,8 @@ export interface ApplicantConfig {
 interface Run {
   member: string;
   cpace: ApplicantRun;
+  /** The intro's signature, once the shell made it: step 1 goes out then. */
+  sig?: string;
   admitKey?: Uint8Array;
   deadline: number;
 }
@@ -78,9 +87,22 @@ export class Applicant {
     return this.next(now);
   }
 
+  /** The shell signed the intro of run `sid`: step 1 goes out. */
+  signed(sid: Uint8Array, sig: string, now: number): ApplicantAction[] {
+    const run = this.run;
+    if (this.done || !run || run.sig !== undefined || !sameBytes(run.cpace.sid, sid)) return [];
+    run.sig = sig;
+    run.deadline = now + (this.config.runTimeoutMs ?? RUN_TIMEOUT_MS);
+    const member = run.member;
+    return [
+      { type: 'send', to: member, step: 1, data: step1({ sid: run.cpace.sid, Ya: run.cpace.Ya }) },
+      { type: 'status', status: { kind: 'asking', member } },
+    ];
+  }
+
   handle(from: string, step: number, data: unknown, now: number): ApplicantAction[] {
     const run = this.run;
-    if (this.done || !run || run.member !== from) return [];
+    if (this.done || !run || run.sig === undefined || run.member !== from) return [];
     if (step === 0 && !run.admitKey) {
       const wait = parseStep0(data);
       if (wait === undefined) return this.giveUp(now);
@@ -102,8 +124,9 @@ export class Applicant {
       if (err instanceof CpaceError) return this.giveUp(now);
       throw err;
     }
-    const intro = utf8Bytes(JSON.stringify(this.config.intro));
-    const sealed = sealAdmit(finish.admitKey, intro, applicantAad(this.config.sessionId, run.cpace.sid), this.config.random);
+    const intro: ApplicantIntro = { device: this.config.device, name: this.config.name, sig: run.sig ?? '' };
+    const introBytes = utf8Bytes(JSON.stringify(intro));
+    const sealed = sealAdmit(finish.admitKey, introBytes, applicantAad(this.config.sessionId, run.cpace.sid), this.config.random);
     const send: ApplicantAction = { type: 'send', to: run.member, step: 3, data: step3({ Ta: finish.Ta, ...sealed }) };
     if (!finish.memberConfirmed) {
       this.done = true;
@@ -156,10 +179,7 @@ export class Applicant {
     this.retryAt = undefined;
     const cpace = applicantStart(this.config.prs, this.config.sessionId, this.config.selfId, this.config.random);
     this.run = { member, cpace, deadline: now + (this.config.runTimeoutMs ?? RUN_TIMEOUT_MS) };
-    return [
-      { type: 'send', to: member, step: 1, data: step1({ sid: cpace.sid, Ya: cpace.Ya }) },
-      { type: 'status', status: { kind: 'asking', member } },
-    ];
+    return [{ type: 'sign', sid: cpace.sid }];
   }
 
   tick(now: number): ApplicantAction[] {
@@ -177,3 +197,5 @@ export class Applicant {
     return this.run ? this.run.deadline : this.retryAt;
   }
 }
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);

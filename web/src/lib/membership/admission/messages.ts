@@ -90,15 +90,19 @@ export function parseStep3(data: unknown): Step3 | undefined {
 export const step4 = (m: SealedPart): StepData => sealedFields(m);
 export const parseStep4 = (data: unknown): SealedPart | undefined => sealedPart(record(data));
 
-/** What the applicant seals in step 3: the device it will be, and the name it asks for. */
+/**
+ * What the applicant seals in step 3: the device it will be, the name it asks for, and its
+ * signature over both for this run (checked by the member's shell before step 4).
+ */
 export interface ApplicantIntro {
   device: string;
   name: string;
+  sig: string;
 }
 export function parseIntro(value: unknown): ApplicantIntro | undefined {
   const d = record(value);
-  if (!d || !devicePublicKey(d.device) || !validName(d.name)) return undefined;
-  return { device: d.device as string, name: d.name };
+  if (!d || !devicePublicKey(d.device) || !validName(d.name) || typeof d.sig !== 'string' || d.sig.length !== 88) return undefined;
+  return { device: d.device as string, name: d.name, sig: d.sig };
 }
 
 /**
