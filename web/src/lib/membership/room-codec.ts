@@ -42,7 +42,7 @@ export interface ChunkEnvelopeV3 {
   totalChunks: number;
   iv: string;
   sig: string;
-  encryptedData: Uint8Array;
+  encryptedData: Bytes;
 }
 
 /** What a verified `content` said, with its sender's device and roster name. */

@@ -126,3 +126,18 @@ export class SeqCounter {
     return result;
   }
 }
+
+/** Whether this browser keeps the secret of `sessionId` (false where IndexedDB is missing or refused). */
+export async function hasStoredRoom(sessionId: string, factory: IDBFactory | undefined = globalThis.indexedDB): Promise<boolean> {
+  if (!factory) return false;
+  try {
+    const store = await RoomStore.open(factory);
+    try {
+      return (await store.get(sessionId)) !== undefined;
+    } finally {
+      store.close();
+    }
+  } catch {
+    return false;
+  }
+}

@@ -34,8 +34,8 @@ export type EntryIntent =
   | { kind: 'stored' }
   /** An invite link's secret: join directly under `name`. */
   | { kind: 'invite'; secret: RoomSecret; name: string }
-  /** Name and passphrase typed: create the session, or be admitted to it. */
-  | { kind: 'passphrase'; passphrase: string; name: string; iterations?: number };
+  /** Name and passphrase typed: be admitted to the session, or create it when `create`. */
+  | { kind: 'passphrase'; passphrase: string; name: string; create?: boolean; iterations?: number };
 
 export type EntryResult =
   | { ok: true; ack: V3JoinAck; room: StoredRoom; admittedBy?: string }
@@ -110,13 +110,15 @@ async function finishJoin(deps: EntryDeps, room: StoredRoom, admittedBy?: string
 
 async function applyOrCreate(deps: EntryDeps, intent: Extract<EntryIntent, { kind: 'passphrase' }>): Promise<EntryResult> {
   const { socket, sessionId, timeoutMs } = deps;
-  const prs = await derivePrs(deps.backend, intent.passphrase, sessionId, intent.iterations);
+  // Derived once the server says the session is v3 (or is to be made): a legacy one needs none.
+  let prs: Awaited<ReturnType<typeof derivePrs>> | undefined;
+  const passphraseKey = async () => (prs ??= await derivePrs(deps.backend, intent.passphrase, sessionId, intent.iterations));
   for (;;) {
     const ack = await ask<ApplyAck>(socket, 'join', { sessionId, v: 3, apply: true }, timeoutMs);
     if (!ack) return { ok: false, code: 'timeout', message: 'The server did not answer in time.' };
-    if (!ack.success && ack.code === 'no_such_session') {
+    if (!ack.success && ack.code === 'no_such_session' && intent.create) {
       const device = await createDeviceKey(deps.webCryptoKeys);
-      const room = await newRoom(deps, { sessionId, roomKey: newRoomKey(), creatorPk: device.publicKey, prs }, intent.name, device.stored);
+      const room = await newRoom(deps, { sessionId, roomKey: newRoomKey(), creatorPk: device.publicKey, prs: await passphraseKey() }, intent.name, device.stored);
       const created = await finishJoin(deps, room);
       // Another device created it first, with its own key: apply to theirs instead.
       if (!created.ok && created.code === 'access_denied') {
@@ -127,7 +129,7 @@ async function applyOrCreate(deps: EntryDeps, intent: Extract<EntryIntent, { kin
     }
     if (!ack.success) return { ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs };
     const device = await createDeviceKey(deps.webCryptoKeys);
-    const outcome = await waitForAdmission(deps, ack.clientId, ack.members, prs, device, intent.name);
+    const outcome = await waitForAdmission(deps, ack.clientId, ack.members, await passphraseKey(), device, intent.name);
     if (!outcome.ok && outcome.why === 'stopped' && !deps.signal?.aborted) {
       // The connection was lost or closed (the server ends a wait past its limit): apply again.
       await reconnected(socket);

@@ -7,16 +7,15 @@
  * resuming when they are back. A watchdog asks again for whatever stops arriving, so a lost
  * chunk or a relay restart can slow a transfer but never leave it hanging.
  */
-import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
+import { ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError, DiskError } from '../crypto/errors';
-import { chunkAad, fromBase64 } from '../crypto/format';
 import type { CancelNotice, ChunkEvent, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
-import { sealControl } from './envelopes';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
+import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 
 /** No new chunk for this long while receiving: ask the sender again. */
@@ -57,6 +56,7 @@ export interface ReceiverContext {
   connection: Connection;
   crypto: CryptoClient;
   keyId: number;
+  sealing: RoomSealing;
   board: ItemBoard;
   notify(n: Notice): void;
   members(): Member[];
@@ -109,7 +109,7 @@ export class Receiver {
       return;
     }
     // Refused before anything is allocated: the count must be what the sealed size implies.
-    if (meta.size > MAX_ITEM_BYTES || totalChunks !== chunkCount(meta.size)) {
+    if (meta.size > MAX_ITEM_BYTES || totalChunks !== this.ctx.sealing.chunkCount(meta.size)) {
       this.dropped.add(id);
       this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
       return;
@@ -149,7 +149,7 @@ export class Receiver {
       id,
       from,
       meta,
-      tracker: new ChunkTracker(chunkCount(meta.size)),
+      tracker: new ChunkTracker(this.ctx.sealing.chunkCount(meta.size)),
       sink,
       writing: new Set(),
       bytes: 0,
@@ -191,7 +191,7 @@ export class Receiver {
       if (c.totalChunks !== inc.tracker.totalChunks || !Number.isInteger(index) || index < 0 || index >= c.totalChunks) {
         throw new ChunkError('chunk does not fit its item');
       }
-      length = await inc.sink.write(index, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, index, c.totalChunks));
+      length = await this.ctx.sealing.openChunk(inc.sink, c, inc.meta.size);
     } catch (err) {
       if (this.incoming.get(c.contentId) === inc) this.failHere(inc, reasonFor(err));
       return;
@@ -350,7 +350,7 @@ export class Receiver {
       return;
     }
     const msg: ControlMessage = { kind: 'resend', contentId: inc.id, fromChunk: inc.tracker.firstMissing(), ranges: inc.tracker.missingRanges() };
-    void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', env));
+    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', env));
   }
 
   /** An item from the inbox: ask for the next chunks as the ones asked for arrive. */
@@ -375,7 +375,7 @@ export class Receiver {
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */
   private report(inc: Incoming) {
     const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
-    void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
+    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */

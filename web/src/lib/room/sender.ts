@@ -9,16 +9,17 @@
  * Reconnects: chunks without an ack are sent again after the rejoin, metadata first. A file
  * that becomes unreadable fails the item here and tells the receivers (a sealed `cancel`).
  */
-import { chunkCount, chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
-import type { CryptoClient, Sealed } from '../crypto/crypto-client';
+import { chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
+import type { CryptoClient } from '../crypto/crypto-client';
 import { ReadError } from '../crypto/errors';
-import { chunkAad, MAX_UNACKED_CHUNKS, toBase64 } from '../crypto/format';
+import { MAX_UNACKED_CHUNKS } from '../crypto/format';
 import type { CancelNotice, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
-import { type SealedEnvelope, sealControl, sealEnvelope } from './envelopes';
+import type { SealedEnvelope } from './envelopes';
 import { newContentId } from './ids';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
+import { type ItemSource, type RoomSealing, type SealedChunk, sealControlWith } from './sealing';
 
 /** Chunks read and sealed ahead of the ack window. */
 export const PIPELINE_CHUNKS = 8;
@@ -36,10 +37,7 @@ export const RECEIVER_WINDOW = 96;
 /** A receiver that has not reported for this long (an old client, or it stopped) no longer holds us back. */
 export const REPORT_SILENCE_MS = 5000;
 
-interface Outgoing {
-  id: string;
-  /** The file, as the crypto worker reads it (see `CryptoClient.openSource`). */
-  source: number;
+interface Outgoing extends ItemSource {
   meta: ItemMeta;
   totalChunks: number;
   sealed: SealedEnvelope;
@@ -74,14 +72,14 @@ interface Job {
 interface ReadyChunk {
   job: Job;
   index: number;
-  sealed: Sealed;
+  sealed: SealedChunk;
   bytes: number;
 }
 
 export interface SenderContext {
   connection: Connection;
   crypto: CryptoClient;
-  keyId: number;
+  sealing: RoomSealing;
   board: ItemBoard;
   notify(n: Notice): void;
   members(): Member[];
@@ -107,12 +105,12 @@ export class Sender {
 
   /** Seals the metadata and starts sending to everyone. Resolves to the item id once queued. */
   async share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string): Promise<string> {
-    const { crypto, keyId, board } = this.ctx;
+    const { crypto, sealing, board } = this.ctx;
     const full: ItemMeta = { ...meta, size: blob.size, senderName: this.ctx.clientName(), createdAt: Date.now() };
     const id = newContentId();
-    const totalChunks = chunkCount(blob.size);
-    const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
-    const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
+    const totalChunks = sealing.chunkCount(blob.size);
+    const sealed = await sealing.envelope(full, id, totalChunks);
+    const out: Outgoing = { id, blob, size: blob.size, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
     const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
@@ -177,7 +175,7 @@ export class Sender {
     const since = Date.now() - this.ctx.recentWindowMs();
     const recent = [...this.outgoing.values()].filter((o) => !o.stopped && o.meta.createdAt >= since).sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const out of recent) {
-      out.offer ??= sealEnvelope(this.ctx.crypto, this.ctx.keyId, { ...out.meta, offered: true }, out.id, out.totalChunks);
+      out.offer ??= this.ctx.sealing.envelope({ ...out.meta, offered: true }, out.id, out.totalChunks);
       void out.offer.then((env) => this.ctx.connection.emit('content', { ...env, to: memberId }));
     }
   }
@@ -335,12 +333,13 @@ export class Sender {
 
   private seal(job: Job, index: number) {
     const { out } = job;
+    // The item's own bytes in this chunk (none in format v3's padding past its end).
     const [start, end] = chunkRange(index, out.meta.size);
     this.sealing++;
-    this.ctx.crypto.sealSlice(this.ctx.keyId, out.source, start, end, chunkAad(out.id, index, out.totalChunks)).then(
+    this.ctx.sealing.sealChunk(out, index, out.totalChunks).then(
       (sealed) => {
         this.sealing--;
-        if (this.live(job)) this.ready.push({ job, index, sealed, bytes: end - start });
+        if (this.live(job)) this.ready.push({ job, index, sealed, bytes: Math.max(0, end - start) });
         this.pump();
       },
       (err: unknown) => {
@@ -367,7 +366,7 @@ export class Sender {
     const gen = conn.generation;
     void conn
       .emitAck('chunk', {
-        chunk: { contentId: out.id, chunkIndex: index, totalChunks: out.totalChunks, encryptedData: sealed.data, iv: toBase64(sealed.iv) },
+        chunk: { contentId: out.id, chunkIndex: index, totalChunks: out.totalChunks, ...sealed },
         ...to,
       })
       .then((r) => {
@@ -419,7 +418,7 @@ export class Sender {
 
   /** Sends a sealed control message, to one member or everyone. */
   private async tell(msg: CancelNotice, to?: string) {
-    const env = await sealControl(this.ctx.crypto, this.ctx.keyId, msg);
+    const env = await sealControlWith(this.ctx.sealing, msg);
     this.ctx.connection.emit('content', { ...env, ...(to !== undefined ? { to } : {}) });
   }
 }
