@@ -198,7 +198,8 @@ export class RoomClient {
    * Creates the session when it does not exist; `created` says which happened.
    */
   static async join(opts: JoinOptions): Promise<JoinResult> {
-    if (opts.format === 3) {
+    // A member's invite exists only for a legacy session: it goes straight to format v2.
+    if (opts.format === 3 && !opts.invite) {
       const r = await RoomClient.joinV3(opts);
       if (r.ok || (r.code !== 'legacy_session' && r.code !== 'no_such_session')) return r;
     }
