@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { browserPids, join, joined, openDevice, ROOT, startServer, waitFor } from './harness.mjs';
+import { browserPids, join, joined, leave, openDevice, ROOT, startServer, waitFor } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_MIB ?? 200) * MiB;
@@ -101,7 +101,7 @@ async function appRun(fanout, run, srv = server) {
     mkdirSync(PROFILE, { recursive: true });
     writeFileSync(joinPath(PROFILE, `app-1to1-${i === 0 ? 'sender' : 'receiver'}.cpuprofile`), JSON.stringify(profile));
   }
-  for (const d of group) await d.page.getByRole('button', { name: 'Leave session' }).click();
+  for (const d of group) await leave(d.page);
   return { ms, cpu };
 }
 

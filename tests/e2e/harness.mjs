@@ -233,9 +233,24 @@ export async function join(page, { session, name, passphrase }) {
   await page.getByRole('button', { name: 'Join session' }).click();
 }
 
+/**
+ * Waits for the session page. A join that created a session from a typed name is asked about
+ * first ("Start a new session?", rendered with the page): the tests mean to create theirs.
+ */
 export async function joined(page) {
   await page.getByTestId('session-name').waitFor({ timeout: 30_000 });
+  if ((await page.locator('[data-new-session=ask]').count()) > 0) {
+    await page.getByRole('alertdialog').getByRole('button', { name: /^Start “/ }).click();
+    await page.locator('[data-new-session=ask]').waitFor({ state: 'detached' });
+  }
   await page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 30_000 });
+}
+
+/** Leaves the session (it asks first) and waits for the home page. */
+export async function leave(page) {
+  await page.getByRole('button', { name: 'Leave session' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Leave', exact: true }).click();
+  await page.getByRole('button', { name: 'Join session' }).waitFor();
 }
 
 export async function members(page) {
@@ -266,7 +281,11 @@ function processGone(pid) {
   }
 }
 
-/** The processes of one browser: the one started with this profile and all its descendants. */
+/**
+ * The processes of one browser: the one started with this profile and all its descendants
+ * (Chromium's and Firefox's children, and WebKit's web and network processes, are those of
+ * the process whose command line names the profile).
+ */
 export function browserPids(profileDir) {
   const parents = new Map();
   let root;
@@ -275,7 +294,7 @@ export function browserPids(profileDir) {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      if (root === undefined && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+      if (root === undefined && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(profileDir)) {
         root = Number(name);
       }
     } catch {
@@ -284,7 +303,7 @@ export function browserPids(profileDir) {
   }
   if (root === undefined) throw new Error(`no browser process for ${profileDir}`);
   // The first match may be a child that repeats the flag; climb to the topmost one.
-  while (parents.has(parents.get(root)) && readFileSync(`/proc/${parents.get(root)}/cmdline`, 'utf8').includes(`--user-data-dir=${profileDir}`)) {
+  while (parents.has(parents.get(root)) && readFileSync(`/proc/${parents.get(root)}/cmdline`, 'utf8').includes(profileDir)) {
     root = parents.get(root);
   }
   const out = new Set([root]);

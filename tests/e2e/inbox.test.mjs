@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { browserSuite, doneItem, downloadHash, join, joined, sha256, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, downloadHash, join, joined, leave as leaveSession, sha256, waitFor } from './harness.mjs';
 
 const PASS = 'quiet-harbor-inbox-seven-plum';
 const MiB = 1024 * 1024;
@@ -47,8 +47,7 @@ async function enter(device, session, name, { keep = false } = {}) {
 }
 
 async function leave(device) {
-  await device.page.getByRole('button', { name: 'Leave session' }).click();
-  await device.page.locator('input[name=session]').waitFor();
+  await leaveSession(device.page);
 }
 
 async function sendText(page, text) {

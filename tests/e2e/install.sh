@@ -5,9 +5,16 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-if [ ! -x /usr/bin/chromium ]; then
+# The three engines: Chromium; Firefox ESR (driven over WebDriver BiDi); WebKitGTK, Safari's
+# engine, through WebKitWebDriver, hosted by engines/webkit-host.py (python3-gi) under Xvfb.
+browsers=(chromium firefox-esr webkit2gtk-driver xvfb python3-gi gir1.2-webkit2-4.1)
+missing=()
+for pkg in "${browsers[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 # Vite 8 needs Node.js 20.19 or newer. Debian 12's own nodejs is 18, so when nothing newer is
 # here, bootstrap: Debian's node+npm, then the `node` package from the npm registry, which ships

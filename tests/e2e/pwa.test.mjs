@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
-import { browserSuite, doneItem, downloadHash, join, joined, ROOT, sha256, startServer, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, downloadHash, join, joined, leave, ROOT, sha256, startServer, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const SHELL_PREFIX = 'sharethings-shell-';
@@ -250,8 +250,7 @@ describe('the share sheet and arrival alerts', () => {
     assert.equal(got.name, 'notes.bin');
     assert.equal(got.hash, sha256(blob));
     // Sent means gone from the device's storage.
-    await phone.page.getByRole('button', { name: 'Leave session' }).click();
-    await phone.page.getByRole('button', { name: 'Join session' }).waitFor();
+    await leave(phone.page);
     assert.equal(await phone.page.getByTestId('pending-share-notice').count(), 0);
     await join(phone.page, { session, name: 'Phone', passphrase: PASS });
     await joined(phone.page);

@@ -51,19 +51,41 @@ check "web: assets/ is the build of web/ as committed" \
 check "server: release build embedding assets/" \
   bash -c "cd '$root' && cargo build --release --locked --quiet --bin sharethings"
 
-# Browser end-to-end tests, every *.test.mjs here (node's test runner prints its own counts).
+# Browser end-to-end tests. Firefox and WebKit run the flows that differ between engines
+# (engines/engines.test.mjs, each alone and mixed with Chromium), side by side with Chromium's
+# full set (every *.test.mjs here), each against its own server; their output is shown after.
 cd "$here" || exit 1
+engines=(firefox webkit)
+for engine in "${engines[@]}"; do
+  ENGINE=$engine node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination="$logs/$engine.out" \
+    --test-reporter=tap --test-reporter-destination="$logs/$engine.tap" engines/engines.test.mjs &
+  echo $! >"$logs/$engine.pid"
+done
+start=$SECONDS
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$logs/e2e.tap" ./*.test.mjs
-ep=$(grep -E '^# pass ' "$logs/e2e.tap" | awk '{print $3}')
-ef=$(grep -E '^# fail ' "$logs/e2e.tap" | awk '{print $3}')
-if [ -z "$ep" ] || [ -z "$ef" ]; then
-  failed=$((failed + 1))
-  echo "not ok - browser tests did not report"
-else
-  passed=$((passed + ep))
-  failed=$((failed + ef))
-fi
+  --test-reporter=tap --test-reporter-destination="$logs/chromium.tap" ./*.test.mjs
+echo "chromium: $((SECONDS - start)) s"
+
+# Adds the counts of one TAP file. $1 its name.
+tally() {
+  local p f
+  p=$(grep -E '^# pass ' "$logs/$1.tap" | awk '{print $3}')
+  f=$(grep -E '^# fail ' "$logs/$1.tap" | awk '{print $3}')
+  if [ -z "$p" ] || [ -z "$f" ]; then
+    failed=$((failed + 1))
+    echo "not ok - $1 browser tests did not report"
+  else
+    passed=$((passed + p))
+    failed=$((failed + f))
+  fi
+}
+tally chromium
+for engine in "${engines[@]}"; do
+  wait "$(cat "$logs/$engine.pid")"
+  echo "=== $engine (engines/engines.test.mjs), done after $((SECONDS - start)) s ==="
+  cat "$logs/$engine.out"
+  tally "$engine"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

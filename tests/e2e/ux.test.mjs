@@ -2,11 +2,11 @@
 // arrivals, nothing destructive by accident, invites that work, useful received text, an honest
 // plain-HTTP banner, accessibility. Debian's Chromium against the real release server.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, browserSuite, doneItem, drawPng, INSECURE_HOST, join, joined, pasteOnBody, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, drawPng, INSECURE_HOST, join, joined, leave, pasteOnBody, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const HIDE_TOASTS = '[data-scope=toast]{display:none!important}';
@@ -213,8 +213,7 @@ describe('ShareThings user experience', () => {
     await c.page.locator('input[name=name]').press('Enter');
     await joined(c.page);
     // Leaving does not walk back into the invitation.
-    await c.page.getByRole('button', { name: 'Leave session' }).click();
-    await c.page.getByRole('button', { name: 'Join session' }).waitFor();
+    await leave(c.page);
     assert.equal(await c.page.getByTestId('invitation').count(), 0);
     // Opened again on a device that has a name: it joins without a click.
     await c.page.goto('about:blank');
@@ -309,8 +308,12 @@ describe('ShareThings user experience', () => {
     assert.ok(fileNames.length >= 2, fileNames.join());
     for (const n of fileNames) assert.match(n, /report-2026\.txt/, n);
     // While an item moves, its Cancel button names it too, on the sender and on a receiver.
+    // Large enough to be still moving while its buttons are read on an idle machine.
     const big = joinPath(work, 'movie-2026.bin');
-    writeFileSync(big, Buffer.alloc(200 * 1024 * 1024, 7));
+    const fd = openSync(big, 'w');
+    const slice = Buffer.alloc(16 * 1024 * 1024, 7);
+    for (let i = 0; i < 64; i++) writeSync(fd, slice);
+    closeSync(fd);
     await a.page.getByTestId('file-input').setInputFiles(big);
     const movie = (d) => d.page.locator('[data-testid=item][data-name="movie-2026.bin"]');
     for (const d of [a, b]) {

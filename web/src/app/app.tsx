@@ -20,6 +20,8 @@ import { SessionPage } from './routes/session';
 interface Open {
   room: RoomClient;
   passphrase: string;
+  /** The join created a session whose name was typed: ask whether that was meant. */
+  askNew: boolean;
 }
 
 export function App() {
@@ -40,10 +42,11 @@ export function App() {
       <HomePage
         invite={invite}
         onDeclineInvite={() => setInvite(null)}
-        onJoined={(room, created, passphrase) => {
+        onJoined={(room, created, passphrase, askNew) => {
           setInvite(null);
-          setOpen({ room, passphrase });
+          setOpen({ room, passphrase, askNew });
           const name = room.store.get().sessionId;
+          if (askNew) return; // the session page asks first, and says "created" once confirmed
           toaster.create(
             created
               ? { type: 'success', title: 'Session created', description: `“${name}” is new. Invite your other devices.` }
@@ -57,6 +60,11 @@ export function App() {
     <SessionPage
       room={open.room}
       passphrase={open.passphrase}
+      askNew={open.askNew}
+      onConfirmNew={() => {
+        setOpen({ ...open, askNew: false });
+        toaster.create({ type: 'success', title: 'Session created', description: `“${open.room.store.get().sessionId}” is new. Invite your other devices.` });
+      }}
       onLeave={() => {
         open.room.leave();
         // Notices of this session mean nothing in the next one.

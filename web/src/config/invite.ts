@@ -40,3 +40,9 @@ export function takeInviteFromLocation(): Invite | null {
   if (invite) history.replaceState(null, '', window.location.pathname + window.location.search);
   return invite;
 }
+
+/** Names that only ever mean this machine: a link with one cannot work on another device. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '::1';
+}

@@ -82,3 +82,16 @@ describe('tracking', () => {
     await expect(engine.open(keyId, c0.iv, bad, chunkAad('item', 0, c0.total))).rejects.toThrow();
   });
 });
+
+describe('ChunkTracker ranges', () => {
+  it('keeps what arrived as ranges and restores it', () => {
+    const t = new ChunkTracker(10);
+    for (const i of [0, 1, 2, 5, 7, 8]) t.accept(i, 10);
+    expect(t.receivedRanges()).toEqual([[0, 3], [5, 6], [7, 9]]);
+    const back = ChunkTracker.restore(10, t.receivedRanges());
+    expect(back.receivedCount).toBe(6);
+    expect(back.missingRanges()).toEqual([[3, 5], [6, 7], [9, 10]]);
+    // Hostile or stale records cannot go beyond the item.
+    expect(ChunkTracker.restore(4, [[-5, 2], [3, 99]]).receivedRanges()).toEqual([[0, 2], [3, 4]]);
+  });
+});

@@ -81,6 +81,26 @@ export class ChunkTracker {
     return this.received === this.totalChunks;
   }
 
+  /** What has arrived, as half-open ranges (to keep, see `disk/partials.ts`). */
+  receivedRanges(): ChunkRanges {
+    const out: ChunkRanges = [];
+    let i = this.seen.indexOf(1);
+    while (i !== -1) {
+      let j = this.seen.indexOf(0, i);
+      if (j === -1) j = this.totalChunks;
+      out.push([i, j]);
+      i = this.seen.indexOf(1, j);
+    }
+    return out;
+  }
+
+  /** A tracker that has the chunks of `ranges` (as `receivedRanges` gave them; out-of-range parts are ignored). */
+  static restore(totalChunks: number, ranges: ChunkRanges): ChunkTracker {
+    const t = new ChunkTracker(totalChunks);
+    for (const i of rangeIndices(ranges, totalChunks)) t.accept(i, totalChunks);
+    return t;
+  }
+
   /** The first index not yet received, or `totalChunks` when complete. */
   firstMissing(): number {
     const i = this.seen.indexOf(0);

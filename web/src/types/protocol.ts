@@ -165,12 +165,12 @@ export interface ResendRequest {
 
 /**
  * Sealed control message: the sender stopped item `contentId`: cancelled by them, its file
- * became unreadable, or sending failed for another reason.
+ * became unreadable, sending failed for another reason, or its page is closing (`left`).
  */
 export interface CancelNotice {
   kind: 'cancel';
   contentId: string;
-  reason: 'cancelled' | 'unreadable' | 'failed';
+  reason: 'cancelled' | 'unreadable' | 'failed' | 'left';
 }
 
 /** Sealed control message: clear every item on every device; `at` is the sender's clock (ms). */

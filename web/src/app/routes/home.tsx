@@ -50,7 +50,7 @@ export function HomePage({
 }: {
   invite: Invite | null;
   onDeclineInvite: () => void;
-  onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
+  onJoined: (room: RoomClient, created: boolean, passphrase: string, askNew: boolean) => void;
 }) {
   useDocumentTitle(invite ? `Invitation to ${invite.sessionId} · ${APP_TITLE}` : APP_TITLE);
   const [keepItems, setKeepItems] = useState(false);

@@ -2,10 +2,11 @@
  * The session page: header with connection state, the share panel, the members and this
  * device's settings. The tab title names the session and counts items not yet seen.
  */
-import { Box, Button, Container, Flex, Grid, Heading, HStack, Separator, Stack, Text } from '@chakra-ui/react';
-import { LogOut, ShieldCheck } from 'lucide-react';
+import { Box, Container, Flex, Grid, Heading, HStack, Separator, Stack, Text } from '@chakra-ui/react';
+import { HardDrive, ShieldCheck } from 'lucide-react';
 import { useEffect } from 'react';
 import { ColorModeButton } from '../../components/ui/color-mode';
+import { ConfirmDialog } from '../../components/ui/dialog';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { LogoMark } from '../../components/ui/logo';
 import { toaster } from '../../components/ui/toaster';
@@ -15,6 +16,8 @@ import { InboxMark } from '../../features/inbox/components/inbox-mark';
 import { ItemExtra } from '../../features/share/item-extra';
 import { describeWait, refusalTitle } from '../../features/inbox/inbox-text';
 import { InviteDialog } from '../../features/session/components/invite-dialog';
+import { LeaveButton } from '../../features/session/components/leave-button';
+import { useTransferGuards } from '../../hooks/use-transfer-guards';
 import { MemberList } from '../../features/session/components/member-list';
 import { AutoFetchSetting } from '../../features/session/components/auto-fetch-setting';
 import { RecentSetting } from '../../features/session/components/recent-setting';
@@ -71,6 +74,24 @@ function UnseenItems({ sessionId }: { sessionId: string }) {
   return null;
 }
 
+/** Where received files go on this device: people sending large videos to a phone need to know. */
+const STORAGE_TEXT = {
+  sync: 'Received files are written to this device’s storage as they arrive.',
+  writable: 'Received files are written to this device’s storage as they arrive (through a file stream).',
+  memory: 'This browser cannot store files on disk here, so received files are kept in memory: large ones wait until you choose Get.',
+};
+
+function StorageNote() {
+  const storage = useRoomValue('storage');
+  if (!storage) return null;
+  return (
+    <HStack gap="2" align="start" color="fg.muted" fontSize="xs" data-testid="storage-mode" data-mode={storage}>
+      <HardDrive size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
+      <Text>{STORAGE_TEXT[storage]}</Text>
+    </HStack>
+  );
+}
+
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
   const sessionId = useRoomValue('sessionId');
   const status = useRoomValue('status');
@@ -105,10 +126,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <HStack gap={{ base: '0.5', md: '1.5' }} flexShrink={0}>
               <InviteDialog sessionId={sessionId} passphrase={passphrase} />
               <ColorModeButton />
-              <Button size="sm" variant="ghost" onClick={onLeave} aria-label="Leave session">
-                <LogOut />
-                <Text hideBelow="sm">Leave</Text>
-              </Button>
+              <LeaveButton sessionId={sessionId} onLeave={onLeave} />
             </HStack>
           </HStack>
         </Container>
@@ -147,6 +165,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <RecentSetting />
             <AutoFetchSetting />
             <Separator />
+            <StorageNote />
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
@@ -163,13 +182,52 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
   );
 }
 
-export function SessionPage({ room, passphrase, onLeave }: { room: RoomClient; passphrase: string; onLeave: () => void }) {
+/**
+ * A typed session name that created a new session may be a mistake ("Family" for "family", or
+ * a typo): nobody else is in it. Asked at once, so the device does not sit alone in a second
+ * session believing it shares with the first.
+ */
+function ConfirmNewSession({ sessionId, onConfirm, onLeave }: { sessionId: string; onConfirm: () => void; onLeave: () => void }) {
+  return (
+    <ConfirmDialog
+      title={`Start a new session “${sessionId}”?`}
+      open
+      onOpenChange={(open) => {
+        if (!open) onLeave();
+      }}
+      action={`Start “${sessionId}”`}
+      actionPalette="teal"
+      onAction={onConfirm}
+      focus="cancel"
+    >
+      <Text fontSize="sm" data-testid="confirm-new-session">
+        No device is in a session called “{sessionId}” right now. If you meant to join one that exists, go back and check the
+        name: capital letters count, and a typo makes a different session.
+      </Text>
+    </ConfirmDialog>
+  );
+}
+
+interface SessionPageProps {
+  room: RoomClient;
+  passphrase: string;
+  /** The join created a session from a typed name: ask before going on (see `ConfirmNewSession`). */
+  askNew: boolean;
+  onConfirmNew: () => void;
+  onLeave: () => void;
+}
+
+export function SessionPage({ room, passphrase, askNew, onConfirmNew, onLeave }: SessionPageProps) {
   useEffect(() => room.onNotice(toastFor), [room]);
+  useTransferGuards(room);
   const fallback = room.store.get().cryptoBackend === 'purejs';
   return (
     <RoomContext.Provider value={room}>
       <ItemExtra.Provider value={inboxMark}>
-        <Body passphrase={passphrase} onLeave={onLeave} fallback={fallback} />
+        <Box data-new-session={askNew ? 'ask' : undefined}>
+          <Body passphrase={passphrase} onLeave={onLeave} fallback={fallback} />
+        </Box>
+        {askNew && <ConfirmNewSession sessionId={room.store.get().sessionId} onConfirm={onConfirmNew} onLeave={onLeave} />}
       </ItemExtra.Provider>
     </RoomContext.Provider>
   );

@@ -9,7 +9,8 @@ import { useState } from 'react';
 
 export function InsecureBanner() {
   const [details, setDetails] = useState(false);
-  const https = `https://${window.location.host}${window.location.pathname}`;
+  // HTTPS is HAProxy's, on the standard port (docs/deploy.md): not the plain server's port.
+  const https = `https://${window.location.hostname}/`;
   return (
     <Alert.Root status="warning" variant="subtle" borderRadius="0" py={{ base: '2', md: '3' }} px={{ base: '3', md: '4' }} data-testid="insecure-banner">
       <Alert.Indicator boxSize={{ base: '4', md: '5' }} />
@@ -22,11 +23,12 @@ export function InsecureBanner() {
           </Text>
           <Box as="span" display={{ base: details ? 'inline' : 'none', md: 'inline' }} id="insecure-details">
             Replaced JavaScript could read everything you share or receive. The browser's built-in cryptography is also off
-            over HTTP, so a slower JavaScript version of the same encryption is used.{' '}
+            over HTTP, so a slower JavaScript version of the same encryption is used, and browsers allow neither
+            notifications nor the app's clipboard and install features on such a page.{' '}
             <Link href={https} fontWeight="medium" textDecoration="underline">
               Open ShareThings over HTTPS
             </Link>{' '}
-            to protect the page too.
+            (if this server was set up with it) to protect the page too.
           </Box>
           <Button
             hideFrom="md"

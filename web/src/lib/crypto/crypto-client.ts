@@ -14,6 +14,7 @@
  * free.
  */
 import type { Bytes, CryptoEngine, DeriveResult } from './engine';
+import type { StorageMode } from '../disk/opfs';
 import type { AeadKey } from './backend';
 import { AuthError, errorFromKind } from './errors';
 import { encodeUtf8 } from './format';
@@ -40,8 +41,11 @@ export interface CryptoClient {
   closeSource(source: number): void;
   /** Opens a ciphertext; an ArrayBuffer (or a view of a whole one) is transferred, not copied. */
   open(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string): Promise<Bytes>;
-  /** Whether `openToDisk` and the disk calls work here (a worker with OPFS). */
-  diskAvailable(): Promise<boolean>;
+  /**
+   * How received files are kept here: on disk through a sync handle or a stream (then
+   * `openToDisk` and the disk calls work), or in memory (no worker, no OPFS, not a secure context).
+   */
+  storage(): Promise<StorageMode>;
   /** Opens a ciphertext (on the page) and has the worker write the plaintext to disk; resolves to its length. */
   openToDisk(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string, target: DiskTarget): Promise<number>;
   /** Writes plaintext opened already (format v3's chunks) to disk; resolves to its length. */
@@ -71,7 +75,7 @@ const WRITE_BATCH = 4;
 export class WorkerCryptoClient implements CryptoClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private disk?: Promise<boolean>;
+  private disk?: Promise<StorageMode>;
   /** The keys `openToDisk` opens chunks with here, by key id. */
   private readonly chunkKeys = new Map<number, AeadKey>();
   private outbox?: Outbox;
@@ -157,10 +161,10 @@ export class WorkerCryptoClient implements CryptoClient {
     return new Uint8Array(r.data);
   }
 
-  diskAvailable() {
+  storage() {
     this.disk ??= this.call({ op: 'disk-probe' }).then(
-      (r) => r.disk === true,
-      () => false,
+      (r) => r.storage ?? 'memory',
+      (): StorageMode => 'memory',
     );
     return this.disk;
   }
@@ -251,8 +255,8 @@ export class InThreadCryptoClient implements CryptoClient {
   async open(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
     return (await this.get()).open(keyId, iv, new Uint8Array(ciphertext), aad);
   }
-  diskAvailable() {
-    return Promise.resolve(false);
+  storage() {
+    return Promise.resolve<StorageMode>('memory');
   }
   openToDisk = noDisk;
   writeToDisk = noDisk;

@@ -1,11 +1,11 @@
 /**
  * Web Worker running the crypto engine, so 600 000 PBKDF2 rounds and AES-GCM over large files
  * never freeze the page, and writing received files to disk (synchronous OPFS handles exist
- * only in workers; the chunks are opened on the page, see `crypto-client.ts`). Messages are
+ * only in workers, and a stream written here keeps its bytes off the page; the chunks are opened on the page, see `crypto-client.ts`). Messages are
  * batches of `WorkerRequest` in and of `WorkerResponse` out; byte buffers are transferred, not
  * copied, and file slices are read here, so the page never touches them.
  */
-import { opfsAvailable, OpfsFiles } from '../disk/opfs';
+import { OpfsFiles } from '../disk/opfs';
 import { CryptoEngine } from './engine';
 import { errorKind } from './errors';
 import type { WorkerRequest, WorkerResponse } from './protocol';
@@ -15,18 +15,6 @@ const engine = new CryptoEngine();
 const disk = new OpfsFiles();
 const sources = new SourceFiles();
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-
-async function probeDisk(): Promise<boolean> {
-  if (!opfsAvailable()) return false;
-  try {
-    const folder = `probe-${Math.random().toString(36).slice(2)}`;
-    await disk.write({ folder, name: 'probe', offset: 0, size: 1 }, new Uint8Array(1));
-    await disk.remove(folder);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Reply = { res: WorkerResponse; transfer?: Transferable[] };
 
@@ -61,7 +49,7 @@ async function handle(req: WorkerRequest): Promise<Reply> {
         await disk.write(req.target, new Uint8Array(req.data));
         return ok();
       case 'disk-probe':
-        return ok({ disk: await probeDisk() });
+        return ok({ storage: await disk.probe() });
       case 'disk-finish':
         return ok({ file: await disk.finish(req.folder, req.name, req.size) });
       case 'disk-remove':

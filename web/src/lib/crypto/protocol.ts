@@ -1,5 +1,6 @@
 /** Messages between the page and the crypto worker. Types only. */
 import type { DeriveResult } from './engine';
+import type { StorageMode } from '../disk/opfs';
 import type { ErrorKind } from './errors';
 
 /**
@@ -36,7 +37,7 @@ export type WorkerResponse =
       derive?: DeriveResult;
       iv?: Uint8Array<ArrayBuffer>;
       data?: ArrayBuffer;
-      disk?: boolean;
+      storage?: StorageMode;
       file?: File;
     }
   | { id: number; ok: false; kind: ErrorKind; message: string };

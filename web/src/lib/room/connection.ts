@@ -33,6 +33,8 @@ export interface ConnectionHandlers {
   rejoined(selfId: string, members: Member[], inbox: InboxTerms | null): void;
   /** The connection went away; acks still outstanding will never come. */
   lost(): void;
+  /** The page is closing: what must still go out goes now, before the socket says goodbye. */
+  closing(): void;
   rejoinFailed(code: ErrorCode | 'unreachable', message: string): void;
   /** The server ended our membership (another connection took it, or the passphrase changed). */
   ended(why: 'replaced' | 'refused'): void;
@@ -203,7 +205,10 @@ export class Connection {
    * the others learn at once that our transfers stopped instead of after the rejoin grace.
    */
   private readonly onPageHide = () => {
-    if (!this.closed && this.socket.connected) this.socket.disconnect();
+    if (this.closed || !this.socket.connected) return;
+    // Last words first (a sender's goodbyes), then the disconnect: in that order on the wire.
+    this.handlers?.closing();
+    this.socket.disconnect();
   };
 
   private readonly onPageShow = (e: PageTransitionEvent) => {

@@ -6,7 +6,7 @@
  */
 import type { CryptoClient } from '../crypto/crypto-client';
 import { fromBase64, metaAad, toBase64 } from '../crypto/format';
-import type { ContentEnvelope, ContentEvent, ControlMessage, ItemMeta, SealedMeta } from '../../types/protocol';
+import type { CancelNotice, ContentEnvelope, ContentEvent, ControlMessage, ItemMeta, SealedMeta } from '../../types/protocol';
 import { newContentId } from './ids';
 
 export interface SealedEnvelope {
@@ -41,6 +41,8 @@ export async function openEnvelope(crypto: CryptoClient, keyId: number, e: Conte
   return classify(value);
 }
 
+const CANCEL_REASONS: readonly CancelNotice['reason'][] = ['cancelled', 'unreadable', 'failed', 'left'];
+
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
@@ -59,8 +61,8 @@ export function classify(value: unknown): Opened | undefined {
       return { kind: 'control', msg: { kind: 'resend', contentId: v.contentId, fromChunk: v.fromChunk, ...(ranges ? { ranges } : {}) } };
     }
     case 'cancel':
-      if (!isString(v.contentId) || (v.reason !== 'cancelled' && v.reason !== 'unreadable' && v.reason !== 'failed')) return undefined;
-      return { kind: 'control', msg: { kind: 'cancel', contentId: v.contentId, reason: v.reason } };
+      if (!isString(v.contentId) || !CANCEL_REASONS.includes(v.reason as CancelNotice['reason'])) return undefined;
+      return { kind: 'control', msg: { kind: 'cancel', contentId: v.contentId, reason: v.reason as CancelNotice['reason'] } };
     case 'progress':
       if (!isString(v.contentId) || !isCount(v.have)) return undefined;
       return { kind: 'control', msg: { kind: 'progress', contentId: v.contentId, have: v.have } };

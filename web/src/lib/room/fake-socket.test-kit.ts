@@ -91,9 +91,11 @@ export interface FakeJoin {
   autoFetchBytes?: number;
   joinAck?: Record<string, unknown>;
   withJoinAck?: (s: FakeSocket) => void;
+  /** The largest item kept in memory without asking (the fake's crypto keeps items in memory). */
+  memoryBudget?: number;
 }
 
-export async function joinFake({ crypto = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024, joinAck = {}, withJoinAck }: FakeJoin = {}) {
+export async function joinFake({ crypto = new InThreadCryptoClient(), autoFetchBytes = 16 * 1024 * 1024, joinAck = {}, withJoinAck, memoryBudget = 1 << 30 }: FakeJoin = {}) {
   let socket: FakeSocket | undefined;
   const r = await RoomClient.join({
     sessionId: 'room',
@@ -102,6 +104,7 @@ export async function joinFake({ crypto = new InThreadCryptoClient(), autoFetchB
     crypto,
     recentWindowMs: () => 30 * 60_000,
     autoFetchBytes: () => autoFetchBytes,
+    memoryBudget: () => memoryBudget,
     connect: (_url, options) => {
       socket = new FakeSocket(options as Record<string, unknown>, joinAck, withJoinAck);
       return socket as unknown as Socket;

@@ -40,6 +40,12 @@ export interface Item {
   inInbox?: boolean;
   /** Why the session's inbox did not keep our item (it still reached the members online). */
   inboxError?: string;
+  /** Stopped or interrupted with part of it here: Get goes on from there. */
+  resumable?: boolean;
+  /** Our item from an earlier page: its file must be picked again to go on sending it. */
+  repick?: boolean;
+  /** Our item: the members who confirmed they have all of it. */
+  deliveredTo?: { id: string; name: string }[];
 }
 
 /** Progress reaches the store at most this often per item. */

@@ -4,19 +4,31 @@
  * per chunk to know what has arrived. Every transfer ends: `done` once all chunks authenticated, `cancelled`
  * or `failed` when its sender says so (sealed, so the server cannot forge it) or when this
  * device cannot keep it (a full disk fails here only), and `paused` while its sender is away,
- * resuming when they are back. A watchdog asks again for whatever stops arriving, so a lost
- * chunk or a relay restart can slow a transfer but never leave it hanging.
+ * resuming when they are back, or ending when they closed their page or stay gone. A watchdog
+ * asks again for whatever stops arriving, so a lost chunk or a relay restart can slow a
+ * transfer but never leave it hanging.
+ *
+ * Where files are written in place, an unfinished item outlives its page (`disk/partials.ts`):
+ * after a reload the session offers it again, paused, and Resume asks only for what is missing.
+ *
+ * Before an item is taken, it must fit: in the browser's free storage quota when files go to
+ * disk (else it fails here at once, saying so), and within a share of the device's memory where
+ * they cannot (else it waits, offered, saying it would be kept in memory, until the user asks).
  */
 import { ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError, DiskError } from '../crypto/errors';
-import type { CancelNotice, ChunkEvent, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
+import { CHUNK_SIZE } from '../crypto/format';
+import type { CancelNotice, ChunkEvent, ContentEnvelope, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
+import type { StorageMode } from '../disk/opfs';
+import { deletePartial, type PartialItem } from '../disk/partials';
+import { formatBytes } from '../../utils/format';
 
 /** No new chunk for this long while receiving: ask the sender again. */
 export const STALL_MS = 4000;
@@ -28,9 +40,18 @@ export const STALL_MS = 4000;
  */
 export const MAX_ASKS = 1;
 const PAUSED_ASK_MS = 30_000;
+/**
+ * A sender gone from the session this long while its item is paused (its page crashed, or it
+ * came back as a new page that no longer has the file) ends the item: waiting longer helps no one.
+ */
+export const SENDER_GONE_MS = 30_000;
 const WATCHDOG_MS = 2000;
+/**
+ * Chunks of an item nothing announced are kept (they may come before their metadata), but only
+ * for this many items, and this many chunks of each. An announced item's are all kept (`taking`).
+ */
 const MAX_ORPHAN_ITEMS = 8;
-const MAX_ORPHAN_CHUNKS = 16;
+const MAX_ORPHAN_CHUNKS = 32;
 /** Written chunks between two progress reports to the sender (its flow control). */
 export const REPORT_EVERY = 16;
 
@@ -50,6 +71,19 @@ interface Incoming {
   lastProgress: number;
   lastAsk: number;
   asks: number;
+  /** When it last paused (undefined while it runs). */
+  pausedAt?: number;
+  /** A chunk is on disk: the file took its whole size, so the quota allowed it. */
+  written?: boolean;
+  /** The browser's answer to how much it lets us store, asked as the item started. */
+  free?: Promise<number | undefined>;
+  /** The folder its file is in (this room's, or an earlier page's for a resumed item). */
+  folder?: string;
+  /**
+   * Stopped because its sender went away (or this page did): it goes on by itself as soon as
+   * they send or offer it again. Not so for an item the user stopped.
+   */
+  autoResume?: boolean;
 }
 
 export interface ReceiverContext {
@@ -64,6 +98,13 @@ export interface ReceiverContext {
   autoFetchBytes(): number;
   /** This room's folder on disk. */
   folder: string;
+  sessionId: string;
+  /** Bytes the browser still lets us store on disk, when it says. */
+  freeSpace(): Promise<number | undefined>;
+  /** The largest item kept in memory without asking first. */
+  memoryBudget(): number;
+  /** Keeps the record of an unfinished item on disk (see `disk/partials.ts`); none in tests. */
+  savePartial?(p: PartialItem): void;
   now?: () => number;
 }
 
@@ -76,18 +117,41 @@ export class Receiver {
   private readonly dropped = new Set<string>();
   /** Sealed metadata of offered items, to start them when asked. */
   private readonly offers = new Map<string, { from: string; meta: ItemMeta; inbox: boolean }>();
+  /**
+   * Items between their announcement (metadata being opened) or being taken, and being ready for
+   * chunks. A sender does not wait for either (the CLI sends all it has and is gone), so every
+   * chunk of theirs is kept meanwhile: what is not kept must come again, from a sender that may
+   * have left. It holds no more than the page received already, and is let go once they start.
+   */
+  private readonly taking = new Set<string>();
+  /** Items stopped on this device, with what they had received: Get goes on from there. */
+  private readonly halted = new Map<string, Incoming>();
   /** Cancels that arrived before their item's metadata. */
   private readonly early = new Map<string, CancelNotice>();
   private readonly watchdog: ReturnType<typeof setInterval>;
-  private readonly disk: Promise<boolean>;
+  /** How received files are kept here (see `disk/opfs.ts`). */
+  readonly storage: Promise<StorageMode>;
 
   constructor(private readonly ctx: ReceiverContext) {
-    this.disk = ctx.crypto.diskAvailable();
+    this.storage = ctx.crypto.storage();
     this.watchdog = setInterval(() => this.checkStalls(), WATCHDOG_MS);
   }
 
   private now() {
     return this.ctx.now?.() ?? Date.now();
+  }
+
+  /** A `content` event that may announce an item is being opened: its chunks are kept until then. */
+  announced(env: ContentEnvelope | undefined) {
+    if (typeof env?.contentId !== 'string' || !(env.totalChunks > 0)) return;
+    this.taking.add(env.contentId);
+    return env.contentId;
+  }
+
+  /** An announced item was opened and taken, offered or refused: chunks kept for nothing go. */
+  settled(id: string) {
+    this.taking.delete(id);
+    if (!this.incoming.has(id)) this.orphans.delete(id);
   }
 
   /**
@@ -103,6 +167,12 @@ export class Receiver {
       return;
     }
     const known = this.ctx.board.get(id);
+    const waiting = this.halted.get(id);
+    if (waiting?.autoResume) {
+      // Its sender is back (a page reopened, the file picked again): go on where it stopped.
+      waiting.from = from;
+      return this.fetch(id);
+    }
     if (known) {
       const offer = this.offers.get(id);
       if (known.state === 'offered') this.offers.set(id, { from, meta: offer?.meta ?? meta, inbox: offer?.inbox ?? inbox });
@@ -121,9 +191,10 @@ export class Receiver {
       this.ctx.board.add({ ...itemFrom(id, from, meta), ...senderEnding(early.reason, meta.senderName) });
       return;
     }
-    if (meta.offered && meta.size > this.ctx.autoFetchBytes()) {
+    const inMemory = meta.size > this.ctx.memoryBudget() && (await this.storage) === 'memory';
+    if (inMemory || (meta.offered && meta.size > this.ctx.autoFetchBytes())) {
       this.offers.set(id, { from, meta, inbox });
-      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered' });
+      this.ctx.board.add({ ...itemFrom(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
       this.ctx.notify({ kind: 'offered', name: meta.name, from: meta.senderName });
       return;
     }
@@ -131,8 +202,19 @@ export class Receiver {
     await this.start(id, from, meta, meta.offered === true, inbox);
   }
 
-  /** The user asks for an offered item (or again, after stopping it). */
+  /** Why an item waits although it was sent to us: this browser would keep it in memory. */
+  private memoryNote() {
+    return `This browser cannot store files on disk, so it would keep this one in memory: more than ${formatBytes(this.ctx.memoryBudget())} (a quarter of this device's memory)`;
+  }
+
+  /** The user asks for an offered item, or again after stopping it (which goes on where it stopped). */
   async fetch(id: string) {
+    const halted = this.halted.get(id);
+    if (halted) {
+      this.wake(halted);
+      this.ask(halted);
+      return;
+    }
     const offer = this.offers.get(id);
     if (!offer || this.incoming.has(id)) return;
     this.ctx.board.patch(id, { state: 'receiving', transferred: 0, error: undefined, note: undefined });
@@ -140,9 +222,22 @@ export class Receiver {
   }
 
   private async start(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
+    this.taking.add(id);
+    try {
+      await this.begin(id, from, meta, late, inbox);
+    } finally {
+      this.taking.delete(id);
+    }
+  }
+
+  private async begin(id: string, from: string, meta: ItemMeta, late: boolean, inbox: boolean) {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
-    const sink: Sink = (await this.disk) ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
+    const onDisk = (await this.storage) !== 'memory';
+    // Asked now, answered while chunks already flow (a sender does not wait for it).
+    const free = onDisk ? this.ctx.freeSpace() : undefined;
+    const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
+    const folder = onDisk ? this.ctx.folder : undefined;
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
     const now = this.now();
     const inc: Incoming = {
@@ -158,8 +253,15 @@ export class Receiver {
       lastProgress: now,
       lastAsk: now,
       asks: 0,
+      folder,
+      free,
     };
     this.incoming.set(id, inc);
+    void free?.then((left) => {
+      // A first write that went through had the whole size granted: the estimate was wrong.
+      if (left === undefined || left >= meta.size || inc.written || this.incoming.get(id) !== inc) return;
+      this.failHere(inc, noSpace(meta.size, left));
+    });
     // Offered items come only when asked; everything else is already on its way.
     if (late) this.ask(inc);
     const waiting = this.orphans.get(id);
@@ -170,14 +272,23 @@ export class Receiver {
   async chunk(e: ChunkEvent) {
     const c = e.chunk;
     if (!c || typeof c.contentId !== 'string' || typeof c.iv !== 'string' || this.dropped.has(c.contentId)) return;
-    const inc = this.incoming.get(c.contentId);
+    let inc = this.incoming.get(c.contentId);
+    const waiting = this.halted.get(c.contentId);
+    if (!inc && waiting?.autoResume) {
+      // Its sender is sending again: take it, and ask for whatever this delivery will not bring.
+      this.wake(waiting);
+      this.ask(waiting);
+      inc = waiting;
+    }
     if (!inc) {
-      if (this.ctx.board.get(c.contentId)) return; // complete, offered or stopped
-      // Its metadata is still being opened: keep a few chunks, and only for a few items.
+      if (waiting) return; // stopped here by the user: Get asks again
+      const taking = this.taking.has(c.contentId);
+      if (this.ctx.board.get(c.contentId) && !taking) return; // complete, offered or stopped
+      // Not ready for it yet: kept for then (see `taking`, and MAX_ORPHAN_ITEMS).
       const list = this.orphans.get(c.contentId);
       if (list) {
-        if (list.length < MAX_ORPHAN_CHUNKS) list.push(e);
-      } else if (this.orphans.size < MAX_ORPHAN_ITEMS) {
+        if (taking || list.length < MAX_ORPHAN_CHUNKS) list.push(e);
+      } else if (taking || this.orphans.size < MAX_ORPHAN_ITEMS) {
         this.orphans.set(c.contentId, [e]);
       }
       return;
@@ -193,18 +304,23 @@ export class Receiver {
       }
       length = await this.ctx.sealing.openChunk(inc.sink, c, inc.meta.size);
     } catch (err) {
-      if (this.incoming.get(c.contentId) === inc) this.failHere(inc, reasonFor(err));
+      // Out of space: say how much it needs and how much the browser allows, when it says.
+      const left = err instanceof DiskError && err.full ? await inc.free : undefined;
+      if (this.incoming.get(c.contentId) === inc) this.failHere(inc, left !== undefined && left < inc.meta.size ? noSpace(inc.meta.size, left) : reasonFor(err));
       return;
     } finally {
       inc.writing.delete(index);
     }
     if (this.incoming.get(c.contentId) !== inc) return; // stopped meanwhile
+    inc.written = true;
     inc.tracker.accept(index, c.totalChunks);
     if (inc.inbox) this.fetchMore(inc, inc.inbox);
     else if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
+    if (inc.tracker.receivedCount % REPORT_EVERY === 0 && !inc.tracker.complete) void this.keep(inc);
     inc.bytes += length;
     inc.lastProgress = this.now();
     inc.asks = 0;
+    inc.pausedAt = undefined;
     const item = this.ctx.board.get(inc.id);
     if (item?.state === 'paused') this.ctx.board.patch(inc.id, { state: 'receiving', note: undefined });
     if (!inc.tracker.complete) {
@@ -212,6 +328,9 @@ export class Receiver {
       return;
     }
     this.incoming.delete(inc.id);
+    void deletePartial(inc.id);
+    // The sender learns that this device has it all (its per-device delivery).
+    if (!inc.inbox) this.report(inc);
     try {
       const blob = await inc.sink.finish();
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
@@ -234,24 +353,30 @@ export class Receiver {
       return;
     }
     if (item.mine || item.state === 'done' || item.state === 'failed' || item.state === 'cancelled') return;
-    const inc = this.incoming.get(msg.contentId);
+    if (msg.reason === 'left') return this.senderClosed(msg.contentId, item.senderName, item.name);
+    const inc = this.incoming.get(msg.contentId) ?? this.halted.get(msg.contentId);
     this.incoming.delete(msg.contentId);
+    this.halted.delete(msg.contentId);
     this.offers.delete(msg.contentId);
     void inc?.sink.discard();
+    void deletePartial(msg.contentId);
     const ending = senderEnding(msg.reason, item.senderName);
     this.ctx.board.patch(msg.contentId, { ...ending, bytesPerSecond: 0, note: undefined });
-    if (ending.state === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
+    if (msg.reason === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
     else this.ctx.notify({ kind: 'transfer-failed', name: item.name, reason: ending.error });
   }
 
-  /** Stops receiving on this device only; the item stays, and can be fetched again. */
+  /**
+   * Stops receiving on this device only; the item stays with what it has, and Get goes on from
+   * there (asking only for the chunks still missing).
+   */
   stop(id: string) {
     const inc = this.incoming.get(id);
     if (!inc) return;
     this.incoming.delete(id);
-    void inc.sink.discard();
-    this.offers.set(id, { from: inc.from, meta: { ...inc.meta, offered: true }, inbox: inc.inbox !== undefined });
-    this.ctx.board.patch(id, { state: 'offered', transferred: 0, bytesPerSecond: 0, note: 'Stopped on this device' });
+    this.halted.set(id, inc);
+    inc.pausedAt = undefined;
+    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, resumable: true, transferred: inc.bytes, note: `Stopped on this device at ${formatBytes(inc.bytes)}` });
   }
 
   /** The session's inbox no longer keeps item `id`: what was to come from there cannot. */
@@ -269,39 +394,68 @@ export class Receiver {
   /** Forgets an item here and frees its space. */
   remove(id: string) {
     this.dropped.add(id);
+    void deletePartial(id);
     this.offers.delete(id);
     this.orphans.delete(id);
     void this.incoming.get(id)?.sink.discard();
     this.incoming.delete(id);
+    void this.halted.get(id)?.sink.discard();
+    this.halted.delete(id);
     void this.stored.get(id)?.discard();
     this.stored.delete(id);
   }
 
   /** Forgets everything (a clear): every file is deleted. */
   clear() {
-    for (const id of [...this.incoming.keys(), ...this.stored.keys(), ...this.offers.keys()]) this.remove(id);
+    for (const id of [...this.incoming.keys(), ...this.halted.keys(), ...this.stored.keys(), ...this.offers.keys()]) this.remove(id);
     this.orphans.clear();
   }
 
-  /** Leaving: stop, and delete this room's folder. */
+  /** Leaving: stop, and delete this room's folder (and the folders of items it took over). */
   async close() {
     clearInterval(this.watchdog);
+    const folders = new Set([...this.incoming.values(), ...this.halted.values()].map((i) => i.folder).filter((f): f is string => f !== undefined));
     this.clear();
-    if (await this.disk) await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
+    for (const f of folders) if (f !== this.ctx.folder) await this.ctx.crypto.diskRemove(f).catch(() => undefined);
+    if ((await this.storage) !== 'memory') await this.ctx.crypto.diskRemove(this.ctx.folder).catch(() => undefined);
   }
 
-  /** A member left: what they were sending pauses, and says why. */
+  /** A member left: what they were sending stops here, keeping what arrived, and says why. */
   memberLeft(memberId: string, name: string) {
-    for (const inc of this.incoming.values()) {
-      if (inc.from === memberId && !inc.inbox) this.pause(inc, `${name} left; it resumes if they come back`);
+    for (const inc of [...this.incoming.values()]) {
+      if (inc.from === memberId && !inc.inbox) this.halt(inc, `${name} left before sending all of it; it goes on if they come back`);
     }
   }
 
-  /** Someone joined (perhaps a sender coming back under a new id): resume what is paused. */
+  /**
+   * Someone joined (perhaps a sender coming back under a new id): resume what is paused, and
+   * ask again for what stopped because its sender went away (whoever has it answers).
+   */
   memberJoined() {
     for (const inc of this.incoming.values()) {
       if (this.ctx.board.get(inc.id)?.state === 'paused') this.resume(inc);
     }
+    for (const inc of this.halted.values()) if (inc.autoResume) this.ask(inc);
+  }
+
+  /** Stops an item whose sender went away, keeping what arrived (see `autoResume`). */
+  private halt(inc: Incoming, note: string) {
+    this.incoming.delete(inc.id);
+    this.halted.set(inc.id, inc);
+    inc.autoResume = true;
+    inc.pausedAt = undefined;
+    void this.keep(inc);
+    this.ctx.board.patch(inc.id, { state: 'offered', resumable: true, transferred: inc.bytes, bytesPerSecond: 0, note });
+  }
+
+  /** A stopped item goes on: it is received again from where it stopped. */
+  private wake(inc: Incoming) {
+    this.halted.delete(inc.id);
+    inc.autoResume = undefined;
+    inc.asks = 0;
+    inc.lastProgress = this.now();
+    this.incoming.set(inc.id, inc);
+    this.ctx.board.patch(inc.id, { state: 'receiving', transferred: inc.bytes, error: undefined, note: undefined, resumable: undefined });
   }
 
   /** Back on a new connection: ask for what is missing; pause what has no sender here. */
@@ -313,12 +467,85 @@ export class Receiver {
     }
   }
 
+  /**
+   * The sender's page closed before the item was all here. What arrived is kept (on disk, with
+   * its record), the item says so at once, and it goes on by itself if the sender opens the
+   * session again and picks the file again; Discard frees it.
+   */
+  private senderClosed(id: string, senderName: string, name: string) {
+    const note = `${senderName} closed ShareThings before sending all of it; it goes on if they open the session again`;
+    const inc = this.incoming.get(id) ?? this.halted.get(id);
+    if (inc) {
+      this.halt(inc, note);
+    } else {
+      this.ctx.board.patch(id, { note });
+    }
+    this.ctx.notify({ kind: 'transfer-failed', name, reason: note });
+  }
+
+  /**
+   * Items an earlier page of this session left unfinished (reloaded, closed, frozen): shown
+   * stopped, with what they have; Resume (`fetch`) asks their sender for the rest.
+   */
+  async adopt(partials: PartialItem[]) {
+    if ((await this.storage) !== 'sync') return;
+    for (const p of partials) {
+      // Its sender may have offered it again already (a late joiner's offer): take that over.
+      const known = this.ctx.board.get(p.id);
+      if ((known && known.state !== 'offered') || this.halted.has(p.id) || this.incoming.has(p.id) || this.dropped.has(p.id)) continue;
+      let tracker: ChunkTracker;
+      try {
+        tracker = ChunkTracker.restore(p.totalChunks, p.have);
+      } catch {
+        continue;
+      }
+      if (p.totalChunks !== this.ctx.sealing.chunkCount(p.meta.size)) continue;
+      const bytes = Math.min(p.meta.size, tracker.receivedCount * CHUNK_SIZE);
+      const now = this.now();
+      const mime = p.meta.mime || 'application/octet-stream';
+      const inc: Incoming = {
+        id: p.id,
+        from: '',
+        meta: p.meta,
+        tracker,
+        sink: new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime),
+        writing: new Set(),
+        bytes,
+        late: true,
+        lastProgress: now,
+        lastAsk: now,
+        asks: 0,
+        folder: p.folder,
+        autoResume: true,
+      };
+      this.halted.set(p.id, inc);
+      this.offers.set(p.id, { from: this.offers.get(p.id)?.from ?? '', meta: { ...p.meta, offered: true }, inbox: false });
+      const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: `Interrupted at ${formatBytes(bytes)}: the page was closed or reloaded` };
+      if (known) this.ctx.board.patch(p.id, shown);
+      else this.ctx.board.add({ ...itemFrom(p.id, '', p.meta), ...shown });
+      // Its sender offered it before the record was read: it is here, go on at once.
+      const sender = this.offers.get(p.id)?.from;
+      if (known && sender) {
+        inc.from = sender;
+        void this.fetch(p.id);
+      }
+    }
+  }
+
+  /** Records what an unfinished item has written, for a page after this one (see `adopt`). */
+  private async keep(inc: Incoming) {
+    if (!this.ctx.savePartial || !inc.folder || (await this.storage) !== 'sync') return;
+    this.ctx.savePartial({ id: inc.id, sessionId: this.ctx.sessionId, folder: inc.folder, meta: inc.meta, totalChunks: inc.tracker.totalChunks, have: inc.tracker.receivedRanges(), savedAt: Date.now() });
+  }
+
   private pause(inc: Incoming, note: string) {
+    inc.pausedAt ??= this.now();
     this.ctx.board.patch(inc.id, { state: 'paused', bytesPerSecond: 0, note });
   }
 
   private resume(inc: Incoming) {
     inc.asks = 0;
+    inc.pausedAt = undefined;
     this.ctx.board.patch(inc.id, { state: 'receiving', note: undefined });
     this.ask(inc);
   }
@@ -326,8 +553,13 @@ export class Receiver {
   private checkStalls() {
     if (!this.ctx.connection.joined) return;
     const now = this.now();
-    for (const inc of this.incoming.values()) {
+    const here = new Set(this.ctx.members().map((m) => m.id));
+    for (const inc of [...this.incoming.values()]) {
       const paused = this.ctx.board.get(inc.id)?.state === 'paused';
+      if (paused && !inc.inbox && !here.has(inc.from) && now - (inc.pausedAt ?? now) >= SENDER_GONE_MS) {
+        this.failHere(inc, `${inc.meta.senderName} left before sending all of it`);
+        continue;
+      }
       const quiet = now - Math.max(inc.lastProgress, inc.lastAsk);
       if (paused ? quiet < PAUSED_ASK_MS : quiet < STALL_MS) continue;
       if (!paused && inc.asks >= MAX_ASKS) {
@@ -374,12 +606,14 @@ export class Receiver {
 
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */
   private report(inc: Incoming) {
+    if (!inc.from) return; // a resumed item before its sender's first chunk
     const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
     void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */
   private failHere(inc: Incoming, reason: string) {
+    void deletePartial(inc.id);
     this.incoming.delete(inc.id);
     this.dropped.add(inc.id);
     void inc.sink.discard();
@@ -407,6 +641,10 @@ function itemFrom(id: string, from: string, meta: ItemMeta): Item {
   };
 }
 
+function noSpace(size: number, left: number): string {
+  return `not enough free space on this device: it needs ${formatBytes(size)}, this browser lets ShareThings store ${formatBytes(left)} more`;
+}
+
 function reasonFor(err: unknown): string {
   if (err instanceof AuthError) return 'integrity check failed';
   if (err instanceof DiskError) return err.message;
@@ -422,5 +660,7 @@ function senderEnding(reason: CancelNotice['reason'], sender: string): { state: 
       return { state: 'failed', error: `${sender}'s device could not read the file any more` };
     case 'failed':
       return { state: 'failed', error: `sending failed on ${sender}'s device` };
+    case 'left':
+      return { state: 'cancelled', error: `${sender} closed ShareThings before sending all of it` };
   }
 }

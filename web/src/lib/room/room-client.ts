@@ -24,6 +24,9 @@ import { Receiver } from './receiver';
 import { type RoomSealing, sealControlWith, v2Sealing } from './sealing';
 import { Sender } from './sender';
 import { Store } from './store';
+import type { StorageMode } from '../disk/opfs';
+import { freeSpace, memoryBudget } from '../disk/space';
+import { deleteUnsent, partialsOf, savePartial, saveUnsent, unsentOf } from '../disk/partials';
 
 export type { ConnectionStatus } from './connection';
 export type { Item, TransferState } from './items';
@@ -41,6 +44,8 @@ export interface RoomState {
   arrivals: number;
   /** The session's inbox for devices that join later, when it keeps one. */
   inbox: InboxTerms | null;
+  /** How received files are kept on this device, once known. */
+  storage: StorageMode | null;
   /** 3: random room keys, admission by members, signed items; 2: a legacy session, keyed by its passphrase. */
   format: 2 | 3;
   /** Format v3: the safety code of the members online, as this device sees them. */
@@ -89,6 +94,9 @@ export interface JoinOptions {
   recentWindowMs: () => number;
   /** Offered items up to this size are fetched at once; larger ones wait until asked for. */
   autoFetchBytes?: () => number;
+  /** Free storage quota and memory budget (see `disk/space.ts`); tests pass their own. */
+  freeSpace?: () => Promise<number | undefined>;
+  memoryBudget?: () => number;
   /** Socket.IO URL; same origin when omitted. */
   url?: string;
   /** Opens the Socket.IO connection; tests pass a fake. Defaults to socket.io-client's `io`. */
@@ -128,6 +136,7 @@ export class RoomClient {
       cryptoBackend: backend,
       arrivals: 0,
       inbox,
+      storage: null,
       format: format.v3 ? 3 : 2,
     });
     this.board = new ItemBoard(
@@ -149,15 +158,31 @@ export class RoomClient {
       clientName: () => opts.clientName,
       recentWindowMs: opts.recentWindowMs,
       keepsForAbsent: () => this.store.get().inbox !== null,
+      sessionId: opts.sessionId,
+      rememberUnsent: (u) => void saveUnsent(u),
+      forgetUnsent: (id) => void deleteUnsent(id),
     });
     this.receiver = new Receiver({
       ...shared,
       autoFetchBytes: opts.autoFetchBytes ?? (() => DEFAULT_AUTO_FETCH_BYTES),
       folder: newContentId(),
+      freeSpace: opts.freeSpace ?? freeSpace,
+      memoryBudget: opts.memoryBudget ?? memoryBudget,
+      sessionId: opts.sessionId,
+      savePartial: (p) => void savePartial(p),
+    });
+    void this.receiver.storage.then((storage) => this.patch({ storage }));
+    // What an earlier page of this session left unfinished here: offered again, to resume.
+    void partialsOf(opts.sessionId).then((partials) => {
+      if (!this.closed) void this.receiver.adopt(partials);
+    });
+    void unsentOf(opts.sessionId).then((unsent) => {
+      if (!this.closed) this.sender.restore(unsent);
     });
     connection.attach({
       status: (status) => this.patch({ status }),
       lost: () => this.sender.lost(),
+      closing: () => this.sender.goodbye(),
       rejoined: (id, list, inbox) => {
         this.patch({ selfId: id, members: this.named(list), inbox });
         this.format.v3?.joined(id);
@@ -293,6 +318,14 @@ export class RoomClient {
     else this.receiver.stop(id);
   }
 
+  /**
+   * Our item from an earlier page, its file picked again: offered again if it is the same file;
+   * otherwise says why not.
+   */
+  resumeSending(id: string, file: File): Promise<string | undefined> {
+    return this.sender.resumeWith(id, file);
+  }
+
   /** Asks for an item that was offered to us (late joiners choose what to fetch). */
   fetch(id: string) {
     void this.receiver.fetch(id);
@@ -319,6 +352,11 @@ export class RoomClient {
     this.clearHere('You');
     if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
     void sealControlWith(this.format.sealing, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
+  }
+
+  /** Whether something of ours is still on its way to another device. */
+  sending(): boolean {
+    return this.sender.busy();
   }
 
   /** Leaves the session for good: tells the server, frees the disk, forgets the key. */
@@ -363,7 +401,15 @@ export class RoomClient {
   }
 
   private async onContent(e: ContentEvent) {
-    const opened = await this.format.open(e);
+    const announced = this.receiver.announced(e.content);
+    try {
+      await this.onOpened(e, await this.format.open(e));
+    } finally {
+      if (announced) this.receiver.settled(announced);
+    }
+  }
+
+  private async onOpened(e: ContentEvent, opened: Opened | undefined) {
     if (this.closed) return;
     const from = e.from ?? '';
     if (!opened) {

@@ -8,6 +8,10 @@
  *
  * Reconnects: chunks without an ack are sent again after the rejoin, metadata first. A file
  * that becomes unreadable fails the item here and tells the receivers (a sealed `cancel`).
+ * A page that closes tells them too (`goodbye`, with a `cancel` sealed in advance, as a closing
+ * page cannot wait for the worker). Receivers confirm an item once they have all of it, and the
+ * item lists who did (`deliveredTo`). Until everyone here has it, a picked file is remembered
+ * by name (`disk/partials.ts`): a page that comes back offers it again once it is picked again.
  */
 import { chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
@@ -20,6 +24,7 @@ import { newContentId } from './ids';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { type ItemSource, type RoomSealing, type SealedChunk, sealControlWith } from './sealing';
+import type { UnsentItem } from '../disk/partials';
 
 /** Chunks read and sealed ahead of the ack window. */
 export const PIPELINE_CHUNKS = 8;
@@ -48,6 +53,8 @@ interface Outgoing extends ItemSource {
   sent: Map<string, { count: number; first: number }>;
   /** Per receiver: its last progress report. */
   reports: Map<string, { have: number; at: number }>;
+  /** The sealed `cancel` a closing page sends, once sealed. */
+  goodbye?: SealedEnvelope;
 }
 
 interface Job {
@@ -89,10 +96,16 @@ export interface SenderContext {
   recentWindowMs(): number;
   /** The session keeps an inbox: items go to the server even when no other member is here. */
   keepsForAbsent?(): boolean;
+  sessionId: string;
+  /** Remembers (or forgets) a file being sent, for a page after this one; none in tests. */
+  rememberUnsent?(u: UnsentItem): void;
+  forgetUnsent?(id: string): void;
 }
 
 export class Sender {
   private readonly outgoing = new Map<string, Outgoing>();
+  /** Items an earlier page was sending, until their file is picked again. */
+  private readonly unsent = new Map<string, UnsentItem>();
   private jobs: Job[] = [];
   private ready: ReadyChunk[] = [];
   private sealing = 0;
@@ -112,6 +125,7 @@ export class Sender {
     const sealed = await sealing.envelope(full, id, totalChunks);
     const out: Outgoing = { id, blob, size: blob.size, source: crypto.openSource(blob), meta: full, totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
+    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     const sending = this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
@@ -132,8 +146,59 @@ export class Sender {
       text,
     };
     board.add(item);
-    if (sending) this.addJob(out, undefined, rangeIndices([[0, totalChunks]], totalChunks));
+    if (sending) {
+      if (blob instanceof File) this.ctx.rememberUnsent?.({ id, sessionId: this.ctx.sessionId, meta: full, totalChunks, lastModified: blob.lastModified, savedAt: Date.now() });
+      this.addJob(out, undefined, rangeIndices([[0, totalChunks]], totalChunks));
+    }
     return id;
+  }
+
+  /** Items an earlier page of this session was sending: shown, waiting for their file to be picked again. */
+  restore(unsent: UnsentItem[]) {
+    for (const u of unsent) {
+      if (this.outgoing.has(u.id) || this.ctx.board.get(u.id)) continue;
+      this.unsent.set(u.id, u);
+      this.ctx.board.add({
+        id: u.id,
+        from: this.ctx.selfId(),
+        senderName: u.meta.senderName,
+        mine: true,
+        kind: u.meta.kind,
+        name: u.meta.name,
+        mime: u.meta.mime,
+        size: u.meta.size,
+        width: u.meta.width,
+        height: u.meta.height,
+        createdAt: u.meta.createdAt,
+        state: 'failed',
+        transferred: 0,
+        bytesPerSecond: 0,
+        repick: true,
+        error: `the page closed while sending it. Pick ${u.meta.name} again to go on: the browser does not let a page keep a file you picked`,
+      });
+    }
+  }
+
+  /**
+   * The file of a restored item, picked again: if it is the same file (name, size, date), the
+   * item is offered again under its own id, and receivers that have part of it ask for the rest.
+   */
+  async resumeWith(id: string, file: File): Promise<string | undefined> {
+    const u = this.unsent.get(id);
+    if (!u) return 'nothing to resume';
+    if (file.name !== u.meta.name || file.size !== u.meta.size || file.lastModified !== u.lastModified) {
+      return `that is not the same file: pick ${u.meta.name} (${u.meta.size} bytes) as it was`;
+    }
+    this.unsent.delete(id);
+    const { crypto, sealing } = this.ctx;
+    const sealed = await sealing.envelope(u.meta, id, u.totalChunks);
+    const out: Outgoing = { id, blob: file, size: file.size, source: crypto.openSource(file), meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
+    this.outgoing.set(id, out);
+    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
+    this.ctx.board.patch(id, { state: 'done', transferred: u.meta.size, repick: undefined, error: undefined, blob: file });
+    out.offer = sealing.envelope({ ...u.meta, offered: true }, id, u.totalChunks);
+    void out.offer.then((env) => this.ctx.connection.emit('content', env));
+    return undefined;
   }
 
   owns(id: string): boolean {
@@ -142,6 +207,7 @@ export class Sender {
 
   /** Stops sending our item everywhere and tells the receivers (sealed, so they can trust it). */
   cancel(id: string) {
+    this.ctx.forgetUnsent?.(id);
     const out = this.outgoing.get(id);
     if (!out || out.stopped) return;
     this.stop(out, 'cancelled');
@@ -150,6 +216,8 @@ export class Sender {
 
   /** Forgets our item on this device (nothing more is sent of it). */
   forget(id: string) {
+    this.ctx.forgetUnsent?.(id);
+    this.unsent.delete(id);
     const out = this.outgoing.get(id);
     if (!out) return;
     this.outgoing.delete(id);
@@ -159,6 +227,8 @@ export class Sender {
 
   /** Forgets every item (a clear, or leaving). */
   clear() {
+    for (const id of [...this.outgoing.keys(), ...this.unsent.keys()]) this.ctx.forgetUnsent?.(id);
+    this.unsent.clear();
     for (const out of this.outgoing.values()) this.ctx.crypto.closeSource(out.source);
     this.outgoing.clear();
     this.dropJobs(() => true);
@@ -186,12 +256,35 @@ export class Sender {
     this.dropJobs((j) => j.to === memberId);
   }
 
-  /** A receiver reports how many chunks of our item it has written. */
+  /** A receiver reports how many chunks of our item it has written; all of them: it has the item. */
   progress(from: string, contentId: string, have: number) {
     const out = this.outgoing.get(contentId);
     if (!out) return;
     out.reports.set(from, { have, at: Date.now() });
+    const item = this.ctx.board.get(contentId);
+    if (have >= out.totalChunks && item && !item.deliveredTo?.some((d) => d.id === from)) {
+      const name = this.ctx.members().find((m) => m.id === from)?.name ?? 'Someone';
+      const deliveredTo = [...(item.deliveredTo ?? []), { id: from, name }];
+      this.ctx.board.patch(contentId, { deliveredTo });
+      // Everyone here has it: a page after this one has nothing left to send of it.
+      const others = this.ctx.members().filter((m) => m.id !== this.ctx.selfId());
+      if (others.every((m) => deliveredTo.some((d) => d.id === m.id))) this.ctx.forgetUnsent?.(contentId);
+    }
     this.pump();
+  }
+
+  /** Whether an item of ours is still on its way to someone (closing the page would stop it). */
+  busy(): boolean {
+    return this.jobs.length > 0;
+  }
+
+  /**
+   * The page is closing: receivers of what is still on its way are told at once, so they end
+   * it instead of waiting for a sender who will not come back.
+   */
+  goodbye() {
+    const going = new Set(this.jobs.map((j) => j.out));
+    for (const out of going) if (out.goodbye) this.ctx.connection.emit('content', out.goodbye);
   }
 
   /** Whether a receiver of this job is a full window behind (and still reporting). */
@@ -217,6 +310,12 @@ export class Sender {
       return;
     }
     const wanted = rangeIndices(ranges ?? [[fromChunk, out.totalChunks]], out.totalChunks);
+    // The ask says what the receiver has: count from there. What was picked for it before (a
+    // first delivery it stopped) is not on its way any more, and must not hold it a window behind.
+    const has = out.totalChunks - wanted.length;
+    const now = Date.now();
+    out.sent.set(from, { count: has, first: now });
+    out.reports.set(from, { have: has, at: now });
     // What the delivery to everyone has still to send reaches them anyway.
     const broadcast = this.jobs.find((j) => j.out === out && j.to === undefined);
     const coming = new Set(broadcast?.pending);

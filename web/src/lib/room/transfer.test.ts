@@ -96,6 +96,23 @@ describe('transfer endings', () => {
     expect(bogus?.error).toMatch(/chunk count does not match/);
   });
 
+  it('keeps every chunk that comes before its item is opened, from a sender that does not wait', async () => {
+    const s = await joinFake();
+    const r = await joinFake();
+    const data = file(3 * 32 * CHUNK_SIZE);
+    await s.room.share(data, { kind: 'file', name: 'burst.bin', mime: 'application/octet-stream' });
+    // The server takes it all before the receiver hears of it, as from the CLI (which sends
+    // without waiting for receivers, and is gone when it is done: nothing is sent again).
+    await until(() => {
+      for (const e of s.socket.emitted) e.ack?.({ success: true });
+      return s.socket.chunks().length === 3 * 32;
+    });
+    // Then it reaches the receiver in one burst: the chunks before its metadata is opened.
+    for (const e of s.socket.emitted) if (e.event === 'content' || e.event === 'chunk') r.socket.fire(e.event, { ...e.payload, from: 'peer' });
+    await until(() => first(r.room)?.state === 'done');
+    expect(Buffer.from(await first(r.room).blob!.arrayBuffer()).equals(Buffer.from(await data.arrayBuffer()))).toBe(true);
+  });
+
   it('offers large items to a late joiner, who fetches them when asked', async () => {
     const s = await joinFake();
     const late: Peer = await joinFake({ autoFetchBytes: 2 * CHUNK_SIZE });

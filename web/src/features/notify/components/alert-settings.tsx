@@ -57,7 +57,9 @@ export function AlertSettings() {
     setPermission(result);
     return result === 'granted';
   };
-  const hint = !hasNotifications()
+  const hint = !window.isSecureContext
+    ? 'Needs HTTPS: browsers allow notifications only on pages opened over https://.'
+    : !hasNotifications()
     ? 'This browser cannot show notifications.'
     : permission === 'denied'
       ? 'Notifications are blocked for this site in the browser settings.'

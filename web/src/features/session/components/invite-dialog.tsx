@@ -6,11 +6,11 @@
  * a quiet zone of at least four modules, whatever the colour mode, so cameras read it. The
  * passphrase box starts unticked every time the dialog opens.
  */
-import { Box, Button, Checkbox, Dialog, HStack, Input, QrCode, Stack, Text } from '@chakra-ui/react';
+import { Alert, Box, Button, Checkbox, Dialog, HStack, Input, QrCode, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, UserPlus } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { DialogFrame } from '../../../components/ui/dialog';
-import { buildInviteLink } from '../../../config/invite';
+import { buildInviteLink, isLoopback } from '../../../config/invite';
 import { useCopy } from '../../../hooks/use-copy';
 import { useRoom } from '../../../hooks/use-room';
 
@@ -36,8 +36,19 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
   const { copied, copy } = useCopy();
   const token = useInviteToken();
   const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined, token });
+  const local = isLoopback(window.location.hostname);
   return (
     <Stack gap="4" align="center">
+      {local && (
+        <Alert.Root status="warning" data-testid="invite-localhost">
+          <Alert.Indicator />
+          <Alert.Description fontSize="sm">
+            This page is open as “{window.location.hostname}”, which means this computer only: another device cannot reach this
+            link. Open ShareThings by this computer's network name or address (as the other devices would), then invite
+            from there.
+          </Alert.Description>
+        </Alert.Root>
+      )}
       <Box bg="white" color="#111" p={QR_QUIET_ZONE} borderRadius="l2" borderWidth="1px" borderColor="border" data-testid="invite-qr">
         <QrCode.Root value={link} size="xl" encoding={{ ecc: 'M' }}>
           <QrCode.Frame>

@@ -5,7 +5,7 @@
  */
 import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, type InputProps, Stack, Text } from '@chakra-ui/react';
 import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
-import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import type { Invite } from '../../../config/invite';
 import { settings } from '../../../config/settings';
 import type { RoomClient } from '../../../lib/room/room-client';
@@ -56,9 +56,21 @@ function GenerateButton({ what, onClick }: { what: string; onClick: () => void }
   );
 }
 
+/** "Try again in 43 seconds", ticking each second, then "You can try again now." */
+function Countdown({ until }: { until: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  const left = Math.ceil((until - now) / 1000);
+  return <span data-testid="join-countdown">{left > 0 ? `Try again in ${left} second${left === 1 ? '' : 's'}.` : 'You can try again now.'}</span>;
+}
+
 export interface JoinFormProps {
   invite: Invite | null;
-  onJoined: (room: RoomClient, created: boolean, passphrase: string) => void;
+  /** `askNew`: the join created a session whose name was typed, not generated: it may be a typo. */
+  onJoined: (room: RoomClient, created: boolean, passphrase: string, askNew: boolean) => void;
   /** Choices that only matter when the join creates the session (shown unless invited). */
   createOptions?: ReactNode;
   /** Creating the session: keep items for devices that join later. */
@@ -72,7 +84,14 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
   const [name, setName] = useState(settings.name());
   const [passphrase, setPassphrase] = useState(invite?.passphrase ?? '');
   const [show, setShow] = useState(false);
-  const { join, pending, error, attempt, applying } = useJoin(onJoined);
+  // A generated name is meant to be new; a typed one that creates a session may be a mistake
+  // ("Family" for "family", a typo): the session page then asks before going on.
+  const generated = useRef<string | null>(null);
+  const joinedHere = useCallback(
+    (room: RoomClient, created: boolean, pass: string) => onJoined(room, created, pass, created && room.store.get().sessionId !== generated.current),
+    [onJoined],
+  );
+  const { join, pending, error, attempt, applying } = useJoin(joinedHere);
 
   // A session this browser keeps the key of (format v3) is rejoined without the passphrase.
   const rejoined = useRef(false);
@@ -117,7 +136,11 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
               maxLength={SESSION_MAX}
               readOnly={invite !== null}
             />
-            {!invite && <GenerateButton what="a session name" onClick={() => setSessionId(generateSessionName())} />}
+            {!invite && <GenerateButton what="a session name" onClick={() => {
+                  const name = generateSessionName();
+                  generated.current = name;
+                  setSessionId(name);
+                }} />}
           </HStack>
           <Field.HelperText>
             {invite ? 'From the invitation.' : 'Use the same name on every device. A new name starts a new session.'}
@@ -200,7 +223,15 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
             <Alert.Indicator />
             <Alert.Content>
               <Alert.Title>{error.title}</Alert.Title>
-              <Alert.Description>{error.detail}</Alert.Description>
+              <Alert.Description>
+                {error.detail}
+                {error.until !== undefined && (
+                  <>
+                    {' '}
+                    <Countdown until={error.until} />
+                  </>
+                )}
+              </Alert.Description>
             </Alert.Content>
           </Alert.Root>
         )}

@@ -1,11 +1,18 @@
 /** Joining (or creating) a session from the home page: pending state and a readable error. */
-import { useCallback, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { getCryptoClient } from '../../../hooks/use-crypto';
 import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
 import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
 
-export type JoinError = { title: string; detail: string };
+/** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
+export type JoinError = { title: string; detail: string; until?: number };
+
+/** The server's defaults (`JOIN_LIMIT_PER_ADDRESS` failed joins per `JOIN_LIMIT_WINDOW`). */
+export const JOIN_LIMIT = 10;
+const JOIN_WINDOW_MS = 60_000;
+/** From this many wrong passphrases in a window on, the error warns of the lockout ahead. */
+const WARN_AFTER = 5;
 
 export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): JoinError {
   switch (r.code) {
@@ -15,10 +22,8 @@ export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): Join
       return { title: 'Session is full', detail: 'This session has reached its member limit. Ask someone to leave, or start a new one.' };
     case 'server_full':
       return { title: 'Server is busy', detail: 'The server has reached its capacity. Try again in a little while.' };
-    case 'rate_limited': {
-      const s = Math.max(1, Math.ceil((r.retryAfterMs ?? 60_000) / 1000));
-      return { title: 'Too many attempts', detail: `Too many failed joins. Try again in ${s} second${s === 1 ? '' : 's'}.` };
-    }
+    case 'rate_limited':
+      return { title: 'Too many attempts', detail: 'Too many failed joins from this device.', until: Date.now() + (r.retryAfterMs ?? 60_000) };
     case 'unreachable':
       return { title: 'Server unreachable', detail: 'Could not reach the ShareThings server. Check your network connection.' };
     case 'timeout':
@@ -43,6 +48,8 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   const [attempt, setAttempt] = useState(0);
   /** Format v3: what this device does while a member admits it. */
   const [applying, setApplying] = useState<ApplicantStatus | null>(null);
+  /** When this tab's recent wrong passphrases happened, to warn before the server locks it out. */
+  const wrong = useRef<number[]>([]);
 
   /**
    * `inbox`: should this join create the session, keep items for devices that join later;
@@ -72,7 +79,18 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         settings.setLastSession(sessionId);
         onJoined(r.room, r.created, passphrase);
       } else {
-        setError(describeJoinFailure(r));
+        const described = describeJoinFailure(r);
+        if (r.code === 'invalid_passphrase') {
+          const now = Date.now();
+          wrong.current = [...wrong.current.filter((t) => now - t < JOIN_WINDOW_MS), now];
+          const n = wrong.current.length;
+          if (n >= JOIN_LIMIT) {
+            described.detail += ` That is ${n} wrong tries this minute: the server now refuses joins from this device for a minute, even with the right passphrase.`;
+          } else if (n >= WARN_AFTER) {
+            described.detail += ` That is ${n} wrong tries this minute: after ${JOIN_LIMIT}, the server refuses joins from this device for a minute, even with the right passphrase.`;
+          }
+        }
+        setError(described);
       }
     } catch (err) {
       setError({ title: 'Could not join', detail: err instanceof Error ? err.message : String(err) });

@@ -1,11 +1,13 @@
 /** One shared item: text, image or file, with sender, time, size, progress and actions. */
 import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Stack, Text } from '@chakra-ui/react';
-import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Type, X } from 'lucide-react';
-import { memo, useContext } from 'react';
+import { Check, Copy, Download, File as FileIcon, Image as ImageIcon, Share, Type, X } from 'lucide-react';
+import { memo, useContext, useRef } from 'react';
+import { toaster } from '../../../components/ui/toaster';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { useItemProgress, useRoom } from '../../../hooks/use-room';
 import { useCopy } from '../../../hooks/use-copy';
 import { useObjectUrl } from '../../../hooks/use-object-url';
+import { useRoomValue } from '../../../hooks/use-room';
 import type { Item } from '../../../lib/room/room-client';
 import { formatBytes, formatSpeed, formatTime } from '../../../utils/format';
 import { ItemExtra } from '../item-extra';
@@ -13,9 +15,13 @@ import { itemLabel } from '../item-label';
 import { TextBody } from './text-body';
 
 const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon };
+/** Touch targets of at least 44 px on phones (Apple's and WCAG's size); compact from `md` on. */
+const TOUCH = { minW: { base: '11', md: 'auto' }, minH: { base: '11', md: 'auto' } };
+
 function ImageBody({ item, url }: { item: Item; url: string }) {
+  // Full screen on a phone: "full size" in a dialog with margins was smaller than the preview.
   return (
-    <Dialog.Root size="cover" placement="center">
+    <Dialog.Root size={{ base: 'full', md: 'cover' }} placement="center">
       <Dialog.Trigger asChild>
         <Box as="button" display="block" w="fit-content" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={`Open ${item.name} full size`} maxW="full">
           <Image src={url} alt={item.name} maxH="72" maxW="full" objectFit="contain" data-testid="item-image" />
@@ -25,11 +31,105 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
         title={item.name}
         contentProps={{ bg: 'bg.panel' }}
         titleProps={{ lineClamp: 1 }}
-        bodyProps={{ display: 'flex', alignItems: 'center', justifyContent: 'center' }}
+        bodyProps={{ display: 'flex', alignItems: 'center', justifyContent: 'center', p: { base: '0', md: '6' } }}
       >
-        <Image src={url} alt={item.name} maxW="full" maxH="full" objectFit="contain" />
+        <Image src={url} alt={item.name} w="full" h="full" objectFit="contain" data-testid="full-image" />
       </DialogFrame>
     </Dialog.Root>
+  );
+}
+
+/**
+ * Our item: who has it. Receivers confirm once they hold every byte, so "done" on the sender
+ * means something: delivered to these, still on its way to those, or nobody here to get it.
+ */
+function Delivery({ item }: { item: Item }) {
+  const members = useRoomValue('members');
+  const selfId = useRoomValue('selfId');
+  const inbox = useRoomValue('inbox');
+  if (!item.mine || (item.state !== 'done' && item.state !== 'sending')) return null;
+  const delivered = item.deliveredTo ?? [];
+  const waiting = members.filter((m) => m.id !== selfId && !delivered.some((d) => d.id === m.id)).map((m) => m.name);
+  let text: string;
+  if (delivered.length === 0 && waiting.length === 0) {
+    text = inbox ? 'No other device is here yet: it waits in the inbox' : 'No other device is here: nobody received it. Keep this page open and invite one, and it is offered when they join';
+  } else {
+    const parts = [];
+    if (delivered.length > 0) parts.push(`Delivered to ${delivered.map((d) => d.name).join(', ')}`);
+    if (waiting.length > 0) parts.push(`${delivered.length > 0 ? 'waiting' : 'Waiting'} for ${waiting.join(', ')}`);
+    text = parts.join(' · ');
+  }
+  return (
+    <Text fontSize="xs" color="fg.muted" data-testid="delivery">
+      {text}
+    </Text>
+  );
+}
+
+/** Whether this browser can hand a file to the system's share sheet (iOS: "Save to Files"). */
+function canShareFile(file: File): boolean {
+  try {
+    return typeof navigator.share === 'function' && navigator.canShare?.({ files: [file] }) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Save through the share sheet: on an iPhone, downloading a large file from a page fails or
+ * opens it in a tab, while the share sheet's "Save to Files" keeps it. Offered wherever the
+ * browser can share files; Download stays beside it.
+ */
+function ShareSaveButton({ item }: { item: Item }) {
+  if (!item.blob || item.kind === 'text') return null;
+  const file = new File([item.blob], item.name, { type: item.mime || 'application/octet-stream' });
+  if (!canShareFile(file)) return null;
+  return (
+    <IconButton
+      aria-label={`Save or share ${item.name}`}
+      title="Save to Files or share"
+      size="xs"
+      variant="ghost"
+      {...TOUCH}
+      onClick={() => void navigator.share({ files: [file], title: item.name }).catch(() => undefined)}
+      data-testid="share-save"
+    >
+      <Share />
+    </IconButton>
+  );
+}
+
+/**
+ * Chromium holds every download from a page served over plain HTTP ("insecure download") until
+ * the user chooses Keep; Firefox and Safari save them. Said where it happens, once per file.
+ */
+const chromiumOverHttp = () => !window.isSecureContext && /Chrom(e|ium)\//.test(navigator.userAgent);
+
+/**
+ * Our item from a page that closed while sending it: pick the file again to go on (a page
+ * cannot keep a picked file). The room checks it is the same file.
+ */
+function PickAgain({ item }: { item: Item }) {
+  const room = useRoom();
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <HStack justify="end">
+      <input
+        ref={input}
+        type="file"
+        hidden
+        data-testid="repick-input"
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (!file) return;
+          void room.resumeSending(item.id, file).then((why) => why && toaster.create({ type: 'error', title: `Could not go on sending ${item.name}`, description: why }));
+        }}
+      />
+      <Button size="2xs" variant="outline" onClick={() => input.current?.click()} aria-label={`Pick ${item.name} again`} {...TOUCH}>
+        <FileIcon /> Pick again
+      </Button>
+    </HStack>
   );
 }
 
@@ -101,7 +201,7 @@ function TransferProgress({ item, label, activeLabel }: { item: Item; label: str
         <Text>
           <TransferNumbers item={item} activeLabel={activeLabel} />
         </Text>
-        <Button size="2xs" variant="ghost" onClick={() => room.cancel(item.id)} aria-label={`Cancel ${label}`}>
+        <Button size="2xs" variant="ghost" onClick={() => room.cancel(item.id)} aria-label={`Cancel ${label}`} {...TOUCH}>
           Cancel
         </Button>
       </HStack>
@@ -166,6 +266,7 @@ function ItemCard({ item }: { item: Item }) {
                   title={copied ? 'Copied' : 'Copy text'}
                   size="xs"
                   variant="ghost"
+                  {...TOUCH}
                   colorPalette={copied ? 'green' : undefined}
                   onClick={() => item.text !== undefined && void copy(item.text)}
                   data-testid="copy"
@@ -174,14 +275,15 @@ function ItemCard({ item }: { item: Item }) {
                 </IconButton>
               )}
               {item.kind !== 'text' && url && (
-                <IconButton asChild aria-label={`Download ${item.name}`} title="Download" size="xs" variant="ghost">
+                <IconButton asChild aria-label={`Download ${item.name}`} title="Download" size="xs" variant="ghost" {...TOUCH}>
                   <a href={url} download={item.name} data-testid="download">
                     <Download />
                   </a>
                 </IconButton>
               )}
+              {item.state === 'done' && <ShareSaveButton item={item} />}
               {!active && (
-                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" onClick={() => room.removeLocal(item.id)}>
+                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" {...TOUCH} onClick={() => room.removeLocal(item.id)}>
                   <X />
                 </IconButton>
               )}
@@ -192,15 +294,34 @@ function ItemCard({ item }: { item: Item }) {
           {item.state === 'done' && item.kind === 'image' && url && <ImageBody item={item} url={url} />}
 
           {active && <TransferProgress item={item} label={label} activeLabel={activeLabel} />}
+          <Delivery item={item} />
+          {item.state === 'done' && !item.mine && item.kind !== 'text' && chromiumOverHttp() && (
+            <Text fontSize="xs" color="fg.muted" data-testid="insecure-download">
+              Over plain HTTP this browser may hold the download as “insecure”: choose Keep in its download list. The file was
+              encrypted all the way here.
+            </Text>
+          )}
           {item.state === 'offered' && (
             <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="offered">
               <Text>{item.note ?? 'Not downloaded yet'}</Text>
-              <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`}>
-                <Download /> Get · {formatBytes(item.size)}
-              </Button>
+              {item.resumable ? (
+                <HStack gap="1">
+                  <Button size="2xs" variant="ghost" onClick={() => room.removeLocal(item.id)} aria-label={`Discard ${item.name}`} {...TOUCH}>
+                    Discard
+                  </Button>
+                  <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Resume ${item.name}`} {...TOUCH}>
+                    <Download /> Resume · {formatBytes(item.size - item.transferred)} left
+                  </Button>
+                </HStack>
+              ) : (
+                <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`} {...TOUCH}>
+                  <Download /> Get · {formatBytes(item.size)}
+                </Button>
+              )}
             </HStack>
           )}
           {extra(item, label)}
+          {item.mine && item.repick && <PickAgain item={item} />}
           {(item.state === 'failed' || item.state === 'cancelled') && (
             <Text fontSize="xs" color={item.state === 'failed' ? 'fg.error' : 'fg.muted'} data-testid="ending" role="status">
               {endingText(item)}

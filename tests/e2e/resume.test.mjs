@@ -1,0 +1,146 @@
+// Transfers that survive the page (issue 24, point 4), in Chromium against the real release
+// server: a receiver reloaded halfway resumes and the relay carries only what was missing
+// (counted on the server: its relayed bytes); a sender whose tab closed comes back, picks the
+// file again and the receiver goes on; a receiver frozen for two minutes (a locked phone) finishes.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { describe, test } from 'node:test';
+import { browserSuite, doneItem, join, joined, sha256Stream, waitFor } from './harness.mjs';
+
+const PASS = 'resume-river-cobalt-nine-fern';
+const MiB = 1024 * 1024;
+/** Large enough that a reload lands mid-transfer on an idle machine (100 MB/s and more). */
+const SIZE = 512 * MiB;
+/** What may come twice: chunks in flight when a page went away (the flow-control window, 96 chunks), and some. */
+const SLACK = 40 * MiB;
+
+const suite = browserSuite({ name: 'resume' });
+
+function randomFile(name, size) {
+  const path = joinPath(suite.work, name);
+  const fd = openSync(path, 'w');
+  const h = createHash('sha256');
+  for (let left = size; left > 0; ) {
+    const part = randomBytes(Math.min(left, 16 * MiB));
+    h.update(part);
+    writeSync(fd, part);
+    left -= part.length;
+  }
+  closeSync(fd);
+  return { path, hash: h.digest('hex') };
+}
+
+/** Bytes the server has relayed to members so far (its own count, `/metrics`). */
+async function relayed() {
+  const text = await (await fetch(`${suite.server.base}/metrics`)).text();
+  return Number(text.split('\n').find((l) => l.startsWith('sharethings_bytes_relayed_total '))?.split(' ')[1]);
+}
+
+const item = (page, name) => page.locator(`[data-testid=item][data-name="${name}"]`);
+
+/** Waits until the receiver's bar shows at least `pct` percent. */
+async function reached(page, name, pct) {
+  const now = () => page.evaluate((n) => Number(document.querySelector(`[data-testid=item][data-name="${n}"] [role=progressbar]`)?.getAttribute('aria-valuenow') ?? 0), name);
+  await waitFor(async () => (await now()) >= pct, {
+    timeout: 120_000,
+    interval: 50,
+    what: `${name} at ${pct} %`,
+  });
+}
+
+async function enter(page, session, name) {
+  await page.goto(suite.server.base);
+  await join(page, { session, name, passphrase: PASS });
+  await joined(page);
+}
+
+async function downloadHash(page, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), item(page, name).getByTestId('download').click()]);
+  const hash = await sha256Stream(await download.path());
+  await download.delete();
+  return hash;
+}
+
+describe('transfers that survive the page', () => {
+  test('a receiver reloaded halfway goes on where it stopped; the sender sends only the missing chunks', async () => {
+    const session = `resume-reload-${Date.now().toString(36)}`;
+    const a = await suite.device();
+    const b = await suite.device();
+    await enter(a.page, session, 'Sender');
+    await enter(b.page, session, 'Receiver');
+    const f = randomFile('reload.bin', SIZE);
+    const before = await relayed();
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await reached(b.page, 'reload.bin', 30);
+    await b.page.reload();
+    // The passphrase lives in memory only: joining again takes it again.
+    await join(b.page, { session, name: 'Receiver', passphrase: PASS });
+    await joined(b.page);
+    // The page takes the item up again where the record says it stopped: its sender, still
+    // here, offers it to the member who joined, and that resumes it.
+    await doneItem(b.page, '[data-name="reload.bin"]', 300_000);
+    assert.equal(await downloadHash(b.page, 'reload.bin'), f.hash);
+    const carried = (await relayed()) - before;
+    console.log(`# ${SIZE / MiB} MiB with a reload at 30 %: the relay carried ${(carried / MiB).toFixed(1)} MiB`);
+    // Starting again from zero would carry the file and a third of it again.
+    assert.ok(carried < SIZE + SLACK, `relayed ${(carried / MiB).toFixed(1)} MiB for a ${SIZE / MiB} MiB file`);
+  });
+
+  test('a sender whose tab closed comes back, picks the file again, and the receiver goes on', async () => {
+    const session = `resume-sender-${Date.now().toString(36)}`;
+    const a = await suite.device();
+    const b = await suite.device();
+    await enter(a.page, session, 'Laptop');
+    await enter(b.page, session, 'Phone');
+    const f = randomFile('again.bin', SIZE);
+    const before = await relayed();
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await reached(b.page, 'again.bin', 30);
+    a.page.once('dialog', (d) => void d.accept());
+    await a.page.close({ runBeforeUnload: true });
+    // Told at once, with what arrived kept: Resume (if the sender is back) or Discard.
+    const told = item(b.page, 'again.bin').and(b.page.locator('[data-state=offered]'));
+    // At once when its goodbye gets out as the page closes; after the relay's 30 s rejoin grace
+    // when the page died first (a loaded machine).
+    await told.waitFor({ timeout: 45_000 }).catch(async (err) => {
+      throw new Error(`${err.message}\nthe receiver's item says: ${await item(b.page, 'again.bin').innerText()}`);
+    });
+    assert.match(await told.getByTestId('offered').innerText(), /Laptop (closed ShareThings|left) before sending all of it/);
+    await told.getByRole('button', { name: 'Discard again.bin' }).waitFor();
+    await told.getByRole('button', { name: 'Resume again.bin' }).waitFor();
+    // The tab is opened again (same browser, same storage) and joins: the item waits for its file.
+    const back = await a.context.newPage();
+    await enter(back, session, 'Laptop');
+    const waiting = item(back, 'again.bin');
+    await waiting.getByRole('button', { name: 'Pick again.bin again' }).waitFor();
+    assert.match(await waiting.getByTestId('ending').innerText(), /Pick again\.bin again to go on/);
+    await waiting.getByTestId('repick-input').setInputFiles(f.path);
+    await doneItem(b.page, '[data-name="again.bin"]', 300_000);
+    assert.equal(await downloadHash(b.page, 'again.bin'), f.hash);
+    const carried = (await relayed()) - before;
+    console.log(`# ${SIZE / MiB} MiB with the sender's tab closed at 30 %: the relay carried ${(carried / MiB).toFixed(1)} MiB`);
+    assert.ok(carried < SIZE + SLACK, `relayed ${(carried / MiB).toFixed(1)} MiB for a ${SIZE / MiB} MiB file`);
+    await back.close();
+  });
+
+  test('a receiver frozen for two minutes (a locked phone) finishes once it is back', async () => {
+    const session = `resume-frozen-${Date.now().toString(36)}`;
+    const a = await suite.device();
+    const b = await suite.device();
+    await enter(a.page, session, 'Desk');
+    await enter(b.page, session, 'Phone');
+    const f = randomFile('frozen.bin', SIZE);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await reached(b.page, 'frozen.bin', 20);
+    const cdp = await b.context.newCDPSession(b.page);
+    await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
+    const frozenAt = Date.now();
+    // Two minutes: long past the relay's ping timeout, so the phone is dropped and comes back.
+    await waitFor(() => Date.now() - frozenAt >= 120_000, { timeout: 130_000, interval: 1000, what: 'two minutes frozen' });
+    await cdp.send('Page.setWebLifecycleState', { state: 'active' });
+    await doneItem(b.page, '[data-name="frozen.bin"]', 300_000);
+    assert.equal(await downloadHash(b.page, 'frozen.bin'), f.hash);
+  });
+});
