@@ -1,8 +1,9 @@
 // Format 3 in the browser (issue 23, docs/protocol.md "Format v3"): a laptop creates a session
 // whose members admit new devices; a phone that types the passphrase applies and the laptop's
 // page admits it, both showing the same safety code; text, an image and a file go both ways,
-// sealed and signed; a reload rejoins from the browser's key store with no passphrase. Every
-// frame either device sends is kept, and none lets the server test a passphrase: no
+// sealed and signed; a reload rejoins from the browser's key store with no passphrase; an invite
+// link carries the room secret, and a third device joins with it directly. Every
+// frame the two devices send is kept, and none lets the server test a passphrase: no
 // fingerprint, no passphrase, no PAKE input, and the joins carry only the challenge's proof.
 import assert from 'node:assert/strict';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
@@ -16,16 +17,18 @@ const PASS = 'quiet-harbor-maple-nine-cobalt-reef';
 const suite = browserSuite({ name: 'v3' });
 const { device, work } = suite;
 
-/** Every Socket.IO event the page sends, as [name, payload]. */
+/** Every Socket.IO event the page sends, over WebSocket or long-polling, as [name, payload]. */
 function recordFrames(page) {
   const sent = [];
-  page.on('websocket', (ws) =>
-    ws.on('framesent', ({ payload }) => {
-      const text = String(payload);
-      const m = /^42\d*(\[.*)$/s.exec(text);
-      if (m) sent.push(JSON.parse(m[1]));
-    }),
-  );
+  const keep = (packet) => {
+    const m = /^42\d*(\[.*)$/s.exec(packet);
+    if (m) sent.push(JSON.parse(m[1]));
+  };
+  page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => keep(String(payload))));
+  page.on('request', (r) => {
+    // A polling POST carries packets separated by the record separator.
+    if (r.method() === 'POST' && r.url().includes('/socket.io/')) for (const p of (r.postData() ?? '').split('\x1e')) keep(p);
+  });
   return sent;
 }
 
@@ -120,6 +123,25 @@ describe('format 3: admission by a member', () => {
     const item = await doneItem(phone.page, `[data-kind=text]:has-text("${after}")`);
     assert.equal(await item.getByTestId('item-sender').innerText(), 'Laptop');
     await waitFor(async () => (await safetyCode(laptop.page)) === (await safetyCode(phone.page)), { what: 'equal safety codes after the reload' });
+  });
+
+  test('an invite link carries the key: a third device joins with it, no passphrase and no admission', async () => {
+    await laptop.page.getByRole('button', { name: 'Invite a device' }).click();
+    const link = await laptop.page.getByRole('textbox', { name: 'Invite link' }).inputValue();
+    await laptop.page.keyboard.press('Escape');
+    assert.match(link, /#s=[^&]+&k=[A-Za-z0-9_-]{128}$/);
+    assert.ok(!link.includes(encodeURIComponent(PASS)) && !link.includes(PASS));
+    const tablet = await device();
+    const tabletFrames = recordFrames(tablet.page);
+    await tablet.page.goto(link);
+    await tablet.page.locator('input[name=name]').fill('Tablet');
+    await tablet.page.getByRole('button', { name: `Join “${session}”` }).click();
+    await joined(tablet.page);
+    await waitFor(async () => (await members(tablet.page)).length === 3, { what: 'three members on the tablet' });
+    assert.deepEqual((await members(tablet.page)).sort(), ['Laptop', 'Phone', 'Tablet (you)']);
+    await waitFor(async () => (await safetyCode(tablet.page)) === (await safetyCode(laptop.page)), { what: 'equal safety codes with the tablet' });
+    // It joined as a member at once: it never applied.
+    assert.ok(!tabletFrames.some(([name, p]) => name === 'join' && p.apply));
   });
 
   test('nothing either device sent lets the server test a passphrase', () => {

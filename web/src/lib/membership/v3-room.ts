@@ -10,7 +10,7 @@ import type { CryptoBackend } from '../crypto/backend';
 import { type Card, makeCard } from '../crypto/v3/cards';
 import type { DeviceKey, SignatureVerifier } from '../crypto/v3/device-key';
 import { fromBase64Url } from '../crypto/v3/lv';
-import type { RoomKeys } from '../crypto/v3/room-keys';
+import { encodeSecretKey, type RoomKeys } from '../crypto/v3/room-keys';
 import { safetyCode } from '../crypto/v3/safety-code';
 import type { Opened } from '../room/envelopes';
 import { newContentId } from '../room/ids';
@@ -60,6 +60,11 @@ export class V3Room {
 
   get name(): string {
     return this.p.room.name;
+  }
+
+  /** The room secret as an invite link carries it: whoever holds the link joins without the passphrase. */
+  get inviteKey(): string {
+    return encodeSecretKey(this.p.room);
   }
 
   /** Starts: says hello to everyone as `selfId`, and admits applicants when the room has a passphrase. */

@@ -451,6 +451,11 @@ export class RoomClient {
     if (!this.closed && ack?.success && typeof ack.next === 'number') await this.listInbox(ack.next);
   }
 
+  /** Format v3: the room secret for an invite link (docs/protocol.md, "Invites"); none in a legacy session. */
+  inviteKey(): string | undefined {
+    return this.format.v3?.inviteKey;
+  }
+
   /** An invite for another device: invite links carry it, so that a join through one is not held back while strangers guess at the session's name. */
   async invite(): Promise<string | undefined> {
     const ack = await this.connection.request<InviteAck>('invite', {});

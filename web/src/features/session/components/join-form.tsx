@@ -107,19 +107,19 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
   // An invitation with the passphrase and a remembered name has everything: join once.
   const autoJoined = useRef(false);
   useEffect(() => {
-    if (autoJoined.current || !invite?.passphrase) return;
+    if (autoJoined.current || !(invite?.passphrase || invite?.key)) return;
     const remembered = settings.name().trim();
     if (!remembered) return;
     autoJoined.current = true;
-    void join(invite.sessionId.trim(), remembered, invite.passphrase, { invite: invite.token });
+    void join(invite.sessionId.trim(), remembered, invite.passphrase ?? '', { invite: invite.token, key: invite.key });
   }, [invite, join]);
 
   const strength = estimateStrength(passphrase);
-  const canSubmit = fits(sessionId, SESSION_MAX) && fits(name, NAME_MAX) && passphrase.length > 0 && !pending;
+  const canSubmit = fits(sessionId, SESSION_MAX) && fits(name, NAME_MAX) && (passphrase.length > 0 || invite?.key !== undefined) && !pending;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, { inbox: keepItems, invite: invite?.token, createV3: format3 });
+    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, { inbox: keepItems, invite: invite?.token, createV3: format3, key: invite?.key });
   };
 
   return (

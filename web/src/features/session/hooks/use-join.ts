@@ -4,6 +4,7 @@ import { getCryptoClient } from '../../../hooks/use-crypto';
 import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
 import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
+import { decodeSecretKey } from '../../../lib/crypto/v3/room-keys';
 
 /** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
 export type JoinError = { title: string; detail: string; until?: number };
@@ -55,7 +56,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
    * `inbox`: should this join create the session, keep items for devices that join later;
    * `invite`: a member's invite, from an invite link.
    */
-  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, { inbox = false, invite, createV3 = false }: { inbox?: boolean; invite?: string; createV3?: boolean } = {}) => {
+  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, { inbox = false, invite, createV3 = false, key }: { inbox?: boolean; invite?: string; createV3?: boolean; key?: string } = {}) => {
     setPending(true);
     setError(null);
     setApplying(null);
@@ -69,6 +70,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         invite,
         format: 3,
         createV3,
+        secret: key ? decodeSecretKey(sessionId, key) : undefined,
         applying: setApplying,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
