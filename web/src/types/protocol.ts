@@ -73,9 +73,13 @@ export type InviteAck = { success: true; invite: string; expiresInMs: number } |
 
 export interface ContentEnvelope {
   contentId: string;
-  format: 2;
+  format: 2 | 3;
   totalChunks: number;
   iv: string;
+  /** Format v3: the sender's device id, its counter and its signature. */
+  by?: string;
+  seq?: number;
+  sig?: string;
 }
 
 export interface ContentEvent {
@@ -114,6 +118,8 @@ export interface ChunkPayload {
   totalChunks: number;
   encryptedData: ArrayBuffer | Uint8Array;
   iv: string;
+  /** Format v3: the sender's signature. */
+  sig?: string;
 }
 
 export interface ChunkEvent {

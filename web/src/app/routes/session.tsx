@@ -58,6 +58,10 @@ function toastFor(n: Notice) {
       return toaster.create({ type: 'error', title: 'Could not rejoin', description: n.message });
     case 'inbox-refused':
       return toaster.create({ type: 'warning', title: refusalTitle(n.code), description: `${n.name} reached the members online but is not kept for absent devices.` });
+    case 'admitted':
+      return toaster.create({ type: 'success', title: `${n.name} was admitted`, description: `Safety code ${n.safetyCode}: the new device shows the same one when no one sits between you.`, duration: 15_000 });
+    case 'admission-failed':
+      return toaster.create({ type: 'warning', title: 'A device tried to join with a wrong passphrase' });
     case 'replaced':
       return toaster.create({ type: 'warning', title: 'Session opened elsewhere', description: 'This tab was disconnected because the session was resumed on another connection.' });
   }
@@ -104,6 +108,8 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
   const members = useRoomValue('members');
   const selfId = useRoomValue('selfId');
   const cryptoBackend = useRoomValue('cryptoBackend');
+  const format = useRoomValue('format');
+  const safetyCode = useRoomValue('safetyCode');
   return (
     <Flex direction="column" minH="100dvh">
       <UnseenItems sessionId={sessionId} />
@@ -150,6 +156,16 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
           </Box>
           <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
             <MemberList members={members} selfId={selfId} />
+            {format === 3 && safetyCode && (
+              <Text fontSize="xs" color="fg.muted" mt="3" title="Devices that show the same code hold the same key and see the same members: no one sits between them.">
+                Safety code <Text as="span" fontFamily="mono" data-testid="safety-code">{safetyCode}</Text>
+              </Text>
+            )}
+            {format === 2 && (
+              <Text fontSize="xs" color="fg.muted" mt="3" data-testid="legacy-session">
+                Legacy session: the server can test passphrase guesses.
+              </Text>
+            )}
           </Box>
           <Stack gridArea="settings" as="section" aria-labelledby="settings-heading" gap="4" px="1" alignSelf="start">
             <Heading as="h2" id="settings-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">

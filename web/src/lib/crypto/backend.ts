@@ -1,5 +1,5 @@
 /**
- * The primitives format v2 needs, behind one interface with two implementations: Web Crypto
+ * The primitives formats v2 and v3 need, behind one interface with two implementations: Web Crypto
  * (`webcrypto.ts`) and pure JS (`purejs.ts`, for pages that are not a secure context). Both
  * must produce identical bytes; the unit tests hold them to independent vectors.
  * Key derivation built on the primitives lives here too, so it is written once.
@@ -31,6 +31,7 @@ export interface CryptoBackend {
   pbkdf2Sha256(password: Bytes, salt: Bytes, iterations: number, length: number): Promise<Bytes>;
   hkdfSha256(ikm: Bytes, salt: Bytes, info: Bytes, length: number): Promise<Bytes>;
   hmacSha256(key: Bytes, message: Bytes): Promise<Bytes>;
+  sha256(message: Bytes): Promise<Bytes>;
   aeadKey(raw: Bytes): Promise<AeadKey>;
 }
 

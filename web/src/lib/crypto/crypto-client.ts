@@ -48,6 +48,8 @@ export interface CryptoClient {
   storage(): Promise<StorageMode>;
   /** Opens a ciphertext (on the page) and has the worker write the plaintext to disk; resolves to its length. */
   openToDisk(keyId: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string, target: DiskTarget): Promise<number>;
+  /** Writes plaintext opened already (format v3's chunks) to disk; resolves to its length. */
+  writeToDisk(plain: Bytes, target: DiskTarget): Promise<number>;
   /** Closes a file written by `openToDisk` and returns it as a disk-backed File. */
   diskFinish(folder: string, name: string, size: number): Promise<File>;
   /** Deletes a file, or a whole folder when `name` is omitted. */
@@ -181,6 +183,10 @@ export class WorkerCryptoClient implements CryptoClient {
       throw new AuthError();
     }
     this.opening--;
+    return this.writeToDisk(plain, target);
+  }
+
+  async writeToDisk(plain: Bytes, target: DiskTarget) {
     // Read before the buffer is transferred: that leaves `plain` empty.
     const length = plain.length;
     await new Promise<Ok>((resolve, reject) => {
@@ -253,6 +259,7 @@ export class InThreadCryptoClient implements CryptoClient {
     return Promise.resolve<StorageMode>('memory');
   }
   openToDisk = noDisk;
+  writeToDisk = noDisk;
   diskFinish = noDisk;
   diskRemove = noDisk;
   forget(keyId: number) {

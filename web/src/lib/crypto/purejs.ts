@@ -1,5 +1,5 @@
 /**
- * Format v2 primitives in pure JavaScript (@noble/hashes, @noble/ciphers), for pages that are
+ * Format v2 and v3 primitives in pure JavaScript (@noble/hashes, @noble/ciphers), for pages that are
  * not a secure context and so have no `crypto.subtle` (plain HTTP from a LAN address). Same
  * bytes as Web Crypto; slower, which is one reason all of this runs in a Web Worker.
  */
@@ -24,6 +24,9 @@ export function createPureJsBackend(): CryptoBackend {
     },
     async hmacSha256(key, message) {
       return own(hmac(sha256, key, message));
+    },
+    async sha256(message) {
+      return own(sha256(message));
     },
     async aeadKey(raw): Promise<AeadKey> {
       const key = own(raw);

@@ -1,5 +1,5 @@
 /**
- * Format v2 primitives on Web Crypto (`crypto.subtle`), available only in secure contexts
+ * Format v2 and v3 primitives on Web Crypto (`crypto.subtle`), available only in secure contexts
  * (HTTPS or localhost). Non-extractable keys where the API allows it.
  */
 import type { AeadKey, Bytes, CryptoBackend } from './backend';
@@ -28,6 +28,9 @@ export function createWebCryptoBackend(subtle: SubtleCrypto = globalThis.crypto.
     async hmacSha256(key, message) {
       const k = await subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
       return new Uint8Array(await subtle.sign('HMAC', k, message));
+    },
+    async sha256(message) {
+      return new Uint8Array(await subtle.digest('SHA-256', message));
     },
     async aeadKey(raw): Promise<AeadKey> {
       return webCryptoAead(await subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']), subtle);

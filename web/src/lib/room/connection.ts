@@ -46,6 +46,10 @@ export interface ConnectionHandlers {
   inboxItem(e: InboxItemEvent): void;
   inboxRemoved(e: InboxRemovedEvent): void;
   inboxFetched(e: InboxFetchedEvent): void;
+  /** Format v3: a device applies to be admitted, or stops applying; an admission message for us. */
+  applicant?(e: { clientId: string }): void;
+  applicantLeft?(e: { clientId: string }): void;
+  admit?(e: { from: string; step: number; data: unknown }): void;
   /** What the session's inbox did with an item we sent (the `inbox` field of its acks). */
   inboxAck(contentId: string, ack: InboxAck): void;
 }
@@ -59,10 +63,24 @@ export type OpenResult =
   | { ok: true; connection: Connection; selfId: string; members: Member[]; created: boolean; inbox: InboxTerms | null }
   | { ok: false; code: ErrorCode | 'unreachable' | 'timeout'; message: string; retryAfterMs?: number };
 
+/**
+ * How a connection joins its session, first and again after every reconnect: format v2 sends
+ * the name and fingerprint; format v3 (`membership/v3-entry.ts`) answers a challenge, and may
+ * apply and wait for admission first.
+ */
+export interface JoinStrategy {
+  enter(socket: Socket, timeoutMs: number): Promise<JoinAck | undefined>;
+  rejoin(socket: Socket, token: string, inbox: boolean, timeoutMs: number): Promise<JoinAck | undefined>;
+  /** Whether a rejoin refused with `code` means our membership is over. */
+  ends(code: string): boolean;
+}
+
 export interface OpenOptions {
   sessionId: string;
   clientName: string;
   fingerprint: unknown;
+  /** How to join; the format v2 join with `clientName` and `fingerprint` when omitted. */
+  strategy?: JoinStrategy;
   /** Ask for an inbox, should this join create the session. */
   inbox?: boolean;
   /** A member's invite, from an invite link (only the first join carries it). */
@@ -107,7 +125,13 @@ export class Connection {
     socket.on('inbox-item', (e: InboxItemEvent) => deliver((h) => h.inboxItem(e)));
     socket.on('inbox-removed', (e: InboxRemovedEvent) => deliver((h) => h.inboxRemoved(e)));
     socket.on('inbox-fetched', (e: InboxFetchedEvent) => deliver((h) => h.inboxFetched(e)));
+    socket.on('applicant', (e: { clientId: string }) => deliver((h) => h.applicant?.(e)));
+    socket.on('applicant-left', (e: { clientId: string }) => deliver((h) => h.applicantLeft?.(e)));
+    socket.on('admit', (e: { from: string; step: number; data: unknown }) => deliver((h) => h.admit?.(e)));
+    this.strategy = opts.strategy ?? v2Join(opts);
   }
+
+  private readonly strategy: JoinStrategy;
 
   /** Connects and joins (creating the session when it does not exist). */
   static async open(opts: OpenOptions): Promise<OpenResult> {
@@ -138,9 +162,7 @@ export class Connection {
       socket.connect();
     });
     if (!connected) return fail({ ok: false, code: 'unreachable', message: 'The server could not be reached.' });
-    const request: JoinRequest = { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint, inbox: opts.inbox === true };
-    if (opts.invite) request.invite = opts.invite;
-    const ack = await emitJoin(socket, request, timeout);
+    const ack = await connection.strategy.enter(socket, timeout);
     if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
     if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
     const inbox = ack.inbox ?? null;
@@ -220,17 +242,11 @@ export class Connection {
   /** Joins again on a new connection with our token (same clientId). */
   private async rejoin() {
     if (this.closed || this.joined) return;
-    const ack = await emitJoin(this.socket, {
-      sessionId: this.opts.sessionId,
-      clientName: this.opts.clientName,
-      token: this.token,
-      fingerprint: this.opts.fingerprint,
-      inbox: this.inbox,
-    }, JOIN_TIMEOUT_MS);
+    const ack = await this.strategy.rejoin(this.socket, this.token, this.inbox, JOIN_TIMEOUT_MS);
     if (this.closed || !this.handlers) return;
     if (!ack || !ack.success) {
       this.handlers.rejoinFailed(ack ? ack.code : 'unreachable', ack ? ack.error : 'No answer from the server.');
-      if (ack?.code === 'invalid_passphrase') {
+      if (ack && this.strategy.ends(ack.code)) {
         this.close();
         this.handlers.ended('refused');
         return;
@@ -314,7 +330,22 @@ function contentIdOf(payload: object): string {
   return typeof id === 'string' ? id : '';
 }
 
-function emitJoin(socket: Socket, req: object, timeoutMs: number): Promise<JoinAck | undefined> {
+/** Format v2: the name and the passphrase's fingerprint, and a token on every rejoin. */
+function v2Join(opts: OpenOptions): JoinStrategy {
+  return {
+    enter(socket, timeoutMs) {
+      const request: JoinRequest = { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint, inbox: opts.inbox === true };
+      if (opts.invite) request.invite = opts.invite;
+      return emitJoin(socket, request, timeoutMs);
+    },
+    rejoin(socket, token, inbox, timeoutMs) {
+      return emitJoin(socket, { sessionId: opts.sessionId, clientName: opts.clientName, token, fingerprint: opts.fingerprint, inbox }, timeoutMs);
+    },
+    ends: (code) => code === 'invalid_passphrase',
+  };
+}
+
+export function emitJoin(socket: Socket, req: object, timeoutMs: number): Promise<JoinAck | undefined> {
   return new Promise((resolve) => {
     socket.timeout(timeoutMs).emit('join', req, (err: Error | null, ack: JoinAck) => {
       resolve(err ? undefined : normalizeAck(ack));

@@ -1,5 +1,5 @@
 /** One item this device receives, as the receiver (`receiver.ts`) keeps it while it comes. */
-import { chunkCount, ChunkTracker } from '../chunking';
+import type { ChunkTracker } from '../chunking';
 import type { ItemMeta } from '../../types/protocol';
 import type { Item } from './items';
 import type { Sink } from './sinks';
@@ -35,11 +35,14 @@ export interface Incoming {
   autoResume?: boolean;
 }
 
-/** An item about to receive chunks at `now`, having `tracker`'s already (none unless resumed). */
+/**
+ * An item about to receive chunks at `now`, counted by `tracker` (the room's format sets how
+ * many chunks a size takes; a resumed item's tracker already has some).
+ */
 export function newIncoming(
   fields: Pick<Incoming, 'id' | 'from' | 'meta' | 'sink' | 'late' | 'inbox' | 'folder' | 'free' | 'autoResume'>,
   now: number,
-  tracker = new ChunkTracker(chunkCount(fields.meta.size)),
+  tracker: ChunkTracker,
   bytes = 0,
 ): Incoming {
   return { ...fields, tracker, bytes, writing: new Set(), lastProgress: now, lastAsk: now, asks: 0 };

@@ -17,5 +17,9 @@ export type Notice =
   | { kind: 'transfer-cancelled'; name: string; byName: string }
   | { kind: 'rejoin-failed'; code: ErrorCode | 'unreachable'; message: string }
   | { kind: 'replaced' }
+  /** Format v3: this device admitted `name`; both devices show `safetyCode` when no one sits between them. */
+  | { kind: 'admitted'; name: string; safetyCode: string }
+  /** Format v3: a device tried to join with a wrong passphrase. */
+  | { kind: 'admission-failed' }
   /** The session's inbox refused an item we sent (it still reached the members online). */
   | { kind: 'inbox-refused'; name: string; code: InboxRefusal; message: string };

@@ -15,19 +15,19 @@
  * disk (else it fails here at once, saying so), and within a share of the device's memory where
  * they cannot (else it waits, offered, saying it would be kept in memory, until the user asks).
  */
-import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
+import { ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { DiskError } from '../crypto/errors';
-import { CHUNK_SIZE, chunkAad, fromBase64 } from '../crypto/format';
+import { CHUNK_SIZE } from '../crypto/format';
 import type { CancelNotice, ChunkEvent, ContentEnvelope, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { EarlyChunks, MAX_EARLY_ITEMS } from './early-chunks';
 import { noSpace, reasonFor, senderEnding } from './endings';
 import { type Incoming, newIncoming, receivedItem } from './incoming';
-import { sealControl } from './envelopes';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
 import type { ItemBoard } from './items';
 import type { Notice } from './notices';
+import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
 import { deletePartial, type PartialItem } from '../disk/partials';
@@ -57,6 +57,7 @@ export interface ReceiverContext {
   connection: Connection;
   crypto: CryptoClient;
   keyId: number;
+  sealing: RoomSealing;
   board: ItemBoard;
   notify(n: Notice): void;
   members(): Member[];
@@ -137,7 +138,7 @@ export class Receiver {
       return;
     }
     // Refused before anything is allocated: the count must be what the sealed size implies.
-    if (meta.size > MAX_ITEM_BYTES || totalChunks !== chunkCount(meta.size)) {
+    if (meta.size > MAX_ITEM_BYTES || totalChunks !== this.ctx.sealing.chunkCount(meta.size)) {
       this.dropped.add(id);
       this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
       return;
@@ -197,7 +198,8 @@ export class Receiver {
     const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
     const folder = onDisk ? this.ctx.folder : undefined;
     if (this.dropped.has(id) || !this.ctx.board.get(id)) return;
-    const inc = newIncoming({ id, from, meta, sink, late, inbox: inbox ? { asked: 0 } : undefined, folder, free }, this.now());
+    const tracker = new ChunkTracker(this.ctx.sealing.chunkCount(meta.size));
+    const inc = newIncoming({ id, from, meta, sink, late, inbox: inbox ? { asked: 0 } : undefined, folder, free }, this.now(), tracker);
     this.incoming.set(id, inc);
     void free?.then((left) => {
       // A first write that went through had the whole size granted: the estimate was wrong.
@@ -235,7 +237,7 @@ export class Receiver {
       if (c.totalChunks !== inc.tracker.totalChunks || !Number.isInteger(index) || index < 0 || index >= c.totalChunks) {
         throw new ChunkError('chunk does not fit its item');
       }
-      length = await inc.sink.write(index, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, index, c.totalChunks));
+      length = await this.ctx.sealing.openChunk(inc.sink, c, inc.meta.size);
     } catch (err) {
       // Out of space: say how much it needs and how much the browser allows, when it says.
       const left = err instanceof DiskError && err.full ? await inc.free : undefined;
@@ -433,7 +435,7 @@ export class Receiver {
       } catch {
         continue;
       }
-      if (p.totalChunks !== chunkCount(p.meta.size)) continue;
+      if (p.totalChunks !== this.ctx.sealing.chunkCount(p.meta.size)) continue;
       const bytes = Math.min(p.meta.size, tracker.receivedCount * CHUNK_SIZE);
       const mime = p.meta.mime || 'application/octet-stream';
       const sink = new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime);
@@ -502,7 +504,7 @@ export class Receiver {
       return;
     }
     const msg: ControlMessage = { kind: 'resend', contentId: inc.id, fromChunk: inc.tracker.firstMissing(), ranges: inc.tracker.missingRanges() };
-    void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', env));
+    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', env));
   }
 
   /** An item from the inbox: ask for the next chunks as the ones asked for arrive. */
@@ -528,7 +530,7 @@ export class Receiver {
   private report(inc: Incoming) {
     if (!inc.from) return; // a resumed item before its sender's first chunk
     const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
-    void sealControl(this.ctx.crypto, this.ctx.keyId, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
+    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */

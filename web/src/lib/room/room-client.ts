@@ -12,13 +12,17 @@
  */
 import type { CryptoClient } from '../crypto/crypto-client';
 import type { ContentEvent, InboxAck, InboxFetchedEvent, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
+import type { ApplicantStatus } from '../membership/admission/applicant';
+import type { EntryIntent } from '../membership/v3-entry';
+import type { V3Room } from '../membership/v3-room';
 import { type Connect, Connection, type ConnectionStatus, type OpenResult } from './connection';
-import { type Opened, openEnvelope, ReplayGuard, sealControl } from './envelopes';
+import { type Opened, openEnvelope, ReplayGuard } from './envelopes';
 import { fetchedByOf, withFetcher } from './fetched-by';
 import { newContentId } from './ids';
 import { type Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { Receiver } from './receiver';
+import { type RoomSealing, sealControlWith, v2Sealing } from './sealing';
 import { Sender } from './sender';
 import { Store } from './store';
 import type { StorageMode } from '../disk/opfs';
@@ -43,16 +47,45 @@ export interface RoomState {
   inbox: InboxTerms | null;
   /** How received files are kept on this device, once known. */
   storage: StorageMode | null;
+  /** 3: random room keys, admission by members, signed items; 2: a legacy session, keyed by its passphrase. */
+  format: 2 | 3;
+  /** Format v3: the safety code of the members online, as this device sees them. */
+  safetyCode?: string;
+}
+
+/** What differs between a format v2 and a format v3 room. */
+interface RoomFormat {
+  /** The worker's key for format v2's chunks (0 in format v3, which seals on the page). */
+  keyId: number;
+  sealing: RoomSealing;
+  /** Opens a `content`; undefined when it does not check out (or, in v3, was for the roster). */
+  open(e: ContentEvent): Promise<Opened | undefined>;
+  forget(): void;
+  v3?: V3Room;
 }
 
 export type JoinResult =
-  | { ok: true; room: RoomClient; created: boolean }
-  | Extract<OpenResult, { ok: false }>;
+  | { ok: true; room: RoomClient; created: boolean; admittedBy?: string }
+  | { ok: false; code: Extract<OpenResult, { ok: false }>['code'] | string; message: string; retryAfterMs?: number };
 
 export interface JoinOptions {
   sessionId: string;
   clientName: string;
   passphrase: string;
+  /**
+   * `3`: format v3 first, with this browser's kept secret, an invite's secret, or the
+   * passphrase to be admitted (or to create the session, with `createV3`); a legacy session,
+   * or a new one without `createV3`, is then joined in format v2. `2` (the default): v2 only.
+   */
+  format?: 2 | 3;
+  /** A session this join creates is a format v3 one. */
+  createV3?: boolean;
+  /** Format v3: an invite link's room secret, which joins without the passphrase. */
+  secret?: Extract<EntryIntent, { kind: 'invite' }>['secret'];
+  /** Format v3: what this device does while it waits to be admitted. */
+  applying?: (s: ApplicantStatus) => void;
+  /** Format v3: stops waiting to be admitted. */
+  signal?: AbortSignal;
   /** Creating the session: keep items for devices that join later. */
   inbox?: boolean;
   /** A member's invite, from an invite link. */
@@ -87,8 +120,8 @@ export class RoomClient {
 
   private constructor(
     private readonly connection: Connection,
-    private readonly opts: JoinOptions,
-    private readonly keyId: number,
+    opts: JoinOptions,
+    private readonly format: RoomFormat,
     selfId: string,
     members: Member[],
     backend: RoomState['cryptoBackend'],
@@ -105,6 +138,7 @@ export class RoomClient {
       arrivals: 0,
       inbox,
       storage: null,
+      format: format.v3 ? 3 : 2,
     });
     this.board = new ItemBoard(
       () => this.store.get().items,
@@ -113,7 +147,8 @@ export class RoomClient {
     const shared = {
       connection,
       crypto: opts.crypto,
-      keyId,
+      keyId: format.keyId,
+      sealing: format.sealing,
       board: this.board,
       notify: (n: Notice) => this.notify(n),
       members: () => this.store.get().members,
@@ -150,7 +185,8 @@ export class RoomClient {
       lost: () => this.sender.lost(),
       closing: () => this.sender.goodbye(),
       rejoined: (id, list, inbox) => {
-        this.patch({ selfId: id, members: list, inbox });
+        this.patch({ selfId: id, members: this.named(list), inbox });
+        this.format.v3?.joined(id);
         this.sender.rejoined();
         this.receiver.rejoined();
         void this.listInbox();
@@ -168,7 +204,19 @@ export class RoomClient {
       inboxRemoved: (e) => this.onInboxRemoved(e),
       inboxFetched: (e) => this.onInboxFetched(e),
       inboxAck: (id, ack) => this.onInboxAck(id, ack),
+      applicantLeft: (e) => this.format.v3?.applicantLeft(e.clientId),
+      admit: (e) => this.format.v3?.admit(e),
     });
+    format.v3?.attach(
+      {
+        emit: (event, payload) => connection.emit(event, payload),
+        notify: (n) => this.notify(n),
+        named: (id, name) => this.patch({ members: this.store.get().members.map((m) => (m.id === id ? { ...m, name } : m)) }),
+        safetyCode: (safetyCode) => this.patch({ safetyCode }),
+      },
+      selfId,
+    );
+    if (format.v3) this.patch({ members: this.named(members) });
     void this.listInbox();
   }
 
@@ -177,6 +225,11 @@ export class RoomClient {
    * Creates the session when it does not exist; `created` says which happened.
    */
   static async join(opts: JoinOptions): Promise<JoinResult> {
+    // A member's invite exists only for a legacy session: it goes straight to format v2.
+    if (opts.format === 3 && !opts.invite) {
+      const r = await RoomClient.joinV3(opts);
+      if (r.ok || (r.code !== 'legacy_session' && r.code !== 'no_such_session')) return r;
+    }
     const derived = await opts.crypto.derive(opts.passphrase, opts.sessionId);
     const r = await Connection.open({
       sessionId: opts.sessionId,
@@ -192,8 +245,46 @@ export class RoomClient {
       opts.crypto.forget(derived.keyId);
       return r;
     }
-    const room = new RoomClient(r.connection, opts, derived.keyId, r.selfId, r.members, derived.backend, r.inbox);
+    const format: RoomFormat = {
+      keyId: derived.keyId,
+      sealing: v2Sealing(opts.crypto, derived.keyId),
+      open: (e) => openEnvelope(opts.crypto, derived.keyId, e),
+      forget: () => opts.crypto.forget(derived.keyId),
+    };
+    const room = new RoomClient(r.connection, opts, format, r.selfId, r.members, derived.backend, r.inbox);
     return { ok: true, room, created: r.created };
+  }
+
+  /** Format v3: with this browser's kept secret, an invite's, or the passphrase (see `JoinOptions.format`). */
+  private static async joinV3(opts: JoinOptions): Promise<JoinResult> {
+    const { openV3 } = await import('../membership/v3-session');
+    const intent: EntryIntent = opts.secret
+      ? { kind: 'invite', secret: opts.secret, name: opts.clientName }
+      : opts.passphrase
+        ? { kind: 'passphrase', passphrase: opts.passphrase, name: opts.clientName, create: opts.createV3 === true }
+        : { kind: 'stored' };
+    const r = await openV3({
+      sessionId: opts.sessionId,
+      intent,
+      inbox: opts.inbox === true,
+      status: opts.applying,
+      signal: opts.signal,
+      url: opts.url,
+      connect: opts.connect,
+      joinTimeoutMs: opts.joinTimeoutMs,
+    });
+    if (!r.ok) return r;
+    const v3 = r.v3;
+    const format: RoomFormat = {
+      keyId: 0,
+      sealing: v3.sealing,
+      open: (e) => v3.open(e),
+      forget: () => v3.close(),
+      v3,
+    };
+    const backend = typeof crypto !== 'undefined' && crypto.subtle ? 'webcrypto' : 'purejs';
+    const room = new RoomClient(r.connection, { ...opts, clientName: v3.name, passphrase: '' }, format, r.selfId, r.members, backend, r.inbox);
+    return { ok: true, room, created: r.created, admittedBy: r.admittedBy };
   }
 
   onNotice(listener: (n: Notice) => void): () => void {
@@ -262,7 +353,7 @@ export class RoomClient {
   clearAll() {
     this.clearHere('You');
     if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
-    void sealControl(this.opts.crypto, this.keyId, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
+    void sealControlWith(this.format.sealing, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
   }
 
   /** Whether something of ours is still on its way to another device. */
@@ -274,6 +365,7 @@ export class RoomClient {
   leave() {
     if (this.closed) return;
     this.connection.leave();
+    void this.format.v3?.forget();
     this.shutdown();
   }
 
@@ -286,25 +378,34 @@ export class RoomClient {
     this.notify({ kind: 'cleared', byName });
   }
 
+  /** Format v3's members as the roster names them (the server sends no names). */
+  private named(members: Member[]): Member[] {
+    const v3 = this.format.v3;
+    return v3 ? members.map((m) => ({ ...m, name: v3.nameOf(m.id) ?? m.name })) : members;
+  }
+
   private onMemberJoined(e: MemberEvent) {
-    const members = [...this.store.get().members.filter((m) => m.id !== e.clientId), { id: e.clientId, name: e.clientName }];
-    this.patch({ members });
-    this.notify({ kind: 'member-joined', name: e.clientName });
+    const [member] = this.named([{ id: e.clientId, name: e.clientName ?? '' }]);
+    this.patch({ members: [...this.store.get().members.filter((m) => m.id !== e.clientId), member] });
+    // A v3 member is announced once its hello verified (`V3Room`).
+    if (!this.format.v3) this.notify({ kind: 'member-joined', name: e.clientName });
     this.sender.memberJoined(e.clientId);
     this.receiver.memberJoined();
   }
 
   private onMemberLeft(e: MemberEvent) {
+    const name = e.clientName ?? this.memberName(e.clientId);
     this.patch({ members: this.store.get().members.filter((m) => m.id !== e.clientId) });
-    this.notify({ kind: 'member-left', name: e.clientName });
-    this.sender.memberLeft(e.clientId, e.clientName);
-    this.receiver.memberLeft(e.clientId, e.clientName);
+    this.format.v3?.memberLeft(e.clientId);
+    this.notify({ kind: 'member-left', name });
+    this.sender.memberLeft(e.clientId, name);
+    this.receiver.memberLeft(e.clientId, name);
   }
 
   private async onContent(e: ContentEvent) {
     const announced = this.receiver.announced(e.content);
     try {
-      await this.onOpened(e, await openEnvelope(this.opts.crypto, this.keyId, e));
+      await this.onOpened(e, await this.format.open(e));
     } finally {
       if (announced) this.receiver.settled(announced);
     }
@@ -314,7 +415,8 @@ export class RoomClient {
     if (this.closed) return;
     const from = e.from ?? '';
     if (!opened) {
-      if (!this.warnedUndecryptable) {
+      // Format v3 drops what does not check out, and keeps the roster, quietly.
+      if (!this.format.v3 && !this.warnedUndecryptable) {
         this.warnedUndecryptable = true;
         this.notify({ kind: 'undecryptable' });
       }
@@ -351,6 +453,11 @@ export class RoomClient {
     if (!this.closed && ack?.success && typeof ack.next === 'number') await this.listInbox(ack.next);
   }
 
+  /** Format v3: the room secret for an invite link (docs/protocol.md, "Invites"); none in a legacy session. */
+  inviteKey(): string | undefined {
+    return this.format.v3?.inviteKey;
+  }
+
   /** An invite for another device: invite links carry it, so that a join through one is not held back while strangers guess at the session's name. */
   async invite(): Promise<string | undefined> {
     const ack = await this.connection.request<InviteAck>('invite', {});
@@ -359,7 +466,7 @@ export class RoomClient {
 
   /** A kept item, offered to us as to any late joiner; its chunks come from the inbox. */
   private async onInboxItem(e: InboxItemEvent) {
-    const opened = await openEnvelope(this.opts.crypto, this.keyId, e);
+    const opened = await this.format.open(e);
     if (this.closed || !opened || opened.kind !== 'item') return;
     const id = e.content.contentId;
     const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true);
@@ -390,7 +497,7 @@ export class RoomClient {
     this.connection.close();
     this.sender.close();
     void this.receiver.close();
-    this.opts.crypto.forget(this.keyId);
+    this.format.forget();
     this.patch({ status: 'closed' });
   }
 }

@@ -13,16 +13,17 @@
  * item lists who did (`deliveredTo`). Until everyone here has it, a picked file is remembered
  * by name (`disk/partials.ts`): a page that comes back offers it again once it is picked again.
  */
-import { chunkCount, chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
-import type { CryptoClient, Sealed } from '../crypto/crypto-client';
+import { chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
+import type { CryptoClient } from '../crypto/crypto-client';
 import { ReadError } from '../crypto/errors';
-import { chunkAad, MAX_UNACKED_CHUNKS, toBase64 } from '../crypto/format';
+import { MAX_UNACKED_CHUNKS } from '../crypto/format';
 import type { CancelNotice, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
-import { type SealedEnvelope, sealControl, sealEnvelope } from './envelopes';
+import type { SealedEnvelope } from './envelopes';
 import { newContentId } from './ids';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
+import { type ItemSource, type RoomSealing, type SealedChunk, sealControlWith } from './sealing';
 import type { UnsentItem } from '../disk/partials';
 
 /** Chunks read and sealed ahead of the ack window. */
@@ -41,10 +42,7 @@ export const RECEIVER_WINDOW = 96;
 /** A receiver that has not reported for this long (an old client, or it stopped) no longer holds us back. */
 export const REPORT_SILENCE_MS = 5000;
 
-interface Outgoing {
-  id: string;
-  /** The file, as the crypto worker reads it (see `CryptoClient.openSource`). */
-  source: number;
+interface Outgoing extends ItemSource {
   meta: ItemMeta;
   totalChunks: number;
   sealed: SealedEnvelope;
@@ -83,14 +81,14 @@ interface Job {
 interface ReadyChunk {
   job: Job;
   index: number;
-  sealed: Sealed;
+  sealed: SealedChunk;
   bytes: number;
 }
 
 export interface SenderContext {
   connection: Connection;
   crypto: CryptoClient;
-  keyId: number;
+  sealing: RoomSealing;
   board: ItemBoard;
   notify(n: Notice): void;
   members(): Member[];
@@ -126,16 +124,16 @@ export class Sender {
    * Resolves to the item id once queued.
    */
   async share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string, to?: string): Promise<string> {
-    const { crypto, keyId, board } = this.ctx;
+    const { crypto, sealing, board } = this.ctx;
     const addressee = to === undefined ? undefined : this.ctx.members().find((m) => m.id === to);
     if (to !== undefined && !addressee) throw new Error('that member is not in the session any more');
     const full: ItemMeta = { ...meta, size: blob.size, senderName: this.ctx.clientName(), createdAt: Date.now() };
     const id = newContentId();
-    const totalChunks = chunkCount(blob.size);
-    const sealed = await sealEnvelope(crypto, keyId, full, id, totalChunks);
-    const out: Outgoing = { id, source: crypto.openSource(blob), meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
+    const totalChunks = sealing.chunkCount(blob.size);
+    const sealed = await sealing.envelope(full, id, totalChunks);
+    const out: Outgoing = { id, blob, size: blob.size, source: crypto.openSource(blob), meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
-    void sealControl(crypto, keyId, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
+    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     const sending = addressee !== undefined || this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
@@ -203,13 +201,13 @@ export class Sender {
       return `that is not the same file: pick ${u.meta.name} (${u.meta.size} bytes) as it was`;
     }
     this.unsent.delete(id);
-    const { crypto, keyId } = this.ctx;
-    const sealed = await sealEnvelope(crypto, keyId, u.meta, id, u.totalChunks);
-    const out: Outgoing = { id, source: crypto.openSource(file), meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
+    const { crypto, sealing } = this.ctx;
+    const sealed = await sealing.envelope(u.meta, id, u.totalChunks);
+    const out: Outgoing = { id, blob: file, size: file.size, source: crypto.openSource(file), meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
     this.outgoing.set(id, out);
-    void sealControl(crypto, keyId, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
+    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     this.ctx.board.patch(id, { state: 'done', transferred: u.meta.size, repick: undefined, error: undefined, blob: file });
-    out.offer = sealEnvelope(crypto, keyId, { ...u.meta, offered: true }, id, u.totalChunks);
+    out.offer = sealing.envelope({ ...u.meta, offered: true }, id, u.totalChunks);
     void out.offer.then((env) => this.ctx.connection.emit('content', env));
     return undefined;
   }
@@ -258,7 +256,7 @@ export class Sender {
     const since = Date.now() - this.ctx.recentWindowMs();
     const recent = [...this.outgoing.values()].filter((o) => !o.stopped && o.to === undefined && o.meta.createdAt >= since).sort((a, b) => a.meta.createdAt - b.meta.createdAt);
     for (const out of recent) {
-      out.offer ??= sealEnvelope(this.ctx.crypto, this.ctx.keyId, { ...out.meta, offered: true }, out.id, out.totalChunks);
+      out.offer ??= this.ctx.sealing.envelope({ ...out.meta, offered: true }, out.id, out.totalChunks);
       void out.offer.then((env) => this.ctx.connection.emit('content', { ...env, to: memberId }));
     }
   }
@@ -456,12 +454,13 @@ export class Sender {
 
   private seal(job: Job, index: number) {
     const { out } = job;
+    // The item's own bytes in this chunk (none in format v3's padding past its end).
     const [start, end] = chunkRange(index, out.meta.size);
     this.sealing++;
-    this.ctx.crypto.sealSlice(this.ctx.keyId, out.source, start, end, chunkAad(out.id, index, out.totalChunks)).then(
+    this.ctx.sealing.sealChunk(out, index, out.totalChunks).then(
       (sealed) => {
         this.sealing--;
-        if (this.live(job)) this.ready.push({ job, index, sealed, bytes: end - start });
+        if (this.live(job)) this.ready.push({ job, index, sealed, bytes: Math.max(0, end - start) });
         this.pump();
       },
       (err: unknown) => {
@@ -488,7 +487,7 @@ export class Sender {
     const gen = conn.generation;
     void conn
       .emitAck('chunk', {
-        chunk: { contentId: out.id, chunkIndex: index, totalChunks: out.totalChunks, encryptedData: sealed.data, iv: toBase64(sealed.iv) },
+        chunk: { contentId: out.id, chunkIndex: index, totalChunks: out.totalChunks, ...sealed },
         ...to,
       })
       .then((r) => {
@@ -540,7 +539,7 @@ export class Sender {
 
   /** Sends a sealed control message, to one member or everyone. */
   private async tell(msg: CancelNotice, to?: string) {
-    const env = await sealControl(this.ctx.crypto, this.ctx.keyId, msg);
+    const env = await sealControlWith(this.ctx.sealing, msg);
     this.ctx.connection.emit('content', { ...env, ...addressedTo(to) });
   }
 }

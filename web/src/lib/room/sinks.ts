@@ -10,6 +10,8 @@ import { CHUNK_SIZE } from '../crypto/format';
 export interface Sink {
   /** Opens one chunk and stores its plaintext; resolves to its length. */
   write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string): Promise<number>;
+  /** Stores the plaintext of chunk `index`, opened already (format v3 opens on the page). */
+  writePlain(index: number, plain: Bytes): Promise<number>;
   /** Everything is written: the content, typed. */
   finish(): Promise<Blob>;
   /** Frees what it holds (deletes the file). */
@@ -27,7 +29,15 @@ export class DiskSink implements Sink {
   ) {}
 
   write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
-    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, { folder: this.folder, name: this.name, offset: index * CHUNK_SIZE, size: this.size });
+    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, this.target(index));
+  }
+
+  writePlain(index: number, plain: Bytes) {
+    return this.crypto.writeToDisk(plain, this.target(index));
+  }
+
+  private target(index: number) {
+    return { folder: this.folder, name: this.name, offset: index * CHUNK_SIZE, size: this.size };
   }
 
   async finish() {
@@ -51,7 +61,10 @@ export class MemorySink implements Sink {
   ) {}
 
   async write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
-    const plain = await this.crypto.open(this.keyId, iv, ciphertext, aad);
+    return this.writePlain(index, await this.crypto.open(this.keyId, iv, ciphertext, aad));
+  }
+
+  async writePlain(index: number, plain: Bytes) {
     this.parts[index] = new Blob([plain]);
     return plain.length;
   }

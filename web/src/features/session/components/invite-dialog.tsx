@@ -20,6 +20,8 @@ function useInviteToken(): string | undefined {
   const [token, setToken] = useState<string>();
   useEffect(() => {
     let current = true;
+    // A format 3 session's link carries its key instead: the server makes no invites for it.
+    if (room.inviteKey()) return;
     void room.invite().then((t) => current && setToken(t));
     return () => {
       current = false;
@@ -35,7 +37,8 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
   const [withPass, setWithPass] = useState(false);
   const { copied, copy } = useCopy();
   const token = useInviteToken();
-  const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined, token });
+  const key = useRoom().inviteKey();
+  const link = buildInviteLink(window.location.origin, key ? { sessionId, key } : { sessionId, passphrase: withPass ? passphrase : undefined, token });
   const local = isLoopback(window.location.hostname);
   return (
     <Stack gap="4" align="center">
@@ -58,20 +61,28 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
       </Box>
       <Text fontSize="sm" color="fg.muted" textAlign="center">
         Scan with a phone, or send the link. It opens “{sessionId}”
-        {withPass ? ' and joins as soon as the device has a name.' : '; they will need the passphrase too.'}
+        {key || withPass ? ' and joins as soon as the device has a name.' : '; they will need the passphrase too.'}
       </Text>
+      {key && (
+        <Text fontSize="sm" color="orange.fg" alignSelf="start">
+          The link carries this session's key: anyone with it or its QR code joins without the passphrase and reads
+          everything shared. It stays in the link's #fragment, which is never sent to the server.
+        </Text>
+      )}
       <HStack w="full">
         <Input readOnly value={link} aria-label="Invite link" onFocus={(e) => e.currentTarget.select()} fontSize="sm" />
         <Button onClick={() => void copy(link)} variant="subtle" aria-label={copied ? 'Invite link copied' : 'Copy invite link'} colorPalette={copied ? 'green' : undefined}>
           {copied ? <Check /> : <Copy />}
         </Button>
       </HStack>
+      {!key && (
       <Checkbox.Root checked={withPass} onCheckedChange={(d) => setWithPass(d.checked === true)} alignSelf="start">
         <Checkbox.HiddenInput />
         <Checkbox.Control />
         <Checkbox.Label>Include the passphrase in the link</Checkbox.Label>
       </Checkbox.Root>
-      {withPass && (
+      )}
+      {!key && withPass && (
         <Text fontSize="sm" color="orange.fg" alignSelf="start">
           Anyone with this link or QR code can join and read everything shared. It stays in the link's #fragment, which is
           never sent to the server.

@@ -10,7 +10,26 @@ import type { Invite } from '../../../config/invite';
 import { settings } from '../../../config/settings';
 import type { RoomClient } from '../../../lib/room/room-client';
 import { estimateStrength, generatePassphrase, generateSessionName } from '../../../lib/names';
+import { hasStoredRoom } from '../../../lib/membership/room-store';
+import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
 import { useJoin } from '../hooks/use-join';
+
+/** What an applicant is doing, in words (format v3's admission by a member). */
+function applyingText(s: ApplicantStatus): string {
+  switch (s.kind) {
+    case 'no-member':
+      return 'No member is online. Open ShareThings on a device that is already in this session.';
+    case 'asking':
+      return 'A member’s device is checking the passphrase…';
+    case 'throttled':
+    case 'retrying':
+      return 'Too many wrong passphrases lately: the members wait a moment before they answer.';
+    case 'wrong-passphrase':
+      return 'Wrong passphrase.';
+    case 'admitted':
+      return 'Admitted. Joining…';
+  }
+}
 
 const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
 /** The longest session name and device name, in characters, that the server accepts. */
@@ -56,9 +75,11 @@ export interface JoinFormProps {
   createOptions?: ReactNode;
   /** Creating the session: keep items for devices that join later. */
   keepItems?: boolean;
+  /** Creating the session: in format 3 (members admit new devices). */
+  format3?: boolean;
 }
 
-export function JoinForm({ invite, onJoined, createOptions, keepItems = false }: JoinFormProps) {
+export function JoinForm({ invite, onJoined, createOptions, keepItems = false, format3 = false }: JoinFormProps) {
   const [sessionId, setSessionId] = useState(invite?.sessionId ?? settings.lastSession());
   const [name, setName] = useState(settings.name());
   const [passphrase, setPassphrase] = useState(invite?.passphrase ?? '');
@@ -70,24 +91,35 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
     (room: RoomClient, created: boolean, pass: string) => onJoined(room, created, pass, created && room.store.get().sessionId !== generated.current),
     [onJoined],
   );
-  const { join, pending, error, attempt } = useJoin(joinedHere);
+  const { join, pending, error, attempt, applying } = useJoin(joinedHere);
+
+  // A session this browser keeps the key of (format v3) is rejoined without the passphrase.
+  const rejoined = useRef(false);
+  useEffect(() => {
+    const last = settings.lastSession();
+    if (rejoined.current || invite || !last) return;
+    rejoined.current = true;
+    void hasStoredRoom(last).then((kept) => {
+      if (kept) void join(last, settings.name(), '');
+    });
+  }, [invite, join]);
 
   // An invitation with the passphrase and a remembered name has everything: join once.
   const autoJoined = useRef(false);
   useEffect(() => {
-    if (autoJoined.current || !invite?.passphrase) return;
+    if (autoJoined.current || !(invite?.passphrase || invite?.key)) return;
     const remembered = settings.name().trim();
     if (!remembered) return;
     autoJoined.current = true;
-    void join(invite.sessionId.trim(), remembered, invite.passphrase, { invite: invite.token });
+    void join(invite.sessionId.trim(), remembered, invite.passphrase ?? '', { invite: invite.token, key: invite.key });
   }, [invite, join]);
 
   const strength = estimateStrength(passphrase);
-  const canSubmit = fits(sessionId, SESSION_MAX) && fits(name, NAME_MAX) && passphrase.length > 0 && !pending;
+  const canSubmit = fits(sessionId, SESSION_MAX) && fits(name, NAME_MAX) && (passphrase.length > 0 || invite?.key !== undefined) && !pending;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, { inbox: keepItems, invite: invite?.token });
+    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, { inbox: keepItems, invite: invite?.token, createV3: format3, key: invite?.key });
   };
 
   return (
@@ -181,6 +213,11 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
 
         {!invite && createOptions}
 
+        {pending && applying && (
+          <Text role="status" data-testid="applying" data-state={applying.kind}>
+            {applyingText(applying)}
+          </Text>
+        )}
         {error && (
           <Alert.Root key={attempt} status="error" borderRadius="l2" role="alert" data-testid="join-error">
             <Alert.Indicator />

@@ -3,6 +3,8 @@ import { useCallback, useRef, useState } from 'react';
 import { getCryptoClient } from '../../../hooks/use-crypto';
 import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
+import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
+import { decodeSecretKey } from '../../../lib/crypto/v3/room-keys';
 
 /** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
 export type JoinError = { title: string; detail: string; until?: number };
@@ -27,6 +29,12 @@ export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): Join
       return { title: 'Server unreachable', detail: 'Could not reach the ShareThings server. Check your network connection.' };
     case 'timeout':
       return { title: 'No answer', detail: 'The server did not answer in time. Try again.' };
+    case 'wrong-passphrase':
+      return { title: 'Wrong passphrase', detail: 'A member of this session checked it: it is not this session’s passphrase. Check it and try again.' };
+    case 'invalid-answer':
+      return { title: 'Not admitted', detail: r.message };
+    case 'access_denied':
+      return { title: 'Not admitted', detail: 'This session no longer accepts this browser’s key. Join again with its passphrase.' };
     case 'invalid_request':
       return { title: 'Not accepted', detail: r.message || 'The server did not accept these details.' };
     default:
@@ -39,6 +47,8 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   const [error, setError] = useState<JoinError | null>(null);
   // Counts attempts, so the same error shown twice is announced twice.
   const [attempt, setAttempt] = useState(0);
+  /** Format v3: what this device does while a member admits it. */
+  const [applying, setApplying] = useState<ApplicantStatus | null>(null);
   /** When this tab's recent wrong passphrases happened, to warn before the server locks it out. */
   const wrong = useRef<number[]>([]);
 
@@ -46,9 +56,10 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
    * `inbox`: should this join create the session, keep items for devices that join later;
    * `invite`: a member's invite, from an invite link.
    */
-  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, { inbox = false, invite }: { inbox?: boolean; invite?: string } = {}) => {
+  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, { inbox = false, invite, createV3 = false, key }: { inbox?: boolean; invite?: string; createV3?: boolean; key?: string } = {}) => {
     setPending(true);
     setError(null);
+    setApplying(null);
     setAttempt((n) => n + 1);
     try {
       const r = await RoomClient.join({
@@ -57,12 +68,16 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         passphrase,
         inbox,
         invite,
+        format: 3,
+        createV3,
+        secret: key ? decodeSecretKey(sessionId, key) : undefined,
+        applying: setApplying,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
         autoFetchBytes: () => settings.autoFetchMiB() * 1024 * 1024,
       });
       if (r.ok) {
-        settings.setName(clientName);
+        settings.setName(r.room.store.get().clientName);
         settings.setLastSession(sessionId);
         onJoined(r.room, r.created, passphrase);
       } else {
@@ -83,8 +98,9 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
       setError({ title: 'Could not join', detail: err instanceof Error ? err.message : String(err) });
     } finally {
       setPending(false);
+      setApplying(null);
     }
   }, [onJoined]);
 
-  return { join, pending, error, attempt };
+  return { join, pending, error, attempt, applying };
 }

@@ -53,6 +53,7 @@ test('a progress update re-renders the bar and the numbers only', async () => {
     cryptoBackend: 'webcrypto',
     arrivals: 0,
     inbox: null,
+    format: 2,
     storage: null,
   });
   const room = { store } as unknown as RoomClient;

@@ -1,0 +1,143 @@
+/**
+ * The room-secret store (docs/protocol.md, "The room secret"): what a member keeps in this
+ * browser's IndexedDB so that a reload, a restart of the server or the next day needs no
+ * passphrase and no member online. Per session: the room secret, this device's key (a
+ * non-extractable `CryptoKey` where Web Crypto has Ed25519), its name, its `seq` counter, the
+ * roster, the replay windows and the creator's policy. Never the passphrase. Bounded: at most
+ * `maxRooms` sessions, the one used longest ago dropped first. Leaving a session deletes it.
+ */
+import type { StoredDeviceKey } from '../crypto/v3/device-key';
+import type { Bytes } from '../crypto/v3/lv';
+import type { StoredWindow } from './replay-windows';
+import type { StoredRoster } from './roster';
+
+export const MAX_ROOMS = 64;
+const DB_NAME = 'sharethings-rooms';
+const STORE = 'rooms';
+
+export interface RoomPolicy {
+  anyoneMayClear: boolean;
+}
+
+export interface StoredRoom {
+  sessionId: string;
+  roomKey: Bytes;
+  creatorPk: Bytes;
+  prs?: Bytes;
+  device: StoredDeviceKey;
+  name: string;
+  /** Every counter up to this one may have been used; a new page starts past it. */
+  seqReserved: number;
+  roster: StoredRoster;
+  replay: StoredWindow[];
+  policy: RoomPolicy;
+  lastUsed: number;
+}
+
+const request = <T>(r: IDBRequest<T>) =>
+  new Promise<T>((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
+  });
+
+const done = (tx: IDBTransaction) =>
+  new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+
+export class RoomStore {
+  private constructor(
+    private readonly db: IDBDatabase,
+    private readonly maxRooms: number,
+  ) {}
+
+  static async open(factory: IDBFactory = indexedDB, maxRooms = MAX_ROOMS, name = DB_NAME): Promise<RoomStore> {
+    const open = factory.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE, { keyPath: 'sessionId' });
+    return new RoomStore(await request(open), maxRooms);
+  }
+
+  async get(sessionId: string): Promise<StoredRoom | undefined> {
+    const tx = this.db.transaction(STORE, 'readonly');
+    return (await request(tx.objectStore(STORE).get(sessionId))) as StoredRoom | undefined;
+  }
+
+  /** Saves a room; past the bound, drops the rooms used longest ago (never this one). */
+  async put(room: StoredRoom): Promise<void> {
+    const tx = this.db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    store.put(room);
+    const all = (await request(store.getAll())) as StoredRoom[];
+    const others = all.filter((r) => r.sessionId !== room.sessionId).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const old of others.slice(0, Math.max(0, others.length + 1 - this.maxRooms))) store.delete(old.sessionId);
+    await done(tx);
+  }
+
+  async delete(sessionId: string): Promise<void> {
+    const tx = this.db.transaction(STORE, 'readwrite');
+    tx.objectStore(STORE).delete(sessionId);
+    await done(tx);
+  }
+
+  async sessions(): Promise<{ sessionId: string; name: string; lastUsed: number }[]> {
+    const tx = this.db.transaction(STORE, 'readonly');
+    const all = (await request(tx.objectStore(STORE).getAll())) as StoredRoom[];
+    return all.map((r) => ({ sessionId: r.sessionId, name: r.name, lastUsed: r.lastUsed })).sort((a, b) => b.lastUsed - a.lastUsed);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Counters are reserved in storage this many at a time, so most sends write nothing. */
+export const SEQ_BLOCK = 64;
+
+/**
+ * This device's `seq` for one session: 1, 2, 3, … and never a value twice, across reloads too.
+ * A block of counters is written to storage before any of it is used; a reload skips what is
+ * left of it.
+ */
+export class SeqCounter {
+  private last: number;
+  private reserved: number;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly save: (reserved: number) => Promise<void>,
+    reserved: number,
+  ) {
+    this.last = reserved;
+    this.reserved = reserved;
+  }
+
+  next(): Promise<number> {
+    const result = this.chain.then(async () => {
+      if (this.last + 1 > this.reserved) {
+        const reserved = this.reserved + SEQ_BLOCK;
+        await this.save(reserved);
+        this.reserved = reserved;
+      }
+      return ++this.last;
+    });
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Whether this browser keeps the secret of `sessionId` (false where IndexedDB is missing or refused). */
+export async function hasStoredRoom(sessionId: string, factory: IDBFactory | undefined = globalThis.indexedDB): Promise<boolean> {
+  if (!factory) return false;
+  try {
+    const store = await RoomStore.open(factory);
+    try {
+      return (await store.get(sessionId)) !== undefined;
+    } finally {
+      store.close();
+    }
+  } catch {
+    return false;
+  }
+}

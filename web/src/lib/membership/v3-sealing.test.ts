@@ -1,0 +1,94 @@
+/**
+ * Format v3's item bodies between two devices: padded to their Padmé size, cut into 256 KiB
+ * chunks, each signed by the sender; the receiver keeps exactly the item's bytes and refuses a
+ * chunk whose padding is not zero or that is not signed by the item's sender.
+ */
+import { describe, expect, it } from 'vitest';
+import { ChunkError } from '../chunking';
+import { AuthError } from '../crypto/errors';
+import { createWebCryptoBackend } from '../crypto/webcrypto';
+import { createDeviceKey, webCryptoVerifier } from '../crypto/v3/device-key';
+import { toBase64Url } from '../crypto/v3/lv';
+import { chunkCountV3, paddedSize } from '../crypto/v3/padding';
+import { deriveRoomKeys, newRoomKey, type RoomSecret } from '../crypto/v3/room-keys';
+import { sealBlob, chunkAad } from '../crypto/v3/sealing';
+import { fromBase64, toBase64 } from '../crypto/format';
+import { MemorySink } from '../room/sinks';
+import type { CryptoClient } from '../crypto/crypto-client';
+import { ReplayWindows } from './replay-windows';
+import { RoomCodec } from './room-codec';
+import { Roster } from './roster';
+import { v3Sealing } from './v3-sealing';
+
+const backend = createWebCryptoBackend();
+
+async function member(secret: RoomSecret) {
+  const keys = await deriveRoomKeys(backend, secret);
+  const device = await createDeviceKey(true);
+  let seq = 0;
+  const blobKeys = { backend, content: await backend.aeadKey(keys.contentKey), epoch: keys.epoch, verifier: webCryptoVerifier() };
+  const codec = new RoomCodec({
+    keys: blobKeys,
+    device,
+    nextSeq: async () => ++seq,
+    replay: new ReplayWindows(),
+    roster: new Roster(toBase64Url(secret.creatorPk)),
+    policy: { anyoneMayClear: false },
+    changed: () => {},
+  });
+  return { codec, sealing: v3Sealing(codec), device, blobKeys };
+}
+
+const noWorker = {} as CryptoClient;
+
+async function pair() {
+  const creator = await createDeviceKey(true);
+  const secret: RoomSecret = { sessionId: 'quiet-harbor', roomKey: newRoomKey(), creatorPk: creator.publicKey };
+  return { sender: await member(secret), receiver: await member(secret) };
+}
+
+async function send(size: number) {
+  const { sender, receiver } = await pair();
+  const body = new Uint8Array(size).map((_, i) => (i * 7919) % 251);
+  const blob = new Blob([body]);
+  const id = '0123456789abcdef0123456789abcdef';
+  const totalChunks = sender.sealing.chunkCount(size);
+  const meta = await sender.sealing.envelope({ kind: 'file', name: 'a.bin', mime: 'application/octet-stream', size, senderName: 'Laptop', createdAt: 1 }, id, totalChunks);
+  const opened = await receiver.codec.openContent('laptop', meta.content, meta.data);
+  const chunks = [];
+  for (let i = 0; i < totalChunks; i++) chunks.push({ contentId: id, chunkIndex: i, totalChunks, ...(await sender.sealing.sealChunk({ id, blob, source: 0, size }, i, totalChunks)) });
+  return { sender, receiver, body, chunks, opened, id, totalChunks };
+}
+
+describe('v3 item bodies', () => {
+  it.each([0, 1, 300_001, 1_100_000])('a %i-byte item arrives as exactly its bytes, its metadata without a sender name', async (size) => {
+    const { receiver, body, chunks, opened, totalChunks } = await send(size);
+    expect(totalChunks).toBe(chunkCountV3(size));
+    expect(opened.kind === 'item' && 'senderName' in opened.meta).toBe(false);
+    expect(chunks.reduce((n, c) => n + c.encryptedData.length - 16, 0)).toBe(paddedSize(size));
+    const sink = new MemorySink(noWorker, 0, 'application/octet-stream');
+    let kept = 0;
+    for (const c of chunks) kept += await receiver.sealing.openChunk(sink, c, size);
+    expect(kept).toBe(size);
+    expect(new Uint8Array(await (await sink.finish()).arrayBuffer())).toEqual(body);
+  });
+
+  it('refuses padding that is not zero, though signed by the sender', async () => {
+    const { sender, receiver, chunks, id, totalChunks } = await send(1000);
+    const plain = new Uint8Array(paddedSize(1000)).fill(7);
+    const aad = chunkAad(sender.blobKeys.epoch, id, sender.device.publicKey, 0, totalChunks);
+    const blob = await sealBlob(sender.blobKeys, sender.device, plain, aad);
+    const forged = { ...chunks[0], iv: toBase64(blob.iv), sig: toBase64(blob.signature), encryptedData: blob.ciphertext };
+    const sink = new MemorySink(noWorker, 0, 'application/octet-stream');
+    await expect(receiver.sealing.openChunk(sink, forged, 1000)).rejects.toBeInstanceOf(ChunkError);
+  });
+
+  it('refuses a chunk signed by another device, and one of an item it never opened', async () => {
+    const { receiver, chunks } = await send(1000);
+    const sink = new MemorySink(noWorker, 0, 'application/octet-stream');
+    const sig = fromBase64(chunks[0].sig ?? '');
+    sig[0] ^= 1;
+    await expect(receiver.sealing.openChunk(sink, { ...chunks[0], sig: toBase64(sig) }, 1000)).rejects.toBeInstanceOf(AuthError);
+    await expect(receiver.sealing.openChunk(sink, { ...chunks[0], contentId: 'f'.repeat(32) }, 1000)).rejects.toBeInstanceOf(AuthError);
+  });
+});

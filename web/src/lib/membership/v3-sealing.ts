@@ -1,0 +1,53 @@
+/**
+ * Format v3's `RoomSealing` (docs/protocol.md, "Sealed blobs"): metadata and controls through the
+ * session's `RoomCodec` (padded, counted, signed); an item's body padded with zeros to its
+ * Padmé size and cut into 256 KiB chunks, each sealed and signed on the page; a received chunk
+ * checked on its item's sender's signature before it opens, and its padding checked to be zero
+ * before only the item's own bytes are kept.
+ */
+import { ChunkError } from '../chunking';
+import { AuthError } from '../crypto/errors';
+import type { Bytes } from '../crypto/v3/lv';
+import { chunkCountV3, paddedChunkRange } from '../crypto/v3/padding';
+import type { RoomSealing } from '../room/sealing';
+import { type RoomCodec } from './room-codec';
+
+/** Bytes `[start, end)` of `blob` padded with zeros past its end. */
+async function paddedSlice(blob: Blob, start: number, end: number): Promise<Bytes> {
+  const out = new Uint8Array(end - start);
+  if (start < blob.size) out.set(new Uint8Array(await blob.slice(start, Math.min(end, blob.size)).arrayBuffer()));
+  return out;
+}
+
+export function v3Sealing(codec: RoomCodec): RoomSealing {
+  return {
+    chunkCount: (size) => chunkCountV3(size),
+    async envelope(value, contentId, totalChunks) {
+      const meta: Record<string, unknown> = { ...value };
+      // The roster names the sender; the sealed metadata does not.
+      delete meta.senderName;
+      return codec.sealContent(meta, contentId, totalChunks);
+    },
+    async sealChunk(item, index, totalChunks) {
+      const [start, end] = paddedChunkRange(index, item.size);
+      const sealed = await codec.sealChunk(item.id, index, totalChunks, await paddedSlice(item.blob, start, end));
+      return { iv: sealed.iv, encryptedData: sealed.encryptedData, sig: sealed.sig };
+    },
+    async openChunk(sink, c, size) {
+      const sender = codec.senderOf(c.contentId);
+      if (!sender) throw new AuthError();
+      const [start, end] = paddedChunkRange(c.chunkIndex, size);
+      let plain: Bytes;
+      try {
+        plain = await codec.openChunk(c, sender);
+      } catch {
+        throw new AuthError();
+      }
+      if (plain.length !== end - start) throw new ChunkError('chunk does not fit its item');
+      const keep = Math.max(0, Math.min(size, end) - start);
+      if (plain.subarray(keep).some((b) => b !== 0)) throw new ChunkError('its padding is not zero');
+      // A copy of exactly the kept bytes: a disk write transfers the whole buffer.
+      return sink.writePlain(c.chunkIndex, keep === plain.length ? plain : plain.slice(0, keep));
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * How one room seals and opens what it sends, so that the sender and receiver do not care which
+ * format their session speaks: format v2 seals in the crypto worker under the passphrase's key
+ * (`v2Sealing`); format v3 seals under the room's content key, signs with this device's key,
+ * counts and pads (`membership/v3-sealing.ts`). Both cut an item into chunks the same way once
+ * its wire size is known; v3's wire size is the padded one.
+ */
+import { chunkCount, chunkRange } from '../chunking';
+import type { CryptoClient } from '../crypto/crypto-client';
+import type { Bytes } from '../crypto/engine';
+import { chunkAad, fromBase64, toBase64 } from '../crypto/format';
+import type { ChunkPayload, ControlMessage, SealedMeta } from '../../types/protocol';
+import { type SealedEnvelope, sealEnvelope } from './envelopes';
+import { newContentId } from './ids';
+import type { Sink } from './sinks';
+
+/** A sealed chunk as it goes on the wire (the `chunk` payload's sealed fields). */
+export interface SealedChunk {
+  iv: string;
+  encryptedData: Bytes;
+  /** Format v3: the sender's signature. */
+  sig?: string;
+}
+
+/** An item being sent: its id, its file and, for format v2, the worker's handle on it. */
+export interface ItemSource {
+  id: string;
+  blob: Blob;
+  source: number;
+  size: number;
+}
+
+export interface RoomSealing {
+  /** Chunks of an item of `size` bytes. */
+  chunkCount(size: number): number;
+  /** Seals item metadata (`totalChunks > 0`) or a control message (`0`). */
+  envelope(value: SealedMeta, contentId: string, totalChunks: number): Promise<SealedEnvelope>;
+  sealChunk(item: ItemSource, index: number, totalChunks: number): Promise<SealedChunk>;
+  /** Checks and opens chunk `c` of an item of `size` bytes into `sink`; resolves to the plaintext bytes kept. */
+  openChunk(sink: Sink, c: ChunkPayload, size: number): Promise<number>;
+}
+
+/** A control message travels as an item of zero chunks with a fresh id. */
+export const sealControlWith = (sealing: RoomSealing, msg: ControlMessage) => sealing.envelope(msg, newContentId(), 0);
+
+export function v2Sealing(crypto: CryptoClient, keyId: number): RoomSealing {
+  return {
+    chunkCount: (size) => chunkCount(size),
+    envelope: (value, contentId, totalChunks) => sealEnvelope(crypto, keyId, value, contentId, totalChunks),
+    async sealChunk(item, index, totalChunks) {
+      const [start, end] = chunkRange(index, item.size);
+      const sealed = await crypto.sealSlice(keyId, item.source, start, end, chunkAad(item.id, index, totalChunks));
+      return { iv: toBase64(sealed.iv), encryptedData: sealed.data };
+    },
+    openChunk: (sink, c) => sink.write(c.chunkIndex, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, c.chunkIndex, c.totalChunks)),
+  };
+}
