@@ -94,6 +94,10 @@ pub struct SendArgs {
     /// Seconds to stay after sending, to serve resend requests and late joiners.
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub linger: u64,
+    /// Send to the member of this display name alone (the others never receive it); waits
+    /// up to --wait for it to join. Exit 9 when nobody, or more than one member, has it.
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -23,6 +23,8 @@ pub enum Failure {
     },
     /// `send` found nobody in the session to send to within `--wait`.
     NoReceivers,
+    /// `send --to NAME`: nobody, or more than one member, is called NAME.
+    NoSuchMember(String),
     /// Another connection took over this membership (same token).
     Replaced,
     /// SIGINT or SIGTERM: the command left the session cleanly and stopped.
@@ -50,6 +52,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     ),
     (8, "nobody to send to within --wait"),
     (
+        9,
+        "send --to: no member, or more than one, has that name (nothing was sent)",
+    ),
+    (
         130,
         "interrupted (SIGINT/SIGTERM) while sending; receive stops with 0",
     ),
@@ -66,6 +72,7 @@ impl Failure {
             Failure::TransferFailed(_) => 6,
             Failure::Refused { .. } | Failure::Replaced => 7,
             Failure::NoReceivers => 8,
+            Failure::NoSuchMember(_) => 9,
             Failure::Interrupted => 130,
         }
     }
@@ -74,7 +81,9 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Local(why) | Failure::Usage(why) => f.write_str(why),
+            Failure::Local(why) | Failure::Usage(why) | Failure::NoSuchMember(why) => {
+                f.write_str(why)
+            }
             Failure::WrongPassphrase => f.write_str("wrong passphrase for this session"),
             Failure::Unreachable(why) => write!(f, "server unreachable: {why}"),
             Failure::RateLimited { retry_after } => write!(
@@ -132,6 +141,7 @@ mod tests {
                 message: String::new(),
             },
             Failure::NoReceivers,
+            Failure::NoSuchMember(String::new()),
             Failure::Interrupted,
         ];
         let codes: Vec<u8> = all.iter().map(Failure::exit_code).collect();

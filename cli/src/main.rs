@@ -11,6 +11,7 @@ mod item;
 mod passphrase;
 mod progress;
 mod receive;
+mod recipient;
 mod room;
 mod save;
 mod send;
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             &send::Options {
                 wait: Duration::from_secs(a.wait),
                 linger: Duration::from_secs(a.linger),
+                to: a.to.clone(),
             },
         ),
         (Command::Receive(a), _) => receive::run(

@@ -18,6 +18,7 @@ use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
 use crate::format::new_content_id;
 use crate::item::{self, ItemMeta, Sealed};
 use crate::progress;
+use crate::recipient::{self, Lookup};
 use crate::room::{Room, RoomEvent};
 use crate::window::Window;
 
@@ -38,6 +39,8 @@ pub struct Options {
     pub wait: Duration,
     /// How long to stay after the last ack, serving resend requests and late joiners.
     pub linger: Duration,
+    /// `--to NAME`: send to this member alone; nobody else receives anything of it.
+    pub to: Option<String>,
 }
 
 struct Outgoing {
@@ -88,17 +91,18 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
     for source in sources {
         items.push(prepare(room, source)?);
     }
-    wait_for_receiver(room, opts.wait)?;
+    let addressee = wait_for_receiver(room, opts.wait, opts.to.as_deref())?;
     let mut sender = Sender {
         room,
         items,
         queue: VecDeque::new(),
         begun: 0,
+        addressee: addressee.clone(),
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
             item,
-            to: None,
+            to: addressee.clone(),
             from: 0,
             main: true,
         });
@@ -118,18 +122,41 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
     }
 }
 
-fn wait_for_receiver(room: &mut Room, wait: Duration) -> Result<(), Failure> {
+/// Waits for someone to send to: anyone, or with `--to` the one member of that name (whose
+/// `clientId` it returns). A name that several members share fails at once; one that nobody
+/// has fails after `wait`. Either way before anything is sent.
+fn wait_for_receiver(
+    room: &mut Room,
+    wait: Duration,
+    to: Option<&str>,
+) -> Result<Option<String>, Failure> {
     let deadline = Instant::now() + wait;
-    if room.others().next().is_none() {
-        progress::note("waiting for someone to join the session");
-    }
-    while room.others().next().is_none() {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .ok_or(Failure::NoReceivers)?;
+    let mut noted = false;
+    loop {
+        match to {
+            None if room.others().next().is_some() => return Ok(None),
+            None => {}
+            Some(name) => match recipient::find(room.others(), name) {
+                Lookup::Found(id) => return Ok(Some(id)),
+                Lookup::Ambiguous(n) => return Err(recipient::ambiguous(name, n)),
+                Lookup::Missing => {}
+            },
+        }
+        if !noted {
+            noted = true;
+            progress::note(&match to {
+                None => "waiting for someone to join the session".to_string(),
+                Some(name) => format!("waiting for \"{name}\" to join the session"),
+            });
+        }
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return Err(match to {
+                None => Failure::NoReceivers,
+                Some(name) => recipient::missing(name, room.others()),
+            });
+        };
         room.poll(left.min(POLL))?;
     }
-    Ok(())
 }
 
 fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
@@ -204,6 +231,9 @@ struct Sender<'a> {
     /// Items whose delivery to everyone has started; a member who joins now needs these
     /// from chunk 0, and gets the others with everyone.
     begun: usize,
+    /// `--to`: the one member the items are for. Nobody else gets them: not late joiners,
+    /// not a member asking for them again.
+    addressee: Option<String>,
 }
 
 /// What a refused ack means for the delivery.
@@ -253,7 +283,7 @@ impl Sender<'_> {
                 break;
             }
             if job.to.as_deref().is_some_and(|to| !self.room.is_member(to)) {
-                return Ok(());
+                return fail("the member it was sent to left".into());
             }
             let out = &self.items[job.item];
             if matches!(meta, MetaState::Unsent) {
@@ -333,6 +363,9 @@ impl Sender<'_> {
                 let (Sealed::Resend(r), from) = (content.sealed, content.from) else {
                     return;
                 };
+                if self.addressee.as_ref().is_some_and(|a| *a != from) {
+                    return;
+                }
                 if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
                     let last = self.items[item].total - 1;
                     self.queue.push_back(Job {
@@ -344,8 +377,14 @@ impl Sender<'_> {
                 }
             }
             RoomEvent::MemberJoined(m) => {
-                // A late joiner gets what it missed, as the web client's recent items.
-                for item in 0..self.begun {
+                // A late joiner gets what it missed, as the web client's recent items, unless
+                // the items are for one member alone.
+                let begun = if self.addressee.is_some() {
+                    0
+                } else {
+                    self.begun
+                };
+                for item in 0..begun {
                     self.queue.push_back(Job {
                         item,
                         to: Some(m.id.clone()),
