@@ -11,6 +11,7 @@ use serde_json::Value;
 use sharethings_protocol::format::chunks::{accepts_item, chunk_len, CHUNK_SIZE};
 use sharethings_protocol::format::v2::chunk_aad;
 
+use crate::folder::unpack::{FolderSink, UnpackError};
 use crate::format::SessionKeys;
 use crate::item::ItemMeta;
 use crate::save::PartFile;
@@ -31,6 +32,7 @@ pub struct Incoming {
 enum Sink {
     File(PartFile),
     Text(Vec<u8>),
+    Folder(FolderSink),
 }
 
 #[derive(Debug)]
@@ -39,6 +41,8 @@ pub enum ChunkError {
     Corrupt(&'static str),
     /// Did not authenticate: tampered, or sealed for another place.
     Integrity,
+    /// A folder whose manifest breaks a rule (docs/protocol.md, "Folders").
+    Refused(String),
     Io(io::Error),
 }
 
@@ -46,6 +50,8 @@ pub enum ChunkError {
 pub enum Finished {
     Text(String),
     File(std::path::PathBuf),
+    /// A folder and the number of files in it.
+    Folder(std::path::PathBuf, usize),
 }
 
 impl Incoming {
@@ -63,7 +69,15 @@ impl Incoming {
                 "size too large or disagrees with the chunk count",
             ));
         }
-        let sink = if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
+        let sink = if meta.kind == "folder" {
+            let entries = meta
+                .files
+                .ok_or(ChunkError::Corrupt("a folder without files"))?;
+            Sink::Folder(
+                FolderSink::create(dir, &meta.name, id, meta.size, entries)
+                    .map_err(ChunkError::Io)?,
+            )
+        } else if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
             Sink::Text(vec![0; meta.size as usize])
         } else {
             let name = if meta.kind == "text" {
@@ -120,6 +134,10 @@ impl Incoming {
         match &mut self.sink {
             Sink::File(part) => part.write_at(offset, &plain).map_err(ChunkError::Io)?,
             Sink::Text(buf) => buf[offset as usize..][..plain.len()].copy_from_slice(&plain),
+            Sink::Folder(folder) => folder.write_chunk(index, &plain).map_err(|e| match e {
+                UnpackError::Refused(why) => ChunkError::Refused(why.0),
+                UnpackError::Io(e) => ChunkError::Io(e),
+            })?,
         }
         self.received[index as usize] = true;
         self.count += 1;
@@ -142,12 +160,17 @@ impl Incoming {
         match self.sink {
             Sink::Text(buf) => Ok(Finished::Text(String::from_utf8_lossy(&buf).into_owned())),
             Sink::File(part) => part.finish(force).map(Finished::File),
+            Sink::Folder(folder) => folder
+                .finish()
+                .map(|(path, files)| Finished::Folder(path, files)),
         }
     }
 
     pub fn discard(self) {
-        if let Sink::File(part) = self.sink {
-            part.discard();
+        match self.sink {
+            Sink::File(part) => part.discard(),
+            Sink::Folder(folder) => folder.discard(),
+            Sink::Text(_) => {}
         }
     }
 }
@@ -168,6 +191,7 @@ mod tests {
             sender_name: "s".into(),
             created_at: 0,
             offered: false,
+            files: None,
         }
     }
 

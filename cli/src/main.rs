@@ -5,6 +5,7 @@
 mod args;
 mod connection;
 mod exit;
+mod folder;
 mod format;
 mod incoming;
 mod item;

@@ -125,6 +125,10 @@ fn finish(
         Ok(Finished::File(path)) => {
             progress::note(&format!("saved {} from {sender}", path.display()))
         }
+        Ok(Finished::Folder(path, files)) => progress::note(&format!(
+            "saved folder {} ({files} files) from {sender}",
+            path.display()
+        )),
         Err(e) => return Err(Failure::Local(format!("saving {name}: {e}"))),
     }
     Ok(None)
@@ -200,6 +204,7 @@ fn on_chunk(
         }
         Err(ChunkError::Integrity) => Some((id.to_string(), Err("integrity check failed".into()))),
         Err(ChunkError::Corrupt(why)) => Some((id.to_string(), Err(why.into()))),
+        Err(ChunkError::Refused(why)) => Some((id.to_string(), Err(format!("refused: {why}")))),
         Err(ChunkError::Io(e)) => Some((id.to_string(), Err(e.to_string()))),
     }
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Longest file name we produce, in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 200;
 /// Numbered alternatives tried before giving up on a free name.
-const MAX_ALTERNATIVES: u32 = 1000;
+pub const MAX_ALTERNATIVES: u32 = 1000;
 
 /// A name that stays inside the target folder and is visible: no separators, no control
 /// characters, no leading dots, nothing empty, not too long.

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::exit::Failure;
 use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
 
+use crate::folder::pack::FolderSource;
 use crate::format::new_content_id;
 use crate::item::{self, ItemMeta, Sealed};
 use crate::progress;
@@ -55,6 +56,7 @@ struct Outgoing {
 enum Body {
     File(File),
     Bytes(Vec<u8>),
+    Folder(FolderSource),
 }
 
 impl Body {
@@ -66,6 +68,11 @@ impl Body {
             Body::File(f) => {
                 let mut buf = vec![0; len];
                 f.read_exact_at(&mut buf, start)?;
+                Ok(buf)
+            }
+            Body::Folder(folder) => {
+                let mut buf = vec![0; len];
+                folder.read_at(&mut buf, start)?;
                 Ok(buf)
             }
         }
@@ -173,6 +180,7 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
                 size,
             )
         }
+        Source::File(path) if path.is_dir() => return prepare_folder(room, &path),
         Source::File(path) => {
             let file = File::open(&path).map_err(|e| local(&path.display().to_string(), e))?;
             let meta = file
@@ -211,17 +219,52 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         offered: false,
+        files: None,
     };
+    Ok(seal(room, meta, body))
+}
+
+/// A folder: one item whose body is its manifest and its files' bytes. What the walk leaves
+/// out (links above all) is said, one line each.
+fn prepare_folder(room: &Room, path: &std::path::Path) -> Result<Outgoing, Failure> {
+    let (source, skipped) = FolderSource::scan(path)?;
+    for why in &skipped {
+        progress::note(&format!("skipped {why}"));
+    }
+    let name = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "folder".into());
+    let meta = ItemMeta {
+        kind: "folder".into(),
+        name,
+        mime: "inode/directory".into(),
+        size: source.size(),
+        width: None,
+        height: None,
+        sender_name: room.client_name().into(),
+        created_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        offered: false,
+        files: Some(source.entries()),
+    };
+    Ok(seal(room, meta, Body::Folder(source)))
+}
+
+fn seal(room: &Room, meta: ItemMeta, body: Body) -> Outgoing {
+    let size = meta.size;
     let id = new_content_id();
     let (meta_iv, meta_data) = item::seal_meta(room.keys(), &id, &meta);
-    Ok(Outgoing {
+    Outgoing {
         id,
         total: chunk_count(size),
         meta,
         body,
         meta_iv,
         meta_data,
-    })
+    }
 }
 
 struct Sender<'a> {
