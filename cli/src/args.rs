@@ -64,6 +64,10 @@ pub struct Common {
     /// Seconds to keep trying to get back after a lost connection.
     #[arg(long, global = true, default_value_t = 120, value_name = "SECS")]
     pub reconnect_for: u64,
+    /// When this join creates the session, ask the server to keep an inbox for it, so that
+    /// devices that join later get what was sent meanwhile (if the server offers one).
+    #[arg(long, global = true)]
+    pub inbox: bool,
     /// No progress and no notes on stderr (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,

@@ -144,6 +144,11 @@ impl Incoming {
         Ok(plain.len() as u64)
     }
 
+    /// Chunks received so far.
+    pub fn received(&self) -> u64 {
+        self.count
+    }
+
     pub fn complete(&self) -> bool {
         self.count == self.received.len() as u64
     }

@@ -7,6 +7,7 @@ mod connection;
 mod exit;
 mod folder;
 mod format;
+mod inbox;
 mod incoming;
 mod item;
 mod passphrase;
@@ -86,6 +87,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dir: a.dir.clone(),
                 force: a.force,
                 once: a.once,
+                accept: receive::any_item,
             },
         ),
         (Command::Send(_), None) => unreachable!("sources are built for send"),
@@ -147,6 +149,7 @@ fn settings(c: &Common) -> Result<Settings, Failure> {
         session_id,
         client_name,
         reconnect_for: Duration::from_secs(c.reconnect_for),
+        inbox: c.inbox,
     })
 }
 

@@ -1,6 +1,8 @@
-//! `receive`: stays in the session and takes whatever arrives: files go to `--dir` (streamed
-//! to disk), text to stdout. After a reconnect it asks each sender for what it still misses,
-//! as the web client does; an item whose sender left for good fails.
+//! `receive`: stays in the session and takes whatever arrives: files and folders go to
+//! `--dir` (streamed to disk), text to stdout. When the session keeps an inbox it first gets
+//! what it missed from there, oldest first. After a reconnect it asks each sender for what it
+//! still misses, as the web client does; an item whose sender left for good fails.
+//! [`Receiver`] is the part that `clip` shares: items in, finished items out.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -13,8 +15,9 @@ use sharethings_protocol::format::v2;
 
 use crate::exit::Failure;
 use crate::format::new_content_id;
+use crate::inbox::{Inbox, SeenLog};
 use crate::incoming::{ChunkError, Finished, Incoming};
-use crate::item::{self, Resend, Sealed};
+use crate::item::{self, Content, ItemMeta, Resend, Sealed};
 use crate::progress;
 use crate::room::{Room, RoomEvent};
 
@@ -25,113 +28,82 @@ pub struct Options {
     pub dir: PathBuf,
     pub force: bool,
     pub once: bool,
+    /// Which items to take; the others are let by.
+    pub accept: fn(&ItemMeta) -> bool,
+}
+
+/// Every item.
+pub fn any_item(_: &ItemMeta) -> bool {
+    true
 }
 
 struct Receiving {
     item: Incoming,
     bar: ProgressBar,
+    /// Its chunks come from the inbox (asked for), not from its sender.
+    from_inbox: bool,
+}
+
+/// How an item ended.
+pub enum Outcome {
+    Done(Finished, ItemMeta),
+    Failed(Failure),
 }
 
 pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
-    let mut receiving: HashMap<String, Receiving> = HashMap::new();
-    // Items finished or failed here: their metadata sent again (to late joiners, after a
-    // reconnect) must not start them over.
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut receiver = Receiver::new(room, opts);
     progress::note(&format!("receiving in session {}", room.session_id()));
+    let result = receive_until_done(room, opts, &mut receiver);
+    // --once, a failure or a signal: what else was arriving is removed, not left half-written.
+    receiver.discard_all();
+    match result {
+        Err(Failure::Interrupted) => {
+            progress::note("stopped");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn receive_until_done(
+    room: &mut Room,
+    opts: &Options,
+    receiver: &mut Receiver,
+) -> Result<(), Failure> {
     loop {
-        let event = match room.poll(Duration::from_secs(1)) {
-            Ok(Some(event)) => event,
-            Ok(None) => continue,
-            Err(Failure::Interrupted) => {
-                for (_, r) in receiving.drain() {
-                    r.bar.finish_and_clear();
-                    r.item.discard();
+        let Some(event) = room.poll(Duration::from_secs(1))? else {
+            continue;
+        };
+        for outcome in receiver.on_event(room, event)? {
+            match outcome {
+                Outcome::Failed(f) if opts.once => return Err(f),
+                Outcome::Failed(f) => progress::note(&f.to_string()),
+                Outcome::Done(finished, meta) => {
+                    report(finished, &meta)?;
+                    if opts.once {
+                        return Ok(());
+                    }
                 }
-                progress::note("stopped");
-                return Ok(());
-            }
-            Err(other) => return Err(other),
-        };
-        let outcomes: Vec<Outcome> = match event {
-            RoomEvent::Relayed {
-                event,
-                payload,
-                binaries,
-            } if event == "content" => {
-                on_content(room, &mut receiving, &seen, opts, &payload, &binaries)?;
-                continue;
-            }
-            RoomEvent::Relayed {
-                payload, binaries, ..
-            } => on_chunk(room, &mut receiving, &payload["chunk"], &binaries)
-                .into_iter()
-                .collect(),
-            RoomEvent::Rejoined => {
-                request_missing(room, &receiving);
-                // A sender missing from the new member list (the session was forgotten, or
-                // it left meanwhile) will never finish its items.
-                receiving
-                    .iter()
-                    .filter(|(_, r)| !room.is_member(&r.item.from))
-                    .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
-                    .collect()
-            }
-            RoomEvent::MemberLeft(m) => receiving
-                .iter()
-                .filter(|(_, r)| r.item.from == m.id)
-                .map(|(id, _)| {
-                    (
-                        id.clone(),
-                        Err(format!("{} left before it was complete", m.name)),
-                    )
-                })
-                .collect(),
-            _ => continue,
-        };
-        for (id, result) in outcomes {
-            seen.insert(id.clone());
-            let Some(r) = receiving.remove(&id) else {
-                continue;
-            };
-            match finish(r, result, opts.force)? {
-                Some(f) if opts.once => return Err(f),
-                Some(f) => progress::note(&f.to_string()),
-                None if opts.once => return Ok(()),
-                None => {}
             }
         }
     }
 }
 
-/// Ends an item: prints or saves it, or removes what there was. `Some` for a failed
-/// transfer; a local error (disk full, stdout closed) ends the command.
-fn finish(
-    r: Receiving,
-    result: Result<(), String>,
-    force: bool,
-) -> Result<Option<Failure>, Failure> {
-    r.bar.finish_and_clear();
-    let name = r.item.meta.name.clone();
-    let sender = r.item.meta.sender_name.clone();
-    if let Err(why) = result {
-        r.item.discard();
-        return Ok(Some(Failure::TransferFailed(format!("{name}: {why}"))));
-    }
-    match r.item.finish(force) {
-        Ok(Finished::Text(text)) => {
+/// Prints a text, says where a file or folder went.
+fn report(finished: Finished, meta: &ItemMeta) -> Result<(), Failure> {
+    let sender = &meta.sender_name;
+    match finished {
+        Finished::Text(text) => {
             print_text(&text)?;
             progress::note(&format!("text from {sender}"));
         }
-        Ok(Finished::File(path)) => {
-            progress::note(&format!("saved {} from {sender}", path.display()))
-        }
-        Ok(Finished::Folder(path, files)) => progress::note(&format!(
+        Finished::File(path) => progress::note(&format!("saved {} from {sender}", path.display())),
+        Finished::Folder(path, files) => progress::note(&format!(
             "saved folder {} ({files} files) from {sender}",
             path.display()
         )),
-        Err(e) => return Err(Failure::Local(format!("saving {name}: {e}"))),
     }
-    Ok(None)
+    Ok(())
 }
 
 fn print_text(text: &str) -> Result<(), Failure> {
@@ -142,84 +114,281 @@ fn print_text(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Local(format!("standard output: {e}")))
 }
 
-fn on_content(
-    room: &Room,
-    receiving: &mut HashMap<String, Receiving>,
-    seen: &HashSet<String>,
-    opts: &Options,
-    payload: &Value,
-    binaries: &[Vec<u8>],
-) -> Result<(), Failure> {
-    let Some(content) = item::open_content(room.keys(), payload, binaries) else {
-        return Ok(());
-    };
-    let Sealed::Item(meta) = content.sealed else {
-        return Ok(()); // a resend request: we have nothing to resend
-    };
-    // An offered item was sent before this receiver joined; it saves what is sent while it is
-    // in the session, so it does not ask for the body.
-    if meta.offered
-        || seen.contains(&content.id)
-        || receiving.contains_key(&content.id)
-        || receiving.len() >= MAX_CONCURRENT_ITEMS
-    {
-        return Ok(());
-    }
-    let label = meta.name.clone();
-    match Incoming::new(
-        &content.id,
-        content.total_chunks,
-        &content.from,
-        meta,
-        &opts.dir,
-    ) {
-        Ok(item) => {
-            let bar = progress::bar(item.meta.size, &label);
-            receiving.insert(content.id, Receiving { item, bar });
-            Ok(())
-        }
-        Err(ChunkError::Io(e)) => Err(Failure::Local(format!("{}: {e}", opts.dir.display()))),
-        Err(e) => {
-            progress::note(&format!("ignored {label}: {e:?}"));
-            Ok(())
-        }
-    }
+pub struct Receiver<'o> {
+    opts: &'o Options,
+    receiving: HashMap<String, Receiving>,
+    /// Items finished or failed here: their metadata sent again (to late joiners, after a
+    /// reconnect) must not start them over.
+    seen: HashSet<String>,
+    /// What this machine has of the session, across runs (for the inbox).
+    log: SeenLog,
+    inbox: Inbox,
 }
 
-type Outcome = (String, Result<(), String>);
+type Ended = (String, Result<(), String>);
 
-/// A chunk: `Some` when it completed or broke its item.
-fn on_chunk(
-    room: &Room,
-    receiving: &mut HashMap<String, Receiving>,
-    chunk: &Value,
-    binaries: &[Vec<u8>],
-) -> Option<Outcome> {
-    let id = chunk["contentId"].as_str()?;
-    let r = receiving.get_mut(id)?;
-    match r.item.accept(room.keys(), chunk, binaries) {
-        Ok(added) => {
-            r.bar.inc(added);
-            r.item.complete().then(|| (id.to_string(), Ok(())))
+impl<'o> Receiver<'o> {
+    pub fn new(room: &mut Room, opts: &'o Options) -> Receiver<'o> {
+        let mut inbox = Inbox::default();
+        inbox.list(room);
+        Receiver {
+            opts,
+            receiving: HashMap::new(),
+            seen: HashSet::new(),
+            log: SeenLog::open(room.route()),
+            inbox,
         }
-        Err(ChunkError::Integrity) => Some((id.to_string(), Err("integrity check failed".into()))),
-        Err(ChunkError::Corrupt(why)) => Some((id.to_string(), Err(why.into()))),
-        Err(ChunkError::Refused(why)) => Some((id.to_string(), Err(format!("refused: {why}")))),
-        Err(ChunkError::Io(e)) => Some((id.to_string(), Err(e.to_string()))),
     }
-}
 
-/// After a rejoin: one sealed resend request per unfinished item, to its sender only.
-fn request_missing(room: &mut Room, receiving: &HashMap<String, Receiving>) {
-    let wanted: Vec<(String, Resend)> = receiving
-        .iter()
-        .filter(|(_, r)| room.is_member(&r.item.from))
-        .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
-        .collect();
-    for (to, request) in wanted {
-        let id = new_content_id();
-        let (iv, data) = item::seal_meta(room.keys(), &id, &request);
-        let payload = item::content_payload(&id, v2::CONTROL_CHUNKS, &iv, Some(&to));
-        room.emit("content", payload, &[&data]);
+    /// Removes what there is of unfinished items (on SIGINT or SIGTERM).
+    pub fn discard_all(&mut self) {
+        for (_, r) in self.receiving.drain() {
+            r.bar.finish_and_clear();
+            r.item.discard();
+        }
+    }
+
+    /// One event of the session; returns the items it ended. A local error (a full disk,
+    /// a closed stdout) ends the command.
+    pub fn on_event(&mut self, room: &mut Room, event: RoomEvent) -> Result<Vec<Outcome>, Failure> {
+        let ended: Vec<Ended> = match event {
+            RoomEvent::Relayed {
+                event,
+                payload,
+                binaries,
+            } => match event.as_str() {
+                "content" => {
+                    self.on_content(room, &payload, &binaries, false)?;
+                    Vec::new()
+                }
+                "inbox-item" => {
+                    self.on_content(room, &payload, &binaries, true)?;
+                    Vec::new()
+                }
+                "inbox-removed" => self.gone_from_inbox(&payload),
+                _ => self
+                    .on_chunk(room, &payload["chunk"], &binaries)
+                    .into_iter()
+                    .collect(),
+            },
+            RoomEvent::Ack { id, payload } => {
+                let received = self.fetching_received();
+                self.inbox.on_ack(room, id, &payload, received);
+                Vec::new()
+            }
+            RoomEvent::Rejoined => {
+                self.request_missing(room);
+                // A sender missing from the new member list (the session was forgotten, or
+                // it left meanwhile) will never finish its items; the inbox's items still may.
+                self.receiving
+                    .iter()
+                    .filter(|(_, r)| !r.from_inbox && !room.is_member(&r.item.from))
+                    .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
+                    .collect()
+            }
+            RoomEvent::MemberLeft(m) => self
+                .receiving
+                .iter()
+                .filter(|(_, r)| !r.from_inbox && r.item.from == m.id)
+                .map(|(id, _)| {
+                    (
+                        id.clone(),
+                        Err(format!("{} left before it was complete", m.name)),
+                    )
+                })
+                .collect(),
+            RoomEvent::MemberJoined(_) => Vec::new(),
+        };
+        let mut outcomes = Vec::new();
+        for (id, result) in ended {
+            if let Some(outcome) = self.end(&id, result)? {
+                outcomes.push(outcome);
+            }
+        }
+        self.start_from_inbox(room)?;
+        Ok(outcomes)
+    }
+
+    fn fetching_received(&self) -> u64 {
+        self.receiving
+            .iter()
+            .find(|(id, _)| self.inbox.is_fetching(id))
+            .map_or(0, |(_, r)| r.item.received())
+    }
+
+    /// Ends an item: saves it, or removes what there was. `None` for an item not received.
+    fn end(&mut self, id: &str, result: Result<(), String>) -> Result<Option<Outcome>, Failure> {
+        self.seen.insert(id.to_string());
+        self.inbox.done(id);
+        let Some(r) = self.receiving.remove(id) else {
+            return Ok(None);
+        };
+        r.bar.finish_and_clear();
+        let name = r.item.meta.name.clone();
+        if let Err(why) = result {
+            r.item.discard();
+            return Ok(Some(Outcome::Failed(Failure::TransferFailed(format!(
+                "{name}: {why}"
+            )))));
+        }
+        let meta = r.item.meta.clone();
+        match r.item.finish(self.opts.force) {
+            Ok(finished) => {
+                self.log.record(id);
+                Ok(Some(Outcome::Done(finished, meta)))
+            }
+            Err(e) => Err(Failure::Local(format!("saving {name}: {e}"))),
+        }
+    }
+
+    fn on_content(
+        &mut self,
+        room: &mut Room,
+        payload: &Value,
+        binaries: &[Vec<u8>],
+        kept: bool,
+    ) -> Result<(), Failure> {
+        let Some(content) = item::open_content(room.keys(), payload, binaries) else {
+            return Ok(());
+        };
+        let Sealed::Item(meta) = &content.sealed else {
+            return Ok(()); // a resend request: we have nothing to resend
+        };
+        let id = content.id.as_str();
+        if self.seen.contains(id) || self.receiving.contains_key(id) || self.inbox.has(id) {
+            return Ok(());
+        }
+        if !(self.opts.accept)(meta) {
+            self.seen.insert(id.to_string());
+            return Ok(());
+        }
+        if kept {
+            // From the inbox: unless this machine has it already, it is fetched in turn.
+            if !self.log.contains(id) {
+                self.inbox.enqueue(content);
+            }
+            return Ok(());
+        }
+        // An offered item was sent before this receiver joined; it saves what is sent while
+        // it is in the session (and what the inbox kept), so it does not ask for the body.
+        if meta.offered || self.receiving.len() >= MAX_CONCURRENT_ITEMS {
+            return Ok(());
+        }
+        self.start(content, false)
+    }
+
+    /// Starts the next item the inbox kept for us, when none is being fetched.
+    fn start_from_inbox(&mut self, room: &mut Room) -> Result<(), Failure> {
+        while let Some(content) = self.inbox.next(room) {
+            let id = content.id.clone();
+            if self.receiving.contains_key(&id) || self.seen.contains(&id) {
+                self.inbox.done(&id);
+                continue;
+            }
+            self.start(content, true)?;
+            if self.receiving.contains_key(&id) {
+                self.inbox.refill(room, 0);
+                return Ok(());
+            }
+            self.inbox.done(&id);
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, content: Content, from_inbox: bool) -> Result<(), Failure> {
+        let Sealed::Item(meta) = content.sealed else {
+            return Ok(());
+        };
+        let label = meta.name.clone();
+        match Incoming::new(
+            &content.id,
+            content.total_chunks,
+            &content.from,
+            meta,
+            &self.opts.dir,
+        ) {
+            Ok(item) => {
+                let bar = progress::bar(item.meta.size, &label);
+                let r = Receiving {
+                    item,
+                    bar,
+                    from_inbox,
+                };
+                self.receiving.insert(content.id, r);
+                Ok(())
+            }
+            Err(ChunkError::Io(e)) => {
+                Err(Failure::Local(format!("{}: {e}", self.opts.dir.display())))
+            }
+            Err(e) => {
+                self.seen.insert(content.id);
+                progress::note(&format!("ignored {label}: {e:?}"));
+                Ok(())
+            }
+        }
+    }
+
+    /// A chunk: `Some` when it completed or broke its item.
+    fn on_chunk(&mut self, room: &mut Room, chunk: &Value, binaries: &[Vec<u8>]) -> Option<Ended> {
+        let id = chunk["contentId"].as_str()?;
+        let r = self.receiving.get_mut(id)?;
+        let result = r.item.accept(room.keys(), chunk, binaries);
+        let ended = match result {
+            Ok(added) => {
+                r.bar.inc(added);
+                r.item.complete().then(|| (id.to_string(), Ok(())))
+            }
+            Err(ChunkError::Integrity) => {
+                Some((id.to_string(), Err("integrity check failed".into())))
+            }
+            Err(ChunkError::Corrupt(why)) => Some((id.to_string(), Err(why.into()))),
+            Err(ChunkError::Refused(why)) => Some((id.to_string(), Err(format!("refused: {why}")))),
+            Err(ChunkError::Io(e)) => Some((id.to_string(), Err(e.to_string()))),
+        };
+        if ended.is_none() && r.from_inbox {
+            let received = r.item.received();
+            self.inbox.refill(room, received);
+        }
+        ended
+    }
+
+    /// An item gone from the inbox (deleted, expired, dropped) will not finish from there.
+    fn gone_from_inbox(&mut self, payload: &Value) -> Vec<Ended> {
+        let Some(id) = payload["contentId"].as_str() else {
+            return Vec::new();
+        };
+        self.inbox.done(id);
+        match self.receiving.get(id) {
+            Some(r) if r.from_inbox => {
+                let reason = payload["reason"].as_str().unwrap_or("removed");
+                vec![(id.to_string(), Err(format!("it left the inbox ({reason})")))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// After a rejoin: the inbox is asked again (what arrived while we were away, and the
+    /// item it was sending), and each sender of an unfinished item gets one sealed resend
+    /// request, to it only.
+    fn request_missing(&mut self, room: &mut Room) {
+        let first_missing = self
+            .receiving
+            .iter()
+            .find(|(id, _)| self.inbox.is_fetching(id))
+            .map_or(0, |(_, r)| r.item.first_missing());
+        self.inbox.restart(room, first_missing);
+        self.inbox.list(room);
+        let wanted: Vec<(String, Resend)> = self
+            .receiving
+            .iter()
+            .filter(|(_, r)| !r.from_inbox && room.is_member(&r.item.from))
+            .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
+            .collect();
+        for (to, request) in wanted {
+            let id = new_content_id();
+            let (iv, data) = item::seal_meta(room.keys(), &id, &request);
+            let payload = item::content_payload(&id, v2::CONTROL_CHUNKS, &iv, Some(&to));
+            room.emit("content", payload, &[&data]);
+        }
     }
 }

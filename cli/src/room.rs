@@ -25,6 +25,8 @@ pub struct Settings {
     pub client_name: String,
     /// How long to keep trying to get back after a lost connection before giving up.
     pub reconnect_for: Duration,
+    /// Ask for an inbox when this join creates the session (`--inbox`).
+    pub inbox: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +38,8 @@ pub struct Member {
 /// What happened in the session, for the sender or the receiver to act on.
 #[derive(Debug)]
 pub enum RoomEvent {
-    /// A relayed `content` or `chunk`, payload and attachments as they came.
+    /// A relayed `content` or `chunk`, or an `inbox-item` or `inbox-removed` the server sent
+    /// us: payload and attachments as they came.
     Relayed {
         event: String,
         payload: Value,
@@ -61,6 +64,8 @@ pub struct Room {
     pub self_id: String,
     pub members: Vec<Member>,
     next_ack: u64,
+    /// The join ack's `inbox` ({ttlMs, maxBytes}) when the session keeps one.
+    inbox: Option<Value>,
 }
 
 impl Room {
@@ -77,6 +82,7 @@ impl Room {
             self_id: String::new(),
             members: Vec::new(),
             next_ack: 0,
+            inbox: None,
         };
         let ack = room.join_on(&mut conn, false)?;
         room.accept_join(conn, &ack);
@@ -85,6 +91,11 @@ impl Room {
 
     pub fn keys(&self) -> &SessionKeys {
         &self.keys
+    }
+
+    /// The session's routing key: names it in local state without showing its name.
+    pub fn route(&self) -> &str {
+        &self.route
     }
 
     pub fn session_id(&self) -> &str {
@@ -97,6 +108,11 @@ impl Room {
 
     pub fn others(&self) -> impl Iterator<Item = &Member> {
         self.members.iter().filter(move |m| m.id != self.self_id)
+    }
+
+    /// Whether the session keeps an inbox (docs/protocol.md, "Inbox").
+    pub fn has_inbox(&self) -> bool {
+        self.inbox.is_some()
     }
 
     pub fn is_member(&self, id: &str) -> bool {
@@ -162,7 +178,7 @@ impl Room {
             name: text(&payload["clientName"]),
         };
         Ok(match name.as_str() {
-            "content" | "chunk" => Some(RoomEvent::Relayed {
+            "content" | "chunk" | "inbox-item" | "inbox-removed" => Some(RoomEvent::Relayed {
                 event: name,
                 payload,
                 binaries,
@@ -226,6 +242,9 @@ impl Room {
         if rejoin {
             request["token"] = json!(self.token);
         }
+        if self.settings.inbox {
+            request["inbox"] = json!(true);
+        }
         let lost = |e: Lost| Failure::Unreachable(e.0);
         conn.emit("join", &request, &[], Some(id)).map_err(lost)?;
         let deadline = Instant::now() + JOIN_TIMEOUT;
@@ -247,6 +266,7 @@ impl Room {
     fn accept_join(&mut self, conn: Connection, ack: &Value) {
         self.token = text(&ack["token"]);
         self.self_id = text(&ack["clientId"]);
+        self.inbox = ack.get("inbox").filter(|i| i.is_object()).cloned();
         self.members = ack["clients"]
             .as_array()
             .map(|list| {

@@ -17,6 +17,7 @@ use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
 
 use crate::folder::pack::FolderSource;
 use crate::format::new_content_id;
+use crate::inbox::SeenLog;
 use crate::item::{self, ItemMeta, Sealed};
 use crate::progress;
 use crate::recipient::{self, Lookup};
@@ -97,6 +98,11 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
     let mut items = Vec::new();
     for source in sources {
         items.push(prepare(room, source)?);
+    }
+    if room.has_inbox() {
+        // A `receive` on this machine does not fetch these back from the inbox.
+        let mut log = SeenLog::open(room.route());
+        items.iter().for_each(|o| log.record(&o.id));
     }
     let addressee = wait_for_receiver(room, opts.wait, opts.to.as_deref())?;
     let mut sender = Sender {

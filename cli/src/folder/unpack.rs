@@ -14,7 +14,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use sharethings_protocol::format::chunks::{chunk_len, CHUNK_SIZE};
 
 use super::manifest::{self, Plan, Refusal, LENGTH_BYTES};
-use crate::save::{safe_name, MAX_ALTERNATIVES};
+use crate::save::{part_name, safe_name, MAX_ALTERNATIVES};
 
 /// Why a chunk could not be taken.
 #[derive(Debug)]
@@ -51,12 +51,7 @@ impl FolderSink {
         entries: u64,
     ) -> io::Result<Self> {
         let name = safe_name(name);
-        let tag: String = id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
-        let staging = parent.join(format!(".{name}.{tag}.part"));
+        let staging = parent.join(part_name(&name, id));
         // Private while it fills, so no other user can put a link where a file will go.
         DirBuilder::new().mode(0o700).create(&staging)?;
         let spool = OpenOptions::new()
