@@ -58,6 +58,10 @@ settings! {
     "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most, and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
+    "MAX_APPLICANTS", "max-applicants", "8", "Devices at most that may wait in one session for a member to admit them (format 3); more get too_many_applicants.";
+    "APPLICANTS_PER_ADDRESS", "applicants-per-address", "2", "Devices from one client address (IPv6 per /64) that may wait in one session at once; more get too_many_applicants.";
+    "APPLICANT_TIMEOUT", "applicant-timeout", "300000", "Milliseconds a device may wait in a session for a member to admit it; then its connection is closed (it may apply again).";
+    "ADMIT_BYTES", "admit-bytes", "16384", "Largest data of one admit message between a waiting device and a member, as canonical JSON; a larger one gets invalid_request and is not relayed.";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
     "SESSIONS_PER_ADDRESS", "sessions-per-address", "32", "Sessions one client address (IPv6 per /64) may create per rate-limit window; more get rate_limited.";
@@ -132,6 +136,10 @@ pub struct Config {
     pub inbox_total_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
+    pub max_applicants: usize,
+    pub applicants_per_address: usize,
+    pub applicant_timeout: Duration,
+    pub admit_bytes: usize,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub sessions_per_address: u32,
@@ -217,6 +225,10 @@ impl Config {
             inbox_total_bytes: raw.count("INBOX_TOTAL_BYTES", 0, usize::MAX)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
+            max_applicants: raw.count("MAX_APPLICANTS", 1, 1 << 16)?,
+            applicants_per_address: raw.count("APPLICANTS_PER_ADDRESS", 1, 1 << 16)?,
+            applicant_timeout: raw.millis("APPLICANT_TIMEOUT")?,
+            admit_bytes: raw.count("ADMIT_BYTES", 256, 1 << 20)?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
             sessions_per_address: raw.parse("SESSIONS_PER_ADDRESS", "a whole number")?,

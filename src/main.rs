@@ -62,6 +62,10 @@ fn run(config: &Config) -> Result<(), String> {
         join_limit_window: config.join_limit_window,
         sessions_per_address: config.sessions_per_address,
         join_timeout: config.join_timeout,
+        max_applicants: config.max_applicants,
+        applicants_per_address: config.applicants_per_address,
+        applicant_timeout: config.applicant_timeout,
+        admit_bytes: config.admit_bytes,
         max_sockets: config.max_connections,
         inbox: app::InboxLimits {
             ttl: config.inbox_ttl,

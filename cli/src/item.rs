@@ -25,6 +25,8 @@ pub struct ItemMeta {
     pub width: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Format v2 only: format v3 names the sender from its signed roster, never from here.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sender_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
@@ -71,6 +73,8 @@ pub enum Sealed {
     Item(ItemMeta),
     Resend(Resend),
     Control(Control),
+    /// Format v3's cancel, whose sender is known (a v2 cancel is a [`Control::Cancel`]).
+    Cancel(String),
 }
 
 /// Reads sealed metadata; `None` for anything not of a documented shape (docs/protocol.md,

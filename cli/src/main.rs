@@ -19,6 +19,7 @@ mod save;
 mod send;
 mod socketio;
 mod transport;
+mod v3;
 mod window;
 
 use std::io::Read;
