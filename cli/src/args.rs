@@ -79,11 +79,29 @@ pub enum Command {
     Send(SendArgs),
     /// Stay in the session and save what arrives: files into --dir, text to stdout.
     Receive(ReceiveArgs),
+    /// Keep the desktop clipboard (X11 or Wayland) in step with the session, both ways.
+    Clip(ClipArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ClipArgs {
+    /// Copies and items larger than this many bytes are skipped (an image counts as PNG).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_bytes: u64,
+    /// Only share what is copied here; never change this clipboard.
+    #[arg(long, conflicts_with = "receive_only")]
+    pub send_only: bool,
+    /// Only put what the session shares on this clipboard; never share what is copied here.
+    #[arg(long)]
+    pub receive_only: bool,
+    /// How often to look at the clipboard, in milliseconds.
+    #[arg(long, default_value_t = 500, value_name = "MS", value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub interval: u64,
 }
 
 #[derive(Args, Debug)]
 pub struct SendArgs {
-    /// Files to send; `-` sends standard input as a file (see --filename).
+    /// Files or folders to send; `-` sends standard input as a file (see --filename).
     #[arg(value_name = "FILE", required_unless_present = "text")]
     pub files: Vec<PathBuf>,
     /// Send this text (`-`: read the text from standard input).

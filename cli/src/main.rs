@@ -3,6 +3,7 @@
 //! encryption (format v2) as the web app, so either end can be a browser.
 
 mod args;
+mod clip;
 mod connection;
 mod exit;
 mod folder;
@@ -48,8 +49,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     // Everything that can be checked locally is checked before the slow key derivation.
+    let mut board = None;
     let sources = match &cli.command {
         Command::Send(a) => Some(send_sources(a)?),
+        Command::Clip(_) => {
+            board = Some(clip::Board::open().map_err(Failure::Usage)?);
+            None
+        }
         Command::Receive(a) => {
             if !a.dir.is_dir() {
                 return Err(Failure::Usage(format!(
@@ -88,7 +94,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dir: a.dir.clone(),
                 force: a.force,
                 once: a.once,
-                accept: receive::any_item,
+                accept: Box::new(|_| true),
+                inbox: true,
+            },
+        ),
+        (Command::Clip(a), _) => clip::run(
+            &mut room,
+            board.expect("opened before joining"),
+            &clip::Options {
+                max_bytes: a.max_bytes,
+                send: !a.receive_only,
+                receive: !a.send_only,
+                interval: Duration::from_millis(a.interval),
             },
         ),
         (Command::Send(_), None) => unreachable!("sources are built for send"),
@@ -113,18 +130,18 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         return Err(Failure::Usage("standard input (-) can be sent once".into()));
     }
-    Ok(a.files
+    a.files
         .iter()
         .map(|f| {
             if f.as_os_str() == "-" {
-                send::Source::Stdin {
+                Ok(send::Source::Stdin {
                     filename: a.filename.clone(),
-                }
+                })
             } else {
-                send::Source::File(f.clone())
+                Ok(send::Source::File(f.clone()))
             }
         })
-        .collect())
+        .collect()
 }
 
 fn settings(c: &Common) -> Result<Settings, Failure> {

@@ -29,12 +29,9 @@ pub struct Options {
     pub force: bool,
     pub once: bool,
     /// Which items to take; the others are let by.
-    pub accept: fn(&ItemMeta) -> bool,
-}
-
-/// Every item.
-pub fn any_item(_: &ItemMeta) -> bool {
-    true
+    pub accept: Box<dyn Fn(&ItemMeta) -> bool>,
+    /// Fetch what was missed from the session's inbox, if it keeps one.
+    pub inbox: bool,
 }
 
 struct Receiving {
@@ -130,7 +127,9 @@ type Ended = (String, Result<(), String>);
 impl<'o> Receiver<'o> {
     pub fn new(room: &mut Room, opts: &'o Options) -> Receiver<'o> {
         let mut inbox = Inbox::default();
-        inbox.list(room);
+        if opts.inbox {
+            inbox.list(room);
+        }
         Receiver {
             opts,
             receiving: HashMap::new(),
@@ -377,7 +376,9 @@ impl<'o> Receiver<'o> {
             .find(|(id, _)| self.inbox.is_fetching(id))
             .map_or(0, |(_, r)| r.item.first_missing());
         self.inbox.restart(room, first_missing);
-        self.inbox.list(room);
+        if self.opts.inbox {
+            self.inbox.list(room);
+        }
         let wanted: Vec<(String, Resend)> = self
             .receiving
             .iter()

@@ -18,7 +18,7 @@ use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
 use crate::folder::pack::FolderSource;
 use crate::format::new_content_id;
 use crate::inbox::SeenLog;
-use crate::item::{self, ItemMeta, Sealed};
+use crate::item::{self, Content, ItemMeta, Sealed};
 use crate::progress;
 use crate::recipient::{self, Lookup};
 use crate::room::{Room, RoomEvent};
@@ -34,7 +34,18 @@ pub enum Source {
     Stdin {
         filename: String,
     },
+    /// An image held in memory (`clip`), with its dimensions.
+    Image {
+        name: String,
+        mime: &'static str,
+        bytes: Vec<u8>,
+        width: u64,
+        height: u64,
+    },
 }
+
+/// Where `clip` wants the session's other events while an item of its own goes out.
+pub type Forward<'f> = dyn FnMut(&mut Room, RoomEvent) -> Result<(), Failure> + 'f;
 
 pub struct Options {
     /// How long to wait for someone to send to.
@@ -111,6 +122,8 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         queue: VecDeque::new(),
         begun: 0,
         addressee: addressee.clone(),
+        late_joiners: addressee.is_none(),
+        forward: None,
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
@@ -130,9 +143,38 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
             return Ok(());
         };
         if let Some(event) = sender.room.poll(left.min(POLL))? {
-            sender.on_event(event);
+            sender.on_event(event)?;
         }
     }
+}
+
+/// Sends one item to everyone in the session now, for `clip`: no waiting for a receiver, no
+/// lingering, nothing for late joiners (a clipboard goes stale); the session's other events
+/// go to `forward` meanwhile. Returns the item's id.
+pub fn deliver_one(
+    room: &mut Room,
+    source: Source,
+    forward: &mut Forward,
+) -> Result<String, Failure> {
+    let item = prepare(room, source)?;
+    let id = item.id.clone();
+    let mut sender = Sender {
+        room,
+        items: vec![item],
+        queue: VecDeque::new(),
+        begun: 0,
+        addressee: None,
+        late_joiners: false,
+        forward: Some(forward),
+    };
+    let job = Job {
+        item: 0,
+        to: None,
+        from: 0,
+        main: true,
+    };
+    sender.deliver(job)?;
+    Ok(id)
 }
 
 /// Waits for someone to send to: anyone, or with `--to` the one member of that name (whose
@@ -205,6 +247,17 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             let (kind, mime) = item::mime_for(&name);
             (kind, name, mime, Body::File(file), meta.len())
         }
+        Source::Image {
+            name,
+            mime,
+            bytes,
+            width,
+            height,
+        } => {
+            let mut meta = item_meta(room, "image", name, mime, bytes.len() as u64);
+            (meta.width, meta.height) = (Some(width), Some(height));
+            return Ok(seal(room, meta, Body::Bytes(bytes)));
+        }
         Source::Stdin { filename } => {
             let mut spool = tempfile::tempfile().map_err(|e| local("temporary file", e))?;
             let size = io::copy(&mut io::stdin().lock(), &mut spool)
@@ -213,7 +266,11 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             (kind, filename, mime, Body::File(spool), size)
         }
     };
-    let meta = ItemMeta {
+    Ok(seal(room, item_meta(room, kind, name, mime, size), body))
+}
+
+fn item_meta(room: &Room, kind: &str, name: String, mime: &str, size: u64) -> ItemMeta {
+    ItemMeta {
         kind: kind.into(),
         name,
         mime: mime.into(),
@@ -226,8 +283,7 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             .map_or(0, |d| d.as_millis() as u64),
         offered: false,
         files: None,
-    };
-    Ok(seal(room, meta, body))
+    }
 }
 
 /// A folder: one item whose body is its manifest and its files' bytes. What the walk leaves
@@ -242,20 +298,8 @@ fn prepare_folder(room: &Room, path: &std::path::Path) -> Result<Outgoing, Failu
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "folder".into());
-    let meta = ItemMeta {
-        kind: "folder".into(),
-        name,
-        mime: "inode/directory".into(),
-        size: source.size(),
-        width: None,
-        height: None,
-        sender_name: room.client_name().into(),
-        created_at: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
-        offered: false,
-        files: Some(source.entries()),
-    };
+    let mut meta = item_meta(room, "folder", name, "inode/directory", source.size());
+    meta.files = Some(source.entries());
     Ok(seal(room, meta, Body::Folder(source)))
 }
 
@@ -273,7 +317,7 @@ fn seal(room: &Room, meta: ItemMeta, body: Body) -> Outgoing {
     }
 }
 
-struct Sender<'a> {
+struct Sender<'a, 'f> {
     room: &'a mut Room,
     items: Vec<Outgoing>,
     queue: VecDeque<Job>,
@@ -283,6 +327,10 @@ struct Sender<'a> {
     /// `--to`: the one member the items are for. Nobody else gets them: not late joiners,
     /// not a member asking for them again.
     addressee: Option<String>,
+    /// Whether members who join meanwhile get what was sent so far.
+    late_joiners: bool,
+    /// Events that are not the sender's: dropped by `send`, handed to `clip`'s receiver.
+    forward: Option<&'f mut Forward<'f>>,
 }
 
 /// What a refused ack means for the delivery.
@@ -303,7 +351,7 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
     Err(Refusal::Refused(why.unwrap_or("refused").to_string()))
 }
 
-impl Sender<'_> {
+impl Sender<'_, '_> {
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
         if job.main {
             self.begun = self.begun.max(job.item + 1);
@@ -366,6 +414,7 @@ impl Sender<'_> {
                             bar.inc(chunk_len(index, size));
                         }
                     } else {
+                        self.pass_on(RoomEvent::Ack { id: ack, payload })?;
                         continue;
                     }
                     match result {
@@ -378,8 +427,9 @@ impl Sender<'_> {
                     window.restart();
                     chunks.clear();
                     meta = MetaState::Unsent;
+                    self.pass_on(RoomEvent::Rejoined)?;
                 }
-                Some(event) => self.on_event(event),
+                Some(event) => self.on_event(event)?,
                 None => {}
             }
         }
@@ -396,44 +446,36 @@ impl Sender<'_> {
         Ok(())
     }
 
-    /// Events that are not acks of the running delivery: resend requests, members coming
-    /// and going.
-    fn on_event(&mut self, event: RoomEvent) {
-        match event {
+    fn pass_on(&mut self, event: RoomEvent) -> Result<(), Failure> {
+        match self.forward.as_mut() {
+            Some(forward) => forward(self.room, event),
+            None => Ok(()),
+        }
+    }
+
+    /// Events that are not acks of the running delivery: resend requests and members coming
+    /// and going are the sender's; everything is passed on.
+    fn on_event(&mut self, event: RoomEvent) -> Result<(), Failure> {
+        match &event {
             RoomEvent::Relayed {
-                event,
+                event: name,
                 payload,
                 binaries,
-            } if event == "content" => {
-                let Some(content) = item::open_content(self.room.keys(), &payload, &binaries)
-                else {
-                    return;
-                };
-                let (Sealed::Resend(r), from) = (content.sealed, content.from) else {
-                    return;
-                };
-                if self.addressee.as_ref().is_some_and(|a| *a != from) {
-                    return;
-                }
-                if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
-                    let last = self.items[item].total - 1;
-                    self.queue.push_back(Job {
-                        item,
-                        to: Some(from),
-                        from: r.from_chunk.min(last),
-                        main: false,
-                    });
+            } if name == "content" => {
+                let opened = item::open_content(self.room.keys(), payload, binaries);
+                if let Some(Content {
+                    sealed: Sealed::Resend(r),
+                    from,
+                    ..
+                }) = opened
+                {
+                    self.resend(r, from);
+                    return Ok(());
                 }
             }
-            RoomEvent::MemberJoined(m) => {
-                // A late joiner gets what it missed, as the web client's recent items, unless
-                // the items are for one member alone.
-                let begun = if self.addressee.is_some() {
-                    0
-                } else {
-                    self.begun
-                };
-                for item in 0..begun {
+            RoomEvent::MemberJoined(m) if self.late_joiners => {
+                // A late joiner gets what it missed, as the web client's recent items.
+                for item in 0..self.begun {
                     self.queue.push_back(Job {
                         item,
                         to: Some(m.id.clone()),
@@ -444,6 +486,24 @@ impl Sender<'_> {
             }
             RoomEvent::MemberLeft(m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
             _ => {}
+        }
+        self.pass_on(event)
+    }
+
+    /// A member asks for an item again: queued for it alone (for an addressed item, only if
+    /// it is the addressee).
+    fn resend(&mut self, r: item::Resend, from: String) {
+        if self.addressee.as_ref().is_some_and(|a| *a != from) {
+            return;
+        }
+        if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
+            let last = self.items[item].total - 1;
+            self.queue.push_back(Job {
+                item,
+                to: Some(from),
+                from: r.from_chunk.min(last),
+                main: false,
+            });
         }
     }
 }
