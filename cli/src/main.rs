@@ -138,6 +138,7 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
                     filename: a.filename.clone(),
                 })
             } else {
+                send::check_readable(f)?;
                 Ok(send::Source::File(f.clone()))
             }
         })

@@ -177,6 +177,23 @@ pub fn deliver_one(
     Ok(id)
 }
 
+/// Checks before joining that `path` can be sent: a file that opens for reading or a folder
+/// that can be listed. A typo fails here at once, not after the key derivation and the join
+/// (where a wrong passphrase would hide it).
+pub fn check_readable(path: &std::path::Path) -> Result<(), Failure> {
+    let shown = path.display().to_string();
+    let local = |what: &str, e: io::Error| Failure::Local(format!("{what}: {e}"));
+    let meta = std::fs::metadata(path).map_err(|e| local(&shown, e))?;
+    if meta.is_dir() {
+        std::fs::read_dir(path).map_err(|e| local(&shown, e))?;
+    } else if meta.is_file() {
+        File::open(path).map_err(|e| local(&shown, e))?;
+    } else {
+        return Err(Failure::Local(format!("{shown}: not a file or a folder")));
+    }
+    Ok(())
+}
+
 /// Waits for someone to send to: anyone, or with `--to` the one member of that name (whose
 /// `clientId` it returns). A name that several members share fails at once; one that nobody
 /// has fails after `wait`. Either way before anything is sent.

@@ -266,6 +266,21 @@ describe('exit codes', () => {
     await holder.stop();
   });
 
+  test('a file that does not exist is named before joining (1), not hidden by a wrong passphrase', { timeout: 120000 }, async () => {
+    const session = `typo-${Date.now().toString(36)}`;
+    const holder = cli(['receive'], { server: servers[0].base, session, name: 'holder' });
+    try {
+      await cliSays(holder, /receiving in session/);
+      const missing = path.join(dir, 'no', 'such', 'file');
+      const r = await cliRun(['send', missing], { server: servers[0].base, session, passphrase: 'not it' });
+      assert.equal(r.code, 1, r.describe());
+      assert.match(r.err, new RegExp(`${missing}: No such file or directory`));
+      assert.doesNotMatch(r.err, /deriving the session key|wrong passphrase/);
+    } finally {
+      await holder.stop();
+    }
+  });
+
   test('unreachable server is 4', async () => {
     const port = await freePort();
     const r = await cliRun(['send', '--text', 'x'], { server: `http://127.0.0.1:${port}`, session: 's' });
