@@ -91,8 +91,10 @@ pub struct Metrics {
     pub bytes_relayed: AtomicU64,
     /// Bytes waiting in all send queues right now.
     pub queued_bytes: AtomicU64,
-    /// Bytes kept by all session inboxes.
+    /// Bytes of memory charged for all session inboxes (with `INBOX_DIR`, their index).
     pub inbox_bytes: AtomicU64,
+    /// Bytes of the inboxes' files in `INBOX_DIR`.
+    pub inbox_disk_bytes: AtomicU64,
     /// Items kept by all session inboxes.
     pub inbox_items: AtomicU64,
     /// Joins refused, by reason (indexed like [`JoinRejection::ALL`]).

@@ -8,7 +8,9 @@
 //! online, and members only to their room's applicants; each message is one step of a run in
 //! its sender's direction (applicants 1 and 3, members 0, 2 and 4), at most `ADMIT_BYTES`;
 //! every `step: 1` is a passphrase guess, counted by the join rate limits before it is
-//! relayed; and an applicant lives `APPLICANT_TIMEOUT` at most. `data` is never logged.
+//! relayed; an applicant never holds a member back (a member's messages to it are queued
+//! without backpressure on the member); and an applicant lives `APPLICANT_TIMEOUT` at most.
+//! `data` is never logged.
 
 use super::*;
 
@@ -184,7 +186,14 @@ impl ShareThings {
             relayed.insert("data".into(), data);
         }
         let packet = Outgoing::event("/", "admit", vec![Value::Object(relayed)], Vec::new());
-        io.relay(socket, [receiver], &packet);
+        if self.applicants.get(socket).is_some() {
+            // An applicant feeding a slow member waits for it, as a member would.
+            io.relay(socket, [receiver], &packet);
+        } else {
+            // A stranger that stops reading must not pause a member: its queue is capped and
+            // stalls out like anyone's, and the member carries on.
+            io.send(receiver, &packet);
+        }
         self.metrics.admit_messages.fetch_add(1, Ordering::Relaxed);
         if let Some(r) = self.rooms.room(room) {
             log::trace!("admit step {step} relayed in session {}", r.route);

@@ -38,6 +38,9 @@ impl ShareThings {
         socket: SocketId,
         args: Vec<Value>,
     ) -> Result<Value, Failure> {
+        // Any join uses the connection's nonce up, whatever becomes of it: a proof is good for
+        // one try.
+        let nonce = self.challenges.take(socket);
         let object = payload::object(args)?;
         let request = JoinRequest::parse(&object)?;
         let route = route_key(&request.session);
@@ -51,9 +54,10 @@ impl ShareThings {
                 ));
             }
         }
-        // Any join uses the connection's nonce up: a proof is good for one try.
-        let nonce = self.challenges.take(socket);
-        let existing = self.rooms.named(&request.session);
+        let existing = match self.rooms.named(&request.session) {
+            Some(room) => Some(room),
+            None => self.revive(io, &request.session, &route)?,
+        };
         if let Some(room) = existing.and_then(|r| self.rooms.room(r)) {
             same_format(room.format(), request.kind.format())?;
         }
@@ -270,7 +274,11 @@ impl ShareThings {
             }
         }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
-        let room = Room::new(name, route.clone(), nonce, gate, io.now());
+        let mut room = Room::new(name, route.clone(), nonce, gate, io.now());
+        // Issue numbers only grow, across restarts too (a room on disk keeps its revocations,
+        // which refuse tokens by number): a room's count starts at its clock, far above any
+        // count an earlier incarnation of the process reached (1024 tokens a millisecond).
+        room.tokens_issued = self.now_ms(io.now()).saturating_mul(1024);
         let Ok(handle) = self.rooms.create(room) else {
             return Err(Failure::new(
                 Code::ServerFull,
@@ -279,6 +287,42 @@ impl ShareThings {
         };
         log::info!("session {route} created");
         Ok(handle)
+    }
+
+    /// A room whose inbox waits on disk since the start, named again: it comes back with what
+    /// admits its members (either format), its incarnation (so its tokens work) and its
+    /// revocations, empty, expiring as any empty room does. The join then goes on as for any
+    /// existing room.
+    fn revive(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        name: &str,
+        route: &str,
+    ) -> Result<Option<Handle>, Failure> {
+        if !self.inboxes.is_on_disk() {
+            return Ok(None);
+        }
+        let key = RoomKey(self.keys.room_file_key(name));
+        let Some(gate) = self.inboxes.dormant_record(key).map(|r| r.admission.gate()) else {
+            return Ok(None);
+        };
+        let room = self.create_room(io, name.to_string(), route.to_string(), gate)?;
+        let now = io.now();
+        let now_ms = self.now_ms(now);
+        let revived = self.inboxes.revive(key, room);
+        let expires = now + self.config.room_timeout;
+        let expiry = io.set_timer(expires, AppTimer::RoomExpiry(room)).ok();
+        if let (Some(r), Some(revived)) = (self.rooms.room_mut(room), revived) {
+            r.nonce = revived.record.nonce;
+            r.expiry = expiry;
+            for gone in revived.revoked {
+                r.revoked
+                    .revoke(&gone.client_id, gone.last_issue, gone.expires_ms, now_ms);
+            }
+        }
+        self.arm_inbox(io, room);
+        log::info!("session {route} is back, with its inbox from disk");
+        Ok(Some(room))
     }
 
     fn rejoin(

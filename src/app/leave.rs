@@ -57,9 +57,10 @@ impl ShareThings {
         }
     }
 
-    /// The member's tokens stop rejoining (it left on purpose).
-    pub(super) fn revoke_token(&mut self, member: Handle, now: Instant) {
-        let now_ms = self.now_ms(now);
+    /// The member's tokens stop rejoining (it left on purpose), after a restart too when the
+    /// room's inbox is on disk.
+    pub(super) fn revoke_token(&mut self, io: &mut Io<'_, AppTimer>, member: Handle) {
+        let now_ms = self.now_ms(io.now());
         let Some(m) = self.rooms.member(member) else {
             return;
         };
@@ -69,9 +70,15 @@ impl ShareThings {
             m.token_issue,
             m.token_expires_ms,
         );
-        if let Some(room) = self.rooms.room_mut(room) {
-            room.revoked.revoke(&client_id, issue, expires, now_ms);
+        if let Some(r) = self.rooms.room_mut(room) {
+            r.revoked.revoke(&client_id, issue, expires, now_ms);
         }
+        let revocation = Revocation {
+            client_id,
+            last_issue: issue,
+            expires_ms: expires,
+        };
+        self.inbox_revoked(io, room, &revocation);
     }
 
     /// An empty room's time is up: it goes, with its inbox and its rate-limit window. Its

@@ -22,6 +22,7 @@ mod limits;
 pub(crate) mod payload;
 mod relay;
 mod revocations;
+mod room_record;
 mod rooms;
 mod tokens;
 
@@ -43,10 +44,12 @@ use self::access::Challenges;
 use self::applicants::Applicants;
 use self::creations::Creations;
 use self::inbox::events::InboxEvent;
-pub use self::inbox::InboxLimits;
 use self::inbox::Inboxes;
+use self::inbox::RoomKey;
+pub use self::inbox::{server_key, DiskInbox, InboxLimits, RealFiles};
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
+use self::room_record::Revocation;
 use self::rooms::{Format, Gate, Member, Room, Rooms};
 use self::tokens::{Keys, TokenClaims};
 pub use sharethings_protocol::route_key;
@@ -78,7 +81,7 @@ pub struct AppConfig {
     pub applicant_timeout: Duration,
     /// The largest `data` of an `admit` message, as canonical JSON (`ADMIT_BYTES`).
     pub admit_bytes: usize,
-    /// Sockets at most (one join deadline each).
+    /// Sockets at most (one join or applicant deadline each).
     pub max_sockets: usize,
     /// The inbox of sessions whose creator turned it on.
     pub inbox: InboxLimits,
@@ -89,7 +92,11 @@ impl AppConfig {
     /// each per room), member graces, rate-limit windows, and one join or applicant deadline
     /// per socket.
     pub fn timers_needed(&self) -> usize {
-        2 * self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
+        2 * self.max_rooms
+            + self.member_capacity()
+            + limits::ADDRESS_CAPACITY
+            + self.max_sockets
+            + 1
     }
 
     fn member_capacity(&self) -> usize {
@@ -113,12 +120,17 @@ pub enum AppTimer {
     ApplicantDeadline(SocketId),
     /// The oldest item in a room's inbox reached `INBOX_TTL`.
     InboxExpiry(Handle),
+    /// The oldest item of the inboxes on disk whose rooms nobody named since the start is due.
+    DormantExpiry,
 }
 
 pub struct ShareThings {
     config: AppConfig,
     keys: Keys,
     started: Instant,
+    /// `started` on the tokens' clock: 0, or with the inbox on disk the milliseconds since the
+    /// UNIX epoch, so that tokens and expiries on disk mean the same after a restart.
+    started_ms: u64,
     rooms: Rooms,
     /// The deadline of each connected socket that is no member: its join deadline, or its
     /// applicant deadline once it applied.
@@ -166,9 +178,28 @@ impl ShareThings {
             inboxes: Inboxes::new(config.inbox),
             keys: Keys::new(key),
             started: now,
+            started_ms: 0,
             metrics,
             config,
         }
+    }
+
+    /// Keeps inbox items in `disk` (`INBOX_DIR`) and brings back what it holds. `wall_ms` is
+    /// the wall clock at `now` given to [`ShareThings::new`], in ms since the UNIX epoch.
+    pub fn with_disk_inbox(mut self, disk: DiskInbox, wall_ms: u64) -> ShareThings {
+        self.started_ms = wall_ms;
+        self.inboxes = inbox::Inboxes::on_disk(self.config.inbox, disk);
+        self.inboxes.restore(self.started, wall_ms);
+        self.publish_inbox();
+        self
+    }
+
+    /// The deadline to arm before the loop starts: when the first inbox item found on disk
+    /// expires (see [`AppTimer::DormantExpiry`]).
+    pub fn first_deadline(&self) -> Option<(Instant, AppTimer)> {
+        self.inboxes
+            .next_dormant_expiry()
+            .map(|at| (at, AppTimer::DormantExpiry))
     }
 
     fn publish(&self) {
@@ -184,7 +215,8 @@ impl ShareThings {
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
-        u64::try_from(now.duration_since(self.started).as_millis()).unwrap_or(u64::MAX)
+        let since = u64::try_from(now.duration_since(self.started).as_millis());
+        self.started_ms.saturating_add(since.unwrap_or(u64::MAX))
     }
 
     fn handle(
@@ -213,7 +245,7 @@ impl ShareThings {
                     self.drop_applicant(io, socket);
                 } else {
                     let (member, _) = self.sender(socket, &object)?;
-                    self.revoke_token(member, io.now());
+                    self.revoke_token(io, member);
                     self.remove_member(io, member, "left");
                 }
                 // Still connected, no longer a member: it gets a join deadline again.
@@ -386,6 +418,7 @@ impl Application for ShareThings {
                 }
             }
             AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
+            AppTimer::DormantExpiry => self.dormant_due(io),
             AppTimer::MemberGrace(member) => {
                 if let Some(m) = self.rooms.member_mut(member) {
                     m.grace = None;

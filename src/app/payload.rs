@@ -26,6 +26,8 @@ pub enum Code {
     InboxFull,
     ServerInboxFull,
     InboxItemTooLarge,
+    InboxDiskFull,
+    InboxDiskError,
     NotInInbox,
 }
 
@@ -48,6 +50,8 @@ impl Code {
             Code::InboxFull => "inbox_full",
             Code::ServerInboxFull => "server_inbox_full",
             Code::InboxItemTooLarge => "inbox_item_too_large",
+            Code::InboxDiskFull => "inbox_disk_full",
+            Code::InboxDiskError => "inbox_disk_error",
             Code::NotInInbox => "not_in_inbox",
         }
     }
@@ -268,6 +272,8 @@ mod tests {
             Code::InboxFull,
             Code::ServerInboxFull,
             Code::InboxItemTooLarge,
+            Code::InboxDiskFull,
+            Code::InboxDiskError,
             Code::NotInInbox,
         ];
         // A new variant must be added above: this match stops compiling until it is.
@@ -289,6 +295,8 @@ mod tests {
                 | Code::InboxFull
                 | Code::ServerInboxFull
                 | Code::InboxItemTooLarge
+                | Code::InboxDiskFull
+                | Code::InboxDiskError
                 | Code::NotInInbox => {}
             }
         }

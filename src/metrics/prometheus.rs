@@ -125,6 +125,12 @@ impl Metrics {
             "Items kept by session inboxes for absent devices.",
             &[("", load(&m.inbox_items))],
         );
+        family(
+            "inbox_disk_bytes",
+            "gauge",
+            "Bytes of the session inboxes' files on disk (INBOX_DIR).",
+            &[("", load(&m.inbox_disk_bytes))],
+        );
         let reasons: Vec<(String, u64)> = JoinRejection::ALL
             .iter()
             .map(|why| (format!("{{reason=\"{}\"}}", why.code()), m.rejected(*why)))

@@ -39,7 +39,7 @@ fn an_item_is_kept_as_its_documented_envelope_and_nothing_else() {
     assert_eq!(
         frames[0],
         format!(
-            r#"451-["inbox-item",{{"content":{{"contentId":"c1","format":2,"iv":"aXY=","totalChunks":1}},"data":{{"_placeholder":true,"num":0}},"from":"{a_id}","inbox":true,"sessionId":"r"}}]"#
+            r#"451-["inbox-item",{{"content":{{"contentId":"c1","format":2,"iv":"aXY=","totalChunks":1}},"data":{{"_placeholder":true,"num":0}},"fetchedBy":[],"from":"{a_id}","inbox":true,"sessionId":"r"}}]"#
         )
     );
     assert_eq!(frames[1], "<64 bytes>");

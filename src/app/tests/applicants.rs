@@ -268,6 +268,28 @@ fn admit_messages_keep_to_their_rules() {
 }
 
 #[test]
+fn an_applicant_that_stops_reading_never_pauses_a_member() {
+    let mut h = harness();
+    let (m, _, a, a_id) = member_and_applicant(&mut h);
+    h.stops_reading(a);
+    // Past the applicant's high-water mark (half of the harness's 1 MiB queue).
+    let data = format!(r#"{{"x":"{}"}}"#, "y".repeat(ADMIT_BYTES - 16));
+    for n in 0..600 {
+        h.text(
+            ms(3),
+            m,
+            &format!(r#"421["admit",{}]"#, admit(&a_id, 2, &data)),
+        );
+        assert_eq!(
+            h.sent(m),
+            [r#"431[{"success":true}]"#],
+            "message {n}: the member is answered at once, never paused"
+        );
+    }
+    assert!(h.is_open(m));
+}
+
+#[test]
 fn each_step_1_is_a_guess_the_join_limits_count() {
     let mut h = harness();
     let (m, m_id, a, _) = member_and_applicant(&mut h);
