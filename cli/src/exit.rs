@@ -27,6 +27,10 @@ pub enum Failure {
     NoSuchMember(String),
     /// Another connection took over this membership (same token).
     Replaced,
+    /// No member online admitted this device (by the passphrase) within `--admit-wait`.
+    NotAdmitted,
+    /// `verify`: the served web app is not this release's.
+    Tampered(String),
     /// SIGINT or SIGTERM: the command left the session cleanly and stopped.
     Interrupted,
 }
@@ -39,7 +43,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         2,
         "usage error (bad flag, missing session or passphrase, bad URL or CA file)",
     ),
-    (3, "wrong passphrase for this session"),
+    (
+        3,
+        "wrong passphrase for this session (a member's check, or the server's for v2)",
+    ),
     (
         4,
         "server unreachable (or lost and not back within --reconnect-for)",
@@ -53,6 +60,14 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (8, "nobody to send to within --wait"),
     (
         9,
+        "not admitted: no member online let this device in within --admit-wait",
+    ),
+    (
+        10,
+        "verify: the web app the server serves differs from this release's",
+    ),
+    (
+        11,
         "send --to: no member, or more than one, has that name (nothing was sent)",
     ),
     (
@@ -72,7 +87,9 @@ impl Failure {
             Failure::TransferFailed(_) => 6,
             Failure::Refused { .. } | Failure::Replaced => 7,
             Failure::NoReceivers => 8,
-            Failure::NoSuchMember(_) => 9,
+            Failure::NotAdmitted => 9,
+            Failure::Tampered(_) => 10,
+            Failure::NoSuchMember(_) => 11,
             Failure::Interrupted => 130,
         }
     }
@@ -84,6 +101,7 @@ impl fmt::Display for Failure {
             Failure::Local(why) | Failure::Usage(why) | Failure::NoSuchMember(why) => {
                 f.write_str(why)
             }
+            Failure::Tampered(why) => write!(f, "the served web app is not this release's: {why}"),
             Failure::WrongPassphrase => f.write_str("wrong passphrase for this session"),
             Failure::Unreachable(why) => write!(f, "server unreachable: {why}"),
             Failure::RateLimited { retry_after } => write!(
@@ -94,6 +112,9 @@ impl fmt::Display for Failure {
             Failure::TransferFailed(why) => write!(f, "transfer failed: {why}"),
             Failure::Refused { code, message } => write!(f, "join refused ({code}): {message}"),
             Failure::NoReceivers => f.write_str("nobody joined the session to receive"),
+            Failure::NotAdmitted => f.write_str(
+                "not admitted: no member of the session let this device in (open ShareThings on a device that is already in it)",
+            ),
             Failure::Replaced => f.write_str("another connection took over this membership"),
             Failure::Interrupted => f.write_str("interrupted"),
         }
@@ -141,6 +162,8 @@ mod tests {
                 message: String::new(),
             },
             Failure::NoReceivers,
+            Failure::NotAdmitted,
+            Failure::Tampered(String::new()),
             Failure::NoSuchMember(String::new()),
             Failure::Interrupted,
         ];

@@ -278,6 +278,7 @@ mod tests {
             id: id.into(),
             total_chunks: total,
             from: "s".into(),
+            sender: None,
             sealed: crate::item::Sealed::Control(crate::item::Control::Clear),
         }
     }

@@ -1,16 +1,21 @@
 //! `sharethings-cli`: a command-line member of a ShareThings session. `send` delivers files,
-//! text or standard input; `receive` saves what the others share. Same protocol and the same
-//! encryption (format v2) as the web app, so either end can be a browser.
+//! text or standard input; `receive` saves what the others share; `members` shows who is in
+//! and the safety code; `invite` prints an invite link; `verify` checks the web app a server
+//! serves. Same protocol and the same encryption as the web app (format v3, and v2 for legacy
+//! sessions), so either end can be a browser.
 
 mod args;
 mod clip;
+mod codec;
 mod connection;
+mod enter;
 mod exit;
 mod folder;
 mod format;
 mod inbox;
 mod incoming;
 mod item;
+mod members;
 mod passphrase;
 mod progress;
 mod receive;
@@ -21,6 +26,7 @@ mod send;
 mod socketio;
 mod transport;
 mod v3;
+mod verify;
 mod window;
 
 use std::io::Read;
@@ -31,8 +37,8 @@ use clap::Parser;
 
 use args::{Cli, Command, Common};
 use exit::Failure;
-use format::SessionKeys;
-use room::{Room, Settings};
+use room::Settings;
+use v3::keys::RoomSecret;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,9 +54,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    // Everything that can be checked locally is checked before the slow key derivation.
+    // Everything that can be checked locally is checked before the network and the slow
+    // key derivation.
     let mut board = None;
     let sources = match &cli.command {
+        Command::Verify(a) => {
+            return verify::run(&a.url, cli.common.ca.as_deref(), cli.common.allow_http)
+        }
+        Command::Invite => return print_invite(&cli.common),
         Command::Send(a) => Some(send_sources(a)?),
         Command::Clip(_) => {
             board = Some(clip::Board::open().map_err(Failure::Usage)?);
@@ -65,13 +76,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             None
         }
+        Command::Members(_) => None,
     };
-    let settings = settings(&cli.common)?;
-    let pass = passphrase::obtain(cli.common.passphrase_file.as_deref())?;
-    progress::note("deriving the session key");
-    let keys = SessionKeys::derive(&pass, &settings.session_id);
-    drop(pass);
-    let mut room = Room::join(settings, keys)?;
+    let (settings, invite) = settings(&cli.common)?;
+    let mut room = enter::enter(&cli.common, settings, invite)?;
     progress::note(&format!(
         "joined {} as {} ({} other member(s))",
         room.session_id(),
@@ -108,7 +116,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 interval: Duration::from_millis(a.interval),
             },
         ),
-        (Command::Send(_), None) => unreachable!("sources are built for send"),
+        (Command::Members(a), _) => members::run(&mut room, Duration::from_secs(a.wait)),
+        _ => unreachable!("sources are built for send; verify and invite returned"),
     };
     room.leave();
     result
@@ -145,8 +154,17 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
         .collect()
 }
 
-fn settings(c: &Common) -> Result<Settings, Failure> {
-    let session_id = c.session.clone().ok_or_else(|| {
+/// The settings, and the room secret of an invite link (which also names the server and the
+/// session).
+fn settings(c: &Common) -> Result<(Settings, Option<RoomSecret>), Failure> {
+    let (server, session, invite) = match &c.invite {
+        Some(link) => {
+            let (server, secret) = enter::parse_invite(link)?;
+            (server, Some(secret.session_id.clone()), Some(secret))
+        }
+        None => (c.server.clone(), c.session.clone(), None),
+    };
+    let session_id = session.ok_or_else(|| {
         Failure::Usage("no session: pass --session or set SHARETHINGS_SESSION".into())
     })?;
     let chars = session_id.chars().count();
@@ -156,20 +174,41 @@ fn settings(c: &Common) -> Result<Settings, Failure> {
         ));
     }
     let client_name = c.name.clone().unwrap_or_else(host_name).trim().to_string();
-    if !(1..=32).contains(&client_name.chars().count()) {
+    if !v3::roster::valid_name(&client_name) {
         return Err(Failure::Usage(
-            "the display name must be 1 to 32 characters".into(),
+            "the display name must be 1 to 32 characters, no control characters".into(),
         ));
     }
-    let endpoint = transport::Endpoint::new(&c.server, c.ca.as_deref(), c.allow_http)
+    let endpoint = transport::Endpoint::new(&server, c.ca.as_deref(), c.allow_http)
         .map_err(|e| Failure::Usage(e.0))?;
-    Ok(Settings {
+    let settings = Settings {
         endpoint,
         session_id,
         client_name,
         reconnect_for: Duration::from_secs(c.reconnect_for),
         inbox: c.inbox,
-    })
+    };
+    Ok((settings, invite))
+}
+
+/// `invite`: the link for this session from the key store; no network.
+fn print_invite(c: &Common) -> Result<(), Failure> {
+    let (settings, _) = settings(c)?;
+    let dir = enter::store_dir()?;
+    let origin = settings.endpoint.origin();
+    let membership = v3::store::Membership::load(&dir, &origin, &settings.session_id)
+        .map_err(|e| Failure::Local(format!("the key store: {e}")))?
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "this machine is not a member of {} on {origin} (join it first)",
+                settings.session_id
+            ))
+        })?;
+    println!(
+        "{}",
+        enter::invite_link(settings.endpoint.url(), &membership.secret)
+    );
+    Ok(())
 }
 
 /// This machine's name, cut to the 32 characters a display name may have.

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use serde_json::Value;
-use sharethings_protocol::format::v2;
 
+use crate::codec::ChunkItem;
 use crate::exit::Failure;
 use crate::format::new_content_id;
 use crate::inbox::{Inbox, SeenLog};
-use crate::incoming::{ChunkError, Finished, Incoming};
-use crate::item::{self, Content, ItemMeta, Resend, Sealed};
+use crate::incoming::{ChunkError, Finished, Incoming, Origin};
+use crate::item::{Content, Control, ItemMeta, Resend, Sealed};
 use crate::progress;
 use crate::room::{Room, RoomEvent};
 
@@ -36,12 +36,14 @@ pub struct Options {
 
 struct Receiving {
     item: Incoming,
+    /// The sender's name when the item began: v3's from the signed roster.
+    sender: String,
     bar: ProgressBar,
     /// Its chunks come from the inbox (asked for), not from its sender.
     from_inbox: bool,
 }
 
-/// How an item ended.
+/// How an item ended (a finished item's metadata names its sender as this member shows it).
 pub enum Outcome {
     Done(Finished, ItemMeta),
     Failed(Failure),
@@ -151,32 +153,22 @@ impl<'o> Receiver<'o> {
     /// a closed stdout) ends the command.
     pub fn on_event(&mut self, room: &mut Room, event: RoomEvent) -> Result<Vec<Outcome>, Failure> {
         let ended: Vec<Ended> = match event {
-            RoomEvent::Relayed {
-                event,
-                payload,
-                binaries,
-            } => match event.as_str() {
-                "content" => {
-                    self.on_content(room, &payload, &binaries, false)?;
-                    Vec::new()
-                }
-                "inbox-item" => {
-                    self.on_content(room, &payload, &binaries, true)?;
-                    Vec::new()
-                }
-                "inbox-removed" => self.gone_from_inbox(&payload),
-                _ => self
-                    .on_chunk(room, &payload["chunk"], &binaries)
-                    .into_iter()
-                    .collect(),
-            },
+            RoomEvent::Content(content) => {
+                self.on_content(room, content, false)?.into_iter().collect()
+            }
+            RoomEvent::Kept(content) => self.on_content(room, content, true)?.into_iter().collect(),
+            RoomEvent::InboxRemoved(payload) => self.gone_from_inbox(&payload),
+            RoomEvent::Chunk { payload, binaries } => self
+                .on_chunk(room, &payload["chunk"], &binaries)
+                .into_iter()
+                .collect(),
             RoomEvent::Ack { id, payload } => {
                 let received = self.fetching_received();
                 self.inbox.on_ack(room, id, &payload, received);
                 Vec::new()
             }
             RoomEvent::Rejoined => {
-                self.request_missing(room);
+                self.request_missing(room)?;
                 // A sender missing from the new member list (the session was forgotten, or
                 // it left meanwhile) will never finish its items; the inbox's items still may.
                 self.receiving
@@ -189,10 +181,10 @@ impl<'o> Receiver<'o> {
                 .receiving
                 .iter()
                 .filter(|(_, r)| !r.from_inbox && r.item.from == m.id)
-                .map(|(id, _)| {
+                .map(|(id, r)| {
                     (
                         id.clone(),
-                        Err(format!("{} left before it was complete", m.name)),
+                        Err(format!("{} left before it was complete", r.sender)),
                     )
                 })
                 .collect(),
@@ -230,7 +222,10 @@ impl<'o> Receiver<'o> {
                 "{name}: {why}"
             )))));
         }
-        let meta = r.item.meta.clone();
+        let meta = ItemMeta {
+            sender_name: r.sender,
+            ..r.item.meta.clone()
+        };
         match r.item.finish(self.opts.force) {
             Ok(finished) => {
                 self.log.record(id);
@@ -240,40 +235,61 @@ impl<'o> Receiver<'o> {
         }
     }
 
+    /// An opened `content` (or an item the inbox kept): an item starts (or waits its turn
+    /// in the inbox); a cancel from the item's own sender ends it (v3; a cancel from anyone
+    /// else is only noted); resend requests are the sender's business.
     fn on_content(
         &mut self,
         room: &mut Room,
-        payload: &Value,
-        binaries: &[Vec<u8>],
+        content: Content,
         kept: bool,
-    ) -> Result<(), Failure> {
-        let Some(content) = item::open_content(room.keys(), payload, binaries) else {
-            return Ok(());
-        };
-        let Sealed::Item(meta) = &content.sealed else {
-            return Ok(()); // a resend request: we have nothing to resend
+    ) -> Result<Option<Ended>, Failure> {
+        let sender = room.sender_name(&content);
+        let meta = match &content.sealed {
+            Sealed::Item(meta) => meta,
+            Sealed::Cancel(id) => {
+                let Some(r) = self.receiving.get(id) else {
+                    return Ok(None);
+                };
+                if r.item.sender.is_some() && r.item.sender == content.sender {
+                    return Ok(Some((id.clone(), Err(format!("{sender} cancelled it")))));
+                }
+                progress::note(&format!(
+                    "ignored a cancel of {} from {sender}: not its sender",
+                    r.item.meta.name
+                ));
+                return Ok(None);
+            }
+            Sealed::Control(Control::Clear) => {
+                progress::note(&format!(
+                    "{sender} cleared the session; what was saved here stays"
+                ));
+                return Ok(None);
+            }
+            _ => return Ok(None),
         };
         let id = content.id.as_str();
         if self.seen.contains(id) || self.receiving.contains_key(id) || self.inbox.has(id) {
-            return Ok(());
+            return Ok(None);
         }
         if !(self.opts.accept)(meta) {
             self.seen.insert(id.to_string());
-            return Ok(());
+            return Ok(None);
         }
         if kept {
             // From the inbox: unless this machine has it already, it is fetched in turn.
             if !self.log.contains(id) {
                 self.inbox.enqueue(content);
             }
-            return Ok(());
+            return Ok(None);
         }
         // An offered item was sent before this receiver joined; it saves what is sent while
         // it is in the session (and what the inbox kept), so it does not ask for the body.
         if meta.offered || self.receiving.len() >= MAX_CONCURRENT_ITEMS {
-            return Ok(());
+            return Ok(None);
         }
-        self.start(content, false)
+        self.start(room, content, false)?;
+        Ok(None)
     }
 
     /// Starts the next item the inbox kept for us, when none is being fetched.
@@ -284,7 +300,7 @@ impl<'o> Receiver<'o> {
                 self.inbox.done(&id);
                 continue;
             }
-            self.start(content, true)?;
+            self.start(room, content, true)?;
             if self.receiving.contains_key(&id) {
                 self.inbox.refill(room, 0);
                 return Ok(());
@@ -294,22 +310,29 @@ impl<'o> Receiver<'o> {
         Ok(())
     }
 
-    fn start(&mut self, content: Content, from_inbox: bool) -> Result<(), Failure> {
+    fn start(&mut self, room: &Room, content: Content, from_inbox: bool) -> Result<(), Failure> {
+        let sender = room.sender_name(&content);
         let Sealed::Item(meta) = content.sealed else {
             return Ok(());
         };
         let label = meta.name.clone();
+        let origin = Origin {
+            from: content.from,
+            sender: content.sender,
+        };
         match Incoming::new(
             &content.id,
             content.total_chunks,
-            &content.from,
+            origin,
             meta,
             &self.opts.dir,
+            room.layout(),
         ) {
             Ok(item) => {
                 let bar = progress::bar(item.meta.size, &label);
                 let r = Receiving {
                     item,
+                    sender,
                     bar,
                     from_inbox,
                 };
@@ -331,7 +354,22 @@ impl<'o> Receiver<'o> {
     fn on_chunk(&mut self, room: &mut Room, chunk: &Value, binaries: &[Vec<u8>]) -> Option<Ended> {
         let id = chunk["contentId"].as_str()?;
         let r = self.receiving.get_mut(id)?;
-        let result = r.item.accept(room.keys(), chunk, binaries);
+        if chunk["chunkIndex"]
+            .as_u64()
+            .is_some_and(|i| !r.item.wants(i))
+        {
+            return None; // a duplicate: not even opened
+        }
+        let item = ChunkItem {
+            id,
+            total: r.item.total(),
+            size: r.item.meta.size,
+            sender: r.item.sender.as_ref(),
+        };
+        let result = room
+            .codec()
+            .open_chunk(&item, chunk, binaries)
+            .and_then(|(index, plain)| r.item.accept(index, &plain));
         let ended = match result {
             Ok(added) => {
                 r.bar.inc(added);
@@ -369,7 +407,7 @@ impl<'o> Receiver<'o> {
     /// After a rejoin: the inbox is asked again (what arrived while we were away, and the
     /// item it was sending), and each sender of an unfinished item gets one sealed resend
     /// request, to it only.
-    fn request_missing(&mut self, room: &mut Room) {
+    fn request_missing(&mut self, room: &mut Room) -> Result<(), Failure> {
         let first_missing = self
             .receiving
             .iter()
@@ -386,10 +424,9 @@ impl<'o> Receiver<'o> {
             .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
             .collect();
         for (to, request) in wanted {
-            let id = new_content_id();
-            let (iv, data) = item::seal_meta(room.keys(), &id, &request);
-            let payload = item::content_payload(&id, v2::CONTROL_CHUNKS, &iv, Some(&to));
-            room.emit("content", payload, &[&data]);
+            let request = serde_json::to_value(&request).expect("a resend request serialises");
+            room.emit_content(&new_content_id(), 0, &request, Some(&to))?;
         }
+        Ok(())
     }
 }

@@ -94,10 +94,10 @@ mod tests {
     }
 
     #[test]
-    fn errors_say_who_is_there_and_exit_9() {
+    fn errors_say_who_is_there_and_exit_11() {
         let m = members(&["b", "a"]);
         let e = missing("c", m.iter());
-        assert_eq!(e.exit_code(), 9);
+        assert_eq!(e.exit_code(), 11);
         assert!(e.to_string().contains("members: a, b"), "{e}");
         assert!(missing("c", [].iter()).to_string().contains("nobody else"));
         assert!(ambiguous("a", 2).to_string().contains("2 members"));

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::codec::Layout;
 use crate::exit::Failure;
-use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
+use sharethings_protocol::format::chunks::{chunk_len, CHUNK_SIZE};
 
 use crate::folder::pack::FolderSource;
 use crate::format::new_content_id;
@@ -59,10 +60,10 @@ pub struct Options {
 struct Outgoing {
     id: String,
     meta: ItemMeta,
+    /// The metadata as sealed JSON; sealed afresh for every `content` (v3 counts each).
+    meta_json: Value,
     total: u64,
     body: Body,
-    meta_iv: Vec<u8>,
-    meta_data: Vec<u8>,
 }
 
 enum Body {
@@ -72,22 +73,21 @@ enum Body {
 }
 
 impl Body {
-    fn chunk(&self, index: u64, size: u64) -> io::Result<Vec<u8>> {
+    /// Chunk `index` as the layout cuts it: the item's bytes, then (v3) zeros to its padded
+    /// length.
+    fn chunk(&self, index: u64, size: u64, layout: Layout) -> io::Result<Vec<u8>> {
         let start = index * CHUNK_SIZE;
-        let len = chunk_len(index, size) as usize;
-        match self {
-            Body::Bytes(b) => Ok(b[start as usize..start as usize + len].to_vec()),
-            Body::File(f) => {
-                let mut buf = vec![0; len];
-                f.read_exact_at(&mut buf, start)?;
-                Ok(buf)
-            }
-            Body::Folder(folder) => {
-                let mut buf = vec![0; len];
-                folder.read_at(&mut buf, start)?;
-                Ok(buf)
-            }
+        let content = size.saturating_sub(start).min(CHUNK_SIZE) as usize;
+        let mut buf = vec![0; layout.chunk_len(index, size) as usize];
+        if content == 0 {
+            return Ok(buf); // a chunk of padding alone
         }
+        match self {
+            Body::Bytes(b) => buf[..content].copy_from_slice(&b[start as usize..][..content]),
+            Body::File(f) => f.read_exact_at(&mut buf[..content], start)?,
+            Body::Folder(folder) => folder.read_at(&mut buf[..content], start)?,
+        }
+        Ok(buf)
     }
 }
 
@@ -178,12 +178,15 @@ pub fn deliver_one(
 }
 
 /// Checks before joining that `path` can be sent: a file that opens for reading or a folder
-/// that can be listed. A typo fails here at once, not after the key derivation and the join
-/// (where a wrong passphrase would hide it).
+/// that can be listed. A typo fails here at once (a usage error), not after the key
+/// derivation and the join (where a wrong passphrase would hide it).
 pub fn check_readable(path: &std::path::Path) -> Result<(), Failure> {
     let shown = path.display().to_string();
     let local = |what: &str, e: io::Error| Failure::Local(format!("{what}: {e}"));
-    let meta = std::fs::metadata(path).map_err(|e| local(&shown, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Failure::Usage(format!("{shown}: the file does not exist")),
+        _ => local(&shown, e),
+    })?;
     if meta.is_dir() {
         std::fs::read_dir(path).map_err(|e| local(&shown, e))?;
     } else if meta.is_file() {
@@ -294,7 +297,7 @@ fn item_meta(room: &Room, kind: &str, name: String, mime: &str, size: u64) -> It
         size,
         width: None,
         height: None,
-        sender_name: room.client_name().into(),
+        sender_name: room.codec().name_in_metadata().unwrap_or_default().into(),
         created_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
@@ -321,16 +324,12 @@ fn prepare_folder(room: &Room, path: &std::path::Path) -> Result<Outgoing, Failu
 }
 
 fn seal(room: &Room, meta: ItemMeta, body: Body) -> Outgoing {
-    let size = meta.size;
-    let id = new_content_id();
-    let (meta_iv, meta_data) = item::seal_meta(room.keys(), &id, &meta);
     Outgoing {
-        id,
-        total: chunk_count(size),
+        id: new_content_id(),
+        total: room.layout().chunk_count(meta.size),
+        meta_json: serde_json::to_value(&meta).expect("metadata serialises"),
         meta,
         body,
-        meta_iv,
-        meta_data,
     }
 }
 
@@ -401,21 +400,26 @@ impl Sender<'_, '_> {
             }
             let out = &self.items[job.item];
             if matches!(meta, MetaState::Unsent) {
-                let p = item::content_payload(&id, total, &out.meta_iv, job.to.as_deref());
-                if let Some(ack) = self.room.emit("content", p, &[&out.meta_data]) {
+                let meta_json = out.meta_json.clone();
+                if let Some(ack) =
+                    self.room
+                        .emit_content(&id, total, &meta_json, job.to.as_deref())?
+                {
                     meta = MetaState::Waiting(ack);
                 }
             }
             if matches!(meta, MetaState::Acked) {
+                let layout = self.room.layout();
                 while let Some(index) = window.take() {
+                    let out = &self.items[job.item];
                     let plain = out
                         .body
-                        .chunk(index, size)
+                        .chunk(index, size, layout)
                         .map_err(|e| Failure::Local(format!("{}: {e}", out.meta.name)))?;
-                    let keys = self.room.keys();
-                    let (p, data) =
-                        item::chunk_payload(keys, &id, index, total, &plain, job.to.as_deref());
-                    match self.room.emit("chunk", p, &[&data]) {
+                    match self
+                        .room
+                        .emit_chunk(&id, index, total, &plain, job.to.as_deref())
+                    {
                         Some(ack) => chunks.insert(ack, index),
                         None => break,
                     };
@@ -471,26 +475,18 @@ impl Sender<'_, '_> {
     }
 
     /// Events that are not acks of the running delivery: resend requests and members coming
-    /// and going are the sender's; everything is passed on.
+    /// and going are the sender's; everything else is passed on.
     fn on_event(&mut self, event: RoomEvent) -> Result<(), Failure> {
-        match &event {
-            RoomEvent::Relayed {
-                event: name,
-                payload,
-                binaries,
-            } if name == "content" => {
-                let opened = item::open_content(self.room.keys(), payload, binaries);
-                if let Some(Content {
-                    sealed: Sealed::Resend(r),
-                    from,
-                    ..
-                }) = opened
-                {
-                    self.resend(r, from);
-                    return Ok(());
-                }
+        match event {
+            RoomEvent::Content(Content {
+                sealed: Sealed::Resend(r),
+                from,
+                ..
+            }) => {
+                self.resend(r, from);
+                return Ok(());
             }
-            RoomEvent::MemberJoined(m) if self.late_joiners => {
+            RoomEvent::MemberJoined(ref m) if self.late_joiners => {
                 // A late joiner gets what it missed, as the web client's recent items.
                 for item in 0..self.begun {
                     self.queue.push_back(Job {
@@ -501,7 +497,7 @@ impl Sender<'_, '_> {
                     });
                 }
             }
-            RoomEvent::MemberLeft(m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
+            RoomEvent::MemberLeft(ref m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
             _ => {}
         }
         self.pass_on(event)

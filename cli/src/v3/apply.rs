@@ -43,6 +43,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Admitted {
     pub secret: RoomSecret,
+    /// The key pair the applicant named in step 3: its device from now on.
+    pub device: Device,
     pub cards: Vec<Card>,
     pub record: Record,
 }
@@ -114,10 +116,6 @@ impl Applicant {
             tried: HashSet::new(),
             stage: Stage::Idle,
         }
-    }
-
-    pub fn into_device(self) -> Device {
-        self.device
     }
 
     /// Asks the next member online not asked yet, if nobody is being asked.
@@ -301,6 +299,7 @@ impl Applicant {
             let mine = record.device == self.device.id() && record.name == self.name;
             (mine && record.verify(&epoch)).then(|| Admitted {
                 secret,
+                device: Device::from_seed(&self.device.seed()),
                 cards: b.cards.into_iter().take(MAX_BUNDLE_CARDS).collect(),
                 record,
             })

@@ -207,17 +207,13 @@ pub enum Message {
         admitted: Vec<Record>,
     },
     Admitted(Record),
-    AdmissionFailed {
-        at: u64,
-    },
+    AdmissionFailed,
     Resend(Resend),
     Progress,
     Cancel {
         content_id: String,
     },
-    Clear {
-        at: u64,
-    },
+    Clear,
     Policy {
         anyone_may_clear: bool,
     },
@@ -259,9 +255,7 @@ pub fn parse(json: Value) -> Option<Message> {
             }
         }
         "admitted" => Message::Admitted(serde_json::from_value(json["record"].clone()).ok()?),
-        "admission-failed" => Message::AdmissionFailed {
-            at: json["at"].as_u64()?,
-        },
+        "admission-failed" if json["at"].is_u64() => Message::AdmissionFailed,
         "resend" => Message::Resend(serde_json::from_value(json).ok()?),
         "progress" if has_item && json["have"].is_u64() => Message::Progress,
         "cancel"
@@ -275,9 +269,7 @@ pub fn parse(json: Value) -> Option<Message> {
                 content_id: json["contentId"].as_str()?.to_string(),
             }
         }
-        "clear" => Message::Clear {
-            at: json["at"].as_u64()?,
-        },
+        "clear" if json["at"].is_u64() => Message::Clear,
         "policy" => Message::Policy {
             anyone_may_clear: json["anyoneMayClear"].as_bool()?,
         },

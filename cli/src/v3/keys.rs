@@ -159,6 +159,14 @@ pub struct Device {
     key: SigningKey,
 }
 
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Device {
     pub fn generate() -> Device {
         Device::from_seed(&random())

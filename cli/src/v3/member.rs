@@ -22,7 +22,7 @@ pub struct Member {
 #[derive(Debug)]
 pub enum Received {
     /// For the sender or receiver: an item, a resend request, a cancel, a clear.
-    Content { opened: Opened, sealed: Sealed },
+    Content { opened: Box<Opened>, sealed: Sealed },
     /// A newcomer said hello (without `to`): answer it.
     Newcomer { client_id: String },
     /// Roster business settled here; `note` is worth telling the person.
@@ -175,7 +175,7 @@ impl Member {
                     note: Some(format!("{by} admitted a new device: {}", record.name)),
                 };
             }
-            Message::AdmissionFailed { .. } => {
+            Message::AdmissionFailed => {
                 self.stored.count_failure(now_ms());
                 return Received::AdmissionFailed;
             }
@@ -186,7 +186,7 @@ impl Member {
                 self.stored.anyone_may_clear = anyone_may_clear;
                 return Received::Settled { note: None };
             }
-            Message::Clear { .. } => {
+            Message::Clear => {
                 if !(self.is_creator(&opened.by) || self.stored.anyone_may_clear) {
                     return Received::Dropped("a clear from a member the creator did not allow");
                 }
@@ -197,7 +197,10 @@ impl Member {
             Message::Cancel { content_id } => Sealed::Cancel(content_id),
             Message::Progress => Sealed::Control(Control::Progress),
         };
-        Received::Content { opened, sealed }
+        Received::Content {
+            opened: Box::new(opened),
+            sealed,
+        }
     }
 
     /// The name the roster gives a sender device.

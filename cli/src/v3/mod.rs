@@ -13,4 +13,4 @@ pub mod roster;
 pub mod store;
 
 #[cfg(test)]
-mod test_vectors;
+pub(crate) mod test_vectors;

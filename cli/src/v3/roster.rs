@@ -144,13 +144,6 @@ impl Roster {
         self.online.get(client_id).map(String::as_str)
     }
 
-    pub fn client_of(&self, device: &str) -> Option<&str> {
-        self.online
-            .iter()
-            .find(|(_, d)| d.as_str() == device)
-            .map(|(c, _)| c.as_str())
-    }
-
     /// The name a device's newest card gives; `None` for a device with no card.
     pub fn name_of(&self, device: &str) -> Option<&str> {
         self.cards.get(device).map(|c| c.name.as_str())
@@ -168,11 +161,6 @@ impl Roster {
 
     pub fn records(&self) -> &[Record] {
         &self.records
-    }
-
-    /// `(clientId, device id)` of the members online whose hello verified.
-    pub fn online(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.online.iter().map(|(c, d)| (c.as_str(), d.as_str()))
     }
 }
 
@@ -233,7 +221,6 @@ mod tests {
         assert!(roster.bind("c2", &Card::sign(&d, &epoch, "new", 2), &epoch));
         assert_eq!(roster.device_of("c1"), None, "a device is online once");
         assert_eq!(roster.device_of("c2"), Some(d.id().as_str()));
-        assert_eq!(roster.client_of(&d.id()), Some("c2"));
         assert_eq!(roster.name_of(&d.id()), Some("new"));
         assert!(!roster.add_card(&Card::sign(&d, &epoch, "older", 1), &epoch));
         assert!(
@@ -243,6 +230,6 @@ mod tests {
         let long = "x".repeat(33);
         assert!(!roster.bind("c3", &Card::sign(&d, &epoch, &long, 3), &epoch));
         roster.unbind("c2");
-        assert_eq!(roster.online().count(), 0);
+        assert_eq!(roster.device_of("c2"), None);
     }
 }

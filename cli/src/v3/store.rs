@@ -3,7 +3,9 @@
 //! (else `~/.local/share/sharethings/`), the folder 0700 and each file 0600, replaced
 //! atomically: the room secret, this device's key and name, its `seq` counter, the roster,
 //! the replay windows, the creator's clear policy and the failed admissions of the last hour.
-//! The passphrase is never stored.
+//! The passphrase is never stored. A run that joins holds the file's lock (`<file>.lock`)
+//! until it ends: two runs of one device at once would reuse its `seq` counter, and each
+//! would overwrite the other's replay windows.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -55,6 +57,8 @@ pub struct Membership {
     pub anyone_may_clear: bool,
     /// Failed admission runs (ms since the Unix epoch), for throttling.
     pub failures: Vec<u64>,
+    /// Held from `claim` until this run ends.
+    lock: Option<fs::File>,
 }
 
 /// Where the stores live: `$XDG_DATA_HOME/sharethings`, else `$HOME/.local/share/sharethings`.
@@ -101,6 +105,7 @@ impl Membership {
             replay: ReplayWindows::default(),
             anyone_may_clear: false,
             failures: Vec::new(),
+            lock: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl Membership {
             replay: f.replay,
             anyone_may_clear: f.anyone_may_clear,
             failures: f.failures,
+            lock: None,
         }))
     }
 
@@ -143,14 +149,42 @@ impl Membership {
         &self.path
     }
 
-    /// Writes the whole state: a new file (0600) beside the old one, renamed over it, in a
-    /// folder made 0700.
-    pub fn save(&self) -> io::Result<()> {
+    /// Takes this membership for this run (the folder made 0700 if need be); an error if
+    /// another run on this machine holds it.
+    pub fn claim(mut self) -> io::Result<Membership> {
+        self.make_folder()?;
+        let lock = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.path.with_extension("lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    "another run of sharethings-cli on this machine is in this session (one at a time per session)",
+                ))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        self.lock = Some(lock);
+        Ok(self)
+    }
+
+    fn make_folder(&self) -> io::Result<()> {
         let dir = self.path.parent().expect("the store's file is in a folder");
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(dir)?;
+            .create(dir)
+    }
+
+    /// Writes the whole state: a new file (0600) beside the old one, renamed over it, in a
+    /// folder made 0700.
+    pub fn save(&self) -> io::Result<()> {
+        self.make_folder()?;
         let f = File {
             origin: self.origin.clone(),
             session_id: self.secret.session_id.clone(),
@@ -255,6 +289,25 @@ mod tests {
             .is_none());
         fs::write(back.path(), "{}").unwrap();
         assert!(Membership::load(&stores, origin, "a/../b ☕").is_err());
+    }
+
+    #[test]
+    fn one_run_at_a_time_holds_a_membership() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = || {
+            Membership::load(dir.path(), "o", &secret().session_id)
+                .unwrap()
+                .unwrap()
+        };
+        Membership::new(dir.path(), "o", secret(), Device::generate(), "nas")
+            .save()
+            .unwrap();
+        let first = load().claim().unwrap();
+        let busy = load().claim().err().unwrap();
+        assert_eq!(busy.kind(), io::ErrorKind::ResourceBusy);
+        assert!(load().secret == first.secret, "reading it stays possible");
+        drop(first);
+        assert!(load().claim().is_ok(), "free again once that run ends");
     }
 
     #[test]
