@@ -62,6 +62,10 @@ describe('admission by passphrase', () => {
     try {
       await cliSays(beta2, /receiving in session/);
       assert.match(beta2.err(), /room key in this machine's key store/);
+      // One run of a device at a time: a second would reuse its message counter.
+      const twice = await cliRun(['send', '--text', 'x'], opts('Beta', storeB, { passphrase: null }));
+      assert.equal(twice.code, 1, twice.describe());
+      assert.match(twice.err, /another run of sharethings-cli on this machine is in this session/);
       for (const what of [['--text', 'from Alpha'], [fileA.path]]) {
         const sent = await cliRun(['send', ...what], opts('Alpha', storeA, { passphrase: null }));
         assert.equal(sent.code, 0, sent.describe());
@@ -281,8 +285,8 @@ describe('verify', () => {
   });
 });
 
-test('a file that does not exist is a usage error before any network', async () => {
-  const r = await cliRun(['send', '/no/such/file'], { server: `http://127.0.0.1:${await freePort()}`, session: 's' });
+test('a file that does not exist is a usage error before any network (or any passphrase check)', async () => {
+  const r = await cliRun(['send', '/no/such/file'], { server: `http://127.0.0.1:${await freePort()}`, session: 's', passphrase: 'a wrong one' });
   assert.equal(r.code, 2, r.describe());
   assert.match(r.err, /\/no\/such\/file: the file does not exist/);
 });
