@@ -35,8 +35,8 @@ target_of() {
     esac
 }
 
-# The repository's units start /usr/local/bin/sharethings (the manual route); the package's
-# binary is /usr/bin/sharethings. Nothing else in them changes.
+# The repository's units start /usr/local/bin/sharethings or sharethings-cli (the manual
+# route); the package's binaries are in /usr/bin. Nothing else in them changes.
 unit() { sed 's|^ExecStart=/usr/local/bin/sharethings|ExecStart=/usr/bin/sharethings|' "$repo/systemd/$1"; }
 
 build_one() {
@@ -53,7 +53,8 @@ build_one() {
     umask 022
     install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/sbin" "$root/lib/systemd/system" \
         "$root/etc/sharethings" "$root/usr/share/sharethings" "$doc/examples" \
-        "$root/usr/share/lintian/overrides" "$root/usr/share/man/man1" "$root/usr/share/man/man8"
+        "$root/usr/lib/systemd/user" "$root/usr/share/lintian/overrides" "$root/usr/share/man/man1" \
+        "$root/usr/share/man/man8"
 
     install -m 0755 "$dist/sharethings-$target" "$root/usr/bin/sharethings"
     install -m 0755 "$dist/sharethings-cli-$target" "$root/usr/bin/sharethings-cli"
@@ -62,6 +63,8 @@ build_one() {
     install -m 0644 "$repo/haproxy/haproxy.cfg" "$root/usr/share/sharethings/haproxy.cfg"
     unit sharethings.service >"$root/lib/systemd/system/sharethings.service"
     unit sharethings@.service >"$root/lib/systemd/system/sharethings@.service"
+    # A user unit (systemctl --user), for desktops: clipboard sync with sharethings-cli clip.
+    unit sharethings-clip.service >"$root/usr/lib/systemd/user/sharethings-clip.service"
     install -m 0644 "$repo/systemd/sharethings.env.example" "$root/etc/sharethings/sharethings.env"
 
     for page in "$here"/man/*.[18]; do

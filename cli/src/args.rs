@@ -69,6 +69,10 @@ pub struct Common {
     /// Seconds to keep trying to get back after a lost connection.
     #[arg(long, global = true, default_value_t = 120, value_name = "SECS")]
     pub reconnect_for: u64,
+    /// When this join creates the session, ask the server to keep an inbox for it, so that
+    /// devices that join later get what was sent meanwhile (if the server offers one).
+    #[arg(long, global = true)]
+    pub inbox: bool,
     /// No progress and no notes on stderr (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,
@@ -91,6 +95,8 @@ pub enum Command {
     Send(SendArgs),
     /// Stay in the session and save what arrives: files into --dir, text to stdout.
     Receive(ReceiveArgs),
+    /// Keep the desktop clipboard (X11 or Wayland) in step with the session, both ways.
+    Clip(ClipArgs),
     /// Join, list the members online by their signed names, and print the safety code: two
     /// devices showing the same code hold the same room key and see the same members.
     Members(MembersArgs),
@@ -99,6 +105,22 @@ pub enum Command {
     Invite,
     /// Check the web app a server serves against the hashes built into this release.
     Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ClipArgs {
+    /// Copies and items larger than this many bytes are skipped (an image counts as PNG).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_bytes: u64,
+    /// Only share what is copied here; never change this clipboard.
+    #[arg(long, conflicts_with = "receive_only")]
+    pub send_only: bool,
+    /// Only put what the session shares on this clipboard; never share what is copied here.
+    #[arg(long)]
+    pub receive_only: bool,
+    /// How often to look at the clipboard, in milliseconds.
+    #[arg(long, default_value_t = 500, value_name = "MS", value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub interval: u64,
 }
 
 #[derive(Args, Debug)]
@@ -117,7 +139,7 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct SendArgs {
-    /// Files to send; `-` sends standard input as a file (see --filename).
+    /// Files or folders to send; `-` sends standard input as a file (see --filename).
     #[arg(value_name = "FILE", required_unless_present = "text")]
     pub files: Vec<PathBuf>,
     /// Send this text (`-`: read the text from standard input).
@@ -132,6 +154,10 @@ pub struct SendArgs {
     /// Seconds to stay after sending, to serve resend requests and late joiners.
     #[arg(long, default_value_t = 0, value_name = "SECS")]
     pub linger: u64,
+    /// Send to the member of this display name alone (the others never receive it); waits
+    /// up to --wait for it to join. Exit 11 when nobody, or more than one member, has it.
+    #[arg(long, value_name = "NAME")]
+    pub to: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -23,6 +23,8 @@ pub enum Failure {
     },
     /// `send` found nobody in the session to send to within `--wait`.
     NoReceivers,
+    /// `send --to NAME`: nobody, or more than one member, is called NAME.
+    NoSuchMember(String),
     /// Another connection took over this membership (same token).
     Replaced,
     /// No member online admitted this device (by the passphrase) within `--admit-wait`.
@@ -65,6 +67,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         "verify: the web app the server serves differs from this release's",
     ),
     (
+        11,
+        "send --to: no member, or more than one, has that name (nothing was sent)",
+    ),
+    (
         130,
         "interrupted (SIGINT/SIGTERM) while sending; receive stops with 0",
     ),
@@ -83,6 +89,7 @@ impl Failure {
             Failure::NoReceivers => 8,
             Failure::NotAdmitted => 9,
             Failure::Tampered(_) => 10,
+            Failure::NoSuchMember(_) => 11,
             Failure::Interrupted => 130,
         }
     }
@@ -91,7 +98,9 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Local(why) | Failure::Usage(why) => f.write_str(why),
+            Failure::Local(why) | Failure::Usage(why) | Failure::NoSuchMember(why) => {
+                f.write_str(why)
+            }
             Failure::Tampered(why) => write!(f, "the served web app is not this release's: {why}"),
             Failure::WrongPassphrase => f.write_str("wrong passphrase for this session"),
             Failure::Unreachable(why) => write!(f, "server unreachable: {why}"),
@@ -155,6 +164,7 @@ mod tests {
             Failure::NoReceivers,
             Failure::NotAdmitted,
             Failure::Tampered(String::new()),
+            Failure::NoSuchMember(String::new()),
             Failure::Interrupted,
         ];
         let codes: Vec<u8> = all.iter().map(Failure::exit_code).collect();

@@ -8,6 +8,7 @@ use std::path::Path;
 use sharethings_protocol::format::chunks::CHUNK_SIZE;
 
 use crate::codec::Layout;
+use crate::folder::unpack::{FolderSink, UnpackError};
 use crate::item::ItemMeta;
 use crate::save::PartFile;
 use crate::v3::keys::PublicKey;
@@ -29,6 +30,7 @@ pub struct Incoming {
 enum Sink {
     File(PartFile),
     Text(Vec<u8>),
+    Folder(FolderSink),
 }
 
 #[derive(Debug)]
@@ -38,6 +40,8 @@ pub enum ChunkError {
     Corrupt(&'static str),
     /// Did not authenticate: tampered, sealed for another place, or signed by another device.
     Integrity,
+    /// A folder whose manifest breaks a rule (docs/protocol.md, "Folders").
+    Refused(String),
     Io(io::Error),
 }
 
@@ -45,6 +49,8 @@ pub enum ChunkError {
 pub enum Finished {
     Text(String),
     File(std::path::PathBuf),
+    /// A folder and the number of files in it.
+    Folder(std::path::PathBuf, usize),
 }
 
 /// Where an item comes from: the server's `from` and, in v3, the signed sender.
@@ -69,7 +75,15 @@ impl Incoming {
                 "size too large or disagrees with the chunk count",
             ));
         }
-        let sink = if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
+        let sink = if meta.kind == "folder" {
+            let entries = meta
+                .files
+                .ok_or(ChunkError::Corrupt("a folder without files"))?;
+            Sink::Folder(
+                FolderSink::create(dir, &meta.name, id, meta.size, entries)
+                    .map_err(ChunkError::Io)?,
+            )
+        } else if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
             Sink::Text(vec![0; meta.size as usize])
         } else {
             let name = if meta.kind == "text" {
@@ -122,10 +136,19 @@ impl Incoming {
         match &mut self.sink {
             Sink::File(part) => part.write_at(offset, content).map_err(ChunkError::Io)?,
             Sink::Text(buf) => buf[offset as usize..][..content.len()].copy_from_slice(content),
+            Sink::Folder(folder) => folder.write_chunk(index, content).map_err(|e| match e {
+                UnpackError::Refused(why) => ChunkError::Refused(why.0),
+                UnpackError::Io(e) => ChunkError::Io(e),
+            })?,
         }
         self.received[index as usize] = true;
         self.count += 1;
         Ok(content.len() as u64)
+    }
+
+    /// Chunks received so far.
+    pub fn received(&self) -> u64 {
+        self.count
     }
 
     pub fn complete(&self) -> bool {
@@ -144,12 +167,17 @@ impl Incoming {
         match self.sink {
             Sink::Text(buf) => Ok(Finished::Text(String::from_utf8_lossy(&buf).into_owned())),
             Sink::File(part) => part.finish(force).map(Finished::File),
+            Sink::Folder(folder) => folder
+                .finish()
+                .map(|(path, files)| Finished::Folder(path, files)),
         }
     }
 
     pub fn discard(self) {
-        if let Sink::File(part) = self.sink {
-            part.discard();
+        match self.sink {
+            Sink::File(part) => part.discard(),
+            Sink::Folder(folder) => folder.discard(),
+            Sink::Text(_) => {}
         }
     }
 }
@@ -169,6 +197,7 @@ mod tests {
             sender_name: "s".into(),
             created_at: 0,
             offered: false,
+            files: None,
         }
     }
 

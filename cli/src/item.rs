@@ -16,7 +16,7 @@ use crate::socketio::{placeholder, Message};
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemMeta {
-    /// `text`, `image` or `file`.
+    /// `text`, `image`, `file` or `folder`.
     pub kind: String,
     pub name: String,
     pub mime: String,
@@ -34,6 +34,9 @@ pub struct ItemMeta {
     /// (docs/protocol.md, "Late joiners choose"): the body comes only if asked for.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offered: bool,
+    /// A folder's number of entries (files and empty folders), announced before its body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u64>,
 }
 
 /// "Send me item `content_id` again from chunk `from_chunk`", to one sender after a rejoin.
@@ -81,7 +84,7 @@ pub fn parse_sealed(plain: &[u8]) -> Option<Sealed> {
     let has_item = v["contentId"].is_string();
     match v["kind"].as_str()? {
         "resend" => serde_json::from_value(v).ok().map(Sealed::Resend),
-        "text" | "image" | "file" => serde_json::from_value(v).ok().map(Sealed::Item),
+        "text" | "image" | "file" | "folder" => serde_json::from_value(v).ok().map(Sealed::Item),
         "cancel"
             if has_item
                 && matches!(
@@ -219,6 +222,7 @@ mod tests {
             sender_name: "nas".into(),
             created_at: 5,
             offered: false,
+            files: None,
         };
         let v = serde_json::to_value(&meta).unwrap();
         assert_eq!(

@@ -5,17 +5,21 @@
 //! sessions), so either end can be a browser.
 
 mod args;
+mod clip;
 mod codec;
 mod connection;
 mod enter;
 mod exit;
+mod folder;
 mod format;
+mod inbox;
 mod incoming;
 mod item;
 mod members;
 mod passphrase;
 mod progress;
 mod receive;
+mod recipient;
 mod room;
 mod save;
 mod send;
@@ -52,12 +56,17 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     // Everything that can be checked locally is checked before the network and the slow
     // key derivation.
+    let mut board = None;
     let sources = match &cli.command {
         Command::Verify(a) => {
             return verify::run(&a.url, cli.common.ca.as_deref(), cli.common.allow_http)
         }
         Command::Invite => return print_invite(&cli.common),
         Command::Send(a) => Some(send_sources(a)?),
+        Command::Clip(_) => {
+            board = Some(clip::Board::open().map_err(Failure::Usage)?);
+            None
+        }
         Command::Receive(a) => {
             if !a.dir.is_dir() {
                 return Err(Failure::Usage(format!(
@@ -84,6 +93,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             &send::Options {
                 wait: Duration::from_secs(a.wait),
                 linger: Duration::from_secs(a.linger),
+                to: a.to.clone(),
             },
         ),
         (Command::Receive(a), _) => receive::run(
@@ -92,6 +102,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 dir: a.dir.clone(),
                 force: a.force,
                 once: a.once,
+                accept: Box::new(|_| true),
+                inbox: true,
+            },
+        ),
+        (Command::Clip(a), _) => clip::run(
+            &mut room,
+            board.expect("opened before joining"),
+            &clip::Options {
+                max_bytes: a.max_bytes,
+                send: !a.receive_only,
+                receive: !a.send_only,
+                interval: Duration::from_millis(a.interval),
             },
         ),
         (Command::Members(a), _) => members::run(&mut room, Duration::from_secs(a.wait)),
@@ -121,21 +143,12 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
         .iter()
         .map(|f| {
             if f.as_os_str() == "-" {
-                return Ok(send::Source::Stdin {
+                Ok(send::Source::Stdin {
                     filename: a.filename.clone(),
-                });
-            }
-            match std::fs::metadata(f) {
-                Ok(m) if m.is_file() => Ok(send::Source::File(f.clone())),
-                Ok(_) => Err(Failure::Usage(format!(
-                    "{}: not a regular file",
-                    f.display()
-                ))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Failure::Usage(format!(
-                    "{}: the file does not exist",
-                    f.display()
-                ))),
-                Err(e) => Err(Failure::Local(format!("{}: {e}", f.display()))),
+                })
+            } else {
+                send::check_readable(f)?;
+                Ok(send::Source::File(f.clone()))
             }
         })
         .collect()
@@ -173,6 +186,7 @@ fn settings(c: &Common) -> Result<(Settings, Option<RoomSecret>), Failure> {
         session_id,
         client_name,
         reconnect_for: Duration::from_secs(c.reconnect_for),
+        inbox: c.inbox,
     };
     Ok((settings, invite))
 }

@@ -1,6 +1,8 @@
-//! `receive`: stays in the session and takes whatever arrives: files go to `--dir` (streamed
-//! to disk), text to stdout. After a reconnect it asks each sender for what it still misses,
-//! as the web client does; an item whose sender left for good fails.
+//! `receive`: stays in the session and takes whatever arrives: files and folders go to
+//! `--dir` (streamed to disk), text to stdout. When the session keeps an inbox it first gets
+//! what it missed from there, oldest first. After a reconnect it asks each sender for what it
+//! still misses, as the web client does; an item whose sender left for good fails.
+//! [`Receiver`] is the part that `clip` shares: items in, finished items out.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -13,8 +15,9 @@ use serde_json::Value;
 use crate::codec::ChunkItem;
 use crate::exit::Failure;
 use crate::format::new_content_id;
+use crate::inbox::{Inbox, SeenLog};
 use crate::incoming::{ChunkError, Finished, Incoming, Origin};
-use crate::item::{Content, Control, Resend, Sealed};
+use crate::item::{Content, Control, ItemMeta, Resend, Sealed};
 use crate::progress;
 use crate::room::{Room, RoomEvent};
 
@@ -25,6 +28,10 @@ pub struct Options {
     pub dir: PathBuf,
     pub force: bool,
     pub once: bool,
+    /// Which items to take; the others are let by.
+    pub accept: Box<dyn Fn(&ItemMeta) -> bool>,
+    /// Fetch what was missed from the session's inbox, if it keeps one.
+    pub inbox: bool,
 }
 
 struct Receiving {
@@ -32,99 +39,70 @@ struct Receiving {
     /// The sender's name when the item began: v3's from the signed roster.
     sender: String,
     bar: ProgressBar,
+    /// Its chunks come from the inbox (asked for), not from its sender.
+    from_inbox: bool,
+}
+
+/// How an item ended (a finished item's metadata names its sender as this member shows it).
+pub enum Outcome {
+    Done(Finished, ItemMeta),
+    Failed(Failure),
 }
 
 pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
-    let mut receiving: HashMap<String, Receiving> = HashMap::new();
-    // Items finished or failed here: their metadata sent again (to late joiners, after a
-    // reconnect) must not start them over.
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut receiver = Receiver::new(room, opts);
     progress::note(&format!("receiving in session {}", room.session_id()));
+    let result = receive_until_done(room, opts, &mut receiver);
+    // --once, a failure or a signal: what else was arriving is removed, not left half-written.
+    receiver.discard_all();
+    match result {
+        Err(Failure::Interrupted) => {
+            progress::note("stopped");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn receive_until_done(
+    room: &mut Room,
+    opts: &Options,
+    receiver: &mut Receiver,
+) -> Result<(), Failure> {
     loop {
-        let event = match room.poll(Duration::from_secs(1)) {
-            Ok(Some(event)) => event,
-            Ok(None) => continue,
-            Err(Failure::Interrupted) => {
-                for (_, r) in receiving.drain() {
-                    r.bar.finish_and_clear();
-                    r.item.discard();
+        let Some(event) = room.poll(Duration::from_secs(1))? else {
+            continue;
+        };
+        for outcome in receiver.on_event(room, event)? {
+            match outcome {
+                Outcome::Failed(f) if opts.once => return Err(f),
+                Outcome::Failed(f) => progress::note(&f.to_string()),
+                Outcome::Done(finished, meta) => {
+                    report(finished, &meta)?;
+                    if opts.once {
+                        return Ok(());
+                    }
                 }
-                progress::note("stopped");
-                return Ok(());
-            }
-            Err(other) => return Err(other),
-        };
-        let outcomes: Vec<Outcome> = match event {
-            RoomEvent::Content(content) => on_content(room, &mut receiving, &seen, opts, content)?
-                .into_iter()
-                .collect(),
-            RoomEvent::Chunk { payload, binaries } => {
-                on_chunk(room, &mut receiving, &payload["chunk"], &binaries)
-                    .into_iter()
-                    .collect()
-            }
-            RoomEvent::Rejoined => {
-                request_missing(room, &receiving)?;
-                // A sender missing from the new member list (the session was forgotten, or
-                // it left meanwhile) will never finish its items.
-                receiving
-                    .iter()
-                    .filter(|(_, r)| !room.is_member(&r.item.from))
-                    .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
-                    .collect()
-            }
-            RoomEvent::MemberLeft(m) => receiving
-                .iter()
-                .filter(|(_, r)| r.item.from == m.id)
-                .map(|(id, r)| {
-                    (
-                        id.clone(),
-                        Err(format!("{} left before it was complete", r.sender)),
-                    )
-                })
-                .collect(),
-            _ => continue,
-        };
-        for (id, result) in outcomes {
-            seen.insert(id.clone());
-            let Some(r) = receiving.remove(&id) else {
-                continue;
-            };
-            match finish(r, result, opts.force)? {
-                Some(f) if opts.once => return Err(f),
-                Some(f) => progress::note(&f.to_string()),
-                None if opts.once => return Ok(()),
-                None => {}
             }
         }
     }
 }
 
-/// Ends an item: prints or saves it, or removes what there was. `Some` for a failed
-/// transfer; a local error (disk full, stdout closed) ends the command.
-fn finish(
-    r: Receiving,
-    result: Result<(), String>,
-    force: bool,
-) -> Result<Option<Failure>, Failure> {
-    r.bar.finish_and_clear();
-    let name = r.item.meta.name.clone();
-    let sender = r.sender;
-    if let Err(why) = result {
-        r.item.discard();
-        return Ok(Some(Failure::TransferFailed(format!("{name}: {why}"))));
-    }
-    match r.item.finish(force) {
-        Ok(Finished::Text(text)) => {
+/// Prints a text, says where a file or folder went.
+fn report(finished: Finished, meta: &ItemMeta) -> Result<(), Failure> {
+    let sender = &meta.sender_name;
+    match finished {
+        Finished::Text(text) => {
             print_text(&text)?;
             progress::note(&format!("text from {sender}"));
         }
-        Ok(Finished::File(path)) => {
-            progress::note(&format!("saved {} from {sender}", path.display()))
-        }
-        Err(e) => return Err(Failure::Local(format!("saving {name}: {e}"))),
+        Finished::File(path) => progress::note(&format!("saved {} from {sender}", path.display())),
+        Finished::Folder(path, files) => progress::note(&format!(
+            "saved folder {} ({files} files) from {sender}",
+            path.display()
+        )),
     }
-    Ok(None)
+    Ok(())
 }
 
 fn print_text(text: &str) -> Result<(), Failure> {
@@ -135,122 +113,320 @@ fn print_text(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Local(format!("standard output: {e}")))
 }
 
-/// An opened `content`: an item starts; a cancel from the item's own sender ends it (v3; a
-/// cancel from anyone else is only noted); resend requests are the sender's business.
-fn on_content(
-    room: &Room,
-    receiving: &mut HashMap<String, Receiving>,
-    seen: &HashSet<String>,
-    opts: &Options,
-    content: Content,
-) -> Result<Option<Outcome>, Failure> {
-    let sender = room.sender_name(&content);
-    let meta = match content.sealed {
-        Sealed::Item(meta) => meta,
-        Sealed::Cancel(id) => {
-            let Some(r) = receiving.get(&id) else {
-                return Ok(None);
-            };
-            if r.item.sender.is_some() && r.item.sender == content.sender {
-                return Ok(Some((id, Err(format!("{sender} cancelled it")))));
+pub struct Receiver<'o> {
+    opts: &'o Options,
+    receiving: HashMap<String, Receiving>,
+    /// Items finished or failed here: their metadata sent again (to late joiners, after a
+    /// reconnect) must not start them over.
+    seen: HashSet<String>,
+    /// What this machine has of the session, across runs (for the inbox).
+    log: SeenLog,
+    inbox: Inbox,
+}
+
+type Ended = (String, Result<(), String>);
+
+impl<'o> Receiver<'o> {
+    pub fn new(room: &mut Room, opts: &'o Options) -> Receiver<'o> {
+        let mut inbox = Inbox::default();
+        if opts.inbox {
+            inbox.list(room);
+        }
+        Receiver {
+            opts,
+            receiving: HashMap::new(),
+            seen: HashSet::new(),
+            log: SeenLog::open(room.route()),
+            inbox,
+        }
+    }
+
+    /// Removes what there is of unfinished items (on SIGINT or SIGTERM).
+    pub fn discard_all(&mut self) {
+        for (_, r) in self.receiving.drain() {
+            r.bar.finish_and_clear();
+            r.item.discard();
+        }
+    }
+
+    /// One event of the session; returns the items it ended. A local error (a full disk,
+    /// a closed stdout) ends the command.
+    pub fn on_event(&mut self, room: &mut Room, event: RoomEvent) -> Result<Vec<Outcome>, Failure> {
+        let ended: Vec<Ended> = match event {
+            RoomEvent::Content(content) => {
+                self.on_content(room, content, false)?.into_iter().collect()
             }
-            progress::note(&format!(
-                "ignored a cancel of {} from {sender}: not its sender",
-                r.item.meta.name
-            ));
+            RoomEvent::Kept(content) => self.on_content(room, content, true)?.into_iter().collect(),
+            RoomEvent::InboxRemoved(payload) => self.gone_from_inbox(&payload),
+            RoomEvent::Chunk { payload, binaries } => self
+                .on_chunk(room, &payload["chunk"], &binaries)
+                .into_iter()
+                .collect(),
+            RoomEvent::Ack { id, payload } => {
+                let received = self.fetching_received();
+                self.inbox.on_ack(room, id, &payload, received);
+                Vec::new()
+            }
+            RoomEvent::Rejoined => {
+                self.request_missing(room)?;
+                // A sender missing from the new member list (the session was forgotten, or
+                // it left meanwhile) will never finish its items; the inbox's items still may.
+                self.receiving
+                    .iter()
+                    .filter(|(_, r)| !r.from_inbox && !room.is_member(&r.item.from))
+                    .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
+                    .collect()
+            }
+            RoomEvent::MemberLeft(m) => self
+                .receiving
+                .iter()
+                .filter(|(_, r)| !r.from_inbox && r.item.from == m.id)
+                .map(|(id, r)| {
+                    (
+                        id.clone(),
+                        Err(format!("{} left before it was complete", r.sender)),
+                    )
+                })
+                .collect(),
+            RoomEvent::MemberJoined(_) => Vec::new(),
+        };
+        let mut outcomes = Vec::new();
+        for (id, result) in ended {
+            if let Some(outcome) = self.end(&id, result)? {
+                outcomes.push(outcome);
+            }
+        }
+        self.start_from_inbox(room)?;
+        Ok(outcomes)
+    }
+
+    fn fetching_received(&self) -> u64 {
+        self.receiving
+            .iter()
+            .find(|(id, _)| self.inbox.is_fetching(id))
+            .map_or(0, |(_, r)| r.item.received())
+    }
+
+    /// Ends an item: saves it, or removes what there was. `None` for an item not received.
+    fn end(&mut self, id: &str, result: Result<(), String>) -> Result<Option<Outcome>, Failure> {
+        self.seen.insert(id.to_string());
+        self.inbox.done(id);
+        let Some(r) = self.receiving.remove(id) else {
+            return Ok(None);
+        };
+        r.bar.finish_and_clear();
+        let name = r.item.meta.name.clone();
+        if let Err(why) = result {
+            r.item.discard();
+            return Ok(Some(Outcome::Failed(Failure::TransferFailed(format!(
+                "{name}: {why}"
+            )))));
+        }
+        let meta = ItemMeta {
+            sender_name: r.sender,
+            ..r.item.meta.clone()
+        };
+        match r.item.finish(self.opts.force) {
+            Ok(finished) => {
+                self.log.record(id);
+                Ok(Some(Outcome::Done(finished, meta)))
+            }
+            Err(e) => Err(Failure::Local(format!("saving {name}: {e}"))),
+        }
+    }
+
+    /// An opened `content` (or an item the inbox kept): an item starts (or waits its turn
+    /// in the inbox); a cancel from the item's own sender ends it (v3; a cancel from anyone
+    /// else is only noted); resend requests are the sender's business.
+    fn on_content(
+        &mut self,
+        room: &mut Room,
+        content: Content,
+        kept: bool,
+    ) -> Result<Option<Ended>, Failure> {
+        let sender = room.sender_name(&content);
+        let meta = match &content.sealed {
+            Sealed::Item(meta) => meta,
+            Sealed::Cancel(id) => {
+                let Some(r) = self.receiving.get(id) else {
+                    return Ok(None);
+                };
+                if r.item.sender.is_some() && r.item.sender == content.sender {
+                    return Ok(Some((id.clone(), Err(format!("{sender} cancelled it")))));
+                }
+                progress::note(&format!(
+                    "ignored a cancel of {} from {sender}: not its sender",
+                    r.item.meta.name
+                ));
+                return Ok(None);
+            }
+            Sealed::Control(Control::Clear) => {
+                progress::note(&format!(
+                    "{sender} cleared the session; what was saved here stays"
+                ));
+                return Ok(None);
+            }
+            _ => return Ok(None),
+        };
+        let id = content.id.as_str();
+        if self.seen.contains(id) || self.receiving.contains_key(id) || self.inbox.has(id) {
             return Ok(None);
         }
-        Sealed::Control(Control::Clear) => {
-            progress::note(&format!(
-                "{sender} cleared the session; what was saved here stays"
-            ));
+        if !(self.opts.accept)(meta) {
+            self.seen.insert(id.to_string());
             return Ok(None);
         }
-        _ => return Ok(None),
-    };
-    // An offered item was sent before this receiver joined; it saves what is sent while it is
-    // in the session, so it does not ask for the body.
-    if meta.offered
-        || seen.contains(&content.id)
-        || receiving.contains_key(&content.id)
-        || receiving.len() >= MAX_CONCURRENT_ITEMS
-    {
-        return Ok(None);
-    }
-    let label = meta.name.clone();
-    let origin = Origin {
-        from: content.from,
-        sender: content.sender,
-    };
-    match Incoming::new(
-        &content.id,
-        content.total_chunks,
-        origin,
-        meta,
-        &opts.dir,
-        room.layout(),
-    ) {
-        Ok(item) => {
-            let bar = progress::bar(item.meta.size, &label);
-            receiving.insert(content.id, Receiving { item, sender, bar });
-            Ok(None)
+        if kept {
+            // From the inbox: unless this machine has it already, it is fetched in turn.
+            if !self.log.contains(id) {
+                self.inbox.enqueue(content);
+            }
+            return Ok(None);
         }
-        Err(ChunkError::Io(e)) => Err(Failure::Local(format!("{}: {e}", opts.dir.display()))),
-        Err(e) => {
-            progress::note(&format!("ignored {label}: {e:?}"));
-            Ok(None)
+        // An offered item was sent before this receiver joined; it saves what is sent while
+        // it is in the session (and what the inbox kept), so it does not ask for the body.
+        if meta.offered || self.receiving.len() >= MAX_CONCURRENT_ITEMS {
+            return Ok(None);
+        }
+        self.start(room, content, false)?;
+        Ok(None)
+    }
+
+    /// Starts the next item the inbox kept for us, when none is being fetched.
+    fn start_from_inbox(&mut self, room: &mut Room) -> Result<(), Failure> {
+        while let Some(content) = self.inbox.next(room) {
+            let id = content.id.clone();
+            if self.receiving.contains_key(&id) || self.seen.contains(&id) {
+                self.inbox.done(&id);
+                continue;
+            }
+            self.start(room, content, true)?;
+            if self.receiving.contains_key(&id) {
+                self.inbox.refill(room, 0);
+                return Ok(());
+            }
+            self.inbox.done(&id);
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, room: &Room, content: Content, from_inbox: bool) -> Result<(), Failure> {
+        let sender = room.sender_name(&content);
+        let Sealed::Item(meta) = content.sealed else {
+            return Ok(());
+        };
+        let label = meta.name.clone();
+        let origin = Origin {
+            from: content.from,
+            sender: content.sender,
+        };
+        match Incoming::new(
+            &content.id,
+            content.total_chunks,
+            origin,
+            meta,
+            &self.opts.dir,
+            room.layout(),
+        ) {
+            Ok(item) => {
+                let bar = progress::bar(item.meta.size, &label);
+                let r = Receiving {
+                    item,
+                    sender,
+                    bar,
+                    from_inbox,
+                };
+                self.receiving.insert(content.id, r);
+                Ok(())
+            }
+            Err(ChunkError::Io(e)) => {
+                Err(Failure::Local(format!("{}: {e}", self.opts.dir.display())))
+            }
+            Err(e) => {
+                self.seen.insert(content.id);
+                progress::note(&format!("ignored {label}: {e:?}"));
+                Ok(())
+            }
         }
     }
-}
 
-type Outcome = (String, Result<(), String>);
-
-/// A chunk: `Some` when it completed or broke its item.
-fn on_chunk(
-    room: &Room,
-    receiving: &mut HashMap<String, Receiving>,
-    chunk: &Value,
-    binaries: &[Vec<u8>],
-) -> Option<Outcome> {
-    let id = chunk["contentId"].as_str()?;
-    let r = receiving.get_mut(id)?;
-    if chunk["chunkIndex"]
-        .as_u64()
-        .is_some_and(|i| !r.item.wants(i))
-    {
-        return None; // a duplicate: not even opened
-    }
-    let item = ChunkItem {
-        id,
-        total: r.item.total(),
-        size: r.item.meta.size,
-        sender: r.item.sender.as_ref(),
-    };
-    let result = room
-        .codec()
-        .open_chunk(&item, chunk, binaries)
-        .and_then(|(index, plain)| r.item.accept(index, &plain));
-    match result {
-        Ok(added) => {
-            r.bar.inc(added);
-            r.item.complete().then(|| (id.to_string(), Ok(())))
+    /// A chunk: `Some` when it completed or broke its item.
+    fn on_chunk(&mut self, room: &mut Room, chunk: &Value, binaries: &[Vec<u8>]) -> Option<Ended> {
+        let id = chunk["contentId"].as_str()?;
+        let r = self.receiving.get_mut(id)?;
+        if chunk["chunkIndex"]
+            .as_u64()
+            .is_some_and(|i| !r.item.wants(i))
+        {
+            return None; // a duplicate: not even opened
         }
-        Err(ChunkError::Integrity) => Some((id.to_string(), Err("integrity check failed".into()))),
-        Err(ChunkError::Corrupt(why)) => Some((id.to_string(), Err(why.into()))),
-        Err(ChunkError::Io(e)) => Some((id.to_string(), Err(e.to_string()))),
+        let item = ChunkItem {
+            id,
+            total: r.item.total(),
+            size: r.item.meta.size,
+            sender: r.item.sender.as_ref(),
+        };
+        let result = room
+            .codec()
+            .open_chunk(&item, chunk, binaries)
+            .and_then(|(index, plain)| r.item.accept(index, &plain));
+        let ended = match result {
+            Ok(added) => {
+                r.bar.inc(added);
+                r.item.complete().then(|| (id.to_string(), Ok(())))
+            }
+            Err(ChunkError::Integrity) => {
+                Some((id.to_string(), Err("integrity check failed".into())))
+            }
+            Err(ChunkError::Corrupt(why)) => Some((id.to_string(), Err(why.into()))),
+            Err(ChunkError::Refused(why)) => Some((id.to_string(), Err(format!("refused: {why}")))),
+            Err(ChunkError::Io(e)) => Some((id.to_string(), Err(e.to_string()))),
+        };
+        if ended.is_none() && r.from_inbox {
+            let received = r.item.received();
+            self.inbox.refill(room, received);
+        }
+        ended
     }
-}
 
-/// After a rejoin: one sealed resend request per unfinished item, to its sender only.
-fn request_missing(room: &mut Room, receiving: &HashMap<String, Receiving>) -> Result<(), Failure> {
-    let wanted: Vec<(String, Resend)> = receiving
-        .iter()
-        .filter(|(_, r)| room.is_member(&r.item.from))
-        .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
-        .collect();
-    for (to, request) in wanted {
-        let request = serde_json::to_value(&request).expect("a resend request serialises");
-        room.emit_content(&new_content_id(), 0, &request, Some(&to))?;
+    /// An item gone from the inbox (deleted, expired, dropped) will not finish from there.
+    fn gone_from_inbox(&mut self, payload: &Value) -> Vec<Ended> {
+        let Some(id) = payload["contentId"].as_str() else {
+            return Vec::new();
+        };
+        self.inbox.done(id);
+        match self.receiving.get(id) {
+            Some(r) if r.from_inbox => {
+                let reason = payload["reason"].as_str().unwrap_or("removed");
+                vec![(id.to_string(), Err(format!("it left the inbox ({reason})")))]
+            }
+            _ => Vec::new(),
+        }
     }
-    Ok(())
+
+    /// After a rejoin: the inbox is asked again (what arrived while we were away, and the
+    /// item it was sending), and each sender of an unfinished item gets one sealed resend
+    /// request, to it only.
+    fn request_missing(&mut self, room: &mut Room) -> Result<(), Failure> {
+        let first_missing = self
+            .receiving
+            .iter()
+            .find(|(id, _)| self.inbox.is_fetching(id))
+            .map_or(0, |(_, r)| r.item.first_missing());
+        self.inbox.restart(room, first_missing);
+        if self.opts.inbox {
+            self.inbox.list(room);
+        }
+        let wanted: Vec<(String, Resend)> = self
+            .receiving
+            .iter()
+            .filter(|(_, r)| !r.from_inbox && room.is_member(&r.item.from))
+            .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
+            .collect();
+        for (to, request) in wanted {
+            let request = serde_json::to_value(&request).expect("a resend request serialises");
+            room.emit_content(&new_content_id(), 0, &request, Some(&to))?;
+        }
+        Ok(())
+    }
 }

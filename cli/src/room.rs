@@ -35,6 +35,8 @@ pub struct Settings {
     pub client_name: String,
     /// How long to keep trying to get back after a lost connection before giving up.
     pub reconnect_for: Duration,
+    /// Ask for an inbox when this join creates the session (`--inbox`).
+    pub inbox: bool,
 }
 
 /// Another connection in the session, as the server lists it (v2 names it; v3 does not).
@@ -49,6 +51,10 @@ pub struct Member {
 pub enum RoomEvent {
     /// A relayed `content`, opened: an item, or a control the caller acts on.
     Content(Content),
+    /// An item the session's inbox kept (`inbox-item`), opened as a `content` is.
+    Kept(Content),
+    /// The inbox dropped an item (`inbox-removed`): its payload as it came.
+    InboxRemoved(Value),
     /// A relayed `chunk`, payload and attachments as they came (opened by its item).
     Chunk {
         payload: Value,
@@ -73,6 +79,8 @@ pub struct Room {
     pub self_id: String,
     pub members: Vec<Member>,
     next_ack: u64,
+    /// The join ack's `inbox` ({ttlMs, maxBytes}) when the session keeps one.
+    inbox: Option<Value>,
 }
 
 impl Room {
@@ -99,6 +107,7 @@ impl Room {
             self_id: String::new(),
             members: Vec::new(),
             next_ack: 0,
+            inbox: None,
         };
         let ack = room.join_on(&mut conn, false)?;
         room.accept_join(conn, &ack)?;
@@ -113,6 +122,11 @@ impl Room {
         self.codec.layout()
     }
 
+    /// The session's routing key: names it in local state without showing its name.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
     pub fn session_id(&self) -> &str {
         &self.settings.session_id
     }
@@ -124,6 +138,11 @@ impl Room {
 
     pub fn others(&self) -> impl Iterator<Item = &Member> {
         self.members.iter().filter(move |m| m.id != self.self_id)
+    }
+
+    /// Whether the session keeps an inbox (docs/protocol.md, "Inbox").
+    pub fn has_inbox(&self) -> bool {
+        self.inbox.is_some()
     }
 
     pub fn is_member(&self, id: &str) -> bool {
@@ -240,13 +259,11 @@ impl Room {
             name: text(&payload["clientName"]),
         };
         Ok(match name.as_str() {
-            "content" => match &self.codec {
-                Codec::V2 { .. } => self
-                    .codec
-                    .open_v2(&payload, &binaries)
-                    .map(RoomEvent::Content),
-                Codec::V3(_) => self.on_v3_content(&payload, &binaries)?,
-            },
+            "content" => self
+                .open_content(&payload, &binaries)?
+                .map(RoomEvent::Content),
+            "inbox-item" => self.open_content(&payload, &binaries)?.map(RoomEvent::Kept),
+            "inbox-removed" => Some(RoomEvent::InboxRemoved(payload)),
             "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
                 let m = member();
@@ -304,6 +321,22 @@ impl Room {
         }
     }
 
+    /// A `content` or an `inbox-item` payload opened with the session's codec; `None` for
+    /// what does not open, or for v3's roster business (settled here).
+    fn open_content(
+        &mut self,
+        payload: &Value,
+        binaries: &[Vec<u8>],
+    ) -> Result<Option<Content>, Failure> {
+        Ok(match &self.codec {
+            Codec::V2 { .. } => self.codec.open_v2(payload, binaries),
+            Codec::V3(_) => match self.on_v3_content(payload, binaries)? {
+                Some(RoomEvent::Content(content)) => Some(content),
+                _ => None,
+            },
+        })
+    }
+
     /// Sends `join` and waits for its ack. A rejoin presents the token and the credential
     /// (v2's fingerprint, v3's proof): the token keeps our clientId; the credential decides
     /// if the session was forgotten, and brings it back.
@@ -340,12 +373,16 @@ impl Room {
         if rejoin {
             join["token"] = json!(self.token);
         }
+        if self.settings.inbox {
+            join["inbox"] = json!(true);
+        }
         join_result(request(conn, &mut self.next_ack, "join", join)?)
     }
 
     fn accept_join(&mut self, conn: Connection, ack: &Value) -> Result<(), Failure> {
         self.token = text(&ack["token"]);
         self.self_id = text(&ack["clientId"]);
+        self.inbox = ack.get("inbox").filter(|i| i.is_object()).cloned();
         self.members = ack["clients"]
             .as_array()
             .map(|list| {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Longest file name we produce, in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 200;
 /// Numbered alternatives tried before giving up on a free name.
-const MAX_ALTERNATIVES: u32 = 1000;
+pub const MAX_ALTERNATIVES: u32 = 1000;
 
 /// A name that stays inside the target folder and is visible: no separators, no control
 /// characters, no leading dots, nothing empty, not too long.
@@ -54,6 +54,22 @@ fn numbered(name: &str, n: u32) -> String {
     }
 }
 
+/// `.NAME.TAG.part`: hidden, named after the item, and unique, so that a part left by a
+/// process that was killed never stands in the way of receiving the item again.
+pub fn part_name(name: &str, id: &str) -> String {
+    let tag: String = id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    let mut salt = [0u8; 4];
+    getrandom::fill(&mut salt).expect("the operating system has a random source");
+    format!(
+        ".{name}.{tag}-{}.part",
+        data_encoding::HEXLOWER.encode(&salt)
+    )
+}
+
 /// A file being received into `dir`.
 pub struct PartFile {
     dir: PathBuf,
@@ -65,12 +81,7 @@ pub struct PartFile {
 impl PartFile {
     pub fn create(dir: &Path, name: &str, id: &str) -> io::Result<PartFile> {
         let name = safe_name(name);
-        let tag: String = id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
-        let part = dir.join(format!(".{name}.{tag}.part"));
+        let part = dir.join(part_name(&name, id));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -16,9 +16,12 @@ use crate::codec::Layout;
 use crate::exit::Failure;
 use sharethings_protocol::format::chunks::{chunk_len, CHUNK_SIZE};
 
+use crate::folder::pack::FolderSource;
 use crate::format::new_content_id;
-use crate::item::{self, ItemMeta, Sealed};
+use crate::inbox::SeenLog;
+use crate::item::{self, Content, ItemMeta, Sealed};
 use crate::progress;
+use crate::recipient::{self, Lookup};
 use crate::room::{Room, RoomEvent};
 use crate::window::Window;
 
@@ -32,13 +35,26 @@ pub enum Source {
     Stdin {
         filename: String,
     },
+    /// An image held in memory (`clip`), with its dimensions.
+    Image {
+        name: String,
+        mime: &'static str,
+        bytes: Vec<u8>,
+        width: u64,
+        height: u64,
+    },
 }
+
+/// Where `clip` wants the session's other events while an item of its own goes out.
+pub type Forward<'f> = dyn FnMut(&mut Room, RoomEvent) -> Result<(), Failure> + 'f;
 
 pub struct Options {
     /// How long to wait for someone to send to.
     pub wait: Duration,
     /// How long to stay after the last ack, serving resend requests and late joiners.
     pub linger: Duration,
+    /// `--to NAME`: send to this member alone; nobody else receives anything of it.
+    pub to: Option<String>,
 }
 
 struct Outgoing {
@@ -53,6 +69,7 @@ struct Outgoing {
 enum Body {
     File(File),
     Bytes(Vec<u8>),
+    Folder(FolderSource),
 }
 
 impl Body {
@@ -68,6 +85,7 @@ impl Body {
         match self {
             Body::Bytes(b) => buf[..content].copy_from_slice(&b[start as usize..][..content]),
             Body::File(f) => f.read_exact_at(&mut buf[..content], start)?,
+            Body::Folder(folder) => folder.read_at(&mut buf[..content], start)?,
         }
         Ok(buf)
     }
@@ -92,17 +110,25 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
     for source in sources {
         items.push(prepare(room, source)?);
     }
-    wait_for_receiver(room, opts.wait)?;
+    if room.has_inbox() {
+        // A `receive` on this machine does not fetch these back from the inbox.
+        let mut log = SeenLog::open(room.route());
+        items.iter().for_each(|o| log.record(&o.id));
+    }
+    let addressee = wait_for_receiver(room, opts.wait, opts.to.as_deref())?;
     let mut sender = Sender {
         room,
         items,
         queue: VecDeque::new(),
         begun: 0,
+        addressee: addressee.clone(),
+        late_joiners: addressee.is_none(),
+        forward: None,
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
             item,
-            to: None,
+            to: addressee.clone(),
             from: 0,
             main: true,
         });
@@ -117,23 +143,95 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
             return Ok(());
         };
         if let Some(event) = sender.room.poll(left.min(POLL))? {
-            sender.on_event(event);
+            sender.on_event(event)?;
         }
     }
 }
 
-fn wait_for_receiver(room: &mut Room, wait: Duration) -> Result<(), Failure> {
-    let deadline = Instant::now() + wait;
-    if room.others().next().is_none() {
-        progress::note("waiting for someone to join the session");
-    }
-    while room.others().next().is_none() {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .ok_or(Failure::NoReceivers)?;
-        room.poll(left.min(POLL))?;
+/// Sends one item to everyone in the session now, for `clip`: no waiting for a receiver, no
+/// lingering, nothing for late joiners (a clipboard goes stale); the session's other events
+/// go to `forward` meanwhile. Returns the item's id.
+pub fn deliver_one(
+    room: &mut Room,
+    source: Source,
+    forward: &mut Forward,
+) -> Result<String, Failure> {
+    let item = prepare(room, source)?;
+    let id = item.id.clone();
+    let mut sender = Sender {
+        room,
+        items: vec![item],
+        queue: VecDeque::new(),
+        begun: 0,
+        addressee: None,
+        late_joiners: false,
+        forward: Some(forward),
+    };
+    let job = Job {
+        item: 0,
+        to: None,
+        from: 0,
+        main: true,
+    };
+    sender.deliver(job)?;
+    Ok(id)
+}
+
+/// Checks before joining that `path` can be sent: a file that opens for reading or a folder
+/// that can be listed. A typo fails here at once (a usage error), not after the key
+/// derivation and the join (where a wrong passphrase would hide it).
+pub fn check_readable(path: &std::path::Path) -> Result<(), Failure> {
+    let shown = path.display().to_string();
+    let local = |what: &str, e: io::Error| Failure::Local(format!("{what}: {e}"));
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Failure::Usage(format!("{shown}: the file does not exist")),
+        _ => local(&shown, e),
+    })?;
+    if meta.is_dir() {
+        std::fs::read_dir(path).map_err(|e| local(&shown, e))?;
+    } else if meta.is_file() {
+        File::open(path).map_err(|e| local(&shown, e))?;
+    } else {
+        return Err(Failure::Local(format!("{shown}: not a file or a folder")));
     }
     Ok(())
+}
+
+/// Waits for someone to send to: anyone, or with `--to` the one member of that name (whose
+/// `clientId` it returns). A name that several members share fails at once; one that nobody
+/// has fails after `wait`. Either way before anything is sent.
+fn wait_for_receiver(
+    room: &mut Room,
+    wait: Duration,
+    to: Option<&str>,
+) -> Result<Option<String>, Failure> {
+    let deadline = Instant::now() + wait;
+    let mut noted = false;
+    loop {
+        match to {
+            None if room.others().next().is_some() => return Ok(None),
+            None => {}
+            Some(name) => match recipient::find(room.others(), name) {
+                Lookup::Found(id) => return Ok(Some(id)),
+                Lookup::Ambiguous(n) => return Err(recipient::ambiguous(name, n)),
+                Lookup::Missing => {}
+            },
+        }
+        if !noted {
+            noted = true;
+            progress::note(&match to {
+                None => "waiting for someone to join the session".to_string(),
+                Some(name) => format!("waiting for \"{name}\" to join the session"),
+            });
+        }
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return Err(match to {
+                None => Failure::NoReceivers,
+                Some(name) => recipient::missing(name, room.others()),
+            });
+        };
+        room.poll(left.min(POLL))?;
+    }
 }
 
 fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
@@ -150,6 +248,7 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
                 size,
             )
         }
+        Source::File(path) if path.is_dir() => return prepare_folder(room, &path),
         Source::File(path) => {
             let file = File::open(&path).map_err(|e| local(&path.display().to_string(), e))?;
             let meta = file
@@ -168,6 +267,17 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             let (kind, mime) = item::mime_for(&name);
             (kind, name, mime, Body::File(file), meta.len())
         }
+        Source::Image {
+            name,
+            mime,
+            bytes,
+            width,
+            height,
+        } => {
+            let mut meta = item_meta(room, "image", name, mime, bytes.len() as u64);
+            (meta.width, meta.height) = (Some(width), Some(height));
+            return Ok(seal(room, meta, Body::Bytes(bytes)));
+        }
         Source::Stdin { filename } => {
             let mut spool = tempfile::tempfile().map_err(|e| local("temporary file", e))?;
             let size = io::copy(&mut io::stdin().lock(), &mut spool)
@@ -176,7 +286,11 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             (kind, filename, mime, Body::File(spool), size)
         }
     };
-    let meta = ItemMeta {
+    Ok(seal(room, item_meta(room, kind, name, mime, size), body))
+}
+
+fn item_meta(room: &Room, kind: &str, name: String, mime: &str, size: u64) -> ItemMeta {
+    ItemMeta {
         kind: kind.into(),
         name,
         mime: mime.into(),
@@ -188,23 +302,51 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         offered: false,
-    };
-    Ok(Outgoing {
+        files: None,
+    }
+}
+
+/// A folder: one item whose body is its manifest and its files' bytes. What the walk leaves
+/// out (links above all) is said, one line each.
+fn prepare_folder(room: &Room, path: &std::path::Path) -> Result<Outgoing, Failure> {
+    let (source, skipped) = FolderSource::scan(path)?;
+    for why in &skipped {
+        progress::note(&format!("skipped {why}"));
+    }
+    let name = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "folder".into());
+    let mut meta = item_meta(room, "folder", name, "inode/directory", source.size());
+    meta.files = Some(source.entries());
+    Ok(seal(room, meta, Body::Folder(source)))
+}
+
+fn seal(room: &Room, meta: ItemMeta, body: Body) -> Outgoing {
+    Outgoing {
         id: new_content_id(),
-        total: room.layout().chunk_count(size),
+        total: room.layout().chunk_count(meta.size),
         meta_json: serde_json::to_value(&meta).expect("metadata serialises"),
         meta,
         body,
-    })
+    }
 }
 
-struct Sender<'a> {
+struct Sender<'a, 'f> {
     room: &'a mut Room,
     items: Vec<Outgoing>,
     queue: VecDeque<Job>,
     /// Items whose delivery to everyone has started; a member who joins now needs these
     /// from chunk 0, and gets the others with everyone.
     begun: usize,
+    /// `--to`: the one member the items are for. Nobody else gets them: not late joiners,
+    /// not a member asking for them again.
+    addressee: Option<String>,
+    /// Whether members who join meanwhile get what was sent so far.
+    late_joiners: bool,
+    /// Events that are not the sender's: dropped by `send`, handed to `clip`'s receiver.
+    forward: Option<&'f mut Forward<'f>>,
 }
 
 /// What a refused ack means for the delivery.
@@ -225,7 +367,7 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
     Err(Refusal::Refused(why.unwrap_or("refused").to_string()))
 }
 
-impl Sender<'_> {
+impl Sender<'_, '_> {
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
         if job.main {
             self.begun = self.begun.max(job.item + 1);
@@ -254,7 +396,7 @@ impl Sender<'_> {
                 break;
             }
             if job.to.as_deref().is_some_and(|to| !self.room.is_member(to)) {
-                return Ok(());
+                return fail("the member it was sent to left".into());
             }
             let out = &self.items[job.item];
             if matches!(meta, MetaState::Unsent) {
@@ -293,6 +435,7 @@ impl Sender<'_> {
                             bar.inc(chunk_len(index, size));
                         }
                     } else {
+                        self.pass_on(RoomEvent::Ack { id: ack, payload })?;
                         continue;
                     }
                     match result {
@@ -305,8 +448,9 @@ impl Sender<'_> {
                     window.restart();
                     chunks.clear();
                     meta = MetaState::Unsent;
+                    self.pass_on(RoomEvent::Rejoined)?;
                 }
-                Some(event) => self.on_event(event),
+                Some(event) => self.on_event(event)?,
                 None => {}
             }
         }
@@ -323,25 +467,26 @@ impl Sender<'_> {
         Ok(())
     }
 
-    /// Events that are not acks of the running delivery: resend requests, members coming
-    /// and going.
-    fn on_event(&mut self, event: RoomEvent) {
+    fn pass_on(&mut self, event: RoomEvent) -> Result<(), Failure> {
+        match self.forward.as_mut() {
+            Some(forward) => forward(self.room, event),
+            None => Ok(()),
+        }
+    }
+
+    /// Events that are not acks of the running delivery: resend requests and members coming
+    /// and going are the sender's; everything else is passed on.
+    fn on_event(&mut self, event: RoomEvent) -> Result<(), Failure> {
         match event {
-            RoomEvent::Content(content) => {
-                let (Sealed::Resend(r), from) = (content.sealed, content.from) else {
-                    return;
-                };
-                if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
-                    let last = self.items[item].total - 1;
-                    self.queue.push_back(Job {
-                        item,
-                        to: Some(from),
-                        from: r.from_chunk.min(last),
-                        main: false,
-                    });
-                }
+            RoomEvent::Content(Content {
+                sealed: Sealed::Resend(r),
+                from,
+                ..
+            }) => {
+                self.resend(r, from);
+                return Ok(());
             }
-            RoomEvent::MemberJoined(m) => {
+            RoomEvent::MemberJoined(ref m) if self.late_joiners => {
                 // A late joiner gets what it missed, as the web client's recent items.
                 for item in 0..self.begun {
                     self.queue.push_back(Job {
@@ -352,8 +497,26 @@ impl Sender<'_> {
                     });
                 }
             }
-            RoomEvent::MemberLeft(m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
+            RoomEvent::MemberLeft(ref m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
             _ => {}
+        }
+        self.pass_on(event)
+    }
+
+    /// A member asks for an item again: queued for it alone (for an addressed item, only if
+    /// it is the addressee).
+    fn resend(&mut self, r: item::Resend, from: String) {
+        if self.addressee.as_ref().is_some_and(|a| *a != from) {
+            return;
+        }
+        if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
+            let last = self.items[item].total - 1;
+            self.queue.push_back(Job {
+                item,
+                to: Some(from),
+                from: r.from_chunk.min(last),
+                main: false,
+            });
         }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the CLI suite needs: Chromium and Node.js (as tests/e2e does), HAProxy and
-# openssl (as tests/deploy does), and the node_modules of those two suites, whose helpers this
-# one imports. Idempotent; runs as root on a fresh Debian 12.
+# openssl (as tests/deploy does), Xvfb and xclip (for clip), and the node_modules of the e2e
+# and deploy suites, whose helpers this one imports. Idempotent; runs as root on a fresh
+# Debian 12.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -10,6 +11,9 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
 command -v openssl >/dev/null || missing+=(openssl)
+# clip.test.mjs: an X server per desktop, and xclip to copy and paste as the user.
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v xclip >/dev/null || missing+=(xclip)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 "${missing[@]}"

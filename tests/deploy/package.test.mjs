@@ -36,6 +36,10 @@ const CONTENTS = {
   './usr/bin/': 'drwxr-xr-x',
   './usr/bin/sharethings': '-rwxr-xr-x',
   './usr/bin/sharethings-cli': '-rwxr-xr-x',
+  './usr/lib/': 'drwxr-xr-x',
+  './usr/lib/systemd/': 'drwxr-xr-x',
+  './usr/lib/systemd/user/': 'drwxr-xr-x',
+  './usr/lib/systemd/user/sharethings-clip.service': '-rw-r--r--',
   './usr/sbin/': 'drwxr-xr-x',
   './usr/sbin/sharethings-setup-tls': '-rwxr-xr-x',
   './usr/share/': 'drwxr-xr-x',
@@ -119,8 +123,8 @@ for (const a of ARCHS) {
 
     test('the units are the repository\'s, starting /usr/bin/sharethings; the CLI, the TLS tool and the docs are there', () => {
       const dir = unpacked();
-      for (const unit of ['sharethings.service', 'sharethings@.service']) {
-        const shipped = fs.readFileSync(path.join(dir, 'lib/systemd/system', unit), 'utf8');
+      for (const [unit, where] of [['sharethings.service', 'lib/systemd/system'], ['sharethings@.service', 'lib/systemd/system'], ['sharethings-clip.service', 'usr/lib/systemd/user']]) {
+        const shipped = fs.readFileSync(path.join(dir, where, unit), 'utf8');
         assert.equal(shipped, read('systemd', unit).replace(/^ExecStart=\/usr\/local\/bin\/sharethings/m, 'ExecStart=/usr/bin/sharethings'), unit);
       }
       assert.equal(fs.readFileSync(path.join(dir, 'usr/sbin/sharethings-setup-tls'), 'utf8'), read('packaging/sharethings-setup-tls'));

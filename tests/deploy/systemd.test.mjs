@@ -90,3 +90,35 @@ describe('settings', () => {
     for (const n of names) assert.ok(known.has(n), `${n} is not a setting of sharethings --help`);
   });
 });
+
+// The desktop's clipboard sync, a user unit (systemctl --user): verified by a user manager's
+// rules, and every variable it names is one `sharethings-cli --help` knows.
+describe('sharethings-clip.service (user unit)', () => {
+  const CLI_BIN = path.join(path.dirname(NATIVE_BIN), 'sharethings-cli');
+  const name = 'sharethings-clip.service';
+
+  test('systemd-analyze --user verify prints nothing', () => {
+    const dir = tempDir('sharethings-unit-');
+    const text = read(name);
+    assert.match(text, /^ExecStart=\/usr\/local\/bin\/sharethings-cli clip\b/m);
+    assert.ok(fs.existsSync(CLI_BIN), `${CLI_BIN} missing (run.sh builds it)`);
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text.replace(/^ExecStart=\/usr\/local\/bin\/sharethings-cli\b/m, `ExecStart=${CLI_BIN}`));
+    // A user manager needs a runtime directory; none runs here, so it gets an empty one.
+    const res = spawnSync('systemd-analyze', ['--user', 'verify', '--man=no', file], {
+      encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: tempDir('sharethings-xdg-') },
+    });
+    assert.equal(`${res.stdout}${res.stderr}`, '', `verify printed:\n${res.stdout}${res.stderr}`);
+    assert.equal(res.status, 0);
+  });
+
+  test('its variables and the ones its comments tell users to set are the CLI\'s', () => {
+    const help = run(CLI_BIN, ['--help']).out;
+    const text = read(name);
+    const names = [...text.matchAll(/\b(SHARETHINGS_[A-Z_]+)\b/g)].map((m) => m[1])
+      .filter((n) => n !== 'SHARETHINGS_CLIP_ARGS');
+    assert.ok(names.length >= 4);
+    for (const n of names) assert.match(help, new RegExp(`\\[env:\\s+${n}=`), `${n} is not in sharethings-cli --help`);
+    assert.match(run(CLI_BIN, ['clip', '--help']).out, /--send-only/);
+  });
+});
