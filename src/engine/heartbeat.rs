@@ -10,6 +10,13 @@
 //! polling client that is not polling reaches no one, so it moves nothing. Every request and
 //! message checks the deadline itself: a session is gone from that instant whether or not a
 //! timer fired, and whether or not the late ping was queued yet.
+//!
+//! A sender paused by backpressure (`flow.rs`) is not read, so its pong, sent in time, waits
+//! unread behind its chunks: the server cannot tell it from a dead client. So a session held
+//! at any time since its ping is given pingTimeout more each time its deadline passes while it
+//! is held, and once more after it was released, by when its input is being read again. Its
+//! receivers' stall clocks still bound how long it can be held. (Before this, one receiver
+//! out of range for 20 s took the sender it paused down with it: issue 26.)
 
 use super::*;
 
@@ -38,7 +45,7 @@ impl Engine {
         let overdue = self
             .sessions
             .get(id)
-            .is_some_and(|s| now >= s.pong_deadline);
+            .is_some_and(|s| now >= s.pong_deadline && !s.held_since_ping);
         if overdue {
             self.close(timers, id, CloseReason::PingTimeout);
         }
@@ -53,6 +60,8 @@ impl Engine {
         match session.heartbeat {
             Heartbeat::WaitingToPing => {
                 session.heartbeat = Heartbeat::AwaitingPong;
+                // A hold that ended before this ping left its pong nothing to wait behind.
+                session.held_since_ping = session.held_by > 0;
                 let reaches_client = match session.transport {
                     TransportState::WebSocket { .. } => true,
                     TransportState::Polling { held_get, .. } => held_get.is_some(),
@@ -66,6 +75,12 @@ impl Engine {
                 let deadline = session.pong_deadline;
                 session.heartbeat_timer = timers.set(deadline, Timer::Heartbeat(id)).ok();
                 self.send(timers, id, Frame::text(PacketKind::Ping, ""));
+            }
+            Heartbeat::AwaitingPong if session.held_since_ping => {
+                session.held_since_ping = session.held_by > 0;
+                session.pong_deadline = now + self.config.ping_timeout;
+                session.heartbeat_timer =
+                    timers.set(session.pong_deadline, Timer::Heartbeat(id)).ok();
             }
             Heartbeat::AwaitingPong => self.close(timers, id, CloseReason::PingTimeout),
         }

@@ -132,6 +132,9 @@ pub(super) struct Session {
     pub(super) layer_deadline: Option<TimerId>,
     /// How many congested receivers this session waits for.
     pub(super) held_by: u32,
+    /// Held at some time since its last ping: the server may not have read its pong (see
+    /// `heartbeat.rs`).
+    pub(super) held_since_ping: bool,
     /// Senders paused until this session drains.
     pub(super) waiters: Vec<SessionId>,
     pub(super) remote: IpAddr,
@@ -161,6 +164,7 @@ impl Session {
             stall_timer: None,
             layer_deadline: None,
             held_by: 0,
+            held_since_ping: false,
             waiters: Vec::new(),
             remote,
             query: query.to_string(),
