@@ -49,6 +49,11 @@ usage: cargo run --release --example bench -- [options]
                      every 10 s; a table, a PNG plot, and a check that the server
                      returns to idle (docs/bench.md)
   --soak-png PATH    where --soak writes its plot (default target/soak.png)
+  --inbox-disk MIB   instead: the inbox on disk (INBOX_DIR) on an ext4 loop device whose
+                     reads are throttled like an SD card's (root only): bytes written per
+                     byte kept, how long the loop keeps others waiting while a late
+                     joiner fetches MIB from the cold disk (per-turn read budget on and
+                     off), and RSS with MIB kept on disk against in memory
 ";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -101,6 +106,8 @@ pub struct Options {
     pub haproxy: Option<usize>,
     pub haproxy_cfg: String,
     pub relay_sessions: usize,
+    /// `--inbox-disk MIB`: the inbox on a slow disk, with this much kept.
+    pub inbox_disk: Option<usize>,
     pub order_events: usize,
     pub http_seconds: f64,
     /// `--soak MINUTES`.
@@ -131,6 +138,7 @@ impl Options {
             haproxy: None,
             haproxy_cfg: format!("{}/haproxy/haproxy.cfg", env!("CARGO_MANIFEST_DIR")),
             relay_sessions: 12,
+            inbox_disk: None,
             order_events: 1000,
             http_seconds: 1.0,
             soak: None,
@@ -212,6 +220,13 @@ impl Options {
                     )
                 }
                 "--soak-png" => o.soak_png = Some(value),
+                "--inbox-disk" => {
+                    o.inbox_disk = Some(
+                        positive(&value)
+                            .filter(|n| *n <= 4096)
+                            .ok_or_else(|| bad("not a size in MiB (1 to 4096)"))?,
+                    )
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }

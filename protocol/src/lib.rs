@@ -8,7 +8,7 @@
 //! - [`sio`]: Socket.IO v5 packet headers, and a client's collection of binary attachments.
 //! - [`route`]: the routing key a connection URL carries.
 //! - [`format`](mod@format): the end-to-end item format: chunking, and per version its labels and
-//!   associated data ([`format::v2`]).
+//!   associated data ([`format::v2`], [`format::v3`]).
 //!
 //! The web client (TypeScript) and the independent vector generator (`tests/vectors/`,
 //! Python) implement the same rules; the vectors in `tests/vectors/` are checked here, by the

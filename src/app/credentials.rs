@@ -1,9 +1,22 @@
-//! What a member is given to come back with: the join ack and its token (when it expires, and
-//! the issue number the room's revocations go by), and invites for other devices.
+//! What a device is given to join and to come back with: a challenge's nonce for a v3 proof,
+//! the join ack and its token (when it expires, and the issue number the room's revocations
+//! go by), and invites for other devices.
 
 use super::*;
 
 impl ShareThings {
+    /// `challenge`: a fresh nonce for this connection's next join to prove the room key over.
+    pub(super) fn challenge(&mut self, socket: SocketId) -> Value {
+        let nonce = self.challenges.issue(socket);
+        let mut ack = Object::new();
+        ack.insert("success".into(), Value::Bool(true));
+        ack.insert(
+            "nonce".into(),
+            Value::String(data_encoding::BASE64.encode(&nonce)),
+        );
+        Value::Object(ack)
+    }
+
     /// A join with the fingerprint: the member's token lives a full lifetime from now.
     pub(super) fn renew_token(&mut self, member: Handle, now: Instant) {
         let expires = self.now_ms(now).saturating_add(token_lifetime_ms());
@@ -19,9 +32,10 @@ impl ShareThings {
         }
     }
 
-    /// `invite`: an invite to the member's room for another device, valid for a token's
+    /// `invite`: an invite to the member's v2 room for another device, valid for a token's
     /// lifetime (and as long as the room lives). Joins that carry it skip the room's limit on
-    /// failed joins; their failures still count against their own address.
+    /// failed joins; their failures still count against their own address. A v3 room's
+    /// invites carry its key, which the server never sees: it makes none.
     pub(super) fn invite(
         &self,
         io: &Io<'_, AppTimer>,
@@ -29,11 +43,16 @@ impl ShareThings {
         object: &Object,
     ) -> Result<Value, Failure> {
         let (_, room) = self.sender(socket, object)?;
-        let nonce = self
+        let r = self
             .rooms
             .room(room)
-            .map(|r| r.nonce)
             .ok_or_else(|| Failure::new(Code::NotJoined, "session vanished"))?;
+        if r.format() == Format::V3 {
+            return Err(Failure::invalid(
+                "a v3 session's invites carry its key: the server makes none",
+            ));
+        }
+        let nonce = r.nonce;
         let expires_ms = self.now_ms(io.now()).saturating_add(token_lifetime_ms());
         let mut ack = Object::new();
         ack.insert("success".into(), Value::Bool(true));
@@ -75,11 +94,15 @@ impl ShareThings {
         if let Some(m) = self.rooms.member_mut(member) {
             m.token_issue = issue;
         }
+        // v2 members are listed with their names; v3 members by id only, with the applicants
+        // waiting to be admitted (there are none in a v2 room).
         let mut clients = Array::new();
         for other in self.rooms.members_of(room) {
             let mut c = Object::new();
             c.insert("id".into(), Value::String(other.client_id.clone()));
-            c.insert("name".into(), Value::String(other.name.clone()));
+            if let Some(name) = &other.name {
+                c.insert("name".into(), Value::String(name.clone()));
+            }
             clients.push(Value::Object(c));
         }
         let mut ack = Object::new();
@@ -88,6 +111,14 @@ impl ShareThings {
         ack.insert("clientId".into(), Value::String(client_id));
         ack.insert("clients".into(), Value::Array(clients));
         ack.insert("created".into(), Value::Bool(created));
+        if self.rooms.room(room).map(Room::format) == Some(Format::V3) {
+            let applicants = self
+                .applicants
+                .of_room(room)
+                .map(|(_, a)| Value::String(a.client_id.clone()))
+                .collect();
+            ack.insert("applicants".into(), Value::Array(applicants));
+        }
         if let Some(terms) = self.inbox_terms(room) {
             ack.insert("inbox".into(), terms);
         }

@@ -1,8 +1,35 @@
-//! Joining a room: the route check, rate limits, token rejoin, passphrase verification,
-//! creating rooms and adding members; and the deadline by which a connected socket must have
-//! joined.
+//! Joining a room as a member: the route check, the room's format, rate limits, token
+//! rejoin, the credential (a v2 fingerprint or a v3 proof over the connection's nonce),
+//! creating rooms and adding members. Applying (a v3 join with `apply`) is in
+//! [`super::admission`]; the deadlines of sockets that are no members are here.
 
 use super::*;
+use crate::app::access::{self, Nonce};
+use crate::app::join_request::{JoinKind, JoinRequest};
+
+/// What a member join presents to be let in.
+enum Credential {
+    /// v2: the canonical JSON of its fingerprint.
+    Fingerprint(String),
+    /// v3: a proof of the room's access key over the connection's nonce.
+    Proof {
+        access: Option<[u8; 32]>,
+        proof: [u8; 32],
+        nonce: Option<Nonce>,
+    },
+}
+
+/// A member join, checked.
+struct Entry {
+    session: String,
+    route: String,
+    token: Option<String>,
+    inbox: bool,
+    /// The v2 display name; v3 members have none.
+    name: Option<String>,
+    invite: Option<String>,
+    credential: Option<Credential>,
+}
 
 impl ShareThings {
     pub(super) fn join(
@@ -11,13 +38,12 @@ impl ShareThings {
         socket: SocketId,
         args: Vec<Value>,
     ) -> Result<Value, Failure> {
+        // Any join uses the connection's nonce up, whatever becomes of it: a proof is good for
+        // one try.
+        let nonce = self.challenges.take(socket);
         let object = payload::object(args)?;
-        let name = payload::session_id(&object)?;
-        let client_name = payload::client_name(&object)?;
-        let fingerprint = payload::fingerprint(&object)?;
-        let token = payload::optional_string(&object, "token")?;
-        let invite = payload::optional_string(&object, "invite")?;
-        let route = route_key(&name);
+        let request = JoinRequest::parse(&object)?;
+        let route = route_key(&request.session);
         if let Some(expected) = io
             .handshake_query(socket)
             .and_then(|q| query::query_param(q, "route"))
@@ -28,62 +54,127 @@ impl ShareThings {
                 ));
             }
         }
+        let existing = match self.rooms.named(&request.session) {
+            Some(room) => Some(room),
+            None => self.revive(io, &request.session, &route)?,
+        };
+        if let Some(room) = existing.and_then(|r| self.rooms.room(r)) {
+            same_format(room.format(), request.kind.format())?;
+        }
+        let JoinRequest {
+            session,
+            token,
+            inbox,
+            kind,
+        } = request;
+        let (name, invite, credential) = match kind {
+            JoinKind::Apply => return self.apply(io, socket, &session, existing),
+            JoinKind::V2 {
+                client_name,
+                fingerprint,
+                invite,
+            } => (
+                Some(client_name),
+                invite,
+                fingerprint.map(Credential::Fingerprint),
+            ),
+            JoinKind::V3 { access, proof } => (
+                None,
+                None,
+                proof.map(|proof| Credential::Proof {
+                    access,
+                    proof,
+                    nonce,
+                }),
+            ),
+        };
+        let entry = Entry {
+            session,
+            route,
+            token,
+            inbox,
+            name,
+            invite,
+            credential,
+        };
+        self.join_member(io, socket, existing, entry)
+    }
+
+    fn join_member(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        existing: Option<Handle>,
+        entry: Entry,
+    ) -> Result<Value, Failure> {
         let now = io.now();
         let address = io.remote(socket);
-        let existing = self.rooms.named(&name);
         // One session per connection: a repeated join to the same room answers as the first
-        // did; only the fingerprint renews the token.
+        // did; only the fingerprint or a proof renews the token.
         if let Some(member) = self.rooms.member_on(socket) {
             let in_room = self.rooms.member(member).map(|m| m.room);
             if in_room.is_some() && in_room == existing {
-                let verified = fingerprint
-                    .as_ref()
-                    .is_some_and(|f| existing.is_some_and(|r| self.verifies(r, f)));
+                let verified = match (existing, &entry.credential) {
+                    (Some(room), Some(credential)) => self.verifies(room, credential),
+                    _ => false,
+                };
                 if verified {
                     self.renew_token(member, now);
                 }
                 return self.joined_ack(member, false);
             }
             self.remove_member(io, member, "left");
+            self.arm_join_deadline(io, socket);
+        }
+        // An applicant stays one while it proves itself, unless it joins another room.
+        if self
+            .applicants
+            .get(socket)
+            .is_some_and(|a| Some(a.room) != existing)
+        {
+            self.drop_applicant(io, socket);
+            self.arm_join_deadline(io, socket);
         }
         // A valid token rejoins whatever the rate limits say: they are there against
         // guessing, and a token is no guess (revoked ones are refused here).
-        let claims = token.and_then(|t| self.keys.verify(t, self.now_ms(now)));
+        let claims = entry
+            .token
+            .as_deref()
+            .and_then(|t| self.keys.verify(t, self.now_ms(now)));
         if let (Some(room), Some(claims)) = (existing, claims.as_ref()) {
             let valid = self
                 .rooms
                 .room(room)
                 .is_some_and(|r| r.nonce == claims.room_nonce && r.revoked.accepts(claims));
             if valid {
-                return self.rejoin(io, socket, room, claims, client_name);
+                return self.rejoin(io, socket, room, claims, entry.name);
             }
         }
         if let Some(wait) = address.and_then(|a| self.limits.address_blocked(a, now)) {
             return Err(rate_limited(wait));
         }
-        let Some(fingerprint) = fingerprint else {
-            return Err(Failure::invalid(if token.is_some() {
-                "token expired or invalid, and no fingerprint given"
-            } else {
-                "fingerprint is required"
-            }));
+        let Some(credential) = &entry.credential else {
+            return Err(missing_credential(&entry));
         };
+        if let Credential::Proof { nonce: None, .. } = credential {
+            return Err(Failure::invalid("ask for a challenge before joining"));
+        }
         let (room, created) = match existing {
             Some(room) => {
-                // An invite from a member skips the room's limit (not the address's): the
-                // room's name alone must not be a lever to keep the household's devices out.
-                if !self.invited(room, invite, now) {
+                // The room's limit is there against passphrase guesses, so a room's name alone
+                // must not be a lever to keep its devices out: an invite from a member (v2) or a
+                // proof of the room key (v3, 256 bits, no guess) skips it; the address's limit
+                // still applies, and their failures still count.
+                let skips_room_limit = matches!(credential, Credential::Proof { .. })
+                    || self.invited(room, entry.invite.as_deref(), now);
+                if !skips_room_limit {
                     if let Some(wait) = self.limits.room_blocked(room, address, now) {
                         return Err(rate_limited(wait));
                     }
                 }
-                if !self.verifies(room, &fingerprint) {
+                if !self.verifies(room, credential) {
                     self.limits.record_failure(io, address, room, now);
-                    log::info!("join refused for session {route}: wrong passphrase");
-                    return Err(Failure::new(
-                        Code::InvalidPassphrase,
-                        "wrong passphrase for this session",
-                    ));
+                    return Err(refused(credential, &entry.route));
                 }
                 (room, false)
             }
@@ -94,9 +185,10 @@ impl ShareThings {
                         "too many sessions created from this address; try again later".into();
                     return Err(failure);
                 }
-                let verifier = self.keys.verifier(&fingerprint);
-                let room = self.create_room(io, name, route.clone(), verifier)?;
-                if matches!(object.get("inbox"), Some(Value::Bool(true))) {
+                let gate = self.gate_for(&entry.session, credential)?;
+                let room =
+                    self.create_room(io, entry.session.clone(), entry.route.clone(), gate)?;
+                if entry.inbox {
                     self.open_inbox(room);
                 }
                 if let Some(address) = address {
@@ -105,23 +197,60 @@ impl ShareThings {
                 (room, true)
             }
         };
-        let member = self.add_member(io, socket, room, None, client_name)?;
+        let member = self.add_member(io, socket, room, None, entry.name)?;
         self.renew_token(member, now);
         // Debug, not info: one line per join is a write on the join's critical path (5 % of a
         // join's CPU in docs/bench.md) and a wake-up of whatever reads the log.
         log::debug!(
-            "member joined session {route} ({} members)",
+            "member joined session {} ({} members)",
+            entry.route,
             self.rooms.room(room).map_or(0, Room::size)
         );
         self.joined_ack(member, created)
     }
 
-    /// Whether `fingerprint` is the room's (compared as keyed hashes, in constant time).
-    fn verifies(&self, room: Handle, fingerprint: &str) -> bool {
-        let verifier = self.keys.verifier(fingerprint);
-        self.rooms
-            .room(room)
-            .is_some_and(|r| tokens::constant_time_eq(&r.verifier, &verifier))
+    /// Whether `credential` lets its holder into `room` (a fingerprint as keyed hashes, a
+    /// proof as HMACs, both compared in constant time).
+    fn verifies(&self, room: Handle, credential: &Credential) -> bool {
+        let Some(r) = self.rooms.room(room) else {
+            return false;
+        };
+        match (&r.gate, credential) {
+            (Gate::Fingerprint { verifier }, Credential::Fingerprint(fingerprint)) => {
+                tokens::constant_time_eq(verifier, &self.keys.verifier(fingerprint))
+            }
+            (
+                Gate::AccessKey(key),
+                Credential::Proof {
+                    proof,
+                    nonce: Some(nonce),
+                    ..
+                },
+            ) => access::proof_verifies(key, &r.name, nonce, proof),
+            _ => false,
+        }
+    }
+
+    /// The gate of a room a join creates: the fingerprint's keyed hash (v2), or the access key
+    /// the join proves it holds (v3).
+    fn gate_for(&self, session: &str, credential: &Credential) -> Result<Gate, Failure> {
+        match credential {
+            Credential::Fingerprint(fingerprint) => Ok(Gate::Fingerprint {
+                verifier: self.keys.verifier(fingerprint),
+            }),
+            Credential::Proof { access: None, .. } => {
+                Err(Failure::invalid("access is required to create a session"))
+            }
+            Credential::Proof {
+                access: Some(key),
+                proof,
+                nonce: Some(nonce),
+            } if access::proof_verifies(key, session, nonce, proof) => Ok(Gate::AccessKey(*key)),
+            Credential::Proof { .. } => Err(Failure::new(
+                Code::AccessDenied,
+                "the proof does not match the access key",
+            )),
+        }
     }
 
     /// Creates a room. When every slot is taken, the room that has been empty longest gives
@@ -133,7 +262,7 @@ impl ShareThings {
         io: &mut Io<'_, AppTimer>,
         name: String,
         route: String,
-        verifier: [u8; 32],
+        gate: Gate,
     ) -> Result<Handle, Failure> {
         if self.rooms.is_full() {
             let inboxes = &self.inboxes;
@@ -145,7 +274,11 @@ impl ShareThings {
             }
         }
         let nonce = u64::from_le_bytes(random_key()[..8].try_into().unwrap_or([0; 8]));
-        let room = Room::new(name, route.clone(), nonce, verifier, io.now());
+        let mut room = Room::new(name, route.clone(), nonce, gate, io.now());
+        // Issue numbers only grow, across restarts too (a room on disk keeps its revocations,
+        // which refuse tokens by number): a room's count starts at its clock, far above any
+        // count an earlier incarnation of the process reached (1024 tokens a millisecond).
+        room.tokens_issued = self.now_ms(io.now()).saturating_mul(1024);
         let Ok(handle) = self.rooms.create(room) else {
             return Err(Failure::new(
                 Code::ServerFull,
@@ -156,23 +289,53 @@ impl ShareThings {
         Ok(handle)
     }
 
+    /// A room whose inbox waits on disk since the start, named again: it comes back with what
+    /// admits its members (either format), its incarnation (so its tokens work) and its
+    /// revocations, empty, expiring as any empty room does. The join then goes on as for any
+    /// existing room.
+    fn revive(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        name: &str,
+        route: &str,
+    ) -> Result<Option<Handle>, Failure> {
+        if !self.inboxes.is_on_disk() {
+            return Ok(None);
+        }
+        let key = RoomKey(self.keys.room_file_key(name));
+        let Some(gate) = self.inboxes.dormant_record(key).map(|r| r.admission.gate()) else {
+            return Ok(None);
+        };
+        let room = self.create_room(io, name.to_string(), route.to_string(), gate)?;
+        let now = io.now();
+        let now_ms = self.now_ms(now);
+        let revived = self.inboxes.revive(key, room);
+        let expires = now + self.config.room_timeout;
+        let expiry = io.set_timer(expires, AppTimer::RoomExpiry(room)).ok();
+        if let (Some(r), Some(revived)) = (self.rooms.room_mut(room), revived) {
+            r.nonce = revived.record.nonce;
+            r.expiry = expiry;
+            for gone in revived.revoked {
+                r.revoked
+                    .revoke(&gone.client_id, gone.last_issue, gone.expires_ms, now_ms);
+            }
+        }
+        self.arm_inbox(io, room);
+        log::info!("session {route} is back, with its inbox from disk");
+        Ok(Some(room))
+    }
+
     fn rejoin(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         socket: SocketId,
         room: Handle,
         claims: &TokenClaims,
-        client_name: String,
+        name: Option<String>,
     ) -> Result<Value, Failure> {
         let Some(member) = self.rooms.find(room, &claims.client_id) else {
             // The grace passed: come back as the same clientId, announced again.
-            let member = self.add_member(
-                io,
-                socket,
-                room,
-                Some(claims.client_id.clone()),
-                client_name,
-            )?;
+            let member = self.add_member(io, socket, room, Some(claims.client_id.clone()), name)?;
             self.keep_token_expiry(member, claims);
             return self.joined_ack(member, false);
         };
@@ -182,7 +345,10 @@ impl ShareThings {
         if let Some(grace) = m.grace.take() {
             io.cancel_timer(grace);
         }
-        m.name = client_name;
+        m.name = name;
+        if self.applicants.get(socket).is_some() {
+            self.drop_applicant(io, socket);
+        }
         if let Some(old) = self.rooms.attach(member, socket) {
             let failure = Failure::new(
                 Code::Replaced,
@@ -204,7 +370,7 @@ impl ShareThings {
         socket: SocketId,
         room: Handle,
         client_id: Option<String>,
-        name: String,
+        name: Option<String>,
     ) -> Result<Handle, Failure> {
         if self.rooms.room(room).map_or(0, Room::size) >= self.config.max_members {
             return Err(Failure::new(Code::SessionFull, "this session is full"));
@@ -212,13 +378,18 @@ impl ShareThings {
         let Some(client_id) = client_id.or_else(|| io.socket_id(socket).map(str::to_string)) else {
             return Err(Failure::new(Code::NotJoined, "connection closed"));
         };
+        // An applicant that proved the room key is a member now: the members see it stop
+        // applying, then join, under the same id.
+        if self.applicants.get(socket).is_some() {
+            self.drop_applicant(io, socket);
+        }
         let announce = Outgoing::event(
             "/",
             "client-joined",
             vec![member_event(
                 self.rooms.room(room).map_or("", |r| r.name.as_str()),
                 &client_id,
-                &name,
+                name.as_deref(),
             )],
             Vec::new(),
         );
@@ -240,10 +411,22 @@ impl ShareThings {
     /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
     /// deadline cannot be kept).
     pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        let deadline = io.now() + self.config.join_timeout;
-        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
+        let timeout = self.config.join_timeout;
+        self.arm_deadline(io, socket, timeout, AppTimer::JoinDeadline(socket));
+    }
+
+    /// Sets the socket's one deadline as a non-member (its join or applicant deadline),
+    /// replacing the one it had; closes it at once if the deadline cannot be kept.
+    pub(super) fn arm_deadline(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        socket: SocketId,
+        after: Duration,
+        key: AppTimer,
+    ) {
+        match io.set_timer(io.now() + after, key) {
             Ok(timer) => {
-                if let Some(old) = self.join_deadlines.insert(socket, timer) {
+                if let Some(old) = self.deadlines.insert(socket, timer) {
                     io.cancel_timer(old);
                 }
             }
@@ -251,24 +434,70 @@ impl ShareThings {
         }
     }
 
-    /// The socket became a member: its join deadline is over.
+    /// The socket became a member: its join (or applicant) deadline is over.
     fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
+        if let Some(timer) = self.deadlines.remove(&socket) {
             io.cancel_timer(timer);
         }
     }
 
-    /// The socket is gone: so is its join deadline.
-    pub(super) fn forget_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
+    /// The socket is gone: so is its deadline.
+    pub(super) fn forget_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
         self.joined(io, socket);
     }
 
-    /// A socket's join deadline passed: closed, unless it became a member meanwhile.
+    /// A socket's join deadline passed: closed, unless it became a member or an applicant
+    /// meanwhile.
     pub(super) fn join_deadline_passed(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        self.join_deadlines.remove(&socket);
-        if self.rooms.member_on(socket).is_none() {
+        self.deadlines.remove(&socket);
+        if self.rooms.member_on(socket).is_none() && self.applicants.get(socket).is_none() {
             log::debug!("closing a connection that joined no session in time");
             io.close_client(socket);
+        }
+    }
+}
+
+/// A join in one format to a room of the other: each is told what to do.
+fn same_format(room: Format, join: Format) -> Result<(), Failure> {
+    match (room, join) {
+        (Format::V2, Format::V3) => Err(Failure::new(
+            Code::LegacySession,
+            "this session uses format 2: join it with the passphrase's fingerprint",
+        )),
+        (Format::V3, Format::V2) => Err(Failure::new(
+            Code::NewerSession,
+            "this session needs a newer ShareThings",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn missing_credential(entry: &Entry) -> Failure {
+    let what = if entry.name.is_some() {
+        "fingerprint"
+    } else {
+        "proof"
+    };
+    Failure::invalid(if entry.token.is_some() {
+        format!("token expired or invalid, and no {what} given")
+    } else {
+        format!("{what} is required")
+    })
+}
+
+/// The refusal of a credential that does not verify, logged by the session's routing key.
+fn refused(credential: &Credential, route: &str) -> Failure {
+    match credential {
+        Credential::Fingerprint(_) => {
+            log::info!("join refused for session {route}: wrong passphrase");
+            Failure::new(Code::InvalidPassphrase, "wrong passphrase for this session")
+        }
+        Credential::Proof { .. } => {
+            log::info!("join refused for session {route}: wrong access proof");
+            Failure::new(
+                Code::AccessDenied,
+                "this device's key does not open this session",
+            )
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Leaving a room: removing members (announced to the others), revoking the tokens of those
-//! that left on purpose, and rooms expiring once empty.
+//! Leaving a room: removing members (announced to the others and to the room's applicants),
+//! revoking the tokens of those that left on purpose, and rooms expiring once empty.
 
 use super::*;
 
@@ -20,7 +20,7 @@ impl ShareThings {
         let left = Outgoing::event(
             "/",
             "client-left",
-            vec![member_event(&room.name, &m.client_id, &m.name)],
+            vec![member_event(&room.name, &m.client_id, m.name.as_deref())],
             Vec::new(),
         );
         log::debug!(
@@ -37,7 +37,8 @@ impl ShareThings {
         self.publish();
     }
 
-    /// Tells the connected members of `room` (but `except`) about a change of membership.
+    /// Tells the connected members of `room` (but `except`) about a change of membership, and
+    /// its applicants, who wait for a member to come online.
     pub(super) fn announce(
         &self,
         io: &mut Io<'_, AppTimer>,
@@ -45,14 +46,21 @@ impl ShareThings {
         packet: &Outgoing,
         except: Option<SocketId>,
     ) {
-        for socket in self.rooms.sockets(room).filter(|s| Some(*s) != except) {
+        let applicants = self.applicants.of_room(room).map(|(socket, _)| socket);
+        for socket in self
+            .rooms
+            .sockets(room)
+            .chain(applicants)
+            .filter(|s| Some(*s) != except)
+        {
             io.send(socket, packet);
         }
     }
 
-    /// The member's tokens stop rejoining (it left on purpose).
-    pub(super) fn revoke_token(&mut self, member: Handle, now: Instant) {
-        let now_ms = self.now_ms(now);
+    /// The member's tokens stop rejoining (it left on purpose), after a restart too when the
+    /// room's inbox is on disk.
+    pub(super) fn revoke_token(&mut self, io: &mut Io<'_, AppTimer>, member: Handle) {
+        let now_ms = self.now_ms(io.now());
         let Some(m) = self.rooms.member(member) else {
             return;
         };
@@ -62,15 +70,29 @@ impl ShareThings {
             m.token_issue,
             m.token_expires_ms,
         );
-        if let Some(room) = self.rooms.room_mut(room) {
-            room.revoked.revoke(&client_id, issue, expires, now_ms);
+        if let Some(r) = self.rooms.room_mut(room) {
+            r.revoked.revoke(&client_id, issue, expires, now_ms);
         }
+        let revocation = Revocation {
+            client_id,
+            last_issue: issue,
+            expires_ms: expires,
+        };
+        self.inbox_revoked(io, room, &revocation);
     }
 
-    /// An empty room's time is up: it goes, with its inbox and its rate-limit window.
+    /// An empty room's time is up: it goes, with its inbox and its rate-limit window. Its
+    /// applicants are closed: no member can admit them any more, and applying again tells them
+    /// the session is gone.
     pub(super) fn expire_room(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
         if !self.rooms.room(room).is_some_and(Room::is_empty) {
             return;
+        }
+        let applicants: Vec<SocketId> = self.applicants.of_room(room).map(|(s, _)| s).collect();
+        for socket in applicants {
+            self.applicants.remove(socket);
+            self.forget_deadline(io, socket);
+            io.close_client(socket);
         }
         self.close_inbox(io, room);
         if let Some(r) = self.rooms.remove_empty(room) {

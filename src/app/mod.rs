@@ -1,19 +1,28 @@
-//! ShareThings on Socket.IO: rooms ("sessions" in the UI), members, passphrase verification,
-//! rejoin tokens, rate limits, expiry and the relay of opaque encrypted items.
+//! ShareThings on Socket.IO: rooms ("sessions" in the UI), members, their admission (a v2
+//! passphrase fingerprint, or a v3 proof of the room's access key), applicants waiting for a
+//! member to admit them, rejoin tokens, rate limits, expiry and the relay of opaque encrypted
+//! items.
 //!
-//! The server never sees a key or plaintext: it compares keyed hashes of fingerprints and
-//! forwards ciphertext, encoded once and shared by every receiver. It never logs content,
-//! fingerprints, tokens or session names (logs show a session's routing key instead).
+//! The server never sees a content key or plaintext: it compares keyed hashes of v2
+//! fingerprints, checks v3 proofs with an access key that derives nothing else, relays
+//! admission messages it cannot read, and forwards ciphertext, encoded once and shared by
+//! every receiver. It never logs content, fingerprints, proofs, access keys, admission
+//! messages, tokens or session names (logs show a session's routing key instead).
 
+mod access;
+mod admission;
+mod applicants;
 mod creations;
 mod credentials;
 pub mod inbox;
 mod join;
+pub(crate) mod join_request;
 mod leave;
 mod limits;
 pub(crate) mod payload;
 mod relay;
 mod revocations;
+mod room_record;
 mod rooms;
 mod tokens;
 
@@ -31,13 +40,17 @@ use crate::util::arena::Handle;
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
+use self::access::Challenges;
+use self::applicants::Applicants;
 use self::creations::Creations;
 use self::inbox::events::InboxEvent;
-pub use self::inbox::InboxLimits;
 use self::inbox::Inboxes;
+use self::inbox::RoomKey;
+pub use self::inbox::{server_key, DiskInbox, InboxLimits, RealFiles};
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
-use self::rooms::{Member, Room, Rooms};
+use self::room_record::Revocation;
+use self::rooms::{Format, Gate, Member, Room, Rooms};
 use self::tokens::{Keys, TokenClaims};
 pub use sharethings_protocol::route_key;
 
@@ -59,7 +72,16 @@ pub struct AppConfig {
     pub sessions_per_address: u32,
     /// A socket that is no member of a room this long after its namespace CONNECT is closed.
     pub join_timeout: Duration,
-    /// Sockets at most (one join deadline each).
+    /// Applicants one session takes at most (`MAX_APPLICANTS`).
+    pub max_applicants: usize,
+    /// Applicants one session takes from one client address (`APPLICANTS_PER_ADDRESS`).
+    pub applicants_per_address: usize,
+    /// An applicant still no member this long after it applied is closed
+    /// (`APPLICANT_TIMEOUT`).
+    pub applicant_timeout: Duration,
+    /// The largest `data` of an `admit` message, as canonical JSON (`ADMIT_BYTES`).
+    pub admit_bytes: usize,
+    /// Sockets at most (one join or applicant deadline each).
     pub max_sockets: usize,
     /// The inbox of sessions whose creator turned it on.
     pub inbox: InboxLimits,
@@ -67,9 +89,14 @@ pub struct AppConfig {
 
 impl AppConfig {
     /// Deadlines the application may hold at once: room expiries and inbox expiries (one
-    /// each per room), member graces, rate-limit windows and join deadlines.
+    /// each per room), member graces, rate-limit windows, and one join or applicant deadline
+    /// per socket.
     pub fn timers_needed(&self) -> usize {
-        2 * self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
+        2 * self.max_rooms
+            + self.member_capacity()
+            + limits::ADDRESS_CAPACITY
+            + self.max_sockets
+            + 1
     }
 
     fn member_capacity(&self) -> usize {
@@ -89,17 +116,28 @@ pub enum AppTimer {
     AddressWindow(Handle),
     /// A socket's `JOIN_TIMEOUT` after its namespace CONNECT passed.
     JoinDeadline(SocketId),
+    /// An applicant's `APPLICANT_TIMEOUT` passed.
+    ApplicantDeadline(SocketId),
     /// The oldest item in a room's inbox reached `INBOX_TTL`.
     InboxExpiry(Handle),
+    /// The oldest item of the inboxes on disk whose rooms nobody named since the start is due.
+    DormantExpiry,
 }
 
 pub struct ShareThings {
     config: AppConfig,
     keys: Keys,
     started: Instant,
+    /// `started` on the tokens' clock: 0, or with the inbox on disk the milliseconds since the
+    /// UNIX epoch, so that tokens and expiries on disk mean the same after a restart.
+    started_ms: u64,
     rooms: Rooms,
-    /// The join deadline of each connected socket that is no member yet.
-    join_deadlines: HashMap<SocketId, TimerId>,
+    /// The deadline of each connected socket that is no member: its join deadline, or its
+    /// applicant deadline once it applied.
+    deadlines: HashMap<SocketId, TimerId>,
+    /// The nonce each socket was last given by `challenge`.
+    challenges: Challenges,
+    applicants: Applicants,
     limits: JoinLimits,
     creations: Creations,
     inboxes: Inboxes,
@@ -128,7 +166,9 @@ impl ShareThings {
             .store(config.member_capacity() as u64, Ordering::Relaxed);
         ShareThings {
             rooms: Rooms::new(config.max_rooms, config.member_capacity()),
-            join_deadlines: HashMap::new(),
+            deadlines: HashMap::new(),
+            challenges: Challenges::default(),
+            applicants: Applicants::new(config.max_applicants, config.applicants_per_address),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
                 config.join_limit_per_session,
@@ -138,9 +178,28 @@ impl ShareThings {
             inboxes: Inboxes::new(config.inbox),
             keys: Keys::new(key),
             started: now,
+            started_ms: 0,
             metrics,
             config,
         }
+    }
+
+    /// Keeps inbox items in `disk` (`INBOX_DIR`) and brings back what it holds. `wall_ms` is
+    /// the wall clock at `now` given to [`ShareThings::new`], in ms since the UNIX epoch.
+    pub fn with_disk_inbox(mut self, disk: DiskInbox, wall_ms: u64) -> ShareThings {
+        self.started_ms = wall_ms;
+        self.inboxes = inbox::Inboxes::on_disk(self.config.inbox, disk);
+        self.inboxes.restore(self.started, wall_ms);
+        self.publish_inbox();
+        self
+    }
+
+    /// The deadline to arm before the loop starts: when the first inbox item found on disk
+    /// expires (see [`AppTimer::DormantExpiry`]).
+    pub fn first_deadline(&self) -> Option<(Instant, AppTimer)> {
+        self.inboxes
+            .next_dormant_expiry()
+            .map(|at| (at, AppTimer::DormantExpiry))
     }
 
     fn publish(&self) {
@@ -150,10 +209,14 @@ impl ShareThings {
         self.metrics
             .members
             .store(self.rooms.member_count() as u64, Ordering::Relaxed);
+        self.metrics
+            .applicants
+            .store(self.applicants.len() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
-        u64::try_from(now.duration_since(self.started).as_millis()).unwrap_or(u64::MAX)
+        let since = u64::try_from(now.duration_since(self.started).as_millis());
+        self.started_ms.saturating_add(since.unwrap_or(u64::MAX))
     }
 
     fn handle(
@@ -171,14 +234,27 @@ impl ShareThings {
                 }
                 result
             }
+            ClientEvent::Challenge => {
+                let object = payload::object(event.args)?;
+                payload::session_id(&object)?;
+                Ok(self.challenge(socket))
+            }
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
-                let (member, _) = self.sender(socket, &object)?;
-                self.revoke_token(member, io.now());
-                self.remove_member(io, member, "left");
+                if self.applies_to(socket, &object) {
+                    self.drop_applicant(io, socket);
+                } else {
+                    let (member, _) = self.sender(socket, &object)?;
+                    self.revoke_token(io, member);
+                    self.remove_member(io, member, "left");
+                }
                 // Still connected, no longer a member: it gets a join deadline again.
                 self.arm_join_deadline(io, socket);
                 Ok(success())
+            }
+            ClientEvent::Admit => {
+                let object = payload::object(event.args)?;
+                self.admit(io, socket, object, &event.attachments)
             }
             ClientEvent::Invite => {
                 let object = payload::object(event.args)?;
@@ -199,8 +275,10 @@ impl ShareThings {
 /// The events a client may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientEvent {
+    Challenge,
     Join,
     Leave,
+    Admit,
     Invite,
     Relayed(Relayed),
     Inbox(InboxEvent),
@@ -218,8 +296,10 @@ enum Relayed {
 impl ClientEvent {
     fn from_name(name: &str) -> Option<ClientEvent> {
         Some(match name {
+            "challenge" => ClientEvent::Challenge,
             "join" => ClientEvent::Join,
             "leave" => ClientEvent::Leave,
+            "admit" => ClientEvent::Admit,
             "invite" => ClientEvent::Invite,
             "content" => ClientEvent::Relayed(Relayed::Content),
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
@@ -295,7 +375,11 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
-        self.forget_join_deadline(io, socket);
+        self.forget_deadline(io, socket);
+        self.challenges.take(socket);
+        if self.applicants.get(socket).is_some() {
+            return self.drop_applicant(io, socket);
+        }
         let Some(member) = self.rooms.detach(socket) else {
             return;
         };
@@ -334,6 +418,7 @@ impl Application for ShareThings {
                 }
             }
             AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
+            AppTimer::DormantExpiry => self.dormant_due(io),
             AppTimer::MemberGrace(member) => {
                 if let Some(m) = self.rooms.member_mut(member) {
                     m.grace = None;
@@ -342,15 +427,20 @@ impl Application for ShareThings {
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
             AppTimer::JoinDeadline(socket) => self.join_deadline_passed(io, socket),
+            AppTimer::ApplicantDeadline(socket) => self.applicant_deadline_passed(io, socket),
         }
     }
 }
 
-fn member_event(session: &str, client_id: &str, name: &str) -> Value {
+/// `{sessionId, clientId, clientName?}`: who joined, left, applied or stopped applying. Only
+/// v2 members have a name the server may repeat.
+fn member_event(session: &str, client_id: &str, name: Option<&str>) -> Value {
     let mut object = Object::new();
     object.insert("sessionId".into(), Value::String(session.to_string()));
     object.insert("clientId".into(), Value::String(client_id.to_string()));
-    object.insert("clientName".into(), Value::String(name.to_string()));
+    if let Some(name) = name {
+        object.insert("clientName".into(), Value::String(name.to_string()));
+    }
     Value::Object(object)
 }
 
@@ -372,6 +462,11 @@ fn rate_limited(wait: Duration) -> Failure {
 fn rejection(code: Code) -> JoinRejection {
     match code {
         Code::InvalidPassphrase => JoinRejection::InvalidPassphrase,
+        Code::AccessDenied => JoinRejection::AccessDenied,
+        Code::LegacySession => JoinRejection::LegacySession,
+        Code::NewerSession => JoinRejection::NewerSession,
+        Code::NoSuchSession => JoinRejection::NoSuchSession,
+        Code::TooManyApplicants => JoinRejection::TooManyApplicants,
         Code::SessionFull => JoinRejection::SessionFull,
         Code::ServerFull => JoinRejection::ServerFull,
         Code::RateLimited => JoinRejection::RateLimited,
@@ -379,7 +474,7 @@ fn rejection(code: Code) -> JoinRejection {
     }
 }
 
-/// 32 random bytes from the operating system (the server key, room nonces).
+/// 32 random bytes from the operating system (the server key, room nonces, challenges).
 pub fn random_key() -> [u8; 32] {
     let mut key = [0u8; 32];
     if let Err(err) = getrandom::fill(&mut key) {

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 
+use super::room_record::Revocation;
 use super::tokens::TokenClaims;
 
 /// Revocations a room lists at most; past this the floor rises. A room sees far fewer leaves
@@ -50,6 +51,18 @@ impl Revocations {
             last_issue,
             expires_ms,
         });
+    }
+
+    /// The revocations listed, oldest first (what a room on disk keeps, see `room_record`).
+    pub fn listed(&self) -> Vec<Revocation> {
+        self.listed
+            .iter()
+            .map(|r| Revocation {
+                client_id: r.client_id.clone(),
+                last_issue: r.last_issue,
+                expires_ms: r.expires_ms,
+            })
+            .collect()
     }
 
     /// Whether a valid token of this room may still rejoin.

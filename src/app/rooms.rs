@@ -11,13 +11,38 @@ use crate::util::timer::TimerId;
 
 use super::revocations::Revocations;
 
+/// What lets a device in as a member, fixed when the room is created: the room's format for
+/// its life (docs/protocol.md, "Legacy sessions").
+pub(super) enum Gate {
+    /// Format 2: a keyed hash of the fingerprint the creating join gave.
+    Fingerprint { verifier: [u8; 32] },
+    /// Format 3: the room's access key; a member proves it over a nonce of the server's.
+    AccessKey([u8; 32]),
+}
+
+/// A room's format, and the format a join asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    V2,
+    V3,
+}
+
+impl Gate {
+    pub(super) fn format(&self) -> Format {
+        match self {
+            Gate::Fingerprint { .. } => Format::V2,
+            Gate::AccessKey(_) => Format::V3,
+        }
+    }
+}
+
 pub(super) struct Room {
     pub(super) name: String,
     /// Logged instead of the name.
     pub(super) route: String,
     /// Changes with every incarnation of a name, so old tokens die with the room.
     pub(super) nonce: u64,
-    pub(super) verifier: [u8; 32],
+    pub(super) gate: Gate,
     /// Members, in the order they joined.
     members: Vec<Handle>,
     pub(super) expiry: Option<TimerId>,
@@ -32,18 +57,12 @@ pub(super) struct Room {
 
 impl Room {
     /// A room with no member yet, empty since `now`.
-    pub(super) fn new(
-        name: String,
-        route: String,
-        nonce: u64,
-        verifier: [u8; 32],
-        now: Instant,
-    ) -> Room {
+    pub(super) fn new(name: String, route: String, nonce: u64, gate: Gate, now: Instant) -> Room {
         Room {
             name,
             route,
             nonce,
-            verifier,
+            gate,
             members: Vec::new(),
             expiry: None,
             empty_since: Some(now),
@@ -59,12 +78,17 @@ impl Room {
     pub(super) fn size(&self) -> usize {
         self.members.len()
     }
+
+    pub(super) fn format(&self) -> Format {
+        self.gate.format()
+    }
 }
 
 pub(super) struct Member {
     pub(super) room: Handle,
     pub(super) client_id: String,
-    pub(super) name: String,
+    /// Its display name in a v2 room; v3 members have none (their names travel sealed).
+    pub(super) name: Option<String>,
     /// Its connection; `None` while it is lost and waits for a rejoin.
     socket: Option<SocketId>,
     pub(super) grace: Option<TimerId>,
@@ -76,7 +100,7 @@ pub(super) struct Member {
 }
 
 impl Member {
-    pub(super) fn new(room: Handle, client_id: String, name: String) -> Member {
+    pub(super) fn new(room: Handle, client_id: String, name: Option<String>) -> Member {
         Member {
             room,
             client_id,
@@ -259,7 +283,13 @@ mod tests {
 
     fn room(rooms: &mut Rooms, name: &str, at: Instant) -> Handle {
         rooms
-            .create(Room::new(name.into(), "route".into(), 1, [0; 32], at))
+            .create(Room::new(
+                name.into(),
+                "route".into(),
+                1,
+                Gate::AccessKey([0; 32]),
+                at,
+            ))
             .expect("room for it")
     }
 
@@ -270,10 +300,10 @@ mod tests {
         let r = room(&mut rooms, "r", t0);
         assert_eq!(rooms.named("r"), Some(r));
         let a = rooms
-            .admit(Member::new(r, "a".into(), "A".into()), socket(1))
+            .admit(Member::new(r, "a".into(), None), socket(1))
             .expect("admitted");
         let b = rooms
-            .admit(Member::new(r, "b".into(), "B".into()), socket(2))
+            .admit(Member::new(r, "b".into(), None), socket(2))
             .expect("admitted");
         assert_eq!(rooms.room(r).map(Room::size), Some(2));
         assert_eq!(rooms.room(r).and_then(|r| r.empty_since), None);
@@ -313,7 +343,7 @@ mod tests {
         let newer = room(&mut rooms, "newer", at(2));
         let busy = room(&mut rooms, "busy", at(0));
         rooms
-            .admit(Member::new(busy, "m".into(), "M".into()), socket(1))
+            .admit(Member::new(busy, "m".into(), None), socket(1))
             .expect("admitted");
         assert!(rooms.is_full());
         let keeps = |h: Handle| h == keeping;

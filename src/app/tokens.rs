@@ -1,11 +1,14 @@
 //! Keyed hashes and rejoin tokens.
 //!
-//! The server holds one random key, drawn at start and never written anywhere. A room keeps
-//! only `HMAC(key, "verifier:" + canonical fingerprint)`; a token is
+//! The server holds one random key, drawn at start and never written anywhere — unless the
+//! inbox is on disk (`INBOX_DIR`): then it is kept there (0600), so that the verifiers of
+//! rooms whose inbox is on disk, and every token, outlive a restart. A room keeps only
+//! `HMAC(key, "verifier:" + canonical fingerprint)`; a token is
 //! `<room nonce>.<clientId>.<expiry>.<issue>.<HMAC(key, "token:" + those four)>`, so it names
-//! one member of one incarnation of one room and stops working when the room expires or the
-//! process restarts; `issue` counts the room's tokens, so a room can refuse every token issued
-//! before a point (see [`super::revocations`]). Comparisons are constant-time.
+//! one member of one incarnation of one room and stops working when the room expires (or the
+//! process restarts, unless the key and the room are on disk); `issue` counts the room's
+//! tokens, so a room can refuse every token issued before a point (see
+//! [`super::revocations`]). Comparisons are constant-time.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -44,6 +47,13 @@ impl Keys {
     /// The verifier stored for a room: a keyed hash of the canonical fingerprint.
     pub fn verifier(&self, canonical_fingerprint: &str) -> [u8; 32] {
         self.mac(b"verifier:", canonical_fingerprint.as_bytes())
+    }
+
+    /// The name of a room's directory in `INBOX_DIR`: a keyed hash of its name, so that the
+    /// name is never written to disk and cannot be tested against the directory's names
+    /// without the key.
+    pub fn room_file_key(&self, name: &str) -> [u8; 32] {
+        self.mac(b"inbox-room:", name.as_bytes())
     }
 
     pub fn sign(&self, claims: &TokenClaims) -> String {

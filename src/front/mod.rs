@@ -218,6 +218,14 @@ impl<L: Layer> Server<L> {
         })
     }
 
+    /// Sets a deadline of the application's before the loop runs (one it found waiting at
+    /// start, such as an inbox item kept on disk); it fires like any other.
+    pub fn set_app_timer(&mut self, deadline: Instant, key: L::Timer) -> io::Result<()> {
+        crate::engine::AppTimers::set(&mut self.deadlines, deadline, key)
+            .map(|_| ())
+            .map_err(|_| io::Error::other("no room for the application's first deadline"))
+    }
+
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }

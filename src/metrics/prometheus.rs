@@ -78,6 +78,18 @@ impl Metrics {
             &[("", free(load(&m.member_slots), members))],
         );
         family(
+            "applicants",
+            "gauge",
+            "Connections waiting in a v3 session for a member to admit them.",
+            &[("", load(&m.applicants))],
+        );
+        family(
+            "admit_messages_total",
+            "counter",
+            "Admission messages relayed between applicants and members.",
+            &[("", load(&m.admit_messages))],
+        );
+        family(
             "events_received_total",
             "counter",
             "Application events received from members and would-be members, whatever became of them.",
@@ -112,6 +124,12 @@ impl Metrics {
             "gauge",
             "Items kept by session inboxes for absent devices.",
             &[("", load(&m.inbox_items))],
+        );
+        family(
+            "inbox_disk_bytes",
+            "gauge",
+            "Bytes of the session inboxes' files on disk (INBOX_DIR).",
+            &[("", load(&m.inbox_disk_bytes))],
         );
         let reasons: Vec<(String, u64)> = JoinRejection::ALL
             .iter()

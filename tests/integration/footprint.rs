@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use miniserde::json::{self, Object, Value};
 use proptest::prelude::*;
-use sharethings::app::inbox::{kept, ChunkKept, InboxLimits, Inboxes, Refusal};
+use sharethings::app::inbox::{kept, ChunkKept, InboxLimits, Inboxes, OfferedChunk, Refusal};
 use sharethings::socketio::Outgoing;
 use sharethings::util::arena::Handle;
 use sharethings::wire::sio::{json_cost, placeholder, Limits};
@@ -245,7 +245,7 @@ proptest! {
             meta_bytes: 16 * 1024,
         });
         for n in 0..3 {
-            inboxes.open(room(n));
+            inboxes.open(room(n), None);
         }
         // What the test itself keeps is allocated before the count starts: ids are rebuilt
         // from (step, length) when needed.
@@ -258,16 +258,16 @@ proptest! {
                     let id = id_of(step, id_len);
                     let data = Bytes::from(vec![1u8; meta]);
                     let object = relayed(&id, pad);
-                    let listing = kept::listing(&object, &[data]);
+                    let envelope = kept::item(&object, &[data]);
                     drop(object);
-                    if inboxes.keep_item(room(r), &id, 4, listing, t0).is_ok() {
+                    if inboxes.keep_item(room(r), &id, 4, envelope, t0, 0).is_ok() {
                         kept_ids.push((r, step, id_len));
                     }
                 }
                 Op::Chunk { nth, index, bytes } => {
                     if let Some(&(r, at, len)) = kept_ids.get(nth % kept_ids.len().max(1)) {
                         let packet = Outgoing::event("/", "chunk", Vec::new(), vec![Bytes::from(vec![2u8; bytes])]);
-                        let kept = inboxes.keep_chunk(room(r), &id_of(at, len), index, &packet);
+                        let kept = inboxes.keep_chunk(room(r), &id_of(at, len), index, OfferedChunk::Packet(&packet));
                         prop_assert!(kept != ChunkKept::Refused(Refusal::TooLarge));
                     }
                 }

@@ -23,5 +23,7 @@ mod footprint;
 mod front_door;
 /// The opt-in inbox: late joiners, expiry, caps; the share-target redirect.
 mod inbox;
+/// The inbox on disk: a restart (v2 and v3), what is on disk, a full disk.
+mod inbox_disk;
 /// Socket.IO v5 in raw bytes: namespaces, events, acks, binary attachments.
 mod socketio;

@@ -5,6 +5,8 @@
 //!   the same for every version.
 //! - [`v2`]: format 2, a session key derived from the session name and passphrase: its key
 //!   schedule's inputs, its sealed blobs' sizes and associated data.
+//! - [`v3`]: format 3, a random room key: what the server checks of it, the message of a
+//!   member's join proof and the length-prefixed concatenation its labels are built with.
 //!
 //! A later version is a sibling module of [`v2`] with its own `VERSION`, key schedule,
 //! associated data and padding; envelopes name their version (`content.format`), so a
@@ -12,3 +14,4 @@
 
 pub mod chunks;
 pub mod v2;
+pub mod v3;

@@ -39,7 +39,7 @@ fn an_item_is_kept_as_its_documented_envelope_and_nothing_else() {
     assert_eq!(
         frames[0],
         format!(
-            r#"451-["inbox-item",{{"content":{{"contentId":"c1","format":2,"iv":"aXY=","totalChunks":1}},"data":{{"_placeholder":true,"num":0}},"from":"{a_id}","inbox":true,"sessionId":"r"}}]"#
+            r#"451-["inbox-item",{{"content":{{"contentId":"c1","format":2,"iv":"aXY=","totalChunks":1}},"data":{{"_placeholder":true,"num":0}},"fetchedBy":[],"from":"{a_id}","inbox":true,"sessionId":"r"}}]"#
         )
     );
     assert_eq!(frames[1], "<64 bytes>");
@@ -132,4 +132,72 @@ fn a_fetch_stops_at_its_count_and_says_where_to_go_on() {
     );
     assert_eq!(number(field(&ack, "sent")), 1);
     assert!(matches!(field(&ack, "next"), Value::Null), "the last one");
+}
+
+#[test]
+fn a_v3_item_is_kept_with_its_sender_counter_and_signature_each_of_its_documented_type() {
+    use crate::app::tests::v3::{challenge, v3_join, v3_join_json, KEY};
+    let mut h = harness_with(1 << 20, 1 << 21);
+    let (a, late) = (h.connect(ms(0)), h.connect(ms(0)));
+    let nonce = challenge(&mut h, ms(1), a);
+    let mut create = v3_join_json("r", &KEY, &nonce);
+    create.insert_str(1, r#""inbox":true,"#);
+    let (ack, _) = call(&mut h, ms(1), a, "join", &create);
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    let by = "A".repeat(43);
+    let sig = "S".repeat(86) + "==";
+    let item = |id: &str, seq: &str, sig: &str| {
+        format!(
+            r#"451-1["content",{{"sessionId":"r","content":{{"contentId":"{id}","format":3,"totalChunks":1,"iv":"aXY=","by":"{by}","seq":{seq},"sig":"{sig}"}},"data":{{"_placeholder":true,"num":0}}}}]"#
+        )
+    };
+    let id = "0123456789abcdef0123456789abcdef";
+    // As sent, and with a counter and a signature that are not of their documented type.
+    for (id, seq, sig) in [
+        (id, "7", sig.as_str()),
+        ("c2", "-1", sig.as_str()),
+        ("c3", "1.5", &"S".repeat(129)),
+    ] {
+        h.text(ms(2), a, &item(id, seq, sig));
+        h.binary(ms(2), a, &[1u8; 32]);
+        let (ack, _) = take_ack(&mut h, a);
+        assert!(kept(&ack), "{}", json::to_string(&ack));
+    }
+    // An id longer than any client makes is relayed, not kept.
+    h.text(ms(3), a, &item(&"x".repeat(65), "8", &sig));
+    h.binary(ms(3), a, &[1u8; 32]);
+    let (ack, _) = take_ack(&mut h, a);
+    assert!(
+        matches!(inbox_of(&ack), Value::Null),
+        "{}",
+        json::to_string(&ack)
+    );
+
+    v3_join(&mut h, ms(4), late, "r");
+    let (_, _, frames) = list_page(&mut h, ms(5), late, r#"{"sessionId":"r"}"#);
+    let envelope = |frame: &str| {
+        let args = frame.strip_prefix("451-").expect("a binary event");
+        let Ok(Value::Array(args)) = json::from_str::<Value>(args) else {
+            panic!("{frame}");
+        };
+        json::to_string(field(&args[1], "content"))
+    };
+    assert_eq!(
+        envelope(&frames[0]),
+        format!(
+            r#"{{"by":"{by}","contentId":"{id}","format":3,"iv":"aXY=","seq":7,"sig":"{sig}","totalChunks":1}}"#
+        )
+    );
+    assert_eq!(
+        envelope(&frames[2]),
+        format!(
+            r#"{{"by":"{by}","contentId":"c2","format":3,"iv":"aXY=","sig":"{sig}","totalChunks":1}}"#
+        ),
+        "a negative counter is not kept"
+    );
+    assert_eq!(
+        envelope(&frames[4]),
+        format!(r#"{{"by":"{by}","contentId":"c3","format":3,"iv":"aXY=","totalChunks":1}}"#),
+        "nor a fractional counter, nor a signature longer than any"
+    );
 }

@@ -14,7 +14,8 @@
 use miniserde::json;
 
 use super::super::*;
-use super::{kept, ChunkKept, Refusal};
+use super::{kept, ChunkKept, OfferedChunk, Refusal};
+use crate::app::room_record::{Admission, RoomRecord};
 
 /// Chunks one `inbox-fetch` is answered with at most: a late joiner asks for more as these
 /// arrive, so its send queue holds a few chunks, never a whole large item.
@@ -43,10 +44,11 @@ impl InboxEvent {
 
 /// Why items left an inbox, as `inbox-removed` tells the members.
 #[derive(Debug, Clone, Copy)]
-enum Removal {
+pub(super) enum Removal {
     Deleted,
     Expired,
     Full,
+    Unreadable,
 }
 
 impl Removal {
@@ -55,6 +57,7 @@ impl Removal {
             Removal::Deleted => "deleted",
             Removal::Expired => "expired",
             Removal::Full => "full",
+            Removal::Unreadable => "unreadable",
         }
     }
 }
@@ -62,7 +65,11 @@ impl Removal {
 impl ShareThings {
     /// The creating join asked for an inbox.
     pub(in crate::app) fn open_inbox(&mut self, room: Handle) {
-        self.inboxes.open(room);
+        let key = self
+            .rooms
+            .room(room)
+            .map(|r| RoomKey(self.keys.room_file_key(&r.name)));
+        self.inboxes.open(room, key);
         if self.inboxes.is_open(room) {
             if let Some(r) = self.rooms.room(room) {
                 log::info!("session {} keeps an inbox", r.route);
@@ -101,7 +108,13 @@ impl ShareThings {
         match relayed {
             Relayed::Content => InboxStep::Done(self.keep_content(io, room, object, attachments)),
             Relayed::Chunk => match chunk_position(object) {
-                Some((content_id, index)) => InboxStep::KeepChunk(content_id, index),
+                Some((content_id, index)) => {
+                    let envelope = self
+                        .inboxes
+                        .is_on_disk()
+                        .then(|| kept::chunk(object, attachments));
+                    InboxStep::KeepChunk(content_id, index, envelope)
+                }
                 None => InboxStep::Done(None),
             },
             Relayed::ClearAll => InboxStep::Clear,
@@ -122,11 +135,15 @@ impl ShareThings {
     ) -> Option<Value> {
         match step {
             InboxStep::Done(ack) => ack,
-            InboxStep::KeepChunk(content_id, index) => {
-                self.keep_chunk(io, room, content_id, index, packet)
+            InboxStep::KeepChunk(content_id, index, envelope) => {
+                let chunk = match envelope {
+                    Some(envelope) => OfferedChunk::Envelope(envelope),
+                    None => OfferedChunk::Packet(packet),
+                };
+                self.keep_chunk(io, room, content_id, index, chunk)
             }
             InboxStep::Clear => {
-                if self.inboxes.clear(room) > 0 {
+                if !self.inboxes.clear(room).is_empty() {
                     self.publish_inbox();
                 }
                 None
@@ -143,11 +160,19 @@ impl ShareThings {
         object: &mut Object,
         attachments: &[Bytes],
     ) -> Option<Value> {
-        let (content_id, total_chunks) = kept::item(object)?;
-        let listing = kept::listing(object, attachments);
-        let kept = self
-            .inboxes
-            .keep_item(room, &content_id, total_chunks, listing, io.now());
+        let (content_id, total_chunks) = kept::item_of(object)?;
+        let envelope = kept::item(object, attachments);
+        let now = io.now();
+        let kept = self.ensure_room_file(room).and_then(|()| {
+            self.inboxes.keep_item(
+                room,
+                &content_id,
+                total_chunks,
+                envelope,
+                now,
+                self.now_ms(now),
+            )
+        });
         self.arm_inbox(io, room);
         self.publish_inbox();
         match kept {
@@ -168,9 +193,9 @@ impl ShareThings {
         room: Handle,
         content_id: String,
         index: u64,
-        packet: &Outgoing,
+        chunk: OfferedChunk<'_>,
     ) -> Option<Value> {
-        match self.inboxes.keep_chunk(room, &content_id, index, packet) {
+        match self.inboxes.keep_chunk(room, &content_id, index, chunk) {
             ChunkKept::Kept => {
                 self.publish_inbox();
                 None
@@ -204,57 +229,8 @@ impl ShareThings {
             return Err(Failure::invalid("this session keeps no inbox"));
         }
         match kind {
-            InboxEvent::List => {
-                let from = optional_count(object, "from")?.unwrap_or(0);
-                let count = page_size(object, LIST_ITEMS)?;
-                let mut room_left = io.queue_room(socket, self.held_bytes());
-                let mut listed = Array::new();
-                let mut next = None;
-                for item in self.inboxes.listing(room, from) {
-                    if listed.len() == count || item.packet.len() > room_left {
-                        next = Some(item.position);
-                        break;
-                    }
-                    room_left -= item.packet.len();
-                    io.send(socket, item.packet);
-                    let mut entry = Object::new();
-                    entry.insert("contentId".into(), Value::String(item.content_id.into()));
-                    let left = item.expires.saturating_duration_since(io.now());
-                    entry.insert("expiresInMs".into(), millis(left));
-                    listed.push(Value::Object(entry));
-                }
-                let mut ack = success_object();
-                ack.insert("items".into(), Value::Array(listed));
-                if let Some(next) = next {
-                    ack.insert("next".into(), number(next));
-                }
-                Ok(Value::Object(ack))
-            }
-            InboxEvent::Fetch => {
-                let content_id = content_id(object)?;
-                let from = optional_count(object, "fromChunk")?.unwrap_or(0);
-                let count = page_size(object, FETCH_CHUNKS)?;
-                let mut room_left = io.queue_room(socket, self.held_bytes());
-                let Some(chunks) = self.inboxes.chunks(room, content_id, from) else {
-                    return Err(not_in_inbox());
-                };
-                let (mut sent, mut next) = (0u64, None);
-                for (index, packet) in chunks {
-                    if sent == count as u64 || packet.len() > room_left {
-                        next = Some(index);
-                        break;
-                    }
-                    room_left -= packet.len();
-                    io.send(socket, packet);
-                    sent += 1;
-                }
-                let mut ack = success_object();
-                ack.insert("sent".into(), number(sent));
-                if let Some(next) = next {
-                    ack.insert("next".into(), number(next));
-                }
-                Ok(Value::Object(ack))
-            }
+            InboxEvent::List => self.list(io, socket, room, object),
+            InboxEvent::Fetch => self.fetch(io, socket, room, object),
             InboxEvent::Delete => {
                 let content_id = content_id(object)?.to_string();
                 if !self.inboxes.remove(room, &content_id) {
@@ -265,6 +241,23 @@ impl ShareThings {
                 Ok(success())
             }
         }
+    }
+
+    /// Before the first item of an inbox on disk: its `room` file, so that the room comes
+    /// back with what admits its members after a restart.
+    fn ensure_room_file(&mut self, room: Handle) -> Result<(), Refusal> {
+        if !self.inboxes.needs_room_file(room) {
+            return Ok(());
+        }
+        let Some(r) = self.rooms.room(room) else {
+            return Ok(());
+        };
+        let record = RoomRecord {
+            nonce: r.nonce,
+            admission: Admission::of(&r.gate),
+        };
+        let revoked = r.revoked.listed();
+        self.inboxes.write_room_file(room, &record, &revoked)
     }
 
     /// The oldest item of a session's inbox is due: drop what expired, tell the members,
@@ -299,8 +292,35 @@ impl ShareThings {
         }
     }
 
+    /// A member of `room` left on purpose: its revocation goes to the room's file too. If it
+    /// cannot be written, the room's files go (a revocation forgotten at the next start would
+    /// let a revoked token back in), and the members are told which items went.
+    pub(in crate::app) fn inbox_revoked(
+        &mut self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        revocation: &Revocation,
+    ) {
+        let gone = self.inboxes.record_revocation(room, revocation);
+        if !gone.is_empty() {
+            self.publish_inbox();
+            self.tell_removed(io, room, &gone, Removal::Full);
+        }
+    }
+
+    /// The oldest item among the inboxes found on disk whose rooms nobody named since is due:
+    /// drop what expired, wait for the next.
+    pub(in crate::app) fn dormant_due(&mut self, io: &mut Io<'_, AppTimer>) {
+        self.inboxes.dormant.timer = None;
+        self.inboxes.expire_dormant(io.now());
+        self.publish_inbox();
+        if let Some(due) = self.inboxes.next_dormant_expiry() {
+            self.inboxes.dormant.timer = io.set_timer(due, AppTimer::DormantExpiry).ok();
+        }
+    }
+
     /// Arms the inbox's deadline for its oldest item, unless one is armed.
-    fn arm_inbox(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
+    pub(in crate::app) fn arm_inbox(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
         let Some(due) = self.inboxes.next_expiry(room) else {
             return;
         };
@@ -311,7 +331,13 @@ impl ShareThings {
         self.inboxes.set_timer(room, timer);
     }
 
-    fn tell_removed(&self, io: &mut Io<'_, AppTimer>, room: Handle, ids: &[String], why: Removal) {
+    pub(super) fn tell_removed(
+        &self,
+        io: &mut Io<'_, AppTimer>,
+        room: Handle,
+        ids: &[String],
+        why: Removal,
+    ) {
         let Some(session) = self.rooms.room(room).map(|r| r.name.clone()) else {
             return;
         };
@@ -333,6 +359,9 @@ impl ShareThings {
         self.metrics
             .inbox_items
             .store(self.inboxes.item_count() as u64, Ordering::Relaxed);
+        self.metrics
+            .inbox_disk_bytes
+            .store(self.inboxes.disk_bytes(), Ordering::Relaxed);
     }
 }
 
@@ -340,8 +369,9 @@ impl ShareThings {
 pub(in crate::app) enum InboxStep {
     /// Nothing: here is the `inbox` field of the sender's ack, if any.
     Done(Option<Value>),
-    /// Keep the sent packet as chunk `index` of item `contentId`.
-    KeepChunk(String, u64),
+    /// Keep chunk `index` of item `contentId`: the sent packet (in memory), or this envelope
+    /// (on disk).
+    KeepChunk(String, u64, Option<kept::Kept>),
     /// Empty the inbox (a `clear-all-content`).
     Clear,
 }
@@ -359,7 +389,7 @@ fn chunk_position(object: &Object) -> Option<(String, u64)> {
     }
 }
 
-fn content_id(object: &Object) -> Result<&str, Failure> {
+pub(super) fn content_id(object: &Object) -> Result<&str, Failure> {
     payload::check_content_id(object)?;
     match object.get("contentId") {
         Some(Value::String(id)) => Ok(id),
@@ -368,13 +398,13 @@ fn content_id(object: &Object) -> Result<&str, Failure> {
 }
 
 /// The `count` a request asks for, between 1 and `max` (`max` when it names none).
-fn page_size(object: &Object, max: usize) -> Result<usize, Failure> {
+pub(super) fn page_size(object: &Object, max: usize) -> Result<usize, Failure> {
     Ok(optional_count(object, "count")?.map_or(max, |n| {
         usize::try_from(n).unwrap_or(usize::MAX).clamp(1, max)
     }))
 }
 
-fn optional_count(object: &Object, key: &str) -> Result<Option<u64>, Failure> {
+pub(super) fn optional_count(object: &Object, key: &str) -> Result<Option<u64>, Failure> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(json::Number::U64(n))) => Ok(Some(*n)),
@@ -384,7 +414,7 @@ fn optional_count(object: &Object, key: &str) -> Result<Option<u64>, Failure> {
     }
 }
 
-fn not_in_inbox() -> Failure {
+pub(super) fn not_in_inbox() -> Failure {
     Failure::new(
         Code::NotInInbox,
         "the inbox keeps no such item (it expired, was deleted or was never kept)",
@@ -409,6 +439,14 @@ fn kept_ack(refusal: Option<Refusal>) -> Value {
                 Code::ServerInboxFull,
                 "the server has no more room for inbox items: the item reached the members online but is not kept for others",
             ),
+            Refusal::DiskFull => Failure::new(
+                Code::InboxDiskFull,
+                "the server's disk is full: the item reached the members online but is not kept for others",
+            ),
+            Refusal::DiskError => Failure::new(
+                Code::InboxDiskError,
+                "the server could not write the item to its disk: it reached the members online but is not kept for others",
+            ),
         };
         object.insert("code".into(), Value::String(failure.code.as_str().into()));
         object.insert("error".into(), Value::String(failure.message));
@@ -416,16 +454,16 @@ fn kept_ack(refusal: Option<Refusal>) -> Value {
     Value::Object(object)
 }
 
-fn success_object() -> Object {
+pub(super) fn success_object() -> Object {
     let mut object = Object::new();
     object.insert("success".into(), Value::Bool(true));
     object
 }
 
-fn number(n: u64) -> Value {
+pub(super) fn number(n: u64) -> Value {
     Value::Number(json::Number::U64(n))
 }
 
-fn millis(duration: std::time::Duration) -> Value {
+pub(super) fn millis(duration: std::time::Duration) -> Value {
     number(duration.as_millis().try_into().unwrap_or(u64::MAX))
 }

@@ -131,7 +131,7 @@ fn a_revoked_token_stays_revoked_however_many_members_leave_after_it() {
 // ----- a room's name is no lever -----------------------------------------------------------------
 
 /// A connection from 10.0.0.`n`.
-fn from(h: &mut Harness<ShareThings>, at: Duration, n: u8) -> Client {
+pub(super) fn from(h: &mut Harness<ShareThings>, at: Duration, n: u8) -> Client {
     let c = h.connect_from(at, IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), "");
     h.text(at, c, "40");
     h.sent(c);

@@ -1,8 +1,11 @@
 //! ShareThings on virtual time, with no sockets (the harness of `socketio`), sectioned by
 //! state: joining, joined (relay), leaving and the rejoin grace, empty rooms expiring, and a
-//! full arena; rate limits, tokens and invites are in [`limits`].
+//! full arena; rate limits, tokens and invites are in [`limits`], format 3's member joins in
+//! [`v3`] and its applicants in [`applicants`].
 
+mod applicants;
 mod limits;
+pub(super) mod v3;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -16,6 +19,8 @@ const GRACE: Duration = Duration::from_secs(30);
 const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 const WINDOW: Duration = Duration::from_secs(60);
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+const APPLICANT_TIMEOUT: Duration = Duration::from_secs(120);
+const ADMIT_BYTES: usize = 1024;
 
 pub(super) fn config() -> AppConfig {
     AppConfig {
@@ -28,6 +33,10 @@ pub(super) fn config() -> AppConfig {
         join_limit_window: WINDOW,
         sessions_per_address: 8,
         join_timeout: JOIN_TIMEOUT,
+        max_applicants: 3,
+        applicants_per_address: 2,
+        applicant_timeout: APPLICANT_TIMEOUT,
+        admit_bytes: ADMIT_BYTES,
         max_sockets: 64,
         inbox: InboxLimits {
             ttl: Duration::from_secs(3600),
@@ -202,6 +211,30 @@ fn a_socket_that_joins_no_session_within_the_join_timeout_is_closed() {
     assert!(h.is_open(member));
     h.expire(JOIN_TIMEOUT * 2 + ms(10));
     assert!(!h.is_open(member));
+}
+
+#[test]
+fn a_member_that_fails_to_join_another_session_is_no_member_and_gets_a_join_deadline() {
+    let mut h = harness();
+    let (owner, a) = (h.connect(ms(0)), h.connect(ms(0)));
+    join(&mut h, ms(1), owner, "locked", "O");
+    join(&mut h, ms(2), a, "r", "A");
+    // One session per connection: it leaves "r" first, then the passphrase is wrong.
+    let (ack, _) = call(
+        &mut h,
+        ms(10),
+        a,
+        "join",
+        &join_json("locked", "A", "wrong"),
+    );
+    assert_eq!(code(&ack), "invalid_passphrase");
+    h.expire(ms(10) + JOIN_TIMEOUT - ms(5));
+    assert!(h.is_open(a));
+    h.expire(ms(10) + JOIN_TIMEOUT + ms(5));
+    assert!(
+        !h.is_open(a),
+        "a connection in no session is closed in time"
+    );
 }
 
 // ----- joined: relay ---------------------------------------------------------------------------

@@ -90,17 +90,6 @@ fn engine_io_wrapped() {
 }
 
 #[test]
-fn header_examples() {
-    assert_eq!(
-        encode_header(PacketKind::BinaryEvent, 1, "/custom", Some(12)),
-        "51-/custom,12"
-    );
-    assert_eq!(encode_header(PacketKind::Event, 3, "/", None), "2");
-    assert_eq!(encode_header(PacketKind::Ack, 0, "", Some(0)), "30");
-    assert_eq!(encode_header(PacketKind::BinaryAck, 0, "/", None), "60-");
-}
-
-#[test]
 fn placeholder_shape() {
     assert_eq!(
         json::to_string(&placeholder(3)),

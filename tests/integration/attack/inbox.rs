@@ -27,16 +27,6 @@ fn padded_item(name: &str, id: u64, pad: &str) -> String {
     )
 }
 
-/// A gauge of `/metrics` (published every 250 ms).
-fn gauge(addr: SocketAddr, name: &str) -> u64 {
-    get_path(addr, "/metrics")
-        .text()
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
-}
-
 /// `[item; n]` as JSON text.
 fn repeated(item: &str, n: usize) -> String {
     format!("[{}]", vec![item; n].join(","))

@@ -13,7 +13,10 @@
 //! - [`malformed`]: malformed heads, frames and packets, races, hijacks, random bytes.
 //! - [`proxy`]: foreign `Host` names (DNS rebinding) and the real `haproxy.cfg` in front.
 //! - [`inbox`]: what the inbox keeps and answers (the second review's B1 and B2).
+//! - [`admission`]: format 3's applicants: floods from one address and many, guesses,
+//!   malformed admission messages, and applicants reaching for what members get.
 
+mod admission;
 mod inbox;
 mod malformed;
 mod memory;
@@ -162,14 +165,7 @@ pub fn under_attack_within(
     attacker.join().expect("attack thread");
     let during = watch.peak();
     assert!(server.is_running(), "the server died during the attack");
-    loop_barrier(server.addr());
-    let after = rss_kb(pid);
-    legit_session(server, "legit-after");
-    server.assert_healthy();
-    eprintln!("RSS kB before {before}, peak during {during}, after {after}");
-    assert!(before > 0 && during > 0, "RSS was not measured");
-    assert!(during < bound_kb, "RSS {during} kB during the attack");
-    assert!(after < bound_kb, "RSS {after} kB after the attack");
+    after_the_attack(server, bound_kb, before, during);
 }
 
 /// Like [`under_attack_within`], for an attack that returns once it is in effect, handing back
@@ -189,14 +185,30 @@ pub fn under_held_attack<T>(
     let during = watch.peak();
     assert!(server.is_running(), "the server died during the attack");
     drop(held);
+    after_the_attack(server, bound_kb, before, during);
+}
+
+/// Once the attack's connections are gone: the RSS after it (when the loop has handled their
+/// closing), a fresh session that joins and relays, and both RSS figures within `bound_kb`.
+fn after_the_attack(server: &mut Server, bound_kb: u64, before: u64, during: u64) {
     loop_barrier(server.addr());
-    let after = rss_kb(pid);
+    let after = rss_kb(server.pid());
     legit_session(server, "legit-after");
     server.assert_healthy();
     eprintln!("RSS kB before {before}, peak during {during}, after {after}");
     assert!(before > 0 && during > 0, "RSS was not measured");
     assert!(during < bound_kb, "RSS {during} kB during the attack");
     assert!(after < bound_kb, "RSS {after} kB after the attack");
+}
+
+/// A sample of `/metrics` without labels, read while the server holds an attack.
+pub fn gauge(addr: SocketAddr, name: &str) -> u64 {
+    get_path(addr, "/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
 /// A TCP connection from `ip`, any local address (127.0.0.0/8 is all this machine's).

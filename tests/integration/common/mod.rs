@@ -7,6 +7,7 @@
 //! - [`eio`]: Engine.IO long-polling: [`eio_open_polling`], [`poll_get`], [`poll_post`].
 //! - [`ws`]: [`Ws`], a blocking tungstenite client with deadlines.
 //! - [`sio`]: [`SioClient`], Socket.IO v5 on it.
+//! - [`v3`]: format 3 joins for it: challenge and proof, and applying.
 //!
 //! Packets are framed by the protocol crate (`sharethings_protocol`), the one the server and
 //! the CLI use; what the tests send on purpose wrong, they write out by hand.
@@ -19,6 +20,7 @@ mod http;
 mod json_values;
 mod process;
 mod sio;
+mod v3;
 mod ws;
 
 pub use self::eio::*;
