@@ -6,6 +6,7 @@
 // comes back with a new address. Every item ends done, and the server's /metrics show what
 // was sent again.
 //
+// NET_PROFILES (default "good") names the profiles to run, e.g. "good poor";
 // NET_FILE_MIB (default 50) sizes the good-Wi-Fi file and NET_POOR_FILE_MIB (default 8) the
 // poor-Wi-Fi one (50 MiB at the 1-2 Mbit/s that TCP Reno gets through 3 % loss would take
 // minutes); NET_CONGESTION (default reno) is the TCP congestion control in every namespace.
@@ -106,15 +107,96 @@ function profileSuite(profile) {
   return s;
 }
 
-/** Every item in every browser is in one of the four endings, and none is failed. */
+/** Every item in every browser ended done (none cancelled, orphaned or failed), and no file is listed twice. */
 async function allDone(s) {
   for (const b of s.browsers) {
-    const states = await b.page.locator('[data-testid=item]').evaluateAll((els) => els.map((e) => `${e.dataset.name ?? 'text'}:${e.dataset.state}`));
-    for (const st of states) assert.match(st, /:(done)$/, `${b.name}: ${states.join(', ')}`);
+    const items = await b.page.locator('[data-testid=item]').evaluateAll((els) => els.map((e) => ({ id: e.dataset.id, kind: e.dataset.kind, name: e.dataset.name, state: e.dataset.state })));
+    const shown = items.map((i) => `${i.name}:${i.state}`).join(', ');
+    for (const i of items) assert.equal(i.state, 'done', `${b.name}: ${shown}`);
+    const files = items.filter((i) => i.kind !== 'text').map((i) => i.name);
+    assert.equal(new Set(files).size, files.length, `${b.name} lists a file twice: ${shown}`);
+    assert.equal(new Set(items.map((i) => i.id)).size, items.length, `${b.name} lists an item twice: ${shown}`);
   }
 }
 
-for (const profile of ['good', 'poor']) {
+/**
+ * What a resume may send again: only what was in flight to the member that dropped out when
+ * its connection went, which the server counts as relayed once already. That is at most its
+ * send queue (SEND_QUEUE_BYTES, default 8 MiB) and the two kernels' socket buffers between
+ * the server and the page (the largest tcp_wmem and tcp_rmem); anything acknowledged before
+ * the dropout is not sent again.
+ */
+function inFlightBound(lab) {
+  const max = (name) => Number(lab.exec('server', 'sysctl', ['-n', name]).trim().split(/\s+/).at(-1));
+  return 8 * MiB + max('net.ipv4.tcp_wmem') + max('net.ipv4.tcp_rmem');
+}
+
+/** Plain TCP goodput from `station` to the server over the same links, as iperf would measure it. */
+async function tcpGoodput(lab, station, seconds) {
+  const sink = lab.spawnIn('server', WIFI, ['echo', `${SERVER_ADDRESS}:5201`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => sink.stdout.once('data', resolve));
+  try {
+    const out = lab.exec(station, WIFI, ['tcp', `${SERVER_ADDRESS}:5201`, String(seconds)]);
+    const m = /([\d.]+) Mbit\/s/.exec(out);
+    assert.ok(m, out);
+    return Number(m[1]);
+  } finally {
+    sink.kill('SIGKILL');
+  }
+}
+
+/** Records the page's connection badge every 200 ms until `stop()`; its transitions, timed. */
+function watchBadge(page, t0) {
+  const seen = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const status = await page.getByTestId('connection').getAttribute('data-status').catch(() => 'gone');
+      if (seen.at(-1)?.status !== status) seen.push({ status, at: (Date.now() - t0) / 1000 });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await loop;
+      return seen.map((x) => `${x.status}@${x.at.toFixed(1)}s`).join(' → ');
+    },
+  };
+}
+
+/**
+ * Sends a file from browser 1 and, once browser 2 has `darkAfterMiB` of it, takes `station`'s
+ * link away for `seconds` (and gives it `newAddress` as it comes back, if any). Resolves when
+ * browser 2 and the CLI have the file, byte-identical; returns what the pages' badges showed
+ * and the bytes the server relayed.
+ */
+async function dropout(s, { name, mib, station, seconds, newAddress }) {
+  const [b1, b2] = s.browsers;
+  const f = randomFile(name, mib * MiB);
+  const before = metrics(s.lab);
+  await b1.page.getByTestId('file-input').setInputFiles(f.path);
+  await waitFor(() => metrics(s.lab).sharethings_bytes_relayed_total - before.sharethings_bytes_relayed_total > 2 * (mib / 4) * MiB, { timeout: 300_000, interval: 200, what: 'a quarter of the file relayed' });
+  const t0 = Date.now();
+  await s.lab.switchCommand(`dark ${s.lab.port(station)} ${seconds}`);
+  if (newAddress) s.lab.readdress(station, newAddress);
+  const badges = s.browsers.map((b) => watchBadge(b.page, t0));
+  const done = await doneItem(b2.page, `[data-name="${name}"]`, 600_000);
+  const recovered = (Date.now() - t0) / 1000;
+  const [download] = await Promise.all([b2.page.waitForEvent('download'), done.getByTestId('download').click()]);
+  assert.equal(await sha256Stream(await download.path()), f.hash);
+  await download.delete();
+  await waitFor(async () => readdirSync(s.cliDir).includes(name) && (await sha256Stream(joinPath(s.cliDir, name))) === f.hash, { timeout: 600_000, interval: 500, what: 'the CLI to have the file' });
+  // The badges settle back to connected by themselves.
+  for (const b of s.browsers) await b.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 120_000 });
+  const shown = [];
+  for (const [i, w] of badges.entries()) shown.push(`${s.browsers[i].name}: ${await w.stop()}`);
+  const relayed = metrics(s.lab).sharethings_bytes_relayed_total - before.sharethings_bytes_relayed_total;
+  return { f, badges, shown, recovered, relayed };
+}
+
+for (const profile of (process.env.NET_PROFILES ?? 'good').split(/\s+/).filter(Boolean)) {
   describe(`${profile} Wi-Fi`, () => {
     const s = profileSuite(profile);
     const mib = Number(profile === 'good' ? process.env.NET_FILE_MIB ?? 50 : process.env.NET_POOR_FILE_MIB ?? 8);
@@ -153,10 +235,39 @@ for (const profile of ['good', 'poor']) {
       const after = metrics(s.lab);
       const relayed = after.sharethings_bytes_relayed_total - before.sharethings_bytes_relayed_total;
       const mbit = (f.size * 8) / seconds / 1e6;
-      console.log(`# ${profile} Wi-Fi (${CONGESTION}): ${mib} MiB browser 1 → browser 2 in ${seconds.toFixed(1)} s, ${mbit.toFixed(1)} Mbit/s; server relayed ${(relayed / MiB).toFixed(1)} MiB to 2 receivers`);
+      // The same link's plain TCP goodput, right after: what the kernel's congestion control
+      // makes of the profile's loss and delay, which bounds any application on it.
+      const tcp = await tcpGoodput(s.lab, 'b1', 10);
+      console.log(`# ${profile} Wi-Fi (${CONGESTION}): ${mib} MiB browser 1 → browser 2 in ${seconds.toFixed(1)} s, ${mbit.toFixed(1)} Mbit/s; plain TCP on the same link ${tcp.toFixed(1)} Mbit/s (${((100 * mbit) / tcp).toFixed(0)} %); server relayed ${(relayed / MiB).toFixed(1)} MiB to 2 receivers`);
       // Two receivers, each the file once plus the format's overhead (a tag per chunk,
       // headers): nothing was sent twice.
       assert.ok(relayed < 2 * f.size * 1.01 + MiB, `relayed ${relayed} bytes for 2 × ${f.size}`);
+      await allDone(s);
+    });
+
+    // The receiver keeps its address, so its TCP connection may outlive 20 s of silence:
+    // whether its page notices (and says "reconnecting") depends on where the dark falls
+    // between two of the server's pings (every 25 s, 20 s to answer). Either way it must get
+    // the rest by itself, end connected, and be sent again at most what was in flight.
+    test('a receiver out of range for 20 s mid-transfer comes back by itself and gets the rest', { timeout: 900_000 }, async () => {
+      const r = await dropout(s, { name: `${profile}-receiver-gone.bin`, mib, station: 'b2', seconds: 20 });
+      const resent = r.relayed - 2 * r.f.size;
+      console.log(`# ${profile}: receiver dark 20 s; done ${r.recovered.toFixed(1)} s after the dropout; relayed ${(resent / MiB).toFixed(1)} MiB more than 2 × the file; badges ${r.shown.join('; ')}`);
+      assert.ok(resent <= inFlightBound(s.lab), `sent ${resent} bytes again`);
+      assert.equal(r.badges[0].seen.length, 1, `the sender's page lost its connection: ${r.shown[0]}`);
+      await allDone(s);
+    });
+
+    // The sender's old address is gone, so its old connection is: its page must say so at
+    // once and reconnect from the new address, and the transfer resumes where it was.
+    test('a sender out of range for 20 s that comes back with a new address says so and resumes', { timeout: 900_000 }, async () => {
+      const r = await dropout(s, { name: `${profile}-sender-gone.bin`, mib, station: 'b1', seconds: 20, newAddress: 51 });
+      const resent = r.relayed - 2 * r.f.size;
+      console.log(`# ${profile}: sender dark 20 s, new address; done ${r.recovered.toFixed(1)} s after the dropout; relayed ${(resent / MiB).toFixed(1)} MiB more than 2 × the file; badges ${r.shown.join('; ')}`);
+      const statuses = r.badges[0].seen.map((x) => x.status);
+      assert.ok(statuses.some((st) => st === 'reconnecting' || st === 'offline'), `the sender's page never said it lost the server: ${r.shown[0]}`);
+      assert.equal(statuses.at(-1), 'connected');
+      assert.ok(resent <= inFlightBound(s.lab), `sent ${resent} bytes again`);
       await allDone(s);
     });
   });
