@@ -2,14 +2,14 @@
 //!
 //! Each connection first sends a request head, read with a size cap and a time cap. Requests
 //! at the Engine.IO path stay in the loop (long-polling, or a WebSocket); anything else is
-//! bridged to the tiny_http workers ([`bridge`]). This is the only module of the loop thread
+//! bridged to the tiny_http workers (`bridge.rs`). This is the only module of the loop thread
 //! that touches sockets or reads the clock (when a turn's wait begins, to size it, and when it
 //! ends, the turn's `now`); the layers above get `now` passed in. (The tiny_http workers, on
 //! their own threads, have their own sockets and clock.)
 //!
 //! The loop is an I/O shell around pure parts: a connection's states and the rules between
-//! them ([`machine`]), the order of a turn ([`turn`]), and what connections may hold
-//! ([`slots`]). Readiness is edge-triggered: every read drains until `WouldBlock` or a
+//! them (`machine.rs`), the order of a turn (`turn.rs`), and what connections may hold
+//! (`slots.rs`). Readiness is edge-triggered: every read drains until `WouldBlock` or a
 //! per-turn budget; connections that hit the budget are read first next turn, so one busy
 //! client cannot starve the others and nothing is answered out of order.
 

@@ -1,6 +1,6 @@
 //! The opt-in inbox: for sessions whose creator turned it on, the server also keeps every item
 //! it relays to everyone, so that a device joining later can fetch what it missed. In memory,
-//! or with `INBOX_DIR` on disk ([`disk`]), where it outlives a restart.
+//! or with `INBOX_DIR` on disk (`disk.rs`), where it outlives a restart.
 //!
 //! What is kept is encoded once and kept in that form, whose size is its length: an item as
 //! its documented envelope (JSON without the session's name, built by [`kept`]) and its sealed
