@@ -17,6 +17,13 @@
 //! is held, and once more after it was released, by when its input is being read again. Its
 //! receivers' stall clocks still bound how long it can be held. (Before this, one receiver
 //! out of range for 20 s took the sender it paused down with it: issue 26.)
+//!
+//! The same holds for a sender on a slow uplink: its pong waits behind the chunks it sent
+//! before it, which may take longer than pingTimeout to arrive (a few MiB at 1 Mbit/s). A
+//! message that arrived since the ping is as good a sign of life as a pong (engine.io-client
+//! up to v3 and rust-engineio take any packet as one for the same reason), so such a
+//! session, too, gets pingTimeout more from its deadline; one that sends nothing, neither
+//! message nor pong, for pingTimeout after that is gone.
 
 use super::*;
 
@@ -45,7 +52,7 @@ impl Engine {
         let overdue = self
             .sessions
             .get(id)
-            .is_some_and(|s| now >= s.pong_deadline && !s.held_since_ping);
+            .is_some_and(|s| now >= s.pong_deadline && !s.gets_more_time());
         if overdue {
             self.close(timers, id, CloseReason::PingTimeout);
         }
@@ -62,6 +69,7 @@ impl Engine {
                 session.heartbeat = Heartbeat::AwaitingPong;
                 // A hold that ended before this ping left its pong nothing to wait behind.
                 session.held_since_ping = session.held_by > 0;
+                session.heard_since_ping = false;
                 let reaches_client = match session.transport {
                     TransportState::WebSocket { .. } => true,
                     TransportState::Polling { held_get, .. } => held_get.is_some(),
@@ -76,8 +84,9 @@ impl Engine {
                 session.heartbeat_timer = timers.set(deadline, Timer::Heartbeat(id)).ok();
                 self.send(timers, id, Frame::text(PacketKind::Ping, ""));
             }
-            Heartbeat::AwaitingPong if session.held_since_ping => {
+            Heartbeat::AwaitingPong if session.gets_more_time() => {
                 session.held_since_ping = session.held_by > 0;
+                session.heard_since_ping = false;
                 session.pong_deadline = now + self.config.ping_timeout;
                 session.heartbeat_timer =
                     timers.set(session.pong_deadline, Timer::Heartbeat(id)).ok();

@@ -219,3 +219,43 @@ fn a_dead_sender_held_by_a_receiver_that_stopped_reading_goes_when_the_receiver_
     );
     assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
 }
+
+/// Issue 26: a sender on a slow uplink, its pong behind its own messages. What it sent since
+/// the ping proves it alive: it gets pingTimeout more, and its late pong is taken.
+#[test]
+fn a_session_that_sent_messages_since_its_ping_is_not_timed_out_for_a_late_pong() {
+    let (mut f, id) = Fixture::new().websocket();
+    f.expire(ms(300));
+    f.text(ms(350), id, 1, "4chunk");
+    f.text(ms(450), id, 1, "4chunk");
+    f.expire(ms(505));
+    assert!(f.is_open(id), "closed though it sent since its ping");
+    f.text(ms(600), id, 1, "3");
+    f.expire(ms(800));
+    assert!(f.is_open(id));
+}
+
+/// The extra time is pingTimeout from the deadline, once for what was heard: a session that
+/// then sends nothing at all is gone by then.
+#[test]
+fn a_session_silent_after_its_messages_is_timed_out_a_ping_timeout_later() {
+    let (mut f, id) = Fixture::new().websocket();
+    f.expire(ms(300));
+    f.text(ms(350), id, 1, "4chunk");
+    f.expire(ms(505));
+    assert!(f.is_open(id));
+    f.expire(ms(699));
+    assert!(f.is_open(id));
+    f.expire(ms(710));
+    assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
+}
+
+/// A message before the ping says nothing about the pong: the deadline stands.
+#[test]
+fn a_message_before_the_ping_earns_no_extra_time() {
+    let (mut f, id) = Fixture::new().websocket();
+    f.text(ms(100), id, 1, "4early");
+    f.expire(ms(300));
+    f.expire(ms(505));
+    assert_eq!(f.closed_with(), Some(CloseReason::PingTimeout));
+}
