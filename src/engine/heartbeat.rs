@@ -23,7 +23,9 @@
 //! message that arrived since the ping is as good a sign of life as a pong (engine.io-client
 //! up to v3 and rust-engineio take any packet as one for the same reason), so such a
 //! session, too, gets pingTimeout more from its deadline; one that sends nothing, neither
-//! message nor pong, for pingTimeout after that is gone.
+//! message nor pong, for pingTimeout after that is gone. Each such extension sends another
+//! ping: the client gives up when no ping came for pingInterval + pingTimeout, and the next
+//! regular ping would come only pingInterval after the late pong.
 
 use super::*;
 
@@ -90,6 +92,9 @@ impl Engine {
                 session.pong_deadline = now + self.config.ping_timeout;
                 session.heartbeat_timer =
                     timers.set(session.pong_deadline, Timer::Heartbeat(id)).ok();
+                // The client's own timer wants a ping within pingInterval + pingTimeout of the
+                // last one: ping again now, or it gives up on a connection we kept.
+                self.send(timers, id, Frame::text(PacketKind::Ping, ""));
             }
             Heartbeat::AwaitingPong => self.close(timers, id, CloseReason::PingTimeout),
         }

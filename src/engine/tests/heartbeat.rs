@@ -228,8 +228,16 @@ fn a_session_that_sent_messages_since_its_ping_is_not_timed_out_for_a_late_pong(
     f.expire(ms(300));
     f.text(ms(350), id, 1, "4chunk");
     f.text(ms(450), id, 1, "4chunk");
+    f.actions();
     f.expire(ms(505));
     assert!(f.is_open(id), "closed though it sent since its ping");
+    // Pinged again, so the client's own timer (from ping to ping) does not run out.
+    assert!(
+        f.actions()
+            .iter()
+            .any(|a| matches!(a, Action::SendWs { frame, .. } if frame.is_ping())),
+        "no new ping with the extra time"
+    );
     f.text(ms(600), id, 1, "3");
     f.expire(ms(800));
     assert!(f.is_open(id));
