@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const ABOUT: &str = "A command-line member of a ShareThings session: send files and text to the \
-devices in a session, or receive what they share. Everything is end-to-end encrypted with the \
-session's passphrase, exactly as the web app does it.";
+devices in a session, or receive what they share. Everything is end-to-end encrypted as the web \
+app does it: a new session has a random room key, and a device that knows the passphrase is let \
+in by a member online; this machine keeps the room key in its key store afterwards.";
 
-const PASSPHRASE_HELP: &str = "The passphrase is read from --passphrase-file, else from the \
-SHARETHINGS_PASSPHRASE environment variable, else asked for on the terminal. It is never a \
-command-line argument: those are visible to every user of the machine.";
+const PASSPHRASE_HELP: &str = "The passphrase (needed only to create a session or to be let \
+in the first time) is read from --passphrase-file, else from the SHARETHINGS_PASSPHRASE \
+environment variable, else asked for on the terminal. It is never a command-line argument: \
+those are visible to every user of the machine.";
 
 #[derive(Parser, Debug)]
 #[command(name = "sharethings-cli", version, about = ABOUT, after_help = after_help())]
@@ -26,7 +28,10 @@ fn after_help() -> String {
         "{PASSPHRASE_HELP}\n\n{}\nExamples:\n  \
          sharethings-cli --server https://pi.local --session quiet-harbor-17 send report.pdf\n  \
          journalctl -n 200 | sharethings-cli send - --filename journal.txt\n  \
-         sharethings-cli receive --dir ~/Inbox",
+         sharethings-cli receive --dir ~/Inbox\n  \
+         sharethings-cli --session new-room --create receive\n  \
+         sharethings-cli members\n  \
+         sharethings-cli verify https://pi.local/",
         crate::exit::help_table()
     )
 }
@@ -67,6 +72,17 @@ pub struct Common {
     /// No progress and no notes on stderr (errors are still printed).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Create a new session (format v3, a random room key) with the passphrase, which must
+    /// be hard to guess.
+    #[arg(long, global = true, conflicts_with = "invite")]
+    pub create: bool,
+    /// Join with an invite link (it carries the room key; `-` reads it from standard input,
+    /// which keeps it out of the process list). Sets the server and the session.
+    #[arg(long, global = true, value_name = "LINK", env = "SHARETHINGS_INVITE")]
+    pub invite: Option<String>,
+    /// Seconds to wait for a member online to let this device in (first join by passphrase).
+    #[arg(long, global = true, default_value_t = 300, value_name = "SECS")]
+    pub admit_wait: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,6 +91,28 @@ pub enum Command {
     Send(SendArgs),
     /// Stay in the session and save what arrives: files into --dir, text to stdout.
     Receive(ReceiveArgs),
+    /// Join, list the members online by their signed names, and print the safety code: two
+    /// devices showing the same code hold the same room key and see the same members.
+    Members(MembersArgs),
+    /// Print an invite link for this session from the key store (no network): whoever opens
+    /// it joins without the passphrase. Treat it like the passphrase.
+    Invite,
+    /// Check the web app a server serves against the hashes built into this release.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MembersArgs {
+    /// Seconds to wait for the members' hellos.
+    #[arg(long, default_value_t = 3, value_name = "SECS")]
+    pub wait: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The server's address, e.g. https://pi.local/
+    #[arg(value_name = "URL")]
+    pub url: String,
 }
 
 #[derive(Args, Debug)]

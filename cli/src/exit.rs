@@ -25,6 +25,10 @@ pub enum Failure {
     NoReceivers,
     /// Another connection took over this membership (same token).
     Replaced,
+    /// No member online admitted this device (by the passphrase) within `--admit-wait`.
+    NotAdmitted,
+    /// `verify`: the served web app is not this release's.
+    Tampered(String),
     /// SIGINT or SIGTERM: the command left the session cleanly and stopped.
     Interrupted,
 }
@@ -37,7 +41,10 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         2,
         "usage error (bad flag, missing session or passphrase, bad URL or CA file)",
     ),
-    (3, "wrong passphrase for this session"),
+    (
+        3,
+        "wrong passphrase for this session (a member's check, or the server's for v2)",
+    ),
     (
         4,
         "server unreachable (or lost and not back within --reconnect-for)",
@@ -49,6 +56,14 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         "join refused (session or server full, invalid name, replaced by another connection)",
     ),
     (8, "nobody to send to within --wait"),
+    (
+        9,
+        "not admitted: no member online let this device in within --admit-wait",
+    ),
+    (
+        10,
+        "verify: the web app the server serves differs from this release's",
+    ),
     (
         130,
         "interrupted (SIGINT/SIGTERM) while sending; receive stops with 0",
@@ -66,6 +81,8 @@ impl Failure {
             Failure::TransferFailed(_) => 6,
             Failure::Refused { .. } | Failure::Replaced => 7,
             Failure::NoReceivers => 8,
+            Failure::NotAdmitted => 9,
+            Failure::Tampered(_) => 10,
             Failure::Interrupted => 130,
         }
     }
@@ -75,6 +92,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Local(why) | Failure::Usage(why) => f.write_str(why),
+            Failure::Tampered(why) => write!(f, "the served web app is not this release's: {why}"),
             Failure::WrongPassphrase => f.write_str("wrong passphrase for this session"),
             Failure::Unreachable(why) => write!(f, "server unreachable: {why}"),
             Failure::RateLimited { retry_after } => write!(
@@ -85,6 +103,9 @@ impl fmt::Display for Failure {
             Failure::TransferFailed(why) => write!(f, "transfer failed: {why}"),
             Failure::Refused { code, message } => write!(f, "join refused ({code}): {message}"),
             Failure::NoReceivers => f.write_str("nobody joined the session to receive"),
+            Failure::NotAdmitted => f.write_str(
+                "not admitted: no member of the session let this device in (open ShareThings on a device that is already in it)",
+            ),
             Failure::Replaced => f.write_str("another connection took over this membership"),
             Failure::Interrupted => f.write_str("interrupted"),
         }
@@ -132,6 +153,8 @@ mod tests {
                 message: String::new(),
             },
             Failure::NoReceivers,
+            Failure::NotAdmitted,
+            Failure::Tampered(String::new()),
             Failure::Interrupted,
         ];
         let codes: Vec<u8> = all.iter().map(Failure::exit_code).collect();

@@ -5,24 +5,22 @@
 use std::io;
 use std::path::Path;
 
-use data_encoding::BASE64;
-use serde_json::Value;
+use sharethings_protocol::format::chunks::CHUNK_SIZE;
 
-use sharethings_protocol::format::chunks::{accepts_item, chunk_len, CHUNK_SIZE};
-use sharethings_protocol::format::v2::chunk_aad;
-
-use crate::format::SessionKeys;
+use crate::codec::Layout;
 use crate::item::ItemMeta;
 use crate::save::PartFile;
-use crate::socketio::Message;
+use crate::v3::keys::PublicKey;
 
 /// Text up to this size is printed; a larger "text" is saved as a file instead.
 pub const MAX_TEXT_BYTES: u64 = 1 << 20;
 
 pub struct Incoming {
     pub from: String,
+    /// The v3 sender's device key: its chunks must be signed by it, and only it may cancel.
+    pub sender: Option<PublicKey>,
     pub meta: ItemMeta,
-    id: String,
+    layout: Layout,
     received: Vec<bool>,
     count: u64,
     sink: Sink,
@@ -35,9 +33,10 @@ enum Sink {
 
 #[derive(Debug)]
 pub enum ChunkError {
-    /// Does not fit the item (count, index or length), or is not binary where it must be.
+    /// Does not fit the item (count, index, length or padding), or is not binary where it
+    /// must be.
     Corrupt(&'static str),
-    /// Did not authenticate: tampered, or sealed for another place.
+    /// Did not authenticate: tampered, sealed for another place, or signed by another device.
     Integrity,
     Io(io::Error),
 }
@@ -48,17 +47,24 @@ pub enum Finished {
     File(std::path::PathBuf),
 }
 
+/// Where an item comes from: the server's `from` and, in v3, the signed sender.
+pub struct Origin {
+    pub from: String,
+    pub sender: Option<PublicKey>,
+}
+
 impl Incoming {
     /// Starts receiving; refuses, before allocating anything, metadata whose size is beyond
     /// the format's cap or disagrees with the chunk count.
     pub fn new(
         id: &str,
         total_chunks: u64,
-        from: &str,
+        origin: Origin,
         meta: ItemMeta,
         dir: &Path,
+        layout: Layout,
     ) -> Result<Incoming, ChunkError> {
-        if !accepts_item(meta.size, total_chunks) {
+        if !layout.accepts_item(meta.size, total_chunks) {
             return Err(ChunkError::Corrupt(
                 "size too large or disagrees with the chunk count",
             ));
@@ -74,8 +80,9 @@ impl Incoming {
             Sink::File(PartFile::create(dir, name, id).map_err(ChunkError::Io)?)
         };
         Ok(Incoming {
-            from: from.into(),
-            id: id.into(),
+            from: origin.from,
+            sender: origin.sender,
+            layout,
             received: vec![false; total_chunks as usize],
             count: 0,
             sink,
@@ -83,47 +90,42 @@ impl Incoming {
         })
     }
 
-    /// A relayed `chunk` payload for this item. Returns the plaintext bytes it added (0 for a
-    /// duplicate).
-    pub fn accept(
-        &mut self,
-        keys: &SessionKeys,
-        chunk: &Value,
-        binaries: &[Vec<u8>],
-    ) -> Result<u64, ChunkError> {
-        let total = self.received.len() as u64;
-        let index = chunk["chunkIndex"]
-            .as_u64()
-            .ok_or(ChunkError::Corrupt("no index"))?;
-        if chunk["totalChunks"].as_u64() != Some(total) {
-            return Err(ChunkError::Corrupt("chunk count changed"));
-        }
-        if index >= total {
+    pub fn total(&self) -> u64 {
+        self.received.len() as u64
+    }
+
+    /// Whether chunk `index` is still wanted (in range, not received yet).
+    pub fn wants(&self, index: u64) -> bool {
+        self.received.get(index as usize) == Some(&false)
+    }
+
+    /// An opened chunk of this item. Returns the item's bytes it added (0 for a duplicate).
+    pub fn accept(&mut self, index: u64, plain: &[u8]) -> Result<u64, ChunkError> {
+        if index >= self.total() {
             return Err(ChunkError::Corrupt("chunk index out of range"));
         }
         if self.received[index as usize] {
             return Ok(0);
         }
-        let data = Message::binary(binaries, &chunk["encryptedData"])
-            .ok_or(ChunkError::Corrupt("chunk data is not binary"))?;
-        let iv = chunk["iv"]
-            .as_str()
-            .and_then(|iv| BASE64.decode(iv.as_bytes()).ok())
-            .ok_or(ChunkError::Corrupt("bad iv"))?;
-        let plain = keys
-            .open(&iv, data, &chunk_aad(&self.id, index, total))
-            .map_err(|_| ChunkError::Integrity)?;
-        if plain.len() as u64 != chunk_len(index, self.meta.size) {
+        if plain.len() as u64 != self.layout.chunk_len(index, self.meta.size) {
             return Err(ChunkError::Corrupt("chunk has the wrong length"));
         }
         let offset = index * CHUNK_SIZE;
+        let content = &plain[..self
+            .meta
+            .size
+            .saturating_sub(offset)
+            .min(plain.len() as u64) as usize];
+        if !crate::v3::envelope::padding_is_zero(plain, offset, self.meta.size) {
+            return Err(ChunkError::Corrupt("padding is not zero"));
+        }
         match &mut self.sink {
-            Sink::File(part) => part.write_at(offset, &plain).map_err(ChunkError::Io)?,
-            Sink::Text(buf) => buf[offset as usize..][..plain.len()].copy_from_slice(&plain),
+            Sink::File(part) => part.write_at(offset, content).map_err(ChunkError::Io)?,
+            Sink::Text(buf) => buf[offset as usize..][..content.len()].copy_from_slice(content),
         }
         self.received[index as usize] = true;
         self.count += 1;
-        Ok(plain.len() as u64)
+        Ok(content.len() as u64)
     }
 
     pub fn complete(&self) -> bool {
@@ -155,7 +157,6 @@ impl Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::chunk_payload;
 
     fn meta(kind: &str, size: u64) -> ItemMeta {
         ItemMeta {
@@ -171,32 +172,33 @@ mod tests {
         }
     }
 
-    fn chunk(
-        keys: &SessionKeys,
-        id: &str,
-        i: u64,
-        total: u64,
-        plain: &[u8],
-    ) -> (Value, Vec<Vec<u8>>) {
-        let (p, data) = chunk_payload(keys, id, i, total, plain, None);
-        (p["chunk"].clone(), vec![data])
+    fn origin() -> Origin {
+        Origin {
+            from: "a".into(),
+            sender: None,
+        }
     }
 
     #[test]
     fn out_of_order_chunks_land_at_their_offsets_on_disk() {
-        let keys = SessionKeys::cheap("p");
         let dir = tempfile::tempdir().unwrap();
         let size = CHUNK_SIZE * 2 + 10;
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        let mut inc = Incoming::new("id", 3, "a", meta("file", size), dir.path()).unwrap();
+        let mut inc = Incoming::new(
+            "id",
+            3,
+            origin(),
+            meta("file", size),
+            dir.path(),
+            Layout::V2,
+        )
+        .unwrap();
         for i in [2u64, 0, 1] {
-            let part = &body[(i * CHUNK_SIZE) as usize..][..chunk_len(i, size) as usize];
-            if i == 0 {
-                assert_eq!(inc.first_missing(), 0);
-            }
-            let (c, b) = chunk(&keys, "id", i, 3, part);
-            assert_eq!(inc.accept(&keys, &c, &b).unwrap(), part.len() as u64);
-            assert_eq!(inc.accept(&keys, &c, &b).unwrap(), 0, "duplicate");
+            let part = &body[(i * CHUNK_SIZE) as usize..][..Layout::V2.chunk_len(i, size) as usize];
+            assert!(inc.wants(i));
+            assert_eq!(inc.accept(i, part).unwrap(), part.len() as u64);
+            assert_eq!(inc.accept(i, part).unwrap(), 0, "duplicate");
+            assert!(!inc.wants(i));
         }
         assert!(inc.complete());
         let Finished::File(path) = inc.finish(false).unwrap() else {
@@ -206,41 +208,83 @@ mod tests {
     }
 
     #[test]
-    fn chunks_that_do_not_fit_are_refused() {
-        let keys = SessionKeys::cheap("p");
+    fn v3_bodies_keep_their_size_and_refuse_padding_that_is_not_zero() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Incoming::new("id", 2, "a", meta("file", 5), dir.path()).is_err());
-        // A sender's consistent but huge claim is refused before anything is allocated.
-        let huge = u64::MAX - 1;
-        let total = sharethings_protocol::format::chunks::chunk_count(huge);
-        assert!(Incoming::new("id", total, "a", meta("file", huge), dir.path()).is_err());
-        let mut inc = Incoming::new("id", 1, "a", meta("text", 5), dir.path()).unwrap();
-        let (c, b) = chunk(&keys, "id", 0, 1, b"toolong");
-        assert!(matches!(
-            inc.accept(&keys, &c, &b),
-            Err(ChunkError::Corrupt(_))
-        ));
-        let (c, b) = chunk(&keys, "other", 0, 1, b"hello");
-        assert!(matches!(
-            inc.accept(&keys, &c, &b),
-            Err(ChunkError::Integrity)
-        ));
-        let (c, b) = chunk(&keys, "id", 1, 1, b"hello");
-        assert!(matches!(
-            inc.accept(&keys, &c, &b),
-            Err(ChunkError::Corrupt(_))
-        ));
-        let (mut c, b) = chunk(&keys, "id", 0, 1, b"hello");
-        c["encryptedData"] = Value::from("AAAA");
-        assert!(matches!(
-            inc.accept(&keys, &c, &b),
-            Err(ChunkError::Corrupt(_))
-        ));
-        let (c, b) = chunk(&keys, "id", 0, 1, b"hello");
-        assert_eq!(inc.accept(&keys, &c, &b).unwrap(), 5);
-        let Finished::Text(t) = inc.finish(false).unwrap() else {
+        let size = CHUNK_SIZE + 100;
+        let total = Layout::V3.chunk_count(size);
+        assert_eq!(total, 2);
+        let body: Vec<u8> = (0..size).map(|i| (i % 13) as u8 + 1).collect();
+        let mut padded = body.clone();
+        padded.resize(
+            sharethings_protocol::format::v3::padded_size(size) as usize,
+            0,
+        );
+        let mut inc = Incoming::new(
+            "id",
+            total,
+            origin(),
+            meta("file", size),
+            dir.path(),
+            Layout::V3,
+        )
+        .unwrap();
+        let last = &padded[CHUNK_SIZE as usize..];
+        let mut dirty = last.to_vec();
+        *dirty.last_mut().unwrap() = 9;
+        assert!(matches!(inc.accept(1, &dirty), Err(ChunkError::Corrupt(_))));
+        assert!(
+            matches!(inc.accept(1, &last[..100]), Err(ChunkError::Corrupt(_))),
+            "unpadded"
+        );
+        assert_eq!(inc.accept(1, last).unwrap(), 100);
+        assert_eq!(
+            inc.accept(0, &padded[..CHUNK_SIZE as usize]).unwrap(),
+            CHUNK_SIZE
+        );
+        let Finished::File(path) = inc.finish(false).unwrap() else {
+            panic!()
+        };
+        assert_eq!(std::fs::read(path).unwrap(), body);
+        // A short text is padded to 256 bytes in one chunk and printed without the zeros.
+        let mut text =
+            Incoming::new("t", 1, origin(), meta("text", 5), dir.path(), Layout::V3).unwrap();
+        let mut plain = b"hello".to_vec();
+        plain.resize(256, 0);
+        assert_eq!(text.accept(0, &plain).unwrap(), 5);
+        let Finished::Text(t) = text.finish(false).unwrap() else {
             panic!()
         };
         assert_eq!(t, "hello");
+    }
+
+    #[test]
+    fn items_that_do_not_fit_are_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Incoming::new("id", 2, origin(), meta("file", 5), dir.path(), Layout::V2).is_err());
+        for layout in [Layout::V2, Layout::V3] {
+            let huge = u64::MAX - 1;
+            let total = layout.chunk_count(huge);
+            assert!(Incoming::new(
+                "id",
+                total,
+                origin(),
+                meta("file", huge),
+                dir.path(),
+                layout
+            )
+            .is_err());
+        }
+        assert!(Incoming::new("id", 1, origin(), meta("file", 5), dir.path(), Layout::V3).is_ok());
+        let mut inc =
+            Incoming::new("id2", 1, origin(), meta("text", 5), dir.path(), Layout::V2).unwrap();
+        assert!(matches!(
+            inc.accept(0, b"toolong"),
+            Err(ChunkError::Corrupt(_))
+        ));
+        assert!(matches!(
+            inc.accept(1, b"hello"),
+            Err(ChunkError::Corrupt(_))
+        ));
+        assert_eq!(inc.accept(0, b"hello").unwrap(), 5);
     }
 }

@@ -7,7 +7,7 @@ use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use sharethings_protocol::format::v2::{self, chunk_aad, meta_aad};
+use sharethings_protocol::format::v2::{self, meta_aad};
 
 use crate::format::SessionKeys;
 use crate::socketio::{placeholder, Message};
@@ -25,6 +25,8 @@ pub struct ItemMeta {
     pub width: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Format v2 only: format v3 names the sender from its signed roster, never from here.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sender_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: u64,
@@ -68,6 +70,8 @@ pub enum Sealed {
     Item(ItemMeta),
     Resend(Resend),
     Control(Control),
+    /// Format v3's cancel, whose sender is known (a v2 cancel is a [`Control::Cancel`]).
+    Cancel(String),
 }
 
 /// Reads sealed metadata; `None` for anything not of a documented shape (docs/protocol.md,
@@ -95,10 +99,13 @@ pub fn parse_sealed(plain: &[u8]) -> Option<Sealed> {
 
 /// A relayed `content` event opened: its envelope and what its sealed metadata says. `None`
 /// for anything that is not format v2 or does not authenticate with our key.
+#[derive(Debug)]
 pub struct Content {
     pub id: String,
     pub total_chunks: u64,
     pub from: String,
+    /// The v3 sender's device key (signed); v2 knows no sender.
+    pub sender: Option<crate::v3::keys::PublicKey>,
     pub sealed: Sealed,
 }
 
@@ -114,6 +121,7 @@ pub fn open_content(keys: &SessionKeys, payload: &Value, binaries: &[Vec<u8>]) -
     Some(Content {
         total_chunks: env["totalChunks"].as_u64()?,
         from: payload["from"].as_str().unwrap_or_default().to_string(),
+        sender: None,
         sealed: parse_sealed(&plain)?,
         id,
     })
@@ -131,33 +139,11 @@ pub fn content_payload(id: &str, total_chunks: u64, iv: &[u8], to: Option<&str>)
     p
 }
 
-/// Seals `value` as the metadata of item `id`: `(iv, ciphertext)`.
+/// Seals `value` as the v2 metadata of item `id`: `(iv, ciphertext)`.
 pub fn seal_meta<T: Serialize>(keys: &SessionKeys, id: &str, value: &T) -> (Vec<u8>, Vec<u8>) {
     let plain = serde_json::to_vec(value).expect("metadata serialises");
     let (iv, data) = keys.seal(&plain, &meta_aad(id));
     (iv.to_vec(), data)
-}
-
-/// Seals chunk `index` of `total` and returns the `chunk` payload and its attachment.
-pub fn chunk_payload(
-    keys: &SessionKeys,
-    id: &str,
-    index: u64,
-    total: u64,
-    plain: &[u8],
-    to: Option<&str>,
-) -> (Value, Vec<u8>) {
-    let (iv, data) = keys.seal(plain, &chunk_aad(id, index, total));
-    let mut p = json!({
-        "chunk": {
-            "contentId": id, "chunkIndex": index, "totalChunks": total,
-            "encryptedData": placeholder(0), "iv": BASE64.encode(&iv),
-        },
-    });
-    if let Some(to) = to {
-        p["to"] = json!(to);
-    }
-    (p, data)
 }
 
 /// Image types the web client shows inline (its PREVIEWABLE list), by file extension.

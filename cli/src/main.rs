@@ -1,13 +1,18 @@
 //! `sharethings-cli`: a command-line member of a ShareThings session. `send` delivers files,
-//! text or standard input; `receive` saves what the others share. Same protocol and the same
-//! encryption (format v2) as the web app, so either end can be a browser.
+//! text or standard input; `receive` saves what the others share; `members` shows who is in
+//! and the safety code; `invite` prints an invite link; `verify` checks the web app a server
+//! serves. Same protocol and the same encryption as the web app (format v3, and v2 for legacy
+//! sessions), so either end can be a browser.
 
 mod args;
+mod codec;
 mod connection;
+mod enter;
 mod exit;
 mod format;
 mod incoming;
 mod item;
+mod members;
 mod passphrase;
 mod progress;
 mod receive;
@@ -16,6 +21,8 @@ mod save;
 mod send;
 mod socketio;
 mod transport;
+mod v3;
+mod verify;
 mod window;
 
 use std::io::Read;
@@ -26,8 +33,8 @@ use clap::Parser;
 
 use args::{Cli, Command, Common};
 use exit::Failure;
-use format::SessionKeys;
-use room::{Room, Settings};
+use room::Settings;
+use v3::keys::RoomSecret;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -43,8 +50,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
-    // Everything that can be checked locally is checked before the slow key derivation.
+    // Everything that can be checked locally is checked before the network and the slow
+    // key derivation.
     let sources = match &cli.command {
+        Command::Verify(a) => {
+            return verify::run(&a.url, cli.common.ca.as_deref(), cli.common.allow_http)
+        }
+        Command::Invite => return print_invite(&cli.common),
         Command::Send(a) => Some(send_sources(a)?),
         Command::Receive(a) => {
             if !a.dir.is_dir() {
@@ -55,13 +67,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             None
         }
+        Command::Members(_) => None,
     };
-    let settings = settings(&cli.common)?;
-    let pass = passphrase::obtain(cli.common.passphrase_file.as_deref())?;
-    progress::note("deriving the session key");
-    let keys = SessionKeys::derive(&pass, &settings.session_id);
-    drop(pass);
-    let mut room = Room::join(settings, keys)?;
+    let (settings, invite) = settings(&cli.common)?;
+    let mut room = enter::enter(&cli.common, settings, invite)?;
     progress::note(&format!(
         "joined {} as {} ({} other member(s))",
         room.session_id(),
@@ -85,7 +94,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 once: a.once,
             },
         ),
-        (Command::Send(_), None) => unreachable!("sources are built for send"),
+        (Command::Members(a), _) => members::run(&mut room, Duration::from_secs(a.wait)),
+        _ => unreachable!("sources are built for send; verify and invite returned"),
     };
     room.leave();
     result
@@ -107,22 +117,41 @@ fn send_sources(a: &args::SendArgs) -> Result<Vec<send::Source>, Failure> {
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         return Err(Failure::Usage("standard input (-) can be sent once".into()));
     }
-    Ok(a.files
+    a.files
         .iter()
         .map(|f| {
             if f.as_os_str() == "-" {
-                send::Source::Stdin {
+                return Ok(send::Source::Stdin {
                     filename: a.filename.clone(),
-                }
-            } else {
-                send::Source::File(f.clone())
+                });
+            }
+            match std::fs::metadata(f) {
+                Ok(m) if m.is_file() => Ok(send::Source::File(f.clone())),
+                Ok(_) => Err(Failure::Usage(format!(
+                    "{}: not a regular file",
+                    f.display()
+                ))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Failure::Usage(format!(
+                    "{}: the file does not exist",
+                    f.display()
+                ))),
+                Err(e) => Err(Failure::Local(format!("{}: {e}", f.display()))),
             }
         })
-        .collect())
+        .collect()
 }
 
-fn settings(c: &Common) -> Result<Settings, Failure> {
-    let session_id = c.session.clone().ok_or_else(|| {
+/// The settings, and the room secret of an invite link (which also names the server and the
+/// session).
+fn settings(c: &Common) -> Result<(Settings, Option<RoomSecret>), Failure> {
+    let (server, session, invite) = match &c.invite {
+        Some(link) => {
+            let (server, secret) = enter::parse_invite(link)?;
+            (server, Some(secret.session_id.clone()), Some(secret))
+        }
+        None => (c.server.clone(), c.session.clone(), None),
+    };
+    let session_id = session.ok_or_else(|| {
         Failure::Usage("no session: pass --session or set SHARETHINGS_SESSION".into())
     })?;
     let chars = session_id.chars().count();
@@ -132,19 +161,40 @@ fn settings(c: &Common) -> Result<Settings, Failure> {
         ));
     }
     let client_name = c.name.clone().unwrap_or_else(host_name).trim().to_string();
-    if !(1..=32).contains(&client_name.chars().count()) {
+    if !v3::roster::valid_name(&client_name) {
         return Err(Failure::Usage(
-            "the display name must be 1 to 32 characters".into(),
+            "the display name must be 1 to 32 characters, no control characters".into(),
         ));
     }
-    let endpoint = transport::Endpoint::new(&c.server, c.ca.as_deref(), c.allow_http)
+    let endpoint = transport::Endpoint::new(&server, c.ca.as_deref(), c.allow_http)
         .map_err(|e| Failure::Usage(e.0))?;
-    Ok(Settings {
+    let settings = Settings {
         endpoint,
         session_id,
         client_name,
         reconnect_for: Duration::from_secs(c.reconnect_for),
-    })
+    };
+    Ok((settings, invite))
+}
+
+/// `invite`: the link for this session from the key store; no network.
+fn print_invite(c: &Common) -> Result<(), Failure> {
+    let (settings, _) = settings(c)?;
+    let dir = enter::store_dir()?;
+    let origin = settings.endpoint.origin();
+    let membership = v3::store::Membership::load(&dir, &origin, &settings.session_id)
+        .map_err(|e| Failure::Local(format!("the key store: {e}")))?
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "this machine is not a member of {} on {origin} (join it first)",
+                settings.session_id
+            ))
+        })?;
+    println!(
+        "{}",
+        enter::invite_link(settings.endpoint.url(), &membership.secret)
+    );
+    Ok(())
 }
 
 /// This machine's name, cut to the 32 characters a display name may have.

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use serde_json::Value;
-use sharethings_protocol::format::v2;
 
+use crate::codec::ChunkItem;
 use crate::exit::Failure;
 use crate::format::new_content_id;
-use crate::incoming::{ChunkError, Finished, Incoming};
-use crate::item::{self, Resend, Sealed};
+use crate::incoming::{ChunkError, Finished, Incoming, Origin};
+use crate::item::{Content, Control, Resend, Sealed};
 use crate::progress;
 use crate::room::{Room, RoomEvent};
 
@@ -29,6 +29,8 @@ pub struct Options {
 
 struct Receiving {
     item: Incoming,
+    /// The sender's name when the item began: v3's from the signed roster.
+    sender: String,
     bar: ProgressBar,
 }
 
@@ -53,21 +55,16 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
             Err(other) => return Err(other),
         };
         let outcomes: Vec<Outcome> = match event {
-            RoomEvent::Relayed {
-                event,
-                payload,
-                binaries,
-            } if event == "content" => {
-                on_content(room, &mut receiving, &seen, opts, &payload, &binaries)?;
-                continue;
-            }
-            RoomEvent::Relayed {
-                payload, binaries, ..
-            } => on_chunk(room, &mut receiving, &payload["chunk"], &binaries)
+            RoomEvent::Content(content) => on_content(room, &mut receiving, &seen, opts, content)?
                 .into_iter()
                 .collect(),
+            RoomEvent::Chunk { payload, binaries } => {
+                on_chunk(room, &mut receiving, &payload["chunk"], &binaries)
+                    .into_iter()
+                    .collect()
+            }
             RoomEvent::Rejoined => {
-                request_missing(room, &receiving);
+                request_missing(room, &receiving)?;
                 // A sender missing from the new member list (the session was forgotten, or
                 // it left meanwhile) will never finish its items.
                 receiving
@@ -79,10 +76,10 @@ pub fn run(room: &mut Room, opts: &Options) -> Result<(), Failure> {
             RoomEvent::MemberLeft(m) => receiving
                 .iter()
                 .filter(|(_, r)| r.item.from == m.id)
-                .map(|(id, _)| {
+                .map(|(id, r)| {
                     (
                         id.clone(),
-                        Err(format!("{} left before it was complete", m.name)),
+                        Err(format!("{} left before it was complete", r.sender)),
                     )
                 })
                 .collect(),
@@ -112,7 +109,7 @@ fn finish(
 ) -> Result<Option<Failure>, Failure> {
     r.bar.finish_and_clear();
     let name = r.item.meta.name.clone();
-    let sender = r.item.meta.sender_name.clone();
+    let sender = r.sender;
     if let Err(why) = result {
         r.item.discard();
         return Ok(Some(Failure::TransferFailed(format!("{name}: {why}"))));
@@ -138,19 +135,38 @@ fn print_text(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Local(format!("standard output: {e}")))
 }
 
+/// An opened `content`: an item starts; a cancel from the item's own sender ends it (v3; a
+/// cancel from anyone else is only noted); resend requests are the sender's business.
 fn on_content(
     room: &Room,
     receiving: &mut HashMap<String, Receiving>,
     seen: &HashSet<String>,
     opts: &Options,
-    payload: &Value,
-    binaries: &[Vec<u8>],
-) -> Result<(), Failure> {
-    let Some(content) = item::open_content(room.keys(), payload, binaries) else {
-        return Ok(());
-    };
-    let Sealed::Item(meta) = content.sealed else {
-        return Ok(()); // a resend request: we have nothing to resend
+    content: Content,
+) -> Result<Option<Outcome>, Failure> {
+    let sender = room.sender_name(&content);
+    let meta = match content.sealed {
+        Sealed::Item(meta) => meta,
+        Sealed::Cancel(id) => {
+            let Some(r) = receiving.get(&id) else {
+                return Ok(None);
+            };
+            if r.item.sender.is_some() && r.item.sender == content.sender {
+                return Ok(Some((id, Err(format!("{sender} cancelled it")))));
+            }
+            progress::note(&format!(
+                "ignored a cancel of {} from {sender}: not its sender",
+                r.item.meta.name
+            ));
+            return Ok(None);
+        }
+        Sealed::Control(Control::Clear) => {
+            progress::note(&format!(
+                "{sender} cleared the session; what was saved here stays"
+            ));
+            return Ok(None);
+        }
+        _ => return Ok(None),
     };
     // An offered item was sent before this receiver joined; it saves what is sent while it is
     // in the session, so it does not ask for the body.
@@ -159,25 +175,30 @@ fn on_content(
         || receiving.contains_key(&content.id)
         || receiving.len() >= MAX_CONCURRENT_ITEMS
     {
-        return Ok(());
+        return Ok(None);
     }
     let label = meta.name.clone();
+    let origin = Origin {
+        from: content.from,
+        sender: content.sender,
+    };
     match Incoming::new(
         &content.id,
         content.total_chunks,
-        &content.from,
+        origin,
         meta,
         &opts.dir,
+        room.layout(),
     ) {
         Ok(item) => {
             let bar = progress::bar(item.meta.size, &label);
-            receiving.insert(content.id, Receiving { item, bar });
-            Ok(())
+            receiving.insert(content.id, Receiving { item, sender, bar });
+            Ok(None)
         }
         Err(ChunkError::Io(e)) => Err(Failure::Local(format!("{}: {e}", opts.dir.display()))),
         Err(e) => {
             progress::note(&format!("ignored {label}: {e:?}"));
-            Ok(())
+            Ok(None)
         }
     }
 }
@@ -193,7 +214,23 @@ fn on_chunk(
 ) -> Option<Outcome> {
     let id = chunk["contentId"].as_str()?;
     let r = receiving.get_mut(id)?;
-    match r.item.accept(room.keys(), chunk, binaries) {
+    if chunk["chunkIndex"]
+        .as_u64()
+        .is_some_and(|i| !r.item.wants(i))
+    {
+        return None; // a duplicate: not even opened
+    }
+    let item = ChunkItem {
+        id,
+        total: r.item.total(),
+        size: r.item.meta.size,
+        sender: r.item.sender.as_ref(),
+    };
+    let result = room
+        .codec()
+        .open_chunk(&item, chunk, binaries)
+        .and_then(|(index, plain)| r.item.accept(index, &plain));
+    match result {
         Ok(added) => {
             r.bar.inc(added);
             r.item.complete().then(|| (id.to_string(), Ok(())))
@@ -205,16 +242,15 @@ fn on_chunk(
 }
 
 /// After a rejoin: one sealed resend request per unfinished item, to its sender only.
-fn request_missing(room: &mut Room, receiving: &HashMap<String, Receiving>) {
+fn request_missing(room: &mut Room, receiving: &HashMap<String, Receiving>) -> Result<(), Failure> {
     let wanted: Vec<(String, Resend)> = receiving
         .iter()
         .filter(|(_, r)| room.is_member(&r.item.from))
         .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
         .collect();
     for (to, request) in wanted {
-        let id = new_content_id();
-        let (iv, data) = item::seal_meta(room.keys(), &id, &request);
-        let payload = item::content_payload(&id, v2::CONTROL_CHUNKS, &iv, Some(&to));
-        room.emit("content", payload, &[&data]);
+        let request = serde_json::to_value(&request).expect("a resend request serialises");
+        room.emit_content(&new_content_id(), 0, &request, Some(&to))?;
     }
+    Ok(())
 }

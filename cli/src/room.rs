@@ -1,24 +1,34 @@
-//! Membership of one ShareThings session: the first join (with the fingerprint), token
-//! rejoins on a new connection after one is lost (same `clientId`, as the web client does),
-//! the member list, and the session's events handed to the caller one at a time.
+//! Membership of one ShareThings session: the first join (v2: the fingerprint; v3: a proof
+//! from the room key for the server's challenge), token rejoins on a new connection after one
+//! is lost (same `clientId`, as the web client does), the member list, and the session's
+//! events handed to the caller one at a time. In v3 the roster's business (hellos, admissions
+//! of applicants) is settled here, between the caller's calls, so that sending and receiving
+//! never see it (`room/v3.rs`).
+
+mod apply;
+mod v3;
 
 use std::time::{Duration, Instant};
 
+use data_encoding::BASE64;
 use serde_json::{json, Value};
 
+use crate::codec::{Codec, Layout};
 use crate::connection::{Connection, Lost};
 use crate::exit::Failure;
-use sharethings_protocol::route_key;
-
-use crate::format::SessionKeys;
+use crate::item::Content;
 use crate::socketio::Message;
 use crate::transport::{ConnectError, Endpoint};
+use sharethings_protocol::route_key;
+
+pub use apply::{apply, Applied, Keep};
 
 const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Pauses between reconnection attempts grow to this (socket.io-client's reconnectionDelayMax
 /// as the web client sets it).
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
+#[derive(Clone)]
 pub struct Settings {
     pub endpoint: Endpoint,
     pub session_id: String,
@@ -27,6 +37,7 @@ pub struct Settings {
     pub reconnect_for: Duration,
 }
 
+/// Another connection in the session, as the server lists it (v2 names it; v3 does not).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub id: String,
@@ -36,9 +47,10 @@ pub struct Member {
 /// What happened in the session, for the sender or the receiver to act on.
 #[derive(Debug)]
 pub enum RoomEvent {
-    /// A relayed `content` or `chunk`, payload and attachments as they came.
-    Relayed {
-        event: String,
+    /// A relayed `content`, opened: an item, or a control the caller acts on.
+    Content(Content),
+    /// A relayed `chunk`, payload and attachments as they came (opened by its item).
+    Chunk {
         payload: Value,
         binaries: Vec<Vec<u8>>,
     },
@@ -54,7 +66,7 @@ pub enum RoomEvent {
 
 pub struct Room {
     settings: Settings,
-    keys: SessionKeys,
+    codec: Codec,
     route: String,
     conn: Option<Connection>,
     token: String,
@@ -65,12 +77,22 @@ pub struct Room {
 
 impl Room {
     /// Connects and joins; creates the session if it does not exist yet.
-    pub fn join(settings: Settings, keys: SessionKeys) -> Result<Room, Failure> {
+    pub fn join(settings: Settings, codec: Codec) -> Result<Room, Failure> {
         let route = route_key(&settings.session_id);
-        let mut conn = Connection::open(&settings.endpoint, &route).map_err(connect_failure)?;
+        let conn = Connection::open(&settings.endpoint, &route).map_err(connect_failure)?;
+        Room::join_on_open(settings, codec, route, conn)
+    }
+
+    /// Joins on a connection already open (an applicant's, once admitted).
+    fn join_on_open(
+        settings: Settings,
+        codec: Codec,
+        route: String,
+        mut conn: Connection,
+    ) -> Result<Room, Failure> {
         let mut room = Room {
             settings,
-            keys,
+            codec,
             route,
             conn: None,
             token: String::new(),
@@ -79,18 +101,23 @@ impl Room {
             next_ack: 0,
         };
         let ack = room.join_on(&mut conn, false)?;
-        room.accept_join(conn, &ack);
+        room.accept_join(conn, &ack)?;
         Ok(room)
     }
 
-    pub fn keys(&self) -> &SessionKeys {
-        &self.keys
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.codec.layout()
     }
 
     pub fn session_id(&self) -> &str {
         &self.settings.session_id
     }
 
+    /// The display name this device shows the others.
     pub fn client_name(&self) -> &str {
         &self.settings.client_name
     }
@@ -101,6 +128,55 @@ impl Room {
 
     pub fn is_member(&self, id: &str) -> bool {
         self.members.iter().any(|m| m.id == id)
+    }
+
+    /// The name to show for a member's connection: v2's from the server, v3's from the
+    /// signed roster (the device whose hello came from it), never from the server.
+    pub fn name_of_client(&self, id: &str) -> String {
+        match &self.codec {
+            Codec::V2 { .. } => self
+                .members
+                .iter()
+                .find(|m| m.id == id)
+                .map_or_else(String::new, |m| m.name.clone()),
+            Codec::V3(v3) => {
+                let roster = &v3.member.stored.roster;
+                roster
+                    .device_of(id)
+                    .map_or_else(|| "an unknown device".into(), |d| roster.display_name(d))
+            }
+        }
+    }
+
+    /// The name to show for an item's or control's sender.
+    pub fn sender_name(&self, content: &Content) -> String {
+        self.codec.sender_name(content)
+    }
+
+    /// Seals and emits a `content` (an item's metadata or a control message): the ack id,
+    /// or `None` while disconnected.
+    pub fn emit_content(
+        &mut self,
+        id: &str,
+        total: u64,
+        json: &Value,
+        to: Option<&str>,
+    ) -> Result<Option<u64>, Failure> {
+        let (payload, data) = self.codec.seal_content(id, total, json, to)?;
+        Ok(self.emit("content", payload, &[&data]))
+    }
+
+    /// Seals and emits chunk `index` of item `id` (its exact plaintext).
+    pub fn emit_chunk(
+        &mut self,
+        id: &str,
+        index: u64,
+        total: u64,
+        plain: &[u8],
+        to: Option<&str>,
+    ) -> Option<u64> {
+        let (payload, data) = self.codec.seal_chunk(id, index, total, plain, to);
+        self.emit("chunk", payload, &[&data])
     }
 
     /// Emits on the current connection and returns the ack id, or `None` while disconnected
@@ -126,6 +202,8 @@ impl Room {
         if crate::exit::stop_requested() {
             return Err(Failure::Interrupted);
         }
+        self.tick()?;
+        let timeout = self.due_within(timeout);
         let Some(conn) = self.conn.as_mut() else {
             self.reconnect()?;
             return Ok(Some(RoomEvent::Rejoined));
@@ -162,11 +240,14 @@ impl Room {
             name: text(&payload["clientName"]),
         };
         Ok(match name.as_str() {
-            "content" | "chunk" => Some(RoomEvent::Relayed {
-                event: name,
-                payload,
-                binaries,
-            }),
+            "content" => match &self.codec {
+                Codec::V2 { .. } => self
+                    .codec
+                    .open_v2(&payload, &binaries)
+                    .map(RoomEvent::Content),
+                Codec::V3(_) => self.on_v3_content(&payload, &binaries)?,
+            },
+            "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
                 let m = member();
                 self.members.retain(|x| x.id != m.id);
@@ -174,9 +255,19 @@ impl Room {
                 Some(RoomEvent::MemberJoined(m))
             }
             "client-left" => {
-                let m = member();
+                let m = Member {
+                    name: self.name_of_client(&text(&payload["clientId"])),
+                    ..member()
+                };
                 self.members.retain(|x| x.id != m.id);
+                if let Some(v3) = self.codec.v3() {
+                    v3.member.stored.roster.unbind(&m.id);
+                }
                 Some(RoomEvent::MemberLeft(m))
+            }
+            "applicant" | "applicant-left" | "admit" => {
+                self.on_admission_event(&name, &payload)?;
+                None
             }
             "error" if payload["code"] == "replaced" => return Err(Failure::Replaced),
             // content-removed, all-content-cleared, and whatever later versions add.
@@ -193,7 +284,7 @@ impl Room {
                 .and_then(|mut conn| self.join_on(&mut conn, true).map(|ack| (conn, ack)));
             let pause = match attempt {
                 Ok((conn, ack)) => {
-                    self.accept_join(conn, &ack);
+                    self.accept_join(conn, &ack)?;
                     crate::progress::note("back in the session");
                     return Ok(());
                 }
@@ -213,38 +304,46 @@ impl Room {
         }
     }
 
-    /// Sends `join` and waits for its ack. A rejoin presents the token and the fingerprint:
-    /// the token keeps our clientId; the fingerprint decides if the session was forgotten.
+    /// Sends `join` and waits for its ack. A rejoin presents the token and the credential
+    /// (v2's fingerprint, v3's proof): the token keeps our clientId; the credential decides
+    /// if the session was forgotten, and brings it back.
     fn join_on(&mut self, conn: &mut Connection, rejoin: bool) -> Result<Value, Failure> {
-        let id = self.next_ack;
-        self.next_ack += 1;
-        let mut request = json!({
-            "sessionId": self.settings.session_id,
-            "clientName": self.settings.client_name,
-            "fingerprint": self.keys.fingerprint,
-        });
-        if rejoin {
-            request["token"] = json!(self.token);
-        }
-        let lost = |e: Lost| Failure::Unreachable(e.0);
-        conn.emit("join", &request, &[], Some(id)).map_err(lost)?;
-        let deadline = Instant::now() + JOIN_TIMEOUT;
-        while let Some(wait) = deadline.checked_duration_since(Instant::now()) {
-            if let Some(Message::Ack {
-                id: got, payload, ..
-            }) = conn.poll(wait).map_err(lost)?
-            {
-                if got == id {
-                    return join_result(payload);
-                }
+        let mut join = match &self.codec {
+            Codec::V2 { keys, .. } => json!({
+                "sessionId": self.settings.session_id,
+                "clientName": self.settings.client_name,
+                "fingerprint": keys.fingerprint,
+            }),
+            Codec::V3(v3) => {
+                let nonce = request(
+                    conn,
+                    &mut self.next_ack,
+                    "challenge",
+                    json!({ "sessionId": self.settings.session_id }),
+                )?;
+                let nonce = join_result(nonce)?;
+                let nonce = nonce["nonce"]
+                    .as_str()
+                    .and_then(|n| BASE64.decode(n.as_bytes()).ok())
+                    .ok_or_else(|| {
+                        Failure::Unreachable("the server's challenge has no nonce".into())
+                    })?;
+                let keys = &v3.member.keys;
+                json!({
+                    "sessionId": self.settings.session_id,
+                    "v": sharethings_protocol::format::v3::VERSION,
+                    "access": BASE64.encode(keys.access_key()),
+                    "proof": BASE64.encode(&keys.join_proof(&self.settings.session_id, &nonce)),
+                })
             }
+        };
+        if rejoin {
+            join["token"] = json!(self.token);
         }
-        Err(Failure::Unreachable(
-            "the server did not answer the join".into(),
-        ))
+        join_result(request(conn, &mut self.next_ack, "join", join)?)
     }
 
-    fn accept_join(&mut self, conn: Connection, ack: &Value) {
+    fn accept_join(&mut self, conn: Connection, ack: &Value) -> Result<(), Failure> {
         self.token = text(&ack["token"]);
         self.self_id = text(&ack["clientId"]);
         self.members = ack["clients"]
@@ -259,6 +358,7 @@ impl Room {
             })
             .unwrap_or_default();
         self.conn = Some(conn);
+        self.after_join(ack)
     }
 
     /// Leaves the session and closes the connection cleanly.
@@ -269,6 +369,34 @@ impl Room {
             conn.close();
         }
     }
+}
+
+/// Emits `event` and waits for its ack (within [`JOIN_TIMEOUT`]); other messages meanwhile
+/// are dropped (nothing is joined yet).
+fn request(
+    conn: &mut Connection,
+    next_ack: &mut u64,
+    event: &str,
+    payload: Value,
+) -> Result<Value, Failure> {
+    let id = *next_ack;
+    *next_ack += 1;
+    let lost = |e: Lost| Failure::Unreachable(e.0);
+    conn.emit(event, &payload, &[], Some(id)).map_err(lost)?;
+    let deadline = Instant::now() + JOIN_TIMEOUT;
+    while let Some(wait) = deadline.checked_duration_since(Instant::now()) {
+        if let Some(Message::Ack {
+            id: got, payload, ..
+        }) = conn.poll(wait).map_err(lost)?
+        {
+            if got == id {
+                return Ok(payload);
+            }
+        }
+    }
+    Err(Failure::Unreachable(format!(
+        "the server did not answer the {event}"
+    )))
 }
 
 /// Pauses between reconnection attempts: 200 ms, doubling up to [`MAX_BACKOFF`].
@@ -292,15 +420,23 @@ fn join_result(ack: Value) -> Result<Value, Failure> {
     if ack["success"] == true {
         return Ok(ack);
     }
-    let code = text(&ack["code"]);
-    let message = text(&ack["error"]);
-    Err(match code.as_str() {
+    Err(refusal(&ack, &ack["error"]))
+}
+
+/// The failure a refusal's code names: `payload` is a join's ack or an `error` event, which
+/// carry their text in different fields (`message`).
+fn refusal(payload: &Value, message: &Value) -> Failure {
+    let code = text(&payload["code"]);
+    match code.as_str() {
         "invalid_passphrase" => Failure::WrongPassphrase,
         "rate_limited" => Failure::RateLimited {
-            retry_after: Duration::from_millis(ack["retryAfterMs"].as_u64().unwrap_or(60_000)),
+            retry_after: Duration::from_millis(payload["retryAfterMs"].as_u64().unwrap_or(60_000)),
         },
-        _ => Failure::Refused { code, message },
-    })
+        _ => Failure::Refused {
+            code,
+            message: text(message),
+        },
+    }
 }
 
 fn connect_failure(e: ConnectError) -> Failure {
@@ -346,5 +482,10 @@ mod tests {
             join_result(json!("nonsense")),
             Err(Failure::Refused { .. })
         ));
+        // An `error` event (a refused admit) names its failure the same way.
+        let event = json!({"code": "rate_limited", "message": "x", "retryAfterMs": 2000});
+        assert!(
+            matches!(refusal(&event, &event["message"]), Failure::RateLimited { retry_after } if retry_after == Duration::from_secs(2))
+        );
     }
 }

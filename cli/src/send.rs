@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::codec::Layout;
 use crate::exit::Failure;
-use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
+use sharethings_protocol::format::chunks::{chunk_len, CHUNK_SIZE};
 
 use crate::format::new_content_id;
 use crate::item::{self, ItemMeta, Sealed};
@@ -43,10 +44,10 @@ pub struct Options {
 struct Outgoing {
     id: String,
     meta: ItemMeta,
+    /// The metadata as sealed JSON; sealed afresh for every `content` (v3 counts each).
+    meta_json: Value,
     total: u64,
     body: Body,
-    meta_iv: Vec<u8>,
-    meta_data: Vec<u8>,
 }
 
 enum Body {
@@ -55,17 +56,20 @@ enum Body {
 }
 
 impl Body {
-    fn chunk(&self, index: u64, size: u64) -> io::Result<Vec<u8>> {
+    /// Chunk `index` as the layout cuts it: the item's bytes, then (v3) zeros to its padded
+    /// length.
+    fn chunk(&self, index: u64, size: u64, layout: Layout) -> io::Result<Vec<u8>> {
         let start = index * CHUNK_SIZE;
-        let len = chunk_len(index, size) as usize;
-        match self {
-            Body::Bytes(b) => Ok(b[start as usize..start as usize + len].to_vec()),
-            Body::File(f) => {
-                let mut buf = vec![0; len];
-                f.read_exact_at(&mut buf, start)?;
-                Ok(buf)
-            }
+        let content = size.saturating_sub(start).min(CHUNK_SIZE) as usize;
+        let mut buf = vec![0; layout.chunk_len(index, size) as usize];
+        if content == 0 {
+            return Ok(buf); // a chunk of padding alone
         }
+        match self {
+            Body::Bytes(b) => buf[..content].copy_from_slice(&b[start as usize..][..content]),
+            Body::File(f) => f.read_exact_at(&mut buf[..content], start)?,
+        }
+        Ok(buf)
     }
 }
 
@@ -179,21 +183,18 @@ fn prepare(room: &Room, source: Source) -> Result<Outgoing, Failure> {
         size,
         width: None,
         height: None,
-        sender_name: room.client_name().into(),
+        sender_name: room.codec().name_in_metadata().unwrap_or_default().into(),
         created_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
         offered: false,
     };
-    let id = new_content_id();
-    let (meta_iv, meta_data) = item::seal_meta(room.keys(), &id, &meta);
     Ok(Outgoing {
-        id,
-        total: chunk_count(size),
+        id: new_content_id(),
+        total: room.layout().chunk_count(size),
+        meta_json: serde_json::to_value(&meta).expect("metadata serialises"),
         meta,
         body,
-        meta_iv,
-        meta_data,
     })
 }
 
@@ -257,21 +258,26 @@ impl Sender<'_> {
             }
             let out = &self.items[job.item];
             if matches!(meta, MetaState::Unsent) {
-                let p = item::content_payload(&id, total, &out.meta_iv, job.to.as_deref());
-                if let Some(ack) = self.room.emit("content", p, &[&out.meta_data]) {
+                let meta_json = out.meta_json.clone();
+                if let Some(ack) =
+                    self.room
+                        .emit_content(&id, total, &meta_json, job.to.as_deref())?
+                {
                     meta = MetaState::Waiting(ack);
                 }
             }
             if matches!(meta, MetaState::Acked) {
+                let layout = self.room.layout();
                 while let Some(index) = window.take() {
+                    let out = &self.items[job.item];
                     let plain = out
                         .body
-                        .chunk(index, size)
+                        .chunk(index, size, layout)
                         .map_err(|e| Failure::Local(format!("{}: {e}", out.meta.name)))?;
-                    let keys = self.room.keys();
-                    let (p, data) =
-                        item::chunk_payload(keys, &id, index, total, &plain, job.to.as_deref());
-                    match self.room.emit("chunk", p, &[&data]) {
+                    match self
+                        .room
+                        .emit_chunk(&id, index, total, &plain, job.to.as_deref())
+                    {
                         Some(ack) => chunks.insert(ack, index),
                         None => break,
                     };
@@ -321,15 +327,7 @@ impl Sender<'_> {
     /// and going.
     fn on_event(&mut self, event: RoomEvent) {
         match event {
-            RoomEvent::Relayed {
-                event,
-                payload,
-                binaries,
-            } if event == "content" => {
-                let Some(content) = item::open_content(self.room.keys(), &payload, &binaries)
-                else {
-                    return;
-                };
+            RoomEvent::Content(content) => {
                 let (Sealed::Resend(r), from) = (content.sealed, content.from) else {
                     return;
                 };

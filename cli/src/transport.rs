@@ -31,6 +31,7 @@ pub enum ConnectError {
 }
 
 /// Where to connect and how: the parsed server URL and, for `https://`, the TLS settings.
+#[derive(Clone)]
 pub struct Endpoint {
     url: Url,
     host: String,
@@ -74,6 +75,17 @@ impl Endpoint {
         })
     }
 
+    /// The server's origin (`https://pi.local`, `http://127.0.0.1:3001`): the key store
+    /// keeps one membership per origin and session.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+
+    /// The server URL as given (an invite link starts with it).
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
     /// The WebSocket URL of Engine.IO with the session's routing key, relative to the
     /// server URL's path (so a server behind a path prefix works too).
     fn socket_url(&self, route: &str) -> Result<Url, url::ParseError> {
@@ -89,8 +101,8 @@ impl Endpoint {
         Ok(url)
     }
 
-    /// Opens the WebSocket that carries Engine.IO.
-    pub fn open(&self, route: &str) -> Result<WebSocket<Stream>, ConnectError> {
+    /// A TCP connection to the server, with TLS for `https://`.
+    pub fn connect(&self) -> Result<Stream, ConnectError> {
         let unreachable = |e: &dyn std::fmt::Display| {
             ConnectError::Unreachable(format!("{}:{}: {e}", self.host, self.port))
         };
@@ -112,7 +124,7 @@ impl Endpoint {
         // The handshake must not hang on a silent server either.
         tcp.set_read_timeout(Some(CONNECT_TIMEOUT))
             .map_err(|e| unreachable(&e))?;
-        let stream = match &self.tls {
+        Ok(match &self.tls {
             None => Stream::Plain(tcp),
             Some(config) => {
                 let name = ServerName::try_from(self.host.clone()).map_err(|e| unreachable(&e))?;
@@ -120,7 +132,28 @@ impl Endpoint {
                     ClientConnection::new(config.clone(), name).map_err(|e| unreachable(&e))?;
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
+        })
+    }
+
+    /// `host[:port]` as a `Host` header names it.
+    pub fn host_header(&self) -> String {
+        match self.url.port() {
+            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or_default()),
+            None => self.url.host_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The path of `rel` under the server URL's path (a server behind a prefix works too).
+    pub fn path_of(&self, rel: &str) -> Result<String, url::ParseError> {
+        Ok(self.url.join(rel)?.path().to_string())
+    }
+
+    /// Opens the WebSocket that carries Engine.IO.
+    pub fn open(&self, route: &str) -> Result<WebSocket<Stream>, ConnectError> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            ConnectError::Unreachable(format!("{}:{}: {e}", self.host, self.port))
         };
+        let stream = self.connect()?;
         let ws_url = self.socket_url(route).map_err(|e| unreachable(&e))?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))

@@ -185,6 +185,10 @@ mod vectors {
         serde_json::from_str(include_str!("../../tests/vectors/format-v2.json")).unwrap()
     }
 
+    pub fn format_v3() -> Value {
+        serde_json::from_str(include_str!("../../tests/vectors/format-v3.json")).unwrap()
+    }
+
     pub fn route_key() -> Value {
         serde_json::from_str(include_str!("../../tests/vectors/route-key.json")).unwrap()
     }

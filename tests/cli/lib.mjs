@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO, waitFor } from '../deploy/lib.mjs';
 import { join, joined } from '../e2e/harness.mjs';
@@ -15,17 +16,29 @@ export const PASS = 'amber-comet-lake-seven-violet-plum';
 export const MiB = 1024 * 1024;
 
 const running = new Set();
+const stores = [];
 process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
+  for (const d of stores) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** A key store folder of its own (a machine that is a stranger to every session). */
+export function newStore() {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sharethings-store-'));
+  stores.push(d);
+  return d;
+}
+
 /**
- * Starts the CLI with `args`; the passphrase goes in the environment, never argv.
+ * Starts the CLI with `args`; the passphrase goes in the environment, never argv (`null`:
+ * none at all). `store` is its key store folder (XDG_DATA_HOME); by default a new one, so
+ * each run is a stranger unless a test gives two runs the same machine.
  * Returns { child, out(), err(), exited (resolves with the exit code), peakRssKiB() }.
  */
-export function cli(args, { server, session, passphrase = PASS, ca, input, env = {}, name = 'cli' } = {}) {
+export function cli(args, { server, session, passphrase = PASS, ca, input, env = {}, name = 'cli', store } = {}) {
   const vars = {
     PATH: process.env.PATH,
+    XDG_DATA_HOME: store ?? newStore(),
     SHARETHINGS_SERVER: server,
     SHARETHINGS_SESSION: session,
     SHARETHINGS_NAME: name,
@@ -34,7 +47,7 @@ export function cli(args, { server, session, passphrase = PASS, ca, input, env =
     ...env,
   };
   const child = spawn(CLI, args, {
-    env: Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined)),
+    env: Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined && v !== null)),
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -129,4 +142,81 @@ export async function browserIn(suite, base, session, name, { insecureCert = fal
 export async function seesMember(page, name) {
   await waitFor(`the web app to list ${name}`, async () =>
     (await page.getByTestId('member-name').allInnerTexts()).some((n) => n.startsWith(name)));
+}
+
+/**
+ * A loopback proxy to `port` that understands the WebSocket frames the server sends (they
+ * are unmasked) and lets a test see, change, drop and inject them: a misbehaving server as
+ * the client sees it. `onText(text)` returns the text to pass on (or `null` to drop it);
+ * every server → client Socket.IO event is kept in `events()` as { text, binaries } (a binary
+ * event with its attachments), and `inject(event)` sends one again to every client. `port`:
+ * the port to listen on (default: a free one), so that a second proxy has the same address.
+ */
+export async function frameProxy(port, { onText = (t) => t, port: listen = 0 } = {}) {
+  const clients = new Set();
+  const events = [];
+  const frame = (opcode, payload) => {
+    const len = payload.length;
+    const head = len < 126 ? Buffer.from([0x80 | opcode, len])
+      : len < 65536 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 255])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(len)); return b; })()]);
+    return Buffer.concat([head, payload]);
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    clients.add(client);
+    client.pipe(upstream);
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    let pending = null; // a binary event waiting for its attachments
+    upstream.on('data', (data) => {
+      buf = Buffer.concat([buf, data]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        client.write(buf.subarray(0, end + 4));
+        buf = buf.subarray(end + 4);
+        upgraded = true;
+      }
+      for (;;) {
+        if (buf.length < 2) return;
+        const opcode = buf[0] & 0x0f;
+        let len = buf[1] & 0x7f;
+        let off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + len) return;
+        let payload = buf.subarray(off, off + len);
+        buf = buf.subarray(off + len);
+        if (opcode === 1) {
+          const text = onText(payload.toString('utf8'));
+          if (text === null) continue;
+          payload = Buffer.from(text, 'utf8');
+          const m = /^45(\d+)-/.exec(text);
+          if (m) pending = { text, binaries: [], want: Number(m[1]) };
+          else if (text.startsWith('42')) events.push({ text, binaries: [] });
+        } else if (opcode === 2 && pending) {
+          pending.binaries.push(Buffer.from(payload));
+          if (pending.binaries.length === pending.want) { events.push(pending); pending = null; }
+        }
+        client.write(frame(opcode, payload));
+      }
+    });
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => { clients.delete(client); b.destroy(); });
+    }
+  });
+  await new Promise((resolve) => server.listen(listen, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    events: () => events,
+    inject(event) {
+      for (const c of clients) {
+        c.write(frame(1, Buffer.from(event.text, 'utf8')));
+        for (const b of event.binaries) c.write(frame(2, b));
+      }
+    },
+    close: () => new Promise((resolve) => { server.close(resolve); for (const c of clients) c.destroy(); }),
+  };
 }

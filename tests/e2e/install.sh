@@ -23,7 +23,7 @@ if ! node_ok; then
   node_ok || { echo "could not install Node.js >= 20.19" >&2; exit 1; }
 fi
 
-# The vector generator's only dependency besides the standard library.
+# The vector generators' dependency besides the standard library (and libsodium, below).
 if ! command -v python3 >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y python3
@@ -35,6 +35,12 @@ if ! python3 -c 'import cryptography' 2>/dev/null; then
   fi
   python3 -m pip install --quiet cryptography ||
     python3 -m pip install --quiet --break-system-packages cryptography
+fi
+
+# The v3 generator's ristretto255 is libsodium's, loaded through ctypes (PyNaCl does not bind it).
+if ! ldconfig -p | grep -q 'libsodium\.so\.23'; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y libsodium23
 fi
 
 (cd "$root/web" && npm ci --no-audit --no-fund)

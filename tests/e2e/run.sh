@@ -28,6 +28,8 @@ check "web: lint" npm run --silent lint
 check "web: typecheck" npm run --silent typecheck
 check "vectors: generator reproduces the committed vectors" \
   bash -c "python3 '$root/tests/vectors/generate.py' | cmp - '$root/tests/vectors/format-v2.json'"
+check "vectors: the v3 generator reproduces the committed vectors (and the CPace draft's)" \
+  bash -c "python3 '$root/tests/vectors/generate_v3.py' | cmp - '$root/tests/vectors/format-v3.json'"
 
 # Vitest: count its own tests.
 npx vitest run --reporter=default --reporter=json --outputFile="$logs/vitest.json" >"$logs/vitest.out" 2>&1
