@@ -5,15 +5,18 @@
 #
 # Suites: rust (cargo test, every workspace member), node (socket.io-client interop), attack
 # (the security review's attacks on the release binary), e2e (web client checks and the
-# browser), cli (the command-line client against the server, Chromium and HAProxy), deploy
-# (ARM builds under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`.
-# The deploy suite's cold builds start first, in the background (see below), so deploy is last.
+# browser), cli (the command-line client against the server, Chromium and HAProxy), net (two
+# Chromiums and the CLI over shaped Wi-Fi links in network namespaces), deploy (ARM builds
+# under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`; `soak` (a 5-minute
+# soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
+# background (see below), so deploy is last, and net, mostly waiting on shaped links and
+# dropouts, runs just before it, while a fresh machine's warm-up is still busy.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 
-if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node attack e2e cli deploy); fi
+if [ "$#" -gt 0 ]; then suites=("$@"); else suites=(rust node attack e2e cli net deploy); fi
 
 passed=0
 failed=0

@@ -44,6 +44,11 @@ usage: cargo run --release --example bench -- [options]
                      (to measure a modified copy)
   --relay-sessions N sessions of 1 sender and 3 receivers relaying at once in --haproxy
                      mode, each sending --chunks / N chunks (default 12)
+  --soak MINUTES     instead: 50 members in 10 sessions churning for MINUTES (joins,
+                     leaves, dropped connections, texts, files of 1 KB-20 MB), sampled
+                     every 10 s; a table, a PNG plot, and a check that the server
+                     returns to idle (docs/bench.md)
+  --soak-png PATH    where --soak writes its plot (default target/soak.png)
   --inbox-disk MIB   instead: the inbox on disk (INBOX_DIR) on an ext4 loop device whose
                      reads are throttled like an SD card's (root only): bytes written per
                      byte kept, how long the loop keeps others waiting while a late
@@ -105,6 +110,9 @@ pub struct Options {
     pub inbox_disk: Option<usize>,
     pub order_events: usize,
     pub http_seconds: f64,
+    /// `--soak MINUTES`.
+    pub soak: Option<f64>,
+    pub soak_png: Option<String>,
 }
 
 impl Options {
@@ -133,6 +141,8 @@ impl Options {
             inbox_disk: None,
             order_events: 1000,
             http_seconds: 1.0,
+            soak: None,
+            soak_png: None,
         };
         let mut args = args;
         while let Some(flag) = args.next() {
@@ -200,6 +210,16 @@ impl Options {
                         .filter(|n| *n <= 64)
                         .ok_or_else(|| bad("not a count (1 to 64)"))?
                 }
+                "--soak" => {
+                    o.soak = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|m: &f64| *m >= 0.5 && *m <= 24.0 * 60.0)
+                            .ok_or_else(|| bad("not a number of minutes (0.5 to 1440)"))?,
+                    )
+                }
+                "--soak-png" => o.soak_png = Some(value),
                 "--inbox-disk" => {
                     o.inbox_disk = Some(
                         positive(&value)
@@ -215,6 +235,11 @@ impl Options {
         }
         if o.compare_with.is_some() && (o.target.is_some() || o.haproxy.is_some()) {
             return Err("--peer and --baseline-bin start their own servers; they cannot use --target or --haproxy".into());
+        }
+        if o.soak.is_some()
+            && (o.compare_with.is_some() || o.target.is_some() || o.haproxy.is_some())
+        {
+            return Err("--soak starts its own server; it cannot be combined with --peer, --baseline-bin, --target or --haproxy".into());
         }
         if o.haproxy.is_some() && o.target.is_some() {
             return Err("--haproxy starts its own processes; it cannot use --target".into());

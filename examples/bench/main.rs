@@ -55,10 +55,12 @@ mod fan_out;
 mod haproxy;
 mod http;
 mod order;
+mod plot;
 mod process;
 mod procfs;
 mod record;
 mod relay;
+mod soak;
 mod target;
 mod ws;
 
@@ -98,6 +100,9 @@ fn main() -> ExitCode {
 
 fn run(o: &Options) -> Result<(), String> {
     println!("machine: {}; {}", procfs::machine(), procfs::load());
+    if let Some(minutes) = o.soak {
+        return soak::soak_mode(o, minutes);
+    }
     if let Some(processes) = o.haproxy {
         return cluster::haproxy_mode(o, processes);
     }

@@ -24,10 +24,24 @@ impl Rng {
     }
 
     pub fn mask(&mut self) -> [u8; 4] {
+        (self.next() as u32).to_le_bytes()
+    }
+
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 as u32).to_le_bytes()
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0); the soak's random choices.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next().checked_rem(n).unwrap_or(0)
+    }
+
+    /// A number in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

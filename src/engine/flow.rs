@@ -143,6 +143,7 @@ impl Engine {
         r.waiters.push(sender);
         if let Some(s) = self.sessions.get_mut(sender) {
             s.held_by = s.held_by.saturating_add(1);
+            s.held_since_ping = true;
             if s.held_by == 1 {
                 if let Some(conn) = s.transport.input_conn() {
                     self.actions.push_back(Action::PauseRead { conn });

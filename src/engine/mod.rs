@@ -364,6 +364,14 @@ impl Engine {
         id: SessionId,
         packet: Incoming,
     ) {
+        if matches!(
+            packet,
+            Incoming::Text(PacketKind::Message, _) | Incoming::Binary(_)
+        ) {
+            if let Some(s) = self.sessions.get_mut(id) {
+                s.heard_since_ping |= s.heartbeat == Heartbeat::AwaitingPong;
+            }
+        }
         match packet {
             Incoming::Text(PacketKind::Message, data) => {
                 self.events

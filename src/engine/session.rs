@@ -132,6 +132,12 @@ pub(super) struct Session {
     pub(super) layer_deadline: Option<TimerId>,
     /// How many congested receivers this session waits for.
     pub(super) held_by: u32,
+    /// Held at some time since its last ping: the server may not have read its pong (see
+    /// `heartbeat.rs`).
+    pub(super) held_since_ping: bool,
+    /// A message arrived since its last ping: the client is alive, its pong maybe queued
+    /// behind its own messages (see `heartbeat.rs`).
+    pub(super) heard_since_ping: bool,
     /// Senders paused until this session drains.
     pub(super) waiters: Vec<SessionId>,
     pub(super) remote: IpAddr,
@@ -161,11 +167,19 @@ impl Session {
             stall_timer: None,
             layer_deadline: None,
             held_by: 0,
+            held_since_ping: false,
+            heard_since_ping: false,
             waiters: Vec::new(),
             remote,
             query: query.to_string(),
             mount,
         }
+    }
+
+    /// Whether its pong may be late for a reason the server knows of: it was held since its
+    /// ping, or sent messages since (`heartbeat.rs`).
+    pub(super) fn gets_more_time(&self) -> bool {
+        self.held_since_ping || self.heard_since_ping
     }
 
     pub(super) fn upgrading(&self) -> bool {

@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// Where a WebSocket frame joins a connection's send queue.
+enum Place {
+    /// Behind everything queued.
+    InOrder,
+    /// Ahead of every frame not yet begun (`OutQueue::push_ahead`).
+    Ahead,
+}
+
 impl<L: Layer> Server<L> {
     /// Reads a WebSocket message by message: the application sees each one (and may pause
     /// this sender for backpressure) before the next is read, so a paused sender overshoots
@@ -107,11 +115,15 @@ impl<L: Layer> Server<L> {
         opcode: tungstenite::protocol::frame::coding::OpCode,
         payload: Bytes,
         accounted: usize,
+        place: Place,
     ) {
         if let Some(conn) = self.conns.get_mut(id) {
             let (header, len) = ws::frame_header(opcode, payload.len());
-            conn.out
-                .push(header.get(..len).unwrap_or_default(), payload, accounted);
+            let header = header.get(..len).unwrap_or_default();
+            match place {
+                Place::InOrder => conn.out.push(header, payload, accounted),
+                Place::Ahead => conn.out.push_ahead(header, payload, accounted),
+            }
             self.turn.wants_write(id);
         }
     }
@@ -144,6 +156,7 @@ impl<L: Layer> Server<L> {
             ws::CLOSE,
             Bytes::copy_from_slice(&code.to_be_bytes()),
             0,
+            Place::InOrder,
         );
         self.transition(id, State::Closing { drain });
     }
@@ -173,6 +186,13 @@ impl<L: Layer> Server<L> {
                 }
             }
             Action::SendWs { conn, frame } => {
+                // The Engine.IO ping goes out ahead of the chunks queued for a slow link
+                // (OutQueue::push_ahead); everything else in order.
+                let place = if frame.is_ping() {
+                    Place::Ahead
+                } else {
+                    Place::InOrder
+                };
                 let (opcode, payload, accounted) = match frame {
                     Frame::Text(bytes) => (ws::TEXT, bytes.clone(), bytes.len()),
                     Frame::Binary(bytes) => (ws::BINARY, bytes.clone(), bytes.len()),
@@ -182,7 +202,7 @@ impl<L: Layer> Server<L> {
                     .get(conn)
                     .is_some_and(|c| matches!(c.state, State::WebSocket { .. }));
                 if open {
-                    self.queue_ws(conn, opcode, payload, accounted);
+                    self.queue_ws(conn, opcode, payload, accounted, place);
                 }
             }
             Action::CloseWs { conn, code } => {

@@ -27,6 +27,8 @@ struct Entry {
     accounted: usize,
     /// A WebSocket pong (see [`OutQueue::push_pong`]).
     pong: bool,
+    /// Queued ahead of what waited (see [`OutQueue::push_ahead`]).
+    ahead: bool,
 }
 
 impl Entry {
@@ -69,6 +71,23 @@ impl OutQueue {
         self.push_entry(prefix, body, accounted, false);
     }
 
+    /// Queues `prefix` followed by `body` ahead of every entry not yet begun, behind any
+    /// queued ahead before it. For the Engine.IO ping: the client's timer runs from ping to
+    /// ping, and on a slow link a ping behind megabytes of chunks reaches it after that timer
+    /// ran out, on a connection that is alive (issue 26). Whole messages keep their order.
+    pub fn push_ahead(&mut self, prefix: &[u8], body: Bytes, accounted: usize) {
+        self.push_entry(prefix, body, accounted, false);
+        if let Some(mut entry) = self.entries.pop_back() {
+            entry.ahead = true;
+            let at = self
+                .entries
+                .iter()
+                .take_while(|e| e.written > 0 || e.ahead)
+                .count();
+            self.entries.insert(at, entry);
+        }
+    }
+
     /// Queues a pong unless one is still waiting to go out; returns whether it was queued.
     /// RFC 6455 (5.5.3) lets an endpoint leave pings unanswered while an earlier pong is
     /// pending, so a client that sends pings and never reads holds one pong, not a pile.
@@ -95,6 +114,7 @@ impl OutQueue {
             written: 0,
             accounted,
             pong,
+            ahead: false,
         };
         self.bytes += entry.total();
         self.entries.push_back(entry);
@@ -239,6 +259,28 @@ mod tests {
         expected.extend_from_slice(b"abc");
         assert_eq!(sink.out, expected);
         assert_eq!(queue.len(), 0);
+    }
+
+    #[test]
+    fn an_entry_pushed_ahead_leaves_after_the_one_begun_and_before_those_waiting() {
+        let mut q = OutQueue::default();
+        let mut pool = BufferPool::default();
+        q.push(b"", Bytes::from_static(b"aaaa"), 4);
+        q.push(b"", Bytes::from_static(b"bbbb"), 4);
+        let mut w = Trickle {
+            out: Vec::new(),
+            limit: 2,
+            budget: 2,
+        };
+        q.write_to(&mut w, &mut pool).expect("write");
+        q.push_ahead(b"", Bytes::from_static(b"1"), 1);
+        q.push(b"", Bytes::from_static(b"cccc"), 4);
+        q.push_ahead(b"", Bytes::from_static(b"2"), 1);
+        w.budget = usize::MAX;
+        let written = q.write_to(&mut w, &mut pool).expect("write");
+        assert_eq!(w.out, b"aaaa12bbbbcccc");
+        assert_eq!(written.accounted, 14);
+        assert!(written.empty);
     }
 
     #[test]

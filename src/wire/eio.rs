@@ -35,6 +35,11 @@ impl Frame {
         Frame::Text(Bytes::from(encode_text_parts(kind, parts)))
     }
 
+    /// Whether this is the server's Engine.IO ping (`2`, no data).
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Frame::Text(b) if b.as_ref() == [PacketKind::Ping.digit()])
+    }
+
     /// Length in bytes of what is queued (for a binary frame, before any base64).
     pub fn len(&self) -> usize {
         match self {

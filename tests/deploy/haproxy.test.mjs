@@ -158,6 +158,18 @@ describe('through HAProxy', () => {
     assert.equal(await handshake({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }), 'TLSv1.3');
   }));
 
+  test('HAProxy picks ChaCha20-Poly1305 over AES-GCM, whatever order the client offers them in', () => withLogs(async () => {
+    const cipher = (opts) => new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: front.httpsPort, ca: cert.ca, ...opts });
+      s.on('secureConnect', () => { const c = s.getCipher().name; s.destroy(); resolve(c); });
+      s.on('error', reject);
+    });
+    // Node offers AES-GCM before ChaCha20 in both versions, as most clients with AES
+    // instructions do.
+    assert.equal(await cipher({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }), 'TLS_CHACHA20_POLY1305_SHA256');
+    assert.match(await cipher({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }), /^ECDHE-(ECDSA|RSA)-CHACHA20-POLY1305$/);
+  }));
+
   test('X-Forwarded-For: the server sees each real client address, never a forged one', { timeout: 60000 }, () => withLogs(async () => {
     // The server rate limits failed joins per client address (JOIN_LIMIT_PER_ADDRESS = 10 a
     // minute). An attacker at .21 forging X-Forwarded-For: 127.0.0.22 exhausts only its own

@@ -344,6 +344,38 @@ fn a_token_rejoin_within_the_grace_keeps_the_client_id_and_tells_nobody() {
     assert!(h.sent(a).is_empty(), "nothing to announce");
 }
 
+/// Issue 26: a phone's tab frozen in the background for 5 minutes answers no ping, so its
+/// connection is lost (pingInterval + pingTimeout, 45 s by default), the grace passes and the
+/// others are told it left. When the tab thaws, its token (a day's lifetime) rejoins it under
+/// the same client id, with no passphrase, and the others are told it is back: that
+/// `client-joined` is what makes them offer it what it missed.
+#[test]
+fn a_tab_frozen_for_five_minutes_rejoins_with_its_token_and_the_others_are_told() {
+    let mut h = harness();
+    let a = h.connect(ms(0));
+    let b = h.connect(ms(0));
+    join(&mut h, ms(1), a, "r", "A");
+    let first = join(&mut h, ms(2), b, "r", "B");
+    h.sent(a);
+    h.lose(ms(45_000), b);
+    h.expire(ms(45_000) + GRACE + ms(5));
+    assert!(h.sent(a)[0].starts_with(r#"42["client-left""#));
+    let thawed = h.connect(ms(300_000));
+    let token = text_of(field(&first, "token"));
+    let payload = format!(r#"{{"sessionId":"r","clientName":"B","token":"{token}"}}"#);
+    let (ack, _) = call(&mut h, ms(300_010), thawed, "join", &payload);
+    assert!(succeeded(&ack), "{ack:?}");
+    assert_eq!(
+        text_of(field(&ack, "clientId")),
+        text_of(field(&first, "clientId"))
+    );
+    let told = h.sent(a);
+    assert!(
+        told.iter().any(|m| m.starts_with(r#"42["client-joined""#)),
+        "{told:?}"
+    );
+}
+
 #[test]
 fn leaving_is_announced_at_once() {
     let mut h = harness();

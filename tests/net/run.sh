@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Wi-Fi suite (issue 26): builds the release server, the CLI and the Wi-Fi switch
+# (examples/wifi), then runs net.test.mjs: two Chromiums and the CLI in one session, each in
+# its own network namespace behind a shaped link (tests/net/lab.mjs). Needs root (network
+# namespaces). NET_PROFILES (default "good") chooses the link profiles: "good poor" for both;
+# the poor profile adds about 4 minutes (docs/testing.md). Last line: "N passed, N failed".
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo" || exit 1
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "not ok - the Wi-Fi suite needs root for its network namespaces"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if ! cargo build --release --locked --quiet -p sharethings -p sharethings-cli --bin sharethings --bin sharethings-cli --example wifi; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$logs/net.tap" "$here/net.test.mjs"
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/net.tap")
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/net.tap")
+c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$logs/net.tap")
+if [ -z "$p" ] || [ -z "$f" ]; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+f=$((f + ${c:-0}))
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ]
