@@ -58,7 +58,7 @@ function metrics(lab) {
 
 /** A lab of one profile, the server, two browsers and a CLI receiver joined in one session. */
 function profileSuite(profile) {
-  const s = { lab: undefined, browsers: [], dirs: [], cli: undefined, cliOut: '', cliDir: undefined, session: `wifi-${profile}-${process.pid}` };
+  const s = { lab: undefined, browsers: [], dirs: [], cli: undefined, cliOut: '', cliDir: undefined, cliHome: undefined, session: `wifi-${profile}-${process.pid}` };
   before(async () => {
     s.lab = await buildLab(['b1', 'b2', 'cli'].map((name) => ({ name, profile })), { congestion: CONGESTION });
     const server = s.lab.spawnIn('server', SERVER, ['--host', '0.0.0.0', '--port', String(PORT)], {
@@ -89,9 +89,11 @@ function profileSuite(profile) {
       await joined(page);
     }
     s.cliDir = mkdtempSync(joinPath(tmpdir(), 'sharethings-net-cli-'));
-    s.dirs.push(s.cliDir);
+    // The CLI's home: its key store (a format 3 session's room key) and inbox state live there.
+    s.cliHome = mkdtempSync(joinPath(tmpdir(), 'sharethings-net-home-'));
+    s.dirs.push(s.cliDir, s.cliHome);
     s.cli = s.lab.spawnIn('cli', CLI, ['receive', '--allow-http', '--dir', s.cliDir], {
-      env: { PATH: process.env.PATH, SHARETHINGS_SERVER: BASE, SHARETHINGS_SESSION: s.session, SHARETHINGS_NAME: 'terminal', SHARETHINGS_PASSPHRASE: PASS },
+      env: { PATH: process.env.PATH, HOME: s.cliHome, SHARETHINGS_SERVER: BASE, SHARETHINGS_SESSION: s.session, SHARETHINGS_NAME: 'terminal', SHARETHINGS_PASSPHRASE: PASS },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     s.cli.stdout.on('data', (d) => { s.cliOut += d; });
@@ -210,8 +212,11 @@ for (const profile of (process.env.NET_PROFILES ?? 'good').split(/\s+/).filter(B
       await b2.page.getByText(text).first().waitFor({ timeout: 60_000 });
       await waitFor(() => s.cliOut.includes(`${text}\n`), { timeout: 60_000, what: 'the text on the CLI' });
       const reply = `from the terminal on ${profile} wifi`;
+      // Another device: a home of its own, apart from the receiver's key store.
+      const home = mkdtempSync(joinPath(tmpdir(), 'sharethings-net-home-'));
+      s.dirs.push(home);
       const sender = s.lab.spawnIn('cli', CLI, ['send', '--allow-http', '--text', reply], {
-        env: { PATH: process.env.PATH, SHARETHINGS_SERVER: BASE, SHARETHINGS_SESSION: s.session, SHARETHINGS_NAME: 'reply', SHARETHINGS_PASSPHRASE: PASS },
+        env: { PATH: process.env.PATH, HOME: home, SHARETHINGS_SERVER: BASE, SHARETHINGS_SESSION: s.session, SHARETHINGS_NAME: 'reply', SHARETHINGS_PASSPHRASE: PASS },
         stdio: 'ignore',
       });
       const code = await new Promise((r) => sender.on('exit', r));
