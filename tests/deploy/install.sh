@@ -2,7 +2,7 @@
 # Installs what the deployment suite (tests/deploy/run.sh) needs on a fresh Debian 12, as
 # root, from package registries only. Idempotent: a second run installs nothing.
 #   apt: haproxy (2.6), qemu-user, openssl, systemd (systemd-analyze), node if missing;
-#        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap, cpio,
+#        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap,
 #        e2fsprogs (mkfs.ext4 -d), qemu-system-arm (qemu-system-aarch64), qemu-utils (qemu-img)
 #   cross/toolchain.sh: the private Rust cross toolchain, cross gcc, zig
 #   npm: socket.io-client, pinned by package-lock.json
@@ -20,7 +20,6 @@ missing() {
     command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
     command -v lintian >/dev/null || need+=(lintian)
     { command -v debootstrap || [ -x /usr/sbin/debootstrap ]; } >/dev/null || need+=(debootstrap)
-    command -v cpio >/dev/null || need+=(cpio)
     { command -v mkfs.ext4 || [ -x /usr/sbin/mkfs.ext4 ]; } >/dev/null || need+=(e2fsprogs)
     if ! command -v qemu-system-aarch64 >/dev/null; then
         # qemu-utils comes from the same source package and must have the same version: a
