@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Deployment suite (issues 5, 6 and 13). Run install.sh first (as root).
+# Deployment suite (issues 5, 6, 13 and 25). Run install.sh first (as root).
 #   1. cross/build.sh builds the static binaries (CROSS_TARGETS, default: the four musl
 #      targets, three for the Raspberry Pi and x86-64; "all" adds the two gnu ones), and the
 #      x86_64 server is built for the HAProxy tests (SHARETHINGS_BIN names a prebuilt one).
 #   2. packaging/build-deb.sh builds the arm64, armhf and amd64 packages from them.
 #   3. tests/deploy/vm/build-image.sh builds the Debian bookworm arm64 system that
-#      vm.test.mjs boots under qemu-system-aarch64, once: it is cached in $SHARETHINGS_TEST_CACHE (default /var/cache/sharethings-tests).
+#      vm.test.mjs boots under qemu-system-aarch64, and packaging/image/build.sh the Raspberry
+#      Pi image from the same system and the arm64 package, which image.test.mjs boots: both
+#      cached in $SHARETHINGS_TEST_CACHE (default /var/cache/sharethings-tests).
 #   4. node's test runner runs each tests/deploy/*.test.mjs file in turn.
 # tests/run.sh starts steps 1 and 3 early, beside the other suites (warm-up.sh), so here they
 # usually find their work done.
@@ -40,8 +42,9 @@ if [ -z "${SHARETHINGS_BIN:-}" ]; then
 fi
 timed "packaging/build-deb.sh: arm64, armhf and amd64 packages" bash packaging/build-deb.sh
 timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 image (cached)" bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
+timed "packaging/image/build.sh: the Raspberry Pi image" bash packaging/image/build.sh "$RASPI_IMAGE_DIR"
 
-for file in systemd cross package haproxy affine vm; do
+for file in systemd cross package haproxy affine vm image; do
     log="$(mktemp)"
     echo "# tests/deploy/$file.test.mjs"
     node --test --test-reporter=tap "tests/deploy/$file.test.mjs" >"$log" 2>&1
@@ -54,7 +57,7 @@ for file in systemd cross package haproxy affine vm; do
         failed=$((failed + 1))
     else
         # Passing tests in brief; failing ones with their whole TAP block.
-        grep -E '^ *(ok|not ok) [0-9]+ - |^# .*(exposure|members per|sizes|bytes|vm (timings|system)|lintian)' "$log" | grep -v '^    *ok' || true
+        grep -E '^ *(ok|not ok) [0-9]+ - |^# .*(exposure|members per|sizes|bytes|vm (timings|system)|image (timings|first boot|second boot)|lintian)' "$log" | grep -v '^    *ok' || true
         if [ "$f" != 0 ] || [ "${c:-0}" != 0 ]; then cat "$log"; fi
         passed=$((passed + p))
         failed=$((failed + f + ${c:-0}))
