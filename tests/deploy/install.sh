@@ -5,7 +5,8 @@
 #        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap,
 #        e2fsprogs (mkfs.ext4 -d), qemu-system-arm (qemu-system-aarch64), qemu-utils (qemu-img);
 #        for the Raspberry Pi image: dosfstools, mtools, fdisk (sfdisk), xz-utils, and
-#        openssh-client to log in to it
+#        openssh-client to log in to it; for the container image: buildah, podman, runc,
+#        slirp4netns, netavark; for the second build of the reproducibility check: rsync
 #   cross/toolchain.sh: the private Rust cross toolchain, cross gcc, zig
 #   npm: socket.io-client, pinned by package-lock.json
 set -euo pipefail
@@ -28,6 +29,12 @@ missing() {
     { command -v sfdisk || [ -x /usr/sbin/sfdisk ]; } >/dev/null || need+=(fdisk)
     command -v xz >/dev/null || need+=(xz-utils)
     command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
+    command -v rsync >/dev/null || need+=(rsync)
+    command -v buildah >/dev/null || need+=(buildah)
+    command -v podman >/dev/null || need+=(podman)
+    { command -v runc || [ -x /usr/sbin/runc ]; } >/dev/null || need+=(runc)
+    command -v slirp4netns >/dev/null || need+=(slirp4netns)
+    [ -x /usr/lib/podman/netavark ] || need+=(netavark)
     if ! command -v qemu-system-aarch64 >/dev/null; then
         # qemu-utils comes from the same source package and must have the same version: a
         # backported qemu-utils either blocks Debian's qemu-system-arm or is removed by it, and

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The second build of release.test.mjs's reproducibility check: this tree built again in
+# another folder, by the same recipes.
+#
+#   tests/deploy/reproduce.sh DIR     # DIR: REPRODUCE_DIR of tests/deploy/cache-env.sh
+#
+# DIR/src is a copy of the work tree (what git would commit: tracked and new files, not
+# ignored ones); in it
+#   - cross/build.sh builds the server and the command-line client for
+#     aarch64-unknown-linux-musl (the Raspberry Pi image's and the arm64 package's binaries)
+#     into DIR/cross/dist, exactly as the first build did (the same packages in one cargo
+#     run: cargo unifies the features of the packages it builds together);
+#   - the web client is built with its own `npm ci` into DIR/web-build.
+# release.test.mjs compares them with the first build: the binaries of target/cross/dist and
+# the committed assets/ (which the e2e suite proves to be this clone's own build of web/).
+#
+# What it costs is kept low by keeping DIR per machine: the copy changes only the files whose
+# contents differ (so cargo, which looks at their dates, rebuilds only what changed), the
+# second cargo build has its own target directory there (one target's full build the first
+# time, the workspace crates and the links after a change, nothing when nothing changed), and
+# the web client is built again only when a file under web/ changed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+dir="${1:?usage: tests/deploy/reproduce.sh DIR}"
+target=aarch64-unknown-linux-musl
+
+say() { printf 'reproduce: %s\n' "$*" >&2; }
+
+mkdir -p "$dir"
+exec 9>"$dir.lock"
+flock 9
+
+# The copy: contents only (no dates), so that an unchanged file keeps the date cargo saw.
+# Git's ignored files (target/, node_modules/) are neither copied nor deleted there.
+start=$(date +%s)
+mkdir -p "$dir/src"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
+    rsync --recursive --links --perms --checksum --from0 --files-from=- "$repo/" "$dir/src/"
+(cd "$dir/src" && find . -path ./web/node_modules -prune -o -path ./target -prune -o \( -type f -o -type l \) -print0) |
+    while IFS= read -r -d '' f; do
+        [ -e "$repo/$f" ] || [ -L "$repo/$f" ] || rm -f "$dir/src/$f"
+    done
+say "copied to $dir/src in $(($(date +%s) - start)) s"
+
+start=$(date +%s)
+CROSS_TARGET_DIR="$dir/cross" bash "$dir/src/cross/build.sh" "$target"
+say "binaries for $target built in $dir/src in $(($(date +%s) - start)) s"
+
+# The web client: again only when something under web/ changed since the last build here.
+start=$(date +%s)
+key="$(cd "$dir/src/web" && find . -path ./node_modules -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
+if [ "$(cat "$dir/web-build.key" 2>/dev/null)" = "$key" ] && [ -d "$dir/web-build" ]; then
+    say "web client: unchanged since its last build here"
+else
+    rm -f "$dir/web-build.key"
+    cd "$dir/src/web"
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+    rm -rf "$dir/web-build"
+    npm run --silent build -- --outDir "$dir/web-build" --emptyOutDir >/dev/null
+    echo "$key" >"$dir/web-build.key"
+    say "web client built in $dir/src/web in $(($(date +%s) - start)) s"
+fi
