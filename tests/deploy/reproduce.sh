@@ -45,7 +45,9 @@ mkdir -p "$dir/src"
 say "copied to $dir/src in $(($(date +%s) - start)) s"
 
 start=$(date +%s)
-CROSS_TARGET_DIR="$dir/cross" bash "$dir/src/cross/build.sh" "$target"
+# Its own cargo directory (not the first build's CROSS_BUILD_ROOT): nothing compiled there is
+# reused here.
+CROSS_TARGET_DIR="$dir/cross" CROSS_BUILD_ROOT="$dir/cross/build" bash "$dir/src/cross/build.sh" "$target"
 say "binaries for $target built in $dir/src in $(($(date +%s) - start)) s"
 
 # The web client: again only when something under web/ changed since the last build here.
