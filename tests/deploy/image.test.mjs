@@ -107,6 +107,8 @@ async function boot(label) {
   }, { timeout: BOOT_TIMEOUT, every: 500 });
   vm.readySeconds = (Date.now() - since) / 1000;
   phase(`${label} to ready`, since);
+  // SSH starts beside ShareThings (making its host keys first), not necessarily before it.
+  await waitFor(`SSH on the guest (${label})`, async () => (await ssh(vm.ports.ssh, 'true', 60000)).rc === 0, { timeout: 5 * 60000, every: 1000 });
   return vm;
 }
 
