@@ -3,7 +3,7 @@
 # (cross/build.sh), the Debian arm64 system (packaging/image/rootfs.sh) and the VM image made
 # from it, the release build (packaging/release.sh: packages, the Raspberry Pi image, the
 # container image, SHA256SUMS) and the second build of the reproducibility check
-# (tests/deploy/reproduce.sh). On a fresh machine they are about 55 CPU-minutes, most of a
+# (tests/deploy/reproduce.sh). On a fresh machine they are about 56 CPU-minutes, most of a
 # whole run; tests/run.sh starts this at the lowest CPU and I/O priority beside the suites
 # before deploy, which leave a core idle for long stretches (one test thread, TTL waits,
 # browsers waiting on each other). tests/deploy/run.sh later runs the same steps, which find
