@@ -3,8 +3,8 @@
 #
 #   packaging/release.sh [OUT]        # default target/release-artifacts
 #
-#   1. cross/build.sh musl: the static server and command-line client for aarch64, armv7,
-#      armv6 (arm) and x86-64 (sharethings-<target>, sharethings-cli-<target>);
+#   1. cross/build.sh musl: the static server and command-line client for aarch64, ARMv6
+#      (arm, for every 32-bit Pi) and x86-64 (sharethings-<target>, sharethings-cli-<target>);
 #   2. packaging/build-deb.sh: sharethings_<version>_{arm64,armhf,amd64}.deb;
 #   3. packaging/image/build.sh: sharethings-<version>-raspi-arm64.img.xz (into RASPI_IMAGE_DIR,
 #      default target/image/raspi, from the system of ROOTFS_DIR, default target/image/rootfs);
@@ -40,7 +40,7 @@ step "Raspberry Pi image" bash "$repo/packaging/image/build.sh" "$image_dir"
 step "container image" bash "$repo/packaging/container/build.sh" "$oci"
 
 artifacts=()
-for target in aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf arm-unknown-linux-musleabihf x86_64-unknown-linux-musl; do
+for target in aarch64-unknown-linux-musl arm-unknown-linux-musleabihf x86_64-unknown-linux-musl; do
     artifacts+=("$dist/sharethings-$target" "$dist/sharethings-cli-$target")
 done
 for arch in arm64 armhf amd64; do artifacts+=("$debs/sharethings_${version}_$arch.deb"); done

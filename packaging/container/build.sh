@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the ShareThings container image: FROM scratch, holding only the static musl server
 # of cross/build.sh, for linux/amd64, linux/arm64, linux/arm/v7 and linux/arm/v6 under one
-# multi-arch manifest list, as one archive.
+# multi-arch manifest list, as one archive. Both linux/arm images carry the ARMv6 binary,
+# which runs on every 32-bit Pi (cross/build.sh): a runtime on an ARMv7 board finds its own
+# platform in the list, and the two images share one layer.
 #
 #   packaging/container/build.sh [ARCHIVE]   # default target/cross/oci/sharethings-<version>-oci.tar
 #
@@ -33,7 +35,7 @@ epoch="${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || 
 platforms=(
     "amd64 - x86_64-unknown-linux-musl"
     "arm64 v8 aarch64-unknown-linux-musl"
-    "arm v7 armv7-unknown-linux-musleabihf"
+    "arm v7 arm-unknown-linux-musleabihf"
     "arm v6 arm-unknown-linux-musleabihf"
 )
 

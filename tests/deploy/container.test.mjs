@@ -27,7 +27,8 @@ const IMAGE = `localhost/sharethings:${VERSION}`;
 const PLATFORMS = [
   { arch: 'amd64', variant: undefined, target: 'x86_64-unknown-linux-musl' },
   { arch: 'arm64', variant: 'v8', target: 'aarch64-unknown-linux-musl' },
-  { arch: 'arm', variant: 'v7', target: 'armv7-unknown-linux-musleabihf' },
+  // The ARMv6 binary under both: it runs on every 32-bit Pi (cross/build.sh).
+  { arch: 'arm', variant: 'v7', target: 'arm-unknown-linux-musleabihf' },
   { arch: 'arm', variant: 'v6', target: 'arm-unknown-linux-musleabihf' },
 ];
 const NOBODY = '65534:65534';

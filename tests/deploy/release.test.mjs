@@ -13,7 +13,7 @@ import { CROSS_DIST, REPO, TEST_CACHE, VERSION } from './lib.mjs';
 
 const OUT = process.env.RELEASE_DIR || path.join(REPO, 'target/release-artifacts');
 const SECOND = process.env.REPRODUCE_DIR || path.join(TEST_CACHE, 'reproduce');
-const TARGETS = ['aarch64-unknown-linux-musl', 'armv7-unknown-linux-musleabihf', 'arm-unknown-linux-musleabihf', 'x86_64-unknown-linux-musl'];
+const TARGETS = ['aarch64-unknown-linux-musl', 'arm-unknown-linux-musleabihf', 'x86_64-unknown-linux-musl'];
 const ARTIFACTS = [
   ...TARGETS.flatMap((t) => [`sharethings-${t}`, `sharethings-cli-${t}`]),
   ...['arm64', 'armhf', 'amd64'].map((a) => `sharethings_${VERSION}_${a}.deb`),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deployment suite (issues 5, 6, 13 and 25). Run install.sh first (as root).
 #   1. packaging/release.sh, the release build: the static binaries of cross/build.sh (the
-#      four musl targets, three for the Raspberry Pi and x86-64), the arm64, armhf and amd64
+#      three musl targets, two for the Raspberry Pi and x86-64), the arm64, armhf and amd64
 #      packages, the Raspberry Pi image (from the Debian arm64 system of
 #      packaging/image/rootfs.sh), the multi-arch container archive, and SHA256SUMS.
 #   2. cross/build.sh for CROSS_TARGETS ("all" adds the two gnu targets to the musl ones), and
