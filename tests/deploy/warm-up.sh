@@ -21,14 +21,15 @@ start=$(date +%s)
 # shellcheck disable=SC2086
 bash cross/build.sh ${CROSS_TARGETS:-musl} &
 cross=$!
-bash tests/deploy/reproduce.sh "$REPRODUCE_DIR" &
-reproduce=$!
 bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
 image=$?
 wait "$cross"
 cross=$?
-# The packages, the Raspberry Pi image and the container need the binaries (and the image
+# The second build starts from the first one's cargo directory (reproduce.sh says why), and
+# the packages, the Raspberry Pi image and the container need the binaries (and the image
 # the system the VM image was made from, built by now).
+bash tests/deploy/reproduce.sh "$REPRODUCE_DIR" &
+reproduce=$!
 release=1
 [ "$cross" = 0 ] && bash packaging/release.sh && release=0
 wait "$reproduce"
