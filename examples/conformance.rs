@@ -18,10 +18,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use miniserde::json::{Object, Value};
+use sharethings::assemble::{self, Mount};
 use sharethings::config::Config;
 use sharethings::engine::{Engine, Event, Layer, LayerTimers, Message, SessionId};
 use sharethings::metrics::Metrics;
-use sharethings::runtime::{self, Mount};
 use sharethings::socketio::{
     Application, DisconnectReason, IncomingEvent, Io, SocketId, SocketIoLayer,
 };
@@ -52,7 +52,7 @@ impl Layer for Router {
                 }
                 mine
             }
-            Event::Message(id, _) | Event::UpperTimer(id) | Event::Resumed(id) => {
+            Event::Message(id, _) | Event::LayerDeadline(id) | Event::Resumed(id) => {
                 self.echo_sessions.contains(id)
             }
             Event::Close(id, _) => self.echo_sessions.remove(id),
@@ -168,7 +168,7 @@ fn main() {
     let layer = Router {
         echo_sessions: HashSet::new(),
         socketio: SocketIoLayer {
-            sio: runtime::socketio(&config, &["/", "/custom"]),
+            sio: assemble::socketio(&config, &["/", "/custom"]),
             app: Conformance,
         },
     };
@@ -176,9 +176,10 @@ fn main() {
         engine_paths: vec!["/engine.io/".into(), "/socket.io/".into()],
         app_timers: 0,
         http_socket: None,
+        drained_posts: Vec::new(),
     };
     let metrics = Arc::new(Metrics::default());
-    let mut server = match runtime::build(&config, listener, mount, layer, metrics) {
+    let mut server = match assemble::build(&config, listener, mount, layer, metrics) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("conformance: {e}");

@@ -1,9 +1,10 @@
 //! Settings: every one from an environment variable and a `--flag` (the flag wins), validated
 //! once at start.
 //!
-//! The table [`SETTINGS`] is the single source of truth: `--help`, the README's configuration
-//! table and parsing all come from it. A bad value stops the server at start with a message
-//! naming the setting and the value; nothing is validated later.
+//! The table [`SETTINGS`] is the single source of truth: `--help` and parsing come from it, and
+//! a test checks that the README's configuration table lists every row with its default. A bad
+//! value stops the server at start with a message naming the setting and the value; nothing is
+//! validated later.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -44,17 +45,26 @@ settings! {
     "MAX_ATTACHMENTS", "max-attachments", "10", "Binary attachments in one Socket.IO packet at most.";
     "JSON_MAX_DEPTH", "json-max-depth", "32", "Nesting of arrays and objects in one Socket.IO packet's JSON at most (checked before parsing; deeper closes the connection).";
     "JSON_MAX_NODES", "json-max-nodes", "262144", "JSON values (keys included) in one Socket.IO packet at most (checked before parsing; more closes the connection).";
+    "JSON_MAX_EXPANSION", "json-max-expansion", "24", "Memory one Socket.IO packet's JSON may take once parsed, as a multiple of its length, plus 64 KiB (estimated before parsing from what the parser allocates per value; more closes the connection).";
     "MAX_ATTACHMENT_BYTES", "max-attachment-bytes", "4194304", "Bytes of binary attachments in one Socket.IO packet at most.";
     "ATTACHMENT_TIMEOUT", "attachment-timeout", "60000", "Milliseconds a binary Socket.IO packet's attachments have to arrive after its text (the connection is closed after).";
     "SEND_QUEUE_BYTES", "send-queue-bytes", "8388608", "Bytes queued for one client at most; above half of it senders feeding that client are paused.";
-    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503). The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
+    "MEMORY_BUDGET", "memory-budget", "134217728", "Bytes the server may hold for all clients together (queues, requests and messages being read, session inboxes); a new large input past it is refused (WebSocket close 1013, polling 503), and an answer sent in pieces (inbox listings and fetches) stops short of it. The default leaves half of the systemd unit's MemoryMax=256M for everything else.";
     "STALL_TIMEOUT", "stall-timeout", "30000", "Milliseconds a client may have bytes queued for it and read none of them before it is disconnected.";
     "SESSION_TIMEOUT", "session-timeout", "600000", "Milliseconds an empty ShareThings session is kept before it expires (longer while its inbox keeps items).";
-    "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later.";
+    "INBOX_TTL", "inbox-ttl", "3600000", "Milliseconds an item waits in the inbox of a session whose creator turned it on, for devices that join later: at most a day in memory, at most 7 days (604800000) with INBOX_DIR.";
     "INBOX_BYTES", "inbox-bytes", "33554432", "Bytes one session's inbox keeps at most; past it an item is still relayed to the members online but not kept (inbox_full).";
-    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes all inboxes keep together at most, and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
+    "INBOX_META_BYTES", "inbox-meta-bytes", "16384", "Largest item the inbox keeps metadata for, in bytes: its envelope and sealed metadata together; a larger one is still relayed to the members online but not kept (inbox_item_too_large).";
+    "INBOX_TOTAL_BYTES", "inbox-total-bytes", "67108864", "Bytes of memory all inboxes take together at most (with INBOX_DIR, their index), and never more than half of MEMORY_BUDGET (which counts them); past it: server_inbox_full. 0 turns inboxes off.";
+    "INBOX_DIR", "inbox-dir", "", "Directory where inboxes keep their items (ciphertext, never keys or plaintext), so that they outlive a restart; created 0700. Unset: inboxes are in memory only. INBOX_BYTES then counts bytes on disk per session.";
+    "INBOX_DISK_BYTES", "inbox-disk-bytes", "1073741824", "With INBOX_DIR: bytes of files all inboxes keep together at most; past it: server_inbox_full.";
+    "INBOX_DISK_READ_BYTES", "inbox-disk-read-bytes", "524288", "With INBOX_DIR: bytes inbox listings and fetches read from disk in one turn of the event loop at most (always at least one record), so that a slow disk cannot stall every connection; an answer past it stops early with its next.";
     "REJOIN_GRACE", "rejoin-grace", "30000", "Milliseconds a member whose connection was lost stays a member, waiting for a rejoin.";
     "JOIN_TIMEOUT", "join-timeout", "30000", "Milliseconds a client has to join a ShareThings session after connecting to the Socket.IO namespace (the connection is closed after).";
+    "MAX_APPLICANTS", "max-applicants", "8", "Devices at most that may wait in one session for a member to admit them (format 3); more get too_many_applicants.";
+    "APPLICANTS_PER_ADDRESS", "applicants-per-address", "2", "Devices from one client address (IPv6 per /64) that may wait in one session at once; more get too_many_applicants.";
+    "APPLICANT_TIMEOUT", "applicant-timeout", "600000", "Milliseconds a device may wait in a session for a member to admit it (twice the longest a member's throttling makes it wait); then its connection is closed (it may apply again).";
+    "ADMIT_BYTES", "admit-bytes", "16384", "Largest data of one admit message between a waiting device and a member, as canonical JSON; a larger one gets invalid_request and is not relayed.";
     "JOIN_LIMIT_PER_ADDRESS", "join-limit-per-address", "10", "Failed joins per client address per window before that address is refused.";
     "JOIN_LIMIT_PER_SESSION", "join-limit-per-session", "60", "Failed joins per session per window before joins to that session are refused.";
     "SESSIONS_PER_ADDRESS", "sessions-per-address", "32", "Sessions one client address (IPv6 per /64) may create per rate-limit window; more get rate_limited.";
@@ -64,6 +74,12 @@ settings! {
     "SERVED_HOSTS", "served-hosts", "", "Comma-separated host names devices open the server by, besides IP addresses, localhost, this machine's hostname and <hostname>.local; a request whose Host header names another gets 421 Misdirected Request (the DNS-rebinding defence). * serves any name.";
     "LOG_LEVEL", "log-level", "info", "One of error, warn, info, debug, trace, off.";
 }
+
+/// The longest deadline in milliseconds: a day is far beyond any sensible one, and it keeps
+/// Instant arithmetic safe.
+const MILLIS_MAX: u64 = 86_400_000;
+/// How long an inbox item may wait on disk at most: 7 days.
+const INBOX_DISK_TTL_MAX_MS: u64 = 7 * MILLIS_MAX;
 
 /// A setting that could not be used; the message names it and the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +132,7 @@ pub struct Config {
     pub max_attachments: usize,
     pub json_max_depth: usize,
     pub json_max_nodes: usize,
+    pub json_max_expansion: usize,
     pub max_attachment_bytes: usize,
     pub attachment_timeout: Duration,
     pub send_queue_bytes: usize,
@@ -124,9 +141,17 @@ pub struct Config {
     pub session_timeout: Duration,
     pub inbox_ttl: Duration,
     pub inbox_bytes: usize,
+    pub inbox_meta_bytes: usize,
     pub inbox_total_bytes: usize,
+    pub inbox_dir: Option<std::path::PathBuf>,
+    pub inbox_disk_bytes: u64,
+    pub inbox_disk_read_bytes: usize,
     pub rejoin_grace: Duration,
     pub join_timeout: Duration,
+    pub max_applicants: usize,
+    pub applicants_per_address: usize,
+    pub applicant_timeout: Duration,
+    pub admit_bytes: usize,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
     pub sessions_per_address: u32,
@@ -180,7 +205,7 @@ impl Config {
             }
         }
         let mut raw = RawValues { values };
-        Ok(Config {
+        let config = Config {
             host: raw.parse("HOST", "an IP address such as 0.0.0.0 or ::")?,
             port: raw.parse("PORT", "a port number 0-65535")?,
             workers: raw.count("WORKERS", 1, 256)?,
@@ -199,17 +224,26 @@ impl Config {
             max_attachments: raw.count("MAX_ATTACHMENTS", 0, 1024)?,
             json_max_depth: raw.count("JSON_MAX_DEPTH", 3, 1024)?,
             json_max_nodes: raw.count("JSON_MAX_NODES", 16, 1 << 20)?,
+            json_max_expansion: raw.count("JSON_MAX_EXPANSION", 4, 1024)?,
             max_attachment_bytes: raw.count("MAX_ATTACHMENT_BYTES", 0, 1 << 30)?,
             attachment_timeout: raw.millis("ATTACHMENT_TIMEOUT")?,
             send_queue_bytes: raw.count("SEND_QUEUE_BYTES", 4096, 1 << 31)?,
             memory_budget: raw.count("MEMORY_BUDGET", 1 << 20, usize::MAX)?,
             stall_timeout: raw.millis("STALL_TIMEOUT")?,
             session_timeout: raw.millis("SESSION_TIMEOUT")?,
-            inbox_ttl: raw.millis("INBOX_TTL")?,
+            inbox_ttl: raw.millis_up_to("INBOX_TTL", INBOX_DISK_TTL_MAX_MS)?,
             inbox_bytes: raw.count("INBOX_BYTES", 0, usize::MAX)?,
+            inbox_meta_bytes: raw.count("INBOX_META_BYTES", 256, 1 << 20)?,
             inbox_total_bytes: raw.count("INBOX_TOTAL_BYTES", 0, usize::MAX)?,
+            inbox_dir: raw.path("INBOX_DIR"),
+            inbox_disk_bytes: raw.count("INBOX_DISK_BYTES", 0, usize::MAX)? as u64,
+            inbox_disk_read_bytes: raw.count("INBOX_DISK_READ_BYTES", 4096, 1 << 30)?,
             rejoin_grace: raw.millis("REJOIN_GRACE")?,
             join_timeout: raw.millis("JOIN_TIMEOUT")?,
+            max_applicants: raw.count("MAX_APPLICANTS", 1, 1 << 16)?,
+            applicants_per_address: raw.count("APPLICANTS_PER_ADDRESS", 1, 1 << 16)?,
+            applicant_timeout: raw.millis("APPLICANT_TIMEOUT")?,
+            admit_bytes: raw.count("ADMIT_BYTES", 256, 1 << 20)?,
             join_limit_per_address: raw.parse("JOIN_LIMIT_PER_ADDRESS", "a whole number")?,
             join_limit_per_session: raw.parse("JOIN_LIMIT_PER_SESSION", "a whole number")?,
             sessions_per_address: raw.parse("SESSIONS_PER_ADDRESS", "a whole number")?,
@@ -226,7 +260,16 @@ impl Config {
                 (item == "*" || name).then(|| item.to_ascii_lowercase())
             })?,
             log_level: raw.parse("LOG_LEVEL", "one of error, warn, info, debug, trace, off")?,
-        })
+        };
+        if config.inbox_dir.is_none() && config.inbox_ttl > Duration::from_millis(MILLIS_MAX) {
+            return Err(ConfigError::Invalid {
+                setting: "INBOX_TTL",
+                value: config.inbox_ttl.as_millis().to_string(),
+                why:
+                    "more than a day needs INBOX_DIR (items in memory are lost at a restart anyway)",
+            });
+        }
+        Ok(config)
     }
 
     /// Bytes all session inboxes may keep: `INBOX_TOTAL_BYTES`, but at most half of the memory
@@ -306,16 +349,30 @@ impl RawValues {
     }
 
     fn millis(&mut self, env: &'static str) -> Result<Duration, ConfigError> {
+        self.millis_up_to(env, MILLIS_MAX)
+    }
+
+    fn millis_up_to(&mut self, env: &'static str, max: u64) -> Result<Duration, ConfigError> {
         let (setting, value) = self.get(env);
         match value.trim().parse::<u64>() {
-            // A day is far beyond any sensible deadline; it also keeps Instant arithmetic safe.
-            Ok(ms) if (1..=86_400_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+            Ok(ms) if (1..=max).contains(&ms) => Ok(Duration::from_millis(ms)),
             _ => Err(ConfigError::Invalid {
                 setting: setting.env,
                 value,
-                why: "milliseconds between 1 and 86400000",
+                why: if max == MILLIS_MAX {
+                    "milliseconds between 1 and 86400000"
+                } else {
+                    "milliseconds between 1 and 604800000"
+                },
             }),
         }
+    }
+
+    /// A path, or `None` when empty.
+    fn path(&mut self, env: &'static str) -> Option<std::path::PathBuf> {
+        let (_, value) = self.get(env);
+        let value = value.trim();
+        (!value.is_empty()).then(|| std::path::PathBuf::from(value))
     }
 
     fn list<T>(
@@ -366,6 +423,23 @@ mod tests {
         assert_eq!(small.inbox_total_cap(), 4 << 20);
         let off = Config::from_sources(args(&["--inbox-total-bytes", "0"]), |_| None).unwrap();
         assert_eq!(off.inbox_total_cap(), 0);
+    }
+
+    #[test]
+    fn an_inbox_ttl_past_a_day_needs_an_inbox_dir() {
+        let week = "604800000";
+        let err = Config::from_sources(args(&["--inbox-ttl", week]), |_| None).unwrap_err();
+        assert!(err.to_string().contains("needs INBOX_DIR"), "{err}");
+        let config =
+            Config::from_sources(args(&["--inbox-ttl", week, "--inbox-dir", "/x"]), |_| None)
+                .unwrap();
+        assert_eq!(config.inbox_ttl, Duration::from_millis(604_800_000));
+        assert!(Config::from_sources(
+            args(&["--inbox-ttl", "604800001", "--inbox-dir", "/x"]),
+            |_| { None }
+        )
+        .is_err());
+        assert_eq!(Config::default().inbox_dir, None);
     }
 
     #[test]

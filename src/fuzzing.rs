@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use miniserde::json::Value;
 
+use crate::app::join_request::JoinRequest;
 use crate::app::payload;
 use crate::front::cors::Cors;
 use crate::front::peer;
@@ -31,6 +32,7 @@ const SIO_LIMITS: sio::Limits = sio::Limits {
     attachments: 10,
     json_depth: 32,
     json_nodes: 262_144,
+    json_expansion: 24,
 };
 const MAX_HEADERS: usize = 64;
 
@@ -171,7 +173,8 @@ pub fn http_route(data: &[u8]) {
     let _ = black_box(router.route(&request, Instant::now()));
 }
 
-/// A Socket.IO event's arguments as the application checks them (join, content, chunk).
+/// A Socket.IO event's arguments as the application checks them (join in both formats,
+/// admit, content, chunk).
 pub fn app_payload(data: &[u8]) {
     let Some(packet) = text(data).and_then(|s| sio::decode(s, SIO_LIMITS).ok()) else {
         return;
@@ -189,6 +192,8 @@ pub fn app_payload(data: &[u8]) {
     let _ = black_box(payload::check_chunk(&object));
     let _ = black_box(payload::check_content(&object));
     let _ = black_box(payload::check_content_id(&object));
+    let _ = black_box(JoinRequest::parse(&object).is_ok());
+    let _ = black_box(payload::check_admit(&object, 16 * 1024));
 }
 
 /// An entry point: arbitrary bytes in, nothing out (it must only not panic).

@@ -12,7 +12,8 @@
 //! # Layers
 //!
 //! - [`wire`]: pure codecs (HTTP heads, Engine.IO packets and payloads, Socket.IO packets).
-//!   No I/O, no clock; decoding never panics.
+//!   No I/O, no clock; decoding never panics. What clients share with the server comes from
+//!   the `sharethings-protocol` crate (`protocol/`).
 //! - [`engine`]: Engine.IO v4 sessions, transports, upgrade and heartbeat. Knows nothing of
 //!   Socket.IO. Its deadlines are typed keys in the loop's one timer wheel, set through the
 //!   handle each call is given.
@@ -25,6 +26,8 @@
 //! - `fuzzing` (hidden): one entry point per decoder of network bytes, for the fuzz targets
 //!   in `fuzz/`.
 //!
+//! - [`assemble`]: wires the layers together from a [`config::Config`].
+//!
 //! What hostile clients meet (every limit a setting, each with a typed answer) is listed in
 //! `docs/security.md`; the front door owns the process-wide memory budget.
 //!
@@ -34,7 +37,10 @@
 //! - *session*: one Engine.IO session (a `Sid`); it may span a polling connection, then a
 //!   WebSocket.
 //! - *socket*: one Socket.IO socket: a session joined to a namespace.
-//! - *room*: one ShareThings sharing group. The UI calls it a "session"; the code does not.
+//! - *room*: one ShareThings sharing group, the thing people create, join and share in. People
+//!   call it a *session*: so do the web client, the docs, the settings (`MAX_SESSIONS`,
+//!   `SESSION_TIMEOUT`), the metrics (`sharethings_sessions`) and the logs ("session 1f2e…
+//!   created"). The code says room, because an Engine.IO session is another thing.
 
 #![forbid(unsafe_code)]
 // Nothing reachable from the network may panic: no unwrap, expect or unchecked indexing outside
@@ -45,6 +51,7 @@
 )]
 
 pub mod app;
+pub mod assemble;
 pub mod config;
 pub mod engine;
 pub mod front;
@@ -52,7 +59,6 @@ pub mod front;
 pub mod fuzzing;
 pub mod http;
 pub mod metrics;
-pub mod runtime;
 pub mod socketio;
 pub mod util;
 pub mod wire;

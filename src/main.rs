@@ -4,13 +4,13 @@
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use sharethings::app::{self, AppConfig, ShareThings};
+use sharethings::app::{self, AppConfig, DiskInbox, RealFiles, ShareThings};
+use sharethings::assemble::{self, Mount};
 use sharethings::config::{self, Config, ConfigError};
 use sharethings::http::{self, HttpConfig};
 use sharethings::metrics::Metrics;
-use sharethings::runtime::{self, Mount};
 use sharethings::socketio::SocketIoLayer;
 
 mod health_check;
@@ -60,17 +60,22 @@ fn run(config: &Config) -> Result<(), String> {
     let app_config = AppConfig {
         max_rooms: config.max_sessions,
         max_members: config.max_members,
-        session_timeout: config.session_timeout,
+        room_timeout: config.session_timeout,
         rejoin_grace: config.rejoin_grace,
         join_limit_per_address: config.join_limit_per_address,
         join_limit_per_session: config.join_limit_per_session,
         join_limit_window: config.join_limit_window,
         sessions_per_address: config.sessions_per_address,
         join_timeout: config.join_timeout,
+        max_applicants: config.max_applicants,
+        applicants_per_address: config.applicants_per_address,
+        applicant_timeout: config.applicant_timeout,
+        admit_bytes: config.admit_bytes,
         max_sockets: config.max_connections,
         inbox: app::InboxLimits {
             ttl: config.inbox_ttl,
             session_bytes: config.inbox_bytes,
+            meta_bytes: config.inbox_meta_bytes,
             total_bytes: config.inbox_total_cap(),
         },
     };
@@ -78,14 +83,41 @@ fn run(config: &Config) -> Result<(), String> {
         engine_paths: vec!["/socket.io/".to_string()],
         app_timers: app_config.timers_needed(),
         http_socket: Some(http.socket_path().to_path_buf()),
+        // The manifest's `share_target.action`.
+        drained_posts: vec!["/share-target".to_string()],
     };
-    let app = ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics));
+    let app = match &config.inbox_dir {
+        None => ShareThings::new(app_config, app::random_key(), started, Arc::clone(&metrics)),
+        Some(dir) => {
+            let inbox_dir =
+                |e: std::io::Error| format!("cannot use INBOX_DIR {}: {e}", dir.display());
+            let mut files = RealFiles::open(dir).map_err(inbox_dir)?;
+            let key = app::server_key(&mut files, app::random_key()).map_err(inbox_dir)?;
+            let wall_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_err(|_| "the system clock is before 1970".to_string())?
+                .as_millis();
+            let disk = DiskInbox {
+                files: Box::new(files),
+                total_bytes: config.inbox_disk_bytes,
+                read_bytes: config.inbox_disk_read_bytes,
+            };
+            ShareThings::new(app_config, key, started, Arc::clone(&metrics))
+                .with_disk_inbox(disk, u64::try_from(wall_ms).unwrap_or(u64::MAX))
+        }
+    };
+    let first_deadline = app.first_deadline();
     let layer = SocketIoLayer {
-        sio: runtime::socketio(config, &["/"]),
+        sio: assemble::socketio(config, &["/"]),
         app,
     };
-    let mut server = runtime::build(config, listener, mount, layer, metrics)
+    let mut server = assemble::build(config, listener, mount, layer, metrics)
         .map_err(|e| format!("cannot start: {e}"))?;
+    if let Some((at, key)) = first_deadline {
+        server
+            .set_app_timer(at, key)
+            .map_err(|e| format!("cannot start: {e}"))?;
+    }
     let local = server.local_addr().map_err(|e| e.to_string())?;
     log::info!(
         "ShareThings {} listening on http://{local}/",

@@ -17,15 +17,25 @@ pub enum JoinRejection {
     SessionFull,
     ServerFull,
     RateLimited,
+    AccessDenied,
+    LegacySession,
+    NewerSession,
+    NoSuchSession,
+    TooManyApplicants,
 }
 
 impl JoinRejection {
-    pub const ALL: [JoinRejection; 5] = [
+    pub const ALL: [JoinRejection; 10] = [
         JoinRejection::InvalidRequest,
         JoinRejection::InvalidPassphrase,
         JoinRejection::SessionFull,
         JoinRejection::ServerFull,
         JoinRejection::RateLimited,
+        JoinRejection::AccessDenied,
+        JoinRejection::LegacySession,
+        JoinRejection::NewerSession,
+        JoinRejection::NoSuchSession,
+        JoinRejection::TooManyApplicants,
     ];
 
     /// The protocol's error code, also used as the Prometheus label.
@@ -36,6 +46,11 @@ impl JoinRejection {
             JoinRejection::SessionFull => "session_full",
             JoinRejection::ServerFull => "server_full",
             JoinRejection::RateLimited => "rate_limited",
+            JoinRejection::AccessDenied => "access_denied",
+            JoinRejection::LegacySession => "legacy_session",
+            JoinRejection::NewerSession => "newer_session",
+            JoinRejection::NoSuchSession => "no_such_session",
+            JoinRejection::TooManyApplicants => "too_many_applicants",
         }
     }
 }
@@ -55,26 +70,35 @@ pub struct Metrics {
     pub connections_open: AtomicU64,
     /// Capacity of the connection arena (fixed at start).
     pub connection_slots: AtomicU64,
-    /// ShareThings sessions alive (with or without members).
-    pub sessions: AtomicU64,
+    /// Rooms alive, with or without members (published as `sharethings_sessions`, the
+    /// word people use).
+    pub rooms: AtomicU64,
     /// Capacity of the session arena (fixed at start).
-    pub session_slots: AtomicU64,
+    pub room_slots: AtomicU64,
     /// Members over all sessions.
     pub members: AtomicU64,
     /// Capacity of the member arena (fixed at start).
     pub member_slots: AtomicU64,
+    /// Connections waiting in a v3 session for a member to admit them.
+    pub applicants: AtomicU64,
+    /// `admit` messages relayed between applicants and members.
+    pub admit_messages: AtomicU64,
+    /// Application events received (join, relay, inbox, ...), whatever became of them.
+    pub events_received: AtomicU64,
     /// Application events relayed (one per event, not per receiver).
     pub events_relayed: AtomicU64,
     /// Bytes handed to receivers' send queues by relaying (counted once per receiver).
     pub bytes_relayed: AtomicU64,
     /// Bytes waiting in all send queues right now.
     pub queued_bytes: AtomicU64,
-    /// Bytes kept by all session inboxes.
+    /// Bytes of memory charged for all session inboxes (with `INBOX_DIR`, their index).
     pub inbox_bytes: AtomicU64,
+    /// Bytes of the inboxes' files in `INBOX_DIR`.
+    pub inbox_disk_bytes: AtomicU64,
     /// Items kept by all session inboxes.
     pub inbox_items: AtomicU64,
     /// Joins refused, by reason (indexed like [`JoinRejection::ALL`]).
-    pub rejected_joins: [AtomicU64; 5],
+    pub rejected_joins: [AtomicU64; JoinRejection::ALL.len()],
 }
 
 impl Metrics {

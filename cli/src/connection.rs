@@ -6,9 +6,11 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sharethings_protocol::eio::{self, PacketKind};
+use sharethings_protocol::{sio, DecodeError};
 use tungstenite::WebSocket;
 
-use crate::socketio::{self, Decoder, EnginePacket, Message};
+use crate::socketio::{self, Decoder, Message};
 use crate::transport::{ConnectError, Endpoint, Stream};
 
 /// How long the server has to complete the Engine.IO and Socket.IO handshakes.
@@ -39,15 +41,16 @@ impl Connection {
         let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
         let open = loop {
             match conn.read_engine(deadline).map_err(lost)? {
-                Some(EnginePacket::Open(open)) => break open,
+                Some((PacketKind::Open, json)) => break json,
                 Some(_) => continue,
                 None => return Err(ConnectError::Unreachable("no Engine.IO handshake".into())),
             }
         };
+        let open: Value = serde_json::from_str(&open)
+            .map_err(|_| lost(protocol_error(DecodeError::InvalidJson)))?;
         let ms = |key: &str| open.get(key).and_then(Value::as_u64).unwrap_or(25_000);
         conn.silence_limit = Duration::from_millis(ms("pingInterval") + ms("pingTimeout"));
-        conn.send_text(socketio::CONNECT.to_string())
-            .map_err(lost)?;
+        conn.send_text(sio::CONNECT.to_string()).map_err(lost)?;
         loop {
             match conn.poll_until(deadline).map_err(lost)? {
                 Some(Message::Connected) => return Ok(conn),
@@ -88,24 +91,27 @@ impl Connection {
                 None => return Ok(None),
             };
             let message = match frame {
-                tungstenite::Message::Text(text) => match parse(&text)? {
-                    EnginePacket::Message(packet) => self.decoder.text(&packet),
-                    EnginePacket::Ping => {
-                        self.send_text(socketio::PONG.to_string())?;
-                        continue;
+                tungstenite::Message::Text(text) => {
+                    match eio::decode_text(&text).map_err(protocol_error)? {
+                        (PacketKind::Message, packet) => self.decoder.text(packet),
+                        (PacketKind::Ping, _) => {
+                            self.send_text(eio::PONG.to_string())?;
+                            continue;
+                        }
+                        (PacketKind::Close, _) => {
+                            return Err(Lost("the server closed the session".into()))
+                        }
+                        // Open, pong, upgrade, noop: nothing to do on a direct WebSocket.
+                        _ => continue,
                     }
-                    EnginePacket::Close => {
-                        return Err(Lost("the server closed the session".into()))
-                    }
-                    EnginePacket::Open(_) | EnginePacket::Other => continue,
-                },
+                }
                 tungstenite::Message::Binary(data) => self.decoder.binary(data.to_vec()),
                 tungstenite::Message::Close(_) => {
                     return Err(Lost("the server closed the connection".into()))
                 }
                 _ => continue,
             };
-            match message.map_err(|e| Lost(format!("protocol error: {}", e.0)))? {
+            match message.map_err(protocol_error)? {
                 Some(Message::Disconnected) => {
                     return Err(Lost("the server disconnected us".into()))
                 }
@@ -115,9 +121,13 @@ impl Connection {
         }
     }
 
-    fn read_engine(&mut self, deadline: Instant) -> Result<Option<EnginePacket>, Lost> {
+    /// The next Engine.IO text packet: its kind and data.
+    fn read_engine(&mut self, deadline: Instant) -> Result<Option<(PacketKind, String)>, Lost> {
         match self.read_frame(deadline)? {
-            Some(tungstenite::Message::Text(text)) => parse(&text).map(Some),
+            Some(tungstenite::Message::Text(text)) => {
+                let (kind, data) = eio::decode_text(&text).map_err(protocol_error)?;
+                Ok(Some((kind, data.to_string())))
+            }
             Some(_) => Err(Lost("unexpected frame before the handshake".into())),
             None => Ok(None),
         }
@@ -165,13 +175,13 @@ impl Connection {
 
     /// Leaves cleanly: Socket.IO DISCONNECT, then the WebSocket close handshake (best effort).
     pub fn close(mut self) {
-        let _ = self.send_text(socketio::DISCONNECT.to_string());
+        let _ = self.send_text(sio::DISCONNECT.to_string());
         let _ = self.ws.close(None);
         let deadline = Instant::now() + Duration::from_secs(2);
         while let Ok(Some(_)) = self.read_frame(deadline) {}
     }
 }
 
-fn parse(text: &str) -> Result<EnginePacket, Lost> {
-    socketio::parse_engine(text).map_err(|e| Lost(format!("protocol error: {}", e.0)))
+fn protocol_error(e: DecodeError) -> Lost {
+    Lost(format!("protocol error: {e}"))
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 use data_encoding::BASE64;
 use serde_json::Value;
 
-use crate::format::{chunk_aad, chunk_count, chunk_len, SessionKeys, CHUNK_SIZE};
+use sharethings_protocol::format::chunks::{accepts_item, chunk_len, CHUNK_SIZE};
+use sharethings_protocol::format::v2::chunk_aad;
+
+use crate::format::SessionKeys;
 use crate::item::ItemMeta;
 use crate::save::PartFile;
 use crate::socketio::Message;
@@ -46,7 +49,8 @@ pub enum Finished {
 }
 
 impl Incoming {
-    /// Starts receiving; refuses metadata whose size and chunk count disagree.
+    /// Starts receiving; refuses, before allocating anything, metadata whose size is beyond
+    /// the format's cap or disagrees with the chunk count.
     pub fn new(
         id: &str,
         total_chunks: u64,
@@ -54,8 +58,10 @@ impl Incoming {
         meta: ItemMeta,
         dir: &Path,
     ) -> Result<Incoming, ChunkError> {
-        if total_chunks != chunk_count(meta.size) {
-            return Err(ChunkError::Corrupt("size and chunk count disagree"));
+        if !accepts_item(meta.size, total_chunks) {
+            return Err(ChunkError::Corrupt(
+                "size too large or disagrees with the chunk count",
+            ));
         }
         let sink = if meta.kind == "text" && meta.size <= MAX_TEXT_BYTES {
             Sink::Text(vec![0; meta.size as usize])
@@ -110,7 +116,7 @@ impl Incoming {
         if plain.len() as u64 != chunk_len(index, self.meta.size) {
             return Err(ChunkError::Corrupt("chunk has the wrong length"));
         }
-        let offset = index * CHUNK_SIZE as u64;
+        let offset = index * CHUNK_SIZE;
         match &mut self.sink {
             Sink::File(part) => part.write_at(offset, &plain).map_err(ChunkError::Io)?,
             Sink::Text(buf) => buf[offset as usize..][..plain.len()].copy_from_slice(&plain),
@@ -180,11 +186,11 @@ mod tests {
     fn out_of_order_chunks_land_at_their_offsets_on_disk() {
         let keys = SessionKeys::cheap("p");
         let dir = tempfile::tempdir().unwrap();
-        let size = CHUNK_SIZE as u64 * 2 + 10;
+        let size = CHUNK_SIZE * 2 + 10;
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         let mut inc = Incoming::new("id", 3, "a", meta("file", size), dir.path()).unwrap();
         for i in [2u64, 0, 1] {
-            let part = &body[(i as usize * CHUNK_SIZE)..][..chunk_len(i, size) as usize];
+            let part = &body[(i * CHUNK_SIZE) as usize..][..chunk_len(i, size) as usize];
             if i == 0 {
                 assert_eq!(inc.first_missing(), 0);
             }
@@ -204,6 +210,10 @@ mod tests {
         let keys = SessionKeys::cheap("p");
         let dir = tempfile::tempdir().unwrap();
         assert!(Incoming::new("id", 2, "a", meta("file", 5), dir.path()).is_err());
+        // A sender's consistent but huge claim is refused before anything is allocated.
+        let huge = u64::MAX - 1;
+        let total = sharethings_protocol::format::chunks::chunk_count(huge);
+        assert!(Incoming::new("id", total, "a", meta("file", huge), dir.path()).is_err());
         let mut inc = Incoming::new("id", 1, "a", meta("text", 5), dir.path()).unwrap();
         let (c, b) = chunk(&keys, "id", 0, 1, b"toolong");
         assert!(matches!(

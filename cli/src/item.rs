@@ -1,12 +1,15 @@
 //! What travels sealed inside a `content` event (docs/protocol.md; web/src/types/protocol.ts):
-//! an item's metadata, or a control message asking a sender to resend from a chunk on. Also
-//! the wire envelope both are carried in.
+//! an item's metadata, or a control message (a resend request, which the CLI answers, or a
+//! cancel, progress report or clear, which it recognises and leaves alone). Also the wire
+//! envelope both are carried in.
 
 use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::format::{chunk_aad, meta_aad, SessionKeys};
+use sharethings_protocol::format::v2::{self, chunk_aad, meta_aad};
+
+use crate::format::SessionKeys;
 use crate::socketio::{placeholder, Message};
 
 /// Sealed metadata of an item; the server never sees it.
@@ -50,18 +53,42 @@ impl Resend {
     }
 }
 
+/// A sealed control message of the web client that the CLI recognises and does not act on
+/// (docs/cli.md): it neither cancels nor paces its own sends, nor clears what it saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Cancel,
+    Progress,
+    Clear,
+}
+
 /// What a `content` event's sealed metadata turned out to be.
 #[derive(Debug, PartialEq)]
 pub enum Sealed {
     Item(ItemMeta),
     Resend(Resend),
+    Control(Control),
 }
 
+/// Reads sealed metadata; `None` for anything not of a documented shape (docs/protocol.md,
+/// "Sealed control messages").
 pub fn parse_sealed(plain: &[u8]) -> Option<Sealed> {
     let v: Value = serde_json::from_slice(plain).ok()?;
+    let has_item = v["contentId"].is_string();
     match v["kind"].as_str()? {
         "resend" => serde_json::from_value(v).ok().map(Sealed::Resend),
         "text" | "image" | "file" => serde_json::from_value(v).ok().map(Sealed::Item),
+        "cancel"
+            if has_item
+                && matches!(
+                    v["reason"].as_str(),
+                    Some("cancelled" | "unreadable" | "failed")
+                ) =>
+        {
+            Some(Sealed::Control(Control::Cancel))
+        }
+        "progress" if has_item && v["have"].is_u64() => Some(Sealed::Control(Control::Progress)),
+        "clear" if v["at"].is_number() => Some(Sealed::Control(Control::Clear)),
         _ => None,
     }
 }
@@ -77,7 +104,7 @@ pub struct Content {
 
 pub fn open_content(keys: &SessionKeys, payload: &Value, binaries: &[Vec<u8>]) -> Option<Content> {
     let env = &payload["content"];
-    if env["format"] != 2 {
+    if env["format"] != v2::VERSION {
         return None;
     }
     let id = env["contentId"].as_str()?.to_string();
@@ -95,7 +122,7 @@ pub fn open_content(keys: &SessionKeys, payload: &Value, binaries: &[Vec<u8>]) -
 /// A `content` payload (without `sessionId`, which the room adds) and its one attachment.
 pub fn content_payload(id: &str, total_chunks: u64, iv: &[u8], to: Option<&str>) -> Value {
     let mut p = json!({
-        "content": { "contentId": id, "format": 2, "totalChunks": total_chunks, "iv": BASE64.encode(iv) },
+        "content": { "contentId": id, "format": v2::VERSION, "totalChunks": total_chunks, "iv": BASE64.encode(iv) },
         "data": placeholder(0),
     });
     if let Some(to) = to {
@@ -179,6 +206,16 @@ mod tests {
             parse_sealed(resend),
             Some(Sealed::Resend(Resend::new("ab", 3)))
         );
+        assert_eq!(
+            parse_sealed(br#"{"kind":"cancel","contentId":"ab","reason":"failed"}"#),
+            Some(Sealed::Control(Control::Cancel))
+        );
+        assert_eq!(
+            parse_sealed(br#"{"kind":"cancel","contentId":"ab","reason":"bored"}"#),
+            None
+        );
+        assert_eq!(parse_sealed(br#"{"kind":"progress","have":3}"#), None);
+        assert_eq!(parse_sealed(br#"{"kind":"clear"}"#), None);
         assert_eq!(parse_sealed(br#"{"kind":"virus"}"#), None);
         assert_eq!(parse_sealed(br#"{"kind":"file","name":1}"#), None);
         assert_eq!(parse_sealed(b"\xff"), None);

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use serde_json::Value;
+use sharethings_protocol::format::v2;
 
 use crate::exit::Failure;
 use crate::format::new_content_id;
@@ -213,7 +214,7 @@ fn request_missing(room: &mut Room, receiving: &HashMap<String, Receiving>) {
     for (to, request) in wanted {
         let id = new_content_id();
         let (iv, data) = item::seal_meta(room.keys(), &id, &request);
-        let payload = item::content_payload(&id, 0, &iv, Some(&to));
+        let payload = item::content_payload(&id, v2::CONTROL_CHUNKS, &iv, Some(&to));
         room.emit("content", payload, &[&data]);
     }
 }

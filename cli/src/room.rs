@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use crate::connection::{Connection, Lost};
 use crate::exit::Failure;
-use crate::format::{route_key, SessionKeys};
+use sharethings_protocol::route_key;
+
+use crate::format::SessionKeys;
 use crate::socketio::Message;
 use crate::transport::{ConnectError, Endpoint};
 

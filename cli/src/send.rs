@@ -13,7 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::exit::Failure;
-use crate::format::{chunk_count, chunk_len, new_content_id, CHUNK_SIZE};
+use sharethings_protocol::format::chunks::{chunk_count, chunk_len, CHUNK_SIZE};
+
+use crate::format::new_content_id;
 use crate::item::{self, ItemMeta, Sealed};
 use crate::progress;
 use crate::room::{Room, RoomEvent};
@@ -54,7 +56,7 @@ enum Body {
 
 impl Body {
     fn chunk(&self, index: u64, size: u64) -> io::Result<Vec<u8>> {
-        let start = index * CHUNK_SIZE as u64;
+        let start = index * CHUNK_SIZE;
         let len = chunk_len(index, size) as usize;
         match self {
             Body::Bytes(b) => Ok(b[start as usize..start as usize + len].to_vec()),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use sharethings_protocol::eio::{self, Transport};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::WebSocket;
 use url::Url;
@@ -73,6 +74,21 @@ impl Endpoint {
         })
     }
 
+    /// The WebSocket URL of Engine.IO with the session's routing key, relative to the
+    /// server URL's path (so a server behind a path prefix works too).
+    fn socket_url(&self, route: &str) -> Result<Url, url::ParseError> {
+        let mut url = self.url.clone();
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .expect("ws and wss are valid schemes");
+        let mut url = url.join(eio::PATH.trim_start_matches('/'))?;
+        url.set_query(Some(&eio::handshake_query(
+            Transport::WebSocket,
+            Some(route),
+        )));
+        Ok(url)
+    }
+
     /// Opens the WebSocket that carries Engine.IO.
     pub fn open(&self, route: &str) -> Result<WebSocket<Stream>, ConnectError> {
         let unreachable = |e: &dyn std::fmt::Display| {
@@ -105,18 +121,7 @@ impl Endpoint {
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
         };
-        let mut ws_url = self.url.clone();
-        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
-        ws_url
-            .set_scheme(scheme)
-            .expect("ws and wss are valid schemes");
-        let mut ws_url = ws_url.join("socket.io/").map_err(|e| unreachable(&e))?;
-        ws_url
-            .query_pairs_mut()
-            .clear()
-            .append_pair("EIO", "4")
-            .append_pair("transport", "websocket")
-            .append_pair("route", route);
+        let ws_url = self.socket_url(route).map_err(|e| unreachable(&e))?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
@@ -231,6 +236,23 @@ mod tests {
         assert!(Endpoint::new("http://192.168.1.2:3001", None, true).is_ok());
         assert!(Endpoint::new("ftp://127.0.0.1", None, false).is_err());
         assert!(Endpoint::new("not a url", None, false).is_err());
+    }
+
+    #[test]
+    fn the_socket_url_carries_the_handshake_query_under_the_servers_path() {
+        let url = |server: &str| {
+            let endpoint = Endpoint::new(server, None, true).unwrap();
+            endpoint.socket_url("a8a841f9d9ff8210").unwrap().to_string()
+        };
+        let query = "EIO=4&transport=websocket&route=a8a841f9d9ff8210";
+        assert_eq!(
+            url("http://127.0.0.1:3001"),
+            format!("ws://127.0.0.1:3001/socket.io/?{query}")
+        );
+        assert_eq!(
+            url("http://pi.lan/share/?x=1"),
+            format!("ws://pi.lan/share/socket.io/?{query}")
+        );
     }
 
     #[test]

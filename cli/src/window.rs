@@ -2,7 +2,7 @@
 //! ack; after a reconnect, everything unacknowledged is sent again from the first gap (what
 //! the web client does), acknowledged chunks never again.
 
-use crate::format::MAX_UNACKED_CHUNKS;
+use sharethings_protocol::format::chunks::MAX_UNACKED_CHUNKS;
 
 pub struct Window {
     acked: Vec<bool>,

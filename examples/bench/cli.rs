@@ -44,6 +44,11 @@ usage: cargo run --release --example bench -- [options]
                      (to measure a modified copy)
   --relay-sessions N sessions of 1 sender and 3 receivers relaying at once in --haproxy
                      mode, each sending --chunks / N chunks (default 12)
+  --inbox-disk MIB   instead: the inbox on disk (INBOX_DIR) on an ext4 loop device whose
+                     reads are throttled like an SD card's (root only): bytes written per
+                     byte kept, how long the loop keeps others waiting while a late
+                     joiner fetches MIB from the cold disk (per-turn read budget on and
+                     off), and RSS with MIB kept on disk against in memory
 ";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -96,6 +101,8 @@ pub struct Options {
     pub haproxy: Option<usize>,
     pub haproxy_cfg: String,
     pub relay_sessions: usize,
+    /// `--inbox-disk MIB`: the inbox on a slow disk, with this much kept.
+    pub inbox_disk: Option<usize>,
     pub order_events: usize,
     pub http_seconds: f64,
 }
@@ -123,6 +130,7 @@ impl Options {
             haproxy: None,
             haproxy_cfg: format!("{}/haproxy/haproxy.cfg", env!("CARGO_MANIFEST_DIR")),
             relay_sessions: 12,
+            inbox_disk: None,
             order_events: 1000,
             http_seconds: 1.0,
         };
@@ -191,6 +199,13 @@ impl Options {
                     o.relay_sessions = positive(&value)
                         .filter(|n| *n <= 64)
                         .ok_or_else(|| bad("not a count (1 to 64)"))?
+                }
+                "--inbox-disk" => {
+                    o.inbox_disk = Some(
+                        positive(&value)
+                            .filter(|n| *n <= 4096)
+                            .ok_or_else(|| bad("not a size in MiB (1 to 4096)"))?,
+                    )
                 }
                 _ => return Err(format!("unknown option {flag}")),
             }

@@ -1,11 +1,15 @@
 //! A blocking Engine.IO / Socket.IO client over [`crate::ws`]: WebSocket upgrade, open,
-//! CONNECT and `join`, as the web client does them.
+//! CONNECT and `join`, as the web client does them. Packets are framed by the protocol crate
+//! (the server's, the CLI's and the integration tests'); [`read_text`] is how every figure
+//! reads a server's text frame.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use sharethings_protocol::eio::{self, Transport};
+use sharethings_protocol::route_key;
+use sharethings_protocol::sio::{self, Header, PacketKind};
 
 use crate::ws::{closed, invalid, push_frame, read_once, FrameReader, Rng, OP_CLOSE, OP_TEXT};
 use crate::STEP_TIMEOUT;
@@ -56,8 +60,9 @@ impl Client {
         self.stream.write_all(&self.scratch)
     }
 
-    /// Reads until a text message starting with `prefix`, answering pings on the way.
-    pub fn wait_for(&mut self, prefix: &str) -> io::Result<String> {
+    /// Reads until a text frame that `wanted` accepts, answering pings on the way; returns
+    /// it. `what` names it in the error.
+    pub fn wait_for(&mut self, what: &str, wanted: impl Fn(Text) -> bool) -> io::Result<String> {
         let deadline = Instant::now() + STEP_TIMEOUT;
         while Instant::now() < deadline {
             let Some(frame) = self.reader.next(&mut self.stream)? else {
@@ -69,16 +74,16 @@ impl Client {
             if frame.opcode != OP_TEXT {
                 continue;
             }
-            let text = String::from_utf8_lossy(self.reader.bytes(frame)).into_owned();
-            if text == "2" {
-                self.send_text("3")?;
-            } else if text.starts_with(prefix) {
-                return Ok(text);
+            let bytes = self.reader.bytes(frame);
+            match read_text(bytes) {
+                Text::Ping => self.send_text(eio::PONG)?,
+                text if wanted(text) => return Ok(String::from_utf8_lossy(bytes).into_owned()),
+                _ => {}
             }
         }
         Err(io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("no {prefix:?} from the server"),
+            format!("no {what} from the server"),
         ))
     }
 
@@ -98,13 +103,13 @@ impl Client {
         let start = Instant::now();
         let mut c = Client::connect(addr, session, salt)?;
         let upgraded = start.elapsed();
-        c.wait_for("0{")?;
+        c.wait_for("open packet", |t| matches!(t, Text::Open))?;
         let opened = start.elapsed();
-        c.send_text("40")?;
-        c.wait_for("40")?;
+        c.send_text(sio::CONNECT)?;
+        c.wait_for("CONNECT answer", |t| t.is(PacketKind::Connect))?;
         let connected = start.elapsed();
         c.send_text(&join_text(session, name))?;
-        let ack = c.wait_for("430")?;
+        let ack = c.wait_for("join ack", |t| t.ack(JOIN_ACK).is_some())?;
         if !ack.contains(r#""success":true"#) {
             return Err(invalid(&format!("join refused: {ack}")));
         }
@@ -129,23 +134,90 @@ pub struct Steps {
     pub joined: Duration,
 }
 
-/// The web client's `join` event (ack id 0), with a fingerprint derived from the session's
-/// name so that every member presents the same one.
+/// The ack id of a client's `join`.
+pub const JOIN_ACK: u64 = 0;
+
+/// The web client's `join` event (ack id [`JOIN_ACK`]), with a fingerprint derived from the
+/// session's name so that every member presents the same one.
 pub fn join_text(session: &str, name: &str) -> String {
     let mac = data_encoding::BASE64.encode(format!("bench verifier for {session}").as_bytes());
+    Header::event(0, Some(JOIN_ACK)).message(&format!(
+        r#"["join",{{"sessionId":"{session}","clientName":"{name}","fingerprint":{{"v":2,"mac":"{mac}"}}}}]"#
+    ))
+}
+
+/// The WebSocket upgrade request of Engine.IO, with `session`'s routing key (the protocol
+/// crate's, as the server and the CLI compute it; the shared vector pins it).
+pub fn upgrade_request(addr: SocketAddr, session: &str, key: &str) -> String {
+    let query = eio::handshake_query(Transport::WebSocket, Some(&route_key(session)));
     format!(
-        r#"420["join",{{"sessionId":"{session}","clientName":"{name}","fingerprint":{{"v":2,"mac":"{mac}"}}}}]"#
+        "GET {}?{query} HTTP/1.1\r\nHost: {addr}\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        eio::PATH
     )
 }
 
-/// The WebSocket upgrade request of Engine.IO, with `session`'s routing key.
-pub fn upgrade_request(addr: SocketAddr, session: &str, key: &str) -> String {
-    let route = route_key(session);
-    format!(
-        "GET /socket.io/?EIO=4&transport=websocket&route={route} HTTP/1.1\r\nHost: {addr}\r\n\
-         Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    )
+/// What a server's text frame is to a bench client.
+#[derive(Clone, Copy, Debug)]
+pub enum Text<'a> {
+    /// The Engine.IO handshake.
+    Open,
+    /// A heartbeat, to answer with [`eio::PONG`].
+    Ping,
+    /// A Socket.IO packet: its header and its JSON text.
+    Packet(sio::Header<'a>, &'a str),
+    /// Anything else: pongs, noops, and bytes that are no packet.
+    Other,
+}
+
+/// Reads a server's text frame with the protocol crate. No allocation: the figures call it
+/// for every frame.
+pub fn read_text(frame: &[u8]) -> Text<'_> {
+    let Ok(text) = std::str::from_utf8(frame) else {
+        return Text::Other;
+    };
+    match eio::decode_text(text) {
+        Ok((eio::PacketKind::Open, _)) => Text::Open,
+        Ok((eio::PacketKind::Ping, _)) => Text::Ping,
+        Ok((eio::PacketKind::Message, packet)) => match sio::decode_header(packet, usize::MAX) {
+            Ok((header, json)) => Text::Packet(header, json),
+            Err(_) => Text::Other,
+        },
+        _ => Text::Other,
+    }
+}
+
+impl<'a> Text<'a> {
+    /// Whether this is a Socket.IO packet of `kind`.
+    pub fn is(self, kind: PacketKind) -> bool {
+        matches!(self, Text::Packet(header, _) if header.kind == kind)
+    }
+
+    /// The JSON of the ack with ack id `id`.
+    pub fn ack(self, id: u64) -> Option<&'a str> {
+        match self {
+            Text::Packet(header, json)
+                if header.kind == PacketKind::Ack && header.id == Some(id) =>
+            {
+                Some(json)
+            }
+            _ => None,
+        }
+    }
+
+    /// The JSON of an event (binary or not) named `name`: `["name",…]`.
+    pub fn event(self, name: &str) -> Option<&'a str> {
+        let Text::Packet(header, json) = self else {
+            return None;
+        };
+        let named = json
+            .strip_prefix("[\"")
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.starts_with('"'));
+        let event = matches!(header.kind, PacketKind::Event | PacketKind::BinaryEvent);
+        (event && named).then_some(json)
+    }
 }
 
 /// Whether a response head accepts the WebSocket upgrade for `key`.
@@ -163,14 +235,6 @@ pub fn upgrade_accepted(head: &[u8], key: &str) -> Result<(), String> {
 pub fn websocket_key(rng: &mut Rng) -> String {
     let key_bytes: Vec<u8> = (0..4).flat_map(|_| rng.mask()).collect();
     data_encoding::BASE64.encode(&key_bytes)
-}
-
-/// The routing key of a session (docs/deploy.md, "Several processes"): the first 16 lowercase hex
-/// digits of SHA-256("sharethings/route/" + session name). Computed here, not taken from the
-/// server crate, so a server that disagreed with the web client's formula would refuse joins.
-pub fn route_key(session: &str) -> String {
-    let digest = Sha256::digest(format!("sharethings/route/{session}").as_bytes());
-    data_encoding::HEXLOWER.encode(&digest[..8])
 }
 
 pub fn contains(text: &[u8], part: &[u8]) -> bool {

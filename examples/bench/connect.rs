@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 
 use crate::cli::Options;
+use sharethings_protocol::sio::{self, PacketKind};
+
 use crate::client::{
-    contains, join_text, upgrade_accepted, upgrade_request, websocket_key, Client, Steps,
+    contains, join_text, read_text, upgrade_accepted, upgrade_request, websocket_key, Client,
+    Steps, Text, JOIN_ACK,
 };
 use crate::procfs::{cpu_seconds, cpu_ticks};
 use crate::record::Record;
@@ -248,16 +251,16 @@ fn advance(j: &mut Joiner) -> io::Result<bool> {
             return Err(closed(reader.bytes(frame)));
         }
         let text = reader.bytes(frame);
-        let reply = match j.step {
-            Step::Open if text.starts_with(b"0{") => {
+        let reply = match (&j.step, read_text(text)) {
+            (Step::Open, Text::Open) => {
                 j.step = Step::Connect;
-                "40".to_string()
+                sio::CONNECT.to_string()
             }
-            Step::Connect if text.starts_with(b"40") => {
+            (Step::Connect, t) if t.is(PacketKind::Connect) => {
                 j.step = Step::Join;
                 join_text(&j.session, &j.name)
             }
-            Step::Join if text.starts_with(b"430") => {
+            (Step::Join, t) if t.ack(JOIN_ACK).is_some() => {
                 if !contains(text, br#""success":true"#) {
                     return Err(invalid(&format!(
                         "join refused: {}",

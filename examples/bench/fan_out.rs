@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 
 use crate::cli::{Figure, Options};
-use crate::client::{number_after, Client};
+use sharethings_protocol::eio;
+use sharethings_protocol::sio::Header;
+
+use crate::client::{number_after, read_text, Client, Text};
 use crate::process::spawn;
 use crate::procfs::{cpu_seconds, rss_text, vm_rss_kib};
 use crate::record::Record;
@@ -355,10 +358,10 @@ pub fn fan_out_loop(
             let m = &mut members[turn % members.len()];
             turn += 1;
             let t = shared.base.elapsed().as_nanos() as u64;
-            let text = format!(
-                r#"42["content",{{"sessionId":"{}","content":{{"t":{t}}}}}]"#,
+            let text = Header::event(0, None).message(&format!(
+                r#"["content",{{"sessionId":"{}","content":{{"t":{t}}}}}]"#,
                 m.session_name
-            );
+            ));
             push_frame(&mut m.out, OP_TEXT, text.as_bytes(), &mut m.rng);
             flush(m)?;
             report.sent += 1;
@@ -391,16 +394,16 @@ pub fn service(m: &mut Member, shared: &FanOutShared, latencies: &mut Vec<u64>) 
         if frame.opcode == OP_CLOSE {
             return Err(closed(m.reader.bytes(frame)));
         }
-        let text = m.reader.bytes(frame);
-        if text.starts_with(br#"42["content""#) {
+        let text = read_text(m.reader.bytes(frame));
+        if let Some(json) = text.event("content") {
             let arrived = shared.base.elapsed().as_nanos() as u64;
-            if let Some(t) = number_after(text, br#""t":"#) {
+            if let Some(t) = number_after(json.as_bytes(), br#""t":"#) {
                 latencies.push(arrived.saturating_sub(t));
             }
-        } else if text.starts_with(br#"42["client-joined""#) {
+        } else if text.event("client-joined").is_some() {
             shared.joined_notices.fetch_add(1, Ordering::Relaxed);
-        } else if text == b"2" {
-            push_frame(&mut m.out, OP_TEXT, b"3", &mut m.rng);
+        } else if matches!(text, Text::Ping) {
+            push_frame(&mut m.out, OP_TEXT, eio::PONG.as_bytes(), &mut m.rng);
         }
     }
     flush(m)

@@ -31,6 +31,9 @@
 //! on its URL, as the web client does, so HAProxy spreads the sessions over the processes;
 //! each process's `/metrics` shows how.
 //!
+//! `--inbox-disk MIB` measures the inbox on disk on a loop device throttled like an SD card
+//! (root only; see `disk.rs`).
+//!
 //! It never builds anything, never talks to anything but the target (127.0.0.1 unless told),
 //! is bounded in count and time, and kills every process it started when it ends, also when
 //! a figure fails or the bench panics.
@@ -47,6 +50,7 @@ mod client;
 mod cluster;
 mod compare;
 mod connect;
+mod disk;
 mod fan_out;
 mod haproxy;
 mod http;
@@ -96,6 +100,9 @@ fn run(o: &Options) -> Result<(), String> {
     println!("machine: {}; {}", procfs::machine(), procfs::load());
     if let Some(processes) = o.haproxy {
         return cluster::haproxy_mode(o, processes);
+    }
+    if let Some(mib) = o.inbox_disk {
+        return disk::inbox_disk_mode(o, mib);
     }
     if let Some(other) = &o.compare_with {
         return compare::run(o, other);

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll};
 
 use crate::cli::Options;
-use crate::client::number_after;
+use sharethings_protocol::eio;
+use sharethings_protocol::sio::Header;
+
+use crate::client::{number_after, read_text, Text};
 use crate::fan_out::{flush, join_members, register, Joined, Member};
 use crate::process::spawn;
 use crate::procfs::cpu_seconds;
@@ -160,10 +163,10 @@ fn run(mut members: Vec<Member>, events: usize, shared: &Shared) -> io::Result<S
         for (m, p) in members.iter_mut().zip(peers.iter_mut()) {
             if p.writable && p.sent < events {
                 while m.out.len() < QUEUE && p.sent < events {
-                    let text = format!(
-                        r#"42["content",{{"sessionId":"{}","content":{{"s":{},"n":{}}}}}]"#,
+                    let text = Header::event(0, None).message(&format!(
+                        r#"["content",{{"sessionId":"{}","content":{{"s":{},"n":{}}}}}]"#,
                         m.session_name, m.rank, p.sent
-                    );
+                    ));
                     push_frame(&mut m.out, OP_TEXT, text.as_bytes(), &mut m.rng);
                     p.sent += 1;
                 }
@@ -222,17 +225,17 @@ fn receive(m: &mut Member, p: &mut Peer, seen: &mut Seen) -> io::Result<()> {
         if frame.opcode == OP_CLOSE {
             return Err(closed(m.reader.bytes(frame)));
         }
-        let text = m.reader.bytes(frame);
-        if text == b"2" {
-            push_frame(&mut m.out, OP_TEXT, b"3", &mut m.rng);
+        let text = read_text(m.reader.bytes(frame));
+        if matches!(text, Text::Ping) {
+            push_frame(&mut m.out, OP_TEXT, eio::PONG.as_bytes(), &mut m.rng);
             continue;
         }
-        if !text.starts_with(br#"42["content""#) {
+        let Some(json) = text.event("content") else {
             continue;
-        }
+        };
         let (Some(rank), Some(n)) = (
-            number_after(text, br#""s":"#),
-            number_after(text, br#""n":"#),
+            number_after(json.as_bytes(), br#""s":"#),
+            number_after(json.as_bytes(), br#""n":"#),
         ) else {
             continue;
         };

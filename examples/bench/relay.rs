@@ -6,8 +6,12 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use sharethings_protocol::eio;
+use sharethings_protocol::format::chunks::{CHUNK_SIZE, MAX_UNACKED_CHUNKS};
+use sharethings_protocol::sio::{placeholder_json, Header, PacketKind};
+
 use crate::cli::Options;
-use crate::client::{contains, number_after, Client};
+use crate::client::{contains, number_after, read_text, Client, Text};
 use crate::process::spawn;
 use crate::procfs::{cpu_seconds, cpu_ticks};
 use crate::record::Record;
@@ -16,10 +20,11 @@ use crate::ws::{
     client_header, closed, invalid, push_frame, write_all_vectored, OP_BINARY, OP_CLOSE, OP_TEXT,
 };
 
-/// Plaintext chunk size of the web client (docs/protocol.md, format v2).
-pub const CHUNK: usize = 256 * 1024;
-/// Unacknowledged chunks per sender at most (docs/protocol.md); `--in-flight` changes it.
-pub const IN_FLIGHT: usize = 8;
+/// Plaintext chunk size of the item format.
+pub const CHUNK: usize = CHUNK_SIZE as usize;
+/// Unacknowledged chunks per sender at most, as the item format has it; `--in-flight`
+/// changes it.
+pub const IN_FLIGHT: usize = MAX_UNACKED_CHUNKS;
 pub const RECEIVERS: usize = 3;
 
 /// One relay run: mean MB/s per receiver, and CPU seconds per GB delivered of the relaying
@@ -341,10 +346,12 @@ pub fn throughput(
     })
 }
 
+/// The `chunk` event of chunk `index` with ack id `ack`; its one attachment follows.
 pub fn chunk_text(session: &str, index: usize, total: usize, ack: usize) -> String {
-    format!(
-        r#"451-{ack}["chunk",{{"sessionId":"{session}","chunk":{{"contentId":"x","chunkIndex":{index},"totalChunks":{total},"encryptedData":{{"_placeholder":true,"num":0}}}}}}]"#
-    )
+    let data = placeholder_json(0);
+    Header::event(1, Some(ack as u64)).message(&format!(
+        r#"["chunk",{{"sessionId":"{session}","chunk":{{"contentId":"x","chunkIndex":{index},"totalChunks":{total},"encryptedData":{data}}}}}]"#
+    ))
 }
 
 /// Sends `n` chunks as binary events with acks, keeping at most `window` unacknowledged.
@@ -379,15 +386,17 @@ pub fn send_chunks(c: &mut Client, session: &str, n: usize, window: usize) -> io
             ));
         };
         let text = c.reader.bytes(frame);
-        if text.starts_with(b"43") {
-            if !contains(text, br#""success":true"#) {
-                let text = String::from_utf8_lossy(text).into_owned();
-                return Err(invalid(&format!("chunk refused: {text}")));
+        match read_text(text) {
+            t if t.is(PacketKind::Ack) => {
+                if !contains(text, br#""success":true"#) {
+                    let text = String::from_utf8_lossy(text).into_owned();
+                    return Err(invalid(&format!("chunk refused: {text}")));
+                }
+                acked += 1;
+                in_flight = in_flight.saturating_sub(1);
             }
-            acked += 1;
-            in_flight = in_flight.saturating_sub(1);
-        } else if text == b"2" {
-            c.send_text("3")?;
+            Text::Ping => c.send_text(eio::PONG)?,
+            _ => {}
         }
     }
     Ok(())
@@ -410,14 +419,14 @@ pub fn receive_loop(c: &mut Client, n: usize, r: &mut Received) -> io::Result<()
             return Err(io::Error::new(io::ErrorKind::TimedOut, "nothing for 10 s"));
         };
         match frame.opcode {
-            OP_TEXT => {
-                let text = c.reader.bytes(frame);
-                if text.starts_with(br#"451-["chunk""#) {
-                    announced = number_after(text, br#""chunkIndex":"#);
-                } else if text == b"2" {
-                    c.send_text("3")?;
+            OP_TEXT => match read_text(c.reader.bytes(frame)) {
+                Text::Ping => c.send_text(eio::PONG)?,
+                text => {
+                    if let Some(json) = text.event("chunk") {
+                        announced = number_after(json.as_bytes(), br#""chunkIndex":"#);
+                    }
                 }
-            }
+            },
             OP_BINARY => {
                 let Some(index) = announced.take() else {
                     r.stray += 1;

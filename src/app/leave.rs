@@ -1,51 +1,44 @@
-//! Leaving a room: removing members (announced to the others), and rooms expiring once empty.
+//! Leaving a room: removing members (announced to the others and to the room's applicants),
+//! revoking the tokens of those that left on purpose, and rooms expiring once empty.
 
 use super::*;
 
 impl ShareThings {
     /// Removes a member now: the others get `client-left`; an empty room starts expiring.
     pub(super) fn remove_member(&mut self, io: &mut Io<'_, AppTimer>, member: Handle, why: &str) {
-        let Some(m) = self.members.remove(member) else {
+        let now = io.now();
+        let Some(m) = self.rooms.remove_member(member, now) else {
             return;
         };
         if let Some(grace) = m.grace {
             io.cancel_timer(grace);
         }
-        if let Some(socket) = m.socket {
-            self.member_of.remove(&socket);
-        }
-        let now = io.now();
-        let Some(room) = self.rooms.get_mut(m.room) else {
+        let session_timeout = self.config.room_timeout;
+        let Some(room) = self.rooms.room_mut(m.room) else {
             return;
         };
-        room.members.retain(|h| *h != member);
         let left = Outgoing::event(
             "/",
             "client-left",
-            vec![member_event(&room.name, &m.client_id, &m.name)],
+            vec![member_event(&room.name, &m.client_id, m.name.as_deref())],
             Vec::new(),
         );
         log::debug!(
             "member {why} session {} ({} members)",
             room.route,
-            room.members.len()
+            room.size()
         );
-        if room.members.is_empty() {
-            room.empty_since = Some(now);
-        }
-        if room.members.is_empty() && room.expiry.is_none() {
+        if room.is_empty() && room.expiry.is_none() {
             room.expiry = io
-                .set_timer(
-                    now + self.config.session_timeout,
-                    AppTimer::RoomExpiry(m.room),
-                )
+                .set_timer(now + session_timeout, AppTimer::RoomExpiry(m.room))
                 .ok();
         }
         self.announce(io, m.room, &left, None);
         self.publish();
     }
 
-    /// Tells the connected members of `room` (but `except`) about a change of membership.
+    /// Tells the connected members of `room` (but `except`) about a change of membership, and
+    /// its applicants, who wait for a member to come online.
     pub(super) fn announce(
         &self,
         io: &mut Io<'_, AppTimer>,
@@ -53,53 +46,56 @@ impl ShareThings {
         packet: &Outgoing,
         except: Option<SocketId>,
     ) {
-        for socket in self.room_sockets(room).filter(|s| Some(*s) != except) {
+        let applicants = self.applicants.of_room(room).map(|(socket, _)| socket);
+        for socket in self
+            .rooms
+            .sockets(room)
+            .chain(applicants)
+            .filter(|s| Some(*s) != except)
+        {
             io.send(socket, packet);
         }
     }
 
-    /// The member's token stops rejoining (it left on purpose).
-    pub(super) fn revoke_token(&mut self, member: Handle) {
-        let Some(m) = self.members.get(member) else {
+    /// The member's tokens stop rejoining (it left on purpose), after a restart too when the
+    /// room's inbox is on disk.
+    pub(super) fn revoke_token(&mut self, io: &mut Io<'_, AppTimer>, member: Handle) {
+        let now_ms = self.now_ms(io.now());
+        let Some(m) = self.rooms.member(member) else {
             return;
         };
-        if let Some(room) = self.rooms.get_mut(m.room) {
-            if room.revoked.len() >= REVOKED_PER_ROOM {
-                room.revoked.pop_front();
-            }
-            room.revoked.push_back(m.client_id.clone());
+        let (room, client_id, issue, expires) = (
+            m.room,
+            m.client_id.clone(),
+            m.token_issue,
+            m.token_expires_ms,
+        );
+        if let Some(r) = self.rooms.room_mut(room) {
+            r.revoked.revoke(&client_id, issue, expires, now_ms);
         }
+        let revocation = Revocation {
+            client_id,
+            last_issue: issue,
+            expires_ms: expires,
+        };
+        self.inbox_revoked(io, room, &revocation);
     }
 
-    /// A socket that is no member gets `JOIN_TIMEOUT` to become one (closed at once if the
-    /// deadline cannot be kept).
-    pub(super) fn arm_join_deadline(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        let deadline = io.now() + self.config.join_timeout;
-        match io.set_timer(deadline, AppTimer::JoinDeadline(socket)) {
-            Ok(timer) => {
-                if let Some(old) = self.join_deadlines.insert(socket, timer) {
-                    io.cancel_timer(old);
-                }
-            }
-            Err(_) => io.close_client(socket),
-        }
-    }
-
-    /// The socket became a member: its join deadline is over.
-    pub(super) fn joined(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
-            io.cancel_timer(timer);
-        }
-    }
-
+    /// An empty room's time is up: it goes, with its inbox and its rate-limit window. Its
+    /// applicants are closed: no member can admit them any more, and applying again tells them
+    /// the session is gone.
     pub(super) fn expire_room(&mut self, io: &mut Io<'_, AppTimer>, room: Handle) {
-        let empty = self.rooms.get(room).is_some_and(|r| r.members.is_empty());
-        if !empty {
+        if !self.rooms.room(room).is_some_and(Room::is_empty) {
             return;
         }
+        let applicants: Vec<SocketId> = self.applicants.of_room(room).map(|(s, _)| s).collect();
+        for socket in applicants {
+            self.applicants.remove(socket);
+            self.forget_deadline(io, socket);
+            io.close_client(socket);
+        }
         self.close_inbox(io, room);
-        if let Some(r) = self.rooms.remove(room) {
-            self.rooms_by_name.remove(&r.name);
+        if let Some(r) = self.rooms.remove_empty(room) {
             self.limits.forget_room(room);
             log::info!("session {} expired", r.route);
         }

@@ -1,9 +1,13 @@
 //! Rate limits on failed joins (wrong passphrase), per client address and per room.
 //!
 //! Only failures count. Past the per-address limit every join from that address is refused
-//! until its window ends; past the per-room limit joins to that room are refused, while its
-//! members carry on. Address windows are entries in a fixed-capacity arena whose end is a
-//! deadline in the timer wheel; room windows live with the room and reset lazily.
+//! until its window ends. Past the per-room limit (guesses spread over many addresses) joins
+//! to that room are refused to the addresses that failed, while its members carry on; an
+//! address with no failure still gets its try, up to as many fresh tries again per window, so
+//! that strangers guessing a room's name do not keep the household's new devices out (the
+//! security review's B4). Joins with a member's invite skip the room's limit altogether.
+//! Address windows are entries in a fixed-capacity arena whose end is a deadline in the timer
+//! wheel; room windows live with the room and reset lazily.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +28,12 @@ struct Window {
     ends: Instant,
 }
 
+/// A room's window: its failures, and the tries from fresh addresses it allowed past them.
+struct RoomWindow {
+    window: Window,
+    fresh_tries: u32,
+}
+
 struct AddressWindow {
     address: IpAddr,
     window: Window,
@@ -35,7 +45,7 @@ pub struct JoinLimits {
     window: Duration,
     addresses: Arena<AddressWindow>,
     by_address: HashMap<IpAddr, Handle>,
-    rooms: HashMap<Handle, Window>,
+    rooms: HashMap<Handle, RoomWindow>,
 }
 
 impl JoinLimits {
@@ -60,9 +70,33 @@ impl JoinLimits {
         blocked(&entry.window, self.per_address, now)
     }
 
-    /// How long joins to this room must wait, if it is over its limit.
-    pub fn room_blocked(&self, room: Handle, now: Instant) -> Option<Duration> {
-        blocked(self.rooms.get(&room)?, self.per_room, now)
+    /// How long a join to this room from `address` must wait, if the room is over its limit
+    /// and the address failed within its own window (or the room's fresh tries are used up).
+    /// A fresh address's try is counted here.
+    pub fn room_blocked(
+        &mut self,
+        room: Handle,
+        address: Option<IpAddr>,
+        now: Instant,
+    ) -> Option<Duration> {
+        let failed_here = address.is_none_or(|a| self.failures_of(a, now) > 0);
+        let per_room = self.per_room;
+        let entry = self.rooms.get_mut(&room)?;
+        let wait = blocked(&entry.window, per_room, now)?;
+        if !failed_here && entry.fresh_tries < per_room {
+            entry.fresh_tries += 1;
+            return None;
+        }
+        Some(wait)
+    }
+
+    /// Failures of this address in its current window.
+    fn failures_of(&self, address: IpAddr, now: Instant) -> u32 {
+        self.by_address
+            .get(&limit_key(address))
+            .and_then(|h| self.addresses.get(*h))
+            .filter(|entry| entry.window.ends > now)
+            .map_or(0, |entry| entry.window.failures)
     }
 
     pub fn record_failure(
@@ -73,14 +107,15 @@ impl JoinLimits {
         now: Instant,
     ) {
         let ends = now + self.window;
-        let window = self
-            .rooms
-            .entry(room)
-            .or_insert(Window { failures: 0, ends });
-        if window.ends <= now {
-            *window = Window { failures: 0, ends };
+        let fresh = || RoomWindow {
+            window: Window { failures: 0, ends },
+            fresh_tries: 0,
+        };
+        let entry = self.rooms.entry(room).or_insert_with(fresh);
+        if entry.window.ends <= now {
+            *entry = fresh();
         }
-        window.failures = window.failures.saturating_add(1);
+        entry.window.failures = entry.window.failures.saturating_add(1);
         let Some(address) = address.map(limit_key) else {
             return;
         };

@@ -1,18 +1,29 @@
-//! ShareThings on Socket.IO: rooms ("sessions" in the UI), members, passphrase verification,
-//! rejoin tokens, rate limits, expiry and the relay of opaque encrypted items.
+//! ShareThings on Socket.IO: rooms ("sessions" in the UI), members, their admission (a v2
+//! passphrase fingerprint, or a v3 proof of the room's access key), applicants waiting for a
+//! member to admit them, rejoin tokens, rate limits, expiry and the relay of opaque encrypted
+//! items.
 //!
-//! The server never sees a key or plaintext: it compares keyed hashes of fingerprints and
-//! forwards ciphertext, encoded once and shared by every receiver. It never logs content,
-//! fingerprints, tokens or session names (logs show a session's routing key instead).
+//! The server never sees a content key or plaintext: it compares keyed hashes of v2
+//! fingerprints, checks v3 proofs with an access key that derives nothing else, relays
+//! admission messages it cannot read, and forwards ciphertext, encoded once and shared by
+//! every receiver. It never logs content, fingerprints, proofs, access keys, admission
+//! messages, tokens or session names (logs show a session's routing key instead).
 
+mod access;
+mod admission;
+mod applicants;
 mod creations;
-mod inbox;
-mod inbox_events;
+mod credentials;
+pub mod inbox;
 mod join;
+pub(crate) mod join_request;
 mod leave;
 mod limits;
 pub(crate) mod payload;
 mod relay;
+mod revocations;
+mod room_record;
+mod rooms;
 mod tokens;
 
 use std::collections::HashMap;
@@ -25,31 +36,34 @@ use miniserde::json::{Array, Object, Value};
 
 use crate::metrics::{JoinRejection, Metrics};
 use crate::socketio::{Application, DisconnectReason, IncomingEvent, Io, Outgoing, SocketId};
-use crate::util::arena::{Arena, Handle};
+use crate::util::arena::Handle;
 use crate::util::timer::TimerId;
 use crate::wire::query;
 
+use self::access::Challenges;
+use self::applicants::Applicants;
 use self::creations::Creations;
-pub use self::inbox::InboxLimits;
+use self::inbox::events::InboxEvent;
 use self::inbox::Inboxes;
-use self::inbox_events::InboxEvent;
+use self::inbox::RoomKey;
+pub use self::inbox::{server_key, DiskInbox, InboxLimits, RealFiles};
 use self::limits::JoinLimits;
 use self::payload::{Code, Failure};
-pub use self::tokens::route_key;
+use self::room_record::Revocation;
+use self::rooms::{Format, Gate, Member, Room, Rooms};
 use self::tokens::{Keys, TokenClaims};
+pub use sharethings_protocol::route_key;
 
 /// How long a token stays valid at most (it also dies with its room).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
-/// Client ids whose tokens a room remembers as revoked (by `leave`); past this the oldest
-/// revocation is forgotten. A room sees far fewer leaves than this within a token lifetime.
-const REVOKED_PER_ROOM: usize = 1024;
 
 /// ShareThings settings.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub max_rooms: usize,
     pub max_members: usize,
-    pub session_timeout: Duration,
+    /// How long an empty room is kept (`SESSION_TIMEOUT`).
+    pub room_timeout: Duration,
     pub rejoin_grace: Duration,
     pub join_limit_per_address: u32,
     pub join_limit_per_session: u32,
@@ -58,7 +72,16 @@ pub struct AppConfig {
     pub sessions_per_address: u32,
     /// A socket that is no member of a room this long after its namespace CONNECT is closed.
     pub join_timeout: Duration,
-    /// Sockets at most (one join deadline each).
+    /// Applicants one session takes at most (`MAX_APPLICANTS`).
+    pub max_applicants: usize,
+    /// Applicants one session takes from one client address (`APPLICANTS_PER_ADDRESS`).
+    pub applicants_per_address: usize,
+    /// An applicant still no member this long after it applied is closed
+    /// (`APPLICANT_TIMEOUT`).
+    pub applicant_timeout: Duration,
+    /// The largest `data` of an `admit` message, as canonical JSON (`ADMIT_BYTES`).
+    pub admit_bytes: usize,
+    /// Sockets at most (one join or applicant deadline each).
     pub max_sockets: usize,
     /// The inbox of sessions whose creator turned it on.
     pub inbox: InboxLimits,
@@ -66,41 +89,19 @@ pub struct AppConfig {
 
 impl AppConfig {
     /// Deadlines the application may hold at once: room expiries and inbox expiries (one
-    /// each per room), member graces, rate-limit windows and join deadlines.
+    /// each per room), member graces, rate-limit windows, and one join or applicant deadline
+    /// per socket.
     pub fn timers_needed(&self) -> usize {
-        2 * self.max_rooms + self.member_capacity() + limits::ADDRESS_CAPACITY + self.max_sockets
+        2 * self.max_rooms
+            + self.member_capacity()
+            + limits::ADDRESS_CAPACITY
+            + self.max_sockets
+            + 1
     }
 
     fn member_capacity(&self) -> usize {
         self.max_rooms.saturating_mul(self.max_members)
     }
-}
-
-struct Room {
-    name: String,
-    /// Logged instead of the name.
-    route: String,
-    /// Changes with every incarnation of a name, so old tokens die with the room.
-    nonce: u64,
-    verifier: [u8; 32],
-    members: Vec<Handle>,
-    expiry: Option<TimerId>,
-    /// Since when the room has had no member (`None` while it has one). When the arena is
-    /// full, the room empty longest gives way to a new one.
-    empty_since: Option<Instant>,
-    /// Client ids that left with `leave`: their tokens no longer rejoin, oldest first.
-    revoked: std::collections::VecDeque<String>,
-}
-
-struct Member {
-    room: Handle,
-    client_id: String,
-    name: String,
-    socket: Option<SocketId>,
-    grace: Option<TimerId>,
-    /// When the member's token expires: set by a join with the fingerprint, kept by a token
-    /// rejoin (a token never renews itself).
-    token_expires_ms: u64,
 }
 
 /// What each of the application's deadlines is for. The handles are generation-checked, so a
@@ -115,20 +116,28 @@ pub enum AppTimer {
     AddressWindow(Handle),
     /// A socket's `JOIN_TIMEOUT` after its namespace CONNECT passed.
     JoinDeadline(SocketId),
+    /// An applicant's `APPLICANT_TIMEOUT` passed.
+    ApplicantDeadline(SocketId),
     /// The oldest item in a room's inbox reached `INBOX_TTL`.
     InboxExpiry(Handle),
+    /// The oldest item of the inboxes on disk whose rooms nobody named since the start is due.
+    DormantExpiry,
 }
 
 pub struct ShareThings {
     config: AppConfig,
     keys: Keys,
     started: Instant,
-    rooms: Arena<Room>,
-    rooms_by_name: HashMap<String, Handle>,
-    members: Arena<Member>,
-    member_of: HashMap<SocketId, Handle>,
-    /// The join deadline of each connected socket that is no member yet.
-    join_deadlines: HashMap<SocketId, TimerId>,
+    /// `started` on the tokens' clock: 0, or with the inbox on disk the milliseconds since the
+    /// UNIX epoch, so that tokens and expiries on disk mean the same after a restart.
+    started_ms: u64,
+    rooms: Rooms,
+    /// The deadline of each connected socket that is no member: its join deadline, or its
+    /// applicant deadline once it applied.
+    deadlines: HashMap<SocketId, TimerId>,
+    /// The nonce each socket was last given by `challenge`.
+    challenges: Challenges,
+    applicants: Applicants,
     limits: JoinLimits,
     creations: Creations,
     inboxes: Inboxes,
@@ -150,17 +159,16 @@ impl ShareThings {
         metrics: Arc<Metrics>,
     ) -> ShareThings {
         metrics
-            .session_slots
+            .room_slots
             .store(config.max_rooms as u64, Ordering::Relaxed);
         metrics
             .member_slots
             .store(config.member_capacity() as u64, Ordering::Relaxed);
         ShareThings {
-            rooms: Arena::with_capacity(config.max_rooms),
-            rooms_by_name: HashMap::with_capacity(config.max_rooms),
-            members: Arena::with_capacity(config.member_capacity()),
-            member_of: HashMap::new(),
-            join_deadlines: HashMap::new(),
+            rooms: Rooms::new(config.max_rooms, config.member_capacity()),
+            deadlines: HashMap::new(),
+            challenges: Challenges::default(),
+            applicants: Applicants::new(config.max_applicants, config.applicants_per_address),
             limits: JoinLimits::new(
                 config.join_limit_per_address,
                 config.join_limit_per_session,
@@ -170,22 +178,45 @@ impl ShareThings {
             inboxes: Inboxes::new(config.inbox),
             keys: Keys::new(key),
             started: now,
+            started_ms: 0,
             metrics,
             config,
         }
     }
 
+    /// Keeps inbox items in `disk` (`INBOX_DIR`) and brings back what it holds. `wall_ms` is
+    /// the wall clock at `now` given to [`ShareThings::new`], in ms since the UNIX epoch.
+    pub fn with_disk_inbox(mut self, disk: DiskInbox, wall_ms: u64) -> ShareThings {
+        self.started_ms = wall_ms;
+        self.inboxes = inbox::Inboxes::on_disk(self.config.inbox, disk);
+        self.inboxes.restore(self.started, wall_ms);
+        self.publish_inbox();
+        self
+    }
+
+    /// The deadline to arm before the loop starts: when the first inbox item found on disk
+    /// expires (see [`AppTimer::DormantExpiry`]).
+    pub fn first_deadline(&self) -> Option<(Instant, AppTimer)> {
+        self.inboxes
+            .next_dormant_expiry()
+            .map(|at| (at, AppTimer::DormantExpiry))
+    }
+
     fn publish(&self) {
         self.metrics
-            .sessions
+            .rooms
             .store(self.rooms.len() as u64, Ordering::Relaxed);
         self.metrics
             .members
-            .store(self.members.len() as u64, Ordering::Relaxed);
+            .store(self.rooms.member_count() as u64, Ordering::Relaxed);
+        self.metrics
+            .applicants
+            .store(self.applicants.len() as u64, Ordering::Relaxed);
     }
 
     fn now_ms(&self, now: Instant) -> u64 {
-        u64::try_from(now.duration_since(self.started).as_millis()).unwrap_or(u64::MAX)
+        let since = u64::try_from(now.duration_since(self.started).as_millis());
+        self.started_ms.saturating_add(since.unwrap_or(u64::MAX))
     }
 
     fn handle(
@@ -203,14 +234,31 @@ impl ShareThings {
                 }
                 result
             }
+            ClientEvent::Challenge => {
+                let object = payload::object(event.args)?;
+                payload::session_id(&object)?;
+                Ok(self.challenge(socket))
+            }
             ClientEvent::Leave => {
                 let object = payload::object(event.args)?;
-                let (member, _) = self.sender(socket, &object)?;
-                self.revoke_token(member);
-                self.remove_member(io, member, "left");
+                if self.applies_to(socket, &object) {
+                    self.drop_applicant(io, socket);
+                } else {
+                    let (member, _) = self.sender(socket, &object)?;
+                    self.revoke_token(io, member);
+                    self.remove_member(io, member, "left");
+                }
                 // Still connected, no longer a member: it gets a join deadline again.
                 self.arm_join_deadline(io, socket);
                 Ok(success())
+            }
+            ClientEvent::Admit => {
+                let object = payload::object(event.args)?;
+                self.admit(io, socket, object, &event.attachments)
+            }
+            ClientEvent::Invite => {
+                let object = payload::object(event.args)?;
+                self.invite(io, socket, &object)
             }
             ClientEvent::Relayed(relayed) => {
                 let object = payload::object(event.args)?;
@@ -227,8 +275,11 @@ impl ShareThings {
 /// The events a client may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientEvent {
+    Challenge,
     Join,
     Leave,
+    Admit,
+    Invite,
     Relayed(Relayed),
     Inbox(InboxEvent),
 }
@@ -245,8 +296,11 @@ enum Relayed {
 impl ClientEvent {
     fn from_name(name: &str) -> Option<ClientEvent> {
         Some(match name {
+            "challenge" => ClientEvent::Challenge,
             "join" => ClientEvent::Join,
             "leave" => ClientEvent::Leave,
+            "admit" => ClientEvent::Admit,
+            "invite" => ClientEvent::Invite,
             "content" => ClientEvent::Relayed(Relayed::Content),
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
             "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
@@ -297,6 +351,7 @@ impl Application for ShareThings {
     }
 
     fn on_event(&mut self, io: &mut Io<'_, AppTimer>, socket: SocketId, event: IncomingEvent) {
+        self.metrics.events_received.fetch_add(1, Ordering::Relaxed);
         let ack = event.ack;
         let result = match ClientEvent::from_name(&event.name) {
             Some(kind) => self.handle(io, socket, kind, event),
@@ -320,10 +375,12 @@ impl Application for ShareThings {
         socket: SocketId,
         reason: DisconnectReason,
     ) {
-        if let Some(timer) = self.join_deadlines.remove(&socket) {
-            io.cancel_timer(timer);
+        self.forget_deadline(io, socket);
+        self.challenges.take(socket);
+        if self.applicants.get(socket).is_some() {
+            return self.drop_applicant(io, socket);
         }
-        let Some(member) = self.member_of.remove(&socket) else {
+        let Some(member) = self.rooms.detach(socket) else {
             return;
         };
         if reason.is_clean() {
@@ -332,11 +389,8 @@ impl Application for ShareThings {
         // Lost, not left: keep the member for the grace, so a rejoin is seamless.
         let deadline = io.now() + self.config.rejoin_grace;
         let timer = io.set_timer(deadline, AppTimer::MemberGrace(member)).ok();
-        match self.members.get_mut(member) {
-            Some(m) if timer.is_some() => {
-                m.socket = None;
-                m.grace = timer;
-            }
+        match self.rooms.member_mut(member) {
+            Some(m) if timer.is_some() => m.grace = timer,
             _ => self.remove_member(io, member, "lost"),
         }
     }
@@ -355,7 +409,7 @@ impl Application for ShareThings {
     fn on_timer(&mut self, io: &mut Io<'_, AppTimer>, key: AppTimer) {
         match key {
             AppTimer::RoomExpiry(room) => {
-                if let Some(r) = self.rooms.get_mut(room) {
+                if let Some(r) = self.rooms.room_mut(room) {
                     r.expiry = None;
                 }
                 // A room whose inbox still keeps items lives until they expire.
@@ -364,29 +418,29 @@ impl Application for ShareThings {
                 }
             }
             AppTimer::InboxExpiry(room) => self.inbox_due(io, room),
+            AppTimer::DormantExpiry => self.dormant_due(io),
             AppTimer::MemberGrace(member) => {
-                if let Some(m) = self.members.get_mut(member) {
+                if let Some(m) = self.rooms.member_mut(member) {
                     m.grace = None;
                     self.remove_member(io, member, "timed out of");
                 }
             }
             AppTimer::AddressWindow(window) => self.limits.window_ended(window),
-            AppTimer::JoinDeadline(socket) => {
-                self.join_deadlines.remove(&socket);
-                if !self.member_of.contains_key(&socket) {
-                    log::debug!("closing a connection that joined no session in time");
-                    io.close_client(socket);
-                }
-            }
+            AppTimer::JoinDeadline(socket) => self.join_deadline_passed(io, socket),
+            AppTimer::ApplicantDeadline(socket) => self.applicant_deadline_passed(io, socket),
         }
     }
 }
 
-fn member_event(session: &str, client_id: &str, name: &str) -> Value {
+/// `{sessionId, clientId, clientName?}`: who joined, left, applied or stopped applying. Only
+/// v2 members have a name the server may repeat.
+fn member_event(session: &str, client_id: &str, name: Option<&str>) -> Value {
     let mut object = Object::new();
     object.insert("sessionId".into(), Value::String(session.to_string()));
     object.insert("clientId".into(), Value::String(client_id.to_string()));
-    object.insert("clientName".into(), Value::String(name.to_string()));
+    if let Some(name) = name {
+        object.insert("clientName".into(), Value::String(name.to_string()));
+    }
     Value::Object(object)
 }
 
@@ -408,6 +462,11 @@ fn rate_limited(wait: Duration) -> Failure {
 fn rejection(code: Code) -> JoinRejection {
     match code {
         Code::InvalidPassphrase => JoinRejection::InvalidPassphrase,
+        Code::AccessDenied => JoinRejection::AccessDenied,
+        Code::LegacySession => JoinRejection::LegacySession,
+        Code::NewerSession => JoinRejection::NewerSession,
+        Code::NoSuchSession => JoinRejection::NoSuchSession,
+        Code::TooManyApplicants => JoinRejection::TooManyApplicants,
         Code::SessionFull => JoinRejection::SessionFull,
         Code::ServerFull => JoinRejection::ServerFull,
         Code::RateLimited => JoinRejection::RateLimited,
@@ -415,7 +474,7 @@ fn rejection(code: Code) -> JoinRejection {
     }
 }
 
-/// 32 random bytes from the operating system (the server key, room nonces).
+/// 32 random bytes from the operating system (the server key, room nonces, challenges).
 pub fn random_key() -> [u8; 32] {
     let mut key = [0u8; 32];
     if let Err(err) = getrandom::fill(&mut key) {
@@ -426,6 +485,3 @@ pub fn random_key() -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod inbox_app_tests;

@@ -12,6 +12,11 @@ use miniserde::json::{self, Object, Value};
 pub enum Code {
     InvalidRequest,
     InvalidPassphrase,
+    AccessDenied,
+    LegacySession,
+    NewerSession,
+    NoSuchSession,
+    TooManyApplicants,
     NotJoined,
     SessionFull,
     ServerFull,
@@ -20,6 +25,9 @@ pub enum Code {
     PayloadTooLarge,
     InboxFull,
     ServerInboxFull,
+    InboxItemTooLarge,
+    InboxDiskFull,
+    InboxDiskError,
     NotInInbox,
 }
 
@@ -28,6 +36,11 @@ impl Code {
         match self {
             Code::InvalidRequest => "invalid_request",
             Code::InvalidPassphrase => "invalid_passphrase",
+            Code::AccessDenied => "access_denied",
+            Code::LegacySession => "legacy_session",
+            Code::NewerSession => "newer_session",
+            Code::NoSuchSession => "no_such_session",
+            Code::TooManyApplicants => "too_many_applicants",
             Code::NotJoined => "not_joined",
             Code::SessionFull => "session_full",
             Code::ServerFull => "server_full",
@@ -36,6 +49,9 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::InboxFull => "inbox_full",
             Code::ServerInboxFull => "server_inbox_full",
+            Code::InboxItemTooLarge => "inbox_item_too_large",
+            Code::InboxDiskFull => "inbox_disk_full",
+            Code::InboxDiskError => "inbox_disk_error",
             Code::NotInInbox => "not_in_inbox",
         }
     }
@@ -182,6 +198,32 @@ pub fn check_chunk(object: &Object) -> Result<(), Failure> {
     }
 }
 
+/// An `admit` payload: `{sessionId, to, step, data}` with `to` a client id, `step` 0–4 and
+/// `data` an object of at most `max_data` bytes as canonical JSON. Returns `to` and `step`.
+pub fn check_admit(object: &Object, max_data: usize) -> Result<(&str, u64), Failure> {
+    let to = match object.get("to") {
+        Some(Value::String(to)) if !to.is_empty() => to.as_str(),
+        _ => return Err(Failure::invalid("to must name a client")),
+    };
+    let step = match object.get("step") {
+        Some(Value::Number(json::Number::U64(step))) if *step <= ADMIT_LAST_STEP => *step,
+        _ => return Err(Failure::invalid("step must be an integer 0-4")),
+    };
+    let Some(data @ Value::Object(_)) = object.get("data") else {
+        return Err(Failure::invalid("data must be an object"));
+    };
+    // miniserde writes objects with sorted keys and no spaces: canonical.
+    if json::to_string(data).len() > max_data {
+        return Err(Failure::invalid(format!(
+            "data larger than {max_data} bytes"
+        )));
+    }
+    Ok((to, step))
+}
+
+/// The last step of an admission run (docs/protocol.md, "Admission by a member").
+pub const ADMIT_LAST_STEP: u64 = 4;
+
 pub fn check_content(object: &Object) -> Result<(), Failure> {
     match object.get("content") {
         Some(Value::Null) | None => Err(Failure::invalid("content is missing")),
@@ -216,6 +258,11 @@ mod tests {
         let every_code = [
             Code::InvalidRequest,
             Code::InvalidPassphrase,
+            Code::AccessDenied,
+            Code::LegacySession,
+            Code::NewerSession,
+            Code::NoSuchSession,
+            Code::TooManyApplicants,
             Code::NotJoined,
             Code::SessionFull,
             Code::ServerFull,
@@ -224,6 +271,9 @@ mod tests {
             Code::PayloadTooLarge,
             Code::InboxFull,
             Code::ServerInboxFull,
+            Code::InboxItemTooLarge,
+            Code::InboxDiskFull,
+            Code::InboxDiskError,
             Code::NotInInbox,
         ];
         // A new variant must be added above: this match stops compiling until it is.
@@ -231,6 +281,11 @@ mod tests {
             match code {
                 Code::InvalidRequest
                 | Code::InvalidPassphrase
+                | Code::AccessDenied
+                | Code::LegacySession
+                | Code::NewerSession
+                | Code::NoSuchSession
+                | Code::TooManyApplicants
                 | Code::NotJoined
                 | Code::SessionFull
                 | Code::ServerFull
@@ -239,6 +294,9 @@ mod tests {
                 | Code::PayloadTooLarge
                 | Code::InboxFull
                 | Code::ServerInboxFull
+                | Code::InboxItemTooLarge
+                | Code::InboxDiskFull
+                | Code::InboxDiskError
                 | Code::NotInInbox => {}
             }
         }
@@ -301,6 +359,25 @@ mod tests {
         .is_ok());
         assert!(check_chunk(&obj(r#"{"chunk":{"contentId":"c","chunkIndex":0}}"#)).is_err());
         assert!(check_chunk(&obj(r#"{"chunk":5}"#)).is_err());
+    }
+
+    #[test]
+    fn admit_shape_and_canonical_size() {
+        let admit =
+            |text: &str| check_admit(&obj(text), 16).map(|(to, step)| (to.to_string(), step));
+        assert_eq!(
+            admit(r#"{"to":"m","step":4,"data":{"b":1, "a":"xy"}}"#),
+            Ok(("m".into(), 4)),
+            "16 bytes once canonical: sorted, no spaces"
+        );
+        assert!(admit(r#"{"to":"m","step":1,"data":{"a":"0123456789ab"}}"#).is_err());
+        assert!(admit(r#"{"to":"m","step":5,"data":{}}"#).is_err());
+        assert!(admit(r#"{"to":"m","step":-1,"data":{}}"#).is_err());
+        assert!(admit(r#"{"to":"m","step":1.5,"data":{}}"#).is_err());
+        assert!(admit(r#"{"to":"m","step":1,"data":[1]}"#).is_err());
+        assert!(admit(r#"{"to":"m","step":1}"#).is_err());
+        assert!(admit(r#"{"to":"","step":1,"data":{}}"#).is_err());
+        assert!(admit(r#"{"step":1,"data":{}}"#).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Relaying content between members: the membership check, `to`, the added `from`, and
-//! fan-out through [`Io::relay`], which applies backpressure.
+//! fan-out through [`Io::relay`], which applies backpressure. What goes to everyone passes by
+//! the session's inbox, once before it is sent and once after (`inbox/events.rs`).
 
 use super::*;
 
@@ -11,10 +12,10 @@ impl ShareThings {
         object: &Object,
     ) -> Result<(Handle, Handle), Failure> {
         let name = payload::session_id(object)?;
-        let member = self.member_of.get(&socket).copied();
-        let found = member.and_then(|h| self.members.get(h).map(|m| (h, m.room)));
+        let member = self.rooms.member_on(socket);
+        let found = member.and_then(|h| self.rooms.member(h).map(|m| (h, m.room)));
         match found {
-            Some((member, room)) if self.rooms.get(room).is_some_and(|r| r.name == name) => {
+            Some((member, room)) if self.rooms.room(room).is_some_and(|r| r.name == name) => {
                 Ok((member, room))
             }
             _ => Err(Failure::new(Code::NotJoined, "join this session first")),
@@ -35,52 +36,36 @@ impl ShareThings {
         let (member, room) = self.sender(socket, &object)?;
         let target = match payload::optional_string(&object, "to")? {
             None => None,
-            Some(to) => {
-                let found = self.rooms.get(room).and_then(|r| {
-                    r.members
-                        .iter()
-                        .copied()
-                        .find(|h| self.members.get(*h).is_some_and(|m| m.client_id == to))
-                });
-                match found {
-                    Some(h) => Some(h),
-                    None => {
-                        return Err(Failure::invalid(
-                            "`to` does not name a member of this session",
-                        ))
-                    }
+            Some(to) => match self.rooms.find(room, to) {
+                Some(h) => Some(h),
+                None => {
+                    return Err(Failure::invalid(
+                        "`to` does not name a member of this session",
+                    ))
                 }
-            }
+            },
         };
         let from = self
-            .members
-            .get(member)
+            .rooms
+            .member(member)
             .map(|m| m.client_id.clone())
             .unwrap_or_default();
         object.insert("from".into(), Value::String(from));
         // Only the server says what its inbox keeps.
         object.remove("inbox");
         let to_everyone = target.is_none();
-        let mut kept = match relayed {
-            Relayed::Content if to_everyone => {
-                self.keep_content(io, room, &mut object, &attachments)
-            }
-            _ => None,
-        };
-        let position = match relayed {
-            Relayed::Chunk if to_everyone => inbox_events::chunk_position(&object),
-            _ => None,
-        };
+        let inbox =
+            self.inbox_before_relay(io, room, relayed, to_everyone, &mut object, &attachments);
         let packet = Outgoing::event("/", out_event, vec![Value::Object(object)], attachments);
         let receivers: Vec<SocketId> = match (target, to_whom) {
             (Some(h), _) => self
-                .members
-                .get(h)
-                .and_then(|m| m.socket)
+                .rooms
+                .member(h)
+                .and_then(Member::socket)
                 .into_iter()
                 .collect(),
-            (None, Relay::Everyone) => self.room_sockets(room).collect(),
-            (None, Relay::Others) => self.room_sockets(room).filter(|s| *s != socket).collect(),
+            (None, Relay::Everyone) => self.rooms.sockets(room).collect(),
+            (None, Relay::Others) => self.rooms.sockets(room).filter(|s| *s != socket).collect(),
         };
         let sent = io.relay(socket, receivers, &packet);
         self.metrics
@@ -88,26 +73,12 @@ impl ShareThings {
             .fetch_add((packet.len() * sent) as u64, Ordering::Relaxed);
         self.metrics.events_relayed.fetch_add(1, Ordering::Relaxed);
         log::trace!("relayed {out_event}");
-        // After the relay, so that a member told the item is dropped already has this chunk.
-        if position.is_some() {
-            kept = self.keep_chunk(io, room, position, &packet);
-        }
-        if relayed == Relayed::ClearAll {
-            self.clear_inbox(room);
-        }
+        let kept = self.inbox_after_relay(io, room, inbox, &packet);
         let mut ack = Object::new();
         ack.insert("success".into(), Value::Bool(true));
         if let Some(kept) = kept {
             ack.insert("inbox".into(), kept);
         }
         Ok(Value::Object(ack))
-    }
-
-    pub(super) fn room_sockets(&self, room: Handle) -> impl Iterator<Item = SocketId> + '_ {
-        self.rooms
-            .get(room)
-            .into_iter()
-            .flat_map(|r| r.members.iter())
-            .filter_map(|h| self.members.get(*h).and_then(|m| m.socket))
     }
 }

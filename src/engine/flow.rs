@@ -10,8 +10,10 @@
 //! progress restarts it, so a receiver that reads slowly is kept and one that stopped reading
 //! is closed at `stall_timeout`, however little it lets pile up (below the high-water mark
 //! too).
-//! (The front door's `OutQueue` only tracks its own write position, and bytes that belong to
-//! no session: HTTP answers, bridged responses, WebSocket control frames.)
+//! (The front door's `OutQueue` holds a WebSocket's frames while they wait for the socket,
+//! beside its HTTP answers and control frames, and reports the session's part back as it is
+//! written, so both agree on a session's bytes. The memory budget takes connections' bytes
+//! from the front door and only polling queues from here, so nothing is counted twice.)
 
 use super::*;
 

@@ -3,13 +3,14 @@
 //!
 //! Sans-IO: the front door ([`crate::front`]) parses requests and frames and calls in here
 //! with a `now` and the engine's handle on the loop's timer wheel ([`Timers`]); the engine
-//! answers with values and pushes what must happen on connections into [`Engine::actions`]
-//! and what the layer above must learn into [`Engine::events`]. The engine never touches a
-//! socket or a clock, and knows nothing of Socket.IO.
+//! answers with values, and queues what must happen on connections ([`Action`]s) and what the
+//! layer above must learn ([`Event`]s), which its one drive loop, [`Engine::settle`], hands
+//! out. The engine never touches a socket or a clock, and knows nothing of Socket.IO.
 //!
 //! Behaviour follows the reference `engine.io` npm server, including its order of checks
 //! (see `verify`).
 
+pub(crate) mod deadlines;
 mod errors;
 mod flow;
 mod heartbeat;
@@ -54,6 +55,9 @@ pub struct EngineConfig {
     pub send_queue_bytes: usize,
     /// How long a session may have bytes queued with none of them written.
     pub stall_timeout: Duration,
+    /// Bytes the process may hold for all clients together (`MEMORY_BUDGET`). The front door
+    /// refuses inputs past it; the engine keeps answers within it ([`Engine::queue_room`]).
+    pub memory_budget: usize,
 }
 
 impl EngineConfig {
@@ -81,8 +85,8 @@ pub enum Event {
     Open(SessionId),
     Message(SessionId, Message),
     Close(SessionId, CloseReason),
-    /// The layer above set a deadline with [`Engine::set_upper_timer`] and it passed.
-    UpperTimer(SessionId),
+    /// The layer above set a deadline with [`Engine::set_layer_deadline`] and it passed.
+    LayerDeadline(SessionId),
     /// Every receiver this session was waiting for has drained: it may send again.
     Resumed(SessionId),
 }
@@ -171,10 +175,11 @@ pub struct Engine {
     config: EngineConfig,
     sessions: Arena<Session>,
     by_sid: HashMap<Sid, SessionId>,
-    /// Effects on connections, for the front door to carry out.
-    pub actions: VecDeque<Action>,
-    /// News for the layer above.
-    pub events: VecDeque<Event>,
+    /// Effects on connections, for the front door to carry out (handed out by
+    /// [`Engine::settle`]).
+    actions: VecDeque<Action>,
+    /// News for the layer above (handed to it by [`Engine::settle`]).
+    events: VecDeque<Event>,
     /// Polling sessions that got frames this turn; answered together by [`Engine::flush`].
     dirty: Vec<SessionId>,
     /// Sessions whose stall clock must (re)start at the next [`Engine::flush`]: bytes got
@@ -184,6 +189,32 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// The engine's one drive loop, which the front door runs after every input and deadline
+    /// and the tests' harness runs the same way: hands every event to `layer` (which may call
+    /// back and queue more), answers the polling requests that got frames and starts stall
+    /// clocks, and returns the next action for the caller to carry out, or `None` once all is
+    /// quiet. Carrying an action out may call back into the engine; the caller calls again
+    /// until `None`. The engine's own answers (a `3probe`) come before the layer's reactions.
+    pub fn settle<L: Layer>(
+        &mut self,
+        layer: &mut L,
+        timers: &mut dyn LayerTimers<L::Timer>,
+        now: Instant,
+    ) -> Option<Action> {
+        loop {
+            if let Some(action) = self.actions.pop_front() {
+                return Some(action);
+            }
+            if self.events.is_empty() && self.dirty.is_empty() && self.stall_watch.is_empty() {
+                return None;
+            }
+            while let Some(event) = self.events.pop_front() {
+                layer.handle(self, timers, now, event);
+            }
+            self.flush(timers, now);
+        }
+    }
+
     pub fn new(config: EngineConfig) -> Engine {
         Engine {
             sessions: Arena::with_capacity(config.max_sessions),
@@ -381,7 +412,7 @@ impl Engine {
             session.heartbeat_timer,
             session.upgrade_timer,
             session.stall_timer,
-            session.upper_timer,
+            session.layer_deadline,
         ]
         .into_iter()
         .flatten()
@@ -430,6 +461,26 @@ impl Engine {
     /// Bytes queued for all clients (for metrics).
     pub fn total_queued_bytes(&self) -> usize {
         self.sessions.iter().map(|(_, s)| s.queued_bytes).sum()
+    }
+
+    /// Bytes that may still be queued for the session before its queue passes its
+    /// high-water mark, or the bytes queued for everyone together plus `held_above` (what the
+    /// layers above hold) pass the memory budget; 0 for an unknown session. An answer built
+    /// in pieces (a listing, a fetch) stops where this runs out, instead of being queued whole
+    /// and then disconnecting its asker.
+    pub fn queue_room(&self, id: SessionId, held_above: usize) -> usize {
+        let Some(session) = self.sessions.get(id) else {
+            return 0;
+        };
+        let own = self
+            .config
+            .high_water()
+            .saturating_sub(session.queued_bytes);
+        let process = self
+            .config
+            .memory_budget
+            .saturating_sub(self.total_queued_bytes().saturating_add(held_above));
+        own.min(process)
     }
 
     /// Bytes queued on polling sessions (a WebSocket's are in the front door's queues).

@@ -141,9 +141,9 @@ impl Engine {
     }
 
     /// Answers parked polling GETs that have something to send, and starts the stall clocks
-    /// noted since the last flush. Call once per loop turn, so that everything queued in
-    /// one turn leaves in one response.
-    pub fn flush(&mut self, timers: &mut dyn Timers, now: Instant) {
+    /// noted since the last flush. Run by [`Engine::settle`] once the layer above reacted, so
+    /// that everything queued in one go leaves in one response.
+    pub(super) fn flush(&mut self, timers: &mut dyn Timers, now: Instant) {
         self.arm_stall_timers(timers, now);
         for id in std::mem::take(&mut self.dirty) {
             let Some(session) = self.sessions.get_mut(id) else {

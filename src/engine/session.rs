@@ -129,7 +129,7 @@ pub(super) struct Session {
     pub(super) pong_deadline: Instant,
     pub(super) upgrade_timer: Option<TimerId>,
     pub(super) stall_timer: Option<TimerId>,
-    pub(super) upper_timer: Option<TimerId>,
+    pub(super) layer_deadline: Option<TimerId>,
     /// How many congested receivers this session waits for.
     pub(super) held_by: u32,
     /// Senders paused until this session drains.
@@ -159,7 +159,7 @@ impl Session {
             pong_deadline,
             upgrade_timer: None,
             stall_timer: None,
-            upper_timer: None,
+            layer_deadline: None,
             held_by: 0,
             waiters: Vec::new(),
             remote,

@@ -15,8 +15,9 @@ pub enum Timer {
     Upgrade(SessionId),
     /// The session had bytes queued and none written for too long.
     Stall(SessionId),
-    /// A deadline the layer above set for this session.
-    Upper(SessionId),
+    /// The one deadline the layer above keeps for this session (Socket.IO: the connect
+    /// timeout, then a binary packet's attachment timeout).
+    Layer(SessionId),
 }
 
 /// The engine's handle on the loop's timer wheel: its own keys, and no one else's.
@@ -44,17 +45,26 @@ impl<A, T: Timers + AppTimers<A>> LayerTimers<A> for T {}
 
 impl Engine {
     /// Sets (or replaces) the one deadline the layer above may keep per session.
-    pub fn set_upper_timer(&mut self, timers: &mut dyn Timers, id: SessionId, deadline: Instant) {
-        let timer = timers.set(deadline, Timer::Upper(id)).ok();
+    pub fn set_layer_deadline(
+        &mut self,
+        timers: &mut dyn Timers,
+        id: SessionId,
+        deadline: Instant,
+    ) {
+        let timer = timers.set(deadline, Timer::Layer(id)).ok();
         if let Some(session) = self.sessions.get_mut(id) {
-            if let Some(old) = std::mem::replace(&mut session.upper_timer, timer) {
+            if let Some(old) = std::mem::replace(&mut session.layer_deadline, timer) {
                 timers.cancel(old);
             }
         }
     }
 
-    pub fn clear_upper_timer(&mut self, timers: &mut dyn Timers, id: SessionId) {
-        if let Some(timer) = self.sessions.get_mut(id).and_then(|s| s.upper_timer.take()) {
+    pub fn clear_layer_deadline(&mut self, timers: &mut dyn Timers, id: SessionId) {
+        if let Some(timer) = self
+            .sessions
+            .get_mut(id)
+            .and_then(|s| s.layer_deadline.take())
+        {
             timers.cancel(timer);
         }
     }
@@ -77,10 +87,10 @@ impl Engine {
                     self.close(timers, id, CloseReason::Stalled);
                 }
             }
-            Timer::Upper(id) => {
+            Timer::Layer(id) => {
                 if let Some(session) = self.sessions.get_mut(id) {
-                    session.upper_timer = None;
-                    self.events.push_back(Event::UpperTimer(id));
+                    session.layer_deadline = None;
+                    self.events.push_back(Event::LayerDeadline(id));
                 }
             }
         }

@@ -177,10 +177,4 @@ impl Engine {
             self.close(timers, id, reason);
         }
     }
-
-    /// A WebSocket message was larger than `max_payload` (close code 1009).
-    pub fn ws_too_large(&mut self, timers: &mut dyn Timers, id: SessionId, conn: ConnId) {
-        self.actions.push_back(Action::CloseWs { conn, code: 1009 });
-        self.ws_closed(timers, id, conn, false);
-    }
 }

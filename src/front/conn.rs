@@ -1,10 +1,92 @@
-//! One connection's life outside its protocol: its deadline in the loop's wheel, its poll
-//! interest, reading as its state wants (into `Conn::input`, discarded, or only watched for
-//! EOF), lingering after a last response, and closing.
+//! One connection's life outside its protocol: moving it between states (the one deadline of
+//! each, and what leaving one gives back), its poll interest, reading as its state wants
+//! (into `Conn::input`, discarded, or only watched for EOF), lingering after its last bytes,
+//! and closing.
 
+use super::machine::{Progress, Wait};
 use super::*;
 
 impl<L: Layer> Server<L> {
+    /// Moves a connection to `next`: gives back what its old state held, and arms the new
+    /// state's one deadline in place of the old one's. Every change of state goes through here.
+    pub(super) fn transition(&mut self, id: Handle, next: State) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut conn.state, next);
+        self.give_back(id, old.release());
+        self.arm_wait(id);
+    }
+
+    /// Arms the deadline of the connection's state from now (cancelling the one it had).
+    pub(super) fn arm_wait(&mut self, id: Handle) {
+        self.disarm(id);
+        let head_timeout = self.config.head_timeout;
+        let Some(wait) = self.conns.get(id).and_then(|c| c.state.wait()) else {
+            return;
+        };
+        let deadline = self.turn.now() + wait.duration(head_timeout);
+        let timer = self.deadlines.set_conn(deadline, id).ok();
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.timer = timer;
+        }
+    }
+
+    /// Cancels the connection's deadline (its state's wait is suspended, or over).
+    pub(super) fn disarm(&mut self, id: Handle) {
+        if let Some(timer) = self.conns.get_mut(id).and_then(|c| c.timer.take()) {
+            self.deadlines.cancel_conn(timer);
+        }
+    }
+
+    /// Bytes moved: a wait that restarts on such progress starts again.
+    pub(super) fn progress(&mut self, id: Handle, progress: Progress) {
+        let restarts = self
+            .conns
+            .get(id)
+            .and_then(|c| c.state.wait())
+            .is_some_and(|wait: Wait| wait.restarts_on(progress));
+        if restarts {
+            self.arm_wait(id);
+        }
+    }
+
+    /// The connection's deadline passed.
+    pub(super) fn conn_deadline(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.timer = None;
+        match conn.state.expiry(conn.input.is_empty()) {
+            Expiry::Close => {
+                log::debug!("closing a connection whose time ran out");
+                self.close_conn(id);
+            }
+            Expiry::Reject(status, why) => self.reject(id, status, why),
+        }
+    }
+
+    /// Gives back what a state held.
+    fn give_back(&mut self, id: Handle, release: Release) {
+        match release {
+            Release::Nothing => {}
+            Release::PollingConn(session) => {
+                self.engine
+                    .polling_conn_gone(&mut self.deadlines, session, id)
+            }
+            Release::WebSocket(session) => {
+                self.engine
+                    .ws_closed(&mut self.deadlines, session, id, false)
+            }
+            Release::Bridge(mut bridge) => {
+                let _ = self.poll.registry().deregister(&mut bridge.unix);
+                self.bridges.give_back();
+                self.start_waiting_bridges();
+            }
+            Release::BridgeQueue => self.bridges.leave_queue(id),
+        }
+    }
+
     /// Registers the connection for what it can use now: readable unless its reading is
     /// paused, writable only while bytes wait in its queue. So a paused sender's bytes stay in
     /// the kernel without waking the loop, and a connection with nothing to write is not woken
@@ -47,82 +129,27 @@ impl<L: Layer> Server<L> {
         self.sync_interest(id);
     }
 
-    pub(super) fn arm_head_timer(&mut self, now: Instant, id: Handle) {
-        self.arm_deadline(now + self.config.head_timeout, id);
-    }
-
-    pub(super) fn arm_deadline(&mut self, deadline: Instant, id: Handle) {
-        let timer = self.deadlines.set_conn(deadline, id).ok();
-        if let Some(conn) = self.conns.get_mut(id) {
-            if let Some(old) = std::mem::replace(&mut conn.timer, timer) {
-                self.deadlines.cancel_conn(old);
-            }
-        }
-    }
-
-    pub(super) fn disarm_timer(&mut self, id: Handle) {
-        if let Some(timer) = self.conns.get_mut(id).and_then(|c| c.timer.take()) {
-            self.deadlines.cancel_conn(timer);
-        }
-    }
-
-    /// Gives a connection that is finishing (a last response, a close frame, a bridged
-    /// response) until this deadline to make progress; each write that moves bytes extends it.
-    pub(super) fn arm_drain_timer(&mut self, id: Handle) {
-        let now = self.now;
-        self.arm_head_timer(now, id);
-    }
-
-    pub(super) fn conn_deadline(&mut self, id: Handle) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        conn.timer = None;
-        match conn.state {
-            State::Head if conn.input.is_empty() => self.close_conn(id),
-            State::Head | State::Body { .. } => self.reject(id, 408, "request timeout"),
-            State::BridgeWait { .. } => self.reject(id, 503, "server busy"),
-            // A client that stopped reading its last response, a close frame or a bridged
-            // response: it gets no more of the server's time.
-            State::Closing { .. }
-            | State::Lingering { .. }
-            | State::Bridge(_)
-            | State::WebSocket { closing: true, .. } => {
-                log::debug!("closing a connection that stopped reading");
-                self.close_conn(id);
-            }
-            State::Held { .. } | State::WebSocket { closing: false, .. } => {}
-        }
-    }
-
     /// Reads whatever the connection has, as its state wants it.
-    pub(super) fn read_conn(&mut self, now: Instant, id: Handle) {
-        let Some(conn) = self.conns.get_mut(id) else {
+    pub(super) fn read_conn(&mut self, id: Handle) {
+        let Some(conn) = self.conns.get(id) else {
             return;
         };
         if conn.read_paused {
             return;
         }
-        match &mut conn.state {
-            State::WebSocket { closing: false, .. } => self.read_ws(now, id),
-            State::WebSocket { closing: true, .. } | State::Closing { .. } => {
-                self.discard_input(id)
-            }
-            State::Lingering { .. } => self.linger(id),
-            State::Held { .. } | State::BridgeWait { .. } | State::Bridge(_) => {
-                // Nothing may arrive while parked except EOF; detect it without consuming a
-                // pipelined request (clients do not pipeline behind a long-poll).
-                self.peek_eof(id);
-            }
-            // Pipelined requests are taken one at a time: the next is not read or parsed
-            // until the previous answer has gone out (resumed from `write_conn`), so a client
-            // that never reads its answers holds one of them, not one per request it sent.
-            State::Head if !conn.out.is_empty() => {}
-            State::Head | State::Body { .. } => self.read_http(now, id),
+        match conn.state.reading(!conn.out.is_empty()) {
+            Reading::WebSocket => self.read_ws(id),
+            Reading::Http => self.read_http(id),
+            Reading::Discard => self.discard_input(id),
+            Reading::Linger => self.linger(id),
+            Reading::WatchEof => self.peek_eof(id),
+            Reading::Wait => {}
         }
     }
 
-    pub(super) fn peek_eof(&mut self, id: Handle) {
+    /// Closes a connection that closed its side while it may send nothing (clients do not
+    /// pipeline behind a long-poll), without consuming a pipelined request.
+    fn peek_eof(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
@@ -136,47 +163,57 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    /// The last response is out: shut our side down and drain the client for a while.
-    pub(super) fn begin_linger(&mut self, id: Handle) {
-        let left = self
-            .config
-            .max_payload
-            .saturating_add(self.config.head_max_bytes);
+    /// The last bytes are out: shut our side down and drain up to `left` bytes the client
+    /// still sends.
+    pub(super) fn begin_linger(&mut self, id: Handle, left: usize) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if conn.stream.shutdown(std::net::Shutdown::Write).is_err() {
             return self.close_conn(id);
         }
-        conn.state = State::Lingering { left };
-        let deadline = self.now + LINGER;
-        self.arm_deadline(deadline, id);
+        self.transition(id, State::Lingering { left });
         self.linger(id);
     }
 
-    /// Drops what a lingering client sends; closes at its EOF or once it sent too much.
-    pub(super) fn linger(&mut self, id: Handle) {
+    /// Drops what a lingering client sends, at most READ_BUDGET a turn (a fast uploader is
+    /// read again first thing next turn); closes at its EOF or once it sent too much.
+    fn linger(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         let State::Lingering { left } = &mut conn.state else {
             return;
         };
+        let mut budget = READ_BUDGET;
+        let mut moved = false;
         loop {
             let room = (*left).min(self.scratch.len());
             if room == 0 {
                 return self.close_conn(id);
             }
-            let buf = self.scratch.get_mut(..room).unwrap_or_default();
+            if budget == 0 {
+                self.turn.read_again(id);
+                break;
+            }
+            let buf = self.scratch.get_mut(..room.min(budget)).unwrap_or_default();
             match nonblocking::read(&mut conn.stream, buf) {
-                Ok(Got::Data(n)) => *left = left.saturating_sub(n),
-                Ok(Got::WouldBlock) => return,
+                Ok(Got::Data(n)) => {
+                    *left = left.saturating_sub(n);
+                    budget = budget.saturating_sub(n);
+                    moved = true;
+                }
+                Ok(Got::WouldBlock) => break,
                 Ok(Got::Eof) | Err(_) => return self.close_conn(id),
             }
         }
+        if moved {
+            self.progress(id, Progress::Read);
+        }
     }
 
-    pub(super) fn discard_input(&mut self, id: Handle) {
+    /// Drops what a connection whose last bytes are still being written sends.
+    fn discard_input(&mut self, id: Handle) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
@@ -195,57 +232,47 @@ impl<L: Layer> Server<L> {
         let Some(conn) = self.conns.get_mut(id) else {
             return false;
         };
+        let before = conn.input.len();
         let chunk = &mut self.scratch;
+        let mut at_limit = true;
         while conn.input.len() < limit {
             let room = (limit - conn.input.len()).min(chunk.len());
             match nonblocking::read(&mut conn.stream, chunk.get_mut(..room).unwrap_or_default()) {
                 Ok(Got::Data(n)) => conn
                     .input
                     .extend_from_slice(chunk.get(..n).unwrap_or_default()),
-                Ok(Got::WouldBlock) => return true,
+                Ok(Got::WouldBlock) => {
+                    at_limit = false;
+                    break;
+                }
                 Ok(Got::Eof) | Err(_) => {
                     self.close_conn(id);
                     return false;
                 }
             }
         }
-        // At the limit with possibly more unread: come back after this turn.
-        self.again.push(id);
+        let moved = conn.input.len() > before;
+        if at_limit {
+            // At the limit with possibly more unread: read again next turn.
+            self.turn.read_again(id);
+        }
+        if moved {
+            self.progress(id, Progress::Read);
+        }
         true
     }
 
-    /// Closes a connection now and tells the engine what it carried.
-    /// A WebSocket closed this way was lost (no close frame was read: that path tells the
-    /// engine itself before closing).
+    /// Closes a connection now and gives back what its state held. A WebSocket closed this way
+    /// was lost (no close frame was read: that path tells the engine itself before closing).
     pub(super) fn close_conn(&mut self, id: Handle) {
-        self.disarm_timer(id);
+        self.disarm(id);
         let Some(mut conn) = self.conns.remove(id) else {
             return;
         };
         if let Some(key) = conn.counted {
-            self.uncount_address(key);
+            self.addresses.remove(key);
         }
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        self.abandon(id, conn.state);
-    }
-
-    /// Tells whoever relied on a connection's old state that it is over.
-    pub(super) fn abandon(&mut self, id: Handle, old: State) {
-        match old {
-            State::Held { session, .. } | State::Body { session, .. } => self
-                .engine
-                .polling_conn_gone(&mut self.deadlines, session, id),
-            State::BridgeWait { .. } => self.bridge_queue.retain(|c| *c != id),
-            State::Bridge(mut bridge) => {
-                let _ = self.poll.registry().deregister(&mut bridge.unix);
-                self.bridged = self.bridged.saturating_sub(1);
-                self.start_waiting_bridge();
-            }
-            State::WebSocket { session, .. } => {
-                self.engine
-                    .ws_closed(&mut self.deadlines, session, id, false)
-            }
-            State::Head | State::Closing { .. } | State::Lingering { .. } => {}
-        }
+        self.give_back(id, conn.state.release());
     }
 }

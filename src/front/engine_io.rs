@@ -7,9 +7,10 @@ impl<L: Layer> Server<L> {
     /// Reads a WebSocket message by message: the application sees each one (and may pause
     /// this sender for backpressure) before the next is read, so a paused sender overshoots
     /// by at most one message, however many it has in flight.
-    pub(super) fn read_ws(&mut self, now: Instant, id: Handle) {
+    pub(super) fn read_ws(&mut self, id: Handle) {
         let mut budget = READ_BUDGET;
         let mut events = Vec::new();
+        let at = self.turn.now();
         loop {
             let (session, result) = {
                 let Some(conn) = self.conns.get_mut(id) else {
@@ -18,12 +19,7 @@ impl<L: Layer> Server<L> {
                 if conn.read_paused {
                     return;
                 }
-                let State::WebSocket {
-                    session,
-                    reader,
-                    closing: false,
-                } = &mut conn.state
-                else {
+                let State::WebSocket { session, reader } = &mut conn.state else {
                     return;
                 };
                 let result = reader.read(
@@ -39,14 +35,14 @@ impl<L: Layer> Server<L> {
                 match event {
                     WsEvent::Text(data) => self.engine.ws_message(
                         &mut self.deadlines,
-                        now,
+                        at,
                         session,
                         id,
                         Message::Text(data),
                     ),
                     WsEvent::Binary(data) => self.engine.ws_message(
                         &mut self.deadlines,
-                        now,
+                        at,
                         session,
                         id,
                         Message::Binary(data),
@@ -55,22 +51,24 @@ impl<L: Layer> Server<L> {
                     WsEvent::Close(_) => {
                         self.engine
                             .ws_closed(&mut self.deadlines, session, id, true);
-                        self.close_ws(id, 1000);
-                        return;
+                        // The client said it is done: nothing more to drain.
+                        return self.close_ws(id, 1000, 0);
                     }
                 }
             }
-            self.settle(now);
+            self.settle(at);
+            let refused = |server: &Self| server.config.max_payload;
             match result {
                 Ok(ReadStatus::Decoded) => {}
                 Ok(ReadStatus::WouldBlock) => return,
-                Ok(ReadStatus::Budget) => return self.again.push(id),
+                Ok(ReadStatus::Budget) => return self.turn.read_again(id),
                 Ok(ReadStatus::Admit(len)) => {
                     if !self.within_budget(len) {
                         log::debug!("refusing a {len} B websocket message: memory budget reached");
                         self.engine
                             .ws_closed(&mut self.deadlines, session, id, false);
-                        return self.close_ws(id, CLOSE_TRY_AGAIN_LATER);
+                        let drain = len.min(DRAIN_MAX);
+                        return self.close_ws(id, CLOSE_TRY_AGAIN_LATER, drain);
                     }
                     if let Some(State::WebSocket { reader, .. }) =
                         self.conns.get_mut(id).map(|c| &mut c.state)
@@ -78,15 +76,21 @@ impl<L: Layer> Server<L> {
                         reader.admit();
                     }
                 }
-                Err(WsError::TooLarge) => {
+                Err(WsError::TooLarge { coming }) => {
                     log::debug!("websocket message above maxPayload");
-                    return self.engine.ws_too_large(&mut self.deadlines, session, id);
+                    self.engine
+                        .ws_closed(&mut self.deadlines, session, id, false);
+                    // The client may still be writing the rest of it: drained, so that it
+                    // gets the close frame rather than a reset.
+                    let drain = usize::try_from(coming).unwrap_or(usize::MAX);
+                    let drain = drain.saturating_add(refused(self)).min(DRAIN_MAX);
+                    return self.close_ws(id, CLOSE_TOO_BIG, drain);
                 }
                 Err(WsError::Protocol(why, code)) => {
                     log::debug!("websocket protocol error: {why}");
                     self.engine
                         .ws_closed(&mut self.deadlines, session, id, false);
-                    return self.close_ws(id, code);
+                    return self.close_ws(id, code, refused(self));
                 }
                 Err(WsError::Io(e)) => {
                     log::debug!("websocket read failed: {e}");
@@ -97,7 +101,7 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    pub(super) fn queue_ws(
+    fn queue_ws(
         &mut self,
         id: Handle,
         opcode: tungstenite::protocol::frame::coding::OpCode,
@@ -108,66 +112,43 @@ impl<L: Layer> Server<L> {
             let (header, len) = ws::frame_header(opcode, payload.len());
             conn.out
                 .push(header.get(..len).unwrap_or_default(), payload, accounted);
-            self.to_write.push(id);
+            self.turn.wants_write(id);
         }
     }
 
     /// Answers a ping, unless the answer to an earlier one is still unwritten.
-    pub(super) fn queue_pong(&mut self, id: Handle, payload: Bytes) {
+    fn queue_pong(&mut self, id: Handle, payload: Bytes) {
         if let Some(conn) = self.conns.get_mut(id) {
             let (header, len) = ws::frame_header(ws::PONG, payload.len());
             if conn
                 .out
                 .push_pong(header.get(..len).unwrap_or_default(), payload)
             {
-                self.to_write.push(id);
+                self.turn.wants_write(id);
             }
         }
     }
 
-    /// Sends a close frame and closes once it is written.
-    pub(super) fn close_ws(&mut self, id: Handle, code: u16) {
-        let Some(conn) = self.conns.get_mut(id) else {
+    /// Sends a close frame with `code`, then drains up to `drain` bytes the client may still
+    /// send before it reads the frame, then closes.
+    fn close_ws(&mut self, id: Handle, code: u16, drain: usize) {
+        let open = self
+            .conns
+            .get(id)
+            .is_some_and(|c| matches!(c.state, State::WebSocket { .. }));
+        if !open {
             return;
-        };
-        if let State::WebSocket { closing, .. } = &mut conn.state {
-            if *closing {
-                return;
-            }
-            *closing = true;
-            self.queue_ws(
-                id,
-                ws::CLOSE,
-                Bytes::copy_from_slice(&code.to_be_bytes()),
-                0,
-            );
-            self.arm_drain_timer(id);
-        } else {
-            self.close_conn(id);
         }
+        self.queue_ws(
+            id,
+            ws::CLOSE,
+            Bytes::copy_from_slice(&code.to_be_bytes()),
+            0,
+        );
+        self.transition(id, State::Closing { drain });
     }
 
-    /// Lets the layers above react, then carries out what the engine decided, until quiet.
-    pub(super) fn settle(&mut self, now: Instant) {
-        loop {
-            while let Some(event) = self.engine.events.pop_front() {
-                self.layer
-                    .handle(&mut self.engine, &mut self.deadlines, now, event);
-            }
-            self.engine.flush(&mut self.deadlines, now);
-            if self.engine.actions.is_empty() {
-                if self.engine.events.is_empty() {
-                    return;
-                }
-                continue;
-            }
-            while let Some(action) = self.engine.actions.pop_front() {
-                self.apply(now, action);
-            }
-        }
-    }
-
-    pub(super) fn apply(&mut self, now: Instant, action: Action) {
+    pub(super) fn apply(&mut self, action: Action) {
         match action {
             Action::AnswerPoll { conn, body } => {
                 let answer_headers = match self.conns.get_mut(conn).map(|c| &mut c.state) {
@@ -184,9 +165,11 @@ impl<L: Layer> Server<L> {
                         &body,
                         false,
                     );
-                    self.queue_response(now, conn, bytes, true);
+                    // The engine let go of the parked request when it answered it, so leaving
+                    // `Held` gives it nothing back.
+                    self.queue_response(conn, bytes, true);
                     // Anything the client sent meanwhile (a next request) can now be read.
-                    self.again.push(conn);
+                    self.turn.read_again(conn);
                 }
             }
             Action::SendWs { conn, frame } => {
@@ -197,20 +180,25 @@ impl<L: Layer> Server<L> {
                 let open = self
                     .conns
                     .get(conn)
-                    .is_some_and(|c| matches!(c.state, State::WebSocket { closing: false, .. }));
+                    .is_some_and(|c| matches!(c.state, State::WebSocket { .. }));
                 if open {
                     self.queue_ws(conn, opcode, payload, accounted);
                 }
             }
-            Action::CloseWs { conn, code } => self.close_ws(conn, code),
+            Action::CloseWs { conn, code } => {
+                // The server ends it: the client may be sending until it reads the frame.
+                let drain = self.config.max_payload;
+                self.close_ws(conn, code, drain);
+            }
             Action::PauseRead { conn } => self.set_read_paused(conn, true),
             Action::ResumeRead { conn } => {
                 if let Some(c) = self.conns.get(conn) {
                     let body_left = matches!(c.state, State::Body { .. });
                     self.set_read_paused(conn, false);
-                    self.again.push(conn);
+                    self.turn.read_again(conn);
                     if body_left {
-                        self.arm_head_timer(now, conn);
+                        // The body's wait was suspended while it was paused.
+                        self.arm_wait(conn);
                     }
                 }
             }

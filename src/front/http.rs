@@ -8,7 +8,7 @@ const MISDIRECTED: &str = "this server does not answer to the host name in this 
      if devices open it by that name, add the name to SERVED_HOSTS";
 
 impl<L: Layer> Server<L> {
-    pub(super) fn read_http(&mut self, now: Instant, id: Handle) {
+    pub(super) fn read_http(&mut self, id: Handle) {
         loop {
             let Some(conn) = self.conns.get(id) else {
                 return;
@@ -34,18 +34,13 @@ impl<L: Layer> Server<L> {
                             parsed = http_head::parse_request_head(&conn.input, MAX_HEADERS);
                         }
                     }
-                    let Some(conn) = self.conns.get(id) else {
+                    let Some(conn) = self.conns.get_mut(id) else {
                         return;
                     };
                     match parsed {
                         Ok(Some(head)) if head.head_len <= self.config.head_max_bytes => {
-                            let raw: Vec<u8> =
-                                conn.input.get(..head.head_len).unwrap_or_default().to_vec();
-                            if let Some(conn) = self.conns.get_mut(id) {
-                                conn.input.drain(..head.head_len);
-                            }
-                            self.disarm_timer(id);
-                            self.on_head(now, id, head, raw);
+                            let raw: Vec<u8> = conn.input.drain(..head.head_len).collect();
+                            self.on_head(id, head, raw);
                         }
                         Ok(Some(_)) => return self.reject(id, 431, "request head too large"),
                         Ok(None) if conn.input.len() > self.config.head_max_bytes => {
@@ -60,7 +55,7 @@ impl<L: Layer> Server<L> {
                     if self.engine.is_held(*session) {
                         // Backpressure (see `Engine::hold_sender`): the body stays in the
                         // kernel, with no deadline, until the engine resumes this connection.
-                        self.disarm_timer(id);
+                        self.disarm(id);
                         return self.set_read_paused(id, true);
                     }
                     if conn.input.len() < need && !self.fill_input(id, need) {
@@ -72,19 +67,24 @@ impl<L: Layer> Server<L> {
                     if conn.input.len() < need {
                         return;
                     }
+                    let body: Vec<u8> = conn.input.drain(..need).collect();
                     let State::Body {
                         session,
                         answer_headers,
                         ..
-                    } = std::mem::replace(&mut conn.state, State::Head)
+                    } = &mut conn.state
                     else {
                         return;
                     };
-                    let body: Vec<u8> = conn.input.drain(..need).collect();
-                    self.disarm_timer(id);
-                    let reply = self
-                        .engine
-                        .polling_body(&mut self.deadlines, now, session, &body);
+                    let (session, answer_headers) = (*session, std::mem::take(answer_headers));
+                    // The engine lets go of the request as it reads the body, so leaving `Body`
+                    // for `Head` gives it nothing back.
+                    let reply = self.engine.polling_body(
+                        &mut self.deadlines,
+                        self.turn.now(),
+                        session,
+                        &body,
+                    );
                     let bytes = response::render(
                         reply.status,
                         reply.content_type,
@@ -92,7 +92,7 @@ impl<L: Layer> Server<L> {
                         &reply.body,
                         false,
                     );
-                    self.queue_response(now, id, bytes, true);
+                    self.queue_response(id, bytes, true);
                 }
                 _ => return,
             }
@@ -110,7 +110,7 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    pub(super) fn on_head(&mut self, now: Instant, id: Handle, head: RequestHead, raw: Vec<u8>) {
+    fn on_head(&mut self, id: Handle, head: RequestHead, raw: Vec<u8>) {
         // A trusted proxy's connection is counted under the client its latest head names: a
         // proxy carries one client's requests after another's on a connection it keeps
         // (HAProxy's `http-reuse`). A direct client's address never changes.
@@ -118,14 +118,14 @@ impl<L: Layer> Server<L> {
             let client = peer::client_address(peer, &head, &self.config.trusted_proxies);
             if counted != Some(crate::util::address::limit_key(client)) {
                 if let Some(old) = counted {
-                    self.uncount_address(old);
+                    self.addresses.remove(old);
                     if let Some(conn) = self.conns.get_mut(id) {
                         conn.counted = None;
                     }
                 }
-                if !self.address_has_room(client) {
+                if !self.addresses.has_room(client) {
                     self.refused += 1;
-                    self.log_refusals(now);
+                    self.log_refusals(self.turn.now());
                     return self.reject(id, 503, "too many connections from this address");
                 }
                 self.count_address(id, client);
@@ -148,22 +148,16 @@ impl<L: Layer> Server<L> {
             .iter()
             .position(|p| path == p.trim_end_matches('/') || path.starts_with(p.as_str()));
         let Some(mount) = mount else {
-            return self.bridge_or_wait(now, id, head, raw);
+            return self.bridge_or_wait(id, head, raw);
         };
         let origin = self.cors.check(&head);
         let websocket = head.header_has_token("upgrade", "websocket");
         if origin == OriginCheck::Refused {
-            return self.refuse_engine(
-                now,
-                id,
-                websocket,
-                engine::RequestError::Forbidden,
-                &origin,
-            );
+            return self.refuse_engine(id, websocket, engine::RequestError::Forbidden, &origin);
         }
         if head.method == Method::Options && !websocket {
             let bytes = cors::preflight(&origin, &head);
-            return self.queue_response(now, id, bytes, head.keep_alive);
+            return self.queue_response(id, bytes, head.keep_alive);
         }
         let ws_key = head.header("sec-websocket-key").map(<[u8]>::to_vec);
         let ws_valid = websocket
@@ -172,7 +166,7 @@ impl<L: Layer> Server<L> {
             && ws_key.is_some()
             && head.header("sec-websocket-version") == Some(b"13");
         if websocket && !ws_valid {
-            return self.refuse_engine(now, id, true, engine::RequestError::BadRequest, &origin);
+            return self.refuse_engine(id, true, engine::RequestError::BadRequest, &origin);
         }
         let engine_query = query::parse_engine_query(query_string);
         let Some(peer) = self.conns.get(id).map(|c| c.peer) else {
@@ -188,6 +182,7 @@ impl<L: Layer> Server<L> {
         };
         // As the reference: polling answers must never be cached.
         let answer_headers = format!("Cache-Control: no-store\r\n{}", cors::cors_headers(&origin));
+        let now = self.turn.now();
         match self.engine.request(&mut self.deadlines, now, &request, id) {
             Outcome::Reply(reply) => {
                 let bytes = response::render(
@@ -197,16 +192,15 @@ impl<L: Layer> Server<L> {
                     &reply.body,
                     !head.keep_alive,
                 );
-                self.queue_response(now, id, bytes, head.keep_alive);
+                self.queue_response(id, bytes, head.keep_alive);
             }
-            Outcome::Hold(session) => {
-                if let Some(conn) = self.conns.get_mut(id) {
-                    conn.state = State::Held {
-                        session,
-                        answer_headers,
-                    };
-                }
-            }
+            Outcome::Hold(session) => self.transition(
+                id,
+                State::Held {
+                    session,
+                    answer_headers,
+                },
+            ),
             Outcome::ReadBody(session) => {
                 let length = head.content_length.unwrap_or(0);
                 let large = length >= ws::LARGE_INPUT as u64;
@@ -225,16 +219,16 @@ impl<L: Layer> Server<L> {
                         &reply.body,
                         true,
                     );
-                    return self.send_and_close(id, bytes, true);
+                    return self.send_and_drain(id, bytes, body_left(&head));
                 }
-                if let Some(conn) = self.conns.get_mut(id) {
-                    conn.state = State::Body {
+                self.transition(
+                    id,
+                    State::Body {
                         session,
                         need: length as usize,
                         answer_headers,
-                    };
-                }
-                self.arm_head_timer(now, id);
+                    },
+                );
             }
             Outcome::AcceptWebSocket(session) => {
                 let key = ws_key.unwrap_or_default();
@@ -244,13 +238,10 @@ impl<L: Layer> Server<L> {
                 conn.out
                     .push(b"", Bytes::from(ws::accept_response(&key)), 0);
                 let leftover = std::mem::take(&mut conn.input);
-                conn.state = State::WebSocket {
-                    session,
-                    reader: Box::new(WsReader::new(self.config.max_payload, &leftover)),
-                    closing: false,
-                };
-                self.to_write.push(id);
-                self.again.push(id);
+                let reader = Box::new(WsReader::new(self.config.max_payload, &leftover));
+                self.transition(id, State::WebSocket { session, reader });
+                self.turn.wants_write(id);
+                self.turn.read_again(id);
             }
             Outcome::AcceptThenClose => {
                 let key = ws_key.unwrap_or_default();
@@ -266,20 +257,18 @@ impl<L: Layer> Server<L> {
                     0,
                 );
                 conn.input.clear();
-                conn.state = State::Closing { linger: false };
-                self.to_write.push(id);
-                self.arm_drain_timer(id);
+                self.transition(id, State::Closing { drain: 0 });
+                self.turn.wants_write(id);
             }
             Outcome::RejectWebSocket(message) => {
                 let bytes = response::render(400, "text/html", "", message.as_bytes(), true);
-                self.send_and_close(id, bytes, false);
+                self.send_and_drain(id, bytes, 0);
             }
         }
     }
 
-    pub(super) fn refuse_engine(
+    fn refuse_engine(
         &mut self,
-        now: Instant,
         id: Handle,
         websocket: bool,
         error: engine::RequestError,
@@ -287,7 +276,7 @@ impl<L: Layer> Server<L> {
     ) {
         if websocket {
             let bytes = response::render(400, "text/html", "", error.message().as_bytes(), true);
-            return self.send_and_close(id, bytes, false);
+            return self.send_and_drain(id, bytes, 0);
         }
         let reply = engine::Reply::error(error);
         let bytes = response::render(
@@ -297,29 +286,24 @@ impl<L: Layer> Server<L> {
             &reply.body,
             false,
         );
-        self.queue_response(now, id, bytes, true);
+        self.queue_response(id, bytes, true);
     }
 
     /// Queues a complete response and returns the connection to reading heads (or closes it).
-    pub(super) fn queue_response(
-        &mut self,
-        now: Instant,
-        id: Handle,
-        bytes: Vec<u8>,
-        keep_alive: bool,
-    ) {
+    pub(super) fn queue_response(&mut self, id: Handle, bytes: Vec<u8>, keep_alive: bool) {
         if !keep_alive {
-            return self.send_and_close(id, bytes, false);
+            return self.send_and_drain(id, bytes, 0);
         }
         if let Some(conn) = self.conns.get_mut(id) {
             conn.out.push(b"", Bytes::from(bytes), 0);
-            conn.state = State::Head;
-            self.to_write.push(id);
         }
-        self.arm_head_timer(now, id);
+        self.transition(id, State::Head);
+        self.turn.wants_write(id);
     }
 
-    /// Answers with an error status and closes (malformed or oversize heads, timeouts).
+    /// Answers with an error status and closes (malformed or oversize heads, timeouts). The
+    /// request may not have been read to its end: what the client may still send of a request
+    /// the server accepts at all (a head and a payload) is drained first.
     pub(super) fn reject(&mut self, id: Handle, status: u16, why: &str) {
         log::debug!("rejecting request with {status}: {why}");
         let body = format!("{why}\n");
@@ -330,20 +314,31 @@ impl<L: Layer> Server<L> {
             body.as_bytes(),
             true,
         );
-        self.send_and_close(id, bytes, true);
+        let drain = self
+            .config
+            .max_payload
+            .saturating_add(self.config.head_max_bytes);
+        self.send_and_drain(id, bytes, drain);
     }
 
-    /// Queues a last answer and closes once it is written. `unread` says the request may not
-    /// have been read to its end (an early error answer): the connection then lingers.
-    pub(super) fn send_and_close(&mut self, id: Handle, bytes: Vec<u8>, unread: bool) {
-        self.disarm_timer(id);
+    /// Queues a last answer, then reads and drops up to `drain` bytes the client still sends
+    /// (the rest of a request answered early), then closes.
+    pub(super) fn send_and_drain(&mut self, id: Handle, bytes: Vec<u8>, drain: usize) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         conn.out.push(b"", Bytes::from(bytes), 0);
-        let old = std::mem::replace(&mut conn.state, State::Closing { linger: unread });
-        self.to_write.push(id);
-        self.abandon(id, old);
-        self.arm_drain_timer(id);
+        self.transition(id, State::Closing { drain });
+        self.turn.wants_write(id);
+    }
+}
+
+/// What the client may still send of a request whose head is read: its declared body, or
+/// (chunked) up to [`DRAIN_MAX`].
+pub(super) fn body_left(head: &RequestHead) -> usize {
+    match head.content_length {
+        Some(length) => usize::try_from(length).unwrap_or(usize::MAX).min(DRAIN_MAX),
+        None if head.chunked => DRAIN_MAX,
+        None => 0,
     }
 }

@@ -2,27 +2,32 @@
 //!
 //! Each connection first sends a request head, read with a size cap and a time cap. Requests
 //! at the Engine.IO path stay in the loop (long-polling, or a WebSocket); anything else is
-//! bridged to the tiny_http workers ([`bridge`]). This is the only module of the loop thread
-//! that touches sockets or reads the clock (once per turn); the layers above get `now` passed
-//! in. (The tiny_http workers, on their own threads, have their own sockets and clock.)
+//! bridged to the tiny_http workers (`bridge.rs`). This is the only module of the loop thread
+//! that touches sockets or reads the clock (when a turn's wait begins, to size it, and when it
+//! ends, the turn's `now`); the layers above get `now` passed in. (The tiny_http workers, on
+//! their own threads, have their own sockets and clock.)
 //!
-//! Readiness is edge-triggered: every read drains until `WouldBlock` or a per-turn budget;
-//! connections that hit the budget are revisited next turn, so one busy client cannot starve
-//! the others.
+//! The loop is an I/O shell around pure parts: a connection's states and the rules between
+//! them (`machine.rs`), the order of a turn (`turn.rs`), and what connections may hold
+//! (`slots.rs`). Readiness is edge-triggered: every read drains until `WouldBlock` or a
+//! per-turn budget; connections that hit the budget are read first next turn, so one busy
+//! client cannot starve the others and nothing is answered out of order.
 
 mod bridge;
-mod bridging;
 mod conn;
 pub(crate) mod cors;
-pub(crate) mod deadlines;
 mod engine_io;
 mod host;
 mod http;
+mod machine;
 mod nonblocking;
 mod out;
 pub(crate) mod peer;
 pub(crate) mod pool;
 mod response;
+mod slots;
+mod turn;
+mod workers;
 pub(crate) mod ws;
 
 use std::io;
@@ -36,7 +41,8 @@ use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream, UnixStream};
 use mio::{Events, Interest, Poll, Token};
 
-use crate::engine::{self, Action, Engine, Layer, Message, Outcome, SessionId};
+use crate::engine::deadlines::{Deadline, Deadlines};
+use crate::engine::{self, Action, Engine, Layer, Message, Outcome};
 use crate::metrics::Metrics;
 use crate::util::arena::{Arena, Handle};
 use crate::util::timer::TimerId;
@@ -48,10 +54,12 @@ pub use self::host::ServedHosts;
 
 use self::bridge::{Bridge, Progress};
 use self::cors::{Cors, OriginCheck};
-use self::deadlines::{Deadline, Deadlines};
+use self::machine::{AfterWrite, Expiry, Reading, Release, State};
 use self::nonblocking::Got;
 use self::out::OutQueue;
 use self::pool::BufferPool;
+use self::slots::{AddressCounts, BridgeSlots};
+use self::turn::Turn;
 use self::ws::{ReadStatus, WsError, WsEvent, WsReader};
 
 const LISTENER: Token = Token(usize::MAX);
@@ -65,40 +73,54 @@ const LISTEN_BACKLOG: i32 = 1024;
 const MAX_HEADERS: usize = 64;
 /// A client whose unread responses pass this is not read from until they drain.
 const CLIENT_OUT_PAUSE: usize = 256 * 1024;
-/// How long a closed-for-writing connection keeps draining what its client still sends.
-/// A client mid-way through a refused upload needs about the time the rest takes to send.
-const LINGER: Duration = Duration::from_secs(2);
+/// Bytes a connection answered early may still send that are read and dropped at most (about
+/// a long phone video shared before the service worker runs, or a huge refused WebSocket
+/// message): past this it is closed, and may see a reset. Dropping costs a read per 16 KiB,
+/// no memory.
+const DRAIN_MAX: usize = 2 << 30;
 /// How often the loop publishes its gauges for `/metrics`: often enough for a scrape to see
 /// current values, rare enough that counting connections costs nothing measurable.
 const METRICS_PERIOD: Duration = Duration::from_millis(250);
 /// WebSocket close code for a message refused because the memory budget is reached
 /// (RFC 6455 registry: "Try Again Later").
 const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+/// WebSocket close code for a message above `MAX_PAYLOAD` (RFC 6455: "Message Too Big").
+const CLOSE_TOO_BIG: u16 = 1009;
 /// Refusals of a full connection table are logged as one line with a count per this interval,
 /// never one line per refusal (a reconnecting flood makes thousands a second).
 const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(10);
 /// Longest sleep, so published metrics stay fresh on an idle server.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
-/// What the front door needs to know.
+/// What the front door needs to know. Each limit is a setting (`config::SETTINGS` documents
+/// its default and its reason).
 #[derive(Debug, Clone)]
 pub struct FrontConfig {
     /// Where Engine.IO lives, e.g. `["/socket.io/"]`; sessions remember which one they used.
     pub engine_paths: Vec<String>,
+    /// `MAX_CONNECTIONS`: open TCP connections at most.
     pub max_connections: usize,
+    /// `HEAD_MAX_BYTES`: the largest request head.
     pub head_max_bytes: usize,
+    /// `HEAD_TIMEOUT`: for a whole head, and for each gap in a body or a slow reader's drain.
     pub head_timeout: Duration,
+    /// `MAX_PAYLOAD`: the largest polling body or WebSocket message.
     pub max_payload: usize,
-    /// Bytes held for all clients together before new large inputs are refused.
+    /// `MEMORY_BUDGET`: bytes held for all clients together before new large inputs are refused.
     pub memory_budget: usize,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// Open connections per client address (IPv6 per /64) at most.
+    /// `MAX_CONNECTIONS_PER_ADDRESS`: open connections per client address (IPv6 per /64).
     pub max_connections_per_address: u32,
+    /// `CORS_ORIGINS`: other origins allowed to connect.
     pub cors_origins: Vec<String>,
     /// The names a request's `Host` may carry; any other is answered 421.
     pub served_hosts: ServedHosts,
     /// Requests in flight to the tiny_http workers at most; more wait their turn.
     pub max_bridged: usize,
+    /// Paths whose POSTs are answered `303 See Other` to `/` and their bodies drained, never
+    /// bridged (the web app's share target, before its service worker takes it).
+    pub drained_posts: Vec<String>,
     /// The workers' Unix socket; `None` answers every plain-HTTP request 404.
     pub http_socket: Option<PathBuf>,
 }
@@ -112,46 +134,6 @@ fn unix_token(conn: Handle) -> Token {
     Token(conn.index() * 2 + 1)
 }
 
-enum State {
-    /// Reading a request head.
-    Head,
-    /// Reading a polling POST body of `need` bytes (into `Conn::input`), with the header
-    /// lines its answer needs (`Cache-Control: no-store` and CORS).
-    Body {
-        session: SessionId,
-        need: usize,
-        answer_headers: String,
-    },
-    /// A polling GET parked until the session has something to send, with the header lines
-    /// its answer needs (`Cache-Control: no-store` and CORS).
-    Held {
-        session: SessionId,
-        answer_headers: String,
-    },
-    /// Waiting for a free bridge slot, with the parsed head and its raw bytes.
-    BridgeWait {
-        head: RequestHead,
-        raw: Vec<u8>,
-    },
-    Bridge(Box<Bridge>),
-    WebSocket {
-        session: SessionId,
-        reader: Box<WsReader>,
-        closing: bool,
-    },
-    /// Writing a last response, then closing; with `linger` when the request may not have
-    /// been read to its end (an early error answer), so the client still sending gets it.
-    Closing {
-        linger: bool,
-    },
-    /// The last response is written and our side shut down; reading and dropping what the
-    /// client still sends (at most `left` bytes, until the linger deadline), so that its
-    /// kernel does not answer our close with a reset before it read the response.
-    Lingering {
-        left: usize,
-    },
-}
-
 struct Conn {
     stream: TcpStream,
     peer: SocketAddr,
@@ -159,12 +141,13 @@ struct Conn {
     /// Bytes read but not yet consumed (a request head, or what followed it).
     input: Vec<u8>,
     out: OutQueue,
+    /// The deadline of the state (see [`machine::Wait`]).
     timer: Option<TimerId>,
     read_paused: bool,
     /// What the stream is registered for now (see `sync_interest`); `None`: not registered.
     interest: Option<Interest>,
-    /// The client address this connection is counted under (see [`Server::per_address`]).
-    /// A trusted proxy's connection is counted once its first head names the client.
+    /// The client address key this connection is counted under (see [`AddressCounts`]). A
+    /// trusted proxy's connection is counted once its first head names the client.
     counted: Option<std::net::IpAddr>,
 }
 
@@ -180,24 +163,13 @@ pub struct Server<L: Layer> {
     config: FrontConfig,
     cors: Cors,
     metrics: Arc<Metrics>,
-    bridged: usize,
-    bridge_queue: std::collections::VecDeque<Handle>,
-    /// Connections to read again next turn (budget hit, or reading resumed).
-    again: Vec<Handle>,
-    /// Connections with something queued to write.
-    to_write: Vec<Handle>,
-    /// Connections read this turn, in readiness order: written first, so the one that asked
-    /// (a join) gets its answer before the ones only told about it (the room's notices).
-    acting: Vec<Handle>,
+    addresses: AddressCounts,
+    bridges: BridgeSlots,
+    turn: Turn,
     last_metrics: Instant,
     /// Connections refused since the last log line about them, and when that line was.
     refused: u64,
     last_refusal_log: Option<Instant>,
-    /// Open connections per client address key ([`crate::util::address::limit_key`]).
-    per_address: std::collections::HashMap<std::net::IpAddr, u32>,
-    /// When this turn's poll returned: the one clock reading of the turn, passed to the layers
-    /// as `now` and used for deadlines set while writing.
-    now: Instant,
     /// The one read buffer of the loop, for every connection (see [`ws::scratch`]).
     scratch: Vec<u8>,
     pool: BufferPool,
@@ -222,31 +194,36 @@ impl<L: Layer> Server<L> {
         metrics
             .connection_slots
             .store(config.max_connections as u64, Ordering::Relaxed);
+        let now = Instant::now();
         Ok(Server {
             poll,
             listener,
             conns: Arena::with_capacity(config.max_connections),
             engine,
-            deadlines: Deadlines::new(Instant::now(), timer_capacity),
+            deadlines: Deadlines::new(now, timer_capacity),
             layer,
             cors: Cors {
                 allowed: config.cors_origins.clone(),
             },
+            addresses: AddressCounts::new(config.max_connections_per_address),
+            bridges: BridgeSlots::new(config.max_bridged),
             config,
             metrics,
-            bridged: 0,
-            bridge_queue: std::collections::VecDeque::new(),
-            again: Vec::new(),
-            to_write: Vec::new(),
-            acting: Vec::new(),
-            last_metrics: Instant::now(),
+            turn: Turn::new(now),
+            last_metrics: now,
             refused: 0,
             last_refusal_log: None,
-            per_address: std::collections::HashMap::new(),
-            now: Instant::now(),
             scratch: ws::scratch(),
             pool: BufferPool::default(),
         })
+    }
+
+    /// Sets a deadline of the application's before the loop runs (one it found waiting at
+    /// start, such as an inbox item kept on disk); it fires like any other.
+    pub fn set_app_timer(&mut self, deadline: Instant, key: L::Timer) -> io::Result<()> {
+        crate::engine::AppTimers::set(&mut self.deadlines, deadline, key)
+            .map(|_| ())
+            .map_err(|_| io::Error::other("no room for the application's first deadline"))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -258,37 +235,43 @@ impl<L: Layer> Server<L> {
         let mut events = Events::with_capacity(1024);
         let mut fired = Vec::new();
         loop {
-            let timeout = if self.again.is_empty() {
-                let now = Instant::now();
+            let timeout = if self.turn.has_leftovers() {
+                Duration::ZERO
+            } else {
+                let before = Instant::now();
                 let until = self
                     .deadlines
                     .next_deadline()
-                    .map(|d| d.saturating_duration_since(now));
-                Some(until.map_or(MAX_SLEEP, |u| u.min(MAX_SLEEP)))
-            } else {
-                Some(Duration::ZERO)
+                    .map(|d| d.saturating_duration_since(before));
+                until.map_or(MAX_SLEEP, |u| u.min(MAX_SLEEP))
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if nonblocking::interrupted(&e) {
                     continue;
                 }
                 return Err(e);
             }
             let now = Instant::now();
-            self.now = now;
-            // Connections left over from the last turn go after this turn's readiness, so a
-            // busy one cannot take more than its budget before the others get theirs.
-            let mut again = std::mem::take(&mut self.again);
-            again.sort_unstable_by_key(|h| h.index());
-            again.dedup();
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept(now),
-                    token => self.on_ready(now, token),
-                }
+            // Input left over from earlier turns first: it was there before anything this
+            // poll reports (see `turn`).
+            for conn in self.turn.begin(now) {
+                self.visit(conn);
             }
-            for conn in again {
-                self.read_conn(now, conn);
+            for event in events.iter() {
+                let token = event.token();
+                if token == LISTENER {
+                    self.accept();
+                    continue;
+                }
+                // Sporadic events for closed connections happen: they find nothing.
+                let Some(id) = self.conns.handle_at(token.0 / 2) else {
+                    continue;
+                };
+                if token.0 % 2 == 1 {
+                    self.bridge_ready(id);
+                } else {
+                    self.visit(id);
+                }
             }
             self.expire(now, &mut fired);
             self.settle(now);
@@ -320,9 +303,20 @@ impl<L: Layer> Server<L> {
         }
     }
 
+    /// Lets the layers above react, then carries out what the engine decided, until quiet
+    /// (the engine's one drive loop, [`Engine::settle`]).
+    fn settle(&mut self, now: Instant) {
+        while let Some(action) = self
+            .engine
+            .settle(&mut self.layer, &mut self.deadlines, now)
+        {
+            self.apply(action);
+        }
+    }
+
     // ----- accepting -----------------------------------------------------------------------
 
-    fn accept(&mut self, now: Instant) {
+    fn accept(&mut self) {
         loop {
             let (mut stream, peer) = match self.listener.accept() {
                 Ok(pair) => pair,
@@ -335,7 +329,7 @@ impl<L: Layer> Server<L> {
                 }
             };
             let direct = !self.config.trusted_proxies.contains(&peer.ip());
-            if self.conns.is_full() || (direct && !self.address_has_room(peer.ip())) {
+            if self.conns.is_full() || (direct && !self.addresses.has_room(peer.ip())) {
                 // Full: say so and close. The write may fail on a slow client; that is fine.
                 let body = response::render(
                     503,
@@ -346,7 +340,7 @@ impl<L: Layer> Server<L> {
                 );
                 let _ = io::Write::write(&mut stream, &body);
                 self.refused += 1;
-                self.log_refusals(now);
+                self.log_refusals(self.turn.now());
                 continue;
             }
             let _ = stream.set_nodelay(true);
@@ -375,53 +369,33 @@ impl<L: Layer> Server<L> {
             // first read comes from the readiness list, in the order requests arrived. Reading
             // at accept would serve a later connection first whenever its bytes beat an
             // earlier one's to the accept loop (a POST overtaking the GET it should release).
-            self.arm_head_timer(now, id);
+            self.arm_wait(id);
         }
     }
 
-    // ----- readiness -----------------------------------------------------------------------
+    // ----- reading and writing --------------------------------------------------------------
 
-    fn on_ready(&mut self, now: Instant, token: Token) {
-        let index = token.0 / 2;
-        let Some(id) = self.conns.handle_at(index) else {
-            return; // Sporadic events for closed connections happen.
-        };
-        if token.0 % 2 == 1 {
-            self.bridge_ready(id);
-        } else {
-            self.read_conn(now, id);
-            self.acting.push(id);
-            if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
-                self.to_write.push(id);
-            }
+    /// Reads a connection that has input, and notes it: connections are written in the order
+    /// they were read.
+    fn visit(&mut self, id: Handle) {
+        if !self.conns.contains(id) {
+            return;
+        }
+        self.read_conn(id);
+        self.turn.was_read(id);
+        if self.conns.get(id).is_some_and(|c| !c.out.is_empty()) {
+            self.turn.wants_write(id);
         }
     }
 
     fn write_pending(&mut self) {
-        let mut list = std::mem::take(&mut self.to_write);
-        list.sort_unstable_by_key(|h| h.index());
-        list.dedup();
-        let mut acting = std::mem::take(&mut self.acting);
-        for &id in &acting {
-            if let Ok(at) = list.binary_search_by_key(&id.index(), |h| h.index()) {
-                if list.get(at) == Some(&id) {
-                    list.remove(at);
-                    self.write_conn(id);
-                }
-            }
-        }
-        acting.clear();
-        self.acting = acting;
-        for id in list {
+        for id in self.turn.take_writes() {
             self.write_conn(id);
         }
         // Writing can complete bridged responses and closes, which may queue more work.
-        if !self.engine.actions.is_empty() || !self.engine.events.is_empty() {
-            self.settle(self.now);
-            let more = std::mem::take(&mut self.to_write);
-            for id in more {
-                self.write_conn(id);
-            }
+        self.settle(self.turn.now());
+        for id in self.turn.take_writes() {
+            self.write_conn(id);
         }
     }
 
@@ -446,28 +420,19 @@ impl<L: Layer> Server<L> {
                     .ws_written(&mut self.deadlines, session, written.accounted);
             }
         }
-        let Some(conn) = self.conns.get_mut(id) else {
+        let Some(conn) = self.conns.get(id) else {
             return;
         };
         let bridged = matches!(conn.state, State::Bridge(_));
-        let finishing = bridged
-            || matches!(
-                conn.state,
-                State::Closing { .. } | State::WebSocket { closing: true, .. }
-            );
         let drained_enough = conn.out.len() < CLIENT_OUT_PAUSE;
-        if written.empty && matches!(conn.state, State::Closing { linger: true }) {
-            return self.begin_linger(id);
+        match conn.state.after_write(written.empty, written.bytes > 0) {
+            AfterWrite::Close => return self.close_conn(id),
+            AfterWrite::Linger(drain) => return self.begin_linger(id, drain),
+            AfterWrite::ReadNext => self.turn.read_again(id),
+            AfterWrite::Nothing => {}
         }
-        // An answer is out: a pipelined request behind it may be read now.
-        if written.empty && written.bytes > 0 && matches!(conn.state, State::Head) {
-            self.again.push(id);
-        }
-        if written.empty && finishing && !bridged {
-            return self.close_conn(id);
-        }
-        if finishing && written.bytes > 0 {
-            self.arm_drain_timer(id);
+        if written.bytes > 0 {
+            self.progress(id, machine::Progress::Written);
         }
         // A bridged response paused for a slow client can go on once it drained.
         if bridged && drained_enough {
@@ -490,31 +455,13 @@ impl<L: Layer> Server<L> {
         }
     }
 
-    // ----- connections per address ---------------------------------------------------------
-
-    fn address_has_room(&self, address: std::net::IpAddr) -> bool {
-        let key = crate::util::address::limit_key(address);
-        self.per_address.get(&key).copied().unwrap_or(0) < self.config.max_connections_per_address
-    }
-
     /// Counts the connection under its client's address, once.
-    pub(super) fn count_address(&mut self, id: Handle, address: std::net::IpAddr) {
-        let key = crate::util::address::limit_key(address);
+    fn count_address(&mut self, id: Handle, address: std::net::IpAddr) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if conn.counted.is_none() {
-            conn.counted = Some(key);
-            *self.per_address.entry(key).or_insert(0) += 1;
-        }
-    }
-
-    pub(super) fn uncount_address(&mut self, key: std::net::IpAddr) {
-        if let Some(n) = self.per_address.get_mut(&key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_address.remove(&key);
-            }
+            conn.counted = Some(self.addresses.add(address));
         }
     }
 
@@ -522,8 +469,8 @@ impl<L: Layer> Server<L> {
 
     /// Bytes held for clients now: every connection's queued output, its input being read
     /// (head, body, WebSocket frame and message), the polling queues, and what the layers
-    /// above keep (binary packets waiting for attachments). Frames relayed to
-    /// many receivers share one buffer but count once per receiver, so this errs high.
+    /// above keep (binary packets waiting for attachments, inboxes). Frames relayed to many
+    /// receivers share one buffer but count once per receiver, so this errs high.
     /// Counted only when a large input asks (at most once per 64 KiB read), never per byte.
     fn held_bytes(&self) -> usize {
         let conns: usize = self
@@ -541,7 +488,7 @@ impl<L: Layer> Server<L> {
     }
 
     /// Whether a new input of `len` bytes fits in the process's memory budget.
-    pub(super) fn within_budget(&self, len: usize) -> bool {
+    fn within_budget(&self, len: usize) -> bool {
         self.held_bytes().saturating_add(len) <= self.config.memory_budget
     }
 
@@ -554,7 +501,7 @@ impl<L: Layer> Server<L> {
         let mut http = 0u64;
         for (_, conn) in self.conns.iter() {
             match conn.state {
-                State::Head | State::Closing { .. } | State::Lingering { .. } => head += 1,
+                State::Head => head += 1,
                 State::Bridge(_) | State::BridgeWait { .. } => http += 1,
                 _ => {}
             }

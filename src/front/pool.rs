@@ -19,14 +19,18 @@ impl BufferPool {
     /// Buffers kept at most (about 2 MiB at the 256 KiB chunk size).
     const MAX_BUFFERS: usize = 8;
 
-    /// A buffer for a payload of `want` bytes: a pooled one that fits, already initialised
-    /// (its length is `want`, so no zeroing), or an empty one that grows as bytes arrive.
+    /// A buffer for a payload of `want` bytes: a pooled one of exactly that size, already
+    /// initialised (so no zeroing), or an empty one that grows as bytes arrive. Only exact
+    /// sizes: a payload is counted at its length wherever it is queued or kept, so its buffer
+    /// must not be larger (a steady stream of chunks has one size, and keeps hitting).
     pub fn take(&mut self, want: usize) -> Vec<u8> {
         if want >= Self::MIN_SIZE {
-            if let Some(i) = self.free.iter().position(|b| b.len() >= want) {
-                let mut buffer = self.free.swap_remove(i);
-                buffer.truncate(want);
-                return buffer;
+            if let Some(i) = self
+                .free
+                .iter()
+                .position(|b| b.len() == want && b.capacity() == want)
+            {
+                return self.free.swap_remove(i);
             }
         }
         Vec::new()
@@ -55,10 +59,19 @@ mod tests {
         let payload = Bytes::from(vec![7u8; 256 * 1024]);
         let address = payload.as_ptr();
         pool.give(payload);
-        let again = pool.take(200 * 1024);
-        assert_eq!(again.len(), 200 * 1024, "initialised to the wanted length");
+        let again = pool.take(256 * 1024);
+        assert_eq!(again.len(), 256 * 1024, "initialised to the wanted length");
         assert_eq!(again.as_ptr(), address, "the same allocation");
-        assert!(pool.take(200 * 1024).is_empty(), "given out only once");
+        assert!(pool.take(256 * 1024).is_empty(), "given out only once");
+    }
+
+    #[test]
+    fn a_pooled_buffer_serves_only_its_own_size() {
+        // A 1 MiB buffer holding a 64 KiB payload would pin 16 times what is counted for it.
+        let mut pool = BufferPool::default();
+        pool.give(Bytes::from(vec![7u8; 1024 * 1024]));
+        assert!(pool.take(64 * 1024).is_empty());
+        assert_eq!(pool.take(1024 * 1024).capacity(), 1024 * 1024);
     }
 
     #[test]

@@ -41,8 +41,11 @@ pub enum WsError {
     Eof,
     /// A frame broke RFC 6455 (close code 1002, or 1007 for bad UTF-8).
     Protocol(&'static str, u16),
-    /// A message above the configured maximum (close code 1009).
-    TooLarge,
+    /// A message above the configured maximum (close code 1009); `coming` is what its frame
+    /// announced and has not sent yet, which the client may still be sending.
+    TooLarge {
+        coming: u64,
+    },
     Io(io::Error),
 }
 
@@ -66,8 +69,15 @@ impl InFrame {
     }
 
     /// The unfilled part of the buffer, grown by up to `step` bytes when it is used up.
+    /// A large frame (admitted against the memory budget for its whole length) reserves
+    /// exactly that length at once: grown by doubling, its buffer would take up to twice what
+    /// is counted for it wherever it is queued or kept. Pages are touched only as they fill.
     fn spare(&mut self, step: usize) -> &mut [u8] {
         if self.payload.len() == self.filled {
+            if self.want >= LARGE_INPUT {
+                self.payload
+                    .reserve_exact(self.want.saturating_sub(self.payload.len()));
+            }
             let grow = self.missing().min(step);
             self.payload.resize(self.filled + grow, 0);
         }
@@ -275,7 +285,13 @@ impl WsReader {
         let Some(mask) = header.mask else {
             return Err(WsError::Protocol("client frame not masked", 1002));
         };
-        let len = usize::try_from(len).map_err(|_| WsError::TooLarge)?;
+        let buffered = (self.pending.len() - self.start) as u64;
+        let too_large = WsError::TooLarge {
+            coming: len.saturating_sub(buffered),
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Err(too_large);
+        };
         match header.opcode {
             OpCode::Control(_) if !header.is_final || len > 125 => {
                 return Err(WsError::Protocol("bad control frame", 1002))
@@ -297,7 +313,7 @@ impl WsReader {
         let so_far = self.message.as_ref().map_or(0, |(_, bytes)| bytes.len());
         if matches!(header.opcode, OpCode::Data(_)) && so_far.saturating_add(len) > self.max_message
         {
-            return Err(WsError::TooLarge);
+            return Err(too_large);
         }
         self.frame = Some(InFrame {
             opcode: header.opcode,
@@ -347,6 +363,14 @@ impl WsReader {
                 Some((data, frame.payload))
             }
         };
+        // What leaves the reader is kept as it is (queued, relayed, kept by an inbox) and
+        // counted at its length: a buffer grown by doubling gives back what it does not use.
+        let message = message.map(|(data, mut bytes)| {
+            if bytes.capacity() > bytes.len() {
+                bytes.shrink_to_fit();
+            }
+            (data, bytes)
+        });
         match message {
             Some((Data::Text, bytes)) => {
                 if std::str::from_utf8(&bytes).is_err() {

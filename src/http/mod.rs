@@ -2,8 +2,8 @@
 //!
 //! The loop owns the public port. Every request that is not Engine.IO it relays, unchanged but
 //! for one added header ([`PEER_HEADER`], the real TCP peer), over a private Unix socket that
-//! this module listens on and tiny_http serves. Routing lives in [`route`] as a pure function;
-//! this file only creates the socket, runs the workers and turns a [`route::Reply`] into bytes.
+//! this module listens on and tiny_http serves. Routing lives in `route.rs` as a pure function;
+//! this file only creates the socket, runs the workers and turns a `route::Reply` into bytes.
 //!
 //! # What the bridge can rely on
 //!

@@ -17,7 +17,7 @@ impl Metrics {
         let http = load(&m.connections_http);
         let used = load(&m.connections_open);
         let free = |slots: u64, used: u64| slots.saturating_sub(used);
-        let sessions = load(&m.sessions);
+        let sessions = load(&m.rooms);
         let members = load(&m.members);
 
         let mut out = String::with_capacity(2048);
@@ -63,7 +63,7 @@ impl Metrics {
             "session_slots_free",
             "gauge",
             "Session arena slots free.",
-            &[("", free(load(&m.session_slots), sessions))],
+            &[("", free(load(&m.room_slots), sessions))],
         );
         family(
             "members",
@@ -76,6 +76,24 @@ impl Metrics {
             "gauge",
             "Member arena slots free.",
             &[("", free(load(&m.member_slots), members))],
+        );
+        family(
+            "applicants",
+            "gauge",
+            "Connections waiting in a v3 session for a member to admit them.",
+            &[("", load(&m.applicants))],
+        );
+        family(
+            "admit_messages_total",
+            "counter",
+            "Admission messages relayed between applicants and members.",
+            &[("", load(&m.admit_messages))],
+        );
+        family(
+            "events_received_total",
+            "counter",
+            "Application events received from members and would-be members, whatever became of them.",
+            &[("", load(&m.events_received))],
         );
         family(
             "events_relayed_total",
@@ -106,6 +124,12 @@ impl Metrics {
             "gauge",
             "Items kept by session inboxes for absent devices.",
             &[("", load(&m.inbox_items))],
+        );
+        family(
+            "inbox_disk_bytes",
+            "gauge",
+            "Bytes of the session inboxes' files on disk (INBOX_DIR).",
+            &[("", load(&m.inbox_disk_bytes))],
         );
         let reasons: Vec<(String, u64)> = JoinRejection::ALL
             .iter()

@@ -1,8 +1,9 @@
 //! A sans-IO harness for the layers above the engine: a real [`Engine`], the loop's
-//! [`Deadlines`] and [`SocketIo`] with an [`Application`], driven the way the front door drives
-//! them (requests, WebSocket messages, `expire`, then settle), on virtual time and without
-//! sockets. The Socket.IO and
-//! ShareThings unit tests share it.
+//! [`Deadlines`] and the [`SocketIoLayer`] of an [`Application`], driven the way the front door
+//! drives them (requests, WebSocket messages, `expire`, then the engine's own drive loop,
+//! [`Engine::settle`]), on virtual time and without sockets. The Socket.IO and ShareThings unit
+//! tests share it; only carrying out the engine's actions is the harness's own (it records
+//! what each connection was sent).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{Application, SocketIo, SocketIoConfig};
+use super::{Application, SocketIo, SocketIoConfig, SocketIoLayer};
+use crate::engine::deadlines::{Deadline, Deadlines};
 use crate::engine::{Action, ConnId, Engine, EngineConfig, Message, Outcome, Request, SessionId};
-use crate::front::deadlines::{Deadline, Deadlines};
 use crate::util::arena::Handle;
 use crate::wire::eio::Frame;
 use crate::wire::http_head::Method;
@@ -39,6 +40,7 @@ pub fn engine_config() -> EngineConfig {
         max_sessions: 64,
         send_queue_bytes: 1 << 20,
         stall_timeout: Duration::from_secs(30),
+        memory_budget: 64 << 20,
     }
 }
 
@@ -50,6 +52,7 @@ pub fn socketio_config() -> SocketIoConfig {
             attachments: 4,
             json_depth: 32,
             json_nodes: 1000,
+            json_expansion: 24,
         },
         max_attachment_bytes: 1 << 16,
         attachment_timeout: Duration::from_secs(2),
@@ -60,8 +63,7 @@ pub fn socketio_config() -> SocketIoConfig {
 pub struct Harness<A: Application> {
     pub engine: Engine,
     pub timers: Deadlines<A::Timer>,
-    pub sio: SocketIo,
-    pub app: A,
+    pub layer: SocketIoLayer<A>,
     pub t0: Instant,
     next_conn: u64,
     /// What each connection was sent, oldest first, until taken by [`Harness::sent`].
@@ -83,8 +85,10 @@ impl<A: Application> Harness<A> {
         Harness {
             engine: Engine::new(engine_config()),
             timers: Deadlines::new(t0, 256),
-            sio: SocketIo::new(config),
-            app,
+            layer: SocketIoLayer {
+                sio: SocketIo::new(config),
+                app,
+            },
             t0,
             next_conn: 1,
             outbox: HashMap::new(),
@@ -170,11 +174,11 @@ impl<A: Application> Harness<A> {
         for deadline in fired {
             match deadline {
                 Deadline::Engine(timer) => self.engine.timer_fired(&mut self.timers, now, timer),
-                Deadline::App(key) => self.sio.timer_fired(
+                Deadline::App(key) => self.layer.sio.timer_fired(
                     &mut self.engine,
                     &mut self.timers,
                     now,
-                    &mut self.app,
+                    &mut self.layer.app,
                     key,
                 ),
                 Deadline::Conn(conn) => panic!("no connection deadlines here: {conn:?}"),
@@ -195,44 +199,30 @@ impl<A: Application> Harness<A> {
         self.settle(at);
     }
 
-    /// What the front door's `settle` does: events to the layers until quiet, then flush.
+    /// What the front door does after every input: the engine's drive loop, each action
+    /// recorded as what its connection was sent.
     fn settle(&mut self, at: Duration) {
         let now = self.t0 + at;
-        loop {
-            while let Some(event) = self.engine.events.pop_front() {
-                self.sio.handle(
-                    &mut self.engine,
-                    &mut self.timers,
-                    now,
-                    &mut self.app,
-                    event,
-                );
-            }
-            self.engine.flush(&mut self.timers, now);
-            if self.engine.actions.is_empty() && self.engine.events.is_empty() {
-                return;
-            }
-            while let Some(action) = self.engine.actions.pop_front() {
-                let (conn, what) = match action {
-                    Action::SendWs { conn, frame } => {
-                        if !self.not_reading.contains(&conn) {
-                            if let Some(&session) = self.sessions.get(&conn) {
-                                self.engine
-                                    .ws_written(&mut self.timers, session, frame.len());
-                            }
+        while let Some(action) = self.engine.settle(&mut self.layer, &mut self.timers, now) {
+            let (conn, what) = match action {
+                Action::SendWs { conn, frame } => {
+                    if !self.not_reading.contains(&conn) {
+                        if let Some(&session) = self.sessions.get(&conn) {
+                            self.engine
+                                .ws_written(&mut self.timers, session, frame.len());
                         }
-                        (conn, frame_text(&frame))
                     }
-                    Action::CloseWs { conn, code } => (conn, format!("close:{code}")),
-                    Action::AnswerPoll { conn, body } => {
-                        (conn, format!("poll:{}", String::from_utf8_lossy(&body)))
-                    }
-                    Action::PauseRead { conn } => (conn, "pause".into()),
-                    Action::ResumeRead { conn } => (conn, "resume".into()),
-                    Action::Flush { .. } => continue,
-                };
-                self.outbox.entry(conn).or_default().push(what);
-            }
+                    (conn, frame_text(&frame))
+                }
+                Action::CloseWs { conn, code } => (conn, format!("close:{code}")),
+                Action::AnswerPoll { conn, body } => {
+                    (conn, format!("poll:{}", String::from_utf8_lossy(&body)))
+                }
+                Action::PauseRead { conn } => (conn, "pause".into()),
+                Action::ResumeRead { conn } => (conn, "resume".into()),
+                Action::Flush { .. } => continue,
+            };
+            self.outbox.entry(conn).or_default().push(what);
         }
     }
 

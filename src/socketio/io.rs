@@ -79,6 +79,16 @@ impl<T: Copy> Io<'_, T> {
         }
     }
 
+    /// Bytes an answer to this socket may still queue: below its queue's high-water mark and
+    /// within the memory budget, `app_held` being what the application keeps for clients (see
+    /// [`Engine::queue_room`]).
+    pub fn queue_room(&self, socket: SocketId, app_held: usize) -> usize {
+        self.session(socket).map_or(0, |s| {
+            self.engine
+                .queue_room(s, app_held.saturating_add(self.sio.partial_bytes))
+        })
+    }
+
     /// Answers the client's ack `ack` with `args`. If the socket is paused by backpressure the
     /// answer is held and sent once every receiver it waits for has drained.
     pub fn ack(&mut self, socket: SocketId, ack: u64, args: Vec<Value>, attachments: Vec<Bytes>) {

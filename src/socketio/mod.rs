@@ -1,9 +1,9 @@
-//! Socket.IO v5 on top of Engine.IO: namespaces, events, acks, binary attachments, rooms.
+//! Socket.IO v5 on top of Engine.IO: namespaces, events, acks and binary attachments.
 //!
-//! The application implements [`Application`] and talks to clients only through [`Io`]:
-//! emit to a socket, to a room (optionally except one socket), answer or hold acks, join and
-//! leave rooms, set timers. It never sees a transport. This layer knows nothing of
-//! ShareThings.
+//! The application implements [`Application`] and talks to clients only through [`Io`]: emit
+//! to a socket, relay one packet to many with backpressure, answer or hold acks, close a
+//! client, set timers. It never sees a transport, and keeps its own groups of sockets (this
+//! layer has no rooms). It knows nothing of ShareThings.
 //!
 //! Behaviour follows the reference `socket.io` server: a packet that cannot be decoded, or
 //! that does not fit the connection's state (an event for a namespace it never joined, a
@@ -242,7 +242,7 @@ impl SocketIo {
             engine::Event::Open(session) => {
                 self.clients.insert(session, Client::default());
                 let deadline = cx.now + self.config.connect_timeout;
-                cx.engine.set_upper_timer(cx.timers, session, deadline);
+                cx.engine.set_layer_deadline(cx.timers, session, deadline);
             }
             engine::Event::Message(session, message) => self.on_message(cx, app, session, message),
             engine::Event::Close(session, reason) => {
@@ -250,7 +250,7 @@ impl SocketIo {
             }
             // Before the first CONNECT the session's deadline is connectTimeout; after it,
             // the deadline of a binary packet's attachments (binary packets need a socket).
-            engine::Event::UpperTimer(session) => match self.clients.get(&session) {
+            engine::Event::LayerDeadline(session) => match self.clients.get(&session) {
                 Some(c) if c.partial.is_some() => {
                     log::debug!("closing session: attachments did not arrive in time");
                     cx.engine.close(cx.timers, session, CloseReason::ParseError);
@@ -418,7 +418,7 @@ impl SocketIo {
         if let Some(client) = self.clients.get_mut(&session) {
             client.sockets.push(socket);
         }
-        cx.engine.clear_upper_timer(cx.timers, session);
+        cx.engine.clear_layer_deadline(cx.timers, session);
         let mut data = Object::new();
         data.insert("sid".to_string(), Value::String(id.as_str().to_string()));
         let text = sio::encode(

@@ -79,7 +79,7 @@ impl SocketIo {
     /// what it held is no longer counted.
     fn end_partial<T: Copy>(&mut self, cx: &mut Cx<'_, T>, session: SessionId) -> Option<Partial> {
         let partial = self.clients.get_mut(&session)?.partial.take()?;
-        cx.engine.clear_upper_timer(cx.timers, session);
+        cx.engine.clear_layer_deadline(cx.timers, session);
         self.partial_bytes = self.partial_bytes.saturating_sub(partial.held);
         Some(partial)
     }
@@ -124,6 +124,6 @@ impl SocketIo {
             bytes: 0,
         });
         cx.engine
-            .set_upper_timer(cx.timers, session, cx.now + self.config.attachment_timeout);
+            .set_layer_deadline(cx.timers, session, cx.now + self.config.attachment_timeout);
     }
 }

@@ -101,7 +101,7 @@ fn harness() -> Harness<Recorder> {
 }
 
 fn log(h: &mut Harness<Recorder>) -> Vec<String> {
-    std::mem::take(&mut h.app.log)
+    std::mem::take(&mut h.layer.app.log)
 }
 
 /// A session that has not joined a namespace yet.
@@ -211,12 +211,12 @@ fn attachments_that_do_not_come_in_time_close_the_session_and_free_what_it_held(
     h.text(ms(10), c, text);
     h.binary(ms(20), c, b"one");
     // The Socket.IO text (without Engine.IO's `4`) and the attachment.
-    assert_eq!(h.sio.partial_bytes, text.len() - 1 + 3);
+    assert_eq!(h.layer.sio.partial_bytes, text.len() - 1 + 3);
     h.expire(ms(10) + super::harness::socketio_config().attachment_timeout - ms(5));
     assert!(h.is_open(c));
     h.expire(ms(10) + super::harness::socketio_config().attachment_timeout);
     assert!(!h.is_open(c));
-    assert_eq!(h.sio.partial_bytes, 0);
+    assert_eq!(h.layer.sio.partial_bytes, 0);
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn a_complete_binary_packet_disarms_its_deadline() {
     let c = h.connect(ms(0));
     h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
     h.binary(ms(2), c, b"one");
-    assert_eq!(h.sio.partial_bytes, 0);
+    assert_eq!(h.layer.sio.partial_bytes, 0);
     h.expire(ms(60_000));
     assert!(h.is_open(c));
 }
@@ -236,7 +236,7 @@ fn a_binary_packet_for_a_namespace_not_joined_is_refused_before_its_attachments(
     let c = unconnected(&mut h);
     h.text(ms(1), c, r#"451-["echo",{"_placeholder":true,"num":0}]"#);
     assert_eq!(h.sent(c), ["close:1002"]);
-    assert_eq!(h.sio.partial_bytes, 0);
+    assert_eq!(h.layer.sio.partial_bytes, 0);
 }
 
 #[test]
@@ -256,9 +256,13 @@ fn attachments_over_their_byte_cap_are_refused_and_the_connection_goes_on() {
     h.text(ms(1), c, text);
     h.binary(ms(2), c, &vec![0u8; (1 << 16) + 1]);
     assert_eq!(log(&mut h), ["too large ack=Some(7)"], "answered at once");
-    assert_eq!(h.sio.partial_bytes, text.len() - 1, "only the text is held");
+    assert_eq!(
+        h.layer.sio.partial_bytes,
+        text.len() - 1,
+        "only the text is held"
+    );
     h.binary(ms(3), c, b"the rest, dropped");
-    assert_eq!(h.sio.partial_bytes, 0);
+    assert_eq!(h.layer.sio.partial_bytes, 0);
     assert!(log(&mut h).is_empty());
     h.text(ms(4), c, r#"42["echo","still here"]"#);
     assert_eq!(log(&mut h).len(), 1);
@@ -269,11 +273,11 @@ fn attachments_over_their_byte_cap_are_refused_and_the_connection_goes_on() {
 fn the_client_answers_a_server_ack() {
     let mut h = harness();
     let c = h.connect(ms(0));
-    let socket = h.app.sockets[0];
+    let socket = h.layer.app.sockets[0];
     let mut io = Io {
         engine: &mut h.engine,
         timers: &mut h.timers,
-        sio: &mut h.sio,
+        sio: &mut h.layer.sio,
         now: h.t0,
     };
     io.emit_with_ack(socket, "ask", Vec::new(), Vec::new(), 9);

@@ -103,6 +103,8 @@ pub enum HeadError {
     TransferEncodingInHttp10,
     /// 501: a `Transfer-Encoding` other than exactly `chunked`.
     UnsupportedTransferEncoding,
+    /// 400: an HTTP/1.1 request without `Host` (RFC 9112, section 3.2, requires one).
+    MissingHost,
 }
 
 impl HeadError {
@@ -118,7 +120,8 @@ impl HeadError {
             | Self::InvalidContentLength
             | Self::ConflictingContentLength
             | Self::ContentLengthWithTransferEncoding
-            | Self::TransferEncodingInHttp10 => 400,
+            | Self::TransferEncodingInHttp10
+            | Self::MissingHost => 400,
         }
     }
 
@@ -137,6 +140,7 @@ impl HeadError {
             }
             Self::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
             Self::UnsupportedTransferEncoding => "only chunked transfer encoding is supported",
+            Self::MissingHost => "an HTTP/1.1 request needs a Host header",
         }
     }
 
@@ -224,6 +228,9 @@ pub fn parse_request_head(
         chunked: false,
         keep_alive: false,
     };
+    if head.version_minor == 1 && head.header("host").is_none() {
+        return Err(HeadError::MissingHost);
+    }
     head.content_length = content_length(&head)?;
     head.chunked = transfer_encoding(&head)?;
     head.keep_alive = if head.version_minor == 0 {
@@ -349,8 +356,19 @@ mod tests {
         parse_request_head(s.as_bytes(), MAX)
     }
 
+    /// `s` with a `Host` line after its request line, if it is HTTP/1.1 and has none: every
+    /// such request needs one (the fixtures below are about other things).
+    fn hosted(s: &str) -> String {
+        match s.split_once("HTTP/1.1\r\n") {
+            Some((line, rest)) if !rest.to_ascii_lowercase().contains("host") => {
+                format!("{line}HTTP/1.1\r\nHost: x\r\n{rest}")
+            }
+            _ => s.to_string(),
+        }
+    }
+
     fn ok(s: &str) -> RequestHead {
-        parse(s).unwrap().unwrap()
+        parse(&hosted(s)).unwrap().unwrap()
     }
 
     #[test]
@@ -458,7 +476,7 @@ mod tests {
             ("POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", UnsupportedTransferEncoding, 501),
         ];
         for &(raw, want, status) in cases {
-            let got = parse(raw);
+            let got = parse(&hosted(raw));
             assert_eq!(got, Err(want), "{raw:?}");
             assert_eq!(want.status(), status);
             assert!(!want.reason().is_empty());
@@ -483,9 +501,20 @@ mod tests {
             parse_request_head(b"GET / HTTP/1.1\r\nA: b\r\n\r\n", 0),
             Err(HeadError::TooManyHeaders)
         );
-        assert!(parse_request_head(b"GET / HTTP/1.1\r\n\r\n", 0)
+        assert!(parse_request_head(b"GET / HTTP/1.0\r\n\r\n", 0)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn an_http_11_request_needs_a_host() {
+        assert_eq!(parse("GET / HTTP/1.1\r\n\r\n"), Err(HeadError::MissingHost));
+        assert_eq!(HeadError::MissingHost.status(), 400);
+        assert!(parse("GET / HTTP/1.1\r\nhOsT: pi\r\n\r\n")
+            .unwrap()
+            .is_some());
+        // HTTP/1.0 had no Host (HAProxy's health checks still send none).
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
     }
 
     proptest! {

@@ -2,6 +2,12 @@
 //! request heads, Engine.IO v4 query strings, session ids, packets and polling payloads, and
 //! Socket.IO v5 packets.
 //!
+//! What a client must agree on byte for byte (Engine.IO and Socket.IO framing, session ids,
+//! [`DecodeError`]) lives in the `sharethings-protocol` crate, which the CLI, the benchmark
+//! and the integration tests use too; the modules here re-export it and add what only a
+//! server needs: queued [`eio::Frame`]s and the handshake packet, polling bodies built from
+//! frames, and Socket.IO payloads parsed as JSON behind a cost scan ([`sio::json_cost`]).
+//!
 //! # Contract
 //!
 //! - **Nothing here does I/O or reads the clock.** Functions take bytes or strings and return
@@ -28,116 +34,10 @@
     )
 )]
 
-use std::fmt;
-
-/// Declares a packet type written as one ASCII digit: the enum (`repr(u8)`, variants numbered
-/// from 0 in digit order), `ALL` in that order, and the conversions from and to the digit
-/// byte. Engine.IO's and Socket.IO's packet types are both such a list, so both come from
-/// here rather than from two copies of the same tables.
-macro_rules! digit_kinds {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $n:literal,)+ }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[repr(u8)]
-        pub enum $name {
-            $($(#[$variant_meta])* $variant = $n,)+
-        }
-
-        impl $name {
-            /// Every kind, in digit order.
-            pub const ALL: [$name; [$($n),+].len()] = [$($name::$variant),+];
-
-            /// The kind for an ASCII digit byte; `None` for anything else.
-            pub fn from_digit(digit: u8) -> Option<Self> {
-                let index = digit.checked_sub(b'0')?;
-                Self::ALL.get(usize::from(index)).copied()
-            }
-
-            /// The ASCII digit byte that starts a packet of this kind.
-            pub fn digit(self) -> u8 {
-                // The discriminant is the kind's place in `ALL`, a single digit.
-                b'0'.wrapping_add(self as u8)
-            }
-        }
-    };
-}
-
 pub mod eio;
 pub mod http_head;
 pub mod payload;
 pub mod query;
-pub mod sid;
 pub mod sio;
 
-/// Why an Engine.IO / Socket.IO packet, a polling payload or a session id was rejected.
-///
-/// Every variant is a protocol error from the peer: the engine closes the Engine.IO
-/// connection (for [`DecodeError::SidLength`] / [`DecodeError::SidAlphabet`]: answers
-/// "Session ID unknown").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// The packet, body or payload part was empty (e.g. a POST body of zero bytes, or two
-    /// adjacent 0x1E separators).
-    Empty,
-    /// The first character is not a packet type digit of this layer (e.g. `7hello`, `x`).
-    UnknownPacketType,
-    /// A polling payload part is not valid UTF-8.
-    InvalidUtf8,
-    /// A `b…` polling payload part is not valid standard base64 with padding.
-    InvalidBase64,
-    /// A Socket.IO binary packet lacks its `<digits>-` attachment count (e.g. `5["a"]`).
-    IllegalAttachments,
-    /// A Socket.IO binary packet announces more attachments than the configured maximum.
-    TooManyAttachments,
-    /// A Socket.IO ack id does not fit in a `u64`.
-    InvalidAckId,
-    /// The Socket.IO payload after the header is not valid JSON.
-    InvalidJson,
-    /// The Socket.IO payload nests arrays and objects deeper than allowed.
-    JsonTooDeep,
-    /// The Socket.IO payload has more JSON values than allowed.
-    JsonTooLarge,
-    /// The Socket.IO payload is valid JSON of the wrong shape for the packet type (e.g. an
-    /// EVENT whose first element is not a string or number, or a reserved event name).
-    InvalidPayload,
-    /// A binary Socket.IO packet contains a malformed placeholder or one whose `num` is not
-    /// below the attachment count.
-    InvalidPlaceholder,
-    /// A session id does not have exactly 20 characters.
-    SidLength,
-    /// A session id contains a character outside the base64url alphabet.
-    SidAlphabet,
-}
-
-impl DecodeError {
-    /// A short, stable, human-readable description (for logs).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Empty => "empty packet",
-            Self::UnknownPacketType => "unknown packet type",
-            Self::InvalidUtf8 => "payload is not valid UTF-8",
-            Self::InvalidBase64 => "invalid base64 in binary payload part",
-            Self::IllegalAttachments => "illegal attachments",
-            Self::TooManyAttachments => "too many attachments",
-            Self::InvalidAckId => "invalid ack id",
-            Self::InvalidJson => "invalid JSON payload",
-            Self::JsonTooDeep => "JSON payload nested too deep",
-            Self::JsonTooLarge => "JSON payload with too many values",
-            Self::InvalidPayload => "invalid payload",
-            Self::InvalidPlaceholder => "invalid binary placeholder",
-            Self::SidLength => "session id has the wrong length",
-            Self::SidAlphabet => "session id has a character outside base64url",
-        }
-    }
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::error::Error for DecodeError {}
+pub use sharethings_protocol::{sid, DecodeError};

@@ -1,209 +1,48 @@
-//! HTTP long-polling payloads (Engine.IO v4): the packets of one request or response body,
-//! joined with the record separator byte 0x1E.
+//! HTTP long-polling payloads (Engine.IO v4): the protocol crate's codec, and the body of a
+//! poll built from the frames a session has queued.
 //!
-//! Text packets travel as-is (`4hello`); a binary message travels as `b` followed by its
-//! standard base64 with padding (`bAQIDBA==`), as the reference `engine.io-parser` does.
-//! Example body: `4hello\x1e2\x1ebAQIDBA==`.
-//!
-//! This module never enforces sizes: the caller caps the body at `maxPayload` (413) before
-//! decoding, which also bounds the number of parts.
+//! Example body: `4hello\x1e2\x1ebAQIDBA==`. This module never enforces sizes: the caller
+//! caps the body at `maxPayload` (413) before decoding, which also bounds the number of
+//! parts.
 
-use data_encoding::BASE64;
+use sharethings_protocol::payload::{self as codec, Packet};
 
-use super::eio::{self, Frame, PacketKind};
-use super::DecodeError;
+pub use sharethings_protocol::payload::{decode, Part};
 
-/// The byte that separates packets in a polling payload.
-pub const SEPARATOR: u8 = 0x1e;
-
-/// One decoded packet of a polling payload.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Part<'a> {
-    /// A text packet: its kind and data (borrowed from the body).
-    Text(PacketKind, &'a str),
-    /// A binary message, decoded from base64.
-    Binary(Vec<u8>),
-}
-
-/// Splits a POST body into its packets.
-///
-/// Every part must be non-empty and valid UTF-8; a part starting with `b` must be valid
-/// base64, any other part a valid text packet. The first bad part fails the whole body (the
-/// reference server closes the session on it).
-pub fn decode(body: &[u8]) -> Result<Vec<Part<'_>>, DecodeError> {
-    if body.is_empty() {
-        return Err(DecodeError::Empty);
-    }
-    body.split(|&b| b == SEPARATOR).map(decode_part).collect()
-}
-
-fn decode_part(part: &[u8]) -> Result<Part<'_>, DecodeError> {
-    let text = std::str::from_utf8(part).map_err(|_| DecodeError::InvalidUtf8)?;
-    match text.strip_prefix('b') {
-        Some(b64) => BASE64
-            .decode(b64.as_bytes())
-            .map(Part::Binary)
-            .map_err(|_| DecodeError::InvalidBase64),
-        None => eio::decode_text(text).map(|(kind, data)| Part::Text(kind, data)),
-    }
-}
+use super::eio::Frame;
 
 /// Joins frames into one response body: text frames as-is, binary frames as `b` + base64,
 /// separated by 0x1E. The output is allocated once at its final size.
 pub fn encode<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Vec<u8> {
-    let frames: Vec<&Frame> = frames.into_iter().collect();
-    let size = frames
-        .iter()
-        .map(|frame| match frame {
-            Frame::Text(text) => text.len(),
-            Frame::Binary(bin) => BASE64.encode_len(bin.len()).saturating_add(1),
-        })
-        .fold(frames.len().saturating_sub(1), usize::saturating_add);
-    let mut out = Vec::with_capacity(size);
-    for (i, frame) in frames.into_iter().enumerate() {
-        if i > 0 {
-            out.push(SEPARATOR);
-        }
-        match frame {
-            Frame::Text(text) => out.extend_from_slice(text),
-            Frame::Binary(bin) => {
-                out.push(b'b');
-                let start = out.len();
-                out.resize(start.saturating_add(BASE64.encode_len(bin.len())), 0);
-                // The slice has exactly encode_len bytes, as encode_mut requires.
-                if let Some(dst) = out.get_mut(start..) {
-                    BASE64.encode_mut(bin, dst);
-                }
-            }
-        }
-    }
-    out
+    codec::encode(frames.into_iter().map(|frame| match frame {
+        Frame::Text(text) => Packet::Text(text),
+        Frame::Binary(bin) => Packet::Binary(bin),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::eio::PacketKind;
     use bytes::Bytes;
-    use proptest::prelude::*;
-
-    fn text(s: &'static str) -> Frame {
-        Frame::Text(Bytes::from_static(s.as_bytes()))
-    }
-
-    fn binary(b: &'static [u8]) -> Frame {
-        Frame::Binary(Bytes::from_static(b))
-    }
 
     #[test]
-    fn decodes_protocol_examples() {
-        assert_eq!(
-            decode(b"4hello\x1e2\x1e4world").unwrap(),
-            vec![
-                Part::Text(PacketKind::Message, "hello"),
-                Part::Text(PacketKind::Ping, ""),
-                Part::Text(PacketKind::Message, "world"),
-            ]
-        );
-        assert_eq!(
-            decode("4hello\x1e4€".as_bytes()).unwrap(),
-            vec![
-                Part::Text(PacketKind::Message, "hello"),
-                Part::Text(PacketKind::Message, "€"),
-            ]
-        );
-        assert_eq!(
-            decode(b"4hello\x1ebAQIDBA==").unwrap(),
-            vec![
-                Part::Text(PacketKind::Message, "hello"),
-                Part::Binary(vec![1, 2, 3, 4]),
-            ]
-        );
-        assert_eq!(
-            decode(b"42[\"hello\"]\x1e42[\"world\"]").unwrap(),
-            vec![
-                Part::Text(PacketKind::Message, "2[\"hello\"]"),
-                Part::Text(PacketKind::Message, "2[\"world\"]"),
-            ]
-        );
-        assert_eq!(
-            decode(b"6").unwrap(),
-            vec![Part::Text(PacketKind::Noop, "")]
-        );
-        assert_eq!(decode(b"b").unwrap(), vec![Part::Binary(vec![])]);
-    }
-
-    #[test]
-    fn encodes_protocol_examples() {
-        assert_eq!(
-            encode(&[text("4hello"), text("2"), text("4world")]),
-            b"4hello\x1e2\x1e4world"
-        );
-        assert_eq!(
-            encode(&[text("4hello"), binary(&[1, 2, 3, 4])]),
-            b"4hello\x1ebAQIDBA=="
-        );
-        assert_eq!(encode(&[binary(&[1, 2, 3, 4])]), b"bAQIDBA==");
-        assert_eq!(encode(&[text("6")]), b"6");
-        assert_eq!(encode(&[]), b"");
-    }
-
-    #[test]
-    fn encode_is_presized_exactly() {
-        let frames = [text("4hello"), binary(&[1, 2, 3, 4, 5]), binary(&[])];
+    fn queued_frames_make_one_presized_body() {
+        let frames = [
+            Frame::text(PacketKind::Message, "hello"),
+            Frame::Binary(Bytes::from_static(&[1, 2, 3, 4, 5])),
+            Frame::Binary(Bytes::new()),
+        ];
         let out = encode(&frames);
         assert_eq!(out.len(), out.capacity());
         assert_eq!(out, b"4hello\x1ebAQIDBAU=\x1eb");
-    }
-
-    #[test]
-    fn rejects_bad_bodies() {
-        assert_eq!(decode(b""), Err(DecodeError::Empty));
-        assert_eq!(decode(b"4a\x1e\x1e4b"), Err(DecodeError::Empty));
-        assert_eq!(decode(b"4a\x1e"), Err(DecodeError::Empty));
-        assert_eq!(decode(b"\x1e4a"), Err(DecodeError::Empty));
-        assert_eq!(decode(b"4a\x1e9"), Err(DecodeError::UnknownPacketType));
-        assert_eq!(decode(b"4\xff"), Err(DecodeError::InvalidUtf8));
-        assert_eq!(decode(b"bAQIDBA"), Err(DecodeError::InvalidBase64));
-        assert_eq!(decode(b"bAQ-_BA=="), Err(DecodeError::InvalidBase64));
-        assert_eq!(decode(b"b!!!!"), Err(DecodeError::InvalidBase64));
-    }
-
-    fn frame_strategy() -> impl Strategy<Value = Frame> {
-        prop_oneof![
-            (0u8..7, "[^\u{1e}]*")
-                .prop_map(|(d, s)| Frame::text(PacketKind::ALL[usize::from(d)], &s)),
-            proptest::collection::vec(any::<u8>(), 0..64)
-                .prop_map(|v| Frame::Binary(Bytes::from(v))),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn round_trip(frames in proptest::collection::vec(frame_strategy(), 1..8)) {
-            let body = encode(&frames);
-            prop_assert_eq!(body.len(), body.capacity());
-            let parts = decode(&body).unwrap();
-            prop_assert_eq!(parts.len(), frames.len());
-            for (part, frame) in parts.iter().zip(&frames) {
-                match (part, frame) {
-                    (Part::Text(kind, data), Frame::Text(bytes)) => {
-                        let wire = eio::encode_text(*kind, data);
-                        prop_assert_eq!(wire.as_bytes(), &bytes[..]);
-                    }
-                    (Part::Binary(got), Frame::Binary(want)) => prop_assert_eq!(&got[..], &want[..]),
-                    _ => prop_assert!(false, "kind mismatch"),
-                }
-            }
-        }
-
-        #[test]
-        fn decode_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let _ = decode(&body);
-        }
-
-        #[test]
-        fn decode_never_panics_on_text(body in "[0-9b\u{1e}A-Za-z+/=€]*") {
-            let _ = decode(body.as_bytes());
-        }
+        assert_eq!(
+            decode(&out).unwrap(),
+            vec![
+                Part::Text(PacketKind::Message, "hello"),
+                Part::Binary(vec![1, 2, 3, 4, 5]),
+                Part::Binary(vec![]),
+            ]
+        );
     }
 }

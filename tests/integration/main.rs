@@ -13,11 +13,17 @@ mod common;
 mod app;
 /// The review's attacks on the release binary (ignored unless run by tests/attack/run.sh).
 mod attack;
+/// The repository paths the docs name exist.
+mod docs;
 /// Engine.IO v4 in raw bytes: errors, handshake, polling, upgrade, heartbeat, maxPayload, CORS.
 mod engineio;
+/// What the server charges for parsing and keeping, against what it really allocates.
+mod footprint;
 /// The front door: request heads, slow clients, keep-alive, the bridge, connection caps.
 mod front_door;
 /// The opt-in inbox: late joiners, expiry, caps; the share-target redirect.
 mod inbox;
+/// The inbox on disk: a restart (v2 and v3), what is on disk, a full disk.
+mod inbox_disk;
 /// Socket.IO v5 in raw bytes: namespaces, events, acks, binary attachments.
 mod socketio;

@@ -33,7 +33,10 @@ fn connect_to_the_default_namespace_is_acked_with_a_new_sid() {
     let engine_sid = str_of(get(&open, "sid")).to_string();
     ws.send_text("40");
     let packet = decode_sio(&ws.expect_text()).expect("socket.io packet");
-    assert_eq!((packet.kind, packet.nsp.as_str()), (0, "/"));
+    assert_eq!(
+        (packet.kind, packet.nsp.as_str()),
+        (PacketKind::Connect, "/")
+    );
     let data = packet.data.expect("connect payload");
     let sid = str_of(get(&data, "sid"));
     assert_eq!(sid.len(), 20);

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Independent generator of ShareThings encryption format v2 test vectors.
 
-Written from docs/protocol.md ("Client-side encryption (format v2)") alone, with Python's
-standard library (PBKDF2, HMAC, and HKDF spelled out from RFC 5869) plus the
-`cryptography` package for AES-256-GCM, so the web client's two implementations
-(Web Crypto and pure JS) are checked against code that shares nothing with them.
+Written from docs/protocol.md ("Client-side encryption (format v2)", "Items on the wire",
+"Sealed control messages") alone, with Python's standard library (PBKDF2, HMAC, and HKDF
+spelled out from RFC 5869) plus the `cryptography` package for AES-256-GCM, so the web
+client's two implementations (Web Crypto and pure JS), the Rust protocol crate and the CLI
+are checked against code that shares nothing with them.
 
 Usage: python3 generate.py > format-v2.json   (output is deterministic: fixed IVs)
 """
@@ -18,6 +19,9 @@ import sys
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ITERATIONS = 600_000
+CHUNK_SIZE = 256 * 1024
+MAX_UNACKED_CHUNKS = 8
+MAX_ITEM_BYTES = 2**40
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
@@ -51,7 +55,7 @@ def seal(key_hex: str, iv: bytes, plaintext: bytes, aad: str) -> dict:
 
 
 def controls(key_hex: str, content_id: str) -> list:
-    """Sealed control messages and an offer (PROTOCOL.md, "Sealed control messages" and
+    """Sealed control messages and an offer (docs/protocol.md, "Sealed control messages" and
     "Late joiners choose"): each under its own control id, AAD `<id>:meta`, zero chunks."""
     messages = [
         {"kind": "resend", "contentId": content_id, "fromChunk": 2, "ranges": [[2, 3], [5, 9]]},
@@ -67,6 +71,22 @@ def controls(key_hex: str, content_id: str) -> list:
         plaintext = json.dumps(msg, separators=(",", ":")).encode("utf-8")
         out.append(seal(key_hex, bytes(range(40 + n, 52 + n)), plaintext, control_id + ":meta"))
     return out
+
+
+def chunking() -> dict:
+    """How items are cut (docs/protocol.md, "Items on the wire" and "Receiving"): for each
+    size, totalChunks = max(1, ceil(size / 256 KiB)), the last chunk's length, and whether a
+    receiver accepts the item (size at most 2^40 and that exact count)."""
+    sizes = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 1_000_000,
+             MAX_ITEM_BYTES, MAX_ITEM_BYTES + 1]
+    items = []
+    for size in sizes:
+        total = max(1, -(-size // CHUNK_SIZE))
+        last = size - (total - 1) * CHUNK_SIZE
+        items.append({"size": size, "totalChunks": total, "lastChunkBytes": last,
+                      "accepted": size <= MAX_ITEM_BYTES})
+    return {"chunkSize": CHUNK_SIZE, "maxUnackedChunks": MAX_UNACKED_CHUNKS,
+            "maxItemBytes": MAX_ITEM_BYTES, "items": items}
 
 
 def main() -> None:
@@ -96,7 +116,8 @@ def main() -> None:
                 "controls": controls(keys["encKey"], content_id),
             }
         )
-    json.dump({"format": 2, "cases": cases}, sys.stdout, indent=2, ensure_ascii=False)
+    vectors = {"format": 2, "chunking": chunking(), "cases": cases}
+    json.dump(vectors, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
-use crate::front::deadlines::{Deadline, Deadlines};
+use crate::engine::deadlines::{Deadline, Deadlines};
 use crate::util::arena::Handle;
 
 const PING_INTERVAL: Duration = Duration::from_millis(300);
@@ -22,6 +22,7 @@ fn config() -> EngineConfig {
         max_sessions: 8,
         send_queue_bytes: 1000,
         stall_timeout: Duration::from_secs(5),
+        memory_budget: 1 << 20,
     }
 }
 

@@ -126,6 +126,30 @@ fn a_recycled_buffer_carries_only_the_new_payload() {
 }
 
 #[test]
+fn messages_hold_no_more_memory_than_their_length() {
+    // Counted at their length wherever they are queued or kept, so their buffers must not be
+    // larger: whole frames read in any steps, and messages of several fragments.
+    let big: Vec<u8> = (0..262_160u32).map(|i| i as u8).collect();
+    let mut bytes = client_frame(0x2, true, &big);
+    bytes.extend(client_frame(0x2, true, &big[..1000]));
+    bytes.extend(client_frame(0x2, false, &big[..70_000]));
+    bytes.extend(client_frame(0x0, false, &big[..5]));
+    bytes.extend(client_frame(0x0, true, &big[..100_000]));
+    for step in [1000, 16 * 1024, 100_000, 1 << 20] {
+        let events = read_all(bytes.clone(), step, 1 << 20).unwrap();
+        assert_eq!(events.len(), 3);
+        for event in events {
+            let WsEvent::Binary(message) = event else {
+                panic!("{event:?}");
+            };
+            let len = message.len();
+            let unique = message.try_into_mut().expect("the only reference");
+            assert_eq!(unique.capacity(), len, "step {step}");
+        }
+    }
+}
+
+#[test]
 fn a_large_message_waits_for_admission_before_any_of_it_is_held() {
     let big = vec![5u8; LARGE_INPUT];
     let mut bytes = client_frame(0x1, true, b"4small");
@@ -162,7 +186,7 @@ fn violations_are_errors() {
     ));
     assert!(matches!(
         read_all(client_frame(0x2, true, &[0; 101]), 10, 100),
-        Err(WsError::TooLarge)
+        Err(WsError::TooLarge { .. })
     ));
     assert!(matches!(
         read_all(client_frame(0x0, true, b"x"), 10, 100),

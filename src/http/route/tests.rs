@@ -82,11 +82,12 @@ fn metrics_exposition() {
     r.metrics.connections_head.store(1, Relaxed);
     r.metrics.connection_slots.store(10, Relaxed);
     r.metrics.connections_open.store(4, Relaxed);
-    r.metrics.sessions.store(2, Relaxed);
-    r.metrics.session_slots.store(8, Relaxed);
+    r.metrics.rooms.store(2, Relaxed);
+    r.metrics.room_slots.store(8, Relaxed);
     r.metrics.members.store(5, Relaxed);
     r.metrics.member_slots.store(64, Relaxed);
     r.metrics.events_relayed.store(7, Relaxed);
+    r.metrics.events_received.store(9, Relaxed);
     r.metrics.bytes_relayed.store(1000, Relaxed);
     r.metrics.queued_bytes.store(12, Relaxed);
     r.metrics.inbox_bytes.store(3000, Relaxed);
@@ -111,6 +112,7 @@ fn metrics_exposition() {
         "sharethings_members 5",
         "sharethings_member_slots_free 59",
         "sharethings_events_relayed_total 7",
+        "sharethings_events_received_total 9",
         "sharethings_bytes_relayed_total 1000",
         "sharethings_queued_bytes 12",
         "sharethings_inbox_bytes 3000",

@@ -1,5 +1,6 @@
-//! The one timer wheel the event loop advances: every deadline (head-read timeout, heartbeats,
-//! long-poll hold, upgrade timeout, session expiry, rate-limit windows) is an entry here.
+//! The one timer wheel the event loop advances: every deadline (a connection's wait in its
+//! state, heartbeats, upgrade and stall timeouts, room expiry, rate-limit windows) is an entry
+//! here.
 //!
 //! Owns: the timer entries, in a fixed-capacity [`Arena`] reserved at construction, linked into
 //! per-slot lists by handle (no pointers, no `unsafe`).

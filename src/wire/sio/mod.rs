@@ -1,5 +1,8 @@
-//! Socket.IO v5 packets, decoded as strictly as the reference `socket.io-parser` (v4.2.x)
-//! decoder, and encoded exactly as its encoder writes them.
+//! Socket.IO v5 packets with their JSON parsed, decoded as strictly as the reference
+//! `socket.io-parser` (v4.2.x) decoder, and encoded exactly as its encoder writes them. The
+//! header around the JSON is the protocol crate's (`sharethings_protocol::sio`); what this
+//! module adds is the server's side of the JSON: the cost scan before parsing
+//! ([`json_cost`]), the shape each packet kind needs, and the placeholders.
 //!
 //! Wire format (spec: <https://github.com/socketio/socket.io-protocol>, "Packet encoding"):
 //!
@@ -32,55 +35,12 @@
 
 use miniserde::json::{self, Number, Object, Value};
 
+use sharethings_protocol::sio::{decode_header, NUM_KEY, PLACEHOLDER_KEY};
+pub use sharethings_protocol::sio::{encode_header, PacketKind, RESERVED_EVENTS};
+
 use super::DecodeError;
 
-digit_kinds! {
-/// Socket.IO packet type, written as one ASCII digit at the start of the packet.
-///
-/// | Type          | ID  | Usage                                                  |
-/// |---------------|-----|--------------------------------------------------------|
-/// | CONNECT       | 0   | Connection to a namespace (and the server's answer).   |
-/// | DISCONNECT    | 1   | Disconnection from a namespace.                        |
-/// | EVENT         | 2   | Send data to the other side.                           |
-/// | ACK           | 3   | Acknowledge an event.                                  |
-/// | CONNECT_ERROR | 4   | Connection to a namespace refused.                     |
-/// | BINARY_EVENT  | 5   | Send binary data to the other side.                    |
-/// | BINARY_ACK    | 6   | Acknowledge an event with binary data.                 |
-pub enum PacketKind {
-    /// `0`: payload absent or an object (client auth; server answer `{"sid":…}`).
-    Connect = 0,
-    /// `1`: no payload.
-    Disconnect = 1,
-    /// `2`: payload is a non-empty array: event name (or number), then arguments.
-    Event = 2,
-    /// `3`: payload is an array of arguments (possibly empty).
-    Ack = 3,
-    /// `4`: payload is a string or an object (`{"message":…}`).
-    ConnectError = 4,
-    /// `5`: like `Event`, with placeholders for binary attachments.
-    BinaryEvent = 5,
-    /// `6`: like `Ack`, with placeholders for binary attachments.
-    BinaryAck = 6,
-}
-}
-
-impl PacketKind {
-    /// Whether packets of this kind carry an attachment count and binary attachments.
-    pub fn is_binary(self) -> bool {
-        matches!(self, Self::BinaryEvent | Self::BinaryAck)
-    }
-}
-
-/// Event names the reference rejects in EVENT packets, because they have a special meaning
-/// to the client, the server or Node's EventEmitter.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub mod json_cost;
 
 /// One decoded Socket.IO packet (without its binary attachments, which arrive separately).
 #[derive(Clone, Debug)]
@@ -98,8 +58,8 @@ pub struct Packet {
 }
 
 /// What one packet may contain at most. The JSON caps are checked by a linear scan of the
-/// text before any tree is built: a tree costs about 50 times its text in the worst case
-/// (`[[[[…`), and a relayed deep tree crashes other members' clients.
+/// text before any tree is built ([`json_cost`]): a tree can take a hundred times its text,
+/// and a relayed deep tree crashes other members' clients.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Binary attachments.
@@ -108,126 +68,37 @@ pub struct Limits {
     pub json_depth: usize,
     /// JSON values, keys included (counted as containers, commas and colons).
     pub json_nodes: usize,
+    /// Bytes the parsed tree may take, as a multiple of the JSON's length (plus
+    /// [`json_cost::ALLOWANCE`]).
+    pub json_expansion: usize,
 }
 
 /// Decodes one Socket.IO packet from the data of an Engine.IO `message` text packet.
 ///
 /// Rejects, like the reference decoder: an unknown type digit; a binary type without
 /// `<digits>-`; a payload that is not JSON or has the wrong shape for its kind (see
-/// [`PacketKind`]); reserved event names. In addition: more attachments or deeper or larger
-/// JSON than `limits` allow, an ack id beyond `u64`, and (for binary kinds) any malformed or
+/// [`PacketKind`]); reserved event names. In addition: more attachments, or deeper, larger or
+/// costlier JSON than `limits` allow, an ack id beyond `u64`, and (for binary kinds) any malformed or
 /// out-of-range placeholder (see [`check_placeholders`]).
 pub fn decode(s: &str, limits: Limits) -> Result<Packet, DecodeError> {
-    let (&first, _) = s.as_bytes().split_first().ok_or(DecodeError::Empty)?;
-    let kind = PacketKind::from_digit(first).ok_or(DecodeError::UnknownPacketType)?;
-    // The first byte is an ASCII digit, so index 1 is a char boundary.
-    let mut rest = s.get(1..).ok_or(DecodeError::UnknownPacketType)?;
-
-    let mut attachments = 0;
-    if kind.is_binary() {
-        let (count, after) = split_digits(rest);
-        let after = after
-            .strip_prefix('-')
-            .ok_or(DecodeError::IllegalAttachments)?;
-        if count.is_empty() {
-            return Err(DecodeError::IllegalAttachments);
-        }
-        // A count too large for usize is certainly above the limit.
-        attachments = parse_decimal(count)
-            .and_then(|n| usize::try_from(n).ok())
-            .filter(|&n| n <= limits.attachments)
-            .ok_or(DecodeError::TooManyAttachments)?;
-        rest = after;
-    }
-
-    let nsp = if rest.starts_with('/') {
-        match rest.split_once(',') {
-            Some((nsp, after)) => {
-                rest = after;
-                nsp
-            }
-            None => std::mem::take(&mut rest),
-        }
-    } else {
-        "/"
-    };
-
-    let (digits, after) = split_digits(rest);
-    let id = if digits.is_empty() {
-        None
-    } else {
-        Some(parse_decimal(digits).ok_or(DecodeError::InvalidAckId)?)
-    };
-    rest = after;
-
+    let (header, rest) = decode_header(s, limits.attachments)?;
     let data = if rest.is_empty() {
         None
     } else {
-        check_json_size(rest, limits)?;
+        json_cost::check(rest, limits)?;
         Some(json::from_str::<Value>(rest).map_err(|_| DecodeError::InvalidJson)?)
     };
-    check_payload(kind, data.as_ref())?;
-    if let (true, Some(value)) = (kind.is_binary(), &data) {
-        check_placeholders(value, attachments)?;
+    check_payload(header.kind, data.as_ref())?;
+    if let (true, Some(value)) = (header.kind.is_binary(), &data) {
+        check_placeholders(value, header.attachments)?;
     }
 
     Ok(Packet {
-        kind,
-        nsp: nsp.to_owned(),
-        id,
-        attachments,
+        kind: header.kind,
+        nsp: header.nsp.to_owned(),
+        id: header.id,
+        attachments: header.attachments,
         data,
-    })
-}
-
-/// Splits `s` after its leading ASCII digits.
-/// Checks nesting depth and node count of JSON text without parsing it. Strings are skipped
-/// (with their escapes), so brackets inside them do not count; anything else malformed is
-/// left to the parser.
-fn check_json_size(text: &str, limits: Limits) -> Result<(), DecodeError> {
-    let (mut depth, mut nodes) = (0usize, 1usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &byte in text.as_bytes() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth = depth.saturating_add(1);
-                nodes = nodes.saturating_add(1);
-                if depth > limits.json_depth {
-                    return Err(DecodeError::JsonTooDeep);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' | b':' => nodes = nodes.saturating_add(1),
-            _ => continue,
-        }
-        if nodes > limits.json_nodes {
-            return Err(DecodeError::JsonTooLarge);
-        }
-    }
-    Ok(())
-}
-
-fn split_digits(s: &str) -> (&str, &str) {
-    let n = s.bytes().take_while(u8::is_ascii_digit).count();
-    // ASCII digits are one byte each, so `n` is a char boundary.
-    s.split_at_checked(n).unwrap_or((s, ""))
-}
-
-/// Parses a non-empty run of ASCII digits; `None` on overflow.
-fn parse_decimal(digits: &str) -> Option<u64> {
-    digits.bytes().try_fold(0u64, |acc, b| {
-        acc.checked_mul(10)?
-            .checked_add(u64::from(b.checked_sub(b'0')?))
     })
 }
 
@@ -279,9 +150,6 @@ pub fn check_placeholders(value: &Value, attachments: usize) -> Result<(), Decod
     Ok(())
 }
 
-const PLACEHOLDER_KEY: &str = "_placeholder";
-const NUM_KEY: &str = "num";
-
 /// The `num` of a well-formed placeholder object, `None` if it is malformed.
 fn placeholder_num(object: &Object) -> Option<usize> {
     if object.len() != 2 || !matches!(object.get(PLACEHOLDER_KEY), Some(Value::Bool(true))) {
@@ -299,6 +167,14 @@ fn placeholder_num(object: &Object) -> Option<usize> {
     }
 }
 
+/// The attachment a value stands for, when it is a well-formed placeholder.
+pub fn placeholder_index(value: &Value) -> Option<usize> {
+    match value {
+        Value::Object(object) if object.contains_key(PLACEHOLDER_KEY) => placeholder_num(object),
+        _ => None,
+    }
+}
+
 /// The placeholder that stands for attachment `num`: `{"_placeholder":true,"num":num}`.
 pub fn placeholder(num: usize) -> Value {
     let mut object = Object::new();
@@ -306,27 +182,6 @@ pub fn placeholder(num: usize) -> Value {
     let num = u64::try_from(num).unwrap_or(u64::MAX);
     object.insert(NUM_KEY.to_owned(), Value::Number(Number::U64(num)));
     Value::Object(object)
-}
-
-/// The packet header, to which the caller appends the JSON payload: e.g. `51-/custom,12`.
-///
-/// `attachments` is written only for binary kinds; the namespace only when it is not `/`
-/// (or empty), followed by `,`; then the ack id, if any.
-pub fn encode_header(kind: PacketKind, attachments: usize, nsp: &str, id: Option<u64>) -> String {
-    let mut out = String::with_capacity(nsp.len().saturating_add(32));
-    out.push(char::from(kind.digit()));
-    if kind.is_binary() {
-        out.push_str(&attachments.to_string());
-        out.push('-');
-    }
-    if !nsp.is_empty() && nsp != "/" {
-        out.push_str(nsp);
-        out.push(',');
-    }
-    if let Some(id) = id {
-        out.push_str(&id.to_string());
-    }
-    out
 }
 
 /// A whole packet: [`encode_header`] followed by the compact JSON of `data`, if any.

@@ -8,6 +8,7 @@ const MAX: Limits = Limits {
     attachments: 10,
     json_depth: 32,
     json_nodes: 1000,
+    json_expansion: 24,
 };
 
 /// (wire, kind, nsp, id, attachments, JSON payload).
@@ -86,17 +87,6 @@ fn engine_io_wrapped() {
     assert_eq!(kind, super::super::eio::PacketKind::Message);
     let p = decode(data, MAX).unwrap();
     assert_eq!(p.kind, PacketKind::Connect);
-}
-
-#[test]
-fn header_examples() {
-    assert_eq!(
-        encode_header(PacketKind::BinaryEvent, 1, "/custom", Some(12)),
-        "51-/custom,12"
-    );
-    assert_eq!(encode_header(PacketKind::Event, 3, "/", None), "2");
-    assert_eq!(encode_header(PacketKind::Ack, 0, "", Some(0)), "30");
-    assert_eq!(encode_header(PacketKind::BinaryAck, 0, "/", None), "60-");
 }
 
 #[test]
@@ -250,6 +240,45 @@ fn json_depth_and_size_are_capped_before_parsing() {
     );
     let pairs = format!("2[\"a\",{{{}\"z\":1}}]", "\"k\":1,".repeat(600));
     assert_eq!(decode(&pairs, MAX).unwrap_err(), DecodeError::JsonTooLarge);
+}
+
+#[test]
+fn json_that_parses_into_far_more_than_its_length_is_refused_before_parsing() {
+    let limits = Limits {
+        json_nodes: 1 << 20,
+        ..MAX
+    };
+    // The review's B1: one-member objects take a B-tree node each, about 100 times their
+    // text; nested arrays of one number are dearer than their text too.
+    let objects = format!("2[\"a\",[{}{{\"\":0}}]]", "{\"\":0},".repeat(20_000));
+    assert_eq!(
+        decode(&objects, limits).unwrap_err(),
+        DecodeError::JsonTooCostly
+    );
+    let arrays = format!("2[\"a\",[{}[0]]]", "[0],".repeat(50_000));
+    assert_eq!(
+        decode(&arrays, limits).unwrap_err(),
+        DecodeError::JsonTooCostly
+    );
+    // What real clients send passes: a 64 KiB chunk as the first release sends it (the
+    // ciphertext's bytes as numbers), and small packets, which the allowance covers.
+    let bytes: Vec<String> = (0..65_536u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24).to_string())
+        .collect();
+    let chunk = format!(
+        "2[\"chunk\",{{\"chunk\":{{\"encryptedData\":[{}]}}}}]",
+        bytes.join(",")
+    );
+    decode(&chunk, limits).unwrap();
+    decode(
+        r#"2["join",{"sessionId":"s","clientName":"c","fingerprint":{"v":2,"mac":"x"}}]"#,
+        MAX,
+    )
+    .unwrap();
+    // The bound is a multiple of the length, stated in the limits.
+    let cost = json_cost::check(&chunk[1..], limits).unwrap();
+    assert!(cost.bytes <= json_cost::bytes_allowed(chunk.len() - 1, limits));
+    assert!(cost.bytes > 16 * (chunk.len() - 1), "about 18x: {cost:?}");
 }
 
 /// Pins how miniserde treats JSON that the reference's `JSON.parse`/`JSON.stringify`

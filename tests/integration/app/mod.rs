@@ -12,6 +12,7 @@
 //! - caps: session_full, server_full
 //! - malformed: typed errors, no disconnect
 //! - routing: the `route` query key
+//! - v3: format 3's proofs, nameless members, applicants and the admit relay
 
 use std::time::{Duration, Instant};
 
@@ -91,3 +92,4 @@ mod passphrases;
 mod reconnects;
 mod relay;
 mod routing;
+mod v3;

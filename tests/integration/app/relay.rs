@@ -68,7 +68,11 @@ fn chunks_with_binary_attachments_are_relayed_as_binary() {
     for receiver in [&mut b, &mut c] {
         let text = receiver.ws.expect_text();
         let packet = decode_sio(&text).expect("socket.io packet");
-        assert_eq!(packet.kind, 5, "a binary event: {text}");
+        assert_eq!(
+            packet.kind,
+            PacketKind::BinaryEvent,
+            "a binary event: {text}"
+        );
         assert!(text.starts_with("451-[\"chunk\""), "{text}");
         let args = packet.data.expect("args");
         let chunk = get(&arr(&args)[1], "chunk");

@@ -47,7 +47,7 @@ fn status_of(addr: SocketAddr, raw: &[u8]) -> u16 {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_9_oversized_and_malformed_heads_are_answered_and_closed() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let head = |lines: &str| format!("GET /health HTTP/1.1\r\nHost: localhost\r\n{lines}\r\n");
         let many: String = (0..100).map(|n| format!("X-{n}: y\r\n")).collect();
         let cases: Vec<(Vec<u8>, u16)> = vec![
@@ -78,6 +78,7 @@ fn row_9_oversized_and_malformed_heads_are_answered_and_closed() {
             (head("Expect: 100-continue\r\n").into_bytes(), 417),
         ];
         for (raw, want) in &cases {
+            in_effect.now();
             let got = status_of(addr, raw);
             assert_eq!(
                 got,
@@ -109,7 +110,7 @@ fn ws_close_code(addr: SocketAddr, bytes: &[u8]) -> Option<u16> {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_10_websocket_frames_that_break_the_rules_get_their_close_code() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let fragments: Vec<u8> = (0..1001)
             .flat_map(|n| frame(if n == 0 { 0x01 } else { 0x00 }, true, &[b'4'; 1000]))
             .collect();
@@ -135,6 +136,7 @@ fn row_10_websocket_frames_that_break_the_rules_get_their_close_code() {
             ),
         ];
         for (what, bytes, want) in &cases {
+            in_effect.now();
             assert_eq!(ws_close_code(addr, bytes), Some(*want), "{what}");
         }
         // 200,000 empty continuation frames cost nothing and end in a normal message.
@@ -154,7 +156,7 @@ fn row_10_websocket_frames_that_break_the_rules_get_their_close_code() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_11_socketio_garbage_closes_the_connection_an_unknown_namespace_does_not() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let placeholders: String = (0..11)
             .map(|n| format!(r#",{{"_placeholder":true,"num":{n}}}"#))
             .collect();
@@ -179,6 +181,7 @@ fn row_11_socketio_garbage_closes_the_connection_an_unknown_namespace_does_not()
             ("client ping", vec![b"2".to_vec()]),
         ];
         for (what, texts) in &cases {
+            in_effect.now();
             let mut ws = attacker_stream(addr).expect("attacker connects");
             assert!(raw_websocket(&mut ws));
             let _ = ws.write_all(&client_frame(0x1, b"40"));
@@ -235,7 +238,7 @@ fn attacker_polling_sid(addr: SocketAddr) -> String {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_14_a_polling_post_flood_is_answered_without_growth() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let sid = attacker_polling_sid(addr);
         let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
         let body = ["42[\"noop\"]"; 200].join("\u{1e}");
@@ -243,6 +246,7 @@ fn row_14_a_polling_post_flood_is_answered_without_growth() {
         let _ = conn.set_read_timeout(Some(STEP));
         let mut ok = 0;
         for n in 0..300 {
+            in_effect.now();
             let payload = if n == 0 { "40" } else { body.as_str() };
             let post = format!(
                 "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{payload}",
@@ -262,8 +266,9 @@ fn row_14_a_polling_post_flood_is_answered_without_growth() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_15_upgrade_races_and_resets_mid_upgrade_leave_nothing_behind() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         for _ in 0..100 {
+            in_effect.now();
             let sid = attacker_polling_sid(addr);
             let upgrade = format!(
                 "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -293,7 +298,7 @@ fn row_15_upgrade_races_and_resets_mid_upgrade_leave_nothing_behind() {
 fn row_15b_a_stranger_with_a_polling_clients_sid_cannot_upgrade_or_poll() {
     let mut server = Server::start(&[]);
     let (sid, _) = eio_open_polling(server.addr());
-    under_attack(&mut server, move |addr| {
+    under_attack(&mut server, move |addr, in_effect| {
         let target = polling_target(&sid);
         let mut conn = attacker_stream(addr).expect("attacker connects");
         let _ = conn.set_read_timeout(Some(STEP));
@@ -301,6 +306,7 @@ fn row_15b_a_stranger_with_a_polling_clients_sid_cannot_upgrade_or_poll() {
             "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
         assert!(conn.write_all(upgrade.as_bytes()).is_ok());
+        in_effect.now();
         let mut answer = Vec::new();
         let _ = conn.read_to_end(&mut answer);
         assert!(
@@ -361,7 +367,7 @@ impl Random {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_19_random_mutations_of_heads_bodies_and_frames() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let sid = attacker_polling_sid(addr);
         let post = format!(
             "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 20\r\n\r\n40\u{1e}42[\"e\",{{\"a\":1}}]b4AAE="
@@ -396,7 +402,105 @@ fn row_19_random_mutations_of_heads_bodies_and_frames() {
                 let _ = socket2::SockRef::from(&conn).set_linger(Some(Duration::ZERO));
             }
             sent += 1;
+            if sent == 100 {
+                in_effect.now();
+            }
         }
+        in_effect.now();
         eprintln!("random mutations: {sent} connections");
+    });
+}
+
+/// Posts a `/share-target` body of `body` bytes (declared, or chunked when `None`) at full
+/// speed and reads what comes back meanwhile; returns the answer and whether the connection
+/// ended cleanly (EOF, not a reset).
+fn share(addr: SocketAddr, body: usize, chunked: bool) -> (String, bool) {
+    let mut conn = attacker_stream(addr).expect("attacker connects");
+    let _ = conn.set_write_timeout(Some(STEP));
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_string()
+    } else {
+        format!("Content-Length: {body}")
+    };
+    let head = format!(
+        "POST /share-target HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n{framing}\r\n\r\n"
+    );
+    assert!(conn.write_all(head.as_bytes()).is_ok());
+    let reader = conn.try_clone().expect("a second handle");
+    let answer = thread::spawn(move || {
+        let mut reader = reader;
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+        let until = deadline(Duration::from_secs(30));
+        while Instant::now() < until {
+            match reader.read(&mut buf) {
+                Ok(0) => return (seen, true),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e) if would_block(&e) => {}
+                Err(_) => return (seen, false),
+            }
+        }
+        (seen, false)
+    });
+    let block = vec![b'v'; 64 * 1024];
+    let mut sent = 0;
+    while sent < body {
+        let n = block.len().min(body - sent);
+        let piece: Vec<u8> = if chunked {
+            [format!("{n:x}\r\n").as_bytes(), &block[..n], b"\r\n"].concat()
+        } else {
+            block[..n].to_vec()
+        };
+        if conn.write_all(&piece).is_err() {
+            break;
+        }
+        sent += n;
+    }
+    if chunked {
+        let _ = conn.write_all(b"0\r\n\r\n");
+    }
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let (seen, clean) = answer.join().expect("reader");
+    assert_eq!(sent, body, "the whole share was taken");
+    (String::from_utf8_lossy(&seen).into_owned(), clean)
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_24_a_large_share_before_the_service_worker_gets_its_303_not_a_reset() {
+    let mut server = Server::start(&[]);
+    under_attack(&mut server, |addr, in_effect| {
+        // A phone sharing a video to the PWA before its service worker runs: far more than
+        // the server ever reads of a request, at full speed, declared or chunked.
+        for (body, chunked) in [(64 << 20, false), (20 << 20, true), (3 << 20, false)] {
+            in_effect.now();
+            let (answer, clean) = share(addr, body, chunked);
+            assert!(
+                answer.starts_with("HTTP/1.1 303") && answer.contains("Location: /\r\n"),
+                "{body} B: {answer:?}"
+            );
+            assert!(clean, "{body} B: the connection ended without a reset");
+        }
+    });
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_25_an_http_11_request_without_host_gets_400() {
+    let mut server = Server::start(&[]);
+    under_attack(&mut server, |addr, in_effect| {
+        for target in ["/", "/health", "/socket.io/?EIO=4&transport=polling"] {
+            in_effect.now();
+            let raw = format!("GET {target} HTTP/1.1\r\n\r\n");
+            assert_eq!(status_of(addr, raw.as_bytes()), 400, "{target}");
+        }
+        // HTTP/1.0 had no Host: HAProxy's health check is one.
+        let mut conn = attacker_stream(addr).expect("attacker connects");
+        let _ = conn.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+        let (answer, _) = read_to_close(&mut conn, STEP);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
     });
 }

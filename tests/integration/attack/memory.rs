@@ -6,7 +6,7 @@ use super::*;
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_1_websocket_ping_flood_from_a_client_that_never_reads() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut ws = attacker_stream(addr).expect("attacker connects");
         assert!(raw_websocket(&mut ws));
         // 125 B pings, batched 512 per write: 200 MB at most, 6 s at most.
@@ -17,7 +17,9 @@ fn row_1_websocket_ping_flood_from_a_client_that_never_reads() {
             .cycle()
             .take(ping.len() * 512)
             .collect();
-        let sent = push(&mut ws, &batch, 200 << 20, Duration::from_secs(6));
+        let first = push(&mut ws, &batch, 4 << 20, Duration::from_secs(6));
+        in_effect.now();
+        let sent = first + push(&mut ws, &batch, 196 << 20, Duration::from_secs(6));
         eprintln!("ping flood: {} MB sent", sent >> 20);
     });
 }
@@ -26,10 +28,12 @@ fn row_1_websocket_ping_flood_from_a_client_that_never_reads() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_2_pipelined_requests_whose_answers_are_never_read() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut conn = attacker_stream(addr).expect("attacker connects");
         let one = "GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: localhost\r\n\r\n";
         let batch = one.repeat(400);
+        let _ = conn.write_all(batch.as_bytes());
+        in_effect.now();
         let sent = push(
             &mut conn,
             batch.as_bytes(),
@@ -44,7 +48,7 @@ fn row_2_pipelined_requests_whose_answers_are_never_read() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_3_deep_json_parked_in_a_binary_packet_on_three_connections() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let depth = 400_000;
         let text = format!(
             "451-[\"x\",{}{},{{\"_placeholder\":true,\"num\":0}}]",
@@ -59,6 +63,7 @@ fn row_3_deep_json_parked_in_a_binary_packet_on_three_connections() {
             let _ = ws.write_all(&client_frame(0x1, text.as_bytes()));
             conns.push(ws);
         }
+        in_effect.now();
         // Each is refused (JSON too deep) and closed; wait for the closes, bounded.
         for mut ws in conns {
             let until = deadline(STEP);
@@ -89,7 +94,7 @@ const BUDGET_BOUND_KB: u64 = (128 + 32) * 1024;
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_4_partial_attachments_never_finished_on_48_connections() {
     let mut server = Server::start(&[]);
-    under_attack_within(&mut server, BUDGET_BOUND_KB, |addr| {
+    under_held_attack(&mut server, BUDGET_BOUND_KB, |addr| {
         let placeholders: Vec<String> = (0..10)
             .map(|n| format!(r#"{{"_placeholder":true,"num":{n}}}"#))
             .collect();
@@ -116,7 +121,8 @@ fn row_4_partial_attachments_never_finished_on_48_connections() {
             .count();
         eprintln!("partial attachments: {refused} of 48 connections refused with 1013");
         assert!(refused > 0, "192 MB of attachments must meet the budget");
-        thread::sleep(Duration::from_secs(1));
+        // Held at the budget while the members join.
+        conns
     });
 }
 
@@ -124,7 +130,7 @@ fn row_4_partial_attachments_never_finished_on_48_connections() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_5_polling_post_bodies_stalled_one_byte_short_on_32_sessions() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_held_attack(&mut server, RSS_BOUND_KB, |addr| {
         let mut posts = Vec::new();
         for _ in 0..32 {
             // The handshake from the attacker's address: sids are bound to it.
@@ -147,8 +153,8 @@ fn row_5_polling_post_bodies_stalled_one_byte_short_on_32_sessions() {
             push(&mut post, &[b'4'; 65536], 999_999, Duration::from_secs(2));
             posts.push(post);
         }
-        // Held while the members join (0.5 s in), then dropped.
-        thread::sleep(Duration::from_secs(2));
+        // Held while the members join, then dropped.
+        posts
     });
 }
 
@@ -188,7 +194,7 @@ fn stuck_receiver(addr: SocketAddr, name: &str) -> TcpStream {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_6_and_6c_receivers_that_never_read_above_and_below_high_water_are_let_go() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         // Row 6: one receiver, a sender that pushes 256 KiB chunks and ignores its acks.
         let flooded = stuck_receiver(addr, "stuck-above");
         let mut flooder = attacker_joined(addr, "stuck-above");
@@ -210,7 +216,6 @@ fn row_6_and_6c_receivers_that_never_read_above_and_below_high_water_are_let_go(
         );
         let chunk = chunk_event("stuck-above", 256 * 1024);
         push(&mut flooder, &chunk, 64 << 20, Duration::from_secs(2));
-        let pushed = Instant::now();
         assert!(
             wait_until(deadline(STEP), || queued_bytes(addr) > 0),
             "the server holds output for the stuck receivers"
@@ -219,11 +224,15 @@ fn row_6_and_6c_receivers_that_never_read_above_and_below_high_water_are_let_go(
             "stuck receivers: {} kB queued in the server",
             queued_bytes(addr) >> 10
         );
-        // STALL_TIMEOUT (30 s) after the last byte they took (before the pushes ended), the
-        // server lets them all go, whatever is queued for them. The test waits that out
-        // without looking: a read would be progress and restart the clock.
+        in_effect.now();
+        // STALL_TIMEOUT (30 s) after the last byte they took, the server lets them all go,
+        // whatever is queued for them: its queues empty. Watched through /metrics, not the
+        // receivers, whose reads would be progress and restart the clock.
         let stall = Duration::from_secs(30);
-        thread::sleep((stall + Duration::from_secs(3)).saturating_sub(pushed.elapsed()));
+        assert!(
+            wait_until(deadline(stall + STEP * 3), || queued_bytes(addr) == 0),
+            "the stuck receivers were let go"
+        );
         for (n, mut ws) in fed.into_iter().chain([flooded]).enumerate() {
             let (_, closed) = read_to_close(&mut ws, Duration::from_secs(10));
             assert!(
@@ -231,10 +240,6 @@ fn row_6_and_6c_receivers_that_never_read_above_and_below_high_water_are_let_go(
                 "stuck receiver {n} still connected after STALL_TIMEOUT"
             );
         }
-        assert!(
-            wait_until(deadline(STEP), || queued_bytes(addr) == 0),
-            "their queues are freed"
-        );
     });
 }
 
@@ -252,7 +257,7 @@ fn queued_bytes(addr: SocketAddr) -> u64 {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_6b_a_polling_sender_that_ignores_acks_cannot_grow_memory() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let receiver = stuck_receiver(addr, "polling-flood");
         // The polling sender: handshake and namespace, join, then 256 KiB chunks, one POST
         // each, never reading what the server answers on GET.
@@ -294,7 +299,11 @@ fn row_6b_a_polling_sender_that_ignores_acks_cannot_grow_memory() {
                 break;
             }
             posted += 1;
+            if posted == 1 {
+                in_effect.now();
+            }
         }
+        in_effect.now();
         eprintln!("polling sender: {posted} chunks of 256 KiB posted");
         drop(receiver);
     });
@@ -331,7 +340,7 @@ fn read_http_answer(conn: &mut TcpStream) -> Vec<u8> {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_12_deep_json_in_join_and_a_deep_fingerprint_are_refused_before_a_tree() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let deep = format!("{}{}", "[".repeat(400_000), "]".repeat(400_000));
         let deep_object = format!("{}{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
         for payload in [
@@ -344,6 +353,7 @@ fn row_12_deep_json_in_join_and_a_deep_fingerprint_are_refused_before_a_tree() {
             assert!(raw_websocket(&mut ws));
             let _ = ws.write_all(&client_frame(0x1, b"40"));
             let _ = ws.write_all(&client_frame(0x1, payload.as_bytes()));
+            in_effect.now();
             let (_, closed) = read_to_close(&mut ws, STEP);
             assert!(closed, "a too-deep packet closes its connection");
         }
@@ -357,7 +367,7 @@ fn row_12b_a_member_relaying_deep_binary_json_cannot_kick_the_others() {
     let mut victim = SioClient::connect(server.addr());
     let ack = victim.emit_ack("join", &join_payload("deep-relay", "V", "pw"));
     assert_eq!(ack_code(&ack), "ok");
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut ws = attacker_joined(addr, "deep-relay");
         let depth = 200_000;
         let event = format!(
@@ -367,6 +377,7 @@ fn row_12b_a_member_relaying_deep_binary_json_cannot_kick_the_others() {
         );
         let _ = ws.write_all(&client_frame(0x1, event.as_bytes()));
         let _ = ws.write_all(&client_frame(0x2, b"attachment"));
+        in_effect.now();
         let (_, closed) = read_to_close(&mut ws, STEP);
         assert!(
             closed,
@@ -395,7 +406,7 @@ fn row_12b_a_member_relaying_deep_binary_json_cannot_kick_the_others() {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_13_large_attachments_to_three_receivers_and_one_over_the_cap() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let mut sender = attacker_member(addr);
         assert_eq!(
             ack_code(&sender.emit_ack("join", &join_payload("big", "S", "pw"))),
@@ -425,6 +436,9 @@ fn row_13_large_attachments_to_three_receivers_and_one_over_the_cap() {
             r.sync();
         }
         for round in 0..3u64 {
+            if round == 1 {
+                in_effect.now();
+            }
             sender.ws.send_text(&header(100 + round));
             for _ in 0..10 {
                 sender.ws.send_binary(&attachment);

@@ -9,10 +9,15 @@
 //! 127.0.0.1, as two hosts of a LAN would.
 //!
 //! - [`memory`]: floods, unread answers, parked input, stuck receivers, amplification.
-//! - [`slots`]: connection and session slots, brute force and lockouts.
+//! - [`slots`]: connection and session slots, brute force, lockouts and revoked tokens.
 //! - [`malformed`]: malformed heads, frames and packets, races, hijacks, random bytes.
 //! - [`proxy`]: foreign `Host` names (DNS rebinding) and the real `haproxy.cfg` in front.
+//! - [`inbox`]: what the inbox keeps and answers (the second review's B1 and B2).
+//! - [`admission`]: format 3's applicants: floods from one address and many, guesses,
+//!   malformed admission messages, and applicants reaching for what members get.
 
+mod admission;
+mod inbox;
 mod malformed;
 mod memory;
 mod proxy;
@@ -36,14 +41,7 @@ pub const ATTACKER: [u8; 4] = [127, 0, 0, 2];
 
 /// A TCP connection from the attacker's address.
 pub fn attacker_stream(server: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    let local = SocketAddr::from((ATTACKER, 0));
-    socket.bind(&local.into())?;
-    socket.connect_timeout(&server.into(), STEP)?;
-    let stream: TcpStream = socket.into();
-    stream.set_write_timeout(Some(Duration::from_millis(200)))?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    Ok(stream)
+    stream_from(server, ATTACKER)
 }
 
 /// VmRSS of the server in KiB.
@@ -56,8 +54,11 @@ pub fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Samples the server's RSS every 20 ms until told to stop; returns the peak.
+/// Samples the server's RSS every 20 ms until told to stop; returns the peak. It samples at
+/// its start and its stop as well, so that a short attack on a busy machine, where the
+/// sampling thread may not get a turn, still has a peak that is a measurement.
 pub struct RssWatch {
+    pid: u32,
     stop: Arc<AtomicBool>,
     peak: Arc<AtomicU64>,
     thread: Option<thread::JoinHandle<()>>,
@@ -66,7 +67,7 @@ pub struct RssWatch {
 impl RssWatch {
     fn start(pid: u32) -> RssWatch {
         let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(0));
+        let peak = Arc::new(AtomicU64::new(rss_kb(pid)));
         let (s, p) = (Arc::clone(&stop), Arc::clone(&peak));
         let thread = thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
@@ -75,6 +76,7 @@ impl RssWatch {
             }
         });
         RssWatch {
+            pid,
             stop,
             peak,
             thread: Some(thread),
@@ -82,6 +84,7 @@ impl RssWatch {
     }
 
     fn peak(&mut self) -> u64 {
+        self.peak.fetch_max(rss_kb(self.pid), Ordering::Relaxed);
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -118,9 +121,24 @@ pub fn legit_session(server: &Server, name: &str) {
     assert_eq!(str_of(get(&b.expect_event("content"), "from")), a.id);
 }
 
-/// Runs `attack` on its own thread while a legitimate session joins and relays, and checks
-/// the peak RSS during the attack and the RSS after it (once the attack's connections closed).
-pub fn under_attack(server: &mut Server, attack: impl FnOnce(SocketAddr) + Send + 'static) {
+/// What an attack running on its own thread calls once it is in effect (connections held,
+/// a flood under way, the first of a series sent), so that the legitimate session runs
+/// during it, however slow the machine: no guess at how long an attack takes to start.
+pub struct InEffect(std::sync::mpsc::Sender<()>);
+
+impl InEffect {
+    pub fn now(&self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Runs `attack` on its own thread while a legitimate session joins and relays (once the
+/// attack says it is in effect), and checks the peak RSS during the attack and the RSS after
+/// it (once the attack's connections closed).
+pub fn under_attack(
+    server: &mut Server,
+    attack: impl FnOnce(SocketAddr, &InEffect) + Send + 'static,
+) {
     under_attack_within(server, RSS_BOUND_KB, attack);
 }
 
@@ -129,27 +147,89 @@ pub fn under_attack(server: &mut Server, attack: impl FnOnce(SocketAddr) + Send 
 pub fn under_attack_within(
     server: &mut Server,
     bound_kb: u64,
-    attack: impl FnOnce(SocketAddr) + Send + 'static,
+    attack: impl FnOnce(SocketAddr, &InEffect) + Send + 'static,
 ) {
     server.assert_healthy();
     let pid = server.pid();
     let before = rss_kb(pid);
     let mut watch = RssWatch::start(pid);
     let addr = server.addr();
-    let attacker = thread::spawn(move || attack(addr));
-    // Let the attack get going, then check that real members are served meanwhile.
-    thread::sleep(Duration::from_millis(500));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let attacker = thread::spawn(move || attack(addr, &InEffect(tx)));
+    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
+        // The attack thread's own failure, if it had one, says more.
+        attacker.join().expect("attack thread");
+        panic!("the attack never said it took effect");
+    }
     legit_session(server, "legit-during");
     attacker.join().expect("attack thread");
     let during = watch.peak();
     assert!(server.is_running(), "the server died during the attack");
+    after_the_attack(server, bound_kb, before, during);
+}
+
+/// Like [`under_attack_within`], for an attack that returns once it is in effect, handing back
+/// what it holds (connections, members, kept items): the legitimate session runs while that is
+/// held, so it is certain to run during the attack, however slow the machine; then it is let go.
+pub fn under_held_attack<T>(
+    server: &mut Server,
+    bound_kb: u64,
+    attack: impl FnOnce(SocketAddr) -> T,
+) {
+    server.assert_healthy();
+    let pid = server.pid();
+    let before = rss_kb(pid);
+    let mut watch = RssWatch::start(pid);
+    let held = attack(server.addr());
+    legit_session(server, "legit-during");
+    let during = watch.peak();
+    assert!(server.is_running(), "the server died during the attack");
+    drop(held);
+    after_the_attack(server, bound_kb, before, during);
+}
+
+/// Once the attack's connections are gone: the RSS after it (when the loop has handled their
+/// closing), a fresh session that joins and relays, and both RSS figures within `bound_kb`.
+fn after_the_attack(server: &mut Server, bound_kb: u64, before: u64, during: u64) {
     loop_barrier(server.addr());
-    let after = rss_kb(pid);
+    let after = rss_kb(server.pid());
     legit_session(server, "legit-after");
     server.assert_healthy();
     eprintln!("RSS kB before {before}, peak during {during}, after {after}");
+    assert!(before > 0 && during > 0, "RSS was not measured");
     assert!(during < bound_kb, "RSS {during} kB during the attack");
     assert!(after < bound_kb, "RSS {after} kB after the attack");
+}
+
+/// A sample of `/metrics` without labels, read while the server holds an attack.
+pub fn gauge(addr: SocketAddr, name: &str) -> u64 {
+    get_path(addr, "/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// A TCP connection from `ip`, any local address (127.0.0.0/8 is all this machine's).
+pub fn stream_from(server: SocketAddr, ip: [u8; 4]) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((ip, 0)).into())?;
+    socket.connect_timeout(&server.into(), STEP)?;
+    let stream: TcpStream = socket.into();
+    stream.set_write_timeout(Some(Duration::from_millis(200)))?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    Ok(stream)
+}
+
+/// A Socket.IO member connected from `ip`, joined to `/` (not yet to a session).
+pub fn member_from(server: SocketAddr, ip: [u8; 4]) -> SioClient {
+    let stream = stream_from(server, ip).expect("connects");
+    let mut ws = try_ws_handshake(stream, "", &[])
+        .unwrap_or_else(|(status, body)| panic!("websocket refused: {status} {body:?}"));
+    let open = ws.expect_text();
+    assert!(open.starts_with('0'), "{open}");
+    SioClient::over(ws)
 }
 
 /// A raw WebSocket handshake at the Engine.IO path; returns the stream after the 101.

@@ -21,7 +21,7 @@ fn rebound(target: &str, upgrade: bool) -> String {
 #[ignore = "attack suite: tests/attack/run.sh"]
 fn row_l7_requests_for_a_rebound_dns_name_are_421_on_every_route() {
     let mut server = Server::start(&[]);
-    under_attack(&mut server, |addr| {
+    under_attack(&mut server, |addr, in_effect| {
         let requests = [
             rebound("/", false),
             rebound("/health", false),
@@ -30,6 +30,7 @@ fn row_l7_requests_for_a_rebound_dns_name_are_421_on_every_route() {
         ];
         let mut misdirected = 0;
         for n in 0..400 {
+            in_effect.now();
             let mut conn = attacker_stream(addr).expect("attacker connects");
             let _ = conn.write_all(requests[n % requests.len()].as_bytes());
             let (answer, closed) = read_to_close(&mut conn, STEP);
@@ -191,10 +192,11 @@ fn row_l7_and_18c_through_the_real_haproxy_cfg_the_configured_name_works() {
         }),
         "https://{NAME}/health through HAProxy"
     );
-    under_attack(&mut server, move |_| {
+    under_attack(&mut server, move |_, in_effect| {
         // Host reaches the server unchanged: a rebound name is refused by the server.
         let (status, body) = curl(&dir, NAME, https, "/health", &["-H", "Host: evil.example"]);
         assert_eq!(status, 421, "{body}");
+        in_effect.now();
         // A forged X-Forwarded-For never reaches the server: a sid opened "from" one address
         // keeps working "from" another, because the server sees HAProxy's real one both times.
         let (status, open) = curl(

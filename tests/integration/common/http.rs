@@ -177,6 +177,16 @@ impl Http {
     }
 
     /// Asserts that the server closes the connection (EOF or reset) before the deadline.
+    /// Whether the server still holds the connection open (nothing to read, no EOF), without
+    /// waiting.
+    pub fn is_open(&self) -> bool {
+        let mut probe = [0u8; 1];
+        let _ = self.stream.set_nonblocking(true);
+        let open = matches!(self.stream.peek(&mut probe), Err(e) if is_timeout(&e));
+        let _ = self.stream.set_nonblocking(false);
+        open
+    }
+
     pub fn expect_closed(&mut self) {
         let until = deadline(STEP);
         let mut chunk = [0u8; 4096];

@@ -7,6 +7,10 @@
 //! - [`eio`]: Engine.IO long-polling: [`eio_open_polling`], [`poll_get`], [`poll_post`].
 //! - [`ws`]: [`Ws`], a blocking tungstenite client with deadlines.
 //! - [`sio`]: [`SioClient`], Socket.IO v5 on it.
+//! - [`v3`]: format 3 joins for it: challenge and proof, and applying.
+//!
+//! Packets are framed by the protocol crate (`sharethings_protocol`), the one the server and
+//! the CLI use; what the tests send on purpose wrong, they write out by hand.
 //!
 //! Nothing here sleeps for a fixed time: every read has a socket timeout and an overall
 //! deadline, and [`wait_until`] polls a condition.
@@ -16,6 +20,7 @@ mod http;
 mod json_values;
 mod process;
 mod sio;
+mod v3;
 mod ws;
 
 pub use self::eio::*;
@@ -34,6 +39,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use miniserde::json::{self, Value};
+use sharethings_protocol as protocol;
+use sharethings_protocol::payload::Part;
+use sharethings_protocol::sio::Header;
+pub use sharethings_protocol::sio::PacketKind;
 use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::WebSocket;
 use tungstenite::Message;

@@ -5,37 +5,31 @@ use super::*;
 /// A decoded Socket.IO packet (inside an Engine.IO message).
 #[derive(Debug, Clone)]
 pub struct SioPacket {
-    pub kind: u8,
+    pub kind: PacketKind,
     pub nsp: String,
     pub id: Option<u64>,
     pub data: Option<Value>,
 }
 
-/// Decodes the text of an Engine.IO message `4…` as a Socket.IO packet.
+/// Decodes the text of an Engine.IO message `4…` as a Socket.IO packet (framing by the
+/// protocol crate, JSON by miniserde); `None` for anything else.
 pub fn decode_sio(text: &str) -> Option<SioPacket> {
-    let rest = text.strip_prefix('4')?;
-    let kind = rest.as_bytes().first()?.checked_sub(b'0')?;
-    let mut rest = &rest[1..];
-    if kind == 5 || kind == 6 {
-        let dash = rest.find('-')?;
-        rest = &rest[dash + 1..];
-    }
-    let mut nsp = "/".to_string();
-    if rest.starts_with('/') {
-        let end = rest.find(',').unwrap_or(rest.len());
-        nsp = rest[..end].to_string();
-        rest = rest.get(end + 1..).unwrap_or("");
-    }
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let id = (digits > 0).then(|| rest[..digits].parse().expect("ack id"));
-    rest = &rest[digits..];
-    let data = (!rest.is_empty()).then(|| parse_json(rest));
+    let (protocol::eio::PacketKind::Message, packet) = protocol::eio::decode_text(text).ok()?
+    else {
+        return None;
+    };
+    let (header, json) = protocol::sio::decode_header(packet, usize::MAX).ok()?;
     Some(SioPacket {
-        kind,
-        nsp,
-        id,
-        data,
+        kind: header.kind,
+        nsp: header.nsp.to_string(),
+        id: header.id,
+        data: (!json.is_empty()).then(|| parse_json(json)),
     })
+}
+
+/// The Engine.IO text packet of an event on `/`: `42[<event>,<json>]`, with an ack id if any.
+pub fn event_text(event: &str, json: &str, ack: Option<u64>) -> String {
+    Header::event(0, ack).message(&format!("[{},{json}]", quote(event)))
 }
 
 /// A Socket.IO client on a direct WebSocket, joined to `/`.
@@ -70,10 +64,10 @@ impl SioClient {
 
     /// Joins `/` on a WebSocket whose open packet was read.
     pub fn over(mut ws: Ws) -> SioClient {
-        ws.send_text("40");
+        ws.send_text(protocol::sio::CONNECT);
         let ack = ws.expect_text();
         let packet = decode_sio(&ack).unwrap_or_else(|| panic!("not socket.io: {ack:?}"));
-        assert_eq!(packet.kind, 0, "connect ack: {ack}");
+        assert_eq!(packet.kind, PacketKind::Connect, "connect ack: {ack}");
         let id = str_of(get(packet.data.as_ref().expect("connect data"), "sid")).to_string();
         SioClient {
             ws,
@@ -85,7 +79,7 @@ impl SioClient {
 
     /// Emits `42["event",<json>]` with no ack.
     pub fn emit(&mut self, event: &str, json: &str) {
-        self.ws.send_text(&format!("42[{},{json}]", quote(event)));
+        self.ws.send_text(&event_text(event, json, None));
     }
 
     /// Emits with an ack id and waits for the ack; returns its first argument. Events that
@@ -93,8 +87,7 @@ impl SioClient {
     pub fn emit_ack(&mut self, event: &str, json: &str) -> Value {
         let id = self.next_ack;
         self.next_ack += 1;
-        self.ws
-            .send_text(&format!("42{id}[{},{json}]", quote(event)));
+        self.ws.send_text(&event_text(event, json, Some(id)));
         self.wait_ack(id)
     }
 
@@ -103,11 +96,11 @@ impl SioClient {
         loop {
             let packet = self.next_packet(until);
             match packet.kind {
-                3 if packet.id == Some(id) => {
+                PacketKind::Ack if packet.id == Some(id) => {
                     let args = packet.data.expect("ack data");
                     return arr(&args).first().cloned().expect("ack argument");
                 }
-                2 => self.keep_event(packet),
+                PacketKind::Event => self.keep_event(packet),
                 _ => panic!("unexpected packet while waiting for ack {id}: {packet:?}"),
             }
         }
@@ -147,7 +140,11 @@ impl SioClient {
         let until = deadline(STEP);
         loop {
             let packet = self.next_packet(until);
-            assert_eq!(packet.kind, 2, "expected event {name}, got {packet:?}");
+            assert_eq!(
+                packet.kind,
+                PacketKind::Event,
+                "expected event {name}, got {packet:?}"
+            );
             self.keep_event(packet);
             if self.events.back().is_some_and(|(n, _)| n == name) {
                 return self.events.pop_back().expect("present").1;

@@ -5,7 +5,7 @@ use super::*;
 /// A blocking WebSocket client with deadlines.
 pub struct Ws {
     pub ws: WebSocket<TcpStream>,
-    /// Answer Engine.IO pings (`2`) with `3` while waiting for something else.
+    /// Answer Engine.IO pings with pongs while waiting for something else.
     pub auto_pong: bool,
 }
 
@@ -46,7 +46,8 @@ pub fn try_ws_handshake(
 ) -> Result<Ws, (u16, String)> {
     use tungstenite::client::IntoClientRequest;
     let addr = stream.peer_addr().expect("a connected stream");
-    let url = format!("ws://{addr}{EIO_PATH}&transport=websocket{extra_query}");
+    let query = protocol::eio::handshake_query(protocol::eio::Transport::WebSocket, None);
+    let url = format!("ws://{addr}{}?{query}{extra_query}", protocol::eio::PATH);
     let mut request = url.into_client_request().expect("websocket request");
     for (name, value) in headers {
         request
@@ -99,11 +100,7 @@ pub fn ws_open_with(
 ) -> (Ws, Value) {
     let mut ws = try_ws_connect_with(addr, extra_query, headers)
         .unwrap_or_else(|(status, body)| panic!("websocket refused: {status} {body:?}"));
-    let text = ws.expect_text();
-    let open = parse_json(
-        text.strip_prefix('0')
-            .unwrap_or_else(|| panic!("not an open packet: {text:?}")),
-    );
+    let open = open_json(&ws.expect_text());
     (ws, open)
 }
 
@@ -166,8 +163,9 @@ impl Ws {
         loop {
             match self.ws.read() {
                 Ok(Message::Text(t)) => {
-                    if self.auto_pong && t.as_str() == "2" {
-                        let _ = self.ws.send(Message::text("3"));
+                    let ping = Ok((protocol::eio::PacketKind::Ping, ""));
+                    if self.auto_pong && protocol::eio::decode_text(&t) == ping {
+                        let _ = self.ws.send(Message::text(protocol::eio::PONG));
                         continue;
                     }
                     return WsRead::Text(t.as_str().to_string());

@@ -54,3 +54,28 @@ fn an_upgrade_that_never_sends_5_is_abandoned_and_polling_goes_on() {
     assert_eq!(poll_post(addr, &sid, b"40").status, 200);
     assert!(poll_get(addr, &sid).text().starts_with("40{"));
 }
+
+#[test]
+fn the_3probe_a_websocket_is_owed_goes_out_before_the_answer_to_a_poll_sent_after_it() {
+    // The conformance suite's "ignores HTTP requests with same sid after upgrade": `2probe`
+    // and `5` on the WebSocket, at once a poll on another connection. Loopback delivers a
+    // write at once, so when the poll's 400 is read, the 3probe must already be waiting.
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    for round in 0..30 {
+        let (sid, _) = eio_open_polling(addr);
+        let mut ws = ws_connect(addr, &format!("&sid={sid}"));
+        ws.send_batch(&["2probe", "5"]);
+        poll_get(addr, &sid).assert_eio_error(400, 3, "Bad request");
+        let stream = ws.ws.get_mut();
+        stream.set_nonblocking(true).expect("nonblocking");
+        let mut probe = [0u8; 16];
+        let waiting = stream.peek(&mut probe).unwrap_or(0);
+        stream.set_nonblocking(false).expect("blocking");
+        assert!(
+            waiting > 0,
+            "round {round}: the 3probe was not written first"
+        );
+        assert_eq!(ws.expect_text(), "3probe");
+    }
+}

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'replaced'
   | 'inbox_full'
   | 'server_inbox_full'
+  | 'inbox_item_too_large'
   | 'not_in_inbox'
   | 'internal';
 
@@ -40,6 +41,8 @@ export interface JoinRequest {
   clientName: string;
   fingerprint?: unknown;
   token?: string;
+  /** A member's invite (from an invite link): the session's limit on failed joins does not apply. */
+  invite?: string;
   /** Creating the session: keep items for devices that join later (PROTOCOL.md, "Inbox"). */
   inbox?: boolean;
 }
@@ -55,9 +58,18 @@ export type JoinAck =
   | Failure;
 
 /** The `inbox` field of a `content` or `chunk` ack: whether the session's inbox kept the item. */
-export type InboxAck = { kept: true } | { kept: false; code: 'inbox_full' | 'server_inbox_full'; error: string };
+export type InboxAck = { kept: true } | { kept: false; code: 'inbox_full' | 'server_inbox_full' | 'inbox_item_too_large'; error: string };
 
 export type SimpleAck = { success: true; inbox?: InboxAck } | Failure;
+
+/** `inbox-list`'s ack: the items sent, after their `inbox-item` events; `next` when more are left. */
+export type InboxListAck = { success: true; items: { contentId: string; expiresInMs: number }[]; next?: number } | Failure;
+
+/** `inbox-fetch`'s ack, after the chunks; `next` when the item has more from there on. */
+export type InboxFetchAck = { success: true; sent: number; next?: number } | Failure;
+
+/** `invite`'s ack: an invite for another device, for the invite link. */
+export type InviteAck = { success: true; invite: string; expiresInMs: number } | Failure;
 
 export interface ContentEnvelope {
   contentId: string;
@@ -76,10 +88,8 @@ export interface ContentEvent {
   inbox?: true;
 }
 
-/** A kept item's relayed `content` payload, given to a member that asked with `inbox-list`. */
-export interface InboxItemEvent extends ContentEvent {
-  expiresInMs: number;
-}
+/** A kept item, as its `content` was relayed (envelope and sealed metadata), given to a member that asked with `inbox-list`. */
+export type InboxItemEvent = ContentEvent;
 
 export interface InboxRemovedEvent {
   sessionId: string;

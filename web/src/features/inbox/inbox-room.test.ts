@@ -36,7 +36,7 @@ describe('RoomClient with an inbox', () => {
     const late = await joinFake({ joinAck: INBOX });
     await until(() => late.socket.emitted.some((e) => e.event === 'inbox-list'));
     expect(late.room.store.get().inbox).toEqual(INBOX.inbox);
-    late.socket.fire('inbox-item', { ...content.payload, from: 'gone', expiresInMs: 3_000_000 });
+    late.socket.fire('inbox-item', { ...content.payload, from: 'gone' });
     // The inbox answers each window the client asks for; never more than 8 chunks at a time.
     let answered = 0;
     await until(() => {
@@ -102,6 +102,56 @@ describe('RoomClient with an inbox', () => {
     await until(() => room.store.get().items[0]?.state === 'done');
     expect(room.store.get().items[0].inInbox).toBe(true);
     room.leave();
+  }, 60_000);
+
+  it('the listing goes on page by page, and a fetch the server cut short goes on where its ack says', async () => {
+    const sender = await joinFake({ joinAck: INBOX });
+    const data = new Uint8Array(12 * CHUNK_SIZE).map((_, i) => i % 251);
+    await sender.room.share(new Blob([data]), { kind: 'file', name: 'paged.bin', mime: 'application/octet-stream' });
+    await until(() => sender.socket.emitted.some((e) => e.event === 'content'));
+    const content = sender.socket.emitted.find((e) => e.event === 'content')!;
+    content.ack?.({ success: true, inbox: { kept: true } });
+    let acked = 0;
+    await until(() => {
+      for (const c of sender.socket.chunks().slice(acked)) {
+        acked++;
+        c.ack?.({ success: true });
+      }
+      return acked === 12;
+    });
+    const kept = sender.socket.chunks().map((c) => c.payload);
+    sender.room.leave();
+
+    const late = await joinFake({ joinAck: INBOX });
+    const lists = () => late.socket.emitted.filter((e) => e.event === 'inbox-list');
+    await until(() => lists().length === 1);
+    expect(lists()[0].payload).toMatchObject({ from: 0 });
+    late.socket.fire('inbox-item', { ...content.payload, from: 'gone' });
+    lists()[0].ack?.({ success: true, items: [{ contentId: 'x', expiresInMs: 1000 }], next: 7 });
+    await until(() => lists().length === 2);
+    expect(lists()[1].payload).toMatchObject({ from: 7 });
+    lists()[1].ack?.({ success: true, items: [] });
+
+    // The first window is answered with 3 chunks only: the next ask starts at the 4th.
+    const fetches = () => late.socket.emitted.filter((e) => e.event === 'inbox-fetch');
+    await until(() => fetches().length === 1);
+    expect(fetches()[0].payload).toMatchObject({ fromChunk: 0, count: INBOX_FETCH_CHUNKS });
+    for (const chunk of kept.slice(0, 3)) late.socket.fire('chunk', { ...chunk, from: 'gone' });
+    fetches()[0].ack?.({ success: true, sent: 3, next: 3 });
+    await until(() => fetches().length === 2);
+    expect(fetches()[1].payload).toMatchObject({ fromChunk: 3 });
+    let answered = 1;
+    await until(() => {
+      for (const ask of fetches().slice(answered)) {
+        answered++;
+        const { fromChunk, count } = ask.payload as { fromChunk: number; count: number };
+        for (const chunk of kept.slice(fromChunk, fromChunk + count)) late.socket.fire('chunk', { ...chunk, from: 'gone' });
+        ask.ack?.({ success: true, sent: Math.min(count, 12 - fromChunk) });
+      }
+      return late.room.store.get().items[0]?.state === 'done';
+    });
+    expect(lists()).toHaveLength(2);
+    late.room.leave();
   }, 60_000);
 
   it('a session without an inbox never lists one nor sends clear-all-content', async () => {

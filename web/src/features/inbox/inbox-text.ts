@@ -30,5 +30,12 @@ export function inboxDetail(terms: InboxTerms): string {
 
 /** Why the inbox did not keep our item, for the sender (the item reached the members online). */
 export function refusalTitle(code: Extract<InboxAck, { kept: false }>['code']): string {
-  return code === 'inbox_full' ? "This session's inbox is full" : "The server's inbox space is full";
+  switch (code) {
+    case 'inbox_full':
+      return "This session's inbox is full";
+    case 'server_inbox_full':
+      return "The server's inbox space is full";
+    case 'inbox_item_too_large':
+      return 'Too large for the inbox';
+  }
 }

@@ -1,16 +1,17 @@
 /**
  * Format v2 against vectors computed by an independent implementation
  * (tests/vectors/generate.py: Python hashlib/hmac + `cryptography`), for both backends, and
- * the two backends against each other.
+ * the two backends against each other; chunking against the same file's chunk counts.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CryptoBackend, deriveSessionKeys } from './backend';
 import { AuthError, CryptoEngine } from './engine';
-import { chunkAad, encodeUtf8, fromHex, metaAad, toHex } from './format';
+import { CHUNK_SIZE, chunkAad, encodeUtf8, fromHex, MAX_UNACKED_CHUNKS, metaAad, toHex } from './format';
 import { createPureJsBackend } from './purejs';
 import { createWebCryptoBackend } from './webcrypto';
 import { classify } from '../room/envelopes';
+import { ChunkTracker, chunkCount, chunkRange, MAX_ITEM_BYTES } from '../chunking';
 
 interface Sealed {
   iv: string;
@@ -32,9 +33,33 @@ interface Case {
   controls: Sealed[];
 }
 
+interface Chunking {
+  chunkSize: number;
+  maxUnackedChunks: number;
+  maxItemBytes: number;
+  items: { size: number; totalChunks: number; lastChunkBytes: number; accepted: boolean }[];
+}
+
 const vectors = JSON.parse(
   readFileSync(new URL('../../../../tests/vectors/format-v2.json', import.meta.url), 'utf8'),
-) as { format: number; cases: Case[] };
+) as { format: number; chunking: Chunking; cases: Case[] };
+
+describe('chunking', () => {
+  it('has the sizes and flow-control window of the vectors', () => {
+    expect(CHUNK_SIZE).toBe(vectors.chunking.chunkSize);
+    expect(MAX_UNACKED_CHUNKS).toBe(vectors.chunking.maxUnackedChunks);
+    expect(MAX_ITEM_BYTES).toBe(vectors.chunking.maxItemBytes);
+  });
+
+  it.each(vectors.chunking.items.map((item) => [item.size, item] as const))('counts the chunks of %d bytes as the vectors do', (_size, item) => {
+    expect(chunkCount(item.size)).toBe(item.totalChunks);
+    const [start, end] = chunkRange(item.totalChunks - 1, item.size);
+    expect(end - start).toBe(item.lastChunkBytes);
+    // The receiver's tracker takes the count of every accepted size and refuses the others.
+    if (item.accepted) expect(new ChunkTracker(item.totalChunks).totalChunks).toBe(item.totalChunks);
+    else expect(() => new ChunkTracker(item.totalChunks)).toThrow('bad chunk count');
+  });
+});
 
 const backends: CryptoBackend[] = [createWebCryptoBackend(), createPureJsBackend()];
 

@@ -16,6 +16,7 @@ import type {
   InboxRemovedEvent,
   InboxTerms,
   JoinAck,
+  JoinRequest,
   Member,
   MemberEvent,
   ServerError,
@@ -60,6 +61,8 @@ export interface OpenOptions {
   fingerprint: unknown;
   /** Ask for an inbox, should this join create the session. */
   inbox?: boolean;
+  /** A member's invite, from an invite link (only the first join carries it). */
+  invite?: string;
   url?: string;
   connect?: Connect;
   joinTimeoutMs?: number;
@@ -130,7 +133,9 @@ export class Connection {
       socket.connect();
     });
     if (!connected) return fail({ ok: false, code: 'unreachable', message: 'The server could not be reached.' });
-    const ack = await emitJoin(socket, { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint, inbox: opts.inbox === true }, timeout);
+    const request: JoinRequest = { sessionId: opts.sessionId, clientName: opts.clientName, fingerprint: opts.fingerprint, inbox: opts.inbox === true };
+    if (opts.invite) request.invite = opts.invite;
+    const ack = await emitJoin(socket, request, timeout);
     if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
     if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
     const inbox = ack.inbox ?? null;
@@ -262,12 +267,12 @@ export class Connection {
   }
 
   /** Emits and resolves with the server's ack (`undefined` when not joined or the connection went away). */
-  request(event: string, payload: object): Promise<SimpleAck | undefined> {
+  request<A = SimpleAck>(event: string, payload: object): Promise<A | undefined> {
     if (!this.joined) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const onDisconnect = () => resolve(undefined);
       this.socket.once('disconnect', onDisconnect);
-      this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload }, (ack: SimpleAck | undefined) => {
+      this.socket.emit(event, { sessionId: this.opts.sessionId, ...payload }, (ack: A | undefined) => {
         this.socket.off('disconnect', onDisconnect);
         resolve(ack);
       });

@@ -1,5 +1,7 @@
 /** What a room tells the page besides its state: one-off events the UI may announce. */
-import type { ErrorCode } from '../../types/protocol';
+import type { ErrorCode, InboxAck } from '../../types/protocol';
+
+type InboxRefusal = Extract<InboxAck, { kept: false }>['code'];
 
 export type Notice =
   | { kind: 'member-joined'; name: string }
@@ -16,4 +18,4 @@ export type Notice =
   | { kind: 'rejoin-failed'; code: ErrorCode | 'unreachable'; message: string }
   | { kind: 'replaced' }
   /** The session's inbox refused an item we sent (it still reached the members online). */
-  | { kind: 'inbox-refused'; name: string; code: 'inbox_full' | 'server_inbox_full'; message: string };
+  | { kind: 'inbox-refused'; name: string; code: InboxRefusal; message: string };

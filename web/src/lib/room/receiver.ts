@@ -11,10 +11,10 @@ import { chunkCount, ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunkin
 import type { CryptoClient } from '../crypto/crypto-client';
 import { AuthError, DiskError } from '../crypto/errors';
 import { chunkAad, fromBase64 } from '../crypto/format';
-import type { CancelNotice, ChunkEvent, ControlMessage, ItemMeta, Member } from '../../types/protocol';
+import type { CancelNotice, ChunkEvent, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { sealControl } from './envelopes';
-import { INBOX_FETCH_CHUNKS, nextInboxWindow } from './inbox';
+import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { DiskSink, MemorySink, type Sink } from './sinks';
@@ -346,9 +346,7 @@ export class Receiver {
     inc.lastAsk = this.now();
     inc.asks++;
     if (inc.inbox) {
-      const fromChunk = inc.tracker.firstMissing();
-      inc.inbox.asked = fromChunk + INBOX_FETCH_CHUNKS;
-      this.ctx.connection.emit('inbox-fetch', { contentId: inc.id, fromChunk, count: INBOX_FETCH_CHUNKS });
+      this.fetchWindow(inc, inc.inbox, { fromChunk: inc.tracker.firstMissing(), count: INBOX_FETCH_CHUNKS });
       return;
     }
     const msg: ControlMessage = { kind: 'resend', contentId: inc.id, fromChunk: inc.tracker.firstMissing(), ranges: inc.tracker.missingRanges() };
@@ -358,9 +356,20 @@ export class Receiver {
   /** An item from the inbox: ask for the next chunks as the ones asked for arrive. */
   private fetchMore(inc: Incoming, inbox: { asked: number }) {
     const next = nextInboxWindow(inbox.asked, inc.tracker.receivedCount, inc.tracker.totalChunks);
-    if (!next) return;
-    inbox.asked = next.fromChunk + next.count;
-    this.ctx.connection.emit('inbox-fetch', { contentId: inc.id, ...next });
+    if (next) this.fetchWindow(inc, inbox, next);
+  }
+
+  /**
+   * Asks the inbox for a window of chunks. The server may send fewer (its queue for us was at
+   * its mark): its ack, which comes after what it sent, says where to go on from.
+   */
+  private fetchWindow(inc: Incoming, inbox: { asked: number }, window: InboxWindow) {
+    inbox.asked = window.fromChunk + window.count;
+    void this.ctx.connection.request<InboxFetchAck>('inbox-fetch', { contentId: inc.id, ...window }).then((ack) => {
+      if (!ack?.success || typeof ack.next !== 'number' || ack.next >= inbox.asked || this.incoming.get(inc.id) !== inc) return;
+      inbox.asked = ack.next;
+      this.fetchMore(inc, inbox);
+    });
   }
 
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */

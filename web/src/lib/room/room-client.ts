@@ -11,7 +11,7 @@
  * so are the control messages (resend, cancel, clear), which the server therefore cannot forge.
  */
 import type { CryptoClient } from '../crypto/crypto-client';
-import type { ContentEvent, InboxAck, InboxItemEvent, InboxRemovedEvent, InboxTerms, ItemMeta, Member, MemberEvent } from '../../types/protocol';
+import type { ContentEvent, InboxAck, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
 import { type Connect, Connection, type ConnectionStatus, type OpenResult } from './connection';
 import { openEnvelope, ReplayGuard, sealControl } from './envelopes';
 import { newContentId } from './ids';
@@ -49,6 +49,8 @@ export interface JoinOptions {
   passphrase: string;
   /** Creating the session: keep items for devices that join later. */
   inbox?: boolean;
+  /** A member's invite, from an invite link. */
+  invite?: string;
   crypto: CryptoClient;
   /** Own items younger than this are offered to members who join later. */
   recentWindowMs: () => number;
@@ -125,7 +127,7 @@ export class RoomClient {
         this.patch({ selfId: id, members: list, inbox });
         this.sender.rejoined();
         this.receiver.rejoined();
-        this.listInbox();
+        void this.listInbox();
       },
       rejoinFailed: (code, message) => this.notify({ kind: 'rejoin-failed', code, message }),
       ended: (why) => {
@@ -140,7 +142,7 @@ export class RoomClient {
       inboxRemoved: (e) => this.onInboxRemoved(e),
       inboxAck: (id, ack) => this.onInboxAck(id, ack),
     });
-    this.listInbox();
+    void this.listInbox();
   }
 
   /**
@@ -154,6 +156,7 @@ export class RoomClient {
       clientName: opts.clientName,
       fingerprint: derived.fingerprint,
       inbox: opts.inbox,
+      invite: opts.invite,
       url: opts.url,
       connect: opts.connect,
       joinTimeoutMs: opts.joinTimeoutMs,
@@ -289,9 +292,21 @@ export class RoomClient {
 
   // ---- the session's inbox -------------------------------------------------------------------
 
-  /** A late joiner's first step when the session keeps an inbox: what did I miss? */
-  private listInbox() {
-    if (this.store.get().inbox) this.connection.emit('inbox-list', {});
+  /**
+   * A late joiner's first step when the session keeps an inbox: what did I miss? The server
+   * answers a page at a time (its ack comes after the page's items); the next page is asked
+   * for from where the ack says.
+   */
+  private async listInbox(from = 0) {
+    if (!this.store.get().inbox) return;
+    const ack = await this.connection.request<InboxListAck>('inbox-list', { from });
+    if (!this.closed && ack?.success && typeof ack.next === 'number') await this.listInbox(ack.next);
+  }
+
+  /** An invite for another device: invite links carry it, so that a join through one is not held back while strangers guess at the session's name. */
+  async invite(): Promise<string | undefined> {
+    const ack = await this.connection.request<InviteAck>('invite', {});
+    return ack?.success ? ack.invite : undefined;
   }
 
   /** A kept item, offered to us as to any late joiner; its chunks come from the inbox. */

@@ -1,15 +1,32 @@
 /**
  * Invite: a link that opens the session, optionally carrying the passphrase in the URL
- * fragment (never sent to a server), and its QR code for phones. The QR code is always dark on
- * white with a quiet zone of at least four modules, whatever the colour mode, so cameras read
- * it. The passphrase box starts unticked every time the dialog opens.
+ * fragment (never sent to a server), and its QR code for phones. The link also carries an
+ * invite from the server, asked for when the dialog opens, so a join through it is not held
+ * back by strangers guessing at the session's name. The QR code is always dark on white with
+ * a quiet zone of at least four modules, whatever the colour mode, so cameras read it. The
+ * passphrase box starts unticked every time the dialog opens.
  */
 import { Box, Button, Checkbox, Dialog, HStack, Input, QrCode, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, UserPlus } from 'lucide-react';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { buildInviteLink } from '../../../config/invite';
 import { useCopy } from '../../../hooks/use-copy';
+import { useRoom } from '../../../hooks/use-room';
+
+/** The server's invite for this session, once it answered (the link works without it too). */
+function useInviteToken(): string | undefined {
+  const room = useRoom();
+  const [token, setToken] = useState<string>();
+  useEffect(() => {
+    let current = true;
+    void room.invite().then((t) => current && setToken(t));
+    return () => {
+      current = false;
+    };
+  }, [room]);
+  return token;
+}
 
 /** 200 px of pattern; the smallest code a link needs has 25 modules, so 32 px is ≥ 4 modules. */
 const QR_QUIET_ZONE = '32px';
@@ -17,7 +34,8 @@ const QR_QUIET_ZONE = '32px';
 function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: string }) {
   const [withPass, setWithPass] = useState(false);
   const { copied, copy } = useCopy();
-  const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined });
+  const token = useInviteToken();
+  const link = buildInviteLink(window.location.origin, { sessionId, passphrase: withPass ? passphrase : undefined, token });
   return (
     <Stack gap="4" align="center">
       <Box bg="white" color="#111" p={QR_QUIET_ZONE} borderRadius="l2" borderWidth="1px" borderColor="border" data-testid="invite-qr">

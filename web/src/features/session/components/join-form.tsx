@@ -60,7 +60,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
     const remembered = settings.name().trim();
     if (!remembered) return;
     autoJoined.current = true;
-    void join(invite.sessionId.trim(), remembered, invite.passphrase);
+    void join(invite.sessionId.trim(), remembered, invite.passphrase, { invite: invite.token });
   }, [invite, join]);
 
   const strength = estimateStrength(passphrase);
@@ -68,7 +68,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false }:
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, keepItems);
+    if (canSubmit) void join(sessionId.trim(), name.trim(), passphrase, { inbox: keepItems, invite: invite?.token });
   };
 
   return (

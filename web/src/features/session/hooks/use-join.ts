@@ -35,8 +35,11 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   // Counts attempts, so the same error shown twice is announced twice.
   const [attempt, setAttempt] = useState(0);
 
-  /** `inbox`: should this join create the session, keep items for devices that join later. */
-  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, inbox = false) => {
+  /**
+   * `inbox`: should this join create the session, keep items for devices that join later;
+   * `invite`: a member's invite, from an invite link.
+   */
+  const join = useCallback(async (sessionId: string, clientName: string, passphrase: string, { inbox = false, invite }: { inbox?: boolean; invite?: string } = {}) => {
     setPending(true);
     setError(null);
     setAttempt((n) => n + 1);
@@ -46,6 +49,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         clientName,
         passphrase,
         inbox,
+        invite,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
         autoFetchBytes: () => settings.autoFetchMiB() * 1024 * 1024,
