@@ -21,15 +21,18 @@ start=$(date +%s)
 # shellcheck disable=SC2086
 bash cross/build.sh ${CROSS_TARGETS:-musl} &
 cross=$!
-bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
-image=$?
+bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR" &
+image=$!
 wait "$cross"
 cross=$?
-# The second build starts from the first one's cargo directory (reproduce.sh says why), and
-# the packages, the Raspberry Pi image and the container need the binaries (and the image
-# the system the VM image was made from, built by now).
+# The second build starts from the first one's cargo directory (reproduce.sh says why), as
+# soon as that is done, beside the Debian system if that is still being built.
 bash tests/deploy/reproduce.sh "$REPRODUCE_DIR" &
 reproduce=$!
+wait "$image"
+image=$?
+# The packages, the Raspberry Pi image and the container need the binaries (and the image
+# the system the VM image was made from, built by now).
 release=1
 [ "$cross" = 0 ] && bash packaging/release.sh && release=0
 wait "$reproduce"
