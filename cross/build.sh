@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build release binaries of `sharethings` for Raspberry Pi, without rustup targets.
 #
-#   cross/build.sh                      # the four static musl targets (what the tests use)
-#   cross/build.sh all                  # musl + gnu: all six targets
+#   cross/build.sh                      # the three static musl targets (what releases ship)
+#   cross/build.sh all                  # those, the armv7 musl build and the two gnu ones
 #   cross/build.sh aarch64-unknown-linux-gnu armv7-unknown-linux-musleabihf
 #
 # Targets (see docs/deploy.md, "Which binary for which Pi"):
 #   aarch64-unknown-linux-musl        Pi 3/4/5, Zero 2 W with a 64-bit OS    static
-#   armv7-unknown-linux-musleabihf    Pi 2/3/4, Zero 2 W with a 32-bit OS    static
-#   arm-unknown-linux-musleabihf      Pi Zero/Zero W/1 (ARMv6, ARM1176)      static
+#   arm-unknown-linux-musleabihf      every Pi with a 32-bit OS (ARMv6 code,  static
+#                                     so the Pi 1 and Zero too)
+#   armv7-unknown-linux-musleabihf    Pi 2/3/4, Zero 2 W with a 32-bit OS    static, on request
 #   x86_64-unknown-linux-musl         any x86-64 Linux box (the amd64 package) static
 #   aarch64-unknown-linux-gnu         64-bit Raspberry Pi OS bookworm or newer (glibc >= 2.36)
 #   armv7-unknown-linux-gnueabihf     32-bit Raspberry Pi OS bookworm or newer, not ARMv6
@@ -33,14 +34,17 @@ tc="${CROSS_TOOLCHAIN:-$out/toolchain}"
 # outside the work tree so that a fresh clone reuses the compiled standard library and crates).
 build_root="${CROSS_BUILD_ROOT:-$out/build}"
 jobs="${CROSS_JOBS:-5}"
-musl=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf arm-unknown-linux-musleabihf
-    x86_64-unknown-linux-musl)
+musl=(aarch64-unknown-linux-musl arm-unknown-linux-musleabihf x86_64-unknown-linux-musl)
+# Not built by default: the ARMv6 binary runs on every 32-bit Pi (the armhf package and the
+# container's linux/arm images carry it), so an ARMv7 one would be a fourth full build
+# (about 410 CPU-seconds from scratch, a link after every change) that nothing ships.
+armv7=(armv7-unknown-linux-musleabihf)
 gnu=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
 
 case "${1:-musl}" in
     musl) targets=("${musl[@]}") ;;
     gnu) targets=("${gnu[@]}") ;;
-    all) targets=("${musl[@]}" "${gnu[@]}") ;;
+    all) targets=("${musl[@]}" "${armv7[@]}" "${gnu[@]}") ;;
     *) targets=("$@") ;;
 esac
 

@@ -13,7 +13,12 @@ use sharethings::http::{self, HttpConfig};
 use sharethings::metrics::Metrics;
 use sharethings::socketio::SocketIoLayer;
 
+mod health_check;
+
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("--health-check") {
+        return health_check::run(std::env::args().skip(2));
+    }
     let config = match Config::from_process() {
         Ok(config) => config,
         Err(ConfigError::HelpRequested) => {

@@ -2,7 +2,8 @@
 // CPU of the oldest Pi each one is for, the x86-64 one (the amd64 package's) natively:
 // /health answers, and two real socket.io-client members relay a message through it. Also
 // their ELF headers (static, architecture, hard-float), the command-line client beside each
-// server, and size budgets. gnu builds are tested when present (cross/build.sh all).
+// server, and size budgets. The ARMv6 binary, which every 32-bit Pi runs, runs under the Pi 1's
+// CPU and the Pi 2's. The armv7 and gnu builds are tested when present (cross/build.sh all).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,14 +16,14 @@ import {
 const MiB = 1024 * 1024;
 
 const TARGETS = [
-  // budget: the issue's 2.5 MiB for armv7, web bundle included; the same for every target.
-  { target: 'aarch64-unknown-linux-musl', qemu: 'qemu-aarch64', cpu: 'cortex-a53', machine: EM_AARCH64, budget: 2.5 * MiB, static: true },
-  { target: 'armv7-unknown-linux-musleabihf', qemu: 'qemu-arm', cpu: 'cortex-a7', machine: EM_ARM, budget: 2.5 * MiB, static: true },
-  { target: 'arm-unknown-linux-musleabihf', qemu: 'qemu-arm', cpu: 'arm1176', machine: EM_ARM, budget: 2.5 * MiB, static: true },
+  // budget: the issue's 2.5 MiB for a 32-bit binary, web bundle included; the same for every target.
+  { target: 'aarch64-unknown-linux-musl', qemu: 'qemu-aarch64', cpus: ['cortex-a53'], machine: EM_AARCH64, budget: 2.5 * MiB, static: true },
+  { target: 'arm-unknown-linux-musleabihf', qemu: 'qemu-arm', cpus: ['arm1176', 'cortex-a7'], machine: EM_ARM, budget: 2.5 * MiB, static: true },
+  { target: 'armv7-unknown-linux-musleabihf', qemu: 'qemu-arm', cpus: ['cortex-a7'], machine: EM_ARM, budget: 2.5 * MiB, static: true, optional: true },
   // The amd64 package's binary; runs natively.
   { target: 'x86_64-unknown-linux-musl', machine: EM_X86_64, budget: 2.5 * MiB, static: true },
-  { target: 'aarch64-unknown-linux-gnu', qemu: 'qemu-aarch64', cpu: 'cortex-a53', machine: EM_AARCH64, budget: 2.5 * MiB, sysroot: '/usr/aarch64-linux-gnu', optional: true },
-  { target: 'armv7-unknown-linux-gnueabihf', qemu: 'qemu-arm', cpu: 'cortex-a7', machine: EM_ARM, budget: 2.5 * MiB, sysroot: '/usr/arm-linux-gnueabihf', optional: true },
+  { target: 'aarch64-unknown-linux-gnu', qemu: 'qemu-aarch64', cpus: ['cortex-a53'], machine: EM_AARCH64, budget: 2.5 * MiB, sysroot: '/usr/aarch64-linux-gnu', optional: true },
+  { target: 'armv7-unknown-linux-gnueabihf', qemu: 'qemu-arm', cpus: ['cortex-a7'], machine: EM_ARM, budget: 2.5 * MiB, sysroot: '/usr/arm-linux-gnueabihf', optional: true },
 ];
 
 const sizes = [];
@@ -40,7 +41,7 @@ const lastBuilt = new Set(fs.existsSync(reportFile)
 for (const t of TARGETS) {
   const bin = path.join(CROSS_DIST, `sharethings-${t.target}`);
   const present = lastBuilt.has(t.target) && fs.existsSync(bin);
-  const skip = !present && t.optional ? 'gnu build not made (cross/build.sh all makes it)' : false;
+  const skip = !present && t.optional ? 'not built by default (cross/build.sh all makes it)' : false;
 
   describe(t.target, { skip }, () => {
     test('was built, the server and the command-line client', () => {
@@ -60,28 +61,30 @@ for (const t of TARGETS) {
       assert.ok(elf.size <= t.budget, `${elf.size} bytes is over the budget of ${t.budget}`);
     });
 
-    const how = t.qemu ? `under ${t.qemu} -cpu ${t.cpu}` : 'natively';
-    test(`runs ${how}: /health answers and two members relay`, { skip: !present && 'not built', timeout: 180000 }, async () => {
-      const args = ['-cpu', t.cpu];
-      // Dynamic gnu binaries: the cross libc from libc6-dev-*-cross. LD_LIBRARY_PATH is set
-      // for the guest only (-E): without it the guest loader can hang on a host with libc6 of
-      // that architecture installed.
-      if (t.sysroot) args.push('-L', t.sysroot, '-E', `LD_LIBRARY_PATH=${t.sysroot}/lib`);
-      const server = await startServer({ bin, qemu: t.qemu && { cmd: t.qemu, args }, name: t.target });
-      try {
-        const health = await request(`${server.base}/health`);
-        assert.equal(health.status, 200);
-        assert.match(health.headers['content-type'] ?? '', /json/);
-        JSON.parse(health.body);
+    for (const cpu of t.cpus ?? [undefined]) {
+      const how = t.qemu ? `under ${t.qemu} -cpu ${cpu}` : 'natively';
+      test(`runs ${how}: /health answers and two members relay`, { skip: !present && 'not built', timeout: 180000 }, async () => {
+        const args = ['-cpu', cpu];
+        // Dynamic gnu binaries: the cross libc from libc6-dev-*-cross. LD_LIBRARY_PATH is set
+        // for the guest only (-E): without it the guest loader can hang on a host with libc6 of
+        // that architecture installed.
+        if (t.sysroot) args.push('-L', t.sysroot, '-E', `LD_LIBRARY_PATH=${t.sysroot}/lib`);
+        const server = await startServer({ bin, qemu: t.qemu && { cmd: t.qemu, args }, name: cpu ? `${t.target} ${cpu}` : t.target });
+        try {
+          const health = await request(`${server.base}/health`);
+          assert.equal(health.status, 200);
+          assert.match(health.headers['content-type'] ?? '', /json/);
+          JSON.parse(health.body);
 
-        await twoMembersRelay(server.base, `qemu-${t.target}`, { timeout: 60000, names: ['pi-a', 'pi-b'] });
-        assert.ok(server.proc.running, 'server still running');
-      } catch (err) {
-        err.message += `\n${server.proc.output()}`;
-        throw err;
-      } finally {
-        await server.proc.stop();
-      }
-    });
+          await twoMembersRelay(server.base, `qemu-${t.target}-${cpu ?? 'native'}`, { timeout: 60000, names: ['pi-a', 'pi-b'] });
+          assert.ok(server.proc.running, 'server still running');
+        } catch (err) {
+          err.message += `\n${server.proc.output()}`;
+          throw err;
+        } finally {
+          await server.proc.stop();
+        }
+      });
+    }
   });
 }

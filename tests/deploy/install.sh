@@ -2,8 +2,11 @@
 # Installs what the deployment suite (tests/deploy/run.sh) needs on a fresh Debian 12, as
 # root, from package registries only. Idempotent: a second run installs nothing.
 #   apt: haproxy (2.6), qemu-user, openssl, systemd (systemd-analyze), node if missing;
-#        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap, cpio,
-#        e2fsprogs (mkfs.ext4 -d), qemu-system-arm (qemu-system-aarch64), qemu-utils (qemu-img)
+#        for the packages and the emulated Pi: dpkg-dev, lintian, debootstrap,
+#        e2fsprogs (mkfs.ext4 -d), qemu-system-arm (qemu-system-aarch64), qemu-utils (qemu-img);
+#        for the Raspberry Pi image: dosfstools, mtools, fdisk (sfdisk), xz-utils, and
+#        openssh-client to log in to it; for the container image: buildah, podman, runc,
+#        slirp4netns, netavark; for the second build of the reproducibility check: rsync
 #   cross/toolchain.sh: the private Rust cross toolchain, cross gcc, zig
 #   npm: socket.io-client, pinned by package-lock.json
 set -euo pipefail
@@ -20,8 +23,18 @@ missing() {
     command -v dpkg-deb >/dev/null || need+=(dpkg-dev)
     command -v lintian >/dev/null || need+=(lintian)
     { command -v debootstrap || [ -x /usr/sbin/debootstrap ]; } >/dev/null || need+=(debootstrap)
-    command -v cpio >/dev/null || need+=(cpio)
     { command -v mkfs.ext4 || [ -x /usr/sbin/mkfs.ext4 ]; } >/dev/null || need+=(e2fsprogs)
+    { command -v mkfs.vfat || [ -x /usr/sbin/mkfs.vfat ]; } >/dev/null || need+=(dosfstools)
+    command -v mcopy >/dev/null || need+=(mtools)
+    { command -v sfdisk || [ -x /usr/sbin/sfdisk ]; } >/dev/null || need+=(fdisk)
+    command -v xz >/dev/null || need+=(xz-utils)
+    command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || need+=(openssh-client)
+    command -v rsync >/dev/null || need+=(rsync)
+    command -v buildah >/dev/null || need+=(buildah)
+    command -v podman >/dev/null || need+=(podman)
+    { command -v runc || [ -x /usr/sbin/runc ]; } >/dev/null || need+=(runc)
+    command -v slirp4netns >/dev/null || need+=(slirp4netns)
+    [ -x /usr/lib/podman/netavark ] || need+=(netavark)
     if ! command -v qemu-system-aarch64 >/dev/null; then
         # qemu-utils comes from the same source package and must have the same version: a
         # backported qemu-utils either blocks Debian's qemu-system-arm or is removed by it, and

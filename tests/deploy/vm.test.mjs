@@ -1,11 +1,11 @@
 // The arm64 package on the real thing, emulated: Debian bookworm arm64 booted under
-// qemu-system-aarch64 with systemd as PID 1 (the image of tests/deploy/vm/build-image.sh,
-// built from Debian's own packages; each run boots a throwaway copy-on-write overlay of it).
-// apt installs the package; systemd must have enabled and started the service with the
+// qemu-system-aarch64 with systemd as PID 1 (the Raspberry Pi image's own system without
+// ShareThings, tests/deploy/vm/build-image.sh; each run boots a throwaway copy-on-write overlay
+// of it). apt installs the package; systemd must have enabled and started the service with the
 // unit's sandboxing in force; sharethings-setup-tls configures HAProxy; two real
 // socket.io-client members relay through HAProxy's wss:// and, after an edit of the env
-// file, straight to the server; an upgrade over itself keeps the edited env file; purge leaves
-// the system as it was before the install.
+// file, straight to the server; an upgrade to a newer version keeps the edited env file and
+// the CA; purge leaves the system as it was before the install.
 //
 // The guest is driven by its test agent (tests/deploy/vm/agent.sh), which fetches shell
 // commands from an HTTP server of this file on 127.0.0.1 (qemu's user network shows the host's
@@ -19,13 +19,17 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertSandboxed, bootQemu, repackAs, unitProperties } from './guest.mjs';
 import {
-  DEB_DIR, REPO, TEST_CACHE, VERSION, freePort, request, start, tempDir, twoMembersRelay, waitFor,
+  DEB_DIR, TEST_CACHE, VERSION, freePort, request, tempDir, twoMembersRelay, waitFor,
 } from './lib.mjs';
 
 const IMAGE = process.env.DEPLOY_VM_DIR || path.join(TEST_CACHE, 'deploy-vm/bookworm-arm64');
 const DEB_NAME = `sharethings_${VERSION}_arm64.deb`;
 const DEB = path.join(DEB_DIR, DEB_NAME);
+// The next release, as far as dpkg can tell: the same files, a newer version.
+const NEWER_VERSION = `${VERSION}+upgrade1`;
+const NEWER_NAME = `sharethings_${NEWER_VERSION}_arm64.deb`;
 const GUEST_HOST = '10.0.2.2';
 const NAME = 'sharethings.local';
 // What the image is made of: where purge must leave no trace, and what is no one's business.
@@ -103,8 +107,9 @@ function agentServer(files) {
   };
 }
 
+let NEWER;
 let agent;
-let qemu;
+let vm;
 let ports; // host ports forwarded to the guest's 3001, 443 and 80
 
 /** Runs `script` in the guest and expects exit code 0; returns its output. */
@@ -117,44 +122,36 @@ async function sh(script, timeout) {
 /** Two members relay through the guest: steps get longer, since the whole system is emulated. */
 const relayInGuest = (url, sessionId, opts = {}) => twoMembersRelay(url, sessionId, { timeout: 90000, ...opts });
 
-/** `systemctl show` of the service as { Property: value }. */
-async function unitProperties(props) {
-  const out = await sh(`systemctl show sharethings.service ${props.map((p) => `-p ${p}`).join(' ')}`);
-  return Object.fromEntries(out.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
-
 before(async () => {
   for (const f of ['rootfs.img', 'vmlinuz', 'initrd.img']) {
     assert.ok(fs.existsSync(path.join(IMAGE, f)), `${IMAGE}/${f} missing: tests/deploy/vm/build-image.sh failed or was not run`);
   }
   assert.ok(fs.existsSync(DEB), `${DEB} missing: packaging/build-deb.sh failed or was not run`);
   const dir = tempDir('sharethings-vm-');
+  NEWER = repackAs(DEB, NEWER_VERSION, dir);
   const overlay = path.join(dir, 'overlay.qcow2');
   const img = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', path.join(IMAGE, 'rootfs.img'), overlay], { encoding: 'utf8' });
   assert.equal(img.status, 0, img.stderr);
 
-  agent = agentServer({ [DEB_NAME]: DEB });
+  agent = agentServer({ [DEB_NAME]: DEB, [NEWER_NAME]: NEWER });
   const agentPort = await freePort();
   await new Promise((resolve) => agent.server.listen(agentPort, '127.0.0.1', resolve));
-  ports = { app: await freePort(), https: await freePort(), http: await freePort() };
-  const fwd = `hostfwd=tcp:127.0.0.1:${ports.app}-:3001,hostfwd=tcp:127.0.0.1:${ports.https}-:443,hostfwd=tcp:127.0.0.1:${ports.http}-:80`;
   const booted = Date.now();
-  qemu = start('qemu-system-aarch64', 'qemu-system-aarch64', [
-    '-M', 'virt', '-cpu', 'cortex-a53', '-smp', '2', '-m', '1024', '-nographic', '-no-reboot',
-    '-kernel', path.join(IMAGE, 'vmlinuz'), '-initrd', path.join(IMAGE, 'initrd.img'),
-    '-append', `console=ttyAMA0 panic=-1 sharethings.agent=${GUEST_HOST}:${agentPort}`,
-    '-drive', `file=${overlay},format=qcow2,if=virtio,cache=unsafe`, // a throwaway overlay
-    '-netdev', `user,id=n0,${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
-    '-device', 'virtio-rng-pci',
-  ]);
-  const exited = qemu.exited.then((code) => { throw new Error(`qemu exited (${code}) before the agent called\n${qemu.output()}`); });
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no agent call within ${BOOT_TIMEOUT} ms\n${qemu.output()}`)), BOOT_TIMEOUT).unref());
+  vm = await bootQemu({
+    name: 'qemu-system-aarch64', kernel: path.join(IMAGE, 'vmlinuz'), initrd: path.join(IMAGE, 'initrd.img'),
+    append: `root=/dev/vda rw sharethings.agent=${GUEST_HOST}:${agentPort}`,
+    disk: { file: overlay, format: 'qcow2' }, // a throwaway overlay
+    forward: { app: 3001, https: 443, http: 80 },
+  });
+  ports = vm.ports;
+  const exited = vm.proc.exited.then((code) => { throw new Error(`qemu exited (${code}) before the agent called\n${vm.proc.output()}`); });
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`no agent call within ${BOOT_TIMEOUT} ms\n${vm.proc.output()}`)), BOOT_TIMEOUT).unref());
   await Promise.race([agent.firstContact, exited, timeout]);
   phase('boot to the agent', booted);
 });
 
 after(async () => {
-  await qemu?.stop('SIGTERM');
+  await vm?.proc.stop('SIGTERM');
   agent?.close();
 });
 
@@ -185,30 +182,7 @@ describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64',
   });
 
   test('systemd runs it with the unit\'s sandboxing in force', async () => {
-    const expected = {
-      DynamicUser: 'yes', NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes',
-      PrivateDevices: 'yes', DevicePolicy: 'closed', PrivateUsers: 'yes', PrivateIPC: 'yes', PrivateMounts: 'yes',
-      ProtectProc: 'invisible', ProcSubset: 'pid', ProtectHostname: 'yes', ProtectClock: 'yes',
-      ProtectKernelTunables: 'yes', ProtectKernelModules: 'yes', ProtectKernelLogs: 'yes', ProtectControlGroups: 'yes',
-      KeyringMode: 'private', LockPersonality: 'yes', MemoryDenyWriteExecute: 'yes', RestrictRealtime: 'yes',
-      RestrictSUIDSGID: 'yes', RestrictNamespaces: 'yes', RemoveIPC: 'yes', UMask: '0077', CapabilityBoundingSet: '', AmbientCapabilities: '',
-      SystemCallArchitectures: 'native', SystemCallErrorNumber: '1', MemoryMax: String(256 * 1024 * 1024), TasksMax: '64',
-      LimitNOFILE: '8192', ExecMainStatus: '0', ActiveState: 'active', SubState: 'running',
-    };
-    const got = await unitProperties([...Object.keys(expected), 'IPAddressDeny', 'RestrictAddressFamilies', 'SystemCallFilter', 'IPAddressAllow', 'MainPID']);
-    for (const [k, v] of Object.entries(expected)) assert.equal(got[k], v, k);
-    assert.deepEqual(got.IPAddressDeny.split(' ').sort(), ['0.0.0.0/0', '::/0']);
-    assert.deepEqual(got.RestrictAddressFamilies.split(' ').sort(), ['AF_INET', 'AF_INET6', 'AF_UNIX']);
-    assert.match(got.SystemCallFilter, /\bepoll_wait\b/);
-    assert.doesNotMatch(got.SystemCallFilter, /(^| )(mount|reboot|setrlimit)( |$)/, 'no @privileged or @resources calls allowed');
-    assert.match(got.IPAddressAllow, /127\.0\.0\.0\/8/);
-    // And in the kernel's own view of the running process.
-    const status = await sh(`grep -E '^(Uid|Gid|NoNewPrivs|Seccomp|CapEff|CapBnd|CapPrm):' /proc/${got.MainPID}/status`);
-    const field = (n) => status.match(new RegExp(`^${n}:\\s+(.*)$`, 'm'))[1].trim();
-    assert.ok(field('Uid').split(/\s+/).every((u) => u !== '0'), `runs as a dynamic user, not root: ${field('Uid')}`);
-    assert.equal(field('NoNewPrivs'), '1');
-    assert.equal(field('Seccomp'), '2', 'system-call filter active');
-    for (const c of ['CapEff', 'CapBnd', 'CapPrm']) assert.match(field(c), /^0+$/, c);
+    await assertSandboxed(sh);
   });
 
   test('sharethings-setup-tls: name-constrained CA (key root-only), HAProxy checked and reloaded, the URL printed', async () => {
@@ -269,15 +243,20 @@ describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64',
     await relayInGuest(`http://127.0.0.1:${ports.app}`, 'vm-direct');
   });
 
-  test('an upgrade over itself keeps the edited env file and restarts the service', { timeout: 600000 }, async () => {
-    const before = await unitProperties(['MainPID']);
-    const sum = await sh('sha256sum /etc/sharethings/sharethings.env');
-    const out = await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall /root/${DEB_NAME}`, 600000);
-    assert.match(out, /Setting up sharethings \(/);
-    assert.equal(await sh('sha256sum /etc/sharethings/sharethings.env'), sum, 'the edited env file is kept');
+  test('an upgrade to a newer version keeps /etc/sharethings/ (the edited env file, the CA) and restarts the service', { timeout: 600000 }, async () => {
+    const before = await unitProperties(sh, ['MainPID']);
+    // Every file sharethings-setup-tls and the admin made, the CA's key included.
+    const settings = 'find /etc/sharethings /etc/haproxy/certs /etc/haproxy/sharethings.cfg -type f -exec sha256sum {} + | sort -k2';
+    const kept = await sh(settings);
+    assert.match(kept, /\/etc\/sharethings\/ca\/sharethings-ca\.key$/m);
+    assert.match(kept, /\/etc\/sharethings\/sharethings\.env$/m);
+    await sh(`curl -sf -o /root/${NEWER_NAME} http://${GUEST_HOST}:${agent.server.address().port}/files/${NEWER_NAME}`);
+    const out = await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y /root/${NEWER_NAME}`, 600000);
+    assert.match(out, new RegExp(`Unpacking sharethings \\(${NEWER_VERSION.replace('+', '\\+')}\\) over \\(${VERSION}\\)`));
+    assert.equal(await sh(settings), kept, 'the edited env file, the CA and HAProxy\'s configuration are kept');
     const state = await sh('systemctl is-enabled sharethings.service; systemctl is-active sharethings.service');
     assert.equal(state, 'enabled\nactive\n');
-    assert.notEqual((await unitProperties(['MainPID'])).MainPID, before.MainPID, 'restarted on upgrade');
+    assert.notEqual((await unitProperties(sh, ['MainPID'])).MainPID, before.MainPID, 'restarted on upgrade');
     await waitFor('the upgraded server on the forwarded port', async () => (await request(`http://127.0.0.1:${ports.app}/health`, { timeout: 20000 })).status === 200, { timeout: 120000, every: 500 });
     await relayInGuest(`http://127.0.0.1:${ports.app}`, 'vm-upgraded');
   });

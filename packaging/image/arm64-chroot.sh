@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Run a command chrooted into an arm64 tree on an x86-64 host whose binfmt_misc has no arm64
-# handler (and must keep none): tests/deploy/vm/build-image.sh runs debootstrap's second
+# handler (and must keep none): packaging/image/rootfs.sh runs debootstrap's second
 # stage and setup.sh this way, at qemu-user speed instead of a whole emulated machine's.
 #
-#   tests/deploy/vm/arm64-chroot.sh ROOT QEMU_AARCH64_STATIC COMMAND [ARG...]
+#   packaging/image/arm64-chroot.sh ROOT QEMU_AARCH64_STATIC COMMAND [ARG...]
 #
 # The command runs in a new user and mount namespace. Its user ids are mapped one to one onto
 # the host's (so dpkg's chown gives the image its real owners), and it mounts its own
