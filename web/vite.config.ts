@@ -1,6 +1,7 @@
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { bundleManifest } from './build/bundle-manifest.ts';
 import { gzipTwins } from './build/gzip-twins.ts';
 import { serviceWorker } from './build/service-worker.ts';
 
@@ -11,7 +12,7 @@ const SERVER = process.env.SHARETHINGS_SERVER ?? 'http://127.0.0.1:3001';
 const HASH_CHARACTERS = 'base36';
 
 export default defineConfig({
-  plugins: [react(), serviceWorker(), gzipTwins()],
+  plugins: [react(), serviceWorker(), gzipTwins(), bundleManifest()],
   base: '/',
   build: {
     // Committed and embedded into the server binary; emptied first so stale hashes vanish.

@@ -6,7 +6,7 @@ import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
 import jsQR from 'jsqr';
-import { ARTIFACTS, browserSuite, doneItem, drawPng, INSECURE_HOST, join, joined, leave, pasteOnBody, waitFor } from './harness.mjs';
+import { ARTIFACTS, browserSuite, doneItem, drawPng, INSECURE_HOST, join, joined, leave, pasteOnBody, ROOT, sha256File, waitFor } from './harness.mjs';
 
 const PASS = 'amber-comet-lake-seven-violet-plum';
 const HIDE_TOASTS = '[data-scope=toast]{display:none!important}';
@@ -377,6 +377,12 @@ describe('ShareThings user experience', () => {
     await waitFor(async () => (await b.page.title()) === `${session} · ShareThings`, { what: 'count cleared when seen' });
     await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: true });
     await other.close();
+  });
+
+  test('About shows the bundle hash: the SHA-256 of the bundle.json the build wrote and the server embeds, as sharethings-cli verify prints it', async () => {
+    const hash = a.page.getByTestId('bundle-hash');
+    await hash.waitFor();
+    assert.equal(await hash.innerText(), sha256File(joinPath(ROOT, 'assets/bundle.json')));
   });
 
   test('screenshots of the changed screens, light and dark, desktop and phone', async () => {

@@ -29,6 +29,7 @@ import { useArrivalAlerts } from '../../features/notify/hooks/use-arrival-alerts
 import { alertEnabled } from '../../features/notify/preferences';
 import { SharePanel } from '../../features/share/components/share-panel';
 import { ShareSettings } from '../../features/share/components/share-settings';
+import { BundleHash } from '../../features/about/bundle-hash';
 import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
 import { shareFiles, shareText } from '../../features/share/hooks/use-share';
 import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
@@ -187,6 +188,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
                   : 'The server only relays ciphertext and keeps nothing.'}
               </Text>
             </HStack>
+            <BundleHash />
           </Stack>
         </Grid>
       </Container>
