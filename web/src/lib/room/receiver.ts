@@ -118,6 +118,10 @@ export class Receiver {
    * session's inbox gave it to us (its chunks then come from there, when asked for).
    */
   async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false) {
+    // Awaited before anything is looked at: an earlier page's record of this item (`adopt`,
+    // which awaits the same) may be taken up meanwhile, and the checks below must see it, or
+    // the item waits to be asked for instead of going on where it stopped.
+    const storage = await this.storage;
     if (this.dropped.has(id)) return;
     const inc = this.incoming.get(id);
     if (inc) {
@@ -150,7 +154,7 @@ export class Receiver {
       this.ctx.board.add({ ...receivedItem(id, from, meta), ...senderEnding(cancelled.reason, meta.senderName) });
       return;
     }
-    const inMemory = meta.size > this.ctx.memoryBudget() && (await this.storage) === 'memory';
+    const inMemory = meta.size > this.ctx.memoryBudget() && storage === 'memory';
     if (inMemory || (meta.offered && meta.size > this.ctx.autoFetchBytes())) {
       this.offers.set(id, { from, meta, inbox });
       this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
