@@ -318,15 +318,21 @@ describe('transfers', () => {
     await doomed.goto(suite.server.base);
     await joinAs({ page: doomed }, session, 'Doomed tab');
     await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
+    // The doomed tab receives a whole file: its folder holds it, and nothing a later page could
+    // resume (an unfinished item's record would keep the folder for that page: resume.test).
+    const small = randomFile('small.bin', 4 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(small.path);
+    await doneItem(doomed, '[data-name="small.bin"]');
+    await doneItem(live.page, '[data-name="small.bin"]');
+    // The large one goes to the live tab alone, which is mid-transfer while the app starts again.
+    await a.page.getByTestId('recipient').selectOption({ label: 'To Live tab only' });
     const f = randomFile('stale.bin', 300 * MiB);
     await a.page.getByTestId('file-input').setInputFiles(f.path);
-    await started({ page: doomed }, 'stale.bin');
+    await started(live, 'stale.bin');
     // The sender steps away at once, so the live tab is surely mid-transfer while the app starts
-    // again: the sender keeps within a window of its slowest receiver, the tab that just started.
+    // again (or stopped with what arrived, once the relay tells it the sender left).
     await a.context.setOffline(true);
     const folders = async () => new Set((await opfsFiles(live.page)).map((p) => p.split('/')[1]));
-    // Both tabs hold part of the file (the live one's transfer is under way, or stopped with what
-    // arrived once the relay tells it the sender left).
     await waitFor(async () => (await folders()).size === 2, { what: 'a folder per receiving tab' });
     const cdp = await live.context.newCDPSession(doomed);
     const crashed = doomed.waitForEvent('crash', { timeout: 30_000 });
