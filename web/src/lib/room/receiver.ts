@@ -363,7 +363,11 @@ export class Receiver {
   /** A member left: what they were sending stops here, keeping what arrived, and says why. */
   memberLeft(memberId: string, name: string) {
     for (const inc of [...this.incoming.values()]) {
-      if (inc.from === memberId && !inc.inbox) this.halt(inc, `${name} left before sending all of it; it goes on if they come back`);
+      // Every chunk already here (written, or being opened and written): it finishes without
+      // its sender. A sender that does not wait (the CLI) leaves as its last chunk goes out,
+      // and halting then dropped the chunks still being written, so the item never finished.
+      const allHere = inc.tracker.receivedCount + inc.writing.size >= inc.tracker.totalChunks;
+      if (inc.from === memberId && !inc.inbox && !allHere) this.halt(inc, `${name} left before sending all of it; it goes on if they come back`);
     }
   }
 
