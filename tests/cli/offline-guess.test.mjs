@@ -196,7 +196,8 @@ test('with every byte the server saw, a dictionary confirms a format 2 passphras
   // passphrase, is admitted by Alpha (CPace through the server), and sends text and a file.
   const v3Session = `guess-v3-${tag}`;
   const opts = (name, store) => ({ server: recorder.url, session: v3Session, name, store });
-  const alpha = cli(['receive', '--create', '--inbox'], opts('Alpha', newStore()));
+  const received = fs.mkdtempSync(path.join(os.tmpdir(), 'sharethings-guess-received-'));
+  const alpha = cli(['receive', '--create', '--inbox', '--dir', received], opts('Alpha', newStore()));
   await cliSays(alpha, /receiving in session/);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sharethings-guess-')), 'notes.txt');
   fs.writeFileSync(file, 'what the server must not read\n');
@@ -207,6 +208,7 @@ test('with every byte the server saw, a dictionary confirms a format 2 passphras
   assert.equal(sent.code, 0, sent.describe());
   await waitFor('Alpha to print the text', () => alpha.out().includes('a secret only members read'));
   assert.equal(await alpha.stop(), 0, alpha.describe());
+  fs.rmSync(received, { recursive: true, force: true });
 
   // Format 2, the control: a client of the second release joins with its fingerprint.
   const v2Session = `guess-v2-${tag}`;
