@@ -3,11 +3,9 @@
 // (counted on the server: its relayed bytes); a sender whose tab closed comes back, picks the
 // file again and the receiver goes on; a receiver frozen for two minutes (a locked phone) finishes.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
-import { browserSuite, doneItem, join, joined, sha256Stream, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, join, joined, randomFile as randomFileIn, sha256Stream, waitFor } from './harness.mjs';
 
 const PASS = 'resume-river-cobalt-nine-fern';
 const MiB = 1024 * 1024;
@@ -18,19 +16,7 @@ const SLACK = 40 * MiB;
 
 const suite = browserSuite({ name: 'resume' });
 
-function randomFile(name, size) {
-  const path = joinPath(suite.work, name);
-  const fd = openSync(path, 'w');
-  const h = createHash('sha256');
-  for (let left = size; left > 0; ) {
-    const part = randomBytes(Math.min(left, 16 * MiB));
-    h.update(part);
-    writeSync(fd, part);
-    left -= part.length;
-  }
-  closeSync(fd);
-  return { path, hash: h.digest('hex') };
-}
+const randomFile = (name, size) => randomFileIn(suite.work, name, size);
 
 /** Bytes the server has relayed to members so far (its own count, `/metrics`). */
 async function relayed() {

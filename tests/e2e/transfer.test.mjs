@@ -3,7 +3,7 @@
 // in a state that says why, a relay restart does not strand anyone, late joiners choose, and
 // what the server relays unsealed (remove, clear, a chunk count) cannot change what a page shows.
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash, createHmac, hkdfSync, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
@@ -18,6 +18,7 @@ import {
   openDetachableDevice,
   openDevice,
   opfsFiles,
+  randomFile as randomFileIn,
   ROOT,
   sha256Stream,
   startServer,
@@ -42,20 +43,7 @@ async function joinAs(d, session, name) {
   await joined(d.page);
 }
 
-/** A file of random bytes written in slices (never whole in memory); returns path and SHA-256. */
-function randomFile(name, size) {
-  const path = joinPath(suite.work, name);
-  const fd = openSync(path, 'w');
-  const h = createHash('sha256');
-  for (let left = size; left > 0; ) {
-    const part = randomBytes(Math.min(left, 16 * MiB));
-    h.update(part);
-    writeSync(fd, part);
-    left -= part.length;
-  }
-  closeSync(fd);
-  return { path, hash: h.digest('hex') };
-}
+const randomFile = (name, size) => randomFileIn(suite.work, name, size);
 
 /** A file of `size` zero bytes, written in slices (for transfers whose content does not matter). */
 function zeroFile(name, size) {

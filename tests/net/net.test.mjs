@@ -11,14 +11,13 @@
 // poor-Wi-Fi one (50 MiB at the 1-2 Mbit/s that TCP Reno gets through 3 % loss would take
 // minutes); NET_CONGESTION (default reno) is the TCP congestion control in every namespace.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 // playwright-core from the e2e suite's node_modules (tests/net/install.sh installs them).
 import { chromium } from '../e2e/node_modules/playwright-core/index.mjs';
-import { CHROMIUM_ARGS, doneItem, join, joined, ROOT, sha256Stream, waitFor } from '../e2e/harness.mjs';
+import { CHROMIUM_ARGS, doneItem, join, joined, randomFile as randomFileIn, ROOT, sha256Stream, waitFor } from '../e2e/harness.mjs';
 import { buildLab, SERVER_ADDRESS, WIFI } from './lab.mjs';
 
 const MiB = 1024 * 1024;
@@ -31,19 +30,7 @@ const CONGESTION = process.env.NET_CONGESTION ?? 'reno';
 const work = mkdtempSync(joinPath(tmpdir(), 'sharethings-net-files-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function randomFile(name, size) {
-  const path = joinPath(work, name);
-  const fd = openSync(path, 'w');
-  const h = createHash('sha256');
-  for (let left = size; left > 0; ) {
-    const part = randomBytes(Math.min(left, 8 * MiB));
-    h.update(part);
-    writeSync(fd, part);
-    left -= part.length;
-  }
-  closeSync(fd);
-  return { path, hash: h.digest('hex'), size };
-}
+const randomFile = (name, size) => randomFileIn(work, name, size);
 
 /** The server's /metrics as numbers (asked from inside the server's namespace). */
 function metrics(lab) {

@@ -5,11 +5,11 @@
 // joiner, the inbox, the plain-HTTP fallback, a phone-sized screenshot, and a 2 GiB file's
 // memory cost. What an engine cannot do under its driver is listed in `LIMITS` and printed.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ARTIFACTS, browserPss, browserSuite, INSECURE_HOST, startServer, waitFor } from '../harness.mjs';
+import { ARTIFACTS, browserPss, browserSuite, INSECURE_HOST, randomFile as randomFileIn, startServer, waitFor } from '../harness.mjs';
 import { enterSession, LIMITS, openEngine, PHONE, stopDisplay } from './drivers.mjs';
 
 const ENGINE = process.env.ENGINE ?? 'firefox';
@@ -32,19 +32,7 @@ async function device(engine, opts = {}) {
   return d;
 }
 
-function randomFile(name, size) {
-  const path = joinPath(suite.work, name);
-  const fd = openSync(path, 'w');
-  const h = createHash('sha256');
-  for (let left = size; left > 0; ) {
-    const part = randomBytes(Math.min(left, 16 * MiB));
-    h.update(part);
-    writeSync(fd, part);
-    left -= part.length;
-  }
-  closeSync(fd);
-  return { path, hash: h.digest('hex'), size };
-}
+const randomFile = (name, size) => randomFileIn(suite.work, name, size);
 
 async function sha256Of(path) {
   const h = createHash('sha256');
