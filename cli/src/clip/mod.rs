@@ -74,11 +74,16 @@ pub fn run(room: &mut Room, board: Board, opts: &Options) -> Result<(), Failure>
         (false, true) => " (receive only)",
         _ => "",
     };
+    // The first look only notes what the clipboard holds (it stays local): it comes before
+    // the line that says `clip` is ready, so that a copy made after that line is news.
+    if opts.send {
+        desk.look(room, &mut receiver)?;
+    }
     progress::note(&format!(
         "clipboard in step with session {}{mode}",
         room.session_id()
     ));
-    let mut next_look = Instant::now();
+    let mut next_look = Instant::now() + opts.interval;
     let result = loop {
         let event = match room.poll(POLL) {
             Ok(event) => event,
