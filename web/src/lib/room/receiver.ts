@@ -25,7 +25,7 @@ import { EarlyChunks, MAX_EARLY_ITEMS } from './early-chunks';
 import { noSpace, reasonFor, senderEnding } from './endings';
 import { type Incoming, newIncoming, receivedItem } from './incoming';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
-import type { ItemBoard } from './items';
+import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
@@ -115,13 +115,21 @@ export class Receiver {
 
   /**
    * Sealed metadata of an item from `from`, announcing `totalChunks` chunks; `inbox` when the
-   * session's inbox gave it to us (its chunks then come from there, when asked for).
+   * session's inbox gave it to us (its chunks then come from there, when asked for). `marks`
+   * go on the item's board entry as soon as it is there (what the inbox says of it).
    */
-  async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false) {
+  async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false, marks?: Partial<Item>) {
     // Awaited before anything is looked at: an earlier page's record of this item (`adopt`,
     // which awaits the same) may be taken up meanwhile, and the checks below must see it, or
     // the item waits to be asked for instead of going on where it stopped.
     const storage = await this.storage;
+    // `take` puts the item on the board before its first wait, so the marks find it there.
+    const taking = this.take(from, id, totalChunks, meta, inbox, storage);
+    if (marks && this.ctx.board.get(id)) this.ctx.board.patch(id, marks);
+    await taking;
+  }
+
+  private async take(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox: boolean, storage: StorageMode) {
     if (this.dropped.has(id)) return;
     const inc = this.incoming.get(id);
     if (inc) {

@@ -423,9 +423,7 @@ export class RoomClient {
       return;
     }
     if (opened.kind === 'item') {
-      const arriving = this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta);
-      if (e.inbox === true) this.board.patch(e.content.contentId, { inInbox: true });
-      return arriving;
+      return this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta, false, e.inbox === true ? { inInbox: true } : undefined);
     }
     const msg = opened.msg;
     switch (msg.kind) {
@@ -469,9 +467,7 @@ export class RoomClient {
     const opened = await this.format.open(e);
     if (this.closed || !opened || opened.kind !== 'item') return;
     const id = e.content.contentId;
-    const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true);
-    this.board.patch(id, { inInbox: true, fetchedBy: fetchedByOf(e.fetchedBy) });
-    await arriving;
+    await this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true, { inInbox: true, fetchedBy: fetchedByOf(e.fetchedBy) });
   }
 
   private onInboxRemoved(e: InboxRemovedEvent) {
