@@ -5,6 +5,7 @@
  */
 import type { CryptoClient } from '../crypto/crypto-client';
 import type { Bytes } from '../crypto/engine';
+import { DiskError } from '../crypto/errors';
 import { CHUNK_SIZE } from '../crypto/format';
 
 export interface Sink {
@@ -19,6 +20,10 @@ export interface Sink {
 }
 
 export class DiskSink implements Sink {
+  /** Writes under way: removing the file waits for them, or one would make it again. */
+  private readonly writes = new Set<Promise<number>>();
+  private discarded = false;
+
   constructor(
     private readonly crypto: CryptoClient,
     private readonly keyId: number,
@@ -29,11 +34,20 @@ export class DiskSink implements Sink {
   ) {}
 
   write(index: number, iv: Bytes, ciphertext: ArrayBuffer | Uint8Array, aad: string) {
-    return this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, this.target(index));
+    return this.track(() => this.crypto.openToDisk(this.keyId, iv, ciphertext, aad, this.target(index)));
   }
 
   writePlain(index: number, plain: Bytes) {
-    return this.crypto.writeToDisk(plain, this.target(index));
+    return this.track(() => this.crypto.writeToDisk(plain, this.target(index)));
+  }
+
+  private track(write: () => Promise<number>) {
+    if (this.discarded) return Promise.reject(new DiskError('the item was discarded', false));
+    const written = write();
+    this.writes.add(written);
+    const settled = () => this.writes.delete(written);
+    written.then(settled, settled);
+    return written;
   }
 
   private target(index: number) {
@@ -46,8 +60,15 @@ export class DiskSink implements Sink {
     return new Blob([file], { type: this.mime });
   }
 
-  discard() {
-    return this.crypto.diskRemove(this.folder, this.name).catch(() => undefined);
+  /**
+   * Deletes the file once the writes under way have settled (the worker opens the file for
+   * each, and an item fails or is removed while up to a window of chunks is being written);
+   * no write starts after this.
+   */
+  async discard() {
+    this.discarded = true;
+    await Promise.allSettled(this.writes);
+    await this.crypto.diskRemove(this.folder, this.name).catch(() => undefined);
   }
 }
 
