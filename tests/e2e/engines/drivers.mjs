@@ -15,7 +15,7 @@ import { dirname, join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { Builder, By } from 'selenium-webdriver';
-import { browserPids, freePort, INSECURE_HOST, openDevice, waitFor } from '../harness.mjs';
+import { ARTIFACTS, browserPids, freePort, INSECURE_HOST, openDevice, waitFor } from '../harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
@@ -95,11 +95,28 @@ function common(device) {
     async download(itemSelector, name, size) {
       const path = joinPath(device.downloads, name);
       rmSync(path, { force: true });
-      await device.nativeClick(`${itemSelector} [data-testid=download]`);
+      // In the middle of the view, as `click` does: the session's header is sticky, and a
+      // button the driver scrolls just into view can sit under it, which takes the click.
+      const button = `${itemSelector} [data-testid=download]`;
+      await device.run((css) => document.querySelector(css)?.scrollIntoView({ block: 'center' }), button);
+      await device.nativeClick(button);
       await waitFor(() => existsSync(path) && statSync(path).size === size && !readdirSync(device.downloads).some((f) => f.startsWith(name) && f !== name), {
         timeout: 120_000,
         interval: 200,
         what: `${name} downloaded by ${device.engine}`,
+      }).catch(async (e) => {
+        const found = readdirSync(device.downloads).map((f) => `${f} (${statSync(joinPath(device.downloads, f)).size} bytes)`);
+        const shot = joinPath(ARTIFACTS, `download-failed-${device.engine}-${name}.png`);
+        await device.screenshot(shot).catch(() => undefined);
+        // What a click at the button's middle would reach now: the button, or what covers it.
+        const atButton = await device
+          .run((css) => {
+            const r = document.querySelector(css)?.getBoundingClientRect();
+            const hit = r && document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return r ? `button at ${Math.round(r.x)},${Math.round(r.y)}; there: ${hit?.closest('[aria-label], [data-testid]')?.outerHTML.slice(0, 200) ?? hit?.tagName}` : 'no button';
+          }, button)
+          .catch((err) => err.message);
+        throw new Error(`${e.message}; the downloads folder holds: ${found.join(', ') || 'nothing'}; ${atButton} (the page: ${shot})`);
       });
       return path;
     },

@@ -321,10 +321,11 @@ describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
     console.log(`# ${ENGINE}: ${BIG_MIB} MiB 1->1 in ${seconds.toFixed(1)} s through ${mode}; receiver PSS ${(base / 1e6).toFixed(0)} MB -> peak ${(peak / 1e6).toFixed(0)} MB (+${grewMB.toFixed(0)} MB)`);
     assert.equal(mode, EXPECTED_STORAGE[ENGINE]);
     // Kept in memory, the file would grow the browser by its whole size. Chromium stays under
-    // 150 MB (transfer.test.mjs); Firefox collects each chunk's buffers lazily (+592 MB at the
-    // peak for 2 GiB on a loaded machine, given back later) and WebKitGTK's writable stream
-    // holds some in its network process (+271 MB): see docs/web.md.
-    const bound = ENGINE === 'chromium' ? 150 : (0.35 * BIG_MIB * MiB) / 1e6;
+    // 150 MB (transfer.test.mjs); Firefox collects each chunk's buffers lazily (+456 MB at the
+    // peak for 2 GiB at load 10, more than 750 MB on CI's loaded machine, given back later)
+    // and WebKitGTK's writable stream holds some in its network process (+271 MB): see
+    // docs/web.md. Half the file still tells streaming to disk from keeping it.
+    const bound = ENGINE === 'chromium' ? 150 : (0.5 * BIG_MIB * MiB) / 1e6;
     assert.ok(grewMB < bound, `receiving browser grew by ${grewMB.toFixed(0)} MB (bound ${bound.toFixed(0)} MB)`);
     // The file on disk is the item, in full: found in the profile by its size and hashed there.
     const stored = readdirSync(b.dir, { recursive: true, withFileTypes: true })
