@@ -12,7 +12,7 @@ cd "$repo" || exit 1
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 
-if ! cargo build --release --locked --quiet -p sharethings -p sharethings-cli; then
+if ! tests/release-build.sh; then
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -42,7 +42,7 @@ timed "packaging/release.sh: binaries, packages, Raspberry Pi image, container, 
 # shellcheck disable=SC2086
 timed "cross/build.sh ${CROSS_TARGETS:-musl}" bash cross/build.sh ${CROSS_TARGETS:-musl}
 if [ -z "${SHARETHINGS_BIN:-}" ]; then
-    check "x86_64 release build of the server" cargo build --release --locked --quiet --bin sharethings
+    check "x86_64 release build of the server" tests/release-build.sh
 fi
 timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 without ShareThings (cached)" bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
 timed "tests/deploy/reproduce.sh: the second build, in another folder" bash tests/deploy/reproduce.sh "$REPRODUCE_DIR"

@@ -65,8 +65,8 @@ export const INSECURE_HOST = 'sharethings.test';
  */
 export async function startServer(extraEnv = {}, { port: wanted, binary = BINARY } = {}) {
   if (binary === BINARY && !existsSync(BINARY)) {
-    const r = spawnSync('cargo', ['build', '--release'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('cargo build --release failed');
+    const r = spawnSync(joinPath(ROOT, 'tests/release-build.sh'), { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('tests/release-build.sh failed');
   }
   const port = wanted ?? (await freePort());
   const logs = [];

@@ -51,7 +51,7 @@ check "web: assets/ is the build of web/ as committed" \
 # The server the browsers talk to embeds assets/: build it from this tree, so a binary left
 # from an earlier tree is never what the browsers test.
 check "server: release build embedding assets/" \
-  bash -c "cd '$root' && cargo build --release --locked --quiet --bin sharethings"
+  "$root/tests/release-build.sh"
 
 # Browser end-to-end tests. Firefox and WebKit run the flows that differ between engines
 # (engines/engines.test.mjs, each alone and mixed with Chromium), side by side with Chromium's

@@ -16,7 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-if ! cargo build --release --locked --quiet -p sharethings -p sharethings-cli --bin sharethings --bin sharethings-cli --example wifi; then
+if ! tests/release-build.sh; then
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -6,7 +6,7 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-if ! (cd "$root" && cargo build --release --bins --examples --quiet); then
+if ! "$root/tests/release-build.sh"; then
   echo "run.sh: cargo build failed" >&2
   echo "0 passed, 1 failed"
   exit 1

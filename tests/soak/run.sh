@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo" || exit 1
 
-if ! cargo build --release --locked --quiet --bin sharethings --example bench; then
+if ! tests/release-build.sh; then
   echo "0 passed, 1 failed"
   exit 1
 fi
