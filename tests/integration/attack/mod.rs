@@ -4,9 +4,10 @@
 //! stays under a stated bound during the attack and after it, that a fresh session of two
 //! members joins and relays during the attack, and that the process is alive afterwards.
 //!
-//! Ignored in the plain `cargo test` (debug build, and long): `tests/attack/run.sh` runs them
-//! with `--release --ignored`. Attackers connect from 127.0.0.2, the legitimate members from
-//! 127.0.0.1, as two hosts of a LAN would.
+//! Ignored in the plain `cargo test` (long): `tests/attack/run.sh` runs them with `--ignored`
+//! against the release build, which it names in `SHARETHINGS_BIN` (common/process.rs).
+//! Attackers connect from 127.0.0.2, the legitimate members from 127.0.0.1, as two hosts of a
+//! LAN would.
 //!
 //! - [`memory`]: floods, unread answers, parked input, stuck receivers, amplification.
 //! - [`slots`]: connection and session slots, brute force, lockouts and revoked tokens.

@@ -10,11 +10,18 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// The server under test: the one `SHARETHINGS_BIN` names (the attack suite names the release
+/// build, which it attacks with these tests compiled once, in the debug build that the `rust`
+/// suite already made), else the one cargo built with these tests.
+fn server_binary() -> std::ffi::OsString {
+    std::env::var_os("SHARETHINGS_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sharethings").into())
+}
+
 impl Server {
     /// Starts the server with `--host 127.0.0.1 --port 0 --log-level info` plus `extra_args`
     /// (later flags win), and waits for its "listening on" line.
     pub fn start(extra_args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sharethings"))
+        let mut child = Command::new(server_binary())
             .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "info"])
             .args(extra_args)
             .stdin(Stdio::null())
