@@ -8,11 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeWait } from '../features/inbox/inbox-text';
 import { formatBytes, formatSpeed, formatTime } from '../utils/format';
 import { pickLanguage } from './detect';
-import { chooseLanguage, chosenLanguage, i18n, t } from './index';
+import { chooseLanguage, chosenLanguage, i18n, speak, t } from './index';
 
 afterEach(async () => {
   localStorage.clear();
-  await i18n.changeLanguage('en');
+  await speak('en');
 });
 
 describe('which language the page speaks', () => {
@@ -35,15 +35,15 @@ describe('which language the page speaks', () => {
   });
 
   it('remembers a choice in localStorage, and forgets it to follow the browser again', async () => {
-    chooseLanguage('de');
-    await expect.poll(() => i18n.language).toBe('de');
+    await chooseLanguage('de');
+    expect(i18n.language).toBe('de');
     expect(localStorage.getItem('sharethings.language')).toBe('de');
     expect(chosenLanguage()).toBe('de');
     expect(t('join.joinSession')).toBe('Sitzung beitreten');
-    chooseLanguage(null);
+    await chooseLanguage(null);
     expect(chosenLanguage()).toBeNull();
     // happy-dom's browser speaks English.
-    await expect.poll(() => i18n.language).toBe('en');
+    expect(i18n.language).toBe('en');
     expect(t('join.joinSession')).toBe('Join session');
   });
 });
@@ -53,10 +53,10 @@ describe('formatting per language', () => {
     expect(formatBytes(1_500_000)).toBe('1.5 MB');
     expect(formatBytes(999)).toBe('999 B');
     expect(formatSpeed(20_000_000)).toBe('20 MB/s');
-    await i18n.changeLanguage('de');
+    await speak('de');
     expect(formatBytes(1_500_000)).toBe('1,5 MB');
     expect(formatSpeed(2_500_000)).toBe('2,5 MB/s');
-    await i18n.changeLanguage('fr');
+    await speak('fr');
     expect(formatBytes(1_500_000)).toBe('1,5 Mo');
   });
 
@@ -66,7 +66,7 @@ describe('formatting per language', () => {
     const later = new Date(2026, 11, 9, 9, 0).getTime();
     expect(formatTime(at, sameDay)).toBe('03:04 PM');
     expect(formatTime(at, later)).toMatch(/^Dec 6, 03:04 PM$/);
-    await i18n.changeLanguage('de');
+    await speak('de');
     expect(formatTime(at, sameDay)).toBe('15:04');
     expect(formatTime(at, later)).toMatch(/^6\. Dez\.?, 15:04$/);
   });
@@ -75,10 +75,10 @@ describe('formatting per language', () => {
     expect(describeWait(3_600_000)).toBe('1 hour');
     expect(describeWait(7_200_000)).toBe('2 hours');
     expect(t('join.tryAgainIn', { count: 1 })).toBe('Try again in 1 second.');
-    await i18n.changeLanguage('de');
+    await speak('de');
     expect(describeWait(3_600_000)).toBe('1 Stunde');
     expect(describeWait(7_200_000)).toBe('2 Stunden');
-    await i18n.changeLanguage('fr');
+    await speak('fr');
     // French counts 0 as singular; 1,000,000 takes the "many" form.
     expect(t('shares.files', { count: 0 })).toBe('0 fichier');
     expect(t('item.folderSummary', { count: 1_000_000 })).toBe('1\u202f000\u202f000 fichiers et dossiers');
@@ -87,15 +87,15 @@ describe('formatting per language', () => {
 
 describe('direction', () => {
   it('marks <html> with the language, and a right-to-left one as rtl', async () => {
-    await i18n.changeLanguage('de');
+    await speak('de');
     expect(document.documentElement.lang).toBe('de');
     expect(document.documentElement.dir).toBe('ltr');
-    await i18n.changeLanguage('ar');
+    await speak('ar');
     expect(document.documentElement.lang).toBe('ar');
     expect(document.documentElement.dir).toBe('rtl');
     // No Arabic catalog ships: its words fall back to English.
     expect(t('join.joinSession')).toBe('Join session');
-    await i18n.changeLanguage('en');
+    await speak('en');
     expect(document.documentElement.dir).toBe('ltr');
   });
 });

@@ -21,7 +21,7 @@ export function LanguageSelect({ width = 'auto' }: { width?: NativeSelect.RootPr
         onChange={(e) => {
           const next = (e.currentTarget.value || null) as Language | null;
           setChosen(next);
-          chooseLanguage(next);
+          void chooseLanguage(next);
         }}
       >
         <option value="">{t('language.browser')}</option>
