@@ -115,8 +115,12 @@ export async function startServer(extraEnv = {}, { port: wanted, binary = BINARY
   };
 }
 
-/** One browser "device": a persistent context on a fresh profile directory. */
-export async function openDevice({ viewport = { width: 1280, height: 800 }, colorScheme = 'light', args = [], isMobile = false } = {}) {
+/**
+ * One browser "device": a persistent context on a fresh profile directory. `locale` (e.g.
+ * 'de-DE') is the browser's language (navigator.languages, Accept-Language); without it the
+ * browser speaks the machine's, English here.
+ */
+export async function openDevice({ viewport = { width: 1280, height: 800 }, colorScheme = 'light', args = [], isMobile = false, locale } = {}) {
   const dir = mkdtempSync(joinPath(tmpdir(), 'sharethings-e2e-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
@@ -125,6 +129,7 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
     viewport,
     colorScheme,
     isMobile,
+    locale,
     hasTouch: isMobile,
     deviceScaleFactor: isMobile ? 2 : 1,
     acceptDownloads: true,

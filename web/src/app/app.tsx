@@ -13,6 +13,7 @@
 import { useEffect, useState } from 'react';
 import { toaster } from '../components/ui/toaster';
 import { takeInviteFromLocation } from '../config/invite';
+import { t } from '../i18n';
 import type { RoomClient } from '../lib/room/room-client';
 import { HomePage } from './routes/home';
 import { SessionPage } from './routes/session';
@@ -49,8 +50,8 @@ export function App() {
           if (askNew) return; // the session page asks first, and says "created" once confirmed
           toaster.create(
             created
-              ? { type: 'success', title: 'Session created', description: `“${name}” is new. Invite your other devices.` }
-              : { type: 'success', title: 'Joined session', description: `You are in “${name}”.` },
+              ? { type: 'success', title: t('app.created'), description: t('app.createdDetail', { session: name }) }
+              : { type: 'success', title: t('app.joined'), description: t('app.joinedDetail', { session: name }) },
           );
         }}
       />
@@ -63,7 +64,7 @@ export function App() {
       askNew={open.askNew}
       onConfirmNew={() => {
         setOpen({ ...open, askNew: false });
-        toaster.create({ type: 'success', title: 'Session created', description: `“${open.room.store.get().sessionId}” is new. Invite your other devices.` });
+        toaster.create({ type: 'success', title: t('app.created'), description: t('app.createdDetail', { session: open.room.store.get().sessionId }) });
       }}
       onLeave={() => {
         open.room.leave();

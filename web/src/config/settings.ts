@@ -1,9 +1,9 @@
 /**
  * Preferences kept in localStorage. Nothing secret goes here: no passphrase, no token, no
- * key, no content — only the display name, the colour scheme, the late-joiner window, the
- * size up to which offered items are fetched unasked, how much this device's history keeps,
- * and two switches (ask before sharing a paste, copy received text). The history itself is
- * sealed in IndexedDB (lib/history), never here.
+ * key, no content — only the display name, the colour scheme, the language, the late-joiner
+ * window, the size up to which offered items are fetched unasked, how much this device's
+ * history keeps, and two switches (ask before sharing a paste, copy received text). The
+ * history itself is sealed in IndexedDB (lib/history), never here.
  */
 
 const KEYS = {
@@ -16,6 +16,7 @@ const KEYS = {
   autoFetchMiB: 'sharethings.autoFetchMiB',
   historyItems: 'sharethings.historyItems',
   historyMiB: 'sharethings.historyMiB',
+  language: 'sharethings.language',
 } as const;
 
 function read(key: string): string | null {
@@ -83,4 +84,7 @@ export const settings = {
   setHistoryItems: (v: number) => write(KEYS.historyItems, String(v)),
   historyMiB: (): number => chosen(KEYS.historyMiB, HISTORY_MIB_CHOICES, DEFAULT_HISTORY_MIB),
   setHistoryMiB: (v: number) => write(KEYS.historyMiB, String(v)),
+  /** The page's language when one was chosen; empty or absent: the browser's. */
+  language: (): string | null => read(KEYS.language),
+  setLanguage: (v: string) => write(KEYS.language, v),
 };

@@ -2,6 +2,7 @@
 import { Box, Button, Container, Flex, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { FileUp, Images, MailOpen, ShieldCheck } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ColorModeButton } from '../../components/ui/color-mode';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
@@ -10,6 +11,7 @@ import { HistoryDialog } from '../../features/history/components/history-dialog'
 import { KeepItemsSwitch } from '../../features/inbox/components/keep-items-switch';
 import { AdmitByMembersSwitch } from '../../features/session/components/admit-by-members-switch';
 import { JoinForm } from '../../features/session/components/join-form';
+import { LanguageSelect } from '../../features/language/language-select';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
 import { TrustDialog } from '../../features/trust/trust-dialog';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
@@ -17,28 +19,27 @@ import { APP_TITLE, useDocumentTitle } from '../../hooks/use-document-title';
 import type { RoomClient } from '../../lib/room/room-client';
 
 const POINTS = [
-  { icon: ShieldCheck, text: 'End-to-end encrypted in your browser' },
-  { icon: Images, text: 'Text, images and files of any size' },
-  { icon: FileUp, text: 'Paste or drop anywhere to share' },
-];
+  { icon: ShieldCheck, text: 'home.pointEncrypted' },
+  { icon: Images, text: 'home.pointKinds' },
+  { icon: FileUp, text: 'home.pointPaste' },
+] as const;
 
 function InvitationHeading({ invite, onDecline }: { invite: Invite; onDecline: () => void }) {
+  const { t } = useTranslation();
   return (
     <Stack gap="2" mb="6" data-testid="invitation">
       <HStack gap="2" color="teal.fg" fontSize="sm" fontWeight="medium">
         <MailOpen size={16} aria-hidden="true" />
-        <Text>Invitation</Text>
+        <Text>{t('home.invitation')}</Text>
       </HStack>
       <Heading as="h2" size="lg" wordBreak="break-word">
-        You're invited to “{invite.sessionId}”
+        {t('home.invited', { session: invite.sessionId })}
       </Heading>
       <Text color="fg.muted" fontSize="sm">
-        {invite.passphrase
-          ? 'The invitation includes the passphrase. Choose a name for this device and you are in.'
-          : 'Choose a name for this device and enter the session’s passphrase.'}
+        {invite.passphrase ? t('home.invitedWithPassphrase') : t('home.invitedWithoutPassphrase')}
       </Text>
       <Button variant="plain" size="xs" px="0" alignSelf="start" color="fg.muted" textDecoration="underline" onClick={onDecline}>
-        Join a different session instead
+        {t('home.declineInvitation')}
       </Button>
     </Stack>
   );
@@ -53,7 +54,8 @@ export function HomePage({
   onDeclineInvite: () => void;
   onJoined: (room: RoomClient, created: boolean, passphrase: string, askNew: boolean) => void;
 }) {
-  useDocumentTitle(invite ? `Invitation to ${invite.sessionId} · ${APP_TITLE}` : APP_TITLE);
+  const { t } = useTranslation();
+  useDocumentTitle(invite ? t('home.invitationTitle', { session: invite.sessionId, app: APP_TITLE }) : APP_TITLE);
   const [keepItems, setKeepItems] = useState(false);
   const [format3, setFormat3] = useState(false);
   return (
@@ -65,6 +67,7 @@ export function HomePage({
           <HStack gap="1">
             <HistoryDialog />
             <TrustDialog />
+            <LanguageSelect />
             <ColorModeButton />
           </HStack>
         </HStack>
@@ -74,20 +77,19 @@ export function HomePage({
           {/* Invited on a phone, the invitation comes first: the pitch waits for larger screens. */}
           <Stack flex="1" gap={{ base: '3', md: '5' }} maxW="lg" hideBelow={invite ? 'md' : undefined}>
             <Heading as="h1" fontSize={{ base: '2xl', md: '5xl' }} lineHeight="1.1" letterSpacing="-0.03em" fontWeight="bold">
-              Move things between your devices.{' '}
+              {t('home.headline')}{' '}
               <Text as="span" color="teal.fg">
-                Privately.
+                {t('home.headlineAccent')}
               </Text>
             </Heading>
             <Text color="fg.muted" fontSize={{ base: 'sm', md: 'lg' }}>
-              Open the same session on your phone and computer, and anything you share shows up on the other
-              side in real time. Only your devices hold the key.
+              {t('home.intro')}
             </Text>
             <Stack gap="2.5" hideBelow="md">
               {POINTS.map(({ icon: Icon, text }) => (
                 <HStack key={text} gap="3" color="fg.muted">
                   <Icon size={18} aria-hidden="true" />
-                  <Text>{text}</Text>
+                  <Text>{t(text)}</Text>
                 </HStack>
               ))}
             </Stack>
@@ -99,10 +101,10 @@ export function HomePage({
             ) : (
               <>
                 <Heading as="h2" size="lg" mb={{ base: '5', sm: '1' }}>
-                  Join or start a session
+                  {t('home.joinHeading')}
                 </Heading>
                 <Text color="fg.muted" fontSize="sm" mb="6" hideBelow="sm">
-                  A new session name starts a new session; an existing one lets you in with its passphrase.
+                  {t('home.joinIntro')}
                 </Text>
               </>
             )}

@@ -5,6 +5,7 @@
 import { Box, Container, Flex, Grid, Heading, HStack, Separator, Stack, Text } from '@chakra-ui/react';
 import { HardDrive, ShieldCheck } from 'lucide-react';
 import { useEffect } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ColorModeButton } from '../../components/ui/color-mode';
 import { ConfirmDialog } from '../../components/ui/dialog';
 import { InsecureBanner } from '../../components/ui/insecure-banner';
@@ -30,6 +31,8 @@ import { alertEnabled } from '../../features/notify/preferences';
 import { SharePanel } from '../../features/share/components/share-panel';
 import { ShareSettings } from '../../features/share/components/share-settings';
 import { BundleHash } from '../../features/about/bundle-hash';
+import { LanguageSelect } from '../../features/language/language-select';
+import { t } from '../../i18n';
 import { sessionTitle, useDocumentTitle } from '../../hooks/use-document-title';
 import { shareFiles, shareText } from '../../features/share/hooks/use-share';
 import { PendingSharePrompt } from '../../features/share-target/components/pending-share-prompt';
@@ -40,31 +43,31 @@ import type { Item, Notice, RoomClient } from '../../lib/room/room-client';
 function toastFor(n: Notice) {
   switch (n.kind) {
     case 'member-joined':
-      return toaster.create({ type: 'info', title: `${n.name} joined` });
+      return toaster.create({ type: 'info', title: t('notice.memberJoined', { name: n.name }) });
     case 'member-left':
-      return toaster.create({ type: 'info', title: `${n.name} left` });
+      return toaster.create({ type: 'info', title: t('notice.memberLeft', { name: n.name }) });
     case 'received':
       return; // summarised per batch by the share panel
     case 'cleared':
-      return toaster.create({ type: 'info', title: 'All items cleared', description: `${n.byName} cleared the session.` });
+      return toaster.create({ type: 'info', title: t('notice.cleared'), description: t('notice.clearedDetail', { name: n.byName }) });
     case 'undecryptable':
-      return toaster.create({ type: 'warning', title: 'Could not decrypt an item', description: 'A member may be using a different passphrase or app version.' });
+      return toaster.create({ type: 'warning', title: t('notice.undecryptable'), description: t('notice.undecryptableDetail') });
     case 'transfer-failed':
-      return toaster.create({ type: 'error', title: `${n.name} failed`, description: n.reason });
+      return toaster.create({ type: 'error', title: t('notice.transferFailed', { name: n.name }), description: n.reason });
     case 'transfer-cancelled':
-      return toaster.create({ type: 'info', title: `${n.byName} cancelled ${n.name}` });
+      return toaster.create({ type: 'info', title: t('notice.transferCancelled', { by: n.byName, name: n.name }) });
     case 'offered':
-      return toaster.create({ type: 'info', title: `${n.from} offers ${n.name}`, description: 'Large items wait until you choose Get.', duration: 2500 });
+      return toaster.create({ type: 'info', title: t('notice.offered', { from: n.from, name: n.name }), description: t('notice.offeredDetail'), duration: 2500 });
     case 'rejoin-failed':
-      return toaster.create({ type: 'error', title: 'Could not rejoin', description: n.message });
+      return toaster.create({ type: 'error', title: t('notice.rejoinFailed'), description: n.message });
     case 'inbox-refused':
-      return toaster.create({ type: 'warning', title: refusalTitle(n.code), description: `${n.name} reached the members online but is not kept for absent devices.` });
+      return toaster.create({ type: 'warning', title: refusalTitle(n.code), description: t('notice.inboxRefusedDetail', { name: n.name }) });
     case 'admitted':
-      return toaster.create({ type: 'success', title: `${n.name} was admitted`, description: `Safety code ${n.safetyCode}: the new device shows the same one when no one sits between you.`, duration: 15_000 });
+      return toaster.create({ type: 'success', title: t('notice.admitted', { name: n.name }), description: t('notice.admittedDetail', { code: n.safetyCode }), duration: 15_000 });
     case 'admission-failed':
-      return toaster.create({ type: 'warning', title: 'A device tried to join with a wrong passphrase' });
+      return toaster.create({ type: 'warning', title: t('notice.admissionFailed') });
     case 'replaced':
-      return toaster.create({ type: 'warning', title: 'Session opened elsewhere', description: 'This tab was disconnected because the session was resumed on another connection.' });
+      return toaster.create({ type: 'warning', title: t('notice.replaced'), description: t('notice.replacedDetail') });
   }
 }
 
@@ -85,24 +88,22 @@ function HistoryRecorder() {
 }
 
 /** Where received files go on this device: people sending large videos to a phone need to know. */
-const STORAGE_TEXT = {
-  sync: 'Received files are written to this device’s storage as they arrive.',
-  writable: 'Received files are written to this device’s storage as they arrive (through a file stream).',
-  memory: 'This browser cannot store files on disk here, so received files are kept in memory: large ones wait until you choose Get.',
-};
+const STORAGE_TEXT = { sync: 'session.storageSync', writable: 'session.storageWritable', memory: 'session.storageMemory' } as const;
 
 function StorageNote() {
+  const { t } = useTranslation();
   const storage = useRoomValue('storage');
   if (!storage) return null;
   return (
     <HStack gap="2" align="start" color="fg.muted" fontSize="xs" data-testid="storage-mode" data-mode={storage}>
       <HardDrive size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
-      <Text>{STORAGE_TEXT[storage]}</Text>
+      <Text>{t(STORAGE_TEXT[storage])}</Text>
     </HStack>
   );
 }
 
 function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: () => void; fallback: boolean }) {
+  const { t } = useTranslation();
   const sessionId = useRoomValue('sessionId');
   const status = useRoomValue('status');
   const inbox = useRoomValue('inbox');
@@ -124,7 +125,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
               <Stack gap={{ base: '0.5', md: '3' }} direction={{ base: 'column', md: 'row' }} align={{ base: 'start', md: 'center' }} minW="0">
                 <Box minW="0" maxW="full">
                   <Text fontSize="xs" color="fg.muted" lineHeight="1.2" hideBelow="md">
-                    Session
+                    {t('session.session')}
                   </Text>
                   <Text as="h1" fontWeight="semibold" lineClamp={1} title={sessionId} data-testid="session-name" lineHeight="1.3">
                     {sessionId}
@@ -158,20 +159,26 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
           <Box gridArea="members" bg="bg.panel" borderWidth="1px" borderColor="border" borderRadius="l3" p="4" alignSelf="start">
             <MemberList members={members} selfId={selfId} />
             {format === 3 && safetyCode && (
-              <Text fontSize="xs" color="fg.muted" mt="3" title="Devices that show the same code hold the same key and see the same members: no one sits between them.">
-                Safety code <Text as="span" fontFamily="mono" data-testid="safety-code">{safetyCode}</Text>
+              <Text fontSize="xs" color="fg.muted" mt="3" title={t('session.safetyCodeHint')}>
+                {t('session.safetyCode')} <Text as="span" fontFamily="mono" data-testid="safety-code">{safetyCode}</Text>
               </Text>
             )}
             {format === 2 && (
               <Text fontSize="xs" color="fg.muted" mt="3" data-testid="legacy-session">
-                Legacy session: the server can test passphrase guesses.
+                {t('session.legacy')}
               </Text>
             )}
           </Box>
           <Stack gridArea="settings" as="section" aria-labelledby="settings-heading" gap="4" px="1" alignSelf="start">
             <Heading as="h2" id="settings-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
-              Settings
+              {t('session.settings')}
             </Heading>
+            <label>
+              <Text fontSize="sm" mb="1.5">
+                {t('language.label')}
+              </Text>
+              <LanguageSelect width="full" />
+            </label>
             <ShareSettings />
             <AlertSettings />
             <RecentSetting />
@@ -182,10 +189,8 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
             <HStack gap="2" align="start" color="fg.muted" fontSize="xs">
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
-                End-to-end encrypted (AES-256-GCM){cryptoBackend === 'purejs' ? ', in JavaScript' : ''}.{' '}
-                {inbox
-                  ? `The server relays ciphertext and keeps it for ${describeWait(inbox.ttlMs)} for absent devices, never the key.`
-                  : 'The server only relays ciphertext and keeps nothing.'}
+                {cryptoBackend === 'purejs' ? t('session.encryptedInJs') : t('session.encrypted')}{' '}
+                {inbox ? t('session.relayKeeps', { wait: describeWait(inbox.ttlMs) }) : t('session.relayOnly')}
               </Text>
             </HStack>
             <BundleHash />
@@ -202,21 +207,21 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
  * session believing it shares with the first.
  */
 function ConfirmNewSession({ sessionId, onConfirm, onLeave }: { sessionId: string; onConfirm: () => void; onLeave: () => void }) {
+  const { t } = useTranslation();
   return (
     <ConfirmDialog
-      title={`Start a new session “${sessionId}”?`}
+      title={t('session.confirmNewTitle', { session: sessionId })}
       open
       onOpenChange={(open) => {
         if (!open) onLeave();
       }}
-      action={`Start “${sessionId}”`}
+      action={t('session.confirmNewAction', { session: sessionId })}
       actionPalette="teal"
       onAction={onConfirm}
       focus="cancel"
     >
       <Text fontSize="sm" data-testid="confirm-new-session">
-        No device is in a session called “{sessionId}” right now. If you meant to join one that exists, go back and check the
-        name: capital letters count, and a typo makes a different session.
+        {t('session.confirmNewBody', { session: sessionId })}
       </Text>
     </ConfirmDialog>
   );

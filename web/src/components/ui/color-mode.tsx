@@ -5,6 +5,7 @@
 import { IconButton } from '@chakra-ui/react';
 import { Moon, Sun } from 'lucide-react';
 import { useEffect, useSyncExternalStore } from 'react';
+import { useTranslation } from 'react-i18next';
 import { settings } from '../../config/settings';
 
 type Mode = 'light' | 'dark';
@@ -52,8 +53,9 @@ export function useColorMode() {
 }
 
 export function ColorModeButton() {
+  const { t } = useTranslation();
   const { mode, toggle } = useColorMode();
-  const label = mode === 'dark' ? 'Switch to light mode' : 'Switch to dark mode';
+  const label = mode === 'dark' ? t('ui.toLight') : t('ui.toDark');
   return (
     <IconButton aria-label={label} title={label} variant="ghost" size="sm" onClick={toggle}>
       {mode === 'dark' ? <Sun /> : <Moon />}

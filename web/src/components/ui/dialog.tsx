@@ -6,6 +6,7 @@
  */
 import { Button, CloseButton, Dialog, Portal, type ButtonProps } from '@chakra-ui/react';
 import { useRef, type ReactElement, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 
 interface FrameProps {
   title: ReactNode;
@@ -54,6 +55,7 @@ interface ConfirmProps {
 }
 
 export function ConfirmDialog({ title, children, open, onOpenChange, action, actionPalette, onAction, focus, trigger, size = 'sm', onExitComplete }: ConfirmProps) {
+  const { t } = useTranslation();
   const cancelRef = useRef<HTMLButtonElement>(null);
   const actionRef = useRef<HTMLButtonElement>(null);
   return (
@@ -73,7 +75,7 @@ export function ConfirmDialog({ title, children, open, onOpenChange, action, act
           <>
             <Dialog.ActionTrigger asChild>
               <Button ref={cancelRef} variant="outline">
-                Cancel
+                {t('common.cancel')}
               </Button>
             </Dialog.ActionTrigger>
             <Button ref={actionRef} colorPalette={actionPalette} onClick={onAction}>

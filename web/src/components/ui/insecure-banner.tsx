@@ -6,8 +6,10 @@
  */
 import { Alert, Box, Button, Link, Text } from '@chakra-ui/react';
 import { useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
 
 export function InsecureBanner() {
+  const { t } = useTranslation();
   const [details, setDetails] = useState(false);
   // HTTPS is HAProxy's, on the standard port (docs/deploy.md): not the plain server's port.
   const https = `https://${window.location.hostname}/`;
@@ -15,20 +17,11 @@ export function InsecureBanner() {
     <Alert.Root status="warning" variant="subtle" borderRadius="0" py={{ base: '2', md: '3' }} px={{ base: '3', md: '4' }} data-testid="insecure-banner">
       <Alert.Indicator boxSize={{ base: '4', md: '5' }} />
       <Alert.Content>
-        <Alert.Title fontSize="sm">Plain HTTP: the page itself is not protected</Alert.Title>
+        <Alert.Title fontSize="sm">{t('ui.insecureTitle')}</Alert.Title>
         <Alert.Description fontSize="sm">
-          <Text as="span">
-            Content is still encrypted between your devices' pages, but anyone on this network can replace the page's
-            JavaScript.{' '}
-          </Text>
+          <Text as="span">{t('ui.insecureLead')} </Text>
           <Box as="span" display={{ base: details ? 'inline' : 'none', md: 'inline' }} id="insecure-details">
-            Replaced JavaScript could read everything you share or receive. The browser's built-in cryptography is also off
-            over HTTP, so a slower JavaScript version of the same encryption is used, and browsers allow neither
-            notifications nor the app's clipboard and install features on such a page.{' '}
-            <Link href={https} fontWeight="medium" textDecoration="underline">
-              Open ShareThings over HTTPS
-            </Link>{' '}
-            (if this server was set up with it) to protect the page too.
+            <Trans i18nKey="ui.insecureDetails" components={{ link: <Link href={https} fontWeight="medium" textDecoration="underline" /> }} />{' '}
           </Box>
           <Button
             hideFrom="md"
@@ -42,7 +35,7 @@ export function InsecureBanner() {
             aria-controls="insecure-details"
             onClick={() => setDetails((d) => !d)}
           >
-            {details ? 'Less' : 'Details'}
+            {details ? t('ui.less') : t('ui.details')}
           </Button>
         </Alert.Description>
       </Alert.Content>

@@ -1,11 +1,13 @@
 /** A received or sent text: clamped when long, with its http(s) links clickable. */
 import { Box, Button, Link, Text } from '@chakra-ui/react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { splitLinks } from '../../utils/linkify';
 
 const PREVIEW_CHARS = 600;
 
 export function TextBody({ text, label }: { text: string; label: string }) {
+  const { t } = useTranslation();
   const [expanded, setExpanded] = useState(false);
   const long = text.length > PREVIEW_CHARS || text.split('\n').length > 8;
   const shown = expanded || !long ? text : `${text.slice(0, PREVIEW_CHARS)}…`;
@@ -31,8 +33,8 @@ export function TextBody({ text, label }: { text: string; label: string }) {
         )}
       </Text>
       {long && (
-        <Button variant="plain" size="xs" px="0" color="teal.fg" onClick={() => setExpanded((e) => !e)} aria-expanded={expanded} aria-label={`${expanded ? 'Show less' : 'Show more'} of ${label}`}>
-          {expanded ? 'Show less' : 'Show more'}
+        <Button variant="plain" size="xs" px="0" color="teal.fg" onClick={() => setExpanded((e) => !e)} aria-expanded={expanded} aria-label={expanded ? t('ui.showLessOf', { label }) : t('ui.showMoreOf', { label })}>
+          {expanded ? t('ui.showLess') : t('ui.showMore')}
         </Button>
       )}
     </Box>

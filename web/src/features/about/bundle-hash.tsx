@@ -6,6 +6,7 @@
 import { Text } from '@chakra-ui/react';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { toHex } from '../../lib/crypto/format';
 
 /** The manifest is a few kilobytes; anything much larger is not one. */
@@ -19,6 +20,7 @@ async function bundleHash(): Promise<string | undefined> {
 }
 
 export function BundleHash() {
+  const { t } = useTranslation();
   const [hash, setHash] = useState<string>();
   useEffect(() => {
     let live = true;
@@ -31,8 +33,8 @@ export function BundleHash() {
   }, []);
   if (!hash) return null;
   return (
-    <Text fontSize="xs" color="fg.muted" title="sharethings-cli verify prints the same hash for a genuine release">
-      About: web app bundle{' '}
+    <Text fontSize="xs" color="fg.muted" title={t('session.bundleHint')}>
+      {t('session.bundle')}{' '}
       <Text as="span" fontFamily="mono" wordBreak="break-all" data-testid="bundle-hash">
         {hash}
       </Text>

@@ -6,6 +6,7 @@
  */
 import { Alert, Button } from '@chakra-ui/react';
 import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 
 const RETRY_MS = 5_000;
 const HEALTH_TIMEOUT_MS = 8_000;
@@ -38,20 +39,18 @@ function useServerReachable(): { reachable: boolean; check: () => void } {
 }
 
 export function ServerStatusBanner() {
+  const { t } = useTranslation();
   const { reachable, check } = useServerReachable();
   if (reachable) return null;
   return (
     <Alert.Root status="error" variant="subtle" borderRadius="0" data-testid="server-unreachable">
       <Alert.Indicator />
       <Alert.Content>
-        <Alert.Title>The ShareThings server is unreachable</Alert.Title>
-        <Alert.Description>
-          This is the copy of the app saved on this device. Nothing can be sent or received until {window.location.host}{' '}
-          answers again: check that the server is running and that this device is on its network.
-        </Alert.Description>
+        <Alert.Title>{t('ui.unreachableTitle')}</Alert.Title>
+        <Alert.Description>{t('ui.unreachableDetail', { host: window.location.host })}</Alert.Description>
       </Alert.Content>
       <Button size="sm" variant="outline" alignSelf="center" onClick={check}>
-        Try again
+        {t('common.tryAgain')}
       </Button>
     </Alert.Root>
   );

@@ -4,6 +4,9 @@
  * message such as "3 items from Laptop". Pure: the clock is passed in.
  */
 
+import { t } from '../../i18n';
+import { listNames } from '../../i18n/list';
+
 export interface Arrival {
   name: string;
   from: string;
@@ -19,21 +22,22 @@ const NAMES_SHOWN = 3;
 
 function listSenders(senders: string[]): string {
   if (senders.length === 1) return senders[0];
-  if (senders.length === 2) return `${senders[0]} and ${senders[1]}`;
-  return `${senders.length} devices`;
+  if (senders.length === 2) return listNames(senders);
+  return t('arrivals.devices', { n: senders.length });
 }
 
 export function summarizeArrivals(arrivals: readonly Arrival[]): ArrivalSummary {
   const senders = [...new Set(arrivals.map((a) => a.from))];
-  if (arrivals.length === 1) return { title: `Received from ${senders[0]}`, description: arrivals[0].name };
+  if (arrivals.length === 1) return { title: t('arrivals.receivedFrom', { from: senders[0] }), description: arrivals[0].name };
   // Newest first; the same name (every text is "Text") once, with its count.
   const counts = new Map<string, number>();
   for (const a of [...arrivals].reverse()) counts.set(a.name, (counts.get(a.name) ?? 0) + 1);
   const names = [...counts].map(([name, n]) => (n > 1 ? `${name} (${n})` : name));
   const more = names.length - NAMES_SHOWN;
+  const shown = names.slice(0, NAMES_SHOWN).join(t('common.listSeparator'));
   return {
-    title: `${arrivals.length} items from ${listSenders(senders)}`,
-    description: names.slice(0, NAMES_SHOWN).join(', ') + (more > 0 ? ` and ${more} more` : ''),
+    title: t('arrivals.itemsFrom', { n: arrivals.length, senders: listSenders(senders) }),
+    description: more > 0 ? t('arrivals.andMore', { names: shown, count: more }) : shown,
   };
 }
 

@@ -10,50 +10,13 @@ export function caUrl(hostname: string): string {
 
 export type SystemId = 'ios' | 'android' | 'macos' | 'windows' | 'linux';
 
-export const SYSTEMS: { id: SystemId; name: string; steps: string[] }[] = [
-  {
-    id: 'ios',
-    name: 'iPhone and iPad',
-    steps: [
-      'Scan the QR code with the Camera and open the link in Safari; allow the download of the profile.',
-      'Settings → General → VPN & Device Management → "ShareThings local CA" → Install.',
-      'Settings → General → About → Certificate Trust Settings → turn on full trust for it.',
-    ],
-  },
-  {
-    id: 'android',
-    name: 'Android',
-    steps: [
-      'Scan the QR code and download the file.',
-      'Settings → Security (and privacy) → More security settings → Encryption & credentials → Install a certificate → CA certificate.',
-      'Pick the downloaded sharethings-ca.crt and confirm.',
-    ],
-  },
-  {
-    id: 'macos',
-    name: 'macOS',
-    steps: [
-      'Download the file (the link under the QR code) and open it: Keychain Access adds it to the "System" keychain.',
-      'In Keychain Access, double-click "ShareThings local CA" → Trust → When using this certificate: Always Trust.',
-    ],
-  },
-  {
-    id: 'windows',
-    name: 'Windows',
-    steps: [
-      'Download the file and open it → Install Certificate.',
-      'Store location: Local Machine → Place all certificates in: Trusted Root Certification Authorities → Finish.',
-    ],
-  },
-  {
-    id: 'linux',
-    name: 'Linux',
-    steps: [
-      'Download the file, then: sudo cp sharethings-ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates',
-      'Firefox keeps its own list: Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import.',
-      'Chromium and Chrome: Settings → Privacy and security → Security → Manage certificates → Authorities → Import.',
-    ],
-  },
+/** Each system's name and steps are in the catalogs: `trust.<id>` and `trust.<id>Step<n>`. */
+export const SYSTEMS: { id: SystemId; steps: number }[] = [
+  { id: 'ios', steps: 3 },
+  { id: 'android', steps: 3 },
+  { id: 'macos', steps: 2 },
+  { id: 'windows', steps: 2 },
+  { id: 'linux', steps: 3 },
 ];
 
 /** The system this browser most likely runs on, to show its steps first. */

@@ -7,11 +7,13 @@
 import { Box, Button, chakra, Dialog, NativeSelect, QrCode, Stack, Text } from '@chakra-ui/react';
 import { ShieldCheck } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { DialogFrame } from '../../components/ui/dialog';
 import { CA_PATH, caUrl, guessSystem, SYSTEMS, type SystemId } from './systems';
 import { useCaFingerprint } from './use-ca-fingerprint';
 
 export function TrustDialog() {
+  const { t } = useTranslation();
   const [system, setSystem] = useState<SystemId>(guessSystem);
   const url = caUrl(window.location.hostname);
   const chosen = SYSTEMS.find((s) => s.id === system) ?? SYSTEMS[0];
@@ -19,19 +21,17 @@ export function TrustDialog() {
   return (
     <Dialog.Root placement="center" size="md" scrollBehavior="inside">
       <Dialog.Trigger asChild>
-        <Button size="sm" variant="ghost" aria-label="Trust this server" px={{ base: '2', sm: '3' }}>
+        <Button size="sm" variant="ghost" aria-label={t('trust.button')} px={{ base: '2', sm: '3' }}>
           <ShieldCheck />
           <Text as="span" hideBelow="sm">
-            Trust this server
+            {t('trust.button')}
           </Text>
         </Button>
       </Dialog.Trigger>
-      <DialogFrame title="Trust this server">
+      <DialogFrame title={t('trust.button')}>
         <Stack gap="4">
           <Text fontSize="sm" color="fg.muted">
-            This server's HTTPS certificate comes from a certificate authority made on it, which can vouch
-            only for this server's own names. Install it once on each device; browsers then open this page
-            without a warning.
+            {t('trust.intro')}
           </Text>
           <Stack align="center" gap="2">
             <QrCode.Root value={url} size="lg" encoding={{ ecc: 'M' }} bg="white" p="3" borderRadius="l2">
@@ -45,19 +45,19 @@ export function TrustDialog() {
           </Stack>
           <Fingerprint />
           <NativeSelect.Root size="sm">
-            <NativeSelect.Field aria-label="Your system" value={system} onChange={(e) => setSystem(e.currentTarget.value as SystemId)}>
+            <NativeSelect.Field aria-label={t('trust.system')} value={system} onChange={(e) => setSystem(e.currentTarget.value as SystemId)}>
               {SYSTEMS.map((s) => (
                 <option key={s.id} value={s.id}>
-                  {s.name}
+                  {t(`trust.${s.id}`)}
                 </option>
               ))}
             </NativeSelect.Field>
             <NativeSelect.Indicator />
           </NativeSelect.Root>
           <Box as="ol" ps="5" fontSize="sm" listStyleType="decimal">
-            {chosen.steps.map((step) => (
-              <Box as="li" key={step} mb="1.5">
-                {step}
+            {Array.from({ length: chosen.steps }, (_, i) => (
+              <Box as="li" key={i} mb="1.5">
+                {t(`trust.${chosen.id}Step${i + 1}` as 'trust.iosStep1')}
               </Box>
             ))}
           </Box>
@@ -68,18 +68,19 @@ export function TrustDialog() {
 }
 
 function Fingerprint() {
+  const { t } = useTranslation();
   const state = useCaFingerprint();
   if (state.kind === 'loading') return null;
   if (state.kind === 'missing') {
     return (
       <Text fontSize="sm" color="fg.warning">
-        This server offers no CA certificate: it is not behind the HAProxy that sharethings-setup-tls configures.
+        {t('trust.missing')}
       </Text>
     );
   }
   return (
     <Text fontSize="xs" color="fg.muted">
-      Before trusting it, check that its SHA-256 fingerprint is the one sharethings-setup-tls printed:{' '}
+      {t('trust.fingerprint')}{' '}
       <Text as="code" fontFamily="mono" wordBreak="break-all">
         {state.fingerprint}
       </Text>

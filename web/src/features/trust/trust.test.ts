@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { i18n } from '../../i18n';
 import { caUrl, SYSTEMS } from './systems';
 import { hexWithColons, pemToDer } from './use-ca-fingerprint';
 
@@ -33,6 +34,10 @@ describe('trust this server', () => {
 
   it('has steps for iOS, Android, macOS, Windows and Linux', () => {
     expect(SYSTEMS.map((s) => s.id)).toEqual(['ios', 'android', 'macos', 'windows', 'linux']);
-    for (const s of SYSTEMS) expect(s.steps.length).toBeGreaterThan(0);
+    for (const s of SYSTEMS) {
+      expect(i18n.exists(`trust.${s.id}`)).toBe(true);
+      for (let step = 1; step <= s.steps; step++) expect(i18n.exists(`trust.${s.id}Step${step}`)).toBe(true);
+      expect(i18n.exists(`trust.${s.id}Step${s.steps + 1}`)).toBe(false);
+    }
   });
 });

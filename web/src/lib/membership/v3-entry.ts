@@ -8,6 +8,7 @@
  * secret is saved before the member join, so a lost connection never loses an admission.
  */
 import type { Socket } from 'socket.io-client';
+import { t } from '../../i18n';
 import type { CryptoBackend } from '../crypto/backend';
 import { fromBase64, toBase64 } from '../crypto/format';
 import type { Card } from '../crypto/v3/cards';
@@ -93,7 +94,7 @@ async function newRoom(deps: EntryDeps, secret: RoomSecret, name: string, device
 export async function enterV3(deps: EntryDeps, intent: EntryIntent): Promise<EntryResult> {
   const stored = await deps.store.get(deps.sessionId);
   if (intent.kind === 'stored' || (stored && intent.kind === 'passphrase')) {
-    if (!stored) return { ok: false, code: 'no-secret', message: 'This browser keeps no key for this session.' };
+    if (!stored) return { ok: false, code: 'no-secret', message: t('server.noKey') };
     return finishJoin(deps, { ...stored, lastUsed: Date.now() });
   }
   if (intent.kind === 'invite') return finishJoin(deps, await newRoom(deps, intent.secret, intent.name));
@@ -103,7 +104,7 @@ export async function enterV3(deps: EntryDeps, intent: EntryIntent): Promise<Ent
 async function finishJoin(deps: EntryDeps, room: StoredRoom, admittedBy?: string): Promise<EntryResult> {
   await deps.store.put(room);
   const ack = await memberJoin(deps, room);
-  if (!ack) return { ok: false, code: 'timeout', message: 'The server did not answer in time.' };
+  if (!ack) return { ok: false, code: 'timeout', message: t('server.timeout') };
   if (!ack.success) return { ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs };
   return { ok: true, ack, room, admittedBy };
 }
@@ -115,7 +116,7 @@ async function applyOrCreate(deps: EntryDeps, intent: Extract<EntryIntent, { kin
   const passphraseKey = async () => (prs ??= await derivePrs(deps.backend, intent.passphrase, sessionId, intent.iterations));
   for (;;) {
     const ack = await ask<ApplyAck>(socket, 'join', { sessionId, v: 3, apply: true }, timeoutMs);
-    if (!ack) return { ok: false, code: 'timeout', message: 'The server did not answer in time.' };
+    if (!ack) return { ok: false, code: 'timeout', message: t('server.timeout') };
     if (!ack.success && ack.code === 'no_such_session' && intent.create) {
       const device = await createDeviceKey(deps.webCryptoKeys);
       const room = await newRoom(deps, { sessionId, roomKey: newRoomKey(), creatorPk: device.publicKey, prs: await passphraseKey() }, intent.name, device.stored);
@@ -135,7 +136,7 @@ async function applyOrCreate(deps: EntryDeps, intent: Extract<EntryIntent, { kin
       await reconnected(socket);
       continue;
     }
-    if (!outcome.ok) return { ok: false, code: outcome.why, message: whyMessage[outcome.why] };
+    if (!outcome.ok) return { ok: false, code: outcome.why, message: t(whyMessage[outcome.why]) };
     const { secret, cards, record } = outcome.admission;
     const room = await newRoom(deps, secret, intent.name, device.stored);
     room.roster = { cards: withoutDuplicates(cards), records: [record] };
@@ -152,9 +153,9 @@ function reconnected(socket: Socket): Promise<void> {
 }
 
 const whyMessage = {
-  'wrong-passphrase': 'Wrong passphrase for this session.',
-  'invalid-answer': 'The device that answered sent something that does not check out. Try again.',
-  stopped: 'Stopped waiting.',
+  'wrong-passphrase': 'server.wrongPassphrase',
+  'invalid-answer': 'server.invalidAnswer',
+  stopped: 'server.stopped',
 } as const;
 
 const withoutDuplicates = (cards: Card[]) => [...new Map(cards.map((c) => [c.device, c])).values()];

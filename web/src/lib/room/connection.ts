@@ -5,6 +5,7 @@
  * to its handlers; it knows nothing of items.
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { t } from '../../i18n';
 import { routeKey } from '../realtime/route';
 import type {
   ChunkEvent,
@@ -161,9 +162,9 @@ export class Connection {
       });
       socket.connect();
     });
-    if (!connected) return fail({ ok: false, code: 'unreachable', message: 'The server could not be reached.' });
+    if (!connected) return fail({ ok: false, code: 'unreachable', message: t('server.unreachable') });
     const ack = await connection.strategy.enter(socket, timeout);
-    if (!ack) return fail({ ok: false, code: 'timeout', message: 'The server did not answer in time.' });
+    if (!ack) return fail({ ok: false, code: 'timeout', message: t('server.timeout') });
     if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
     const inbox = ack.inbox ?? null;
     connection.token = ack.token;
@@ -245,7 +246,7 @@ export class Connection {
     const ack = await this.strategy.rejoin(this.socket, this.token, this.inbox, JOIN_TIMEOUT_MS);
     if (this.closed || !this.handlers) return;
     if (!ack || !ack.success) {
-      this.handlers.rejoinFailed(ack ? ack.code : 'unreachable', ack ? ack.error : 'No answer from the server.');
+      this.handlers.rejoinFailed(ack ? ack.code : 'unreachable', ack ? ack.error : t('server.noAnswer'));
       if (ack && this.strategy.ends(ack.code)) {
         this.close();
         this.handlers.ended('refused');
@@ -355,5 +356,5 @@ export function emitJoin(socket: Socket, req: object, timeoutMs: number): Promis
 
 function normalizeAck(ack: JoinAck): JoinAck {
   if (ack && typeof ack === 'object' && 'success' in ack) return ack;
-  return { success: false, code: 'internal', error: 'Unexpected answer from the server.' } satisfies Failure;
+  return { success: false, code: 'internal', error: t('server.unexpected') } satisfies Failure;
 }

@@ -2,17 +2,18 @@
 import { ChunkError } from '../chunking';
 import { AuthError, DiskError } from '../crypto/errors';
 import type { CancelNotice } from '../../types/protocol';
+import { t } from '../../i18n';
 import { formatBytes } from '../../utils/format';
 
 export function noSpace(size: number, left: number): string {
-  return `not enough free space on this device: it needs ${formatBytes(size)}, this browser lets ShareThings store ${formatBytes(left)} more`;
+  return t('transfer.noSpace', { size: formatBytes(size), left: formatBytes(left) });
 }
 
 /** Why this device could not keep an item. */
 export function reasonFor(err: unknown): string {
-  if (err instanceof AuthError) return 'integrity check failed';
+  if (err instanceof AuthError) return t('transfer.integrity');
   if (err instanceof DiskError) return err.message;
-  if (err instanceof ChunkError) return 'corrupt transfer';
+  if (err instanceof ChunkError) return t('transfer.corrupt');
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -20,12 +21,12 @@ export function reasonFor(err: unknown): string {
 export function senderEnding(reason: CancelNotice['reason'], sender: string): { state: 'cancelled' | 'failed'; error: string } {
   switch (reason) {
     case 'cancelled':
-      return { state: 'cancelled', error: `Cancelled by ${sender}` };
+      return { state: 'cancelled', error: t('transfer.cancelledBy', { sender }) };
     case 'unreadable':
-      return { state: 'failed', error: `${sender}'s device could not read the file any more` };
+      return { state: 'failed', error: t('transfer.unreadable', { sender }) };
     case 'failed':
-      return { state: 'failed', error: `sending failed on ${sender}'s device` };
+      return { state: 'failed', error: t('transfer.senderFailed', { sender }) };
     case 'left':
-      return { state: 'cancelled', error: `${sender} closed ShareThings before sending all of it` };
+      return { state: 'cancelled', error: t('transfer.senderLeft', { sender }) };
   }
 }

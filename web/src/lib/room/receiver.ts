@@ -32,6 +32,7 @@ import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
 import { deletePartial, type PartialItem } from '../disk/partials';
 import { checkFolder } from '../folder/manifest';
+import { t } from '../../i18n';
 import { formatBytes } from '../../utils/format';
 
 /** No new chunk for this long while receiving: ask the sender again. */
@@ -152,7 +153,7 @@ export class Receiver {
     // Refused before anything is allocated: the count must be what the sealed size implies.
     if (meta.size > MAX_ITEM_BYTES || totalChunks !== this.ctx.sealing.chunkCount(meta.size)) {
       this.dropped.add(id);
-      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'failed', error: t('transfer.chunkCount') });
       return;
     }
     const cancelled = this.earlyCancels.get(id);
@@ -175,7 +176,7 @@ export class Receiver {
 
   /** Why an item waits although it was sent to us: this browser would keep it in memory. */
   private memoryNote() {
-    return `This browser cannot store files on disk, so it would keep this one in memory: more than ${formatBytes(this.ctx.memoryBudget())} (a quarter of this device's memory)`;
+    return t('transfer.memoryNote', { size: formatBytes(this.ctx.memoryBudget()) });
   }
 
   /** The user asks for an offered item, or again after stopping it (which goes on where it stopped). */
@@ -324,7 +325,7 @@ export class Receiver {
     this.incoming.delete(id);
     this.halted.set(id, inc);
     inc.pausedAt = undefined;
-    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, resumable: true, transferred: inc.bytes, note: `Stopped on this device at ${formatBytes(inc.bytes)}` });
+    this.ctx.board.patch(id, { state: 'offered', bytesPerSecond: 0, resumable: true, transferred: inc.bytes, note: t('transfer.stoppedAt', { size: formatBytes(inc.bytes) }) });
   }
 
   /** The session's inbox no longer keeps item `id`: what was to come from there cannot. */
@@ -415,7 +416,7 @@ export class Receiver {
     const here = new Set(this.ctx.members().map((m) => m.id));
     for (const inc of this.incoming.values()) {
       if (here.has(inc.from) || inc.inbox) this.ask(inc);
-      else this.pause(inc, `waiting for ${inc.meta.senderName} to come back`);
+      else this.pause(inc, t('transfer.waitingForReturn', { sender: inc.meta.senderName }));
     }
   }
 
@@ -425,7 +426,7 @@ export class Receiver {
    * session again and picks the file again; Discard frees it.
    */
   private senderClosed(id: string, senderName: string, name: string) {
-    const note = `${senderName} closed ShareThings before sending all of it; it goes on if they open the session again`;
+    const note = t('transfer.senderLeftResumes', { sender: senderName });
     const inc = this.incoming.get(id) ?? this.halted.get(id);
     if (inc) {
       this.halt(inc, note);
@@ -458,7 +459,7 @@ export class Receiver {
       const inc = newIncoming({ id: p.id, from: '', meta: p.meta, sink, late: true, folder: p.folder, autoResume: true }, this.now(), tracker, bytes);
       this.halted.set(p.id, inc);
       this.offers.set(p.id, { from: this.offers.get(p.id)?.from ?? '', meta: { ...p.meta, offered: true }, inbox: false });
-      const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: `Interrupted at ${formatBytes(bytes)}: the page was closed or reloaded` };
+      const shown = { state: 'offered' as const, transferred: bytes, resumable: true, note: t('transfer.interruptedAt', { size: formatBytes(bytes) }) };
       if (known) this.ctx.board.patch(p.id, shown);
       else this.ctx.board.add({ ...receivedItem(p.id, '', p.meta), ...shown });
       // Its sender offered it before the record was read: it is here, go on at once.
@@ -501,7 +502,7 @@ export class Receiver {
       const quiet = now - Math.max(inc.lastProgress, inc.lastAsk);
       if (paused ? quiet < PAUSED_ASK_MS : quiet < STALL_MS) continue;
       if (!paused && inc.asks >= MAX_ASKS) {
-        this.pause(inc, `no data from ${inc.meta.senderName}; waiting for them`);
+        this.pause(inc, t('transfer.noData', { sender: inc.meta.senderName }));
         continue;
       }
       this.ask(inc);

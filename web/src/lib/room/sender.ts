@@ -25,6 +25,7 @@ import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { type ItemSource, type RoomSealing, type SealedChunk, sealControlWith } from './sealing';
 import type { UnsentItem } from '../disk/partials';
+import { t } from '../../i18n';
 
 /** Chunks read and sealed ahead of the ack window. */
 export const PIPELINE_CHUNKS = 8;
@@ -185,7 +186,7 @@ export class Sender {
         transferred: 0,
         bytesPerSecond: 0,
         repick: true,
-        error: `the page closed while sending it. Pick ${u.meta.name} again to go on: the browser does not let a page keep a file you picked`,
+        error: t('transfer.pageClosed', { name: u.meta.name }),
       });
     }
   }
@@ -198,7 +199,7 @@ export class Sender {
     const u = this.unsent.get(id);
     if (!u) return 'nothing to resume';
     if (file.name !== u.meta.name || file.size !== u.meta.size || file.lastModified !== u.lastModified) {
-      return `that is not the same file: pick ${u.meta.name} (${u.meta.size} bytes) as it was`;
+      return t('transfer.notSameFile', { name: u.meta.name, size: u.meta.size });
     }
     this.unsent.delete(id);
     const { crypto, sealing } = this.ctx;
@@ -222,7 +223,7 @@ export class Sender {
     const out = this.outgoing.get(id);
     if (!out || out.stopped) return;
     this.stop(out, 'cancelled');
-    this.ctx.board.patch(id, { state: 'cancelled', bytesPerSecond: 0, error: 'Cancelled' });
+    this.ctx.board.patch(id, { state: 'cancelled', bytesPerSecond: 0, error: t('item.cancelled') });
   }
 
   /** Forgets our item on this device (nothing more is sent of it). */
@@ -525,7 +526,7 @@ export class Sender {
   /** Reading or sealing failed: the item cannot be sent to anyone, and they are told. */
   private fail(out: Outgoing, err: unknown) {
     const unreadable = err instanceof ReadError;
-    const reason = unreadable ? 'the file could not be read any more' : `could not encrypt (${err instanceof Error ? err.message : String(err)})`;
+    const reason = unreadable ? t('transfer.unreadableHere') : t('transfer.couldNotEncrypt', { reason: err instanceof Error ? err.message : String(err) });
     this.stop(out, unreadable ? 'unreadable' : 'failed');
     this.ctx.board.patch(out.id, { state: 'failed', error: reason, bytesPerSecond: 0 });
     this.ctx.notify({ kind: 'transfer-failed', name: out.meta.name, reason });

@@ -5,6 +5,7 @@
 import { Box, Button, HStack, IconButton, Input, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Pin, PinOff, Search, Trash2 } from 'lucide-react';
 import { useDeferredValue, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ConfirmDialog } from '../../../components/ui/dialog';
 import { TextBody } from '../../../components/ui/text-body';
 import { toaster } from '../../../components/ui/toaster';
@@ -14,11 +15,7 @@ import { formatTime } from '../../../utils/format';
 import { deviceHistory, historyBounds, MiB } from '../device-history';
 import { useHistoryState } from '../hooks/use-history';
 
-const PROTECTION = {
-  'device-key': 'Kept only in this browser, encrypted with a key this device keeps and that no page can read out.',
-  'stored-key':
-    'Kept only in this browser, encrypted — but this page is plain HTTP, where browsers give no protected key store, so the key is kept beside the history: anyone who can read this browser’s data can read it.',
-};
+const PROTECTION = { 'device-key': 'history.deviceKey', 'stored-key': 'history.storedKey' } as const;
 
 /** Pins first, then newest first: what someone pinned is what they come back for. */
 const pinnedFirst = (entries: readonly HistoryEntry[]) => [...entries].sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.at - a.at);
@@ -29,28 +26,29 @@ function preview(text: string): string {
 }
 
 function HistoryRow({ entry }: { entry: HistoryEntry }) {
+  const { t } = useTranslation();
   const { copied, copy } = useCopy();
-  const label = `text “${preview(entry.text)}”`;
+  const label = t('item.textLabel', { snippet: preview(entry.text) });
   const pin = async () => {
     const r = await deviceHistory().pin(entry.id, !entry.pinned);
     if (r === 'limit') {
-      toaster.create({ type: 'warning', title: 'Cannot pin more', description: 'Pinned entries would fill the history’s limit: unpin one, or keep more in Settings.' });
+      toaster.create({ type: 'warning', title: t('history.cannotPin'), description: t('history.cannotPinDetail') });
     }
   };
   return (
     <Box as="li" listStyleType="none" borderWidth="1px" borderColor={entry.pinned ? 'teal.muted' : 'border'} borderRadius="l2" p="3" data-testid="history-entry" data-pinned={entry.pinned} data-id={entry.id}>
       <HStack justify="space-between" align="start" gap="2">
         <Text fontSize="xs" color="fg.muted" data-testid="history-meta">
-          {entry.mine ? 'You' : entry.from} · {entry.sessionId} · {formatTime(entry.at)}
+          {entry.mine ? t('common.you') : entry.from} · {entry.sessionId} · {formatTime(entry.at)}
         </Text>
         <HStack gap="0.5" flexShrink={0}>
-          <IconButton aria-label={copied ? `Copied ${label}` : `Copy ${label}`} title="Copy" size="xs" variant="ghost" onClick={() => void copy(entry.text)}>
+          <IconButton aria-label={copied ? t('history.copiedLabel', { label }) : t('history.copyLabel', { label })} title={t('history.copy')} size="xs" variant="ghost" onClick={() => void copy(entry.text)}>
             {copied ? <Check /> : <Copy />}
           </IconButton>
           <IconButton
-            aria-label={`${entry.pinned ? 'Unpin' : 'Pin'} ${label}`}
+            aria-label={entry.pinned ? t('history.unpinLabel', { label }) : t('history.pinLabel', { label })}
             aria-pressed={entry.pinned}
-            title={entry.pinned ? 'Unpin' : 'Pin: kept whatever the limit'}
+            title={entry.pinned ? t('history.unpin') : t('history.pinHint')}
             size="xs"
             variant="ghost"
             colorPalette={entry.pinned ? 'teal' : undefined}
@@ -58,7 +56,7 @@ function HistoryRow({ entry }: { entry: HistoryEntry }) {
           >
             {entry.pinned ? <PinOff /> : <Pin />}
           </IconButton>
-          <IconButton aria-label={`Delete from this device’s history: ${label}`} title="Delete from this device’s history" size="xs" variant="ghost" onClick={() => void deviceHistory().remove([entry.id])}>
+          <IconButton aria-label={t('history.deleteLabel', { label })} title={t('history.delete')} size="xs" variant="ghost" onClick={() => void deviceHistory().remove([entry.id])}>
             <Trash2 />
           </IconButton>
         </HStack>
@@ -69,18 +67,19 @@ function HistoryRow({ entry }: { entry: HistoryEntry }) {
 }
 
 function ClearHistoryButton({ count }: { count: number }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   return (
     <ConfirmDialog
-      title="Clear this device’s history?"
+      title={t('history.clearTitle')}
       open={open}
       onOpenChange={setOpen}
       trigger={
         <Button size="sm" variant="ghost" colorPalette="red" disabled={count === 0}>
-          <Trash2 /> Clear this device’s history
+          <Trash2 /> {t('history.clear')}
         </Button>
       }
-      action="Clear history"
+      action={t('history.clearAction')}
       actionPalette="red"
       onAction={() => {
         setOpen(false);
@@ -89,22 +88,22 @@ function ClearHistoryButton({ count }: { count: number }) {
       focus="cancel"
     >
       <Text fontSize="sm" data-testid="clear-history-consequences">
-        {count === 1 ? 'The entry' : `All ${count} entries`} in this device’s history will be deleted, pinned ones too. The items in
-        your sessions and the histories of your other devices stay as they are.
+        {t('history.clearBody', { count })}
       </Text>
     </ConfirmDialog>
   );
 }
 
 export default function HistoryBody() {
+  const { t } = useTranslation();
   const state = useHistoryState();
   const [query, setQuery] = useState('');
   const deferred = useDeferredValue(query);
-  if (state.status === 'opening') return <Text color="fg.muted">Opening…</Text>;
+  if (state.status === 'opening') return <Text color="fg.muted">{t('history.opening')}</Text>;
   if (state.status === 'unavailable') {
     return (
       <Text color="fg.muted" data-testid="history-unavailable">
-        This browser cannot keep a history here: {state.reason}.
+        {t('history.unavailable', { reason: state.reason })}
       </Text>
     );
   }
@@ -114,24 +113,25 @@ export default function HistoryBody() {
   return (
     <Stack gap="4">
       <Text fontSize="xs" color="fg.muted" data-testid="history-protection" data-protection={state.protection}>
-        {PROTECTION[state.protection]} Text and links only,{' '}
-        {bounds.items === 0 ? 'pinned entries only' : `up to ${bounds.items} entries and ${bounds.bytes / MiB} MB, pinned ones included`} (change it in
-        Settings).
+        {t(PROTECTION[state.protection])}{' '}
+        {t('history.scope', {
+          bounds: bounds.items === 0 ? t('history.boundsPinnedOnly') : t('history.bounds', { items: bounds.items, mb: bounds.bytes / MiB }),
+        })}
       </Text>
       <HStack gap="2">
         <Search size={16} aria-hidden="true" />
-        <Input size="sm" type="search" placeholder="Search text, senders and sessions" aria-label="Search the history" value={query} onChange={(e) => setQuery(e.currentTarget.value)} data-testid="history-search" />
+        <Input size="sm" type="search" placeholder={t('history.searchPlaceholder')} aria-label={t('history.search')} value={query} onChange={(e) => setQuery(e.currentTarget.value)} data-testid="history-search" />
       </HStack>
       <Text fontSize="xs" color="fg.muted" data-testid="history-count">
-        {query.trim() ? `${shown.length} of ${state.entries.length} match` : `${state.entries.length} kept`}
-        {pinned > 0 ? ` · ${pinned} pinned` : ''}
+        {query.trim() ? t('history.matching', { shown: shown.length, total: state.entries.length }) : t('history.kept', { total: state.entries.length })}
+        {pinned > 0 ? t('history.pinned', { pinned }) : ''}
       </Text>
       {shown.length === 0 ? (
         <Text color="fg.muted" fontSize="sm" py="6" textAlign="center">
-          {state.entries.length === 0 ? 'Text and links you send and receive will be kept here.' : 'Nothing matches.'}
+          {state.entries.length === 0 ? t('history.empty') : t('history.noMatch')}
         </Text>
       ) : (
-        <Stack as="ul" gap="2" aria-label="History entries">
+        <Stack as="ul" gap="2" aria-label={t('history.entries')}>
           {shown.map((e) => (
             <HistoryRow key={e.id} entry={e} />
           ))}

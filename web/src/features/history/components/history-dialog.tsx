@@ -7,23 +7,25 @@
 import { Button, Dialog, Text } from '@chakra-ui/react';
 import { History as HistoryIcon } from 'lucide-react';
 import { lazy, Suspense, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { DialogFrame } from '../../../components/ui/dialog';
 
 const HistoryBody = lazy(() => import('./history-body'));
 const ClearFooter = lazy(() => import('./history-body').then((m) => ({ default: m.ClearFooter })));
 
 export function HistoryDialog() {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   return (
     <Dialog.Root open={open} onOpenChange={(e) => setOpen(e.open)} size={{ base: 'full', md: 'lg' }} scrollBehavior="inside" placement="center">
       <Dialog.Trigger asChild>
-        <Button size="sm" variant="ghost" aria-label="History on this device" minH={{ base: '11', md: 'auto' }} data-testid="history-open">
+        <Button size="sm" variant="ghost" aria-label={t('history.open')} minH={{ base: '11', md: 'auto' }} data-testid="history-open">
           <HistoryIcon />
-          <Text hideBelow="sm">History</Text>
+          <Text hideBelow="sm">{t('history.button')}</Text>
         </Button>
       </Dialog.Trigger>
       <DialogFrame
-        title="History on this device"
+        title={t('history.open')}
         footer={
           open && (
             <Suspense>
@@ -33,7 +35,7 @@ export function HistoryDialog() {
         }
       >
         {open && (
-          <Suspense fallback={<Text color="fg.muted">Opening…</Text>}>
+          <Suspense fallback={<Text color="fg.muted">{t('history.opening')}</Text>}>
             <HistoryBody />
           </Suspense>
         )}

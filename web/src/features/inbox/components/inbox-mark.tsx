@@ -4,11 +4,13 @@
  */
 import { Button, HStack, Stack, Text } from '@chakra-ui/react';
 import { Archive, ArchiveX } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
 import { useRoom, useRoomValue } from '../../../hooks/use-room';
 import type { Item } from '../../../lib/room/room-client';
 import { fetchedByText } from '../inbox-text';
 
 function FetchedBy({ ids }: { ids: readonly string[] }) {
+  useTranslation();
   const members = useRoomValue('members');
   const selfId = useRoomValue('selfId');
   return (
@@ -19,11 +21,12 @@ function FetchedBy({ ids }: { ids: readonly string[] }) {
 }
 
 export function InboxMark({ item, label }: { item: Item; label: string }) {
+  const { t } = useTranslation();
   const room = useRoom();
   if (item.inboxError) {
     return (
       <Text fontSize="xs" color="fg.warning" data-testid="inbox-refused" role="status">
-        Not kept for absent devices: {item.inboxError}
+        {t('inbox.notKept', { reason: item.inboxError })}
       </Text>
     );
   }
@@ -34,10 +37,10 @@ export function InboxMark({ item, label }: { item: Item; label: string }) {
       <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="in-inbox">
         <HStack gap="1">
           <Archive size={12} aria-hidden="true" />
-          <Text>In the inbox for absent devices</Text>
+          <Text>{t('inbox.inInbox')}</Text>
         </HStack>
-        <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={`Delete from inbox: ${label}`}>
-          <ArchiveX /> Delete from inbox
+        <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={t('inbox.deleteLabel', { label })}>
+          <ArchiveX /> {t('inbox.delete')}
         </Button>
       </HStack>
       {item.fetchedBy && <FetchedBy ids={item.fetchedBy} />}

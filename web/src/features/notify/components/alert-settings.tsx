@@ -5,6 +5,7 @@
  */
 import { Checkbox, Stack, Text } from '@chakra-ui/react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { alertEnabled, setAlertEnabled, type AlertPreference } from '../preferences';
 
 const hasNotifications = () => typeof Notification !== 'undefined';
@@ -51,6 +52,7 @@ function Toggle({ which, label, hint, allowed = true, onEnable }: ToggleProps) {
 }
 
 export function AlertSettings() {
+  const { t } = useTranslation();
   const [permission, setPermission] = useState(() => (hasNotifications() ? Notification.permission : 'denied'));
   const askPermission = async () => {
     const result = permission === 'default' ? await Notification.requestPermission() : permission;
@@ -58,27 +60,27 @@ export function AlertSettings() {
     return result === 'granted';
   };
   const hint = !window.isSecureContext
-    ? 'Needs HTTPS: browsers allow notifications only on pages opened over https://.'
+    ? t('settings.notifyNeedsHttps')
     : !hasNotifications()
-    ? 'This browser cannot show notifications.'
+    ? t('settings.notifyUnsupported')
     : permission === 'denied'
-      ? 'Notifications are blocked for this site in the browser settings.'
+      ? t('settings.notifyBlocked')
       : permission === 'default'
-        ? 'Tick it to allow them.'
+        ? t('settings.notifyTick')
         : undefined;
   return (
     <Stack gap="3">
       <Text fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
-        While this page is hidden
+        {t('settings.whileHidden')}
       </Text>
       <Toggle
         which="notifications"
-        label="Notify me of new items"
+        label={t('settings.notify')}
         hint={hint}
         allowed={permission === 'granted'}
         onEnable={hasNotifications() ? askPermission : async () => false}
       />
-      <Toggle which="badge" label="Count unseen items on the icon and tab" />
+      <Toggle which="badge" label={t('settings.badge')} />
     </Stack>
   );
 }

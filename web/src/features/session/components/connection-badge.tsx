@@ -1,16 +1,18 @@
 /** Connection state as it is, not as we hope: connected, reconnecting, offline. */
 import { Badge, Spinner } from '@chakra-ui/react';
+import { useTranslation } from 'react-i18next';
 import type { ConnectionStatus } from '../../../lib/room/room-client';
 
-const VIEW: Record<ConnectionStatus, { label: string; palette: string }> = {
-  connecting: { label: 'Connecting', palette: 'gray' },
-  connected: { label: 'Connected', palette: 'green' },
-  reconnecting: { label: 'Reconnecting', palette: 'orange' },
-  offline: { label: 'Offline', palette: 'red' },
-  closed: { label: 'Disconnected', palette: 'gray' },
-};
+const VIEW = {
+  connecting: { label: 'session.connecting', palette: 'gray' },
+  connected: { label: 'session.connected', palette: 'green' },
+  reconnecting: { label: 'session.reconnecting', palette: 'orange' },
+  offline: { label: 'session.offline', palette: 'red' },
+  closed: { label: 'session.disconnected', palette: 'gray' },
+} as const satisfies Record<ConnectionStatus, { label: string; palette: string }>;
 
 export function ConnectionBadge({ status }: { status: ConnectionStatus }) {
+  const { t } = useTranslation();
   const v = VIEW[status];
   return (
     <Badge colorPalette={v.palette} variant="subtle" size="md" borderRadius="full" px="2.5" flexShrink={0} role="status" data-testid="connection" data-status={status}>
@@ -21,7 +23,7 @@ export function ConnectionBadge({ status }: { status: ConnectionStatus }) {
           <circle cx="4" cy="4" r="4" fill="currentColor" />
         </svg>
       )}
-      {v.label}
+      {t(v.label)}
     </Badge>
   );
 }

@@ -9,6 +9,7 @@
 import { Alert, Box, Button, Checkbox, Dialog, HStack, Input, QrCode, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, UserPlus } from 'lucide-react';
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { buildInviteLink, isLoopback } from '../../../config/invite';
 import { useCopy } from '../../../hooks/use-copy';
@@ -34,6 +35,7 @@ function useInviteToken(): string | undefined {
 const QR_QUIET_ZONE = '32px';
 
 function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: string }) {
+  const { t } = useTranslation();
   const [withPass, setWithPass] = useState(false);
   const { copied, copy } = useCopy();
   const token = useInviteToken();
@@ -46,9 +48,7 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
         <Alert.Root status="warning" data-testid="invite-localhost">
           <Alert.Indicator />
           <Alert.Description fontSize="sm">
-            This page is open as “{window.location.hostname}”, which means this computer only: another device cannot reach this
-            link. Open ShareThings by this computer's network name or address (as the other devices would), then invite
-            from there.
+            {t('invite.localhost', { host: window.location.hostname })}
           </Alert.Description>
         </Alert.Root>
       )}
@@ -60,18 +60,16 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
         </QrCode.Root>
       </Box>
       <Text fontSize="sm" color="fg.muted" textAlign="center">
-        Scan with a phone, or send the link. It opens “{sessionId}”
-        {key || withPass ? ' and joins as soon as the device has a name.' : '; they will need the passphrase too.'}
+        {key || withPass ? t('invite.opensAndJoins', { session: sessionId }) : t('invite.opensNeedsPassphrase', { session: sessionId })}
       </Text>
       {key && (
         <Text fontSize="sm" color="orange.fg" alignSelf="start">
-          The link carries this session's key: anyone with it or its QR code joins without the passphrase and reads
-          everything shared. It stays in the link's #fragment, which is never sent to the server.
+          {t('invite.carriesKey')}
         </Text>
       )}
       <HStack w="full">
-        <Input readOnly value={link} aria-label="Invite link" onFocus={(e) => e.currentTarget.select()} fontSize="sm" />
-        <Button onClick={() => void copy(link)} variant="subtle" aria-label={copied ? 'Invite link copied' : 'Copy invite link'} colorPalette={copied ? 'green' : undefined}>
+        <Input readOnly value={link} aria-label={t('invite.link')} onFocus={(e) => e.currentTarget.select()} fontSize="sm" />
+        <Button onClick={() => void copy(link)} variant="subtle" aria-label={copied ? t('invite.linkCopied') : t('invite.copyLink')} colorPalette={copied ? 'green' : undefined}>
           {copied ? <Check /> : <Copy />}
         </Button>
       </HStack>
@@ -79,13 +77,12 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
       <Checkbox.Root checked={withPass} onCheckedChange={(d) => setWithPass(d.checked === true)} alignSelf="start">
         <Checkbox.HiddenInput />
         <Checkbox.Control />
-        <Checkbox.Label>Include the passphrase in the link</Checkbox.Label>
+        <Checkbox.Label>{t('invite.includePassphrase')}</Checkbox.Label>
       </Checkbox.Root>
       )}
       {!key && withPass && (
         <Text fontSize="sm" color="orange.fg" alignSelf="start">
-          Anyone with this link or QR code can join and read everything shared. It stays in the link's #fragment, which is
-          never sent to the server.
+          {t('invite.carriesPassphrase')}
         </Text>
       )}
     </Stack>
@@ -93,17 +90,18 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
 }
 
 export function InviteDialog({ sessionId, passphrase }: { sessionId: string; passphrase: string }) {
+  const { t } = useTranslation();
   return (
     <Dialog.Root placement="center" size="sm" lazyMount unmountOnExit>
       <Dialog.Trigger asChild>
-        <Button size="sm" variant="outline" aria-label="Invite a device" px={{ base: '2', sm: '3' }}>
+        <Button size="sm" variant="outline" aria-label={t('session.inviteDevice')} px={{ base: '2', sm: '3' }}>
           <UserPlus />
           <Text as="span" hideBelow="sm">
-            Invite
+            {t('session.invite')}
           </Text>
         </Button>
       </Dialog.Trigger>
-      <DialogFrame title="Invite a device">
+      <DialogFrame title={t('session.inviteDevice')}>
         <InviteBody sessionId={sessionId} passphrase={passphrase} />
       </DialogFrame>
     </Dialog.Root>

@@ -6,6 +6,8 @@
 import { Alert, Box, Button, Field, HStack, IconButton, Input, InputGroup, type InputProps, Stack, Text } from '@chakra-ui/react';
 import { Dices, Eye, EyeOff, KeyRound, LockKeyhole } from 'lucide-react';
 import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { t } from '../../../i18n';
 import type { Invite } from '../../../config/invite';
 import { settings } from '../../../config/settings';
 import type { RoomClient } from '../../../lib/room/room-client';
@@ -18,20 +20,21 @@ import { useJoin } from '../hooks/use-join';
 function applyingText(s: ApplicantStatus): string {
   switch (s.kind) {
     case 'no-member':
-      return 'No member is online. Open ShareThings on a device that is already in this session.';
+      return t('join.noMember');
     case 'asking':
-      return 'A member’s device is checking the passphrase…';
+      return t('join.asking');
     case 'throttled':
     case 'retrying':
-      return 'Too many wrong passphrases lately: the members wait a moment before they answer.';
+      return t('join.throttled');
     case 'wrong-passphrase':
-      return 'Wrong passphrase.';
+      return t('join.wrongPassphrase');
     case 'admitted':
-      return 'Admitted. Joining…';
+      return t('join.admitted');
   }
 }
 
 const STRENGTH_COLORS = ['red.500', 'orange.400', 'teal.400', 'green.500'];
+const STRENGTH_LABELS = ['join.strengthWeak', 'join.strengthFair', 'join.strengthGood', 'join.strengthStrong'] as const;
 /** The longest session name and device name, in characters, that the server accepts. */
 const SESSION_MAX = 64;
 const NAME_MAX = 32;
@@ -48,9 +51,9 @@ function ExactInput(props: InputProps) {
 }
 
 /** The dice button beside a field, which fills it with a generated value. */
-function GenerateButton({ what, onClick }: { what: string; onClick: () => void }) {
+function GenerateButton({ label, onClick }: { label: string; onClick: () => void }) {
   return (
-    <IconButton aria-label={`Generate ${what}`} title={`Generate ${what}`} variant="outline" onClick={onClick}>
+    <IconButton aria-label={label} title={label} variant="outline" onClick={onClick}>
       <Dices />
     </IconButton>
   );
@@ -58,13 +61,14 @@ function GenerateButton({ what, onClick }: { what: string; onClick: () => void }
 
 /** "Try again in 43 seconds", ticking each second, then "You can try again now." */
 function Countdown({ until }: { until: number }) {
+  const { t } = useTranslation();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, []);
   const left = Math.ceil((until - now) / 1000);
-  return <span data-testid="join-countdown">{left > 0 ? `Try again in ${left} second${left === 1 ? '' : 's'}.` : 'You can try again now.'}</span>;
+  return <span data-testid="join-countdown">{left > 0 ? t('join.tryAgainIn', { count: left }) : t('join.tryAgainNow')}</span>;
 }
 
 export interface JoinFormProps {
@@ -80,6 +84,7 @@ export interface JoinFormProps {
 }
 
 export function JoinForm({ invite, onJoined, createOptions, keepItems = false, format3 = false }: JoinFormProps) {
+  const { t } = useTranslation();
   const [sessionId, setSessionId] = useState(invite?.sessionId ?? settings.lastSession());
   const [name, setName] = useState(settings.name());
   const [passphrase, setPassphrase] = useState(invite?.passphrase ?? '');
@@ -123,37 +128,37 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
   };
 
   return (
-    <form onSubmit={submit} aria-label="Join a session" noValidate>
+    <form onSubmit={submit} aria-label={t('join.form')} noValidate>
       <Stack gap="5">
         <Field.Root required>
-          <Field.Label>Session name</Field.Label>
+          <Field.Label>{t('join.sessionName')}</Field.Label>
           <HStack w="full" gap="2">
             <ExactInput
               name="session"
               value={sessionId}
               onChange={(e) => setSessionId(e.target.value)}
-              placeholder="e.g. quiet-harbor-17"
+              placeholder={t('join.sessionPlaceholder')}
               maxLength={SESSION_MAX}
               readOnly={invite !== null}
             />
-            {!invite && <GenerateButton what="a session name" onClick={() => {
+            {!invite && <GenerateButton label={t('join.generateSession')} onClick={() => {
                   const name = generateSessionName();
                   generated.current = name;
                   setSessionId(name);
                 }} />}
           </HStack>
           <Field.HelperText>
-            {invite ? 'From the invitation.' : 'Use the same name on every device. A new name starts a new session.'}
+            {invite ? t('join.fromInvitation') : t('join.sessionHelp')}
           </Field.HelperText>
         </Field.Root>
 
         <Field.Root required>
-          <Field.Label>Your name</Field.Label>
+          <Field.Label>{t('join.yourName')}</Field.Label>
           <Input
             name="name"
             value={name}
             onChange={(e) => setName(e.target.value)}
-            placeholder="e.g. Anna's laptop"
+            placeholder={t('join.namePlaceholder')}
             autoComplete="nickname"
             maxLength={NAME_MAX}
             // Invited, the name is the one thing left to fill in.
@@ -162,15 +167,15 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
         </Field.Root>
 
         <Field.Root required>
-          <Field.Label>Passphrase</Field.Label>
+          <Field.Label>{t('join.passphrase')}</Field.Label>
           <HStack w="full" gap="2">
             <InputGroup
               flex="1"
               startElement={<KeyRound size={16} />}
               endElement={
                 <IconButton
-                  aria-label={show ? 'Hide passphrase' : 'Show passphrase'}
-                  title={show ? 'Hide passphrase' : 'Show passphrase'}
+                  aria-label={show ? t('join.hidePassphrase') : t('join.showPassphrase')}
+                  title={show ? t('join.hidePassphrase') : t('join.showPassphrase')}
                   variant="ghost"
                   size="xs"
                   me="-2"
@@ -184,7 +189,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
             </InputGroup>
             {!invite?.passphrase && (
               <GenerateButton
-                what="a strong passphrase"
+                label={t('join.generatePassphrase')}
                 onClick={() => {
                   setPassphrase(generatePassphrase());
                   setShow(true);
@@ -206,7 +211,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
               ))}
             </HStack>
             <Text fontSize="xs" color="fg.muted" mt="1.5" data-testid="strength">
-              {passphrase ? `Strength: ${strength.label}` : 'Everyone in the session uses the same passphrase.'}
+              {passphrase ? t('join.strength', { label: t(STRENGTH_LABELS[strength.level]) }) : t('join.samePassphrase')}
             </Text>
           </Box>
         </Field.Root>
@@ -236,12 +241,12 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
           </Alert.Root>
         )}
 
-        <Button type="submit" colorPalette="teal" size="lg" disabled={!canSubmit} loading={pending} loadingText="Securing and joining…">
-          {invite ? `Join “${invite.sessionId}”` : 'Join session'}
+        <Button type="submit" colorPalette="teal" size="lg" disabled={!canSubmit} loading={pending} loadingText={t('join.joining')}>
+          {invite ? t('join.joinInvited', { session: invite.sessionId }) : t('join.joinSession')}
         </Button>
         <HStack gap="2" color="fg.muted" fontSize="xs" justify="center">
           <LockKeyhole size={14} aria-hidden="true" />
-          <Text>Encrypted on this device. The server never sees your passphrase or content.</Text>
+          <Text>{t('join.encryptedHere')}</Text>
         </HStack>
       </Stack>
     </form>

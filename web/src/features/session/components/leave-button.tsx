@@ -5,10 +5,12 @@
 import { Button, Text } from '@chakra-ui/react';
 import { LogOut } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ConfirmDialog } from '../../../components/ui/dialog';
 import { useRoom } from '../../../hooks/use-room';
 
 export function LeaveButton({ sessionId, onLeave }: { sessionId: string; onLeave: () => void }) {
+  const { t } = useTranslation();
   const room = useRoom();
   const [open, setOpen] = useState(false);
   // Read when the dialog opens: the counts it shows are of that moment.
@@ -17,16 +19,16 @@ export function LeaveButton({ sessionId, onLeave }: { sessionId: string; onLeave
   const moving = items.filter((i) => i.state === 'sending' || i.state === 'receiving' || i.state === 'paused').length;
   return (
     <ConfirmDialog
-      title={`Leave “${sessionId}”?`}
+      title={t('session.leaveTitle', { session: sessionId })}
       open={open}
       onOpenChange={setOpen}
       trigger={
-        <Button size="sm" variant="ghost" aria-label="Leave session" minH={{ base: '11', md: 'auto' }}>
+        <Button size="sm" variant="ghost" aria-label={t('session.leaveSession')} minH={{ base: '11', md: 'auto' }}>
           <LogOut />
-          <Text hideBelow="sm">Leave</Text>
+          <Text hideBelow="sm">{t('session.leave')}</Text>
         </Button>
       }
-      action="Leave"
+      action={t('session.leave')}
       actionPalette="red"
       onAction={() => {
         setOpen(false);
@@ -35,10 +37,13 @@ export function LeaveButton({ sessionId, onLeave }: { sessionId: string; onLeave
       focus="cancel"
     >
       <Text fontSize="sm" data-testid="leave-consequences">
-        Everything shared in this session disappears from this device
-        {received > 0 ? `, including ${received === 1 ? 'the file' : `${received} files`} received here (download what you want to keep first)` : ''}.
-        {moving > 0 ? ` ${moving === 1 ? 'A transfer' : `${moving} transfers`} still under way will stop.` : ''} Text and links stay in
-        this device’s history. The other devices keep their items, and you can join again with the passphrase.
+        {[
+          received > 0 ? t('session.leaveReceived', { count: received }) : t('session.leaveEverything'),
+          moving > 0 ? t('session.leaveMoving', { count: moving }) : undefined,
+          t('session.leaveKept'),
+        ]
+          .filter(Boolean)
+          .join(' ')}
       </Text>
     </ConfirmDialog>
   );

@@ -1,5 +1,6 @@
 /** Who is in the session right now; "You" marks the member whose clientId our join returned. */
 import { Box, Circle, Heading, HStack, Stack, Text } from '@chakra-ui/react';
+import { useTranslation } from 'react-i18next';
 import type { Member } from '../../../types/protocol';
 
 const PALETTE = ['teal', 'blue', 'purple', 'pink', 'orange', 'cyan', 'green', 'red'];
@@ -11,13 +12,14 @@ function paletteFor(id: string) {
 }
 
 export function MemberList({ members, selfId }: { members: Member[]; selfId: string }) {
+  const { t } = useTranslation();
   const sorted = [...members].sort((a, b) => (a.id === selfId ? -1 : b.id === selfId ? 1 : a.name.localeCompare(b.name)));
   return (
     <Box as="section" aria-labelledby="members-heading">
       <Heading as="h2" id="members-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted" mb="3">
-        In this session · {members.length}
+        {t('session.inThisSession', { count: members.length })}
       </Heading>
-      <Stack as="ul" gap="2.5" listStyleType="none" aria-label="Members" direction={{ base: 'row', lg: 'column' }} wrap="wrap">
+      <Stack as="ul" gap="2.5" listStyleType="none" aria-label={t('session.members')} direction={{ base: 'row', lg: 'column' }} wrap="wrap">
         {sorted.map((m) => (
           <HStack as="li" key={m.id} gap="2.5" data-testid="member" data-self={m.id === selfId || undefined}>
             <Circle size="8" colorPalette={paletteFor(m.id)} bg="colorPalette.subtle" color="colorPalette.fg" fontSize="sm" fontWeight="semibold" aria-hidden="true">
@@ -28,7 +30,7 @@ export function MemberList({ members, selfId }: { members: Member[]; selfId: str
               {m.id === selfId && (
                 <Text as="span" color="fg.muted">
                   {' '}
-                  (you)
+                  {t('session.youMark')}
                 </Text>
               )}
             </Text>

@@ -5,6 +5,7 @@ import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
 import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
 import { decodeSecretKey } from '../../../lib/crypto/v3/room-keys';
+import { t } from '../../../i18n';
 
 /** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
 export type JoinError = { title: string; detail: string; until?: number };
@@ -18,27 +19,27 @@ const WARN_AFTER = 5;
 export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): JoinError {
   switch (r.code) {
     case 'invalid_passphrase':
-      return { title: 'Wrong passphrase', detail: 'This session exists with a different passphrase. Check it and try again.' };
+      return { title: t('joinError.wrongPassphrase'), detail: t('joinError.wrongPassphraseServer') };
     case 'session_full':
-      return { title: 'Session is full', detail: 'This session has reached its member limit. Ask someone to leave, or start a new one.' };
+      return { title: t('joinError.sessionFull'), detail: t('joinError.sessionFullDetail') };
     case 'server_full':
-      return { title: 'Server is busy', detail: 'The server has reached its capacity. Try again in a little while.' };
+      return { title: t('joinError.serverFull'), detail: t('joinError.serverFullDetail') };
     case 'rate_limited':
-      return { title: 'Too many attempts', detail: 'Too many failed joins from this device.', until: Date.now() + (r.retryAfterMs ?? 60_000) };
+      return { title: t('joinError.rateLimited'), detail: t('joinError.rateLimitedDetail'), until: Date.now() + (r.retryAfterMs ?? 60_000) };
     case 'unreachable':
-      return { title: 'Server unreachable', detail: 'Could not reach the ShareThings server. Check your network connection.' };
+      return { title: t('joinError.unreachable'), detail: t('joinError.unreachableDetail') };
     case 'timeout':
-      return { title: 'No answer', detail: 'The server did not answer in time. Try again.' };
+      return { title: t('joinError.timeout'), detail: t('joinError.timeoutDetail') };
     case 'wrong-passphrase':
-      return { title: 'Wrong passphrase', detail: 'A member of this session checked it: it is not this session’s passphrase. Check it and try again.' };
+      return { title: t('joinError.wrongPassphrase'), detail: t('joinError.wrongPassphraseMember') };
     case 'invalid-answer':
-      return { title: 'Not admitted', detail: r.message };
+      return { title: t('joinError.notAdmitted'), detail: r.message };
     case 'access_denied':
-      return { title: 'Not admitted', detail: 'This session no longer accepts this browser’s key. Join again with its passphrase.' };
+      return { title: t('joinError.notAdmitted'), detail: t('joinError.accessDeniedDetail') };
     case 'invalid_request':
-      return { title: 'Not accepted', detail: r.message || 'The server did not accept these details.' };
+      return { title: t('joinError.notAccepted'), detail: r.message || t('joinError.notAcceptedDetail') };
     default:
-      return { title: 'Could not join', detail: r.message || 'Something went wrong on the server.' };
+      return { title: t('joinError.couldNotJoin'), detail: r.message || t('joinError.couldNotJoinDetail') };
   }
 }
 
@@ -87,15 +88,15 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
           wrong.current = [...wrong.current.filter((t) => now - t < JOIN_WINDOW_MS), now];
           const n = wrong.current.length;
           if (n >= JOIN_LIMIT) {
-            described.detail += ` That is ${n} wrong tries this minute: the server now refuses joins from this device for a minute, even with the right passphrase.`;
+            described.detail += ` ${t('joinError.lockedOut', { tries: n })}`;
           } else if (n >= WARN_AFTER) {
-            described.detail += ` That is ${n} wrong tries this minute: after ${JOIN_LIMIT}, the server refuses joins from this device for a minute, even with the right passphrase.`;
+            described.detail += ` ${t('joinError.lockoutAhead', { tries: n, limit: JOIN_LIMIT })}`;
           }
         }
         setError(described);
       }
     } catch (err) {
-      setError({ title: 'Could not join', detail: err instanceof Error ? err.message : String(err) });
+      setError({ title: t('joinError.couldNotJoin'), detail: err instanceof Error ? err.message : String(err) });
     } finally {
       setPending(false);
       setApplying(null);

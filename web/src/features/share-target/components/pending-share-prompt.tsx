@@ -4,6 +4,7 @@
  */
 import { Alert, Box, Button, HStack, Stack, Text } from '@chakra-ui/react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useRoom } from '../../../hooks/use-room';
 import type { RoomClient } from '../../../lib/room/room-client';
 import type { PendingShare } from '../../../sw/pending-shares';
@@ -18,6 +19,7 @@ interface Props {
 const PREVIEW_CHARS = 140;
 
 function Preview({ share }: { share: PendingShare }) {
+  const { t } = useTranslation();
   return (
     <Stack gap="1" fontSize="sm">
       {share.text && (
@@ -27,7 +29,7 @@ function Preview({ share }: { share: PendingShare }) {
       )}
       {share.files.map((f, i) => (
         <Text key={i} color="fg.muted" lineClamp={1}>
-          {f.name || 'file'} · {formatBytes(f.size)}
+          {f.name || t('shares.file')} · {formatBytes(f.size)}
         </Text>
       ))}
     </Stack>
@@ -35,6 +37,7 @@ function Preview({ share }: { share: PendingShare }) {
 }
 
 export function PendingSharePrompt({ shareText, shareFiles }: Props) {
+  const { t } = useTranslation();
   const room = useRoom();
   const { shares, remove } = usePendingShares();
   const [busy, setBusy] = useState(false);
@@ -57,7 +60,7 @@ export function PendingSharePrompt({ shareText, shareFiles }: Props) {
     <Alert.Root status="info" variant="outline" mb="5" data-testid="pending-shares">
       <Alert.Indicator />
       <Alert.Content gap="3">
-        <Alert.Title>Send what you shared to this session? ({describeShares(shares)})</Alert.Title>
+        <Alert.Title>{t('shares.sendPrompt', { what: describeShares(shares) })}</Alert.Title>
         <Box maxH="40" overflowY="auto">
           <Stack gap="2">
             {shares.map((s) => (
@@ -67,10 +70,10 @@ export function PendingSharePrompt({ shareText, shareFiles }: Props) {
         </Box>
         <HStack gap="2">
           <Button size="sm" colorPalette="teal" loading={busy} onClick={() => void send()}>
-            Send to this session
+            {t('shares.sendHere')}
           </Button>
           <Button size="sm" variant="ghost" disabled={busy} onClick={() => void remove(shares.map((s) => s.id))}>
-            Discard
+            {t('common.discard')}
           </Button>
         </HStack>
       </Alert.Content>

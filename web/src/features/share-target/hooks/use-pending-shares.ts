@@ -1,5 +1,7 @@
 /** The shares waiting in the service worker's storage, kept current across tabs. */
 import { useCallback, useEffect, useState } from 'react';
+import { t } from '../../../i18n';
+import { listNames } from '../../../i18n/list';
 import { deletePendingShares, listPendingShares, SHARES_CHANNEL, type PendingShare } from '../../../sw/pending-shares';
 
 const supported = () => typeof indexedDB !== 'undefined' && typeof BroadcastChannel !== 'undefined';
@@ -33,6 +35,6 @@ export function usePendingShares(): { shares: PendingShare[]; remove: (ids: stri
 export function describeShares(shares: PendingShare[]): string {
   const texts = shares.filter((s) => s.text !== '').length;
   const files = shares.reduce((n, s) => n + s.files.length, 0);
-  const part = (n: number, one: string) => (n === 0 ? '' : `${n} ${one}${n === 1 ? '' : 's'}`);
-  return [part(texts, 'text'), part(files, 'file')].filter(Boolean).join(' and ');
+  const parts = [texts > 0 ? t('shares.texts', { count: texts }) : '', files > 0 ? t('shares.files', { count: files }) : ''];
+  return listNames(parts.filter(Boolean));
 }

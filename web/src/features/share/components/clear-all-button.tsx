@@ -5,21 +5,23 @@
 import { Button, Text } from '@chakra-ui/react';
 import { Trash2 } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ConfirmDialog } from '../../../components/ui/dialog';
 
 export function ClearAllButton({ count, sessionId, onConfirm }: { count: number; sessionId: string; onConfirm: () => void }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState(false);
   return (
     <ConfirmDialog
-      title="Clear every device?"
+      title={t('share.clearTitle')}
       open={open}
       onOpenChange={setOpen}
       trigger={
         <Button size="xs" variant="ghost" colorPalette="red">
-          <Trash2 /> Clear on every device
+          <Trash2 /> {t('share.clearTrigger')}
         </Button>
       }
-      action="Clear every device"
+      action={t('share.clearAction')}
       actionPalette="red"
       onAction={() => {
         setOpen(false);
@@ -29,9 +31,7 @@ export function ClearAllButton({ count, sessionId, onConfirm }: { count: number;
       focus="cancel"
     >
       <Text fontSize="sm" data-testid="clear-all-consequences">
-        {count === 1 ? 'The item' : `All ${count} items`} in “{sessionId}” will disappear from every device in the session, not
-        just this one, including transfers still running. This cannot be undone. Each device’s own history of text and links
-        keeps its copies: delete those in History on that device.
+        {t('share.clearBody', { count, session: sessionId })}
       </Text>
     </ConfirmDialog>
   );

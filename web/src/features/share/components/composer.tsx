@@ -2,6 +2,7 @@
 import { Box, Button, HStack, Kbd, Text, Textarea } from '@chakra-ui/react';
 import { FolderUp, Paperclip, SendHorizontal } from 'lucide-react';
 import { type ReactNode, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 /** A folder picker: every browser has it, React's types do not. */
@@ -18,6 +19,7 @@ interface Props {
 }
 
 export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Props) {
+  const { t } = useTranslation();
   const [text, setText] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
@@ -31,8 +33,8 @@ export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Pro
   return (
     <Box borderWidth="1px" borderColor="border" borderRadius="l3" bg="bg.panel" shadow="xs" _focusWithin={{ borderColor: 'teal.focusRing', shadow: 'sm' }} transition="all 0.15s">
       <Textarea
-        aria-label="Text to share"
-        placeholder="Type or paste text, or drop files anywhere…"
+        aria-label={t('share.textToShare')}
+        placeholder={t('share.placeholder')}
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
@@ -56,7 +58,7 @@ export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Pro
           type="file"
           multiple
           hidden
-          aria-label="Choose files to share"
+          aria-label={t('share.chooseFiles')}
           data-testid="file-input"
           onChange={(e) => {
             const files = Array.from(e.currentTarget.files ?? []);
@@ -69,7 +71,7 @@ export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Pro
           type="file"
           hidden
           {...FOLDER_PICKER}
-          aria-label="Choose a folder to share"
+          aria-label={t('share.chooseFolder')}
           data-testid="folder-input"
           onChange={(e) => {
             const files = Array.from(e.currentTarget.files ?? []);
@@ -79,19 +81,19 @@ export function Composer({ onText, onFiles, onFolder, recipient, disabled }: Pro
         />
         <HStack gap="1">
           <Button variant="ghost" size="sm" onClick={() => fileInput.current?.click()} disabled={disabled}>
-            <Paperclip /> Files
+            <Paperclip /> {t('share.files')}
           </Button>
           <Button variant="ghost" size="sm" onClick={() => folderInput.current?.click()} disabled={disabled}>
-            <FolderUp /> Folder
+            <FolderUp /> {t('share.folder')}
           </Button>
         </HStack>
         <HStack gap="3">
           {recipient}
           <Text fontSize="xs" color="fg.muted" hideBelow="sm">
-            <Kbd size="sm">{isMac ? '⌘' : 'Ctrl'}</Kbd> + <Kbd size="sm">Enter</Kbd>
+            <Kbd size="sm">{isMac ? '⌘' : t('share.ctrl')}</Kbd> + <Kbd size="sm">{t('share.enter')}</Kbd>
           </Text>
           <Button colorPalette="teal" size="sm" onClick={send} disabled={!text.trim() || disabled}>
-            <SendHorizontal /> Send
+            <SendHorizontal /> {t('share.send')}
           </Button>
         </HStack>
       </HStack>

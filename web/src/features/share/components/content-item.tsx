@@ -2,6 +2,8 @@
 import { Box, Button, Circle, Dialog, HStack, IconButton, Image, Stack, Text } from '@chakra-ui/react';
 import { Check, Copy, Download, File as FileIcon, Folder as FolderIcon, Image as ImageIcon, Share, Type, X } from 'lucide-react';
 import { memo, useContext, useRef } from 'react';
+import { useTranslation } from 'react-i18next';
+import { t } from '../../../i18n';
 import { toaster } from '../../../components/ui/toaster';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { TOUCH } from '../../../components/ui/touch';
@@ -21,11 +23,12 @@ const KIND_ICON = { text: Type, image: ImageIcon, file: FileIcon, folder: Folder
 const isOneFile = (item: Item) => item.kind === 'image' || item.kind === 'file';
 
 function ImageBody({ item, url }: { item: Item; url: string }) {
+  const { t } = useTranslation();
   // Full screen on a phone: "full size" in a dialog with margins was smaller than the preview.
   return (
     <Dialog.Root size={{ base: 'full', md: 'cover' }} placement="center">
       <Dialog.Trigger asChild>
-        <Box as="button" display="block" w="fit-content" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={`Open ${item.name} full size`} maxW="full">
+        <Box as="button" display="block" w="fit-content" borderRadius="l2" overflow="hidden" bg="bg.muted" cursor="zoom-in" aria-label={t('item.openFullSize', { name: item.name })} maxW="full">
           <Image src={url} alt={item.name} maxH="72" maxW="full" objectFit="contain" data-testid="item-image" />
         </Box>
       </Dialog.Trigger>
@@ -46,6 +49,7 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
  * means something: delivered to these, still on its way to those, or nobody here to get it.
  */
 function Delivery({ item }: { item: Item }) {
+  const { t } = useTranslation();
   const members = useRoomValue('members');
   const selfId = useRoomValue('selfId');
   const inbox = useRoomValue('inbox');
@@ -54,11 +58,12 @@ function Delivery({ item }: { item: Item }) {
   const waiting = members.filter((m) => m.id !== selfId && !delivered.some((d) => d.id === m.id)).map((m) => m.name);
   let text: string;
   if (delivered.length === 0 && waiting.length === 0) {
-    text = inbox ? 'No other device is here yet: it waits in the inbox' : 'No other device is here: nobody received it. Keep this page open and invite one, and it is offered when they join';
+    text = inbox ? t('item.waitsInInbox') : t('item.nobodyHere');
   } else {
     const parts = [];
-    if (delivered.length > 0) parts.push(`Delivered to ${delivered.map((d) => d.name).join(', ')}`);
-    if (waiting.length > 0) parts.push(`${delivered.length > 0 ? 'waiting' : 'Waiting'} for ${waiting.join(', ')}`);
+    const names = (list: string[]) => list.join(t('common.listSeparator'));
+    if (delivered.length > 0) parts.push(t('item.deliveredTo', { names: names(delivered.map((d) => d.name)) }));
+    if (waiting.length > 0) parts.push(t(delivered.length > 0 ? 'item.alsoWaitingFor' : 'item.waitingFor', { names: names(waiting) }));
     text = parts.join(' · ');
   }
   return (
@@ -83,13 +88,14 @@ function canShareFile(file: File): boolean {
  * browser can share files; Download stays beside it.
  */
 function ShareSaveButton({ item }: { item: Item }) {
+  const { t } = useTranslation();
   if (!item.blob || !isOneFile(item)) return null;
   const file = new File([item.blob], item.name, { type: item.mime || 'application/octet-stream' });
   if (!canShareFile(file)) return null;
   return (
     <IconButton
-      aria-label={`Save or share ${item.name}`}
-      title="Save to Files or share"
+      aria-label={t('item.saveOrShare', { name: item.name })}
+      title={t('item.saveOrShareHint')}
       size="xs"
       variant="ghost"
       {...TOUCH}
@@ -112,6 +118,7 @@ const chromiumOverHttp = () => !window.isSecureContext && /Chrom(e|ium)\//.test(
  * cannot keep a picked file). The room checks it is the same file.
  */
 function PickAgain({ item }: { item: Item }) {
+  const { t } = useTranslation();
   const room = useRoom();
   const input = useRef<HTMLInputElement>(null);
   return (
@@ -125,11 +132,11 @@ function PickAgain({ item }: { item: Item }) {
           const file = e.target.files?.[0];
           e.target.value = '';
           if (!file) return;
-          void room.resumeSending(item.id, file).then((why) => why && toaster.create({ type: 'error', title: `Could not go on sending ${item.name}`, description: why }));
+          void room.resumeSending(item.id, file).then((why) => why && toaster.create({ type: 'error', title: t('item.couldNotResume', { name: item.name }), description: why }));
         }}
       />
-      <Button size="2xs" variant="outline" onClick={() => input.current?.click()} aria-label={`Pick ${item.name} again`} {...TOUCH}>
-        <FileIcon /> Pick again
+      <Button size="2xs" variant="outline" onClick={() => input.current?.click()} aria-label={t('item.pickAgainLabel', { name: item.name })} {...TOUCH}>
+        <FileIcon /> {t('item.pickAgain')}
       </Button>
     </HStack>
   );
@@ -137,12 +144,16 @@ function PickAgain({ item }: { item: Item }) {
 
 /** What a transfer that is not running says about itself (who cancelled it, why it failed). */
 function endingText(item: Item): string {
-  if (item.state === 'failed') return `Failed: ${item.error ?? 'unknown error'}`;
-  return item.error ?? 'Cancelled';
+  if (item.state === 'failed') return t('item.failed', { reason: item.error ?? t('item.unknownError') });
+  return item.error ?? t('item.cancelled');
 }
 
 /** The states with a progress bar, and what the bar says. */
-const ACTIVE_LABEL: Partial<Record<Item['state'], string>> = { sending: 'Sending', receiving: 'Receiving', paused: 'Paused' };
+const ACTIVE_LABEL: Partial<Record<Item['state'], 'item.sending' | 'item.receiving' | 'item.paused'>> = {
+  sending: 'item.sending',
+  receiving: 'item.receiving',
+  paused: 'item.paused',
+};
 
 /** The fields that change while a transfer runs, twice a second: only `TransferBar` and `TransferNumbers` read them. */
 const PROGRESS_FIELDS: ReadonlySet<string> = new Set<keyof Item>(['transferred', 'bytesPerSecond']);
@@ -182,7 +193,7 @@ function TransferNumbers({ item, activeLabel }: { item: Item; activeLabel: strin
   const bytesPerSecond = useItemProgress(item.id, 'bytesPerSecond');
   return (
     <>
-      {activeLabel} · {formatBytes(transferred)} of {formatBytes(item.size)}
+      {t('item.progress', { state: activeLabel, done: formatBytes(transferred), total: formatBytes(item.size) })}
       {item.state !== 'paused' && bytesPerSecond > 0 ? ` · ${formatSpeed(bytesPerSecond)}` : ''}
       {item.state === 'paused' && item.note ? ` · ${item.note}` : ''}
     </>
@@ -195,6 +206,7 @@ function TransferNumbers({ item, activeLabel }: { item: Item; activeLabel: strin
  * each time they render.
  */
 function TransferProgress({ item, label, activeLabel }: { item: Item; label: string; activeLabel: string }) {
+  const { t } = useTranslation();
   const room = useRoom();
   return (
     <Stack gap="1.5" data-testid="progress">
@@ -203,8 +215,8 @@ function TransferProgress({ item, label, activeLabel }: { item: Item; label: str
         <Text>
           <TransferNumbers item={item} activeLabel={activeLabel} />
         </Text>
-        <Button size="2xs" variant="ghost" onClick={() => room.cancel(item.id)} aria-label={`Cancel ${label}`} {...TOUCH}>
-          Cancel
+        <Button size="2xs" variant="ghost" onClick={() => room.cancel(item.id)} aria-label={t('item.cancelLabel', { label })} {...TOUCH}>
+          {t('common.cancel')}
         </Button>
       </HStack>
     </Stack>
@@ -212,13 +224,15 @@ function TransferProgress({ item, label, activeLabel }: { item: Item; label: str
 }
 
 function ItemCard({ item }: { item: Item }) {
+  const { t } = useTranslation();
   const room = useRoom();
   const extra = useContext(ItemExtra);
   const url = useObjectUrl(item.state === 'done' && isOneFile(item) ? item.blob : undefined);
   const { copied, copy } = useCopy();
   const label = itemLabel(item);
   const Icon = KIND_ICON[item.kind];
-  const activeLabel = ACTIVE_LABEL[item.state];
+  const activeKey = ACTIVE_LABEL[item.state];
+  const activeLabel = activeKey && t(activeKey);
   const active = activeLabel !== undefined;
 
   return (
@@ -236,7 +250,7 @@ function ItemCard({ item }: { item: Item }) {
       data-state={item.state}
       data-id={item.id}
       data-name={item.name}
-      aria-label={`${label} from ${item.mine ? 'you' : item.senderName}`}
+      aria-label={item.mine ? t('item.fromYou', { label }) : t('item.fromSender', { label, sender: item.senderName })}
     >
       <HStack gap="3" align="start">
         <Circle size="9" bg={item.mine ? 'teal.subtle' : 'bg.muted'} color={item.mine ? 'teal.fg' : 'fg.muted'} flexShrink={0} aria-hidden="true">
@@ -252,7 +266,7 @@ function ItemCard({ item }: { item: Item }) {
               )}
               <Text fontSize="xs" color="fg.muted" data-testid="item-meta">
                 <Text as="span" fontWeight={item.mine ? 'semibold' : 'medium'} color={item.mine ? 'teal.fg' : 'fg'} data-testid="item-sender">
-                  {item.mine ? 'You' : item.senderName}
+                  {item.mine ? t('common.you') : item.senderName}
                 </Text>
                 {' · '}
                 {formatTime(item.createdAt)}
@@ -260,14 +274,14 @@ function ItemCard({ item }: { item: Item }) {
                 {formatBytes(item.size)}
                 {item.width && item.height ? ` · ${item.width}×${item.height}` : ''}
                 {item.kind === 'folder' ? ` · ${folderSummary(item)}` : ''}
-                {item.toName !== undefined ? ` · to ${item.toName} only` : ''}
+                {item.toName !== undefined ? ` · ${t('item.toOnly', { name: item.toName })}` : ''}
               </Text>
             </Box>
             <HStack gap="0.5" flexShrink={0}>
               {item.kind === 'text' && item.text !== undefined && (
                 <IconButton
-                  aria-label={copied ? `Copied ${label}` : `Copy ${label}`}
-                  title={copied ? 'Copied' : 'Copy text'}
+                  aria-label={copied ? t('item.copiedLabel', { label }) : t('item.copyLabel', { label })}
+                  title={copied ? t('item.copied') : t('item.copyText')}
                   size="xs"
                   variant="ghost"
                   {...TOUCH}
@@ -279,7 +293,7 @@ function ItemCard({ item }: { item: Item }) {
                 </IconButton>
               )}
               {item.kind !== 'text' && url && (
-                <IconButton asChild aria-label={`Download ${item.name}`} title="Download" size="xs" variant="ghost" {...TOUCH}>
+                <IconButton asChild aria-label={t('item.downloadLabel', { name: item.name })} title={t('item.download')} size="xs" variant="ghost" {...TOUCH}>
                   <a href={url} download={item.name} data-testid="download">
                     <Download />
                   </a>
@@ -287,7 +301,7 @@ function ItemCard({ item }: { item: Item }) {
               )}
               {item.state === 'done' && <ShareSaveButton item={item} />}
               {!active && (
-                <IconButton aria-label={`Remove from this device: ${label}`} title="Remove from this device" size="xs" variant="ghost" {...TOUCH} onClick={() => room.removeLocal(item.id)}>
+                <IconButton aria-label={t('item.removeLabel', { label })} title={t('item.remove')} size="xs" variant="ghost" {...TOUCH} onClick={() => room.removeLocal(item.id)}>
                   <X />
                 </IconButton>
               )}
@@ -302,25 +316,24 @@ function ItemCard({ item }: { item: Item }) {
           <Delivery item={item} />
           {item.state === 'done' && !item.mine && item.kind !== 'text' && chromiumOverHttp() && (
             <Text fontSize="xs" color="fg.muted" data-testid="insecure-download">
-              Over plain HTTP this browser may hold the download as “insecure”: choose Keep in its download list. The file was
-              encrypted all the way here.
+              {t('item.insecureDownload')}
             </Text>
           )}
           {item.state === 'offered' && (
             <HStack justify="space-between" fontSize="xs" color="fg.muted" data-testid="offered">
-              <Text>{item.note ?? 'Not downloaded yet'}</Text>
+              <Text>{item.note ?? t('item.notDownloaded')}</Text>
               {item.resumable ? (
                 <HStack gap="1">
-                  <Button size="2xs" variant="ghost" onClick={() => room.removeLocal(item.id)} aria-label={`Discard ${item.name}`} {...TOUCH}>
-                    Discard
+                  <Button size="2xs" variant="ghost" onClick={() => room.removeLocal(item.id)} aria-label={t('item.discardLabel', { name: item.name })} {...TOUCH}>
+                    {t('common.discard')}
                   </Button>
-                  <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Resume ${item.name}`} {...TOUCH}>
-                    <Download /> Resume · {formatBytes(item.size - item.transferred)} left
+                  <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={t('item.resumeLabel', { name: item.name })} {...TOUCH}>
+                    <Download /> {t('item.resume', { size: formatBytes(item.size - item.transferred) })}
                   </Button>
                 </HStack>
               ) : (
-                <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={`Get ${item.name}`} {...TOUCH}>
-                  <Download /> Get · {formatBytes(item.size)}
+                <Button size="2xs" variant="outline" onClick={() => room.fetch(item.id)} aria-label={t('item.getLabel', { name: item.name })} {...TOUCH}>
+                  <Download /> {t('item.get', { size: formatBytes(item.size) })}
                 </Button>
               )}
             </HStack>

@@ -2,18 +2,20 @@
 import { Box, Center, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { Inbox } from 'lucide-react';
 import { memo } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useRoom, useRoomValue } from '../../../hooks/use-room';
 import { ClearAllButton } from './clear-all-button';
 import { ContentItem } from './content-item';
 
 /** The heading and "clear on every device": apart, so that progress (a new `items`) leaves them be. */
 const SharedHeading = memo(function SharedHeading({ count }: { count: number }) {
+  const { t } = useTranslation();
   const room = useRoom();
   const sessionId = useRoomValue('sessionId');
   return (
     <HStack justify="space-between" mb="3" minH="8">
       <Heading as="h2" id="shared-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
-        Shared · {count}
+        {t('share.shared', { count })}
       </Heading>
       {count > 0 && <ClearAllButton count={count} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
     </HStack>
@@ -21,6 +23,7 @@ const SharedHeading = memo(function SharedHeading({ count }: { count: number }) 
 });
 
 export function ContentList() {
+  const { t } = useTranslation();
   const items = useRoomValue('items');
   return (
     <Box as="section" aria-labelledby="shared-heading">
@@ -29,12 +32,12 @@ export function ContentList() {
         <Center flexDirection="column" gap="2" py="14" borderWidth="1px" borderStyle="dashed" borderColor="border" borderRadius="l3" color="fg.muted" textAlign="center" px="6">
           <Inbox size={28} strokeWidth={1.5} aria-hidden="true" />
           <Text fontWeight="medium" color="fg">
-            Nothing shared yet
+            {t('share.nothingYet')}
           </Text>
-          <Text fontSize="sm">Text, images and files you share appear here on every device in the session.</Text>
+          <Text fontSize="sm">{t('share.nothingYetHint')}</Text>
         </Center>
       ) : (
-        <Stack as="ul" gap="3" aria-label="Shared items">
+        <Stack as="ul" gap="3" aria-label={t('share.sharedItems')}>
           {items.map((item) => (
             // Only the item whose progress moved re-renders: the others keep their identity.
             <ContentItem key={item.id} item={item} />

@@ -6,6 +6,8 @@
 import { Button, HStack, Text } from '@chakra-ui/react';
 import { FileArchive, FolderDown } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { t } from '../../../i18n';
 import { toaster } from '../../../components/ui/toaster';
 import { TOUCH } from '../../../components/ui/touch';
 import { readFolderPlan } from '../../../lib/folder/manifest';
@@ -26,11 +28,11 @@ function download(file: File) {
 
 /** "1,024 files · 30 MB": what a folder holds, as its sender announced before sending it. */
 export function folderSummary(item: Pick<Item, 'files'>): string {
-  const n = item.files ?? 0;
-  return `${n.toLocaleString()} ${n === 1 ? 'entry' : 'files and folders'}`;
+  return t('item.folderSummary', { count: item.files ?? 0 });
 }
 
 export function FolderActions({ item }: { item: Item }) {
+  const { t } = useTranslation();
   const [busy, setBusy] = useState<string>();
   const [saved, setSaved] = useState<string>();
   const body = item.blob;
@@ -41,21 +43,21 @@ export function FolderActions({ item }: { item: Item }) {
     try {
       await job();
     } catch (err) {
-      toaster.create({ type: 'error', title: `Could not save ${item.name}`, description: err instanceof Error ? err.message : String(err) });
+      toaster.create({ type: 'error', title: t('item.couldNotSave', { name: item.name }), description: err instanceof Error ? err.message : String(err) });
     } finally {
       setBusy(undefined);
     }
   };
   const toFolder = () =>
-    run('Saving…', async () => {
+    run(t('item.saving'), async () => {
       const parent = await pickFolder();
       if (!parent) return;
       const plan = await readFolderPlan(body, item.files ?? 0);
-      const name = await writeToFolder(body, plan, item.name, parent, (bytes) => setBusy(`Saving · ${formatBytes(bytes)}`));
-      setSaved(`Saved as the folder “${name}”`);
+      const name = await writeToFolder(body, plan, item.name, parent, (bytes) => setBusy(t('item.savingProgress', { size: formatBytes(bytes) })));
+      setSaved(t('item.savedAs', { name }));
     });
   const toZip = () =>
-    run('Making the ZIP…', async () => {
+    run(t('item.makingZip'), async () => {
       download(await zipFile(body, await readFolderPlan(body, item.files ?? 0), item.name));
     });
 
@@ -66,12 +68,12 @@ export function FolderActions({ item }: { item: Item }) {
       </Text>
       <HStack gap="1">
         {canPickFolder() && (
-          <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toFolder()} aria-label={`Save ${item.name} into a folder`} data-testid="save-folder" {...TOUCH}>
-            <FolderDown /> Save folder…
+          <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toFolder()} aria-label={t('item.saveFolderLabel', { name: item.name })} data-testid="save-folder" {...TOUCH}>
+            <FolderDown /> {t('item.saveFolder')}
           </Button>
         )}
-        <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toZip()} aria-label={`Download ${item.name} as a ZIP`} data-testid="save-zip" {...TOUCH}>
-          <FileArchive /> ZIP
+        <Button size="2xs" variant="outline" disabled={busy !== undefined} onClick={() => void toZip()} aria-label={t('item.zipLabel', { name: item.name })} data-testid="save-zip" {...TOUCH}>
+          <FileArchive /> {t('item.zip')}
         </Button>
       </HStack>
     </HStack>

@@ -6,6 +6,7 @@
 import { Box, Checkbox, HStack, Image, Stack, Text } from '@chakra-ui/react';
 import { File as FileIcon } from 'lucide-react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { ConfirmDialog } from '../../../components/ui/dialog';
 import { useObjectUrl } from '../../../hooks/use-object-url';
 import { setPreference } from '../../../hooks/use-preference';
@@ -15,6 +16,7 @@ import type { Pasted } from '../hooks/use-paste-and-drop';
 const PREVIEW_CHARS = 1000;
 
 function FileRow({ file }: { file: File }) {
+  const { t } = useTranslation();
   const url = useObjectUrl(file.type.startsWith('image/') ? file : undefined);
   return (
     <HStack as="li" gap="3" data-testid="paste-file">
@@ -27,7 +29,7 @@ function FileRow({ file }: { file: File }) {
       )}
       <Box minW="0">
         <Text fontSize="sm" fontWeight="medium" lineClamp={1} title={file.name}>
-          {file.name || 'Pasted file'}
+          {file.name || t('share.pastedFile')}
         </Text>
         <Text fontSize="xs" color="fg.muted">
           {formatBytes(file.size)}
@@ -38,12 +40,13 @@ function FileRow({ file }: { file: File }) {
 }
 
 function Preview({ pasted }: { pasted: Pasted }) {
+  const { t } = useTranslation();
   if ('text' in pasted) {
     const more = pasted.text.length - PREVIEW_CHARS;
     return (
       <Box borderWidth="1px" borderColor="border" borderRadius="l2" bg="bg.muted" px="3" py="2" maxH="48" overflowY="auto">
         <Text as="pre" whiteSpace="pre-wrap" wordBreak="break-word" fontFamily="inherit" fontSize="sm" data-testid="paste-preview">
-          {more > 0 ? `${pasted.text.slice(0, PREVIEW_CHARS)}… (${more} more characters)` : pasted.text}
+          {more > 0 ? t('share.moreCharacters', { text: pasted.text.slice(0, PREVIEW_CHARS), count: more }) : pasted.text}
         </Text>
       </Box>
     );
@@ -58,18 +61,18 @@ function Preview({ pasted }: { pasted: Pasted }) {
 }
 
 export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | null; onShare: (p: Pasted) => void; onClose: () => void }) {
+  const { t } = useTranslation();
   const [dontAsk, setDontAsk] = useState(false);
-  const what = !pasted ? '' : 'text' in pasted ? 'this text' : pasted.files.length === 1 ? 'this file' : `these ${pasted.files.length} files`;
   return (
     <ConfirmDialog
-      title={`Share ${what} with everyone?`}
+      title={!pasted || 'text' in pasted ? t('share.pasteTextTitle') : t('share.pasteFilesTitle', { count: pasted.files.length })}
       size="md"
       open={pasted !== null}
       onOpenChange={(open) => {
         if (!open) onClose();
       }}
       onExitComplete={() => setDontAsk(false)}
-      action="Share with everyone"
+      action={t('share.pasteAction')}
       actionPalette="teal"
       onAction={() => {
         if (!pasted) return;
@@ -82,13 +85,13 @@ export function PasteConfirm({ pasted, onShare, onClose }: { pasted: Pasted | nu
     >
       <Stack gap="4">
         <Text fontSize="sm" color="fg.muted">
-          A paste outside the text box is shared, not typed: it goes to every device in the session at once.
+          {t('share.pasteExplained')}
         </Text>
         {pasted && <Preview pasted={pasted} />}
         <Checkbox.Root size="sm" checked={dontAsk} onCheckedChange={(d) => setDontAsk(d.checked === true)}>
           <Checkbox.HiddenInput />
           <Checkbox.Control />
-          <Checkbox.Label>Don't ask again on this device</Checkbox.Label>
+          <Checkbox.Label>{t('share.dontAskAgain')}</Checkbox.Label>
         </Checkbox.Root>
       </Stack>
     </ConfirmDialog>

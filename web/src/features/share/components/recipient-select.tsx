@@ -4,6 +4,7 @@
  * offered to devices that join later).
  */
 import { NativeSelect } from '@chakra-ui/react';
+import { useTranslation } from 'react-i18next';
 import type { Member } from '../../../types/protocol';
 
 interface Props {
@@ -16,13 +17,14 @@ interface Props {
 }
 
 export function RecipientSelect({ members, to, onChange, disabled }: Props) {
+  const { t } = useTranslation();
   return (
     <NativeSelect.Root size="xs" width="auto" disabled={disabled}>
-      <NativeSelect.Field aria-label="Send to" data-testid="recipient" value={to ?? ''} onChange={(e) => onChange(e.currentTarget.value || undefined)}>
-        <option value="">To everyone</option>
+      <NativeSelect.Field aria-label={t('share.sendTo')} data-testid="recipient" value={to ?? ''} onChange={(e) => onChange(e.currentTarget.value || undefined)}>
+        <option value="">{t('share.toEveryone')}</option>
         {members.map((m) => (
           <option key={m.id} value={m.id}>
-            To {m.name} only
+            {t('share.toOnly', { name: m.name })}
           </option>
         ))}
       </NativeSelect.Field>

@@ -5,6 +5,7 @@
  */
 import { Box, Stack, VisuallyHidden } from '@chakra-ui/react';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { type Tree, treesFromPicker } from '../../../lib/folder/pack';
 import { toaster } from '../../../components/ui/toaster';
 import { usePreference } from '../../../hooks/use-preference';
@@ -20,6 +21,7 @@ import { PasteConfirm } from './paste-confirm';
 import { RecipientSelect } from './recipient-select';
 
 export function SharePanel() {
+  const { t } = useTranslation();
   const members = useRoomValue('members');
   const selfId = useRoomValue('selfId');
   const others = members.filter((m) => m.id !== selfId);
@@ -35,12 +37,12 @@ export function SharePanel() {
   useAutoCopy(autoCopy);
 
   const report = (p: Promise<unknown>) =>
-    p.catch((err: unknown) => toaster.create({ type: 'error', title: 'Could not share', description: String(err) }));
+    p.catch((err: unknown) => toaster.create({ type: 'error', title: t('share.couldNotShare'), description: String(err) }));
   const sharePasted = (p: Pasted) => void report('text' in p ? shareText(p.text) : shareFiles(p.files));
   const sendFolders = (trees: Promise<Tree[]>) =>
     void report(
       trees.then(shareFolders).then((skipped) => {
-        if (skipped.length > 0) toaster.create({ type: 'warning', title: `Left out ${skipped.length} of what the folder holds`, description: skipped.slice(0, 5).join('\n') });
+        if (skipped.length > 0) toaster.create({ type: 'warning', title: t('share.leftOut', { n: skipped.length }), description: skipped.slice(0, 5).join('\n') });
       }),
     );
   const { dragging } = usePasteAndDrop({
@@ -52,7 +54,7 @@ export function SharePanel() {
     <Stack gap="6">
       <Box as="section" aria-labelledby="share-heading">
         <VisuallyHidden as="h2" id="share-heading">
-          Share something
+          {t('share.heading')}
         </VisuallyHidden>
         <Composer
           onText={(t) => void report(shareText(t))}

@@ -1,6 +1,7 @@
 /** This device's sharing preferences: ask before sharing a paste, copy received text. */
 import { Checkbox, Stack, Text } from '@chakra-ui/react';
 import { type Preference, usePreference } from '../../../hooks/use-preference';
+import { useTranslation } from 'react-i18next';
 
 /** Copying without a click needs the Clipboard API, which plain HTTP does not have. */
 const canCopyUnasked = () => window.isSecureContext && navigator.clipboard !== undefined;
@@ -24,13 +25,14 @@ function PreferenceBox({ name, label, unavailable }: { name: Preference; label: 
 }
 
 export function ShareSettings() {
+  const { t } = useTranslation();
   return (
     <Stack gap="3">
-      <PreferenceBox name="confirmPaste" label="Ask before sharing a paste" />
+      <PreferenceBox name="confirmPaste" label={t('settings.askBeforePaste')} />
       <PreferenceBox
         name="autoCopy"
-        label="Copy received text automatically"
-        unavailable={canCopyUnasked() ? undefined : 'Needs HTTPS: the browser allows it only there.'}
+        label={t('settings.autoCopy')}
+        unavailable={canCopyUnasked() ? undefined : t('settings.autoCopyNeedsHttps')}
       />
     </Stack>
   );

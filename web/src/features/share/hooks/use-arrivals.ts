@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { toaster } from '../../../components/ui/toaster';
 import { useRoom } from '../../../hooks/use-room';
+import { t } from '../../../i18n';
 import { ArrivalBatcher } from '../arrivals';
 
 const TOAST_MS = 5000;
@@ -23,7 +24,7 @@ export function useArrivals(): string {
       const toast = { type: 'info', ...summary, duration: TOAST_MS };
       if (!fresh && shown) toaster.update(shown.toastId, toast);
       else shown = { batchId, toastId: toaster.create(toast) };
-      setAnnouncement(`${summary.title}: ${summary.description}`);
+      setAnnouncement(t('arrivals.live', { title: summary.title, description: summary.description }));
     });
   }, [room]);
   return announcement;

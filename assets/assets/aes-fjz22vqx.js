@@ -1,0 +1,1 @@
+export{t as __TESTS,n as aeskw,r as aeskwp,i as aessiv,a as cbc,o as cfb,s as cmac,c as ctr,l as ecb,u as gcm,d as gcmsiv,f as rngAesCtrDrbg128,p as rngAesCtrDrbg256,m as siv,h as unsafe}from"./aes-glk96oec.js";

@@ -1,0 +1,1 @@
+import"./sha2-80o7w9pf.js";export{t as CryptoEngine}from"./engine-mnw3v9gq.js";
