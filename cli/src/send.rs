@@ -213,7 +213,7 @@ fn wait_for_receiver(
         match to {
             None if room.has_inbox() || room.others().next().is_some() => return Ok(None),
             None => {}
-            Some(name) => match recipient::find(room.others(), name) {
+            Some(name) => match recipient::find(room.named_others().iter(), name) {
                 Lookup::Found(id) => return Ok(Some(id)),
                 Lookup::Ambiguous(n) => return Err(recipient::ambiguous(name, n)),
                 Lookup::Missing => {}
@@ -229,7 +229,7 @@ fn wait_for_receiver(
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return Err(match to {
                 None => Failure::NoReceivers,
-                Some(name) => recipient::missing(name, room.others()),
+                Some(name) => recipient::missing(name, room.named_others().iter()),
             });
         };
         room.poll(left.min(POLL))?;
