@@ -3,17 +3,19 @@
 // leaves; a CLI `receive` that joins afterwards (with an invite link) lists the inbox and
 // fetches what it missed, oldest first and byte-identical, a file of many fetch windows
 // included; its next run does not fetch it again; and what was kept comes back from disk
-// after the server restarts.
+// after the server restarts. And from the web app: a file a browser left in its (format 2)
+// session's inbox reaches a CLI that joins afterwards with the passphrase.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer, tempDir } from '../deploy/lib.mjs';
-import { randomFile, sha256File } from '../e2e/harness.mjs';
-import { cli, cliRun, cliSays, cliShows, MiB, newStore } from './lib.mjs';
+import { browserSuite, doneItem, join, joined, leave, randomFile, sha256File } from '../e2e/harness.mjs';
+import { cli, cliRun, cliSays, cliShows, MiB, newStore, PASS } from './lib.mjs';
 
 const TTL_MS = 600000;
+const suite = browserSuite({ name: 'cli-inbox', server: false });
 
 describe('the inbox and the CLI', () => {
   const session = `cli-inbox-${Date.now().toString(36)}`;
@@ -42,6 +44,27 @@ describe('the inbox and the CLI', () => {
   after(async () => {
     await server?.proc.stop();
     fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('a file the web app left in the inbox reaches a CLI that joins afterwards', { timeout: 300000 }, async () => {
+    const webSession = `${session}-web`;
+    const f = randomFile(work, 'from-the-phone.bin', 2 * MiB + 3);
+    const phone = await suite.device();
+    await phone.page.goto(server.base);
+    await phone.page.getByTestId('keep-items').click();
+    await join(phone.page, { session: webSession, name: 'Phone', passphrase: PASS });
+    await joined(phone.page);
+    await phone.page.getByTestId('file-input').setInputFiles(f.path);
+    const sent = await doneItem(phone.page, '[data-name="from-the-phone.bin"]', 120000);
+    // Every chunk acked by the server and kept: only then may the phone go.
+    await sent.getByTestId('in-inbox').waitFor({ timeout: 60000 });
+    await leave(phone.page);
+
+    const dir = newDir('from-web');
+    const r = await cliRun(['receive', '--once', '--dir', dir], { server: server.base, session: webSession, name: 'laptop' });
+    assert.equal(r.code, 0, r.describe());
+    assert.match(r.err, /saved .*from-the-phone\.bin from Phone/);
+    assert.equal(sha256File(path.join(dir, 'from-the-phone.bin')), f.hash);
   });
 
   test('a receive that joins after the sender left gets what it missed, oldest first', { timeout: 300000 }, async () => {
