@@ -140,6 +140,27 @@ impl Room {
         self.members.iter().filter(move |m| m.id != self.self_id)
     }
 
+    /// The other members online that have a name here, with it: v2's from the server, v3's
+    /// from the signed roster (the server names nobody in v3; a member whose hello has not
+    /// come yet has no name).
+    pub fn named_others(&self) -> Vec<Member> {
+        self.others()
+            .filter_map(|m| {
+                let name = match &self.codec {
+                    Codec::V2 { .. } => m.name.clone(),
+                    Codec::V3(v3) => {
+                        let roster = &v3.member.stored.roster;
+                        roster.name_of(roster.device_of(&m.id)?)?.to_string()
+                    }
+                };
+                Some(Member {
+                    id: m.id.clone(),
+                    name,
+                })
+            })
+            .collect()
+    }
+
     /// Whether the session keeps an inbox (docs/protocol.md, "Inbox").
     pub fn has_inbox(&self) -> bool {
         self.inbox.is_some()

@@ -198,8 +198,10 @@ pub fn check_readable(path: &std::path::Path) -> Result<(), Failure> {
 }
 
 /// Waits for someone to send to: anyone, or with `--to` the one member of that name (whose
-/// `clientId` it returns). A name that several members share fails at once; one that nobody
-/// has fails after `wait`. Either way before anything is sent.
+/// `clientId` it returns). A session with an inbox needs nobody online: the server keeps the
+/// items for whoever joins later (an item for one member is not kept, so `--to` still waits).
+/// A name that several members share fails at once; one that nobody has fails after `wait`.
+/// Either way before anything is sent.
 fn wait_for_receiver(
     room: &mut Room,
     wait: Duration,
@@ -209,9 +211,9 @@ fn wait_for_receiver(
     let mut noted = false;
     loop {
         match to {
-            None if room.others().next().is_some() => return Ok(None),
+            None if room.has_inbox() || room.others().next().is_some() => return Ok(None),
             None => {}
-            Some(name) => match recipient::find(room.others(), name) {
+            Some(name) => match recipient::find(room.named_others().iter(), name) {
                 Lookup::Found(id) => return Ok(Some(id)),
                 Lookup::Ambiguous(n) => return Err(recipient::ambiguous(name, n)),
                 Lookup::Missing => {}
@@ -227,7 +229,7 @@ fn wait_for_receiver(
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return Err(match to {
                 None => Failure::NoReceivers,
-                Some(name) => recipient::missing(name, room.others()),
+                Some(name) => recipient::missing(name, room.named_others().iter()),
             });
         };
         room.poll(left.min(POLL))?;

@@ -2,7 +2,9 @@
 // clipboard), and Chromium running the web app as the third member, all in one session on
 // the real release server. xclip plays the user: it copies onto a display's clipboard and
 // reads what is there. Text and images go each way; neither desktop sends back what the
-// other put on its clipboard; --max-bytes keeps large copies and items out.
+// other put on its clipboard; --max-bytes keeps large copies and items out. Then one way
+// only: a --send-only desktop shares its copies and its clipboard never changes, a
+// --receive-only one takes what is shared and never looks at what is copied there.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -10,7 +12,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { idle, startServer, start, waitFor } from '../deploy/lib.mjs';
 import { browserSuite, doneItem, drawPng } from '../e2e/harness.mjs';
-import { browserIn, cli, cliSays, seesMember } from './lib.mjs';
+import { browserIn, cli, cliRun, cliSays, seesMember } from './lib.mjs';
 
 const suite = browserSuite({ name: 'clip', server: false });
 const INTERVAL = '200';
@@ -30,15 +32,23 @@ async function xvfb() {
 
 /**
  * Copies `data` onto `display`'s clipboard as the user would: xclip owns the selection until
- * something else takes it (clip placing an item), then exits.
+ * something else takes it (clip placing an item), then exits. `served()` counts the requests
+ * for it so far (xclip -verbose announces each): every look of a `clip` at that clipboard,
+ * and every paste.
  */
 function copy(display, data, type = 'UTF8_STRING') {
-  const child = spawn('xclip', ['-quiet', '-selection', 'clipboard', '-t', type, '-i'], {
-    env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'ignore', 'ignore'],
+  const child = spawn('xclip', ['-verbose', '-selection', 'clipboard', '-t', type, '-i'], {
+    env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let said = '';
+  for (const s of [child.stdout, child.stderr]) s.on('data', (d) => { said += d; });
   copiers.add(child);
   child.on('exit', () => copiers.delete(child));
   child.stdin.end(data);
+  return {
+    served: () => Math.max(0, ...[...said.matchAll(/selection request number (\d+)/g)].map((m) => Number(m[1]) - 1)),
+    owns: () => child.exitCode === null && child.signalCode === null,
+  };
 }
 
 /** What `display`'s clipboard holds as `type`, or null when it holds none. */
@@ -139,5 +149,75 @@ describe('clip: two desktops and a browser', () => {
     await cliSays(b, /from Phone: \d+ bytes, above --max-bytes; not put on the clipboard/);
     assert.equal(await pasteText(displays.b), big, 'desk B’s clipboard kept its own copy');
     assert.equal(await web.page.locator('[data-testid=item][data-kind=text]').count(), 3, 'the large copy never left desk B');
+  });
+});
+
+describe('clip one way: --send-only and --receive-only', () => {
+  const session = `clip-one-way-${Date.now().toString(36)}`;
+  let server;
+  let displays;
+  let terminal;
+  let sendOnly;
+  let receiveOnly;
+  /** The user's copy on the send-only desk, which its looks keep asking for. */
+  let sendDeskCopy;
+
+  before(async () => {
+    server = await startServer({ env: { LOG_LEVEL: 'warn' } });
+    suite.own(server.proc);
+    displays = { s: await xvfb(), r: await xvfb() };
+    // A plain `receive` makes the session and shows what goes out; the desks join one after
+    // the other, each let in by the members already there.
+    terminal = cli(['receive', '--create'], { server: server.base, session, name: 'terminal' });
+    await cliSays(terminal, /receiving in session/);
+    const opts = (name, display) => ({ server: server.base, session, name, env: { DISPLAY: display } });
+    sendOnly = cli(['clip', '--send-only', '--interval', INTERVAL], opts('desk-send', displays.s));
+    await cliSays(sendOnly, /clipboard in step with session .* \(send only\)/);
+    receiveOnly = cli(['clip', '--receive-only', '--interval', INTERVAL], opts('desk-receive', displays.r));
+    await cliSays(receiveOnly, /clipboard in step with session .* \(receive only\)/);
+  });
+
+  after(async () => {
+    for (const c of [terminal, sendOnly, receiveOnly]) await c?.stop();
+  });
+
+  test('a send-only desktop shares what is copied there and never changes its clipboard', { timeout: 180000 }, async () => {
+    const mine = 'copied on the send-only desk';
+    sendDeskCopy = copy(displays.s, mine);
+    await waitFor('the receive-only desk’s clipboard to hold it', async () => (await pasteText(displays.r)) === mine, { timeout: 60000 });
+    await waitFor('the terminal to print it', () => terminal.out().includes(`${mine}\n`), { timeout: 60000 });
+    const shared = 'shared from another terminal';
+    const r = await cliRun(['send', '--text', shared], { server: server.base, session, name: 'sender' });
+    assert.equal(r.code, 0, r.describe());
+    await waitFor('the receive-only desk’s clipboard to hold that', async () => (await pasteText(displays.r)) === shared, { timeout: 60000 });
+    // Both desks had the item at once. Two more looks of the send-only desk at its clipboard
+    // (each asks xclip for the copy) show it has gone on past the item, and the copy it asks
+    // for is still the user's: had it placed the item, xclip would have lost the selection.
+    const served = sendDeskCopy.served();
+    await waitFor('the send-only desk to look at its clipboard again', () => {
+      if (!sendDeskCopy.owns()) throw Object.assign(new Error(`the send-only desk’s clipboard was taken:\n${sendOnly.describe()}`), { fatal: true });
+      return sendDeskCopy.served() >= served + 4;
+    }, { timeout: 60000 });
+    assert.equal(await pasteText(displays.s), mine);
+    assert.doesNotMatch(sendOnly.err(), /clipboard: /, sendOnly.describe());
+    assert.equal(count(sendOnly.err(), 'sent Text'), 1, sendOnly.describe());
+  });
+
+  test('a receive-only desktop takes what is shared and never shares what is copied there', { timeout: 180000 }, async () => {
+    const local = 'copied on the receive-only desk';
+    const copied = copy(displays.r, local);
+    await waitFor('the copy on the receive-only desk’s clipboard', async () => (await pasteText(displays.r)) === local, { timeout: 60000 });
+    // A desk that shares would look at it within an --interval or two: give it the time of
+    // five looks of the send-only desk, which runs the same loop on the same machine.
+    const served = sendDeskCopy.served();
+    await waitFor('five looks of the send-only desk', () => sendDeskCopy.served() >= served + 10, { timeout: 60000 });
+    assert.equal(copied.served(), 1, 'only the test’s paste asked for the receive-only desk’s copy: it never looked');
+    const next = 'the send-only desk’s next copy';
+    copy(displays.s, next);
+    await waitFor('the terminal to print it', () => terminal.out().includes(`${next}\n`), { timeout: 60000 });
+    await waitFor('the receive-only desk’s clipboard to hold it', async () => (await pasteText(displays.r)) === next, { timeout: 60000 });
+    assert.ok(!terminal.out().includes(local), `the receive-only desk’s copy never went out:\n${terminal.describe()}`);
+    assert.doesNotMatch(receiveOnly.err(), /sent /, receiveOnly.describe());
+    assert.equal(count(receiveOnly.err(), 'clipboard: text from desk-send'), 2, receiveOnly.describe());
   });
 });

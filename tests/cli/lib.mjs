@@ -22,7 +22,10 @@ process.on('exit', () => {
   for (const d of stores) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** A key store folder of its own (a machine that is a stranger to every session). */
+/**
+ * A key store folder of its own (a machine that is a stranger to every session); the CLI also
+ * keeps its state there (what it has of a session's inbox).
+ */
 export function newStore() {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sharethings-store-'));
   stores.push(d);
@@ -31,14 +34,15 @@ export function newStore() {
 
 /**
  * Starts the CLI with `args`; the passphrase goes in the environment, never argv (`null`:
- * none at all). `store` is its key store folder (XDG_DATA_HOME); by default a new one, so
- * each run is a stranger unless a test gives two runs the same machine.
+ * none at all). `store` is its machine's folder (XDG_DATA_HOME and XDG_STATE_HOME); by default
+ * a new one, so each run is a stranger unless a test gives two runs the same machine.
  * Returns { child, out(), err(), exited (resolves with the exit code), peakRssKiB() }.
  */
-export function cli(args, { server, session, passphrase = PASS, ca, input, env = {}, name = 'cli', store } = {}) {
+export function cli(args, { server, session, passphrase = PASS, ca, input, env = {}, name = 'cli', store = newStore() } = {}) {
   const vars = {
     PATH: process.env.PATH,
-    XDG_DATA_HOME: store ?? newStore(),
+    XDG_DATA_HOME: store,
+    XDG_STATE_HOME: store,
     SHARETHINGS_SERVER: server,
     SHARETHINGS_SESSION: session,
     SHARETHINGS_NAME: name,
@@ -89,13 +93,23 @@ export async function cliRun(args, opts) {
   return { code, out: c.out(), err: c.err(), describe: c.describe };
 }
 
-/** Waits until the CLI's stderr matches `re` (it prints a note per step). */
+/** Waits until the CLI's stderr matches `re` (it prints a note per step); says what it said if not. */
 export function cliSays(c, re, timeout = 60000) {
-  return waitFor(`sharethings-cli to say ${re}`, () => {
-    if (re.test(c.err())) return true;
-    if (c.child.exitCode !== null) throw Object.assign(new Error(`exited early:\n${c.describe()}`), { fatal: true });
-    return false;
-  }, { timeout });
+  return cliShows(c, `sharethings-cli to say ${re}`, () => re.test(c.err()), timeout);
+}
+
+/** Waits until `check()` holds while the CLI `c` runs; says what it said if not. */
+export async function cliShows(c, what, check, timeout = 60000) {
+  try {
+    return await waitFor(what, () => {
+      if (check()) return true;
+      if (c.child.exitCode !== null) throw Object.assign(new Error(`exited early:\n${c.describe()}`), { fatal: true });
+      return false;
+    }, { timeout });
+  } catch (e) {
+    if (e.fatal) throw e;
+    throw new Error(`${e.message}\n${c.describe()}`);
+  }
 }
 
 /**

@@ -3,12 +3,11 @@
 // byte-identical, saved into a folder and as a ZIP (read by Python's zipfile, with names,
 // sizes and times); an item addressed to one member reaches that member and no one else.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { browserSuite, doneItem, join, joined, members, sha256, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, join, joined, localParts, members, pickedTree, readZip, sha256, waitFor } from './harness.mjs';
 
 const PASS = 'copper-fjord-maple-nine-quartz-dune';
 const suite = browserSuite({ name: 'folders' });
@@ -41,41 +40,6 @@ async function device() {
   await d.page.goto(suite.server.base);
   return d;
 }
-
-/** Every file under OPFS's `picked/<name>`, with its size and SHA-256, read back in the page. */
-function pickedTree(page, name) {
-  return page.evaluate(async (name) => {
-    const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
-    const out = {};
-    const walk = async (dir, prefix) => {
-      for await (const [entry, handle] of dir.entries()) {
-        if (handle.kind === 'directory') await walk(handle, `${prefix}${entry}/`);
-        else {
-          const file = await handle.getFile();
-          out[prefix + entry] = { size: file.size, hash: hex(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())) };
-        }
-      }
-    };
-    const root = await navigator.storage.getDirectory();
-    await walk(await (await root.getDirectoryHandle('picked')).getDirectoryHandle(name), '');
-    return out;
-  }, name);
-}
-
-/** What Python's zipfile reads in a ZIP: name → [size, sha256, date_time]. */
-function readZip(path) {
-  const script = `
-import hashlib, json, sys, zipfile
-z = zipfile.ZipFile(sys.argv[1])
-assert z.testzip() is None
-print(json.dumps({i.filename: [i.file_size, hashlib.sha256(z.read(i)).hexdigest(), list(i.date_time)] for i in z.infolist()}))`;
-  return JSON.parse(execFileSync('python3', ['-c', script, path], { maxBuffer: 64 * 1024 * 1024 }).toString());
-}
-
-const localParts = (ms) => {
-  const d = new Date(ms);
-  return [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
-};
 
 describe('folders and items for one member', () => {
   const session = `folders-${Date.now().toString(36)}`;

@@ -1,6 +1,6 @@
 // Test harness: starts the real release server on a free port and opens Chromium contexts,
 // each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -378,6 +378,42 @@ export function opfsFiles(page) {
     return out;
   });
 }
+
+/** Every file under OPFS's `picked/<name>`, with its size and SHA-256, read back in the page. */
+export function pickedTree(page, name) {
+  return page.evaluate(async (name) => {
+    const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const out = {};
+    const walk = async (dir, prefix) => {
+      for await (const [entry, handle] of dir.entries()) {
+        if (handle.kind === 'directory') await walk(handle, `${prefix}${entry}/`);
+        else {
+          const file = await handle.getFile();
+          out[prefix + entry] = { size: file.size, hash: hex(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())) };
+        }
+      }
+    };
+    const root = await navigator.storage.getDirectory();
+    await walk(await (await root.getDirectoryHandle('picked')).getDirectoryHandle(name), '');
+    return out;
+  }, name);
+}
+
+/** What Python's zipfile reads in a ZIP: name → [size, sha256, date_time]. */
+export function readZip(path) {
+  const script = `
+import hashlib, json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+print(json.dumps({i.filename: [i.file_size, hashlib.sha256(z.read(i)).hexdigest(), list(i.date_time)] for i in z.infolist()}))`;
+  return JSON.parse(execFileSync('python3', ['-c', script, path], { maxBuffer: 64 * 1024 * 1024 }).toString());
+}
+
+/** A time as a ZIP keeps it: the local date and time, to the second. */
+export const localParts = (ms) => {
+  const d = new Date(ms);
+  return [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+};
 
 /** SHA-256 of a file, streamed (for files too large to read at once). */
 export async function sha256Stream(path) {

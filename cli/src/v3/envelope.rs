@@ -236,7 +236,7 @@ struct RosterMessage {
 pub fn parse(json: Value) -> Option<Message> {
     let has_item = json["contentId"].as_str().is_some_and(valid_content_id);
     Some(match json["kind"].as_str()? {
-        "text" | "image" | "file" => Message::Item(serde_json::from_value(json).ok()?),
+        "text" | "image" | "file" | "folder" => Message::Item(serde_json::from_value(json).ok()?),
         "hello" => {
             let h: Hello = serde_json::from_value(json).ok()?;
             Message::Hello {

@@ -167,8 +167,12 @@ impl Member {
                 return Received::Settled { note: None };
             }
             Message::Admitted(record) => {
-                if record.by != opened.by_id || !roster.add_record(&record, &epoch) {
+                if record.by != opened.by_id || !record.verify(&epoch) {
                     return Received::Dropped("an admission record not signed by its sender");
+                }
+                // Known already: the device it admitted had it in its bundle, others in a roster.
+                if !roster.add_record(&record, &epoch) {
+                    return Received::Settled { note: None };
                 }
                 let by = roster.display_name(&record.by);
                 return Received::Settled {

@@ -7,6 +7,16 @@ fn keys() -> RoomKeys {
 }
 
 #[test]
+fn a_folder_is_an_item() {
+    let meta = json!({"kind": "folder", "name": "trip", "mime": "inode/directory", "size": 1234,
+        "createdAt": 1, "files": 6});
+    let Some(Message::Item(meta)) = parse(meta) else {
+        panic!("a folder is an item")
+    };
+    assert_eq!((meta.kind.as_str(), meta.files), ("folder", Some(6)));
+}
+
+#[test]
 fn opens_the_vectors_items_chunks_and_every_control() {
     let v = all();
     let keys = keys();
