@@ -98,6 +98,13 @@ describe('RoomCodec', () => {
     expect(await drop(b.codec.openContent('x', undefined, item.data))).toBe('shape');
   });
 
+  it('opens every kind of item, a folder too, without a sender name of its own', async () => {
+    const { a, b } = await room();
+    const folder = { kind: 'folder', name: 'trip', mime: 'inode/directory', size: 4096, files: 1003, createdAt: 1 };
+    const sealed = await a.codec.sealContent(folder, id(30), 1);
+    expect(await b.codec.openContent('conn-a', sealed.content, sealed.data)).toMatchObject({ kind: 'item', meta: folder, device: a.key.id });
+  });
+
   it('opens a chunk only from the item’s sender, at its place', async () => {
     const { a, b, c } = await room();
     const chunk = await a.codec.sealChunk(id(6), 1, 3, utf8Bytes('body'));
