@@ -25,7 +25,7 @@ import { EarlyChunks, MAX_EARLY_ITEMS } from './early-chunks';
 import { noSpace, reasonFor, senderEnding } from './endings';
 import { type Incoming, newIncoming, receivedItem } from './incoming';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
-import type { ItemBoard } from './items';
+import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
 import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
@@ -115,9 +115,10 @@ export class Receiver {
 
   /**
    * Sealed metadata of an item from `from`, announcing `totalChunks` chunks; `inbox` when the
-   * session's inbox gave it to us (its chunks then come from there, when asked for).
+   * session's inbox gave it to us (its chunks then come from there, when asked for); `marks`
+   * go on its entry when it is first shown (that it is in the inbox, who fetched it).
    */
-  async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false) {
+  async item(from: string, id: string, totalChunks: number, meta: ItemMeta, inbox = false, marks: Partial<Item> = {}) {
     // Awaited before anything is looked at: an earlier page's record of this item (`adopt`,
     // which awaits the same) may be taken up meanwhile, and the checks below must see it, or
     // the item waits to be asked for instead of going on where it stopped.
@@ -144,24 +145,24 @@ export class Receiver {
     // Refused before anything is allocated: the count must be what the sealed size implies.
     if (meta.size > MAX_ITEM_BYTES || totalChunks !== this.ctx.sealing.chunkCount(meta.size)) {
       this.dropped.add(id);
-      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), ...marks, state: 'failed', error: 'refused: its chunk count does not match its sealed size' });
       return;
     }
     const cancelled = this.earlyCancels.get(id);
     if (cancelled) {
       this.earlyCancels.delete(id);
       this.dropped.add(id);
-      this.ctx.board.add({ ...receivedItem(id, from, meta), ...senderEnding(cancelled.reason, meta.senderName) });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), ...marks, ...senderEnding(cancelled.reason, meta.senderName) });
       return;
     }
     const inMemory = meta.size > this.ctx.memoryBudget() && storage === 'memory';
     if (inMemory || (meta.offered && meta.size > this.ctx.autoFetchBytes())) {
       this.offers.set(id, { from, meta, inbox });
-      this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'offered', note: inMemory ? this.memoryNote() : undefined });
+      this.ctx.board.add({ ...receivedItem(id, from, meta), ...marks, state: 'offered', note: inMemory ? this.memoryNote() : undefined });
       this.ctx.notify({ kind: 'offered', name: meta.name, from: meta.senderName });
       return;
     }
-    this.ctx.board.add({ ...receivedItem(id, from, meta), state: 'receiving' });
+    this.ctx.board.add({ ...receivedItem(id, from, meta), ...marks, state: 'receiving' });
     await this.start(id, from, meta, meta.offered === true, inbox);
   }
 

@@ -423,8 +423,10 @@ export class RoomClient {
       return;
     }
     if (opened.kind === 'item') {
-      const arriving = this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta);
-      if (e.inbox === true) this.board.patch(e.content.contentId, { inInbox: true });
+      const marks = e.inbox === true ? { inInbox: true } : {};
+      const arriving = this.receiver.item(from, e.content.contentId, e.content.totalChunks, opened.meta, false, marks);
+      // Already shown (taken up from an earlier page, or offered): marked now.
+      if (e.inbox === true) this.board.patch(e.content.contentId, marks);
       return arriving;
     }
     const msg = opened.msg;
@@ -469,8 +471,9 @@ export class RoomClient {
     const opened = await this.format.open(e);
     if (this.closed || !opened || opened.kind !== 'item') return;
     const id = e.content.contentId;
-    const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true);
-    this.board.patch(id, { inInbox: true, fetchedBy: fetchedByOf(e.fetchedBy) });
+    const marks = { inInbox: true, fetchedBy: fetchedByOf(e.fetchedBy) };
+    const arriving = this.receiver.item(e.from ?? '', id, e.content.totalChunks, { ...opened.meta, offered: true }, true, marks);
+    this.board.patch(id, marks);
     await arriving;
   }
 
