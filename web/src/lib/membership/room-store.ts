@@ -9,6 +9,7 @@
 import type { StoredDeviceKey } from '../crypto/v3/device-key';
 import type { Bytes } from '../crypto/v3/lv';
 import type { StoredWindow } from './replay-windows';
+import type { ContentEnvelopeV3 } from './room-codec';
 import type { StoredRoster } from './roster';
 
 export const MAX_ROOMS = 64;
@@ -17,6 +18,12 @@ const STORE = 'rooms';
 
 export interface RoomPolicy {
   anyoneMayClear: boolean;
+  /**
+   * The creator's newest `policy` as it came (its `content` envelope and sealed `data`, base64):
+   * forwarded unchanged to newcomers, who check the creator's signature themselves. Its `seq`
+   * orders policies, so an older one replayed never undoes a newer one.
+   */
+  signed?: { content: ContentEnvelopeV3; data: string };
 }
 
 export interface StoredRoom {
