@@ -142,12 +142,13 @@ export async function cuttableProxy(port) {
 
 /**
  * A browser of `suite` (tests/e2e/harness.mjs's browserSuite, which closes it) joined to
- * `session` at `base`; `insecureCert` accepts the throwaway CA.
+ * `session` at `base`; `insecureCert` accepts the throwaway CA; `legacy` makes a session it
+ * creates a format 2 one (else format 3, the web app's default).
  */
-export async function browserIn(suite, base, session, name, { insecureCert = false } = {}) {
+export async function browserIn(suite, base, session, name, { insecureCert = false, legacy = false } = {}) {
   const d = await suite.device({ args: insecureCert ? ['--ignore-certificate-errors'] : [] });
   await d.page.goto(base);
-  await join(d.page, { session, name, passphrase: PASS });
+  await join(d.page, { session, name, passphrase: PASS, legacy });
   await joined(d.page);
   return d;
 }

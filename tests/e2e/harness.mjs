@@ -256,11 +256,16 @@ export async function pasteOnBody(page, { text, files = [] }) {
   }, { text, files: files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') })) });
 }
 
-/** Fills the home form and joins; resolves when the session page shows. */
-export async function join(page, { session, name, passphrase }) {
+/**
+ * Fills the home form and joins. A new session is format 3 unless `legacy` ticks the form's
+ * legacy choice (format 2, for a test about format 2 itself). In format 3 a device that types
+ * the passphrase is admitted by a member online: with none, it waits.
+ */
+export async function join(page, { session, name, passphrase, legacy = false }) {
   await page.locator('input[name=session]').fill(session);
   await page.locator('input[name=name]').fill(name);
   await page.locator('input[name=passphrase]').fill(passphrase);
+  if (legacy) await page.getByTestId('legacy-format').click();
   await page.getByRole('button', { name: 'Join session' }).click();
 }
 

@@ -1,6 +1,7 @@
 // An invite link gets its device in while strangers guess at the session's name
-// (docs/security.md, "What knowing a session's name allows"): the dialog's link carries a
-// member's invite, and a join through it skips the session's limit on failed joins. The
+// (docs/security.md, "What knowing a session's name allows"): in a legacy (format 2) session,
+// whose strangers guess with fingerprints, the dialog's link carries a member's invite, and a
+// join through it skips the session's limit on failed joins. The
 // server runs with a session limit of 2 so that strangers on this machine's address (the
 // browsers' too) reach it with two guesses.
 import assert from 'node:assert/strict';
@@ -48,7 +49,7 @@ describe('invite links and strangers', () => {
     const session = `invite-${Date.now().toString(36)}`;
     const host = await device();
     await host.page.goto(suite.server.base);
-    await join(host.page, { session, name: 'Host', passphrase: PASS });
+    await join(host.page, { session, name: 'Host', passphrase: PASS, legacy: true });
     await joined(host.page);
 
     const codes = await guessFrom(host.page, session, ['wrong-1', 'wrong-2', 'wrong-3']);

@@ -254,6 +254,9 @@ describe('the share sheet and arrival alerts', () => {
     assert.equal(await phone.page.getByTestId('pending-share-notice').count(), 0);
     await join(phone.page, { session, name: 'Phone', passphrase: PASS });
     await joined(phone.page);
+    // The laptop says so for a while ("Phone was admitted", with the safety code): the next
+    // test clicks where that notice stands.
+    await waitFor(async () => (await laptop.page.getByText('Phone was admitted').count()) === 0, { timeout: 60_000, what: 'the admission notices gone' });
   });
 
   test('a hidden page raises a notification naming sender and kind, never content; it can be switched off', async () => {

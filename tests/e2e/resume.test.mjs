@@ -36,9 +36,13 @@ async function reached(page, name, pct) {
   });
 }
 
+/**
+ * Joins `session`, a legacy (format 2) one: a format 3 receiver does not yet take an item up
+ * again after a reload (docs/web.md, "Not yet in format 3"), which is what this file is about.
+ */
 async function enter(page, session, name) {
   await page.goto(suite.server.base);
-  await join(page, { session, name, passphrase: PASS });
+  await join(page, { session, name, passphrase: PASS, legacy: true });
   await joined(page);
 }
 

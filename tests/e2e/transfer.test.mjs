@@ -38,8 +38,13 @@ async function device(base = suite.server.base) {
   return d;
 }
 
+/**
+ * Joins `session`, a legacy (format 2) one: what this file measures (a receiver's memory while
+ * a 2 GiB file arrives, a sender's reason when its file cannot be read, tabs of one browser
+ * each a member of its own) is format 2's; format 3 does not meet all of it yet.
+ */
 async function joinAs(d, session, name) {
-  await join(d.page, { session, name, passphrase: PASS });
+  await join(d.page, { session, name, passphrase: PASS, legacy: true });
   await joined(d.page);
 }
 

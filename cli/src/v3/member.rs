@@ -187,7 +187,11 @@ impl Member {
                 if !self.is_creator(&opened.by) {
                     return Received::Dropped("a clear policy not from the creator");
                 }
-                self.stored.anyone_may_clear = anyone_may_clear;
+                // Members forward the creator's newest policy to newcomers: an older one changes nothing.
+                if opened.seq > self.stored.policy_seq {
+                    self.stored.anyone_may_clear = anyone_may_clear;
+                    self.stored.policy_seq = opened.seq;
+                }
                 return Received::Settled { note: None };
             }
             Message::Clear => {

@@ -41,6 +41,8 @@ struct File {
     #[serde(default)]
     anyone_may_clear: bool,
     #[serde(default)]
+    policy_seq: u64,
+    #[serde(default)]
     failures: Vec<u64>,
 }
 
@@ -55,6 +57,8 @@ pub struct Membership {
     pub roster: Roster,
     pub replay: ReplayWindows,
     pub anyone_may_clear: bool,
+    /// The creator's `seq` of the policy held: an older one, replayed or forwarded late, is ignored.
+    pub policy_seq: u64,
     /// Failed admission runs (ms since the Unix epoch), for throttling.
     pub failures: Vec<u64>,
     /// Held from `claim` until this run ends.
@@ -104,6 +108,7 @@ impl Membership {
             roster: Roster::default(),
             replay: ReplayWindows::default(),
             anyone_may_clear: false,
+            policy_seq: 0,
             failures: Vec::new(),
             lock: None,
         }
@@ -140,6 +145,7 @@ impl Membership {
             roster: f.roster,
             replay: f.replay,
             anyone_may_clear: f.anyone_may_clear,
+            policy_seq: f.policy_seq,
             failures: f.failures,
             lock: None,
         }))
@@ -197,6 +203,7 @@ impl Membership {
             roster: self.roster.clone(),
             replay: self.replay.clone(),
             anyone_may_clear: self.anyone_may_clear,
+            policy_seq: self.policy_seq,
             failures: self.failures.clone(),
         };
         let tmp = self.path.with_extension("tmp");

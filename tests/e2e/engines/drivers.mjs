@@ -364,11 +364,15 @@ export function openEngine(engine, { viewport = DESKTOP, insecure = false, serve
   }
 }
 
-/** Opens the app at `base` and joins; a typed name that creates a session is confirmed (see `joined` in the harness). */
-export async function enterSession(d, base, { session, name, passphrase, keep = false }) {
+/**
+ * Opens the app at `base` and joins; a typed name that creates a session is confirmed (see
+ * `joined` in the harness). `legacy` makes a session it creates a format 2 one.
+ */
+export async function enterSession(d, base, { session, name, passphrase, keep = false, legacy = false }) {
   await d.goto(base);
   await d.until(() => Boolean(document.querySelector('input[name=session]')), [], { what: 'home page' });
   if (keep) await d.nativeClick('[data-testid=keep-items]');
+  if (legacy) await d.nativeClick('[data-testid=legacy-format]');
   await d.fill('input[name=session]', session);
   await d.fill('input[name=name]', name);
   await d.fill('input[name=passphrase]', passphrase);

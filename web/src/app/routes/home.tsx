@@ -9,9 +9,9 @@ import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { HistoryDialog } from '../../features/history/components/history-dialog';
 import { KeepItemsSwitch } from '../../features/inbox/components/keep-items-switch';
-import { AdmitByMembersSwitch } from '../../features/session/components/admit-by-members-switch';
 import { JoinForm } from '../../features/session/components/join-form';
 import { LanguageSelect } from '../../features/language/language-select';
+import { LegacyFormatSwitch } from '../../features/session/components/legacy-format-switch';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
 import { TrustDialog } from '../../features/trust/trust-dialog';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
@@ -57,7 +57,7 @@ export function HomePage({
   const { t } = useTranslation();
   useDocumentTitle(invite ? t('home.invitationTitle', { session: invite.sessionId, app: APP_TITLE }) : APP_TITLE);
   const [keepItems, setKeepItems] = useState(false);
-  const [format3, setFormat3] = useState(false);
+  const [legacy, setLegacy] = useState(false);
   return (
     <Flex direction="column" minH="100dvh">
       {usingFallbackCrypto() && <InsecureBanner />}
@@ -113,11 +113,11 @@ export function HomePage({
               invite={invite}
               onJoined={onJoined}
               keepItems={keepItems}
-              format3={format3}
+              format3={!legacy}
               createOptions={
                 <>
                   <KeepItemsSwitch checked={keepItems} onChange={setKeepItems} />
-                  <AdmitByMembersSwitch checked={format3} onChange={setFormat3} />
+                  <LegacyFormatSwitch checked={legacy} onChange={setLegacy} />
                 </>
               }
             />

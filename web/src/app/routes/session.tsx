@@ -23,6 +23,7 @@ import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { LeaveButton } from '../../features/session/components/leave-button';
 import { useTransferGuards } from '../../hooks/use-transfer-guards';
 import { MemberList } from '../../features/session/components/member-list';
+import { ClearPolicySwitch } from '../../features/session/components/clear-policy-switch';
 import { AutoFetchSetting } from '../../features/session/components/auto-fetch-setting';
 import { RecentSetting } from '../../features/session/components/recent-setting';
 import { AlertSettings } from '../../features/notify/components/alert-settings';
@@ -163,6 +164,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
                 {t('session.safetyCode')} <Text as="span" fontFamily="mono" data-testid="safety-code">{safetyCode}</Text>
               </Text>
             )}
+            {format === 3 && <ClearPolicySwitch />}
             {format === 2 && (
               <Text fontSize="xs" color="fg.muted" mt="3" data-testid="legacy-session">
                 {t('session.legacy')}

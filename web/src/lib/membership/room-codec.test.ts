@@ -98,6 +98,13 @@ describe('RoomCodec', () => {
     expect(await drop(b.codec.openContent('x', undefined, item.data))).toBe('shape');
   });
 
+  it('opens every kind of item, a folder too, without a sender name of its own', async () => {
+    const { a, b } = await room();
+    const folder = { kind: 'folder', name: 'trip', mime: 'inode/directory', size: 4096, files: 1003, createdAt: 1 };
+    const sealed = await a.codec.sealContent(folder, id(30), 1);
+    expect(await b.codec.openContent('conn-a', sealed.content, sealed.data)).toMatchObject({ kind: 'item', meta: folder, device: a.key.id });
+  });
+
   it('opens a chunk only from the item’s sender, at its place', async () => {
     const { a, b, c } = await room();
     const chunk = await a.codec.sealChunk(id(6), 1, 3, utf8Bytes('body'));
@@ -130,6 +137,50 @@ describe('RoomCodec', () => {
     expect(await drop(b.codec.openContent('conn-a', policy.content, policy.data))).toBe('opened');
     expect(b.codec.policy.anyoneMayClear).toBe(true);
     expect(await fromC()).toBe('opened');
+  });
+
+  it('keeps the creator’s signed policy, which another member forwards unchanged to a newcomer', async () => {
+    const { secret, a, b, c } = await room();
+    await expect(b.codec.sealPolicy(true)).rejects.toThrow();
+    const allow = await a.codec.sealPolicy(true);
+    expect(a.codec.mayClear(c.key.id)).toBe(true);
+    await b.codec.openContent('conn-a', allow.content, allow.data);
+    // B holds what the creator signed; a device that comes while the creator is away gets it from B.
+    const forwarded = b.codec.signedPolicy();
+    expect(forwarded).toBeDefined();
+    const newcomer = await device(secret);
+    expect(newcomer.codec.mayClear(c.key.id)).toBe(false);
+    expect(await newcomer.codec.openContent('conn-b', forwarded!.content, forwarded!.data)).toMatchObject({ effect: { kind: 'policy', policy: { anyoneMayClear: true } } });
+    expect(newcomer.codec.mayClear(c.key.id)).toBe(true);
+    // What B forwards is the creator's own blob: altered, it no longer checks out.
+    const altered = await device(secret);
+    expect(await drop(altered.codec.openContent('conn-b', { ...forwarded!.content, seq: forwarded!.content.seq + 1 }, forwarded!.data))).toBe('signature');
+  });
+
+  it('never lets an older policy undo a newer one, whatever order they come in', async () => {
+    const { secret, a, c } = await room();
+    const allow = await a.codec.sealPolicy(true);
+    const deny = await a.codec.sealPolicy(false);
+    expect(a.codec.signedPolicy()!.content.seq).toBe(deny.content.seq);
+    const newcomer = await device(secret);
+    await newcomer.codec.openContent('conn-a', deny.content, deny.data);
+    // The older "anyone may clear", replayed or forwarded late, is authentic but stale.
+    expect(await newcomer.codec.openContent('conn-x', allow.content, allow.data)).toMatchObject({ effect: { kind: 'none' } });
+    expect(newcomer.codec.policy.anyoneMayClear).toBe(false);
+    const clear = await c.codec.sealContent({ kind: 'clear', at: Date.now() }, id(20), 0);
+    expect(await drop(newcomer.codec.openContent('conn-c', clear.content, clear.data))).toBe('not-allowed');
+  });
+
+  it('keeps the policy through a reload: the stored one still refuses and forwards', async () => {
+    const { secret, a, b, c } = await room();
+    const allow = await a.codec.sealPolicy(true);
+    await b.codec.openContent('conn-a', allow.content, allow.data);
+    const stored = structuredClone(b.deps.policy);
+    const reloaded = await device(secret, b.key, ReplayWindows.from(structuredClone(b.deps.replay.toStored())));
+    reloaded.deps.policy.anyoneMayClear = stored.anyoneMayClear;
+    reloaded.deps.policy.signed = stored.signed;
+    expect(reloaded.codec.mayClear(c.key.id)).toBe(true);
+    expect(reloaded.codec.signedPolicy()!.content).toEqual(allow.content);
   });
 
   it('takes an admission record only from the member it names as admitter', async () => {

@@ -15,6 +15,7 @@ import { fromBase64Url, type Bytes } from '../crypto/v3/lv';
 import { padJson, unpadJson } from '../crypto/v3/padding';
 import { type BlobKeys, BlobRejected, chunkAad, metaAad, openBlob, sealBlob } from '../crypto/v3/sealing';
 import type { ControlMessage } from '../../types/protocol';
+import { newContentId } from '../room/ids';
 import { type Classified, classifyV3, type ItemMetaV3, type RoomControl } from './room-messages';
 import type { ReplayWindows } from './replay-windows';
 import type { RoomPolicy } from './room-store';
@@ -162,7 +163,7 @@ export class RoomCodec {
       this.authorize(classified.msg, by);
       return { kind: 'control', msg: classified.msg, device: by, name };
     }
-    const effect = await this.apply(classified.msg, by, from);
+    const effect = await this.apply(classified.msg, by, from, { content: env as ContentEnvelopeV3, data });
     return { kind: 'room', msg: classified.msg, effect, device: by, name: this.d.roster.nameOf(by) };
   }
 
@@ -199,7 +200,7 @@ export class RoomCodec {
     if (msg.kind === 'clear' && !this.mayClear(by)) throw new Dropped('not-allowed');
   }
 
-  private async apply(msg: RoomControl, by: string, from: string | undefined): Promise<RoomEffect> {
+  private async apply(msg: RoomControl, by: string, from: string | undefined, blob: { content: ContentEnvelopeV3; data: Uint8Array }): Promise<RoomEffect> {
     const { verifier, epoch } = this.d.keys;
     switch (msg.kind) {
       case 'hello': {
@@ -236,10 +237,34 @@ export class RoomCodec {
         return { kind: 'admission-failed' };
       case 'policy':
         if (!this.d.roster.isCreator(by)) throw new Dropped('not-allowed');
-        this.d.policy.anyoneMayClear = msg.anyoneMayClear;
-        this.d.changed();
+        // A forwarded or replayed policy older than the one held changes nothing.
+        if (blob.content.seq <= (this.d.policy.signed?.content.seq ?? 0)) return { kind: 'none' };
+        this.keepPolicy(msg.anyoneMayClear, blob.content, blob.data);
         return { kind: 'policy', policy: { ...this.d.policy } };
     }
+  }
+
+  /**
+   * The creator only: seals a new policy (docs/protocol.md, "Control messages (v3)"), keeps it
+   * as this device's own, and returns it to send to everyone.
+   */
+  async sealPolicy(anyoneMayClear: boolean): Promise<{ content: ContentEnvelopeV3; data: Bytes }> {
+    if (!this.d.roster.isCreator(this.d.device.id)) throw new Error('only the creator sets the room’s policy');
+    const sealed = await this.sealContent({ kind: 'policy', anyoneMayClear }, newContentId(), 0);
+    this.keepPolicy(anyoneMayClear, sealed.content, sealed.data);
+    return sealed;
+  }
+
+  /** The creator's newest policy as it was sealed, for a newcomer; none while the creator never set one. */
+  signedPolicy(): { content: ContentEnvelopeV3; data: Bytes } | undefined {
+    const signed = this.d.policy.signed;
+    return signed ? { content: { ...signed.content }, data: fromBase64(signed.data) } : undefined;
+  }
+
+  private keepPolicy(anyoneMayClear: boolean, content: ContentEnvelopeV3, data: Uint8Array) {
+    this.d.policy.anyoneMayClear = anyoneMayClear;
+    this.d.policy.signed = { content: { ...content }, data: toBase64(new Uint8Array(data)) };
+    this.d.changed();
   }
 
   /** Adds cards and records that arrived in an admission bundle (each checked on its signature). */

@@ -48,7 +48,8 @@ export function classifyV3(value: unknown): Classified | undefined {
       return typeof v.anyoneMayClear === 'boolean' ? { kind: 'room', msg: { kind: 'policy', anyoneMayClear: v.anyoneMayClear } } : undefined;
     case 'text':
     case 'image':
-    case 'file': {
+    case 'file':
+    case 'folder': {
       // Format v2's item check, with the sender's name that v3 leaves out put in for it.
       const opened = classify({ ...v, senderName: '' });
       if (opened?.kind !== 'item') return undefined;

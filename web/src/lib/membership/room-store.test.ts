@@ -49,25 +49,34 @@ describe('RoomStore', () => {
 describe('SeqCounter', () => {
   it('never gives a counter twice, also after a reload that lost unsaved progress', async () => {
     let stored = 0;
-    const saves: number[] = [];
-    const save = async (r: number) => {
-      saves.push(r);
-      stored = r;
-    };
-    const first = new SeqCounter(save, stored);
+    const reserve = async () => (stored += SEQ_BLOCK);
+    const first = new SeqCounter(reserve);
     const got = await Promise.all(Array.from({ length: SEQ_BLOCK + 2 }, () => first.next()));
     expect(got).toEqual(Array.from({ length: SEQ_BLOCK + 2 }, (_, i) => i + 1));
-    expect(saves).toEqual([SEQ_BLOCK, 2 * SEQ_BLOCK]);
+    expect(stored).toBe(2 * SEQ_BLOCK);
     // A reload: the page starts from what storage says, past everything it may have used.
-    const second = new SeqCounter(save, stored);
+    const second = new SeqCounter(reserve);
     expect(await second.next()).toBe(2 * SEQ_BLOCK + 1);
+  });
+
+  it('gives two tabs of one browser disjoint counters, through the store', async () => {
+    const store = await RoomStore.open(new IDBFactory());
+    await store.put(await room('quiet-harbor', 1));
+    const [tabA, tabB] = [new SeqCounter(() => store.reserveSeq('quiet-harbor')), new SeqCounter(() => store.reserveSeq('quiet-harbor'))];
+    const got = await Promise.all(Array.from({ length: 3 * SEQ_BLOCK }, (_, i) => (i % 2 ? tabA : tabB).next()));
+    expect(new Set(got).size).toBe(got.length);
+    // A page that saves the room with the reservation it knew never takes back a newer one.
+    await store.put({ ...(await room('quiet-harbor', 2)), seqReserved: SEQ_BLOCK });
+    expect((await store.get('quiet-harbor'))?.seqReserved).toBe(4 * SEQ_BLOCK);
+    await expect(store.reserveSeq('gone')).rejects.toThrow();
   });
 
   it('gives nothing when storage refuses the reservation, and recovers after', async () => {
     let fail = true;
     const counter = new SeqCounter(async () => {
       if (fail) throw new Error('quota');
-    }, 0);
+      return SEQ_BLOCK;
+    });
     await expect(counter.next()).rejects.toThrow('quota');
     fail = false;
     expect(await counter.next()).toBe(1);

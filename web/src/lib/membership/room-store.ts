@@ -9,6 +9,7 @@
 import type { StoredDeviceKey } from '../crypto/v3/device-key';
 import type { Bytes } from '../crypto/v3/lv';
 import type { StoredWindow } from './replay-windows';
+import type { ContentEnvelopeV3 } from './room-codec';
 import type { StoredRoster } from './roster';
 
 export const MAX_ROOMS = 64;
@@ -17,6 +18,12 @@ const STORE = 'rooms';
 
 export interface RoomPolicy {
   anyoneMayClear: boolean;
+  /**
+   * The creator's newest `policy` as it came (its `content` envelope and sealed `data`, base64):
+   * forwarded unchanged to newcomers, who check the creator's signature themselves. Its `seq`
+   * orders policies, so an older one replayed never undoes a newer one.
+   */
+  signed?: { content: ContentEnvelopeV3; data: string };
 }
 
 export interface StoredRoom {
@@ -64,15 +71,36 @@ export class RoomStore {
     return (await request(tx.objectStore(STORE).get(sessionId))) as StoredRoom | undefined;
   }
 
-  /** Saves a room; past the bound, drops the rooms used longest ago (never this one). */
+  /**
+   * Saves a room; past the bound, drops the rooms used longest ago (never this one). The `seq`
+   * reservation kept is the higher of the stored one and this one: another tab of this browser
+   * in the same session may have reserved counters since this page last saved.
+   */
   async put(room: StoredRoom): Promise<void> {
     const tx = this.db.transaction(STORE, 'readwrite');
     const store = tx.objectStore(STORE);
-    store.put(room);
+    const kept = (await request(store.get(room.sessionId))) as StoredRoom | undefined;
+    store.put(kept && kept.seqReserved > room.seqReserved ? { ...room, seqReserved: kept.seqReserved } : room);
     const all = (await request(store.getAll())) as StoredRoom[];
     const others = all.filter((r) => r.sessionId !== room.sessionId).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const old of others.slice(0, Math.max(0, others.length + 1 - this.maxRooms))) store.delete(old.sessionId);
     await done(tx);
+  }
+
+  /**
+   * Reserves the next `SEQ_BLOCK` counters of `sessionId` for the caller, in one transaction, so
+   * two tabs of this browser in the same session never get the same block; returns the block's
+   * last counter. Throws when the room is no longer kept.
+   */
+  async reserveSeq(sessionId: string): Promise<number> {
+    const tx = this.db.transaction(STORE, 'readwrite');
+    const store = tx.objectStore(STORE);
+    const room = (await request(store.get(sessionId))) as StoredRoom | undefined;
+    if (!room) throw new Error('this browser no longer keeps the session');
+    room.seqReserved += SEQ_BLOCK;
+    store.put(room);
+    await done(tx);
+    return room.seqReserved;
   }
 
   async delete(sessionId: string): Promise<void> {
@@ -96,28 +124,23 @@ export class RoomStore {
 export const SEQ_BLOCK = 64;
 
 /**
- * This device's `seq` for one session: 1, 2, 3, … and never a value twice, across reloads too.
- * A block of counters is written to storage before any of it is used; a reload skips what is
- * left of it.
+ * This device's `seq` for one session: rising, and never a value twice, across reloads and
+ * across tabs of the same browser too. Each page takes blocks of `SEQ_BLOCK` counters that
+ * storage hands out (`reserve` gives a block's last counter) before it uses any of them; a
+ * reload skips what is left of its block, and another tab gets other blocks.
  */
 export class SeqCounter {
-  private last: number;
-  private reserved: number;
+  private last = 0;
+  private reserved = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly save: (reserved: number) => Promise<void>,
-    reserved: number,
-  ) {
-    this.last = reserved;
-    this.reserved = reserved;
-  }
+  constructor(private readonly reserve: () => Promise<number>) {}
 
   next(): Promise<number> {
     const result = this.chain.then(async () => {
       if (this.last + 1 > this.reserved) {
-        const reserved = this.reserved + SEQ_BLOCK;
-        await this.save(reserved);
+        const reserved = await this.reserve();
+        this.last = reserved - SEQ_BLOCK;
         this.reserved = reserved;
       }
       return ++this.last;

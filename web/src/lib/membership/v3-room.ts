@@ -45,6 +45,8 @@ export interface V3RoomEvents {
   /** A member online said who it is (or said so again). */
   named(clientId: string, name: string): void;
   safetyCode(code: string): void;
+  /** The creator's policy changed (or is known at start): whether anyone may clear the room. */
+  policy(anyoneMayClear: boolean): void;
 }
 
 export class V3Room {
@@ -60,6 +62,23 @@ export class V3Room {
 
   get name(): string {
     return this.p.room.name;
+  }
+
+  /** Whether this device created the room: only it sets the room's policy. */
+  get isCreator(): boolean {
+    return this.p.roster.isCreator(this.p.device.id);
+  }
+
+  /** Whether the other members honour a clear from this device. */
+  get mayClear(): boolean {
+    return this.p.codec.mayClear(this.p.device.id);
+  }
+
+  /** The creator only: lets anyone clear the room, or only the creator; every member is told, signed. */
+  async setAnyoneMayClear(anyoneMayClear: boolean) {
+    const sealed = await this.p.codec.sealPolicy(anyoneMayClear);
+    this.events?.emit('content', sealed);
+    this.events?.policy(anyoneMayClear);
   }
 
   /** The room secret as an invite link carries it: whoever holds the link joins without the passphrase. */
@@ -94,6 +113,7 @@ export class V3Room {
         selfId,
       );
     }
+    events.policy(this.p.codec.policy.anyoneMayClear);
     this.joined(selfId);
   }
 
@@ -145,9 +165,14 @@ export class V3Room {
         // A newcomer (or one we had not heard from): our card, and the roster we know, to it.
         void this.hello(effect.clientId);
         void this.send({ kind: 'roster', cards: this.p.roster.newestCards(64), admitted: this.p.roster.newestRecords(64) }, effect.clientId);
+        // The creator's policy as the creator signed it: a newcomer learns it also while the creator is away.
+        const policy = this.p.codec.signedPolicy();
+        if (policy) this.events?.emit('content', { ...policy, to: effect.clientId });
         this.events?.notify({ kind: 'member-joined', name: senderName });
       }
       void this.refreshCode();
+    } else if (effect.kind === 'policy') {
+      this.events?.policy(effect.policy.anyoneMayClear);
     } else if (effect.kind === 'admission-failed') {
       this.host?.failureAnnounced();
     }

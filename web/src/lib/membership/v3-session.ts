@@ -91,7 +91,11 @@ async function buildRoom(store: RoomStore, room: StoredRoom, backend: ReturnType
     saving = saving.then(() => store.put(snapshot)).catch(() => undefined);
     return saving;
   };
-  const seq = new SeqCounter((reserved) => save({ seqReserved: reserved }), room.seqReserved);
+  const seq = new SeqCounter(async () => {
+    const reserved = await store.reserveSeq(room.sessionId);
+    room.seqReserved = Math.max(room.seqReserved, reserved);
+    return reserved;
+  });
   let pending: ReturnType<typeof setTimeout> | undefined;
   const codec = new RoomCodec({
     keys: { backend, content: await backend.aeadKey(keys.contentKey), epoch: keys.epoch, verifier },

@@ -51,6 +51,12 @@ export interface RoomState {
   format: 2 | 3;
   /** Format v3: the safety code of the members online, as this device sees them. */
   safetyCode?: string;
+  /**
+   * Who may clear the room on every device. In format v3 the creator decides (`anyoneMayClear`,
+   * signed; only the creator may change it) and the other members refuse a clear from anyone
+   * else; a legacy session lets everyone.
+   */
+  clearing: { mayClear: boolean; anyoneMayClear: boolean; creator: boolean };
 }
 
 /** What differs between a format v2 and a format v3 room. */
@@ -139,6 +145,7 @@ export class RoomClient {
       inbox,
       storage: null,
       format: format.v3 ? 3 : 2,
+      clearing: { mayClear: true, anyoneMayClear: !format.v3, creator: false },
     });
     this.board = new ItemBoard(
       () => this.store.get().items,
@@ -213,6 +220,10 @@ export class RoomClient {
         notify: (n) => this.notify(n),
         named: (id, name) => this.patch({ members: this.store.get().members.map((m) => (m.id === id ? { ...m, name } : m)) }),
         safetyCode: (safetyCode) => this.patch({ safetyCode }),
+        policy: (anyoneMayClear) => {
+          const v3 = this.format.v3;
+          if (v3) this.patch({ clearing: { mayClear: v3.mayClear, anyoneMayClear, creator: v3.isCreator } });
+        },
       },
       selfId,
     );
@@ -351,9 +362,16 @@ export class RoomClient {
    * session's inbox (the server's `clear-all-content`, which empties it).
    */
   clearAll() {
+    // The other members would refuse it (and the inbox is theirs too): nothing to do.
+    if (!this.store.get().clearing.mayClear) return;
     this.clearHere('You');
     if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
     void sealControlWith(this.format.sealing, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
+  }
+
+  /** Format v3, the creator only: whether anyone may clear the room, or only the creator. */
+  setAnyoneMayClear(anyoneMayClear: boolean): Promise<void> {
+    return this.format.v3?.setAnyoneMayClear(anyoneMayClear) ?? Promise.resolve();
   }
 
   /** Whether something of ours is still on its way to another device. */

@@ -79,11 +79,11 @@ export interface JoinFormProps {
   createOptions?: ReactNode;
   /** Creating the session: keep items for devices that join later. */
   keepItems?: boolean;
-  /** Creating the session: in format 3 (members admit new devices). */
+  /** Creating the session: in format 3 (members admit new devices); false makes a legacy one. */
   format3?: boolean;
 }
 
-export function JoinForm({ invite, onJoined, createOptions, keepItems = false, format3 = false }: JoinFormProps) {
+export function JoinForm({ invite, onJoined, createOptions, keepItems = false, format3 = true }: JoinFormProps) {
   const { t } = useTranslation();
   const [sessionId, setSessionId] = useState(invite?.sessionId ?? settings.lastSession());
   const [name, setName] = useState(settings.name());
@@ -96,7 +96,7 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
     (room: RoomClient, created: boolean, pass: string) => onJoined(room, created, pass, created && room.store.get().sessionId !== generated.current),
     [onJoined],
   );
-  const { join, pending, error, attempt, applying } = useJoin(joinedHere);
+  const { join, pending, error, attempt, applying, stopWaiting } = useJoin(joinedHere);
 
   // A session this browser keeps the key of (format v3) is rejoined without the passphrase.
   const rejoined = useRef(false);
@@ -219,9 +219,14 @@ export function JoinForm({ invite, onJoined, createOptions, keepItems = false, f
         {!invite && createOptions}
 
         {pending && applying && (
-          <Text role="status" data-testid="applying" data-state={applying.kind}>
-            {applyingText(applying)}
-          </Text>
+          <HStack justify="space-between" align="start" gap="3">
+            <Text role="status" data-testid="applying" data-state={applying.kind}>
+              {applyingText(applying)}
+            </Text>
+            <Button variant="outline" size="sm" flexShrink={0} onClick={stopWaiting}>
+              {t('join.stopWaiting')}
+            </Button>
+          </HStack>
         )}
         {error && (
           <Alert.Root key={attempt} status="error" borderRadius="l2" role="alert" data-testid="join-error">

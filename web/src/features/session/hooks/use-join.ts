@@ -52,6 +52,8 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   const [applying, setApplying] = useState<ApplicantStatus | null>(null);
   /** When this tab's recent wrong passphrases happened, to warn before the server locks it out. */
   const wrong = useRef<number[]>([]);
+  /** Stops waiting to be admitted (format v3), when the user gives up. */
+  const waiting = useRef<AbortController | null>(null);
 
   /**
    * `inbox`: should this join create the session, keep items for devices that join later;
@@ -62,6 +64,8 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
     setError(null);
     setApplying(null);
     setAttempt((n) => n + 1);
+    const stop = new AbortController();
+    waiting.current = stop;
     try {
       const r = await RoomClient.join({
         sessionId,
@@ -73,6 +77,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         createV3,
         secret: key ? decodeSecretKey(sessionId, key) : undefined,
         applying: setApplying,
+        signal: stop.signal,
         crypto: getCryptoClient(),
         recentWindowMs: () => settings.recentMinutes() * 60_000,
         autoFetchBytes: () => settings.autoFetchMiB() * 1024 * 1024,
@@ -81,7 +86,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         settings.setName(r.room.store.get().clientName);
         settings.setLastSession(sessionId);
         onJoined(r.room, r.created, passphrase);
-      } else {
+      } else if (!stop.signal.aborted) {
         const described = describeJoinFailure(r);
         if (r.code === 'invalid_passphrase') {
           const now = Date.now();
@@ -98,10 +103,13 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
     } catch (err) {
       setError({ title: t('joinError.couldNotJoin'), detail: err instanceof Error ? err.message : String(err) });
     } finally {
+      waiting.current = null;
       setPending(false);
       setApplying(null);
     }
   }, [onJoined]);
 
-  return { join, pending, error, attempt, applying };
+  const stopWaiting = useCallback(() => waiting.current?.abort(), []);
+
+  return { join, pending, error, attempt, applying, stopWaiting };
 }

@@ -55,6 +55,7 @@ test('a progress update re-renders the bar and the numbers only', async () => {
     inbox: null,
     format: 2,
     storage: null,
+    clearing: { mayClear: true, anyoneMayClear: true, creator: false },
   });
   const room = { store } as unknown as RoomClient;
   render(

@@ -1,4 +1,4 @@
-/** The shared items, newest first, with "clear on every device" (for everyone, asked first). */
+/** The shared items, newest first, with "clear on every device" (for those the room lets clear, asked first). */
 import { Box, Center, Heading, HStack, Stack, Text } from '@chakra-ui/react';
 import { Inbox } from 'lucide-react';
 import { memo } from 'react';
@@ -12,12 +12,13 @@ const SharedHeading = memo(function SharedHeading({ count }: { count: number }) 
   const { t } = useTranslation();
   const room = useRoom();
   const sessionId = useRoomValue('sessionId');
+  const { mayClear } = useRoomValue('clearing');
   return (
     <HStack justify="space-between" mb="3" minH="8">
       <Heading as="h2" id="shared-heading" fontSize="xs" fontWeight="semibold" textTransform="uppercase" letterSpacing="wider" color="fg.muted">
         {t('share.shared', { count })}
       </Heading>
-      {count > 0 && <ClearAllButton count={count} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
+      {count > 0 && mayClear && <ClearAllButton count={count} sessionId={sessionId} onConfirm={() => room.clearAll()} />}
     </HStack>
   );
 });
