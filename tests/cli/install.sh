@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the CLI suite needs: Chromium and Node.js (as tests/e2e does), HAProxy and
-# openssl (as tests/deploy does), Xvfb and xclip (for clip), and the node_modules of the e2e
-# and deploy suites, whose helpers this one imports. Idempotent; runs as root on a fresh
-# Debian 12.
+# openssl (as tests/deploy does), Xvfb and xclip, sway and wl-clipboard (for clip), and the
+# node_modules of the e2e and deploy suites, whose helpers this one imports. Idempotent; runs
+# as root on a fresh Debian 12.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -14,6 +14,10 @@ command -v openssl >/dev/null || missing+=(openssl)
 # clip.test.mjs: an X server per desktop, and xclip to copy and paste as the user.
 command -v Xvfb >/dev/null || missing+=(xvfb)
 command -v xclip >/dev/null || missing+=(xclip)
+# clip-wayland.test.mjs: a headless Wayland compositor with the data-control protocol
+# (sway, on wlroots), and wl-clipboard to copy and paste as the user.
+command -v sway >/dev/null || missing+=(sway)
+command -v wl-copy >/dev/null || missing+=(wl-clipboard)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 "${missing[@]}"
