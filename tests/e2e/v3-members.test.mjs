@@ -91,6 +91,9 @@ describe('format 3: admission with no member online, safety codes, and what a me
     await waitFor(async () => (await safetyCode(laptop.page)) === (await safetyCode(phone.page)), { what: 'equal safety codes' });
     const two = await safetyCode(phone.page);
     assert.match(two, /^\d{5}( \d{5}){5}$/);
+    await phone.page.getByRole('button', { name: 'Invite a device' }).click();
+    assert.equal(await phone.page.getByTestId('invite-safety-code').innerText(), two, 'the invite dialog offers the same code');
+    await phone.page.keyboard.press('Escape');
     rogue = await rogueMember(suite.server.base, await inviteLink(phone.page), 'Mallory');
     await seesMember(laptop.page, 'Mallory');
     await seesMember(phone.page, 'Mallory');

@@ -13,7 +13,7 @@ import { useTranslation } from 'react-i18next';
 import { DialogFrame } from '../../../components/ui/dialog';
 import { buildInviteLink, isLoopback } from '../../../config/invite';
 import { useCopy } from '../../../hooks/use-copy';
-import { useRoom } from '../../../hooks/use-room';
+import { useRoom, useRoomValue } from '../../../hooks/use-room';
 
 /** The server's invite for this session, once it answered (the link works without it too). */
 function useInviteToken(): string | undefined {
@@ -40,6 +40,7 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
   const { copied, copy } = useCopy();
   const token = useInviteToken();
   const key = useRoom().inviteKey();
+  const safetyCode = useRoomValue('safetyCode');
   const link = buildInviteLink(window.location.origin, key ? { sessionId, key } : { sessionId, passphrase: withPass ? passphrase : undefined, token });
   const local = isLoopback(window.location.hostname);
   return (
@@ -65,6 +66,14 @@ function InviteBody({ sessionId, passphrase }: { sessionId: string; passphrase: 
       {key && (
         <Text fontSize="sm" color="orange.fg" alignSelf="start">
           {t('invite.carriesKey')}
+        </Text>
+      )}
+      {key && safetyCode && (
+        <Text fontSize="sm" color="fg.muted" alignSelf="start">
+          {t('invite.safetyCode')}{' '}
+          <Text as="span" fontFamily="mono" data-testid="invite-safety-code">
+            {safetyCode}
+          </Text>
         </Text>
       )}
       <HStack w="full">
