@@ -21,7 +21,7 @@ export function InsecureBanner() {
         <Alert.Description fontSize="sm">
           <Text as="span">{t('ui.insecureLead')} </Text>
           <Box as="span" display={{ base: details ? 'inline' : 'none', md: 'inline' }} id="insecure-details">
-            <Trans i18nKey="ui.insecureDetails" components={{ link: <Link href={https} fontWeight="medium" textDecoration="underline" /> }} />{' '}
+            <Trans i18nKey="ui.insecureDetails" components={{ https: <Link href={https} fontWeight="medium" textDecoration="underline" /> }} />{' '}
           </Box>
           <Button
             hideFrom="md"
