@@ -272,7 +272,13 @@ impl<'o> Receiver<'o> {
         if self.seen.contains(id) || self.receiving.contains_key(id) || self.inbox.has(id) {
             return Ok(None);
         }
-        if !(self.opts.accept)(meta) {
+        // Asked with the sender's name as this room knows it: format 3 metadata carries none
+        // (the signed roster names members).
+        let named = ItemMeta {
+            sender_name: sender,
+            ..meta.clone()
+        };
+        if !(self.opts.accept)(&named) {
             self.seen.insert(id.to_string());
             return Ok(None);
         }
