@@ -8,10 +8,9 @@ import { InsecureBanner } from '../../components/ui/insecure-banner';
 import { Logo } from '../../components/ui/logo';
 import type { Invite } from '../../config/invite';
 import { HistoryDialog } from '../../features/history/components/history-dialog';
-import { KeepItemsSwitch } from '../../features/inbox/components/keep-items-switch';
+import { CreateOption } from '../../features/session/components/create-option';
 import { JoinForm } from '../../features/session/components/join-form';
 import { LanguageSelect } from '../../features/language/language-select';
-import { LegacyFormatSwitch } from '../../features/session/components/legacy-format-switch';
 import { PendingShareNotice } from '../../features/share-target/components/pending-share-notice';
 import { TrustDialog } from '../../features/trust/trust-dialog';
 import { usingFallbackCrypto } from '../../hooks/use-crypto';
@@ -116,8 +115,22 @@ export function HomePage({
               format3={!legacy}
               createOptions={
                 <>
-                  <KeepItemsSwitch checked={keepItems} onChange={setKeepItems} />
-                  <LegacyFormatSwitch checked={legacy} onChange={setLegacy} />
+                  <CreateOption
+                    name="inbox"
+                    label={t('createOptions.keepItems')}
+                    hint={t('createOptions.keepItemsHint')}
+                    checked={keepItems}
+                    onChange={setKeepItems}
+                    testId="keep-items"
+                  />
+                  <CreateOption
+                    name="legacy"
+                    label={t('createOptions.legacy')}
+                    hint={t('createOptions.legacyHint')}
+                    checked={legacy}
+                    onChange={setLegacy}
+                    testId="legacy-format"
+                  />
                 </>
               }
             />
