@@ -174,7 +174,7 @@ fn the_log_names_a_session_by_its_route_and_holds_no_key_proof_or_admission_data
     );
     assert_success(&stranger.emit_ack("admit", &step));
     member.expect_event("admit");
-    let log = server.output();
+    let log = server.stop_and_collect_output();
     let route = sharethings_protocol::route_key(name);
     assert!(
         log.contains(&route),

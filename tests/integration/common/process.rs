@@ -8,6 +8,7 @@ pub struct Server {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    pipe_readers: Vec<thread::JoinHandle<()>>,
 }
 
 /// The server under test: the one `SHARETHINGS_BIN` names (the attack suite names the release
@@ -36,7 +37,7 @@ impl Server {
         // Drain both pipes for the whole life of the process, so it never blocks on a full
         // pipe; the lines are kept for failure messages.
         let out_log = Arc::clone(&log);
-        thread::spawn(move || {
+        let stdout_reader = thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(addr) = listening_addr(&line) {
@@ -46,7 +47,7 @@ impl Server {
             }
         });
         let err_log = Arc::clone(&log);
-        thread::spawn(move || {
+        let stderr_reader = thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 err_log
@@ -66,7 +67,12 @@ impl Server {
                 );
             }
         };
-        Server { child, addr, log }
+        Server {
+            child,
+            addr,
+            log,
+            pipe_readers: vec![stdout_reader, stderr_reader],
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -83,6 +89,17 @@ impl Server {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .join("\n")
+    }
+
+    /// Stops the server and returns everything it printed: the pipes are read to their end,
+    /// so no line still in flight is missed (which `output` can miss on a loaded machine).
+    pub fn stop_and_collect_output(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.pipe_readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.output()
     }
 
     /// Whether the process is still running.
