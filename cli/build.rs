@@ -34,7 +34,10 @@ fn files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets");
+    // Read at run time, not compiled in: the cross builds share one cargo directory between
+    // clones, and a build script compiled in another clone must look at this one's assets.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("../assets");
     println!("cargo::rerun-if-changed={}", root.display());
     let mut list = Vec::new();
     files(&root, &root, &mut list);
