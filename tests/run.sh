@@ -23,11 +23,11 @@ failed=0
 summary=()
 log_dir=$(mktemp -d)
 
-# Adds the counts of one suite. $1 name, $2 passed, $3 failed.
+# Adds the counts of one suite and its wall time. $1 name, $2 passed, $3 failed.
 count() {
   passed=$((passed + $2))
   failed=$((failed + $3))
-  summary+=("$1: $2 passed, $3 failed")
+  summary+=("$1: $2 passed, $3 failed ($(($(date +%s) - suite_started)) s)")
 }
 
 run_rust() {
@@ -73,8 +73,10 @@ if [[ " ${suites[*]} " == *" deploy "* ]] && tests/deploy/install.sh; then
   warm_up=$!
 fi
 
+run_started=$(date +%s)
 for suite in "${suites[@]}"; do
   echo "=== suite: $suite ==="
+  suite_started=$(date +%s)
   if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
     wait "$warm_up"
     grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
@@ -88,5 +90,6 @@ done
 rm -rf "$log_dir"
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
+echo "  all suites: $(($(date +%s) - run_started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
