@@ -274,7 +274,11 @@ async function webkitDevice({ viewport, insecure, serverPort }) {
   const driverPort = await freePort();
   const proxy = insecure ? await insecureProxy(serverPort) : undefined;
   const errors = [];
-  const env = { ...process.env, DISPLAY: await display(), WEBKIT_INSPECTOR_SERVER: `127.0.0.1:${inspector}` };
+  // WebKitGTK's createWritable() writes its swap file into TMPDIR and leaves it when the
+  // process is killed: 2 GiB in /tmp per run, unless TMPDIR is this device's own folder.
+  const tmp = joinPath(dir, 'tmp');
+  mkdirSync(tmp);
+  const env = { ...process.env, TMPDIR: tmp, DISPLAY: await display(), WEBKIT_INSPECTOR_SERVER: `127.0.0.1:${inspector}` };
   if (proxy) env.SHARETHINGS_PROXY = `http://127.0.0.1:${proxy.address().port}`;
   const host = spawn(PYTHON, [joinPath(HERE, 'webkit-host.py'), dir, String(viewport.width), String(viewport.height)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let ready = false;
