@@ -240,7 +240,7 @@ impl ShareThings {
                 return Err(rate_limited(wait));
             }
             self.limits.record_failure(io, address, room, now);
-            self.applicants.begin_run(socket, to);
+            self.applicants.begin_run(socket, to, now);
         } else if !self.applicants.finish_run(socket, to) {
             return Err(Failure::invalid(
                 "step 3 answers a run this applicant began with that member",

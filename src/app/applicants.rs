@@ -6,7 +6,8 @@
 //! An applicant is no member: it is in no room's member list, so nothing relayed, listed or
 //! kept reaches it. What it may do is exchange `admit` messages, and this tracks the one
 //! thing that needs: which members it began a run with (a `step: 1`, counted by the rate
-//! limits), so that each run gets one `step: 3` and an applicant cannot push more.
+//! limits), so that each run gets one `step: 3` and an applicant cannot push more; and how
+//! many guesses it made since when, which the limits take back once it proves the room key.
 //!
 //! Bounded twice per room: `MAX_APPLICANTS` in all, and `APPLICANTS_PER_ADDRESS` from one
 //! client address (IPv6 per /64), so that one address cannot fill a session's list and keep
@@ -14,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::socketio::SocketId;
 use crate::util::address::limit_key;
@@ -26,6 +28,21 @@ pub struct Applicant {
     address: Option<IpAddr>,
     /// Members it sent a `step: 1` and no `step: 3` yet.
     open_runs: Vec<String>,
+    /// Its `step: 1`s, each a failure the join limits counted, and when the first was.
+    guesses: Option<Guesses>,
+}
+
+/// The guesses an applicant made: `count` of them since `first`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guesses {
+    pub count: u32,
+    pub first: Instant,
+}
+
+impl Applicant {
+    pub fn guesses(&self) -> Option<Guesses> {
+        self.guesses
+    }
 }
 
 /// Why an applicant was not added: the session has as many as it takes, in all or from
@@ -84,6 +101,7 @@ impl Applicants {
                 client_id,
                 address,
                 open_runs: Vec::new(),
+                guesses: None,
             },
         );
         Ok(())
@@ -116,12 +134,22 @@ impl Applicants {
             .map(|(socket, _)| socket)
     }
 
-    /// The applicant sent `member` a `step: 1`: a run begins.
-    pub fn begin_run(&mut self, socket: SocketId, member: &str) {
+    /// The applicant sent `member` a `step: 1` at `now`: a run begins, and a guess counts.
+    pub fn begin_run(&mut self, socket: SocketId, member: &str, now: Instant) {
         if let Some(a) = self.by_socket.get_mut(&socket) {
             if !a.open_runs.iter().any(|m| m == member) {
                 a.open_runs.push(member.to_string());
             }
+            a.guesses = Some(match a.guesses {
+                Some(g) => Guesses {
+                    count: g.count.saturating_add(1),
+                    ..g
+                },
+                None => Guesses {
+                    count: 1,
+                    first: now,
+                },
+            });
         }
     }
 
@@ -140,6 +168,7 @@ impl Applicants {
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+    use std::time::Duration;
 
     fn socket(n: u64) -> SocketId {
         Handle::from_bits(n)
@@ -195,15 +224,24 @@ mod tests {
     }
 
     #[test]
-    fn each_run_gets_one_third_step() {
+    fn each_run_gets_one_third_step_and_every_step_1_is_a_guess() {
         let mut applicants = Applicants::new(3, 2);
         applicants
             .add(socket(1), Handle::from_bits(7), "a".into(), None)
             .unwrap();
         assert!(!applicants.finish_run(socket(1), "m"), "no run begun");
-        applicants.begin_run(socket(1), "m");
-        applicants.begin_run(socket(1), "m");
+        let start = Instant::now();
+        applicants.begin_run(socket(1), "m", start);
+        applicants.begin_run(socket(1), "m", start + Duration::from_secs(1));
         assert!(applicants.finish_run(socket(1), "m"));
         assert!(!applicants.finish_run(socket(1), "m"), "one step 3 per run");
+        let guesses = applicants.get(socket(1)).and_then(Applicant::guesses);
+        assert_eq!(
+            guesses,
+            Some(Guesses {
+                count: 2,
+                first: start
+            })
+        );
     }
 }

@@ -379,8 +379,11 @@ impl ShareThings {
             return Err(Failure::new(Code::NotJoined, "connection closed"));
         };
         // An applicant that proved the room key is a member now: the members see it stop
-        // applying, then join, under the same id.
-        if self.applicants.get(socket).is_some() {
+        // applying, then join, under the same id. Its guesses were right, and count no more.
+        if let Some(applicant) = self.applicants.get(socket) {
+            if let (true, Some(guesses)) = (applicant.room == room, applicant.guesses()) {
+                self.limits.take_back(io.remote(socket), room, guesses);
+            }
             self.drop_applicant(io, socket);
         }
         let announce = Outgoing::event(

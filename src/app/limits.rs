@@ -6,6 +6,8 @@
 //! address with no failure still gets its try, up to as many fresh tries again per window, so
 //! that strangers guessing a room's name do not keep the household's new devices out (the
 //! security review's B4). Joins with a member's invite skip the room's limit altogether.
+//! A v3 applicant's guesses count as failures until it proves the room key, when they are
+//! taken back.
 //! Address windows are entries in a fixed-capacity arena whose end is a deadline in the timer
 //! wheel; room windows live with the room and reset lazily.
 
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::socketio::Io;
 use crate::util::arena::{Arena, Handle};
 
+use super::applicants::Guesses;
 use super::AppTimer;
 use crate::util::address::limit_key;
 
@@ -142,6 +145,31 @@ impl JoinLimits {
             Err(_) => log::warn!(
                 "too many addresses with failed joins to track; relying on per-session limits"
             ),
+        }
+    }
+
+    /// Takes back the `guesses` an applicant made against `room` from `address` once it proves
+    /// the room key: they were right, and a household or a classroom behind one address adds
+    /// its devices one after another. Only from windows that hold all of them (that began at
+    /// or before the first), so a window that began since is never lowered by guesses it does
+    /// not hold.
+    pub fn take_back(&mut self, address: Option<IpAddr>, room: Handle, guesses: Guesses) {
+        let window = self.window;
+        let holds_them = |w: &Window| {
+            w.ends
+                .checked_sub(window)
+                .is_some_and(|b| b <= guesses.first)
+        };
+        if let Some(entry) = self.rooms.get_mut(&room) {
+            if holds_them(&entry.window) {
+                entry.window.failures = entry.window.failures.saturating_sub(guesses.count);
+            }
+        }
+        let handle = address.and_then(|a| self.by_address.get(&limit_key(a)).copied());
+        if let Some(entry) = handle.and_then(|h| self.addresses.get_mut(h)) {
+            if holds_them(&entry.window) {
+                entry.window.failures = entry.window.failures.saturating_sub(guesses.count);
+            }
         }
     }
 

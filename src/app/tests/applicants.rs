@@ -344,6 +344,56 @@ fn guesses_from_many_addresses_meet_the_sessions_limit() {
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
 }
 
+#[test]
+fn an_applicant_that_proves_the_key_takes_its_guesses_back_so_one_address_adds_device_after_device()
+{
+    let mut h = harness();
+    let m = h.connect(ms(0));
+    let m_id = id(&v3_join(&mut h, ms(1), m, "r"));
+    // Twice the address's limit of new devices, each one guess and then the key it was given.
+    for n in 0..2 * config().join_limit_per_address {
+        let at = ms(2 + u64::from(n));
+        let device = limits::from(&mut h, at, 1);
+        apply(&mut h, at, device);
+        let (ack, _) = call(&mut h, at, device, "admit", &admit(&m_id, 1, "{}"));
+        assert!(succeeded(&ack), "device {n}: {}", json::to_string(&ack));
+        v3_join(&mut h, at, device, "r");
+        call(&mut h, at, device, "leave", r#"{"sessionId":"r"}"#);
+    }
+    // Wrong guesses still count, as many as ever.
+    let stranger = limits::from(&mut h, ms(10), 1);
+    apply(&mut h, ms(10), stranger);
+    for _ in 0..config().join_limit_per_address {
+        let (ack, _) = call(&mut h, ms(10), stranger, "admit", &admit(&m_id, 1, "{}"));
+        assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    }
+    let (ack, _) = call(&mut h, ms(10), stranger, "admit", &admit(&m_id, 1, "{}"));
+    assert_eq!(code(&ack), "rate_limited");
+}
+
+#[test]
+fn guesses_of_an_earlier_window_are_not_taken_back_from_a_later_one() {
+    let mut h = harness();
+    let m = h.connect(ms(0));
+    let m_id = id(&v3_join(&mut h, ms(1), m, "r"));
+    let early = limits::from(&mut h, ms(2), 1);
+    apply(&mut h, ms(2), early);
+    let (ack, _) = call(&mut h, ms(2), early, "admit", &admit(&m_id, 1, "{}"));
+    assert!(succeeded(&ack), "{}", json::to_string(&ack));
+    // The wheel fires a window's end up to a tick late.
+    let late = ms(2) + WINDOW + Duration::from_secs(1);
+    h.expire(late);
+    let other = limits::from(&mut h, late, 1);
+    apply(&mut h, late, other);
+    let guess =
+        |h: &mut Harness<ShareThings>| call(h, late, other, "admit", &admit(&m_id, 1, "{}")).0;
+    assert!(succeeded(&guess(&mut h)));
+    // The early applicant's guess was in the window that ended: the new one keeps its own.
+    v3_join(&mut h, late, early, "r");
+    assert!(succeeded(&guess(&mut h)));
+    assert_eq!(code(&guess(&mut h)), "rate_limited");
+}
+
 // ----- becoming a member -------------------------------------------------------------------------
 
 #[test]
