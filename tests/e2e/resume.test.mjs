@@ -2,6 +2,7 @@
 // server: a receiver reloaded halfway resumes and the relay carries only what was missing
 // (counted on the server: its relayed bytes); a sender whose tab closed comes back, picks the
 // file again and the receiver goes on; a receiver frozen for two minutes (a locked phone) finishes.
+// In a format 3 session, as people make them.
 import assert from 'node:assert/strict';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
@@ -36,13 +37,10 @@ async function reached(page, name, pct) {
   });
 }
 
-/**
- * Joins `session`, a legacy (format 2) one: a format 3 receiver does not yet take an item up
- * again after a reload (docs/web.md, "Not yet in format 3"), which is what this file is about.
- */
+/** Joins `session`, a format 3 one (the second device is admitted by the first). */
 async function enter(page, session, name) {
   await page.goto(suite.server.base);
-  await join(page, { session, name, passphrase: PASS, legacy: true });
+  await join(page, { session, name, passphrase: PASS });
   await joined(page);
 }
 
@@ -65,11 +63,10 @@ describe('transfers that survive the page', () => {
     await a.page.getByTestId('file-input').setInputFiles(f.path);
     await reached(b.page, 'reload.bin', 30);
     await b.page.reload();
-    // The passphrase lives in memory only: joining again takes it again.
-    await join(b.page, { session, name: 'Receiver', passphrase: PASS });
+    // It rejoins from the browser's key store, and takes the item up again where the record
+    // says it stopped: the chunks its sender is still sending open at once (the record names
+    // the device that signed the item), and the rest is asked for.
     await joined(b.page);
-    // The page takes the item up again where the record says it stopped: its sender, still
-    // here, offers it to the member who joined, and that resumes it.
     await doneItem(b.page, '[data-name="reload.bin"]', 300_000);
     assert.equal(await downloadHash(b.page, 'reload.bin'), f.hash);
     const carried = (await relayed()) - before;
@@ -100,9 +97,11 @@ describe('transfers that survive the page', () => {
     assert.match(await told.getByTestId('offered').innerText(), /Laptop (closed ShareThings|left) before sending all of it/);
     await told.getByRole('button', { name: 'Discard again.bin' }).waitFor();
     await told.getByRole('button', { name: 'Resume again.bin' }).waitFor();
-    // The tab is opened again (same browser, same storage) and joins: the item waits for its file.
+    // The tab is opened again (same browser, same storage) and rejoins the session from the
+    // browser's key store: the item waits for its file.
     const back = await a.context.newPage();
-    await enter(back, session, 'Laptop');
+    await back.goto(suite.server.base);
+    await joined(back);
     const waiting = item(back, 'again.bin');
     await waiting.getByRole('button', { name: 'Pick again.bin again' }).waitFor();
     assert.match(await waiting.getByTestId('ending').innerText(), /Pick again\.bin again to go on/);

@@ -25,6 +25,8 @@ export interface PartialItem {
   totalChunks: number;
   /** Chunks written to the file, as half-open ranges. */
   have: ChunkRanges;
+  /** Format v3: the device that signed its metadata (and must have signed its chunks). */
+  sender?: string;
   savedAt: number;
 }
 

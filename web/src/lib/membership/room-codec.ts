@@ -190,6 +190,14 @@ export class RoomCodec {
     return this.itemSenders.get(contentId);
   }
 
+  /**
+   * Who sent item `contentId`, as an earlier page of this device verified it (the record of an
+   * unfinished item). Metadata verified since, on this page, wins.
+   */
+  rememberSender(contentId: string, device: string) {
+    if (!this.itemSenders.has(contentId)) this.remember(contentId, device);
+  }
+
   /** Whether `device` may clear the room: the creator, or anyone once the creator allowed it. */
   mayClear(device: string): boolean {
     return this.d.roster.isCreator(device) || this.d.policy.anyoneMayClear;

@@ -44,11 +44,11 @@ const noWorker = {} as CryptoClient;
 async function pair() {
   const creator = await createDeviceKey(true);
   const secret: RoomSecret = { sessionId: 'quiet-harbor', roomKey: newRoomKey(), creatorPk: creator.publicKey };
-  return { sender: await member(secret), receiver: await member(secret) };
+  return { sender: await member(secret), receiver: await member(secret), secret };
 }
 
 async function send(size: number) {
-  const { sender, receiver } = await pair();
+  const { sender, receiver, secret } = await pair();
   const body = new Uint8Array(size).map((_, i) => (i * 7919) % 251);
   const blob = new Blob([body]);
   const id = '0123456789abcdef0123456789abcdef';
@@ -57,7 +57,7 @@ async function send(size: number) {
   const opened = await receiver.codec.openContent('laptop', meta.content, meta.data);
   const chunks = [];
   for (let i = 0; i < totalChunks; i++) chunks.push({ contentId: id, chunkIndex: i, totalChunks, ...(await sender.sealing.sealChunk({ id, blob, source: 0, size }, i, totalChunks)) });
-  return { sender, receiver, body, chunks, opened, id, totalChunks };
+  return { sender, receiver, body, chunks, opened, id, totalChunks, secret };
 }
 
 describe('v3 item bodies', () => {
@@ -90,5 +90,22 @@ describe('v3 item bodies', () => {
     sig[0] ^= 1;
     await expect(receiver.sealing.openChunk(sink, { ...chunks[0], sig: toBase64(sig) }, 1000)).rejects.toBeInstanceOf(AuthError);
     await expect(receiver.sealing.openChunk(sink, { ...chunks[0], contentId: 'f'.repeat(32) }, 1000)).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it("a reloaded page opens an unfinished item's chunks with the sender its record names, before any new metadata", async () => {
+    const { receiver, chunks, id, secret, body } = await send(1000);
+    const sender = receiver.sealing.senderOf(id);
+    expect(sender).toBeDefined();
+    // The page after a reload: same room, nothing opened yet.
+    const reloaded = await member(secret);
+    const sink = new MemorySink(noWorker, 0, 'application/octet-stream');
+    await expect(reloaded.sealing.openChunk(sink, chunks[0], 1000)).rejects.toBeInstanceOf(AuthError);
+    // A record naming another device opens nothing; metadata verified on this page would win.
+    reloaded.sealing.rememberSender(id, reloaded.device.id);
+    await expect(reloaded.sealing.openChunk(sink, chunks[0], 1000)).rejects.toBeInstanceOf(AuthError);
+    const again = await member(secret);
+    again.sealing.rememberSender(id, sender ?? '');
+    expect(await again.sealing.openChunk(sink, chunks[0], 1000)).toBe(1000);
+    expect(new Uint8Array(await (await sink.finish()).arrayBuffer())).toEqual(body);
   });
 });

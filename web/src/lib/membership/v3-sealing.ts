@@ -49,5 +49,7 @@ export function v3Sealing(codec: RoomCodec): RoomSealing {
       // A copy of exactly the kept bytes: a disk write transfers the whole buffer.
       return sink.writePlain(c.chunkIndex, keep === plain.length ? plain : plain.slice(0, keep));
     },
+    senderOf: (contentId) => codec.senderOf(contentId),
+    rememberSender: (contentId, sender) => codec.rememberSender(contentId, sender),
   };
 }

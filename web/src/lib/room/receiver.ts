@@ -453,6 +453,8 @@ export class Receiver {
         continue;
       }
       if (p.totalChunks !== this.ctx.sealing.chunkCount(p.meta.size)) continue;
+      // Its chunks may come before its sender offers it again (a sender still sending).
+      if (p.sender) this.ctx.sealing.rememberSender(p.id, p.sender);
       const bytes = Math.min(p.meta.size, tracker.receivedCount * CHUNK_SIZE);
       const mime = p.meta.mime || 'application/octet-stream';
       const sink = new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime);
@@ -474,7 +476,8 @@ export class Receiver {
   /** Records what an unfinished item has written, for a page after this one (see `adopt`). */
   private async keep(inc: Incoming) {
     if (!this.ctx.savePartial || !inc.folder || (await this.storage) !== 'sync') return;
-    this.ctx.savePartial({ id: inc.id, sessionId: this.ctx.sessionId, folder: inc.folder, meta: inc.meta, totalChunks: inc.tracker.totalChunks, have: inc.tracker.receivedRanges(), savedAt: Date.now() });
+    const sender = this.ctx.sealing.senderOf(inc.id);
+    this.ctx.savePartial({ id: inc.id, sessionId: this.ctx.sessionId, folder: inc.folder, meta: inc.meta, totalChunks: inc.tracker.totalChunks, have: inc.tracker.receivedRanges(), sender, savedAt: Date.now() });
   }
 
   private pause(inc: Incoming, note: string) {

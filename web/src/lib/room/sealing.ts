@@ -38,6 +38,14 @@ export interface RoomSealing {
   sealChunk(item: ItemSource, index: number, totalChunks: number): Promise<SealedChunk>;
   /** Checks and opens chunk `c` of an item of `size` bytes into `sink`; resolves to the plaintext bytes kept. */
   openChunk(sink: Sink, c: ChunkPayload, size: number): Promise<number>;
+  /**
+   * Format v3: the device that signed item `contentId`'s metadata, whose signature its chunks
+   * must carry. Kept with an unfinished item's record (`disk/partials.ts`), so that a page
+   * after this one opens the chunks that come before the sender's offer does.
+   */
+  senderOf(contentId: string): string | undefined;
+  /** Format v3: an earlier page of this device verified that `sender` sent item `contentId`. */
+  rememberSender(contentId: string, sender: string): void;
 }
 
 /** A control message travels as an item of zero chunks with a fresh id. */
@@ -53,5 +61,8 @@ export function v2Sealing(crypto: CryptoClient, keyId: number): RoomSealing {
       return { iv: toBase64(sealed.iv), encryptedData: sealed.data };
     },
     openChunk: (sink, c) => sink.write(c.chunkIndex, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, c.chunkIndex, c.totalChunks)),
+    // Format v2 has one key for every member: a chunk does not name its sender.
+    senderOf: () => undefined,
+    rememberSender: () => {},
   };
 }
