@@ -2,7 +2,8 @@
 // engine) and mixed with Chromium in one session. Chromium itself runs the full suites in the
 // folder above; this file is what differs between engines: joining, text, an image, files to
 // disk (and which way the engine stores them), cancel, a relay restart, the invite link, a late
-// joiner, the inbox, the plain-HTTP fallback, a phone-sized screenshot, and a 2 GiB file's
+// joiner, the inbox, the plain-HTTP fallback, a phone-sized screenshot, a format 3 session
+// with Chromium (each engine making it and admitting, and being admitted), and a 2 GiB file's
 // memory cost. What an engine cannot do under its driver is listed in `LIMITS` and printed.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -45,8 +46,8 @@ const itemSel = (name) => `[data-testid=item][data-name="${name}"]`;
 /**
  * Opens the app at `base` and joins `session` as `name`, in a legacy (format 2) session: these
  * flows (a passphrase in the invite link, a late joiner typing the passphrase with no member
- * online, the 2 GiB file's memory bound) are format 2's; format 3's run in Chromium
- * (v3.test.mjs, v3-members.test.mjs).
+ * online, the 2 GiB file's memory bound) are format 2's; format 3's admission, signing and
+ * padding are below, and the rest of format 3 in Chromium (v3.test.mjs, v3-members.test.mjs).
  */
 const enter = (d, base, session, name, { keep = false } = {}) => enterSession(d, base, { session, name, passphrase: PASS, keep, legacy: true });
 
@@ -255,6 +256,38 @@ for (const partner of [ENGINE, 'chromium']) {
     });
   });
 }
+
+describe(`${ENGINE}: a format 3 session with chromium (sessions are made so by default)`, () => {
+  const safetyCode = (d) => d.run(() => document.querySelector('[data-testid=safety-code]')?.innerText ?? '');
+  for (const [creator, applicant] of [[ENGINE, 'chromium'], ['chromium', ENGINE]]) {
+    test(`${creator} creates it and admits ${applicant}, which typed the passphrase: one safety code, text and a file both ways, named from the roster`, async () => {
+      const session = `eng-${ENGINE}-v3-by-${creator}-${Date.now().toString(36)}`;
+      const a = await device(creator);
+      const b = await device(applicant);
+      await enterSession(a, suite.server.base, { session, name: 'Maker', passphrase: PASS });
+      assert.equal(await a.run(() => document.querySelector('[data-testid=legacy-session]') === null), true, 'not a legacy session');
+      // The applicant's page runs the admission with the maker's page, then joins with the key.
+      await enterSession(b, suite.server.base, { session, name: 'Joiner', passphrase: PASS });
+      await memberCount(a, 2);
+      await memberCount(b, 2);
+      await waitFor(async () => {
+        const [x, y] = [await safetyCode(a), await safetyCode(b)];
+        return /^\d{5}( \d{5}){5}$/.test(x) && x === y;
+      }, { what: 'the same safety code on both' });
+      const text = `format 3, made in ${creator} ${Date.now()}`;
+      await sendText(a, text);
+      assert.equal(await done(b, '[data-kind=text]'), text);
+      const sender = await b.run(() => document.querySelector('[data-testid=item][data-kind=text] [data-testid=item-sender]')?.innerText);
+      assert.equal(sender, 'Maker');
+      // A size that ends inside a chunk: the padding is cut off and checked.
+      const f = randomFile(`v3-by-${creator}.bin`, 1_100_000);
+      const name = f.path.split('/').pop();
+      await b.setFiles('[data-testid=file-input]', f.path);
+      await done(a, `[data-name="${name}"]`);
+      assert.equal(await sha256Of(await a.download(itemSel(name), name, f.size)), f.hash);
+    });
+  }
+});
 
 /** A page that is not a secure context has no OPFS: it says it keeps files in memory. */
 async function assertNoDisk(d) {
