@@ -281,9 +281,11 @@ impl Room {
         };
         Ok(match name.as_str() {
             "content" => self
-                .open_content(&payload, &binaries)?
+                .open_content(&payload, &binaries, false)?
                 .map(RoomEvent::Content),
-            "inbox-item" => self.open_content(&payload, &binaries)?.map(RoomEvent::Kept),
+            "inbox-item" => self
+                .open_content(&payload, &binaries, true)?
+                .map(RoomEvent::Kept),
             "inbox-removed" => Some(RoomEvent::InboxRemoved(payload)),
             "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
@@ -342,16 +344,17 @@ impl Room {
         }
     }
 
-    /// A `content` or an `inbox-item` payload opened with the session's codec; `None` for
-    /// what does not open, or for v3's roster business (settled here).
+    /// A `content` or an `inbox-item` payload (`kept`) opened with the session's codec; `None`
+    /// for what does not open, or for v3's roster business (settled here).
     fn open_content(
         &mut self,
         payload: &Value,
         binaries: &[Vec<u8>],
+        kept: bool,
     ) -> Result<Option<Content>, Failure> {
         Ok(match &self.codec {
             Codec::V2 { .. } => self.codec.open_v2(payload, binaries),
-            Codec::V3(_) => match self.on_v3_content(payload, binaries)? {
+            Codec::V3(_) => match self.on_v3_content(payload, binaries, kept)? {
                 Some(RoomEvent::Content(content)) => Some(content),
                 _ => None,
             },

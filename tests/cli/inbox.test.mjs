@@ -105,6 +105,8 @@ describe('the inbox and the CLI', () => {
       await cliShows(next, 'the live text', () => next.out().includes('sent live\n'));
       assert.equal(next.out(), 'sent live\n', next.describe());
       assert.deepEqual(fs.readdirSync(again), []);
+      // The inbox listed what it kept to this device too, which had it: nothing to say.
+      assert.doesNotMatch(next.err(), /ignored a message/, next.describe());
     } finally {
       await next.stop();
     }

@@ -16,6 +16,7 @@ use crate::progress;
 use crate::socketio::Message;
 use crate::v3::admit::Action;
 use crate::v3::member::Received;
+use crate::v3::member::REPLAYED;
 
 fn local(e: std::io::Error) -> Failure {
     Failure::Local(format!("the key store: {e}"))
@@ -47,10 +48,12 @@ impl Room {
         Ok(())
     }
 
+    /// A v3 `content`, or an `inbox-item` (`kept`).
     pub(super) fn on_v3_content(
         &mut self,
         payload: &Value,
         binaries: &[Vec<u8>],
+        kept: bool,
     ) -> Result<Option<RoomEvent>, Failure> {
         let Some(data) = Message::binary(binaries, &payload["data"]) else {
             return Ok(None);
@@ -80,6 +83,9 @@ impl Room {
             Received::AdmissionFailed => {
                 progress::note("a device tried to join with a wrong passphrase")
             }
+            // The inbox lists what it keeps to every device that asks, what this one already
+            // has too: its counter is no longer new here, and that is no news.
+            Received::Dropped(why) if kept && why == REPLAYED => {}
             Received::Dropped(why) => progress::note(&format!("ignored a message: {why}")),
         }
         Ok(None)

@@ -33,6 +33,9 @@ pub enum Received {
     Dropped(&'static str),
 }
 
+/// Why a `content` whose sender and counter were seen before is dropped.
+pub const REPLAYED: &str = "replayed";
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -129,7 +132,7 @@ impl Member {
             Err(EnvelopeError::Padding) => return Ok(Received::Dropped("bad padding")),
         };
         if !self.stored.replay.accept(&opened.by_id, opened.seq) {
-            return Ok(Received::Dropped("replayed"));
+            return Ok(Received::Dropped(REPLAYED));
         }
         let Some(message) = envelope::parse(opened.json.clone()) else {
             self.stored.save()?;
