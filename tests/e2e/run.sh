@@ -53,28 +53,36 @@ check "web: assets/ is the build of web/ as committed" \
 check "server: release build embedding assets/" \
   "$root/tests/release-build.sh"
 
-# Browser end-to-end tests. Firefox and WebKit run the flows that differ between engines
-# (engines/engines.test.mjs, each alone and mixed with Chromium), side by side with Chromium's
-# full set (every *.test.mjs here), each file against its own server; their output is shown
-# after. Chromium's files run two at a time, the longest first, so that the files left at the
-# end are short: one at a time they took 30 minutes while the two other engines were done
-# after 9 and 13 (2026-12-06), and much of a file's time is waiting (a two-minute freeze, an
-# inbox's expiry, a paused relay).
+# Browser end-to-end tests, in four lanes side by side, each file against its own server:
+# Chromium's full set (every *.test.mjs here) in two lanes, and Firefox and WebKit each running
+# the flows that differ between engines (engines/engines.test.mjs, alone and mixed with
+# Chromium). One Chromium lane took 30 minutes while the two other engines were done after 9
+# and 13 (2026-12-06), and much of a file's time is waiting (a two-minute freeze, an inbox's
+# expiry, a paused relay). The first lane holds the files listed here, about half of the time;
+# the second every other file, new ones included. Each lane's output is shown when all are done.
 cd "$here" || exit 1
-chromium_files=(./resume.test.mjs ./transfer.test.mjs ./e2e.test.mjs ./hands-on.test.mjs ./ux.test.mjs)
+chromium_a=(./transfer.test.mjs ./e2e.test.mjs ./inbox.test.mjs ./folders.test.mjs ./history.test.mjs)
+chromium_b=()
 for file in ./*.test.mjs; do
-  [[ " ${chromium_files[*]} " == *" $file "* ]] || chromium_files+=("$file")
-done
-engines=(firefox webkit)
-for engine in "${engines[@]}"; do
-  ENGINE=$engine node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination="$logs/$engine.out" \
-    --test-reporter=tap --test-reporter-destination="$logs/$engine.tap" engines/engines.test.mjs &
-  echo $! >"$logs/$engine.pid"
+  [[ " ${chromium_a[*]} " == *" $file "* ]] || chromium_b+=("$file")
 done
 start=$SECONDS
-node --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$logs/chromium.tap" "${chromium_files[@]}"
-echo "chromium: $((SECONDS - start)) s"
+# Starts one lane in the background: run_lane NAME FILE...; ENGINE comes from the environment.
+run_lane() {
+  local name=$1
+  shift
+  (
+    node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination="$logs/$name.out" \
+      --test-reporter=tap --test-reporter-destination="$logs/$name.tap" "$@"
+    echo "$((SECONDS - start))" >"$logs/$name.seconds"
+  ) &
+  echo $! >"$logs/$name.pid"
+}
+run_lane chromium-a "${chromium_a[@]}"
+run_lane chromium-b "${chromium_b[@]}"
+for engine in firefox webkit; do
+  ENGINE=$engine run_lane "$engine" engines/engines.test.mjs
+done
 
 # Adds the counts of one TAP file. $1 its name.
 tally() {
@@ -89,12 +97,11 @@ tally() {
     failed=$((failed + f))
   fi
 }
-tally chromium
-for engine in "${engines[@]}"; do
-  wait "$(cat "$logs/$engine.pid")"
-  echo "=== $engine (engines/engines.test.mjs), done after $((SECONDS - start)) s ==="
-  cat "$logs/$engine.out"
-  tally "$engine"
+for lane in chromium-a chromium-b firefox webkit; do
+  wait "$(cat "$logs/$lane.pid")"
+  echo "=== $lane, done after $(cat "$logs/$lane.seconds" 2>/dev/null || echo '?') s ==="
+  cat "$logs/$lane.out"
+  tally "$lane"
 done
 
 echo "$passed passed, $failed failed"
