@@ -306,6 +306,7 @@ async function webkitDevice({ viewport, insecure, serverPort }) {
   const device = {
     engine: 'webkit',
     dir,
+    tmp,
     downloads,
     errors,
     goto: (url) => driver.get(url),
