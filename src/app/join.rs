@@ -381,7 +381,7 @@ impl ShareThings {
         // An applicant that proved the room key is a member now: the members see it stop
         // applying, then join, under the same id. Its guesses were right, and count no more.
         if let Some(applicant) = self.applicants.get(socket) {
-            if let (true, Some(guesses)) = (applicant.room == room, applicant.guesses()) {
+            if let Some(guesses) = applicant.guesses().filter(|_| applicant.room == room) {
                 self.limits.take_back(io.remote(socket), room, guesses);
             }
             self.drop_applicant(io, socket);

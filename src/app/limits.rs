@@ -154,22 +154,21 @@ impl JoinLimits {
     /// or before the first), so a window that began since is never lowered by guesses it does
     /// not hold.
     pub fn take_back(&mut self, address: Option<IpAddr>, room: Handle, guesses: Guesses) {
-        let window = self.window;
-        let holds_them = |w: &Window| {
-            w.ends
-                .checked_sub(window)
-                .is_some_and(|b| b <= guesses.first)
+        let length = self.window;
+        let take_back = |w: &mut Window| {
+            if w.ends
+                .checked_sub(length)
+                .is_some_and(|began| began <= guesses.first)
+            {
+                w.failures = w.failures.saturating_sub(guesses.count);
+            }
         };
         if let Some(entry) = self.rooms.get_mut(&room) {
-            if holds_them(&entry.window) {
-                entry.window.failures = entry.window.failures.saturating_sub(guesses.count);
-            }
+            take_back(&mut entry.window);
         }
         let handle = address.and_then(|a| self.by_address.get(&limit_key(a)).copied());
         if let Some(entry) = handle.and_then(|h| self.addresses.get_mut(h)) {
-            if holds_them(&entry.window) {
-                entry.window.failures = entry.window.failures.saturating_sub(guesses.count);
-            }
+            take_back(&mut entry.window);
         }
     }
 
