@@ -57,8 +57,8 @@ check "server: release build embedding assets/" \
 # Chromium's full set (every *.test.mjs here) in two lanes, and Firefox and WebKit each running
 # the flows that differ between engines (engines/engines.test.mjs, alone and mixed with
 # Chromium). One Chromium lane took 30 minutes while the two other engines were done after 9
-# and 13 (2026-12-06), and much of a file's time is waiting (a two-minute freeze, an inbox's
-# expiry, a paused relay). The first lane holds the files listed here, about half of the time;
+# and 13 (2026-12-06), and much of a file's time is waiting (an inbox's expiry, a paused
+# relay). The first lane holds the files listed here, about half of the time;
 # the second every other file, new ones included. Each lane's output is shown when all are done.
 #
 # resume.test.mjs runs after the lanes, by itself. Beside them (another lane's 2 GiB keeping the
@@ -104,17 +104,18 @@ tally() {
     failed=$((failed + f))
   fi
 }
+# Waits for one lane, shows its output and adds its counts. $1 its name.
+finish_lane() {
+  wait "$(cat "$logs/$1.pid")"
+  echo "=== $1, done after $(cat "$logs/$1.seconds" 2>/dev/null || echo '?') s ==="
+  cat "$logs/$1.out"
+  tally "$1"
+}
 for lane in chromium-a chromium-b firefox webkit; do
-  wait "$(cat "$logs/$lane.pid")"
-  echo "=== $lane, done after $(cat "$logs/$lane.seconds" 2>/dev/null || echo '?') s ==="
-  cat "$logs/$lane.out"
-  tally "$lane"
+  finish_lane "$lane"
 done
 run_lane alone "${alone[@]}"
-wait "$(cat "$logs/alone.pid")"
-echo "=== ${alone[*]}, alone, done after $(cat "$logs/alone.seconds" 2>/dev/null || echo '?') s ==="
-cat "$logs/alone.out"
-tally alone
+finish_lane alone
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
