@@ -173,8 +173,9 @@ impl ShareThings {
                     }
                 }
                 if !self.verifies(room, credential) {
-                    self.limits.record_failure(io, address, room, now);
-                    return Err(refused(credential, &entry.route));
+                    let mut failure = refused(credential, &entry.route);
+                    failure.failed_joins = self.limits.record_failure(io, address, room, now);
+                    return Err(failure);
                 }
                 (room, false)
             }

@@ -42,6 +42,14 @@ struct AddressWindow {
     window: Window,
 }
 
+/// An address's failed joins in its current window, and how many it may have: told with the
+/// refusal, so that a client warns of the lockout by the server's own count and limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedJoins {
+    pub count: u32,
+    pub limit: u32,
+}
+
 pub struct JoinLimits {
     per_address: u32,
     per_room: u32,
@@ -102,13 +110,15 @@ impl JoinLimits {
             .map_or(0, |entry| entry.window.failures)
     }
 
+    /// Counts a failed join; the address's count after it, unless the address is not tracked
+    /// (none known, or every entry in use).
     pub fn record_failure(
         &mut self,
         io: &mut Io<'_, AppTimer>,
         address: Option<IpAddr>,
         room: Handle,
         now: Instant,
-    ) {
+    ) -> Option<FailedJoins> {
         let ends = now + self.window;
         let fresh = || RoomWindow {
             window: Window { failures: 0, ends },
@@ -119,16 +129,18 @@ impl JoinLimits {
             *entry = fresh();
         }
         entry.window.failures = entry.window.failures.saturating_add(1);
-        let Some(address) = address.map(limit_key) else {
-            return;
-        };
+        let address = address.map(limit_key)?;
+        let limit = self.per_address;
         if let Some(entry) = self
             .by_address
             .get(&address)
             .and_then(|h| self.addresses.get_mut(*h))
         {
             entry.window.failures = entry.window.failures.saturating_add(1);
-            return;
+            return Some(FailedJoins {
+                count: entry.window.failures,
+                limit,
+            });
         }
         let new = AddressWindow {
             address,
@@ -140,11 +152,16 @@ impl JoinLimits {
                 if io.set_timer(ends, AppTimer::AddressWindow(handle)).is_err() {
                     // Without its deadline the entry would never end; do not keep it.
                     self.window_ended(handle);
+                    return None;
                 }
+                Some(FailedJoins { count: 1, limit })
             }
-            Err(_) => log::warn!(
-                "too many addresses with failed joins to track; relying on per-session limits"
-            ),
+            Err(_) => {
+                log::warn!(
+                    "too many addresses with failed joins to track; relying on per-session limits"
+                );
+                None
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 
 use miniserde::json::{self, Object, Value};
 
+use super::limits::FailedJoins;
+
 /// Every error code the server sends (the table in `docs/protocol.md`, kept in step by a
 /// test); the human message travels next to it in each [`Failure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,7 @@ pub struct Failure {
     pub code: Code,
     pub message: String,
     pub retry_after_ms: Option<u64>,
+    pub failed_joins: Option<FailedJoins>,
 }
 
 impl Failure {
@@ -71,6 +74,7 @@ impl Failure {
             code,
             message: message.into(),
             retry_after_ms: None,
+            failed_joins: None,
         }
     }
 
@@ -78,32 +82,39 @@ impl Failure {
         Failure::new(Code::InvalidRequest, message)
     }
 
-    /// `{success:false, code, error[, retryAfterMs]}` for an ack.
+    /// `{success:false, code, error[, retryAfterMs][, failedJoins]}` for an ack.
     pub fn ack_body(&self) -> Value {
         let mut object = Object::new();
         object.insert("success".into(), Value::Bool(false));
         object.insert("code".into(), Value::String(self.code.as_str().into()));
         object.insert("error".into(), Value::String(self.message.clone()));
-        self.add_retry(&mut object);
+        self.add_details(&mut object);
         Value::Object(object)
     }
 
-    /// `{code, message[, retryAfterMs]}` for an `error` event.
+    /// `{code, message[, retryAfterMs][, failedJoins]}` for an `error` event.
     pub fn event_body(&self) -> Value {
         let mut object = Object::new();
         object.insert("code".into(), Value::String(self.code.as_str().into()));
         object.insert("message".into(), Value::String(self.message.clone()));
-        self.add_retry(&mut object);
+        self.add_details(&mut object);
         Value::Object(object)
     }
 
-    fn add_retry(&self, object: &mut Object) {
+    fn add_details(&self, object: &mut Object) {
         if let Some(ms) = self.retry_after_ms {
             object.insert("retryAfterMs".into(), Value::Number(json::Number::U64(ms)));
             object.insert(
                 "retryAfterSeconds".into(),
                 Value::Number(json::Number::U64(ms.div_ceil(1000))),
             );
+        }
+        if let Some(FailedJoins { count, limit }) = self.failed_joins {
+            let mut failed = Object::new();
+            for (key, n) in [("count", count), ("limit", limit)] {
+                failed.insert(key.into(), Value::Number(json::Number::U64(n.into())));
+            }
+            object.insert("failedJoins".into(), Value::Object(failed));
         }
     }
 }
@@ -391,6 +402,15 @@ mod tests {
         assert_eq!(
             json::to_string(&Failure::invalid("x").event_body()),
             r#"{"code":"invalid_request","message":"x"}"#
+        );
+        let mut f = Failure::new(Code::InvalidPassphrase, "wrong");
+        f.failed_joins = Some(FailedJoins {
+            count: 3,
+            limit: 10,
+        });
+        assert_eq!(
+            json::to_string(&f.ack_body()),
+            r#"{"code":"invalid_passphrase","error":"wrong","failedJoins":{"count":3,"limit":10},"success":false}"#
         );
     }
 }

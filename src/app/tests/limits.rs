@@ -11,7 +11,7 @@ use super::*;
 // ----- rate limits -----------------------------------------------------------------------------
 
 #[test]
-fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
+fn failed_joins_from_one_address_are_counted_and_limited_until_the_window_ends() {
     let mut h = harness();
     let a = h.connect(ms(0));
     join(&mut h, ms(1), a, "r", "A");
@@ -25,6 +25,13 @@ fn failed_joins_from_one_address_are_limited_until_the_window_ends() {
             &join_json("r", "C", "wrong"),
         );
         assert_eq!(code(&ack), "invalid_passphrase");
+        // The client warns of the lockout by these, not by a count of its own.
+        let failed = field(&ack, "failedJoins");
+        assert_eq!(json::to_string(field(failed, "count")), (n + 1).to_string());
+        assert_eq!(
+            json::to_string(field(failed, "limit")),
+            config().join_limit_per_address.to_string()
+        );
     }
     let (ack, _) = call(&mut h, ms(20), c, "join", &join_json("r", "C", "right"));
     assert_eq!(code(&ack), "rate_limited");
