@@ -24,11 +24,18 @@ export type ErrorCode =
   | 'not_in_inbox'
   | 'internal';
 
+/** With a wrong passphrase: the client address's failed joins in the server's window, and its limit. */
+export interface FailedJoins {
+  count: number;
+  limit: number;
+}
+
 export interface Failure {
   success: false;
   code: ErrorCode;
   error: string;
   retryAfterMs?: number;
+  failedJoins?: FailedJoins;
 }
 
 export interface Member {

@@ -11,6 +11,7 @@ import type {
   ChunkEvent,
   ContentEvent,
   ErrorCode,
+  FailedJoins,
   Failure,
   InboxAck,
   InboxFetchedEvent,
@@ -62,7 +63,7 @@ const JOIN_TIMEOUT_MS = 15_000;
 
 export type OpenResult =
   | { ok: true; connection: Connection; selfId: string; members: Member[]; created: boolean; inbox: InboxTerms | null }
-  | { ok: false; code: ErrorCode | 'unreachable' | 'timeout'; message: string; retryAfterMs?: number };
+  | { ok: false; code: ErrorCode | 'unreachable' | 'timeout'; message: string; retryAfterMs?: number; failedJoins?: FailedJoins };
 
 /**
  * How a connection joins its session, first and again after every reconnect: format v2 sends
@@ -165,7 +166,7 @@ export class Connection {
     if (!connected) return fail({ ok: false, code: 'unreachable', message: t('server.unreachable') });
     const ack = await connection.strategy.enter(socket, timeout);
     if (!ack) return fail({ ok: false, code: 'timeout', message: t('server.timeout') });
-    if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs });
+    if (!ack.success) return fail({ ok: false, code: ack.code, message: ack.error, retryAfterMs: ack.retryAfterMs, failedJoins: ack.failedJoins });
     const inbox = ack.inbox ?? null;
     connection.token = ack.token;
     connection.inbox = inbox !== null;

@@ -11,7 +11,7 @@
  * so are the control messages (resend, cancel, clear), which the server therefore cannot forge.
  */
 import type { CryptoClient } from '../crypto/crypto-client';
-import type { ContentEvent, InboxAck, InboxFetchedEvent, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
+import type { ContentEvent, FailedJoins, InboxAck, InboxFetchedEvent, InboxItemEvent, InboxListAck, InboxRemovedEvent, InboxTerms, InviteAck, ItemMeta, Member, MemberEvent } from '../../types/protocol';
 import type { ApplicantStatus } from '../membership/admission/applicant';
 import type { EntryIntent } from '../membership/v3-entry';
 import type { V3Room } from '../membership/v3-room';
@@ -72,7 +72,7 @@ interface RoomFormat {
 
 export type JoinResult =
   | { ok: true; room: RoomClient; created: boolean; admittedBy?: string }
-  | { ok: false; code: Extract<OpenResult, { ok: false }>['code'] | string; message: string; retryAfterMs?: number };
+  | { ok: false; code: Extract<OpenResult, { ok: false }>['code'] | string; message: string; retryAfterMs?: number; failedJoins?: FailedJoins };
 
 export interface JoinOptions {
   sessionId: string;

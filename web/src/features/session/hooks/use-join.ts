@@ -3,6 +3,7 @@ import { useCallback, useRef, useState } from 'react';
 import { getCryptoClient } from '../../../hooks/use-crypto';
 import { type JoinResult, RoomClient } from '../../../lib/room/room-client';
 import { settings } from '../../../config/settings';
+import type { FailedJoins } from '../../../types/protocol';
 import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
 import { decodeSecretKey } from '../../../lib/crypto/v3/room-keys';
 import { t } from '../../../i18n';
@@ -10,16 +11,25 @@ import { t } from '../../../i18n';
 /** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
 export type JoinError = { title: string; detail: string; until?: number };
 
-/** The server's defaults (`JOIN_LIMIT_PER_ADDRESS` failed joins per `JOIN_LIMIT_WINDOW`). */
-export const JOIN_LIMIT = 10;
-const JOIN_WINDOW_MS = 60_000;
-/** From this many wrong passphrases in a window on, the error warns of the lockout ahead. */
+/** From this many wrong passphrases in the server's window on, the error warns of the lockout ahead. */
 const WARN_AFTER = 5;
+
+/**
+ * The lockout ahead, by the server's own count and limit (`failedJoins`, hostile input like all
+ * it sends: a count that is not a plain number says nothing).
+ */
+function lockoutWarning(failed: FailedJoins | undefined): string {
+  if (!failed || !Number.isSafeInteger(failed.count) || !Number.isSafeInteger(failed.limit)) return '';
+  const { count, limit } = failed;
+  if (count >= limit) return ` ${t('joinError.lockedOut', { tries: count })}`;
+  if (count >= WARN_AFTER) return ` ${t('joinError.lockoutAhead', { tries: count, limit })}`;
+  return '';
+}
 
 export function describeJoinFailure(r: Extract<JoinResult, { ok: false }>): JoinError {
   switch (r.code) {
     case 'invalid_passphrase':
-      return { title: t('joinError.wrongPassphrase'), detail: t('joinError.wrongPassphraseServer') };
+      return { title: t('joinError.wrongPassphrase'), detail: t('joinError.wrongPassphraseServer') + lockoutWarning(r.failedJoins) };
     case 'session_full':
       return { title: t('joinError.sessionFull'), detail: t('joinError.sessionFullDetail') };
     case 'server_full':
@@ -50,8 +60,6 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
   const [attempt, setAttempt] = useState(0);
   /** Format v3: what this device does while a member admits it. */
   const [applying, setApplying] = useState<ApplicantStatus | null>(null);
-  /** When this tab's recent wrong passphrases happened, to warn before the server locks it out. */
-  const wrong = useRef<number[]>([]);
   /** Stops waiting to be admitted (format v3), when the user gives up. */
   const waiting = useRef<AbortController | null>(null);
 
@@ -87,18 +95,7 @@ export function useJoin(onJoined: (room: RoomClient, created: boolean, passphras
         settings.setLastSession(sessionId);
         onJoined(r.room, r.created, passphrase);
       } else if (!stop.signal.aborted) {
-        const described = describeJoinFailure(r);
-        if (r.code === 'invalid_passphrase') {
-          const now = Date.now();
-          wrong.current = [...wrong.current.filter((t) => now - t < JOIN_WINDOW_MS), now];
-          const n = wrong.current.length;
-          if (n >= JOIN_LIMIT) {
-            described.detail += ` ${t('joinError.lockedOut', { tries: n })}`;
-          } else if (n >= WARN_AFTER) {
-            described.detail += ` ${t('joinError.lockoutAhead', { tries: n, limit: JOIN_LIMIT })}`;
-          }
-        }
-        setError(described);
+        setError(describeJoinFailure(r));
       }
     } catch (err) {
       setError({ title: t('joinError.couldNotJoin'), detail: err instanceof Error ? err.message : String(err) });
