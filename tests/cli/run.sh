@@ -14,6 +14,8 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo" || exit 1
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
+# shellcheck source=../tap-counts.sh
+source "$repo/tests/tap-counts.sh"
 
 if ! tests/release-build.sh; then
   echo "0 passed, 1 failed"
@@ -24,13 +26,4 @@ node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destinatio
   --test-reporter=tap --test-reporter-destination="$logs/cli.tap" "$here/cli.test.mjs" "$here/v3.test.mjs" \
   "$here/clip.test.mjs" "$here/clip-wayland.test.mjs" "$here/folders.test.mjs" "$here/send-to.test.mjs" "$here/inbox.test.mjs" \
   "$here/offline-guess.test.mjs"
-p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/cli.tap")
-f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/cli.tap")
-c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$logs/cli.tap")
-if [ -z "$p" ] || [ -z "$f" ]; then
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-f=$((f + ${c:-0}))
-echo "$p passed, $f failed"
-[ "$f" -eq 0 ]
+tap_summary "$logs/cli.tap"

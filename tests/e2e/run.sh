@@ -7,6 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
+# shellcheck source=../tap-counts.sh
+source "$root/tests/tap-counts.sh"
 passed=0
 failed=0
 
@@ -91,17 +93,16 @@ for engine in firefox webkit; do
   ENGINE=$engine run_lane "$engine" engines/engines.test.mjs
 done
 
-# Adds the counts of one TAP file. $1 its name.
+# Adds the counts of one lane's TAP file (a cancelled test counts as failed). $1 its name.
 tally() {
-  local p f
-  p=$(grep -E '^# pass ' "$logs/$1.tap" | awk '{print $3}')
-  f=$(grep -E '^# fail ' "$logs/$1.tap" | awk '{print $3}')
-  if [ -z "$p" ] || [ -z "$f" ]; then
-    failed=$((failed + 1))
-    echo "not ok - $1 browser tests did not report"
-  else
+  local counts p f
+  if counts=$(tap_counts "$logs/$1.tap"); then
+    read -r p f <<<"$counts"
     passed=$((passed + p))
     failed=$((failed + f))
+  else
+    failed=$((failed + 1))
+    echo "not ok - $1 browser tests did not report"
   fi
 }
 # Waits for one lane, shows its output and adds its counts. $1 its name.

@@ -10,6 +10,8 @@ repo="$(cd "$here/../.." && pwd)"
 cd "$repo" || exit 1
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
+# shellcheck source=../tap-counts.sh
+source "$repo/tests/tap-counts.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "not ok - the Wi-Fi suite needs root for its network namespaces"
@@ -23,13 +25,4 @@ fi
 
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$logs/net.tap" "$here/net.test.mjs"
-p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/net.tap")
-f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/net.tap")
-c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$logs/net.tap")
-if [ -z "$p" ] || [ -z "$f" ]; then
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-f=$((f + ${c:-0}))
-echo "$p passed, $f failed"
-[ "$f" -eq 0 ]
+tap_summary "$logs/net.tap"
