@@ -9,7 +9,8 @@
  * Items being sent are remembered too (`UnsentItem`), by name, size and date, not bytes.
  *
  * Written after chunks are on disk, never before: a record may lag what the file holds (those
- * chunks come again), never run ahead of it. Only where files are written in place: a writable
+ * chunks come again), never run ahead of it. Deleted once the file is finished, not when its
+ * last chunk arrives. Only where files are written in place: a writable
  * stream commits its file when it closes, so a page that dies mid-item has nothing to go on from.
  */
 import type { ChunkRanges } from '../chunking';

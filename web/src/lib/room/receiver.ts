@@ -276,11 +276,14 @@ export class Receiver {
       return;
     }
     this.incoming.delete(inc.id);
-    void deletePartial(inc.id);
     // The sender learns that this device has it all (its per-device delivery).
     if (!inc.inbox) this.report(inc);
     try {
       const blob = await inc.sink.finish();
+      // Only now is there nothing to resume: a page that goes away between the last chunk and
+      // here (a reload takes a while to unload on a busy phone, and chunks already queued keep
+      // arriving) leaves its record, and the next page takes the item up from it.
+      void deletePartial(inc.id);
       if (inc.meta.kind === 'folder') await checkFolder(blob, inc.meta.files ?? 0);
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
       if (!this.ctx.board.get(inc.id) || this.dropped.has(inc.id)) return void inc.sink.discard();
