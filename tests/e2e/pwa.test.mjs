@@ -275,7 +275,10 @@ describe('the share sheet and arrival alerts', () => {
     const secret = `the secret is ${randomBytes(6).toString('hex')}`;
     let before = await countItems();
     await sendText(secret);
-    await waitFor(async () => (await notifications(laptop.page)).length === 1, { what: 'a notification' });
+    // First the text arrives, then its notification follows through the service worker: two
+    // waits, so that a loaded machine's slow arrival is told apart from a missing notification.
+    await laptop.page.locator('[data-testid=item][data-kind=text][data-state=done]', { hasText: secret }).waitFor({ timeout: 120_000 });
+    await waitFor(async () => (await notifications(laptop.page)).length === 1, { timeout: 60_000, what: 'a notification' });
     const [shown] = await notifications(laptop.page);
     assert.equal(shown.title, 'Phone sent a text');
     assert.ok(!shown.title.includes(secret) && !shown.body.includes(secret), JSON.stringify(shown));
