@@ -42,12 +42,14 @@ struct AddressWindow {
     window: Window,
 }
 
-/// An address's failed joins in its current window, and how many it may have: told with the
-/// refusal, so that a client warns of the lockout by the server's own count and limit.
+/// An address's failed joins in its current window, how many it may have, and the window's
+/// length: told with the refusal, so that a client warns of the lockout by the server's own
+/// count, limit and window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailedJoins {
     pub count: u32,
     pub limit: u32,
+    pub window: Duration,
 }
 
 pub struct JoinLimits {
@@ -130,7 +132,7 @@ impl JoinLimits {
         }
         entry.window.failures = entry.window.failures.saturating_add(1);
         let address = address.map(limit_key)?;
-        let limit = self.per_address;
+        let (limit, window) = (self.per_address, self.window);
         if let Some(entry) = self
             .by_address
             .get(&address)
@@ -140,6 +142,7 @@ impl JoinLimits {
             return Some(FailedJoins {
                 count: entry.window.failures,
                 limit,
+                window,
             });
         }
         let new = AddressWindow {
@@ -154,7 +157,11 @@ impl JoinLimits {
                     self.window_ended(handle);
                     return None;
                 }
-                Some(FailedJoins { count: 1, limit })
+                Some(FailedJoins {
+                    count: 1,
+                    limit,
+                    window,
+                })
             }
             Err(_) => {
                 log::warn!(

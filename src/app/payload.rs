@@ -109,10 +109,20 @@ impl Failure {
                 Value::Number(json::Number::U64(ms.div_ceil(1000))),
             );
         }
-        if let Some(FailedJoins { count, limit }) = self.failed_joins {
+        if let Some(FailedJoins {
+            count,
+            limit,
+            window,
+        }) = self.failed_joins
+        {
             let mut failed = Object::new();
-            for (key, n) in [("count", count), ("limit", limit)] {
-                failed.insert(key.into(), Value::Number(json::Number::U64(n.into())));
+            let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+            for (key, n) in [
+                ("count", count.into()),
+                ("limit", limit.into()),
+                ("windowMs", window_ms),
+            ] {
+                failed.insert(key.into(), Value::Number(json::Number::U64(n)));
             }
             object.insert("failedJoins".into(), Value::Object(failed));
         }
@@ -407,10 +417,11 @@ mod tests {
         f.failed_joins = Some(FailedJoins {
             count: 3,
             limit: 10,
+            window: std::time::Duration::from_secs(60),
         });
         assert_eq!(
             json::to_string(&f.ack_body()),
-            r#"{"code":"invalid_passphrase","error":"wrong","failedJoins":{"count":3,"limit":10},"success":false}"#
+            r#"{"code":"invalid_passphrase","error":"wrong","failedJoins":{"count":3,"limit":10,"windowMs":60000},"success":false}"#
         );
     }
 }

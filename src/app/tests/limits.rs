@@ -32,6 +32,10 @@ fn failed_joins_from_one_address_are_counted_and_limited_until_the_window_ends()
             json::to_string(field(failed, "limit")),
             config().join_limit_per_address.to_string()
         );
+        assert_eq!(
+            json::to_string(field(failed, "windowMs")),
+            WINDOW.as_millis().to_string()
+        );
     }
     let (ack, _) = call(&mut h, ms(20), c, "join", &join_json("r", "C", "right"));
     assert_eq!(code(&ack), "rate_limited");
