@@ -5,7 +5,7 @@
  * language turns <html dir> to rtl (with English words, as none of its catalog ships).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeWait } from '../features/inbox/inbox-text';
+import { describeDuration } from './duration';
 import { formatBytes, formatSpeed, formatTime } from '../utils/format';
 import { pickLanguage } from './detect';
 import { chooseLanguage, chosenLanguage, i18n, speak, t } from './index';
@@ -72,12 +72,12 @@ describe('formatting per language', () => {
   });
 
   it('chooses plural forms by the language’s rules', async () => {
-    expect(describeWait(3_600_000)).toBe('1 hour');
-    expect(describeWait(7_200_000)).toBe('2 hours');
+    expect(describeDuration(3_600_000)).toBe('1 hour');
+    expect(describeDuration(7_200_000)).toBe('2 hours');
     expect(t('join.tryAgainIn', { count: 1 })).toBe('Try again in 1 second.');
     await speak('de');
-    expect(describeWait(3_600_000)).toBe('1 Stunde');
-    expect(describeWait(7_200_000)).toBe('2 Stunden');
+    expect(describeDuration(3_600_000)).toBe('1 Stunde');
+    expect(describeDuration(7_200_000)).toBe('2 Stunden');
     await speak('fr');
     // French counts 0 as singular; 1,000,000 takes the "many" form.
     expect(t('shares.files', { count: 0 })).toBe('0 fichier');

@@ -24,10 +24,11 @@ export type ErrorCode =
   | 'not_in_inbox'
   | 'internal';
 
-/** With a wrong passphrase: the client address's failed joins in the server's window, and its limit. */
+/** With a wrong passphrase: the client address's failed joins in the server's window, its limit, and the window's length. */
 export interface FailedJoins {
   count: number;
   limit: number;
+  windowMs: number;
 }
 
 export interface Failure {

@@ -18,7 +18,8 @@ import { useHistoryRecorder } from '../../features/history/hooks/use-history-rec
 import { InboxIndicator } from '../../features/inbox/components/inbox-indicator';
 import { InboxMark } from '../../features/inbox/components/inbox-mark';
 import { ItemExtra } from '../../features/share/item-extra';
-import { describeWait, refusalTitle } from '../../features/inbox/inbox-text';
+import { refusalTitle } from '../../features/inbox/inbox-text';
+import { describeDuration } from '../../i18n/duration';
 import { InviteDialog } from '../../features/session/components/invite-dialog';
 import { LeaveButton } from '../../features/session/components/leave-button';
 import { useTransferGuards } from '../../hooks/use-transfer-guards';
@@ -192,7 +193,7 @@ function Body({ passphrase, onLeave, fallback }: { passphrase: string; onLeave: 
               <ShieldCheck size={16} aria-hidden="true" style={{ flexShrink: 0 }} />
               <Text>
                 {cryptoBackend === 'purejs' ? t('session.encryptedInJs') : t('session.encrypted')}{' '}
-                {inbox ? t('session.relayKeeps', { wait: describeWait(inbox.ttlMs) }) : t('session.relayOnly')}
+                {inbox ? t('session.relayKeeps', { wait: describeDuration(inbox.ttlMs) }) : t('session.relayOnly')}
               </Text>
             </HStack>
             <BundleHash />

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { nextInboxWindow } from '../../lib/room/inbox';
 import { fetchedByOf, withFetcher } from '../../lib/room/fetched-by';
-import { describeWait, fetchedByText, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
+import { describeDuration } from '../../i18n/duration';
+import { fetchedByText, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
 
 describe('inbox text', () => {
   it('says how long items wait in a unit that reads well', () => {
-    expect(describeWait(3_600_000)).toBe('1 hour');
-    expect(describeWait(1_000)).toBe('1 second');
-    expect(describeWait(4_000)).toBe('4 seconds');
-    expect(describeWait(90 * 60_000)).toBe('90 minutes');
-    expect(describeWait(2 * 3_600_000)).toBe('2 hours');
-    expect(describeWait(86_400_000)).toBe('24 hours');
-    expect(describeWait(3 * 86_400_000)).toBe('3 days');
+    expect(describeDuration(3_600_000)).toBe('1 hour');
+    expect(describeDuration(1_000)).toBe('1 second');
+    expect(describeDuration(4_000)).toBe('4 seconds');
+    expect(describeDuration(90 * 60_000)).toBe('90 minutes');
+    expect(describeDuration(2 * 3_600_000)).toBe('2 hours');
+    expect(describeDuration(86_400_000)).toBe('24 hours');
+    expect(describeDuration(3 * 86_400_000)).toBe('3 days');
   });
 
   it('tells every member the inbox is on and for how long', () => {

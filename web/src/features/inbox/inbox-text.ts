@@ -2,27 +2,17 @@
 import { listNames } from '../../i18n/list';
 import type { InboxAck, InboxTerms, Member } from '../../types/protocol';
 import { t } from '../../i18n';
+import { describeDuration } from '../../i18n/duration';
 import { formatBytes } from '../../utils/format';
-
-/** "1 hour", "90 minutes", "30 seconds": a wait in the largest unit that reads well. */
-export function describeWait(ms: number): string {
-  const seconds = Math.max(1, Math.round(ms / 1000));
-  if (seconds < 120) return t('inbox.seconds', { count: seconds });
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 120 && minutes % 60 !== 0) return t('inbox.minutes', { count: minutes });
-  const hours = Math.round(minutes / 60);
-  if (hours < 48 || hours % 24 !== 0) return t('inbox.hours', { count: hours });
-  return t('inbox.days', { count: hours / 24 });
-}
 
 /** The indicator every member sees: "Inbox on — items wait 1 hour". */
 export function inboxSummary(terms: InboxTerms): string {
-  return t('inbox.summary', { wait: describeWait(terms.ttlMs) });
+  return t('inbox.summary', { wait: describeDuration(terms.ttlMs) });
 }
 
 /** The indicator's longer explanation. */
 export function inboxDetail(terms: InboxTerms): string {
-  return t('inbox.detail', { wait: describeWait(terms.ttlMs), size: formatBytes(terms.maxBytes) });
+  return t('inbox.detail', { wait: describeDuration(terms.ttlMs), size: formatBytes(terms.maxBytes) });
 }
 
 /** Why the inbox did not keep our item, for the sender (the item reached the members online). */

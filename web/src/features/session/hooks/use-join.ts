@@ -7,6 +7,7 @@ import type { FailedJoins } from '../../../types/protocol';
 import type { ApplicantStatus } from '../../../lib/membership/admission/applicant';
 import { decodeSecretKey } from '../../../lib/crypto/v3/room-keys';
 import { t } from '../../../i18n';
+import { describeDuration } from '../../../i18n/duration';
 
 /** `until`: a lockout's end (ms since the epoch), for a countdown that ticks. */
 export type JoinError = { title: string; detail: string; until?: number };
@@ -15,14 +16,15 @@ export type JoinError = { title: string; detail: string; until?: number };
 const WARN_AFTER = 5;
 
 /**
- * The lockout ahead, by the server's own count and limit (`failedJoins`, hostile input like all
- * it sends: a count that is not a plain number says nothing).
+ * The lockout ahead, by the server's own count, limit and window (`failedJoins`, hostile input
+ * like all it sends: a field that is not a plain whole number, or a window under a second, says nothing).
  */
 function lockoutWarning(failed: FailedJoins | undefined): string {
-  if (!failed || !Number.isSafeInteger(failed.count) || !Number.isSafeInteger(failed.limit)) return '';
+  if (!failed || ![failed.count, failed.limit, failed.windowMs].every(Number.isSafeInteger) || failed.windowMs < 1000) return '';
   const { count, limit } = failed;
-  if (count >= limit) return ` ${t('joinError.lockedOut', { tries: count })}`;
-  if (count >= WARN_AFTER) return ` ${t('joinError.lockoutAhead', { tries: count, limit })}`;
+  const window = describeDuration(failed.windowMs);
+  if (count >= limit) return ` ${t('joinError.lockedOut', { tries: count, window })}`;
+  if (count >= WARN_AFTER) return ` ${t('joinError.lockoutAhead', { tries: count, limit, window })}`;
   return '';
 }
 
