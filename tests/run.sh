@@ -23,16 +23,45 @@ failed=0
 summary=()
 log_dir=$(mktemp -d)
 
-# Adds the counts of one suite and its wall time. $1 name, $2 passed, $3 failed.
+clock_ticks=$(getconf CLK_TCK)
+
+# CPU-seconds (user and system) of the ended children of the shell (or subshell) $1.
+children_cpu() {
+  local stat
+  read -r -a stat <"/proc/$1/stat"
+  echo $(((stat[15] + stat[16]) / clock_ticks))
+}
+
+# Runs "$@" in a subshell that adds the CPU-seconds of everything it ran to the file $1.
+with_cpu() {
+  local file=$1
+  shift
+  (
+    "$@"
+    status=$?
+    subshell=$BASHPID
+    children_cpu "$subshell" >>"$file"
+    exit "$status"
+  )
+}
+
+# CPU-seconds written to the file $1 by with_cpu, summed.
+cpu_in() {
+  local sum=0 n
+  if [ -f "$1" ]; then while read -r n; do sum=$((sum + n)); done <"$1"; fi
+  echo "$sum"
+}
+
+# Adds the counts of one suite, its wall time and CPU time. $1 name, $2 passed, $3 failed.
 count() {
   passed=$((passed + $2))
   failed=$((failed + $3))
-  summary+=("$1: $2 passed, $3 failed ($(($(date +%s) - suite_started)) s)")
+  summary+=("$1: $2 passed, $3 failed ($(($(date +%s) - suite_started)) s, $(cpu_in "$log_dir/$1.cpu") CPU-s)")
 }
 
 run_rust() {
   local log="$log_dir/rust.log" p=0 f=0 status
-  cargo test --workspace --all-targets 2>&1 | tee "$log"
+  with_cpu "$log_dir/rust.cpu" cargo test --workspace --all-targets 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   while read -r a b; do p=$((p + a)); f=$((f + b)); done < <(
     sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
@@ -48,12 +77,12 @@ run_scripted() {
     count "$name" 0 1
     return
   fi
-  if [ -x "$dir/install.sh" ] && ! "$dir/install.sh"; then
+  if [ -x "$dir/install.sh" ] && ! with_cpu "$log_dir/$name.cpu" "$dir/install.sh"; then
     echo "suite $name: install.sh failed" >&2
     count "$name" 0 1
     return
   fi
-  "$dir/run.sh" 2>&1 | tee "$log"
+  with_cpu "$log_dir/$name.cpu" "$dir/run.sh" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
@@ -69,7 +98,8 @@ run_scripted() {
 # other suites leave idle (tests/deploy/warm-up.sh, docs/testing.md), and deploy waits for them.
 warm_up=
 if [[ " ${suites[*]} " == *" deploy "* ]] && tests/deploy/install.sh; then
-  nice -n 19 ionice -c 3 tests/deploy/warm-up.sh >"$log_dir/deploy-warm-up.log" 2>&1 &
+  with_cpu "$log_dir/warm-up.cpu" nice -n 19 ionice -c 3 tests/deploy/warm-up.sh \
+    >"$log_dir/deploy-warm-up.log" 2>&1 &
   warm_up=$!
 fi
 
@@ -80,6 +110,7 @@ for suite in "${suites[@]}"; do
   if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
     wait "$warm_up"
     grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
+    warm_up_cpu=$(cpu_in "$log_dir/warm-up.cpu")
   fi
   case "$suite" in
     rust) run_rust ;;
@@ -90,6 +121,7 @@ done
 rm -rf "$log_dir"
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
-echo "  all suites: $(($(date +%s) - run_started)) s"
+if [ -n "${warm_up_cpu:-}" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
+echo "  all suites: $(($(date +%s) - run_started)) s, $(children_cpu $$) CPU-s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
