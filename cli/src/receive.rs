@@ -1,7 +1,8 @@
 //! `receive`: stays in the session and takes whatever arrives: files and folders go to
 //! `--dir` (streamed to disk), text to stdout. When the session keeps an inbox it first gets
 //! what it missed from there, oldest first. After a reconnect it asks each sender for what it
-//! still misses, as the web client does; an item whose sender left for good fails.
+//! still misses, as the web client does, and a sender missing then (a restarted server drops
+//! everyone at once) when it comes back; an item whose sender left for good fails.
 //! [`Receiver`] is the part that `clip` shares: items in, finished items out.
 
 use std::collections::{HashMap, HashSet};
@@ -169,11 +170,13 @@ impl<'o> Receiver<'o> {
             }
             RoomEvent::Rejoined => {
                 self.request_missing(room)?;
-                // A sender missing from the new member list (the session was forgotten, or
-                // it left meanwhile) will never finish its items; the inbox's items still may.
+                // A sender missing from the new member list that was not in the session before
+                // the drop either (the session was forgotten, or it left meanwhile) will never
+                // finish its items; the inbox's items still may.
                 self.receiving
                     .iter()
                     .filter(|(_, r)| !r.from_inbox && !room.is_member(&r.item.from))
+                    .filter(|(_, r)| !room.is_expected_back(&r.item.from))
                     .map(|(id, _)| (id.clone(), Err("the sender is gone".to_string())))
                     .collect()
             }
@@ -188,6 +191,13 @@ impl<'o> Receiver<'o> {
                     )
                 })
                 .collect(),
+            RoomEvent::MemberReturned { member, was } => {
+                for r in self.receiving.values_mut().filter(|r| r.item.from == was) {
+                    r.item.from.clone_from(&member.id);
+                }
+                self.ask_senders(room, Some(&member.id))?;
+                Vec::new()
+            }
             RoomEvent::MemberJoined(_) => Vec::new(),
         };
         let mut outcomes = Vec::new();
@@ -269,7 +279,21 @@ impl<'o> Receiver<'o> {
             _ => return Ok(None),
         };
         let id = content.id.as_str();
-        if self.seen.contains(id) || self.receiving.contains_key(id) || self.inbox.has(id) {
+        if let Some(r) = self.receiving.get_mut(id) {
+            // Its v3 sender again, on a new connection (a restarted server that kept nothing
+            // of the session gives everyone new ids): asked there for what we miss.
+            if !kept
+                && !r.from_inbox
+                && r.item.sender.is_some()
+                && r.item.sender == content.sender
+                && r.item.from != content.from
+            {
+                r.item.from.clone_from(&content.from);
+                self.ask_senders(room, Some(&content.from))?;
+            }
+            return Ok(None);
+        }
+        if self.seen.contains(id) || self.inbox.has(id) {
             return Ok(None);
         }
         // Asked with the sender's name as this room knows it: format 3 metadata carries none
@@ -411,8 +435,7 @@ impl<'o> Receiver<'o> {
     }
 
     /// After a rejoin: the inbox is asked again (what arrived while we were away, and the
-    /// item it was sending), and each sender of an unfinished item gets one sealed resend
-    /// request, to it only.
+    /// item it was sending), and the senders of unfinished items are asked for what we miss.
     fn request_missing(&mut self, room: &mut Room) -> Result<(), Failure> {
         let first_missing = self
             .receiving
@@ -423,10 +446,17 @@ impl<'o> Receiver<'o> {
         if self.opts.inbox {
             self.inbox.list(room);
         }
+        self.ask_senders(room, None)
+    }
+
+    /// Each sender of an unfinished item (or only `only`) that is in the session gets one
+    /// sealed resend request per item, to it only.
+    fn ask_senders(&mut self, room: &mut Room, only: Option<&str>) -> Result<(), Failure> {
         let wanted: Vec<(String, Resend)> = self
             .receiving
             .iter()
             .filter(|(_, r)| !r.from_inbox && room.is_member(&r.item.from))
+            .filter(|(_, r)| only.is_none_or(|id| r.item.from == id))
             .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
             .collect();
         for (to, request) in wanted {

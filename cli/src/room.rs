@@ -6,6 +6,8 @@
 //! never see it (`room/v3.rs`).
 
 mod apply;
+mod backoff;
+mod returning;
 mod v3;
 
 use std::time::{Duration, Instant};
@@ -22,11 +24,10 @@ use crate::transport::{ConnectError, Endpoint};
 use sharethings_protocol::route_key;
 
 pub use apply::{apply, Applied, Keep};
+use backoff::Backoff;
+use returning::Returning;
 
 const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
-/// Pauses between reconnection attempts grow to this (socket.io-client's reconnectionDelayMax
-/// as the web client sets it).
-const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 #[derive(Clone)]
 pub struct Settings {
@@ -65,6 +66,12 @@ pub enum RoomEvent {
         payload: Value,
     },
     MemberJoined(Member),
+    /// A member missing after our rejoin is back (`room/returning.rs`): under its old id
+    /// (`was`), or in format 3 under a new one its device's hello vouches for.
+    MemberReturned {
+        member: Member,
+        was: String,
+    },
     MemberLeft(Member),
     /// Back in the session on a new connection: acks of the old one will never come.
     Rejoined,
@@ -81,6 +88,8 @@ pub struct Room {
     next_ack: u64,
     /// The join ack's `inbox` ({ttlMs, maxBytes}) when the session keeps one.
     inbox: Option<Value>,
+    /// Members missing after our last rejoin, and how long they have to come back.
+    returning: Returning,
 }
 
 impl Room {
@@ -108,6 +117,7 @@ impl Room {
             members: Vec::new(),
             next_ack: 0,
             inbox: None,
+            returning: Returning::default(),
         };
         let ack = room.join_on(&mut conn, false)?;
         room.accept_join(conn, &ack)?;
@@ -170,8 +180,27 @@ impl Room {
         self.members.iter().any(|m| m.id == id)
     }
 
+    /// Whether `id` was in the session before our connection dropped and may still come back
+    /// (`room/returning.rs`).
+    pub fn is_expected_back(&self, id: &str) -> bool {
+        self.returning.is_expected(id)
+    }
+
+    /// Whether anyone missing since our last rejoin may still come back.
+    pub fn expecting_returns(&self) -> bool {
+        self.returning.any()
+    }
+
     /// The name to show for a member's connection: v2's from the server, v3's from the
     /// signed roster (the device whose hello came from it), never from the server.
+    /// The v3 device of the member on connection `id`, once its hello bound it.
+    fn device_of_client(&self, id: &str) -> Option<String> {
+        match &self.codec {
+            Codec::V2 { .. } => None,
+            Codec::V3(v3) => v3.member.stored.roster.device_of(id).map(String::from),
+        }
+    }
+
     pub fn name_of_client(&self, id: &str) -> String {
         match &self.codec {
             Codec::V2 { .. } => self
@@ -237,13 +266,21 @@ impl Room {
     }
 
     /// The next event within `timeout`. A lost connection is repaired here: reconnect with
-    /// backoff, rejoin with the token, then [`RoomEvent::Rejoined`].
+    /// backoff, rejoin with the token, then [`RoomEvent::Rejoined`]. A member missing after the
+    /// rejoin that does not come back in time is reported as [`RoomEvent::MemberLeft`].
     pub fn poll(&mut self, timeout: Duration) -> Result<Option<RoomEvent>, Failure> {
         if crate::exit::stop_requested() {
             return Err(Failure::Interrupted);
         }
         self.tick()?;
+        if let Some(m) = self.returning.overdue(Instant::now()) {
+            crate::progress::note(&format!("{} did not come back", m.name));
+            return Ok(Some(self.member_left(m)));
+        }
         let timeout = self.due_within(timeout);
+        let timeout = self.returning.next_due().map_or(timeout, |due| {
+            timeout.min(due.saturating_duration_since(Instant::now()))
+        });
         let Some(conn) = self.conn.as_mut() else {
             self.reconnect()?;
             return Ok(Some(RoomEvent::Rejoined));
@@ -290,20 +327,25 @@ impl Room {
             "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
                 let m = member();
+                let returned = self.returning.is_expected(&m.id);
+                self.returning.settled(&m.id);
                 self.members.retain(|x| x.id != m.id);
                 self.members.push(m.clone());
-                Some(RoomEvent::MemberJoined(m))
+                Some(if returned {
+                    RoomEvent::MemberReturned {
+                        was: m.id.clone(),
+                        member: m,
+                    }
+                } else {
+                    RoomEvent::MemberJoined(m)
+                })
             }
             "client-left" => {
                 let m = Member {
                     name: self.name_of_client(&text(&payload["clientId"])),
                     ..member()
                 };
-                self.members.retain(|x| x.id != m.id);
-                if let Some(v3) = self.codec.v3() {
-                    v3.member.stored.roster.unbind(&m.id);
-                }
-                Some(RoomEvent::MemberLeft(m))
+                Some(self.member_left(m))
             }
             "applicant" | "applicant-left" | "admit" => {
                 self.on_admission_event(&name, &payload)?;
@@ -315,9 +357,31 @@ impl Room {
         })
     }
 
+    /// `m` left the session (or did not come back after our rejoin).
+    fn member_left(&mut self, m: Member) -> RoomEvent {
+        self.returning.settled(&m.id);
+        self.members.retain(|x| x.id != m.id);
+        if let Some(v3) = self.codec.v3() {
+            v3.member.stored.roster.unbind(&m.id);
+        }
+        RoomEvent::MemberLeft(m)
+    }
+
     fn reconnect(&mut self) -> Result<(), Failure> {
         let give_up = Instant::now() + self.settings.reconnect_for;
         let mut backoff = Backoff::default();
+        // Named now, with their v3 devices: both come from the roster's binding of the
+        // member's connection, which a new connection does not have.
+        let before: Vec<(Member, Option<String>)> = self
+            .others()
+            .map(|m| {
+                let named = Member {
+                    name: self.name_of_client(&m.id),
+                    ..m.clone()
+                };
+                (named, self.device_of_client(&m.id))
+            })
+            .collect();
         loop {
             let attempt = Connection::open(&self.settings.endpoint, &self.route)
                 .map_err(connect_failure)
@@ -325,7 +389,10 @@ impl Room {
             let pause = match attempt {
                 Ok((conn, ack)) => {
                     self.accept_join(conn, &ack)?;
-                    crate::progress::note("back in the session");
+                    let missing = self
+                        .returning
+                        .rejoined(before, &self.members, Instant::now());
+                    crate::progress::note(&returning::back_note(&missing));
                     return Ok(());
                 }
                 Err(Failure::RateLimited { retry_after }) => retry_after.max(backoff.next()),
@@ -460,23 +527,6 @@ fn request(
     )))
 }
 
-/// Pauses between reconnection attempts: 200 ms, doubling up to [`MAX_BACKOFF`].
-struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff(Duration::from_millis(200))
-    }
-}
-
-impl Backoff {
-    fn next(&mut self) -> Duration {
-        let pause = self.0;
-        self.0 = (self.0 * 2).min(MAX_BACKOFF);
-        pause
-    }
-}
-
 fn join_result(ack: Value) -> Result<Value, Failure> {
     if ack["success"] == true {
         return Ok(ack);
@@ -516,13 +566,6 @@ fn text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reconnection_pauses_double_up_to_four_seconds() {
-        let mut b = Backoff::default();
-        let pauses: Vec<u128> = (0..7).map(|_| b.next().as_millis()).collect();
-        assert_eq!(pauses, [200, 400, 800, 1600, 3200, 4000, 4000]);
-    }
 
     #[test]
     fn join_refusals_map_to_their_failures() {

@@ -27,6 +27,9 @@ use crate::window::Window;
 
 /// How long one wait for the server may take before the loop looks around again.
 const POLL: Duration = Duration::from_secs(1);
+/// How long a member that comes back after a drop (`RoomEvent::MemberReturned`) has to ask
+/// for what it misses: it asks as soon as it is in.
+const ANSWER_WINDOW: Duration = Duration::from_secs(5);
 
 pub enum Source {
     File(PathBuf),
@@ -124,6 +127,7 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         addressee: addressee.clone(),
         late_joiners: addressee.is_none(),
         forward: None,
+        answer_until: Instant::now(),
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
@@ -138,11 +142,14 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         while let Some(job) = sender.queue.pop_front() {
             sender.deliver(job)?;
         }
+        // Members missing since a drop (a restarted server) may come back for what they miss.
         let until = *linger_until.get_or_insert_with(|| Instant::now() + opts.linger);
-        let Some(left) = until.checked_duration_since(Instant::now()) else {
+        let until = until.max(sender.answer_until);
+        let left = until.checked_duration_since(Instant::now());
+        if left.is_none() && !sender.room.expecting_returns() {
             return Ok(());
-        };
-        if let Some(event) = sender.room.poll(left.min(POLL))? {
+        }
+        if let Some(event) = sender.room.poll(left.unwrap_or(POLL).min(POLL))? {
             sender.on_event(event)?;
         }
     }
@@ -166,6 +173,7 @@ pub fn deliver_one(
         addressee: None,
         late_joiners: false,
         forward: Some(forward),
+        answer_until: Instant::now(),
     };
     let job = Job {
         item: 0,
@@ -349,6 +357,8 @@ struct Sender<'a, 'f> {
     late_joiners: bool,
     /// Events that are not the sender's: dropped by `send`, handed to `clip`'s receiver.
     forward: Option<&'f mut Forward<'f>>,
+    /// Until when a member that just joined may still ask for what it misses.
+    answer_until: Instant,
 }
 
 /// What a refused ack means for the delivery.
@@ -498,6 +508,17 @@ impl Sender<'_, '_> {
                         main: false,
                     });
                 }
+            }
+            // Back after a drop (perhaps under a new id): it asks for what it misses as soon
+            // as it is in.
+            RoomEvent::MemberReturned {
+                ref member,
+                ref was,
+            } => {
+                for job in self.queue.iter_mut().filter(|j| j.to.as_ref() == Some(was)) {
+                    job.to = Some(member.id.clone());
+                }
+                self.answer_until = Instant::now() + ANSWER_WINDOW;
             }
             RoomEvent::MemberLeft(ref m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
             _ => {}

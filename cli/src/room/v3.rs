@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{text, Room, RoomEvent};
+use super::{text, Member, Room, RoomEvent};
 use crate::codec::Codec;
 use crate::exit::Failure;
 use crate::format::new_content_id;
@@ -33,6 +33,21 @@ impl Room {
         let hello = v3.member.hello(&me);
         self.emit_content(&new_content_id(), 0, &hello, None)?;
         Ok(())
+    }
+
+    /// A member expected back after our rejoin (`returning.rs`) whose device is now bound to
+    /// `client_id`, another connection than before: it is back.
+    fn back_on_new_connection(&mut self, client_id: &str) -> Option<RoomEvent> {
+        let device = self.device_of_client(client_id)?;
+        let before = self.returning.back_on(&device)?;
+        progress::note(&format!("{} is back", before.name));
+        Some(RoomEvent::MemberReturned {
+            member: Member {
+                id: client_id.to_string(),
+                name: before.name,
+            },
+            was: before.id,
+        })
     }
 
     /// A newcomer said hello: our hello and the roster, to it alone.
@@ -77,9 +92,13 @@ impl Room {
                     sealed,
                 })));
             }
-            Received::Newcomer { client_id } => self.greet(&client_id)?,
+            Received::Newcomer { client_id } => {
+                self.greet(&client_id)?;
+                return Ok(self.back_on_new_connection(&client_id));
+            }
             Received::Settled { note: Some(note) } => progress::note(&note),
-            Received::Settled { note: None } => {}
+            // Also the hello a member answers ours with.
+            Received::Settled { note: None } => return Ok(self.back_on_new_connection(&from)),
             Received::AdmissionFailed => {
                 progress::note("a device tried to join with a wrong passphrase")
             }
