@@ -5,8 +5,9 @@
 # server, Chromium running the web app, and HAProxy; format v3 between CLIs (and a server that
 # misbehaves through a proxy); `clip` on Xvfb displays, both ways and one way, and on a
 # headless Wayland compositor (sway); folders between CLIs and
-# with Chromium; items for one member; the inbox on disk; a dictionary attack on every byte
-# the server saw of a format 2 and a format 3 session.
+# with Chromium; items for one member; the inbox on disk; a server killed mid-transfer and
+# started again; a dictionary attack on every byte the server saw of a format 2 and a format 3
+# session.
 # Last line: "N passed, N failed". Every address used is on 127.0.0.0/8.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,5 +26,5 @@ fi
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$logs/cli.tap" "$here/cli.test.mjs" "$here/v3.test.mjs" \
   "$here/clip.test.mjs" "$here/clip-wayland.test.mjs" "$here/folders.test.mjs" "$here/send-to.test.mjs" "$here/inbox.test.mjs" \
-  "$here/offline-guess.test.mjs"
+  "$here/restart.test.mjs" "$here/offline-guess.test.mjs"
 tap_summary "$logs/cli.tap"
