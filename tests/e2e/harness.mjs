@@ -1,14 +1,17 @@
 // Test harness: starts the real release server on a free port and opens Chromium contexts,
 // each a separate browser with a fresh profile. Waits on conditions, never on fixed sleeps.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join as joinPath, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { sha256File } from '../files.mjs';
+
+export { randomFile, sha256, sha256File } from '../files.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = joinPath(ROOT, 'tests/e2e/artifacts');
@@ -162,24 +165,6 @@ export async function openDevice({ viewport = { width: 1280, height: 800 }, colo
  * false (an object instead of true is the server's extra environment). In its `after` hook it ends every device opened by `device()`, then everything handed
  * to `own()` (anything with `stop()`) in order, then the server, and removes the work directory.
  */
-/**
- * A file of `size` random bytes at `dir/name`, written in 16 MiB slices (never whole in
- * memory); returns its path, SHA-256 and size.
- */
-export function randomFile(dir, name, size) {
-  const path = joinPath(dir, name);
-  const fd = openSync(path, 'w');
-  const h = createHash('sha256');
-  for (let left = size; left > 0; ) {
-    const part = randomBytes(Math.min(left, 16 * 1024 * 1024));
-    h.update(part);
-    writeSync(fd, part);
-    left -= part.length;
-  }
-  closeSync(fd);
-  return { path, hash: h.digest('hex'), size };
-}
-
 export function browserSuite({ name, server = true }) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const suite = {
@@ -209,8 +194,6 @@ export function browserSuite({ name, server = true }) {
   return suite;
 }
 
-export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
-export const sha256File = (path) => sha256(readFileSync(path));
 
 /**
  * A PNG drawn on the page's own canvas, so it is an image exactly as a browser makes one:
