@@ -74,6 +74,8 @@ pub struct Applicant {
     online: Vec<String>,
     tried: HashSet<String>,
     stage: Stage,
+    /// [`NOBODY`] was said, and nobody has come since: it is not said again at every tick.
+    said_nobody: bool,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +117,7 @@ impl Applicant {
             online,
             tried: HashSet::new(),
             stage: Stage::Idle,
+            said_nobody: false,
         }
     }
 
@@ -130,6 +133,9 @@ impl Applicant {
             .cloned()
         else {
             if self.online.is_empty() {
+                if std::mem::replace(&mut self.said_nobody, true) {
+                    return Vec::new();
+                }
                 return vec![Outcome::Note(NOBODY.into())];
             }
             // Everyone was asked and none answered: ask them all again.
@@ -158,6 +164,7 @@ impl Applicant {
             self.online.push(id.into());
             self.tried.remove(id);
         }
+        self.said_nobody = false;
         self.next(now)
     }
 
