@@ -4,8 +4,10 @@
 // of it). apt installs the package; systemd must have enabled and started the service with the
 // unit's sandboxing in force; sharethings-setup-tls configures HAProxy; two real
 // socket.io-client members relay through HAProxy's wss:// and, after an edit of the env
-// file, straight to the server; an upgrade to a newer version keeps the edited env file and
-// the CA; purge leaves the system as it was before the install.
+// file, straight to the server; the server killed (kill -9) while one CLI on the host sends a
+// file to another is started again by systemd, and the file arrives whole; an upgrade to a
+// newer version keeps the edited env file and the CA; purge leaves the system as it was
+// before the install.
 //
 // The guest is driven by its test agent (tests/deploy/vm/agent.sh), which fetches shell
 // commands from an HTTP server of this file on 127.0.0.1 (qemu's user network shows the host's
@@ -19,6 +21,8 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { randomFile, sha256File } from '../files.mjs';
+import { cli, cliSays, cliShows } from '../cli/process.mjs';
 import { assertSandboxed, bootQemu, repackAs, unitProperties } from './guest.mjs';
 import {
   DEB_DIR, TEST_CACHE, VERSION, freePort, request, tempDir, twoMembersRelay, waitFor,
@@ -35,6 +39,10 @@ const NAME = 'sharethings.local';
 // What the image is made of: where purge must leave no trace, and what is no one's business.
 const SNAPSHOT = 'find /etc /usr /lib /opt /srv /var/lib/systemd/deb-systemd-helper-enabled -xdev 2>/dev/null | LC_ALL=C sort';
 const BOOT_TIMEOUT = 15 * 60000;
+// The file sent while the server is killed, and how much of it is on the receiver's disk
+// first: the whole system is emulated, so it is small.
+const FAULT_FILE = 32 * 1024 * 1024;
+const FAULT_AT = 4 * 1024 * 1024;
 
 const phases = [];
 const phase = (what, since) => phases.push(`${what} ${((Date.now() - since) / 1000).toFixed(0)} s`);
@@ -241,6 +249,38 @@ describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64',
     await sh(`${editEnv} && ${lanDropIn} && systemctl daemon-reload && systemctl restart sharethings && grep -x HOST=0.0.0.0 /etc/sharethings/sharethings.env`);
     await waitFor('the server on the forwarded port', async () => (await request(`http://127.0.0.1:${ports.app}/health`, { timeout: 20000 })).status === 200, { timeout: 120000, every: 500 });
     await relayInGuest(`http://127.0.0.1:${ports.app}`, 'vm-direct');
+  });
+
+  test('kill -9 of the server mid-transfer: systemd starts it again, and two CLIs on the host get back in and finish the file', { timeout: 600000 }, async () => {
+    const before = await unitProperties(sh, ['MainPID', 'NRestarts']);
+    const dir = tempDir('sharethings-vm-restart-');
+    const received = path.join(dir, 'received');
+    fs.mkdirSync(received);
+    const file = randomFile(dir, 'big.bin', FAULT_FILE);
+    const opts = (name) => ({ server: `http://127.0.0.1:${ports.app}`, session: 'vm-restart', name });
+    const receiver = cli(['receive', '--create', '--dir', received], opts('Recv'));
+    let sender;
+    try {
+      await cliSays(receiver, /receiving in session/, 120000);
+      sender = cli(['send', file.path], opts('Send'));
+      const onDisk = () => fs.readdirSync(received).reduce((sum, f) => sum + fs.statSync(path.join(received, f)).size, 0);
+      await cliShows(receiver, `${FAULT_AT} bytes on the receiver's disk`, () => onDisk() >= FAULT_AT, 240000);
+      await sh(`kill -9 ${before.MainPID}`);
+      const killedAt = Date.now();
+      const atKill = onDisk();
+      assert.doesNotMatch(receiver.err(), /saved/, 'killed before the file was saved');
+      await cliShows(receiver, 'the file saved', () => /saved .*big\.bin from Send/.test(receiver.err()), 300000);
+      console.log(`vm restart: killed with ${atKill} of ${FAULT_FILE} bytes on disk; saved ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+      assert.equal(sha256File(path.join(received, 'big.bin')), file.hash);
+      assert.equal(await sender.exited, 0, sender.describe());
+      const after = await unitProperties(sh, ['MainPID', 'NRestarts', 'ActiveState']);
+      assert.equal(after.ActiveState, 'active');
+      assert.notEqual(after.MainPID, before.MainPID, 'a new server process');
+      assert.equal(Number(after.NRestarts), Number(before.NRestarts) + 1, 'systemd restarted it once');
+    } finally {
+      await receiver.stop();
+      await sender?.stop();
+    }
   });
 
   test('an upgrade to a newer version keeps /etc/sharethings/ (the edited env file, the CA) and restarts the service', { timeout: 600000 }, async () => {
