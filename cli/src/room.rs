@@ -191,8 +191,6 @@ impl Room {
         self.returning.any()
     }
 
-    /// The name to show for a member's connection: v2's from the server, v3's from the
-    /// signed roster (the device whose hello came from it), never from the server.
     /// The v3 device of the member on connection `id`, once its hello bound it.
     fn device_of_client(&self, id: &str) -> Option<String> {
         match &self.codec {
@@ -201,6 +199,8 @@ impl Room {
         }
     }
 
+    /// The name to show for a member's connection: v2's from the server, v3's from the
+    /// signed roster (the device whose hello came from it), never from the server.
     pub fn name_of_client(&self, id: &str) -> String {
         match &self.codec {
             Codec::V2 { .. } => self
@@ -327,17 +327,18 @@ impl Room {
             "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
                 let m = member();
-                let returned = self.returning.is_expected(&m.id);
-                self.returning.settled(&m.id);
+                let returned = self.returning.settled(&m.id);
                 self.members.retain(|x| x.id != m.id);
                 self.members.push(m.clone());
-                Some(if returned {
-                    RoomEvent::MemberReturned {
-                        was: m.id.clone(),
-                        member: m,
+                Some(match returned {
+                    Some(before) => {
+                        crate::progress::note(&format!("{} is back", before.name));
+                        RoomEvent::MemberReturned {
+                            was: m.id.clone(),
+                            member: m,
+                        }
                     }
-                } else {
-                    RoomEvent::MemberJoined(m)
+                    None => RoomEvent::MemberJoined(m),
                 })
             }
             "client-left" => {

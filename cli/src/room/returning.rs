@@ -60,9 +60,10 @@ impl Returning {
         missing
     }
 
-    /// `id` joined (or left for good): it is expected no more.
-    pub fn settled(&mut self, id: &str) {
-        self.expected.remove(id);
+    /// `id` joined (or left for good): it is expected no more. Returns it as it was before
+    /// the drop if it was expected.
+    pub fn settled(&mut self, id: &str) -> Option<Member> {
+        self.expected.remove(id).map(|e| e.member)
     }
 
     /// The member expected back on v3 device `device`, now back under another id: expected
@@ -138,7 +139,8 @@ mod tests {
         assert_eq!(missing, [member("a"), member("c")]);
         assert!(r.is_expected("a") && r.is_expected("c") && !r.is_expected("b"));
         assert_eq!(r.next_due(), Some(t0 + RETURN_GRACE));
-        r.settled("a");
+        assert_eq!(r.settled("a"), Some(member("a")));
+        assert_eq!(r.settled("a"), None);
         assert!(!r.is_expected("a"));
         assert_eq!(
             r.overdue(t0 + RETURN_GRACE - Duration::from_millis(1)),
