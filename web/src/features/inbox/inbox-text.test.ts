@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { nextInboxWindow } from '../../lib/room/inbox';
 import { fetchedByOf, withFetcher } from '../../lib/room/fetched-by';
-import { describeDuration } from '../../i18n/duration';
 import { fetchedByText, inboxDetail, inboxSummary, refusalTitle } from './inbox-text';
 
 describe('inbox text', () => {
-  it('says how long items wait in a unit that reads well', () => {
-    expect(describeDuration(3_600_000)).toBe('1 hour');
-    expect(describeDuration(1_000)).toBe('1 second');
-    expect(describeDuration(4_000)).toBe('4 seconds');
-    expect(describeDuration(90 * 60_000)).toBe('90 minutes');
-    expect(describeDuration(2 * 3_600_000)).toBe('2 hours');
-    expect(describeDuration(86_400_000)).toBe('24 hours');
-    expect(describeDuration(3 * 86_400_000)).toBe('3 days');
-  });
-
   it('tells every member the inbox is on and for how long', () => {
     const terms = { ttlMs: 3_600_000, maxBytes: 32 * 1024 * 1024 };
     expect(inboxSummary(terms)).toBe('Inbox on — items wait 1 hour');
