@@ -40,9 +40,12 @@ impl Returning {
         now: Instant,
     ) -> Vec<Member> {
         let present = |id: &str| after.iter().any(|a| a.id == id);
+        let until = now + RETURN_GRACE;
         self.expected.retain(|id, _| !present(id));
+        for e in self.expected.values_mut() {
+            e.until = until;
+        }
         for (member, device) in before.into_iter().filter(|(m, _)| !present(&m.id)) {
-            let until = now;
             self.expected.insert(
                 member.id.clone(),
                 Expected {
@@ -51,9 +54,6 @@ impl Returning {
                     until,
                 },
             );
-        }
-        for e in self.expected.values_mut() {
-            e.until = now + RETURN_GRACE;
         }
         let mut missing: Vec<Member> = self.expected.values().map(|e| e.member.clone()).collect();
         missing.sort_by(|a, b| a.id.cmp(&b.id));
