@@ -1,7 +1,7 @@
 // Test files and their hashes, for every suite (only node's own modules, so that a suite
 // with no browser and one with no socket.io-client can both import it).
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -24,3 +24,6 @@ export function randomFile(dir, name, size) {
 
 export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 export const sha256File = (path) => sha256(readFileSync(path));
+
+/** Bytes in the files directly in `dir` (a receiver's partial file among them). */
+export const bytesIn = (dir) => readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);

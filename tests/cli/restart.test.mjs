@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startServer, tempDir } from '../deploy/lib.mjs';
-import { randomFile, sha256File } from '../e2e/harness.mjs';
+import { bytesIn, randomFile, sha256File } from '../files.mjs';
 import { cli, cliSays, cliShows, MiB, newStore } from './lib.mjs';
 
 const SIZE = 256 * MiB;
@@ -25,9 +25,6 @@ after(async () => {
   for (const p of procs) await p.stop('SIGKILL');
   fs.rmSync(work, { recursive: true, force: true });
 });
-
-/** Bytes in the files of `dir` (the receiver's partial file among them). */
-const bytesIn = (dir) => fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 
 test('a server killed mid-transfer and started again: the CLIs get back in and the file arrives whole', { timeout: 300000 }, async () => {
   const env = { LOG_LEVEL: 'warn', INBOX_DIR: path.join(work, 'server-inbox') };
