@@ -1,7 +1,8 @@
 // Transfers that survive the page (issue 24, point 4), in Chromium against the real release
 // server: a receiver reloaded halfway resumes and the relay carries only what was missing
-// (counted on the server: its relayed bytes); a sender whose tab closed comes back, picks the
-// file again and the receiver goes on; a receiver frozen for two minutes (a locked phone) finishes.
+// (counted on the server: its relayed bytes); a file received whole stays after a reload, its
+// sender gone, until it is removed; a sender whose tab closed comes back, picks the file again
+// and the receiver goes on; a receiver frozen for two minutes (a locked phone) finishes.
 // In a format 3 session, as people make them.
 import assert from 'node:assert/strict';
 import { join as joinPath } from 'node:path';
@@ -47,6 +48,37 @@ async function enter(page, session, name) {
   await joined(page);
 }
 
+/** The page's records of received items named `name` (IndexedDB, `web/src/lib/disk/partials.ts`). */
+function records(page, name) {
+  return page.evaluate(async (n) => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('sharethings-partials');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const all = await new Promise((resolve, reject) => {
+      const req = db.transaction('partials').objectStore('partials').getAll();
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    db.close();
+    return all.filter((r) => r.meta.name === n).map(({ id, folder, finished }) => ({ id, folder, finished }));
+  }, name);
+}
+
+/** Whether the page's OPFS holds the received file of record `r`. */
+function fileThere(page, r) {
+  return page.evaluate(async ({ id, folder }) => {
+    try {
+      const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('sharethings');
+      await (await root.getDirectoryHandle(folder)).getFileHandle(id);
+      return true;
+    } catch {
+      return false;
+    }
+  }, r);
+}
+
 async function downloadHash(page, name) {
   const [download] = await Promise.all([page.waitForEvent('download'), item(page, name).getByTestId('download').click()]);
   const hash = await sha256Stream(await download.path());
@@ -78,6 +110,45 @@ describe('transfers that survive the page', () => {
     console.log(`# ${SIZE / MiB} MiB with a reload at 50 %: the relay carried ${(carried / MiB).toFixed(1)} MiB`);
     // Starting again from zero would carry the file and half of it again.
     assert.ok(carried < SIZE + SLACK, `relayed ${(carried / MiB).toFixed(1)} MiB for a ${SIZE / MiB} MiB file`);
+  });
+
+  test('a file received whole stays after a reload, also once its sender has gone; removed, it is forgotten', async () => {
+    const session = `resume-kept-${Date.now().toString(36)}`;
+    const a = await suite.device();
+    const b = await suite.device();
+    await enter(a.page, session, 'Camera');
+    await enter(b.page, session, 'Phone');
+    // Larger than what is fetched without asking: offered again to the reloaded page, it would
+    // wait for a click, so only the page's own record can show it received.
+    const f = randomFile('kept.bin', 24 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await doneItem(b.page, '[data-name="kept.bin"]');
+    const delivery = () => item(a.page, 'kept.bin').getByTestId('delivery').innerText();
+    await waitFor(async () => (await delivery()) === 'Delivered to Phone', { what: 'delivered to Phone' });
+
+    // Reloaded with its sender here: received, from the file on disk, and the sender is told
+    // that the new page has it (else it says it waits for Phone).
+    await b.page.reload();
+    await joined(b.page);
+    await doneItem(b.page, '[data-name="kept.bin"]', 30_000);
+    await b.page.locator('[data-testid=member]').filter({ hasText: 'Camera' }).first().waitFor();
+    await waitFor(async () => (await delivery()) === 'Delivered to Phone', { what: "the sender's delivery to the reloaded page", timeout: 30_000 });
+
+    // Its sender gone, the next reload still shows it, whole, and nothing is relayed for it.
+    await a.page.close();
+    const before = await relayed();
+    await b.page.reload();
+    await joined(b.page);
+    const kept = await doneItem(b.page, '[data-name="kept.bin"]', 30_000);
+    assert.equal(await downloadHash(b.page, 'kept.bin'), f.hash);
+    assert.equal((await relayed()) - before, 0);
+    const [record] = await records(b.page, 'kept.bin');
+    assert.equal(record?.finished, true);
+    assert.ok(await fileThere(b.page, record));
+
+    // Removed here: its record and its file go.
+    await kept.getByRole('button', { name: 'Remove from this device: kept.bin' }).click();
+    await waitFor(async () => (await records(b.page, 'kept.bin')).length === 0 && !(await fileThere(b.page, record)), { what: 'the record and the file of kept.bin gone' });
   });
 
   test('a sender whose tab closed comes back, picks the file again, and the receiver goes on', async () => {

@@ -54,6 +54,21 @@ export async function sweepStaleFolders(): Promise<string[]> {
   return swept;
 }
 
+/**
+ * A received file an earlier page finished (`disk/partials.ts`), read where it lies, on the
+ * page: a disk-backed File, or undefined when it is gone or not its expected size.
+ */
+export async function keptFile(folder: string, name: string, size: number): Promise<File | undefined> {
+  if (typeof navigator === 'undefined' || typeof navigator.storage?.getDirectory !== 'function') return undefined;
+  try {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(ROOT);
+    const file = await (await (await root.getDirectoryHandle(folder)).getFileHandle(name)).getFile();
+    return file.size === size ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How this browser writes received files: in place, through a stream, or not at all. */
 export type StorageMode = 'sync' | 'writable' | 'memory';
 

@@ -1,17 +1,19 @@
 /**
- * Unfinished transfers that outlive their page. Received items: a tab reloaded, closed, killed or frozen by
- * a locked phone. The bytes are already on disk (the OPFS file is written in place, see
- * `opfs.ts`); this keeps, in IndexedDB, what it takes to go on: the item's metadata, which
- * folder and file hold it, and which chunks are written (as ranges). When the page joins the
- * same session again it offers Resume or Discard for each, and Resume asks the sender for the
- * missing chunks only.
+ * Received files that outlive their page: a tab reloaded, closed, killed or frozen by a locked
+ * phone. The bytes are already on disk (the OPFS file is written in place, see `opfs.ts`);
+ * this keeps, in IndexedDB, what it takes to go on: the item's metadata, which folder and file
+ * hold it, and which chunks are written (as ranges). When the page joins the same session
+ * again it offers Resume or Discard for each unfinished item, and Resume asks the sender for
+ * the missing chunks only; a finished one shows received, its file read where it lies, so a
+ * file that arrived whole is not lost with the page that received it (its sender may be gone).
  *
  * Items being sent are remembered too (`UnsentItem`), by name, size and date, not bytes.
  *
  * Written after chunks are on disk, never before: a record may lag what the file holds (those
- * chunks come again), never run ahead of it. Deleted once the file is finished, not when its
- * last chunk arrives. Only where files are written in place: a writable
- * stream commits its file when it closes, so a page that dies mid-item has nothing to go on from.
+ * chunks come again), never run ahead of it. An unfinished item is recorded only where files
+ * are written in place: a writable stream commits its file when it closes, so a page that dies
+ * mid-item has nothing to go on from. A record goes with its item: removed here, discarded,
+ * cleared, the session left, or `PARTIAL_MAX_AGE_MS` after it was written.
  */
 import type { ChunkRanges } from '../chunking';
 import type { ItemMeta } from '../../types/protocol';
@@ -28,12 +30,17 @@ export interface PartialItem {
   have: ChunkRanges;
   /** Format v3: the device that signed its metadata (and must have signed its chunks). */
   sender?: string;
+  /** Every chunk is written and the file closed at its size: nothing to resume, only to show. */
+  finished?: boolean;
   savedAt: number;
 }
 
 const DB = 'sharethings-partials';
 type StoreName = 'partials' | 'unsent';
-/** Records older than this are let go (and their folders swept): nobody resumes a week-old transfer. */
+/**
+ * Records older than this are let go (and their folders swept): nobody resumes a week-old
+ * transfer, and a received file left unsaved that long is not kept in the browser's storage.
+ */
 export const PARTIAL_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 let db: Promise<IDBDatabase> | undefined;
@@ -76,12 +83,12 @@ async function all(): Promise<PartialItem[]> {
   return run<PartialItem[]>('partials', 'readonly', (s) => s.getAll()).catch(() => []);
 }
 
-/** The unfinished items of `sessionId` that a page may go on with. */
+/** The items of `sessionId` an earlier page received, whole or in part. */
 export async function partialsOf(sessionId: string, now = Date.now()): Promise<PartialItem[]> {
   return (await all()).filter((p) => p.sessionId === sessionId && now - p.savedAt < PARTIAL_MAX_AGE_MS);
 }
 
-/** Folders that hold a file someone may still resume (the start-up sweep keeps them). */
+/** Folders that hold a file a later page may show or resume (the start-up sweep keeps them). */
 export async function resumableFolders(now = Date.now()): Promise<Set<string>> {
   const keep = new Set<string>();
   for (const p of await all()) {

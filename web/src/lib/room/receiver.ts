@@ -71,8 +71,10 @@ export interface ReceiverContext {
   freeSpace(): Promise<number | undefined>;
   /** The largest item kept in memory without asking first. */
   memoryBudget(): number;
-  /** Keeps the record of an unfinished item on disk (see `disk/partials.ts`); none in tests. */
+  /** Keeps the record of an item on disk (see `disk/partials.ts`); none in tests. */
   savePartial?(p: PartialItem): void;
+  /** A file an earlier page finished, where it lies (`disk/opfs.ts`); none in tests. */
+  keptFile?(folder: string, name: string, size: number): Promise<Blob | undefined>;
   now?: () => number;
 }
 
@@ -148,6 +150,8 @@ export class Receiver {
     if (known) {
       const offer = this.offers.get(id);
       if (known.state === 'offered') this.offers.set(id, { from, meta: offer?.meta ?? meta, inbox: offer?.inbox ?? inbox });
+      // Offered to this page although an earlier one received it whole: its sender learns so.
+      else if (known.state === 'done' && !known.mine && !inbox) this.tellHave(from, id, totalChunks);
       return;
     }
     // Refused before anything is allocated: the count must be what the sealed size implies.
@@ -280,14 +284,17 @@ export class Receiver {
     if (!inc.inbox) this.report(inc);
     try {
       const blob = await inc.sink.finish();
-      // Only now is there nothing to resume: a page that goes away between the last chunk and
-      // here (a reload takes a while to unload on a busy phone, and chunks already queued keep
-      // arriving) leaves its record, and the next page takes the item up from it.
-      void deletePartial(inc.id);
       if (inc.meta.kind === 'folder') await checkFolder(blob, inc.meta.files ?? 0);
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
-      if (!this.ctx.board.get(inc.id) || this.dropped.has(inc.id)) return void inc.sink.discard();
+      if (!this.ctx.board.get(inc.id) || this.dropped.has(inc.id)) {
+        void deletePartial(inc.id);
+        return void inc.sink.discard();
+      }
       this.stored.set(inc.id, inc.sink);
+      // Only now is the record marked finished: a page that goes away between the last chunk
+      // and here (a reload takes a while to unload on a busy phone, and chunks already queued
+      // keep arriving) leaves the unfinished one, and the next page takes the item up from it.
+      this.keepFinished(inc);
       this.offers.delete(inc.id);
       this.ctx.board.patch(inc.id, { state: 'done', transferred: inc.meta.size, bytesPerSecond: 0, blob, text, note: undefined });
       this.ctx.notify({ kind: 'received', name: inc.meta.name, from: inc.meta.senderName, late: inc.late });
@@ -444,11 +451,16 @@ export class Receiver {
    * stopped, with what they have; Resume (`fetch`) asks their sender for the rest.
    */
   async adopt(partials: PartialItem[]) {
-    if ((await this.storage) !== 'sync') return;
+    const storage = await this.storage;
     for (const p of partials) {
       // Its sender may have offered it again already (a late joiner's offer): take that over.
       const known = this.ctx.board.get(p.id);
       if ((known && known.state !== 'offered') || this.halted.has(p.id) || this.incoming.has(p.id) || this.dropped.has(p.id)) continue;
+      if (p.finished) {
+        if (storage !== 'memory') await this.adoptFinished(p);
+        continue;
+      }
+      if (storage !== 'sync') continue;
       let tracker: ChunkTracker;
       try {
         tracker = ChunkTracker.restore(p.totalChunks, p.have);
@@ -474,6 +486,32 @@ export class Receiver {
         void this.fetch(p.id);
       }
     }
+  }
+
+  /**
+   * A file received whole stays with the next page (see `adopt`) until it is removed here.
+   * Text does not: the device's history keeps that, sealed (`lib/history`).
+   */
+  private keepFinished(inc: Incoming) {
+    if (!this.ctx.savePartial || !inc.folder || inc.meta.kind === 'text') return void deletePartial(inc.id);
+    const { id, folder, meta, tracker } = inc;
+    this.ctx.savePartial({ id, sessionId: this.ctx.sessionId, folder, meta, totalChunks: tracker.totalChunks, have: tracker.receivedRanges(), finished: true, savedAt: Date.now() });
+  }
+
+  /** A file an earlier page received whole: shown received, read from where it lies. */
+  private async adoptFinished(p: PartialItem) {
+    const file = await this.ctx.keptFile?.(p.folder, p.id, p.meta.size);
+    const known = this.ctx.board.get(p.id);
+    if (!file) return void deletePartial(p.id);
+    if ((known && known.state !== 'offered') || this.incoming.has(p.id) || this.dropped.has(p.id)) return;
+    const mime = p.meta.mime || 'application/octet-stream';
+    this.stored.set(p.id, new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime));
+    const offer = this.offers.get(p.id);
+    this.offers.delete(p.id);
+    if (offer && !offer.inbox) this.tellHave(offer.from, p.id, p.totalChunks);
+    const done = { state: 'done' as const, transferred: p.meta.size, blob: new Blob([file], { type: mime }) };
+    if (known) this.ctx.board.patch(p.id, done);
+    else this.ctx.board.add({ ...receivedItem(p.id, '', p.meta), ...done });
   }
 
   /** Records what an unfinished item has written, for a page after this one (see `adopt`). */
@@ -551,9 +589,13 @@ export class Receiver {
 
   /** Tells the sender how far we are, so it never runs far ahead of what this device can write. */
   private report(inc: Incoming) {
-    if (!inc.from) return; // a resumed item before its sender's first chunk
-    const msg: ControlMessage = { kind: 'progress', contentId: inc.id, have: inc.tracker.receivedCount };
-    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: inc.from }));
+    this.tellHave(inc.from, inc.id, inc.tracker.receivedCount);
+  }
+
+  private tellHave(sender: string, contentId: string, have: number) {
+    if (!sender) return; // a resumed item before its sender's first chunk
+    const msg: ControlMessage = { kind: 'progress', contentId, have };
+    void sealControlWith(this.ctx.sealing, msg).then((env) => this.ctx.connection.emit('content', { ...env, to: sender }));
   }
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */

@@ -25,7 +25,7 @@ import { Receiver } from './receiver';
 import { type RoomSealing, sealControlWith, v2Sealing } from './sealing';
 import { Sender } from './sender';
 import { Store } from './store';
-import type { StorageMode } from '../disk/opfs';
+import { keptFile, type StorageMode } from '../disk/opfs';
 import { freeSpace, memoryBudget } from '../disk/space';
 import { deleteUnsent, partialsOf, savePartial, saveUnsent, unsentOf } from '../disk/partials';
 
@@ -178,9 +178,11 @@ export class RoomClient {
       memoryBudget: opts.memoryBudget ?? memoryBudget,
       sessionId: opts.sessionId,
       savePartial: (p) => void savePartial(p),
+      keptFile,
     });
     void this.receiver.storage.then((storage) => this.patch({ storage }));
-    // What an earlier page of this session left unfinished here: offered again, to resume.
+    // What an earlier page of this session received here: unfinished, offered again to resume;
+    // whole, shown received.
     void partialsOf(opts.sessionId).then((partials) => {
       if (!this.closed) void this.receiver.adopt(partials);
     });

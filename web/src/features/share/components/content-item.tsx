@@ -47,6 +47,7 @@ function ImageBody({ item, url }: { item: Item; url: string }) {
 /**
  * Our item: who has it. Receivers confirm once they hold every byte, so "done" on the sender
  * means something: delivered to these, still on its way to those, or nobody here to get it.
+ * A device that reloaded confirms again under its new id: its name is said once.
  */
 function Delivery({ item }: { item: Item }) {
   const { t } = useTranslation();
@@ -62,7 +63,7 @@ function Delivery({ item }: { item: Item }) {
   } else {
     const parts = [];
     const names = (list: string[]) => list.join(t('common.listSeparator'));
-    if (delivered.length > 0) parts.push(t('item.deliveredTo', { names: names(delivered.map((d) => d.name)) }));
+    if (delivered.length > 0) parts.push(t('item.deliveredTo', { names: names([...new Set(delivered.map((d) => d.name))]) }));
     if (waiting.length > 0) parts.push(t(delivered.length > 0 ? 'item.alsoWaitingFor' : 'item.waitingFor', { names: names(waiting) }));
     text = parts.join(' · ');
   }
