@@ -56,7 +56,15 @@ async function sendText(d, text) {
   await d.click('Send', { selector: 'button' });
 }
 
-const memberCount = (d, n) => d.until((k) => document.querySelectorAll('[data-testid=member-name]').length === k, [n], { what: `${n} members` });
+/** Waits until `d` lists `n` members; if it does not, says whom it lists. */
+async function memberCount(d, n) {
+  try {
+    await d.until((k) => document.querySelectorAll('[data-testid=member-name]').length === k, [n], { what: `${n} members` });
+  } catch (err) {
+    const listed = await d.run(() => [...document.querySelectorAll('[data-testid=member-name]')].map((e) => e.textContent).join(', ')).catch(() => '?');
+    throw new Error(`${err.message}; it lists: ${listed}`);
+  }
+}
 
 /** Waits for a done item matching `selector` and returns its text, if any. */
 const done = (d, selector, timeout = 180_000) =>
