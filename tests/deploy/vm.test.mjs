@@ -5,7 +5,10 @@
 // unit's sandboxing in force; sharethings-setup-tls configures HAProxy; two real
 // socket.io-client members relay through HAProxy's wss:// and, after an edit of the env
 // file, straight to the server; the server killed (kill -9) while one CLI on the host sends a
-// file to another is started again by systemd, and the file arrives whole; an upgrade to a
+// file to another is started again by systemd, and the file arrives whole; with the clock
+// stepped forward an hour members stay and a token still rejoins; 10,000 failed joins from one
+// address leave members elsewhere (CLIs in the guest) working; HAProxy restarted while two CLIs
+// in the guest send a file through it, they get back in and it arrives whole; an upgrade to a
 // newer version keeps the edited env file and the CA; purge leaves the system as it was
 // before the install.
 //
@@ -22,10 +25,11 @@ import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { bytesIn, randomFile, sha256File } from '../files.mjs';
-import { cli, cliSays, cliShows } from '../cli/process.mjs';
+import { PASS, cli, cliSays, cliShows } from '../cli/process.mjs';
 import { assertSandboxed, bootQemu, repackAs, unitProperties } from './guest.mjs';
 import {
-  DEB_DIR, TEST_CACHE, VERSION, freePort, request, tempDir, twoMembersRelay, waitFor,
+  DEB_DIR, TEST_CACHE, VERSION, fingerprint, freePort, io, member, pairJoined, relay, request, routeKey, tempDir,
+  twoMembersRelay, waitFor,
 } from './lib.mjs';
 
 const IMAGE = process.env.DEPLOY_VM_DIR || path.join(TEST_CACHE, 'deploy-vm/bookworm-arm64');
@@ -129,6 +133,24 @@ async function sh(script, timeout) {
 
 /** Two members relay through the guest: steps get longer, since the whole system is emulated. */
 const relayInGuest = (url, sessionId, opts = {}) => twoMembersRelay(url, sessionId, { timeout: 90000, ...opts });
+
+/**
+ * A shell line that starts sharethings-cli in the guest in the background as device `name` of
+ * `session` (its key store in `dir`/`name`, its output in `dir`/`name`.log), with `args`.
+ * CLIs in the guest reach the server from the guest's own addresses, not from 10.0.2.2.
+ */
+function guestCli({ dir, session, name, server = 'http://127.0.0.1:3001', ca }, args) {
+  const env = `XDG_DATA_HOME=${dir}/${name} XDG_STATE_HOME=${dir}/${name} SHARETHINGS_SERVER=${server} ${ca ? `SHARETHINGS_CA=${ca} ` : ''}SHARETHINGS_SESSION=${session} SHARETHINGS_NAME=${name} SHARETHINGS_PASSPHRASE=${PASS}`;
+  return `cd ${dir} && ${env} nohup sharethings-cli ${args} >${dir}/${name}.log 2>&1 </dev/null &`;
+}
+
+/** Waits until the guest CLI's log (`dir`/`name`.log) matches `pattern`; if it does not, shows the log. */
+async function guestCliSays(dir, name, pattern, what, timeout = 300000) {
+  const log = () => sh(`cat ${dir}/${name}.log`);
+  await waitFor(what, async () => pattern.test(await log()), { timeout, every: 1000 }).catch(async (err) => {
+    throw new Error(`${err.message}\n${name}'s log:\n${await log().catch((e) => e.message)}`);
+  });
+}
 
 before(async () => {
   for (const f of ['rootfs.img', 'vmlinuz', 'initrd.img']) {
@@ -279,6 +301,134 @@ describe('the arm64 package on Debian bookworm arm64 under qemu-system-aarch64',
     } finally {
       await receiver.stop();
       await sender?.stop();
+    }
+  });
+
+  test('the clock stepped forward an hour: members stay, heartbeats keep time, a token still lets its member back in', { timeout: 600000 }, async () => {
+    const url = `http://127.0.0.1:${ports.app}`;
+    const a = member({ url, sessionId: 'vm-clock', name: 'Clock A' });
+    const b = member({ url, sessionId: 'vm-clock', name: 'Clock B' });
+    let back;
+    try {
+      await pairJoined(a, b, 90000);
+      const pings = { a: 0, b: 0 };
+      a.socket.io.engine.on('ping', () => { pings.a += 1; });
+      b.socket.io.engine.on('ping', () => { pings.b += 1; });
+      // timesyncd would step it back at its next sync: off, as an admin who sets the time would.
+      const step = await sh("timedatectl set-ntp false; before=$(date +%s); date -s '+1 hour' >/dev/null; echo $before $(date +%s)");
+      const [was, is] = step.trim().split(' ').map(Number);
+      assert.ok(is - was >= 3600, `the guest's clock moved ${is - was} s`);
+      // The server's timers run on the monotonic clock: its pings come on time (Engine.IO's
+      // interval, 25 s), not all at once nor never, and nobody is dropped.
+      await waitFor('two pings to each member after the step', () => pings.a >= 2 && pings.b >= 2, { timeout: 180000, every: 500 });
+      assert.equal(a.disconnects + b.disconnects, 0, 'no member dropped');
+      await relay(a, [b], 90000);
+      await relay(b, [a], 90000);
+      // A member whose connection broke (no goodbye: its transport closed) comes back with its
+      // token, under its id.
+      const { clientId, token } = a.lastAck;
+      a.socket.io.reconnection(false);
+      a.socket.io.engine.close();
+      back = io(url, { query: { route: routeKey('vm-clock') }, transports: ['websocket'], reconnection: false });
+      const ack = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no ack to the token rejoin')), 90000);
+        back.on('connect', () => back.emit('join', { sessionId: 'vm-clock', clientName: 'Clock A', fingerprint: fingerprint('vm-clock'), token }, (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        }));
+      });
+      assert.equal(ack?.success, true, JSON.stringify(ack));
+      assert.equal(ack.clientId, clientId, 'the token rejoin keeps the id');
+    } finally {
+      a.close();
+      b.close();
+      back?.close();
+      // Back as it was (purge's check compares /etc with before the install: set-ntp false
+      // had disabled timesyncd there).
+      await sh("date -s '-1 hour' >/dev/null; timedatectl set-ntp true");
+    }
+  });
+
+  test('10,000 failed joins from one address while members elsewhere send a file and let a new device in', { timeout: 900000 }, async () => {
+    const session = 'vm-flood';
+    const url = `http://127.0.0.1:${ports.app}`;
+    const restartsBefore = (await unitProperties(sh, ['NRestarts'])).NRestarts;
+    // The members are in the guest (the server sees them from 127.0.0.1); every connection
+    // from the host comes from qemu's gateway, 10.0.2.2, the flood's one address.
+    const dir = '/tmp/flood';
+    await sh(`mkdir -p ${dir}/in && head -c 1048576 /dev/urandom >${dir}/note.bin && ${guestCli({ dir, session, name: 'Desk' }, `receive --create --dir ${dir}/in`)}`);
+    await guestCliSays(dir, 'Desk', /receiving in session/, 'the receiver in the guest');
+
+    const flooder = io(url, { query: { route: routeKey(session) }, transports: ['websocket'] });
+    const codes = new Map();
+    let answered = 0;
+    let saved = false;
+    const wrongProof = Buffer.alloc(32, 7).toString('base64');
+    const attempt = () => new Promise((resolve) => {
+      // Pipelined: the proof is wrong whatever the nonce, so nothing waits for the challenge.
+      flooder.emit('challenge', { sessionId: session });
+      flooder.timeout(60000).emit('join', { sessionId: session, v: 3, proof: wrongProof }, (err, ack) => {
+        const code = err ? 'no answer' : (ack?.code ?? (ack?.success ? 'joined' : 'no code'));
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        answered += 1;
+        resolve();
+      });
+    });
+    const flood = (async () => {
+      await new Promise((resolve) => flooder.on('connect', resolve));
+      // Until 10,000 are answered and the members' file has arrived, whichever is later.
+      while ((answered < 10000 || !saved) && !codes.has('no answer')) await Promise.all(Array.from({ length: 100 }, attempt));
+    })();
+    const started = Date.now();
+    try {
+      await waitFor('the flood under way', () => answered >= 1000, { timeout: 300000, every: 200 });
+      // A device that types the passphrase is let in by the member, and sends a file.
+      await sh(guestCli({ dir, session, name: 'Phone' }, `send ${dir}/note.bin`));
+      await guestCliSays(dir, 'Desk', /saved .*note\.bin from Phone/, 'the file saved in the guest', 400000);
+      saved = true;
+      await flood;
+    } finally {
+      saved = true;
+      flooder.close();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`vm flood: ${answered} failed joins in ${seconds.toFixed(0)} s, ${JSON.stringify(Object.fromEntries(codes))}; the members' file saved meanwhile`);
+    assert.deepEqual([...codes.keys()].filter((c) => c !== 'access_denied' && c !== 'rate_limited'), [], 'every flood join refused as a failed or limited one');
+    // JOIN_LIMIT_PER_ADDRESS (10) failures a window (one minute), the rest refused unweighed.
+    assert.ok((codes.get('access_denied') ?? 0) <= 10 * (Math.ceil(seconds / 60) + 1), JSON.stringify(Object.fromEntries(codes)));
+    assert.equal(await sh(`cmp ${dir}/note.bin ${dir}/in/note.bin && echo same`), 'same\n');
+    assert.equal((await unitProperties(sh, ['NRestarts'])).NRestarts, restartsBefore, 'the server was not restarted');
+    assert.equal((await request(`${url}/health`, { timeout: 20000 })).status, 200);
+    await sh('pkill -f "sharethings-cli receive" || true');
+  });
+
+  test('HAProxy restarted mid-transfer: two CLIs in the guest, through it, get back in and finish the file', { timeout: 900000 }, async () => {
+    const dir = '/tmp/haproxy-restart';
+    const session = 'vm-haproxy-restart';
+    // The name the certificate is for, as the LAN's DNS or mDNS would give it.
+    const hosts = `10.0.2.15 ${NAME} # vm.test.mjs`;
+    await sh(`grep -qxF '${hosts}' /etc/hosts || echo '${hosts}' >>/etc/hosts`);
+    const through = { dir, session, server: `https://${NAME}`, ca: '/etc/haproxy/certs/sharethings-ca.crt' };
+    try {
+      await sh(`mkdir -p ${dir}/in && head -c ${FAULT_FILE} /dev/urandom >${dir}/big.bin && ${guestCli({ ...through, name: 'Recv' }, `receive --create --dir ${dir}/in`)}`);
+      await guestCliSays(dir, 'Recv', /receiving in session/, 'the receiver through HAProxy');
+      const before = (await unitProperties(sh, ['MainPID'], 'haproxy')).MainPID;
+      await sh(guestCli({ ...through, name: 'Send' }, `send ${dir}/big.bin`));
+      await waitFor(`${FAULT_AT} bytes on the receiver's disk`, async () => Number(await sh(`du -sb ${dir}/in | cut -f1`)) >= FAULT_AT, { timeout: 400000, every: 500 });
+      await sh('systemctl restart haproxy');
+      const restartedAt = Date.now();
+      assert.doesNotMatch(await sh(`cat ${dir}/Recv.log`), /saved/, 'restarted before the file was saved');
+      await guestCliSays(dir, 'Recv', /saved .*big\.bin from Send/, 'the file saved after the restart', 600000);
+      console.log(`vm haproxy restart: the file saved ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after the restart`);
+      assert.equal(await sh(`cmp ${dir}/big.bin ${dir}/in/big.bin && echo same`), 'same\n');
+      assert.notEqual((await unitProperties(sh, ['MainPID'], 'haproxy')).MainPID, before, 'a new HAProxy process');
+      for (const name of ['Recv', 'Send']) {
+        const log = await sh(`cat ${dir}/${name}.log`);
+        assert.match(log, /back in the session/, `${name} got back in:\n${log}`);
+        assert.doesNotMatch(log, /transfer failed|did not come back/, log);
+      }
+    } finally {
+      await sh(`pkill -f "sharethings-cli" || true; sed -i '/# vm.test.mjs$/d' /etc/hosts`);
     }
   });
 
