@@ -94,12 +94,24 @@ impl Body {
     }
 }
 
-/// One delivery of an item: to everyone (`main`), or to one member from a chunk on.
+/// One delivery of an item: to everyone (or the addressee), or to one member from a chunk on.
 struct Job {
     item: usize,
     to: Option<String>,
     from: u64,
-    main: bool,
+    /// Its chunks end before this one (the item's count: to its end).
+    until: u64,
+    why: Why,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The item as the user sent it: its progress is shown, and its failure is the run's.
+    Main,
+    /// The whole item for a member that joined after it was sent.
+    Newcomer,
+    /// What a member asked for again, from a chunk on.
+    Resend,
 }
 
 enum MetaState {
@@ -128,13 +140,15 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         late_joiners: addressee.is_none(),
         forward: None,
         answer_until: Instant::now(),
+        main_front: None,
     };
     for item in 0..sender.items.len() {
         sender.queue.push_back(Job {
             item,
             to: addressee.clone(),
             from: 0,
-            main: true,
+            until: sender.items[item].total,
+            why: Why::Main,
         });
     }
     let mut linger_until = None;
@@ -174,12 +188,14 @@ pub fn deliver_one(
         late_joiners: false,
         forward: Some(forward),
         answer_until: Instant::now(),
+        main_front: None,
     };
     let job = Job {
         item: 0,
         to: None,
         from: 0,
-        main: true,
+        until: sender.items[0].total,
+        why: Why::Main,
     };
     sender.deliver(job)?;
     Ok(id)
@@ -359,6 +375,10 @@ struct Sender<'a, 'f> {
     forward: Option<&'f mut Forward<'f>>,
     /// Until when a member that just joined may still ask for what it misses.
     answer_until: Instant,
+    /// The item being delivered to everyone now, and the first chunk that delivery has still
+    /// to send (`Window::still_to_send`): a member that asks for it again (back after a
+    /// server restart) needs only what lies before, the rest comes with everyone's.
+    main_front: Option<(usize, u64)>,
 }
 
 /// What a refused ack means for the delivery.
@@ -381,15 +401,15 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
 
 impl Sender<'_, '_> {
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
-        if job.main {
+        if job.why == Why::Main {
             self.begun = self.begun.max(job.item + 1);
         }
         let out = &self.items[job.item];
         let (id, total, size) = (out.id.clone(), out.total, out.meta.size);
-        let mut window = Window::new(total, job.from);
+        let mut window = Window::new(total, job.from, job.until);
         let mut meta = MetaState::Unsent;
         let mut chunks: HashMap<u64, u64> = HashMap::new();
-        let bar = if job.main {
+        let bar = if job.why == Why::Main {
             progress::bar(size, &out.meta.name)
         } else {
             indicatif::ProgressBar::hidden()
@@ -397,7 +417,7 @@ impl Sender<'_, '_> {
         let started = Instant::now();
         let label = out.meta.name.clone();
         let fail = |why: String| {
-            if job.main {
+            if job.why == Why::Main {
                 Err(Failure::TransferFailed(format!("{label}: {why}")))
             } else {
                 Ok(())
@@ -462,12 +482,20 @@ impl Sender<'_, '_> {
                     meta = MetaState::Unsent;
                     self.pass_on(RoomEvent::Rejoined)?;
                 }
-                Some(event) => self.on_event(event)?,
+                Some(event) => {
+                    if job.why == Why::Main {
+                        self.main_front = Some((job.item, window.still_to_send()));
+                    }
+                    self.on_event(event)?;
+                }
                 None => {}
             }
         }
+        if job.why == Why::Main {
+            self.main_front = None;
+        }
         bar.finish_and_clear();
-        if job.main {
+        if job.why == Why::Main {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             progress::note(&format!(
                 "sent {} ({} bytes) in {secs:.1} s, {:.1} MB/s",
@@ -505,7 +533,8 @@ impl Sender<'_, '_> {
                         item,
                         to: Some(m.id.clone()),
                         from: 0,
-                        main: false,
+                        until: self.items[item].total,
+                        why: Why::Newcomer,
                     });
                 }
             }
@@ -527,18 +556,27 @@ impl Sender<'_, '_> {
     }
 
     /// A member asks for an item again: queued for it alone (for an addressed item, only if
-    /// it is the addressee).
+    /// it is the addressee), without what the delivery to everyone still sends it.
     fn resend(&mut self, r: item::Resend, from: String) {
         if self.addressee.as_ref().is_some_and(|a| *a != from) {
             return;
         }
-        if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
-            let last = self.items[item].total - 1;
+        let Some(item) = self.items.iter().position(|o| o.id == r.content_id) else {
+            return;
+        };
+        let total = self.items[item].total;
+        let start = r.from_chunk.min(total - 1);
+        let until = match self.main_front {
+            Some((running, front)) if running == item => front,
+            _ => total,
+        };
+        if start < until {
             self.queue.push_back(Job {
                 item,
                 to: Some(from),
-                from: r.from_chunk.min(last),
-                main: false,
+                from: start,
+                until,
+                why: Why::Resend,
             });
         }
     }
