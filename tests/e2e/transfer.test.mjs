@@ -299,7 +299,7 @@ describe('transfers', () => {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: suite.server.base });
   });
 
-  test("a crashed tab's received files are deleted when the app starts again; a live tab's are not touched", async () => {
+  test("what a crashed tab received that no later page takes up is deleted when the app starts again; a live tab's files are not touched", async () => {
     const session = `xfer-stale-${Date.now().toString(36)}`;
     const a = await device();
     const live = await device();
@@ -311,12 +311,12 @@ describe('transfers', () => {
     await doomed.goto(suite.server.base);
     await joinAs({ page: doomed }, session, 'Doomed tab');
     await waitFor(async () => (await members(a.page)).length === 3, { what: 'three members' });
-    // The doomed tab receives a whole file: its folder holds it, and nothing a later page could
-    // resume (an unfinished item's record would keep the folder for that page: resume.test).
-    const small = randomFile('small.bin', 4 * MiB);
-    await a.page.getByTestId('file-input').setInputFiles(small.path);
-    await doneItem(doomed, '[data-name="small.bin"]');
-    await doneItem(live.page, '[data-name="small.bin"]');
+    // The doomed tab receives a text: its folder holds it, and nothing a later page would take
+    // up (a file's record, whole or not, keeps its folder for the session's next page:
+    // resume.test; text is left to the device's history).
+    await a.page.getByLabel('Text to share').fill('a note for both tabs');
+    await a.page.getByLabel('Text to share').press('Control+Enter');
+    for (const page of [doomed, live.page]) await doneItem(page, '[data-kind=text]');
     // The large one goes to the live tab alone, which is mid-transfer while the app starts again.
     await a.page.getByTestId('recipient').selectOption({ label: 'To Live tab only' });
     const f = randomFile('stale.bin', 300 * MiB);
