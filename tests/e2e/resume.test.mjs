@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
-import { browserSuite, doneItem, join, joined, randomFile as randomFileIn, sha256Stream, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, join, joined, opfsFiles, randomFile as randomFileIn, sha256Stream, waitFor } from './harness.mjs';
 
 const PASS = 'resume-river-cobalt-nine-fern';
 const MiB = 1024 * 1024;
@@ -67,17 +67,7 @@ function records(page, name) {
 }
 
 /** Whether the page's OPFS holds the received file of record `r`. */
-function fileThere(page, r) {
-  return page.evaluate(async ({ id, folder }) => {
-    try {
-      const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('sharethings');
-      await (await root.getDirectoryHandle(folder)).getFileHandle(id);
-      return true;
-    } catch {
-      return false;
-    }
-  }, r);
-}
+const fileThere = async (page, r) => (await opfsFiles(page)).some((f) => f.startsWith(`sharethings/${r.folder}/${r.id} `));
 
 async function downloadHash(page, name) {
   const [download] = await Promise.all([page.waitForEvent('download'), item(page, name).getByTestId('download').click()]);

@@ -453,14 +453,13 @@ export class Receiver {
   async adopt(partials: PartialItem[]) {
     const storage = await this.storage;
     for (const p of partials) {
-      // Its sender may have offered it again already (a late joiner's offer): take that over.
-      const known = this.ctx.board.get(p.id);
-      if ((known && known.state !== 'offered') || this.halted.has(p.id) || this.incoming.has(p.id) || this.dropped.has(p.id)) continue;
+      if (this.underWay(p.id)) continue;
       if (p.finished) {
         if (storage !== 'memory') await this.adoptFinished(p);
         continue;
       }
       if (storage !== 'sync') continue;
+      const known = this.ctx.board.get(p.id);
       let tracker: ChunkTracker;
       try {
         tracker = ChunkTracker.restore(p.totalChunks, p.have);
@@ -498,12 +497,21 @@ export class Receiver {
     this.ctx.savePartial({ id, sessionId: this.ctx.sessionId, folder, meta, totalChunks: tracker.totalChunks, have: tracker.receivedRanges(), finished: true, savedAt: Date.now() });
   }
 
+  /**
+   * Whether this page has item `id` in hand, so an earlier page's record of it is not taken up.
+   * An offer is not in hand: its sender may have offered it again (a late joiner's offer).
+   */
+  private underWay(id: string): boolean {
+    const known = this.ctx.board.get(id);
+    return (known !== undefined && known.state !== 'offered') || this.halted.has(id) || this.incoming.has(id) || this.dropped.has(id);
+  }
+
   /** A file an earlier page received whole: shown received, read from where it lies. */
   private async adoptFinished(p: PartialItem) {
     const file = await this.ctx.keptFile?.(p.folder, p.id, p.meta.size);
-    const known = this.ctx.board.get(p.id);
     if (!file) return void deletePartial(p.id);
-    if ((known && known.state !== 'offered') || this.incoming.has(p.id) || this.dropped.has(p.id)) return;
+    if (this.underWay(p.id)) return;
+    const known = this.ctx.board.get(p.id);
     const mime = p.meta.mime || 'application/octet-stream';
     this.stored.set(p.id, new DiskSink(this.ctx.crypto, this.ctx.keyId, p.folder, p.id, p.meta.size, mime));
     const offer = this.offers.get(p.id);
