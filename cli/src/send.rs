@@ -94,24 +94,14 @@ impl Body {
     }
 }
 
-/// One delivery of an item: to everyone (or the addressee), or to one member from a chunk on.
+/// One delivery of an item: to everyone (`main`), or to one member from a chunk on.
 struct Job {
     item: usize,
     to: Option<String>,
     from: u64,
     /// Its chunks end before this one (the item's count: to its end).
     until: u64,
-    why: Why,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Why {
-    /// The item as the user sent it: its progress is shown, and its failure is the run's.
-    Main,
-    /// The whole item for a member that joined after it was sent.
-    Newcomer,
-    /// What a member asked for again, from a chunk on.
-    Resend,
+    main: bool,
 }
 
 enum MetaState {
@@ -148,7 +138,7 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
             to: addressee.clone(),
             from: 0,
             until: sender.items[item].total,
-            why: Why::Main,
+            main: true,
         });
     }
     let mut linger_until = None;
@@ -195,7 +185,7 @@ pub fn deliver_one(
         to: None,
         from: 0,
         until: sender.items[0].total,
-        why: Why::Main,
+        main: true,
     };
     sender.deliver(job)?;
     Ok(id)
@@ -401,7 +391,7 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
 
 impl Sender<'_, '_> {
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
-        if job.why == Why::Main {
+        if job.main {
             self.begun = self.begun.max(job.item + 1);
         }
         let out = &self.items[job.item];
@@ -409,7 +399,7 @@ impl Sender<'_, '_> {
         let mut window = Window::new(total, job.from, job.until);
         let mut meta = MetaState::Unsent;
         let mut chunks: HashMap<u64, u64> = HashMap::new();
-        let bar = if job.why == Why::Main {
+        let bar = if job.main {
             progress::bar(size, &out.meta.name)
         } else {
             indicatif::ProgressBar::hidden()
@@ -417,7 +407,7 @@ impl Sender<'_, '_> {
         let started = Instant::now();
         let label = out.meta.name.clone();
         let fail = |why: String| {
-            if job.why == Why::Main {
+            if job.main {
                 Err(Failure::TransferFailed(format!("{label}: {why}")))
             } else {
                 Ok(())
@@ -483,7 +473,7 @@ impl Sender<'_, '_> {
                     self.pass_on(RoomEvent::Rejoined)?;
                 }
                 Some(event) => {
-                    if job.why == Why::Main {
+                    if job.main {
                         self.main_front = Some((job.item, window.still_to_send()));
                     }
                     self.on_event(event)?;
@@ -491,11 +481,11 @@ impl Sender<'_, '_> {
                 None => {}
             }
         }
-        if job.why == Why::Main {
+        if job.main {
             self.main_front = None;
         }
         bar.finish_and_clear();
-        if job.why == Why::Main {
+        if job.main {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             progress::note(&format!(
                 "sent {} ({} bytes) in {secs:.1} s, {:.1} MB/s",
@@ -534,7 +524,7 @@ impl Sender<'_, '_> {
                         to: Some(m.id.clone()),
                         from: 0,
                         until: self.items[item].total,
-                        why: Why::Newcomer,
+                        main: false,
                     });
                 }
             }
@@ -576,7 +566,7 @@ impl Sender<'_, '_> {
                 to: Some(from),
                 from: start,
                 until,
-                why: Why::Resend,
+                main: false,
             });
         }
     }
