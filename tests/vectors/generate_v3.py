@@ -285,6 +285,21 @@ def join_vector(session_id: str, access_key: bytes) -> dict:
             "proof": b64(hmac256(access_key, message))}
 
 
+# ---------------------------------------------------------------- inbox authority
+
+
+def inbox_vector(session_id: str, creator: Device) -> dict:
+    """The creator's signatures that let the server empty its inbox, delete another's item
+    from it, or let any member do both; each over one nonce of the server's."""
+    nonce = bytes(range(216, 232))
+    actions = []
+    for action in (["clear"], ["delete", "item-é-1"], ["policy", "anyone"], ["policy", "creator"]):
+        message = lv_cat("sharethings/v3/inbox", session_id, nonce, *action)
+        actions.append({"action": action, "message": message.hex(),
+                        "sig": b64(creator.sign(message))})
+    return {"nonce": b64(nonce), "ownerPk": b64(creator.pk), "actions": actions}
+
+
 # ---------------------------------------------------------------- admission run
 
 
@@ -582,6 +597,7 @@ def main() -> None:
                     for d in (creator, member, applicant)],
         "room": room,
         "join": join_vector(room["sessionId"], access_key),
+        "inbox": inbox_vector(room["sessionId"], creator),
         "cards": cards,
         "records": records,
         "admission": admission(room, applicant, member, creator),

@@ -8,6 +8,7 @@
 //! prs        = PBKDF2-HMAC-SHA256(NFC(passphrase), pake_salt(sessionId), PBKDF2_ITERATIONS, 32)
 //! key(label) = HKDF-SHA256(ikm = roomKey, salt = epoch, info = key_info(label, sessionId), 32)
 //! proof      = HMAC-SHA256(accessKey, join_message(sessionId, nonce))
+//! inbox auth = Ed25519(creator's device key, inbox_message(sessionId, nonce, action))
 //! data       = AES-256-GCM(contentKey, iv, pad(JSON meta), meta_aad(…))
 //! sig        = Ed25519(device key, signature_message(SHA-256(aad), SHA-256(iv || sealed)))
 //! ```
@@ -34,6 +35,9 @@ pub const NONCE_BYTES: usize = 16;
 
 /// The label of the join proof's message.
 pub const JOIN_LABEL: &[u8] = b"sharethings/v3/join";
+
+/// The label of the message a creator signs to govern the server's inbox.
+pub const INBOX_LABEL: &[u8] = b"sharethings/v3/inbox";
 
 /// Bytes of the random IV of each sealed blob.
 pub const IV_BYTES: usize = 12;
@@ -189,6 +193,16 @@ pub fn key_info(label: KeyLabel, session_id: &str) -> Vec<u8> {
 /// and the nonce's bytes (whose base64 the server's `challenge` ack carried).
 pub fn join_message(session_id: &str, nonce: &[u8]) -> Vec<u8> {
     lv_cat(&[JOIN_LABEL, session_id.as_bytes(), nonce])
+}
+
+/// What the creator signs, with its device key, to act on the server's inbox of this session:
+/// the session's name, a nonce of the server's (as for a join proof, so that a signature opens
+/// one request) and the action's parts: `["clear"]`, `["delete", contentId]`, or
+/// `["policy", "anyone" | "creator"]`.
+pub fn inbox_message(session_id: &str, nonce: &[u8], action: &[&[u8]]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = vec![INBOX_LABEL, session_id.as_bytes(), nonce];
+    parts.extend_from_slice(action);
+    lv_cat(&parts)
 }
 
 /// CPace's channel identifier `CI` for an admission to this session.

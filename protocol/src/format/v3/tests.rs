@@ -71,6 +71,20 @@ fn the_room_secret_derives_from_these_inputs() {
     let nonce = b64(&join["nonce"]);
     assert_eq!(nonce.len(), NONCE_BYTES);
     assert_eq!(join_message(session, &nonce), hex(&join["message"]));
+    let inbox = &v["inbox"];
+    let nonce = b64(&inbox["nonce"]);
+    for case in inbox["actions"].as_array().unwrap() {
+        let action: Vec<&[u8]> = case["action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|part| part.as_str().unwrap().as_bytes())
+            .collect();
+        assert_eq!(
+            inbox_message(session, &nonce, &action),
+            hex(&case["message"])
+        );
+    }
 }
 
 #[test]
