@@ -458,6 +458,9 @@ impl Room {
                     "sessionId": self.settings.session_id,
                     "v": sharethings_protocol::format::v3::VERSION,
                     "access": BASE64.encode(keys.access_key()),
+                    // A join that brings the session back names its creator as the first did,
+                    // so that the server's inbox answers to the same device.
+                    "owner": BASE64.encode(&v3.member.stored.secret.creator_pk),
                     "proof": BASE64.encode(&keys.join_proof(&self.settings.session_id, &nonce)),
                 })
             }
