@@ -59,6 +59,8 @@ export interface JoinRequest {
 export interface InboxTerms {
   ttlMs: number;
   maxBytes: number;
+  /** Format 3: whether the server lets any member clear it, or only the creator (as the creator last told it). */
+  anyoneMayClear?: boolean;
 }
 
 export type JoinAck =

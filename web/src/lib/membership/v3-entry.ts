@@ -16,6 +16,7 @@ import { createDeviceKey, deviceKeyFrom, type SignatureVerifier } from '../crypt
 import { derivePrs, deriveRoomKeys, joinProof, newRoomKey, type RoomSecret } from '../crypto/v3/room-keys';
 import type { ApplicantStatus } from './admission/applicant';
 import { ApplicantHost, type ApplyOutcome } from './admission/applicant-host';
+import type { InboxTerms } from '../../types/protocol';
 import type { RoomStore, StoredRoom } from './room-store';
 
 export interface V3JoinAck {
@@ -25,7 +26,7 @@ export interface V3JoinAck {
   clients: { id: string }[];
   applicants?: string[];
   created: boolean;
-  inbox?: { ttlMs: number; maxBytes: number };
+  inbox?: InboxTerms;
 }
 type Failure = { success: false; code: string; error: string; retryAfterMs?: number };
 type ApplyAck = { success: true; applicant: true; clientId: string; members: string[] } | Failure;
@@ -73,7 +74,10 @@ export async function memberJoin(deps: Pick<EntryDeps, 'socket' | 'sessionId' | 
   if (!challenge.success) return challenge;
   const keys = await deriveRoomKeys(backend, room);
   const proof = await joinProof(backend, keys.accessKey, sessionId, fromBase64(challenge.nonce));
-  const request = { sessionId, v: 3, access: toBase64(keys.accessKey), proof: toBase64(proof), inbox: deps.inbox, ...(token ? { token } : {}) };
+  // `owner` names the creator's device to the server, which then lets it alone clear the inbox;
+  // every member sends it, so a join that brings the session back names the same device.
+  const owner = toBase64(room.creatorPk);
+  const request = { sessionId, v: 3, access: toBase64(keys.accessKey), owner, proof: toBase64(proof), inbox: deps.inbox, ...(token ? { token } : {}) };
   return ask<V3JoinAck | Failure>(socket, 'join', request, timeoutMs);
 }
 

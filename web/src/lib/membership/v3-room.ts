@@ -10,13 +10,14 @@ import type { CryptoBackend } from '../crypto/backend';
 import { type Card, makeCard } from '../crypto/v3/cards';
 import type { DeviceKey, SignatureVerifier } from '../crypto/v3/device-key';
 import { fromBase64Url } from '../crypto/v3/lv';
-import { encodeSecretKey, type RoomKeys } from '../crypto/v3/room-keys';
+import { fromBase64, toBase64 } from '../crypto/format';
+import { encodeSecretKey, inboxMessage, type RoomKeys } from '../crypto/v3/room-keys';
 import { safetyCode } from '../crypto/v3/safety-code';
 import type { Opened } from '../room/envelopes';
 import { newContentId } from '../room/ids';
 import type { Notice } from '../room/notices';
 import type { RoomSealing } from '../room/sealing';
-import type { ContentEvent } from '../../types/protocol';
+import type { ContentEvent, InboxTerms, SimpleAck } from '../../types/protocol';
 import { MemberHost } from './admission/member-host';
 import { Dropped, type RoomCodec } from './room-codec';
 import type { StoredRoom } from './room-store';
@@ -41,6 +42,8 @@ export interface V3RoomParts {
 export interface V3RoomEvents {
   /** Emits on the room's connection (dropped while not joined). */
   emit(event: string, payload: object): void;
+  /** Emits on the room's connection and resolves with the server's ack (undefined when not joined). */
+  request(event: string, payload: object): Promise<(SimpleAck & { nonce?: string }) | undefined>;
   notify(n: Notice): void;
   /** A member online said who it is (or said so again). */
   named(clientId: string, name: string): void;
@@ -74,11 +77,46 @@ export class V3Room {
     return this.p.codec.mayClear(this.p.device.id);
   }
 
-  /** The creator only: lets anyone clear the room, or only the creator; every member is told, signed. */
+  /**
+   * The creator only: lets anyone clear the room, or only the creator; the server is told first
+   * (it empties its inbox on the same rule), so that a member that learns it can act on it
+   * there; then every member, signed.
+   */
   async setAnyoneMayClear(anyoneMayClear: boolean) {
+    await this.tellServerPolicy(anyoneMayClear);
     const sealed = await this.p.codec.sealPolicy(anyoneMayClear);
     this.events?.emit('content', sealed);
     this.events?.policy(anyoneMayClear);
+  }
+
+  /**
+   * The creator only, after each join: the server lets only the creator clear a session that
+   * came back (from its disk, or anew), so it is told the creator's policy again when the join
+   * ack (`inbox.anyoneMayClear`) says otherwise.
+   */
+  async syncInboxPolicy(terms: InboxTerms | null) {
+    const held = this.p.codec.policy.anyoneMayClear;
+    if (this.isCreator && terms?.anyoneMayClear !== undefined && terms.anyoneMayClear !== held) await this.tellServerPolicy(held);
+  }
+
+  private tellServerPolicy(anyoneMayClear: boolean) {
+    return this.inboxRequest('inbox-policy', { anyoneMayClear }, ['policy', anyoneMayClear ? 'anyone' : 'creator']);
+  }
+
+  /**
+   * A request that acts on the server's inbox (docs/protocol.md, "Inbox authority"). From the
+   * creator's device it carries `auth`, the device's signature over a fresh nonce of the
+   * server's and `action`; from any other it goes as it is, and the server decides (a member's
+   * own item, or the creator's policy).
+   */
+  async inboxRequest(event: string, payload: object, action: readonly string[]): Promise<SimpleAck | undefined> {
+    const events = this.events;
+    if (!events) return undefined;
+    if (!this.isCreator) return events.request(event, payload);
+    const challenge = await events.request('challenge', {});
+    if (!challenge?.success || !challenge.nonce) return challenge;
+    const auth = await this.p.device.sign(inboxMessage(this.p.room.sessionId, fromBase64(challenge.nonce), action));
+    return events.request(event, { ...payload, auth: toBase64(auth) });
   }
 
   /** The room secret as an invite link carries it: whoever holds the link joins without the passphrase. */

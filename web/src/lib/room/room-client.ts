@@ -196,6 +196,7 @@ export class RoomClient {
       rejoined: (id, list, inbox) => {
         this.patch({ selfId: id, members: this.named(list), inbox });
         this.format.v3?.joined(id);
+        void this.format.v3?.syncInboxPolicy(inbox);
         this.sender.rejoined();
         this.receiver.rejoined();
         void this.listInbox();
@@ -219,6 +220,7 @@ export class RoomClient {
     format.v3?.attach(
       {
         emit: (event, payload) => connection.emit(event, payload),
+        request: (event, payload) => connection.request(event, payload),
         notify: (n) => this.notify(n),
         named: (id, name) => this.patch({ members: this.store.get().members.map((m) => (m.id === id ? { ...m, name } : m)) }),
         safetyCode: (safetyCode) => this.patch({ safetyCode }),
@@ -230,6 +232,7 @@ export class RoomClient {
       selfId,
     );
     if (format.v3) this.patch({ members: this.named(members) });
+    void format.v3?.syncInboxPolicy(inbox);
     void this.listInbox();
   }
 
@@ -353,9 +356,14 @@ export class RoomClient {
     this.board.remove(id);
   }
 
-  /** Deletes an item from the session's inbox (every member is told); it stays on this device. */
+  /**
+   * Deletes an item from the session's inbox (every member is told); it stays on this device.
+   * Another member's item needs the creator's say in format 3 (signed by the creator's device).
+   */
   async deleteFromInbox(id: string) {
-    const ack = await this.connection.request('inbox-delete', { contentId: id });
+    const v3 = this.format.v3;
+    const request = { contentId: id };
+    const ack = v3 && !this.board.get(id)?.mine ? await v3.inboxRequest('inbox-delete', request, ['delete', id]) : await this.connection.request('inbox-delete', request);
     if (ack?.success || (ack && ack.code === 'not_in_inbox')) this.board.patch(id, { inInbox: false });
   }
 
@@ -367,7 +375,7 @@ export class RoomClient {
     // The other members would refuse it (and the inbox is theirs too): nothing to do.
     if (!this.store.get().clearing.mayClear) return;
     this.clearHere('You');
-    if (this.store.get().inbox) this.connection.emit('clear-all-content', {});
+    if (this.store.get().inbox) void (this.format.v3?.inboxRequest('clear-all-content', {}, ['clear']) ?? this.connection.request('clear-all-content', {}));
     void sealControlWith(this.format.sealing, { kind: 'clear', at: Date.now() }).then((env) => this.connection.emit('content', env));
   }
 

@@ -1,5 +1,6 @@
 /**
- * On a shared item: whether the session's inbox keeps it (with "Delete from inbox"), or why
+ * On a shared item: whether the session's inbox keeps it (with "Delete from inbox" for those
+ * the server lets delete it), or why
  * not, and which devices fetched it from there (when the server records it).
  */
 import { Button, HStack, Stack, Text } from '@chakra-ui/react';
@@ -23,6 +24,9 @@ function FetchedBy({ ids }: { ids: readonly string[] }) {
 export function InboxMark({ item, label }: { item: Item; label: string }) {
   const { t } = useTranslation();
   const room = useRoom();
+  // The server deletes another member's item only for those who may clear (docs/protocol.md,
+  // "Inbox authority"); its sender may always delete its own.
+  const mayDelete = useRoomValue('clearing').mayClear || item.mine;
   if (item.inboxError) {
     return (
       <Text fontSize="xs" color="fg.warning" data-testid="inbox-refused" role="status">
@@ -39,9 +43,11 @@ export function InboxMark({ item, label }: { item: Item; label: string }) {
           <Archive size={12} aria-hidden="true" />
           <Text>{t('inbox.inInbox')}</Text>
         </HStack>
-        <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={t('inbox.deleteLabel', { label })}>
-          <ArchiveX /> {t('inbox.delete')}
-        </Button>
+        {mayDelete && (
+          <Button size="2xs" variant="ghost" onClick={() => void room.deleteFromInbox(item.id)} aria-label={t('inbox.deleteLabel', { label })}>
+            <ArchiveX /> {t('inbox.delete')}
+          </Button>
+        )}
       </HStack>
       {item.fetchedBy && <FetchedBy ids={item.fetchedBy} />}
     </Stack>

@@ -1,7 +1,7 @@
 /**
  * Format v3, on the creator's device only: whether every member may clear the session, or only
  * the creator (the default). The choice goes to every member signed by the creator's device, and
- * their devices refuse a clear that it does not allow.
+ * their devices refuse a clear that it does not allow; so does the server, for its inbox.
  */
 import { Checkbox } from '@chakra-ui/react';
 import { useTranslation } from 'react-i18next';

@@ -20,7 +20,7 @@ import { type DeviceKey, deviceKeyFrom, nobleVerifier, type SignatureVerifier, w
 import { fromBase64Url, lvCat, toBase64Url } from './lv';
 import { parseBundle, parseIntro } from '../../membership/admission/messages';
 import { chunkCountV3, MAX_ITEM_BYTES, padJson, padme, paddedChunkRange, paddedSize, PAD_BLOCK } from './padding';
-import { decodeSecretKey, deriveRoomKeys, derivePrs, encodeSecretKey, epochOf, joinProof, type RoomSecret } from './room-keys';
+import { decodeSecretKey, deriveRoomKeys, derivePrs, encodeSecretKey, epochOf, inboxMessage, joinProof, type RoomSecret } from './room-keys';
 import { safetyCode } from './safety-code';
 import { type BlobKeys, chunkAad, metaAad, openBlob, sealBlob, signedMessage } from './sealing';
 
@@ -94,6 +94,16 @@ describe.each(paths)('format v3 on $name', ({ backend, signer, verifier }) => {
     const keys = await deriveRoomKeys(backend, secret);
     expect(toBase64(keys.accessKey)).toBe(v.join.access);
     expect(toBase64(await joinProof(backend, keys.accessKey, v.room.sessionId, fromBase64(v.join.nonce)))).toBe(v.join.proof);
+  });
+
+  it("signs the creator's requests to the server's inbox", async () => {
+    const creator = await vectorDevice(signer, v.room.creatorSeed);
+    expect(toBase64(creator.publicKey)).toBe(v.inbox.ownerPk);
+    for (const c of v.inbox.actions) {
+      const message = inboxMessage(v.room.sessionId, fromBase64(v.inbox.nonce), c.action);
+      expect(toHex(message)).toBe(c.message);
+      expect(toBase64(await creator.sign(message))).toBe(c.sig);
+    }
   });
 
   it('signs and verifies cards and admission records', async () => {

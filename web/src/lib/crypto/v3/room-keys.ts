@@ -55,6 +55,14 @@ export async function deriveRoomKeys(backend: CryptoBackend, secret: RoomSecret)
   return { epoch, contentKey, accessKey, safetyKey };
 }
 
+/**
+ * What the creator's device signs to act on the server's inbox (docs/protocol.md, "Inbox
+ * authority"): `lv_cat("sharethings/v3/inbox", sessionId, nonce, action…)`, with `action` one of
+ * `["clear"]`, `["delete", contentId]`, `["policy", "anyone" | "creator"]`.
+ */
+export const inboxMessage = (sessionId: string, nonce: Bytes, action: readonly string[]): Bytes =>
+  lvCat('sharethings/v3/inbox', sessionId, nonce, ...action);
+
 /** The server's challenge answered: `HMAC(accessKey, lv_cat("sharethings/v3/join", sessionId, nonce))`. */
 export const joinProof = (backend: CryptoBackend, accessKey: Bytes, sessionId: string, nonce: Bytes): Promise<Bytes> =>
   backend.hmacSha256(accessKey, lvCat('sharethings/v3/join', sessionId, nonce));
