@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::app::access::{self, Nonce};
+use crate::app::authority::Owner;
 use crate::app::join_request::{JoinKind, JoinRequest};
 
 /// What a member join presents to be let in.
@@ -14,6 +15,7 @@ enum Credential {
     /// v3: a proof of the room's access key over the connection's nonce.
     Proof {
         access: Option<[u8; 32]>,
+        owner: Option<[u8; 32]>,
         proof: [u8; 32],
         nonce: Option<Nonce>,
     },
@@ -78,11 +80,16 @@ impl ShareThings {
                 invite,
                 fingerprint.map(Credential::Fingerprint),
             ),
-            JoinKind::V3 { access, proof } => (
+            JoinKind::V3 {
+                access,
+                owner,
+                proof,
+            } => (
                 None,
                 None,
                 proof.map(|proof| Credential::Proof {
                     access,
+                    owner,
                     proof,
                     nonce,
                 }),
@@ -186,9 +193,12 @@ impl ShareThings {
                         "too many sessions created from this address; try again later".into();
                     return Err(failure);
                 }
-                let gate = self.gate_for(&entry.session, credential)?;
+                let (gate, owner) = self.gate_for(&entry.session, credential)?;
                 let room =
                     self.create_room(io, entry.session.clone(), entry.route.clone(), gate)?;
+                if let Some(r) = self.rooms.room_mut(room) {
+                    r.owner = owner;
+                }
                 if entry.inbox {
                     self.open_inbox(room);
                 }
@@ -233,21 +243,38 @@ impl ShareThings {
     }
 
     /// The gate of a room a join creates: the fingerprint's keyed hash (v2), or the access key
-    /// the join proves it holds (v3).
-    fn gate_for(&self, session: &str, credential: &Credential) -> Result<Gate, Failure> {
-        match credential {
-            Credential::Fingerprint(fingerprint) => Ok(Gate::Fingerprint {
-                verifier: self.keys.verifier(fingerprint),
-            }),
-            Credential::Proof { access: None, .. } => {
-                Err(Failure::invalid("access is required to create a session"))
+    /// the join proves it holds (v3), with the creator's device key that governs its inbox.
+    fn gate_for(
+        &self,
+        session: &str,
+        credential: &Credential,
+    ) -> Result<(Gate, Option<Owner>), Failure> {
+        let (access, owner, proof, nonce) = match credential {
+            Credential::Fingerprint(fingerprint) => {
+                let verifier = self.keys.verifier(fingerprint);
+                return Ok((Gate::Fingerprint { verifier }, None));
             }
             Credential::Proof {
-                access: Some(key),
+                access,
+                owner,
                 proof,
-                nonce: Some(nonce),
-            } if access::proof_verifies(key, session, nonce, proof) => Ok(Gate::AccessKey(*key)),
-            Credential::Proof { .. } => Err(Failure::new(
+                nonce,
+            } => (access, owner, proof, nonce),
+        };
+        let Some(access) = access else {
+            return Err(Failure::invalid("access is required to create a session"));
+        };
+        let Some(owner) = owner else {
+            return Err(Failure::invalid("owner is required to create a session"));
+        };
+        let Some(owner) = Owner::new(*owner) else {
+            return Err(Failure::invalid("owner must be an Ed25519 public key"));
+        };
+        match nonce {
+            Some(nonce) if access::proof_verifies(access, session, nonce, proof) => {
+                Ok((Gate::AccessKey(*access), Some(owner)))
+            }
+            _ => Err(Failure::new(
                 Code::AccessDenied,
                 "the proof does not match the access key",
             )),
@@ -304,9 +331,10 @@ impl ShareThings {
             return Ok(None);
         }
         let key = RoomKey(self.keys.room_file_key(name));
-        let Some(gate) = self.inboxes.dormant_record(key).map(|r| r.admission.gate()) else {
+        let Some(record) = self.inboxes.dormant_record(key) else {
             return Ok(None);
         };
+        let (gate, owner) = (record.admission.gate(), record.owner.and_then(Owner::new));
         let room = self.create_room(io, name.to_string(), route.to_string(), gate)?;
         let now = io.now();
         let now_ms = self.now_ms(now);
@@ -315,6 +343,7 @@ impl ShareThings {
         let expiry = io.set_timer(expires, AppTimer::RoomExpiry(room)).ok();
         if let (Some(r), Some(revived)) = (self.rooms.room_mut(room), revived) {
             r.nonce = revived.record.nonce;
+            r.owner = owner;
             r.expiry = expiry;
             for gone in revived.revoked {
                 r.revoked

@@ -25,10 +25,13 @@ pub enum JoinKind {
         fingerprint: Option<String>,
         invite: Option<String>,
     },
-    /// `{sessionId, v: 3, access?, proof?, token?, inbox?}`.
+    /// `{sessionId, v: 3, access?, owner?, proof?, token?, inbox?}`.
     V3 {
         /// The room's access key: used only by a join that creates the session.
         access: Option<[u8; v3::ACCESS_KEY_BYTES]>,
+        /// The creator's device key (`creatorPk`): used only by a join that creates the
+        /// session, which then lets it alone clear the inbox.
+        owner: Option<[u8; v3::PUBLIC_KEY_BYTES]>,
         proof: Option<[u8; v3::ACCESS_KEY_BYTES]>,
     },
     /// `{sessionId, v: 3, apply: true}`.
@@ -64,6 +67,7 @@ impl JoinRequest {
                     Some(Value::Bool(true)) => JoinKind::Apply,
                     None | Some(Value::Null | Value::Bool(false)) => JoinKind::V3 {
                         access: key(object, "access")?,
+                        owner: key(object, "owner")?,
                         proof: key(object, "proof")?,
                     },
                     Some(_) => return Err(Failure::invalid("apply must be a boolean")),
@@ -90,7 +94,7 @@ fn version(object: &Object) -> Result<Format, Failure> {
     }
 }
 
-/// An optional base64 field holding exactly 32 bytes (`access`, `proof`).
+/// An optional base64 field holding exactly 32 bytes (`access`, `owner`, `proof`).
 fn key(object: &Object, field: &str) -> Result<Option<[u8; v3::ACCESS_KEY_BYTES]>, Failure> {
     let Some(text) = payload::optional_string(object, field)? else {
         return Ok(None);
@@ -126,14 +130,20 @@ mod tests {
         let v2 = parse(r#"{"sessionId":"s","clientName":"A","fingerprint":{"v":2}}"#).unwrap();
         assert!(matches!(v2.kind, JoinKind::V2 { .. }));
         let v3 = parse(&format!(
-            r#"{{"sessionId":"s","v":3,"access":"{KEY}","proof":"{KEY}","inbox":true}}"#
+            r#"{{"sessionId":"s","v":3,"access":"{KEY}","owner":"{KEY}","proof":"{KEY}","inbox":true}}"#
         ))
         .unwrap();
         assert!(v3.inbox);
-        let JoinKind::V3 { access, proof } = v3.kind else {
+        let JoinKind::V3 {
+            access,
+            owner,
+            proof,
+        } = v3.kind
+        else {
             panic!("a v3 member join");
         };
         assert_eq!(access.unwrap()[31], 31);
+        assert_eq!(owner.unwrap()[1], 1);
         assert!(proof.is_some());
         let apply = parse(r#"{"sessionId":"s","v":3,"apply":true}"#).unwrap();
         assert!(matches!(apply.kind, JoinKind::Apply));
@@ -152,6 +162,7 @@ mod tests {
         assert!(failed(&long).is_some());
         let not_base64 = format!(r#"{{"sessionId":"s","v":3,"access":"{}"}}"#, "!".repeat(44));
         assert!(failed(&not_base64).is_some());
+        assert!(failed(r#"{"sessionId":"s","v":3,"owner":"AAAA"}"#).is_some());
         assert!(failed(r#"{"sessionId":"s","v":4}"#).is_some());
         assert!(failed(r#"{"sessionId":"s","v":"3"}"#).is_some());
         assert!(failed(r#"{"sessionId":"s","v":3,"apply":1}"#).is_some());

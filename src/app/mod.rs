@@ -12,6 +12,7 @@
 mod access;
 mod admission;
 mod applicants;
+mod authority;
 mod creations;
 mod credentials;
 pub mod inbox;
@@ -268,6 +269,10 @@ impl ShareThings {
                 let object = payload::object(event.args)?;
                 self.inbox_event(io, socket, kind, &object)
             }
+            ClientEvent::InboxPolicy => {
+                let object = payload::object(event.args)?;
+                self.inbox_policy(socket, &object)
+            }
         }
     }
 }
@@ -282,6 +287,7 @@ enum ClientEvent {
     Invite,
     Relayed(Relayed),
     Inbox(InboxEvent),
+    InboxPolicy,
 }
 
 /// The events relayed to other members.
@@ -305,6 +311,7 @@ impl ClientEvent {
             "chunk" => ClientEvent::Relayed(Relayed::Chunk),
             "remove-content" => ClientEvent::Relayed(Relayed::RemoveContent),
             "clear-all-content" => ClientEvent::Relayed(Relayed::ClearAll),
+            "inbox-policy" => ClientEvent::InboxPolicy,
             other => ClientEvent::Inbox(InboxEvent::from_name(other)?),
         })
     }

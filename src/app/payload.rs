@@ -31,6 +31,7 @@ pub enum Code {
     InboxDiskFull,
     InboxDiskError,
     NotInInbox,
+    NotAllowed,
 }
 
 impl Code {
@@ -55,6 +56,7 @@ impl Code {
             Code::InboxDiskFull => "inbox_disk_full",
             Code::InboxDiskError => "inbox_disk_error",
             Code::NotInInbox => "not_in_inbox",
+            Code::NotAllowed => "not_allowed",
         }
     }
 }
@@ -296,6 +298,7 @@ mod tests {
             Code::InboxDiskFull,
             Code::InboxDiskError,
             Code::NotInInbox,
+            Code::NotAllowed,
         ];
         // A new variant must be added above: this match stops compiling until it is.
         for code in every_code {
@@ -318,7 +321,8 @@ mod tests {
                 | Code::InboxItemTooLarge
                 | Code::InboxDiskFull
                 | Code::InboxDiskError
-                | Code::NotInInbox => {}
+                | Code::NotInInbox
+                | Code::NotAllowed => {}
             }
         }
         let sent: Vec<&str> = every_code.iter().map(|c| c.as_str()).collect();

@@ -1,7 +1,9 @@
 //! Relaying content between members: the membership check, `to`, the added `from`, and
 //! fan-out through [`Io::relay`], which applies backpressure. What goes to everyone passes by
-//! the session's inbox, once before it is sent and once after (`inbox/events.rs`).
+//! the session's inbox, once before it is sent and once after (`inbox/events.rs`). A clear
+//! needs the creator's say in a v3 session (`authority.rs`).
 
+use super::authority::Action;
 use super::*;
 
 impl ShareThings {
@@ -34,6 +36,11 @@ impl ShareThings {
     ) -> Result<Value, Failure> {
         let (out_event, to_whom) = relayed.check(&object)?;
         let (member, room) = self.sender(socket, &object)?;
+        if relayed == Relayed::ClearAll {
+            self.authorize(socket, room, Action::Clear, &object)?;
+            // The creator's signature is for the server: members are told only of the clear.
+            object.remove("auth");
+        }
         let target = match payload::optional_string(&object, "to")? {
             None => None,
             Some(to) => match self.rooms.find(room, to) {

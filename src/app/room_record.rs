@@ -1,7 +1,7 @@
 //! What a room whose inbox is on disk keeps there so that its members get back in after a
 //! restart: the room's incarnation (its nonce, which its tokens name) and what admits them —
 //! for a v2 room the keyed verifier of its fingerprint (keyed by the server key, kept beside
-//! it), for a v3 room its `accessKey` — and the revocations of members that left, so that a
+//! it), for a v3 room its `accessKey` and its creator's device key — and the revocations of members that left, so that a
 //! revoked token stays revoked across a restart. Never the room's name: the files are named
 //! by a keyed hash of it, and a room comes back when a member names it again.
 
@@ -42,6 +42,10 @@ impl Admission {
 pub struct RoomRecord {
     pub nonce: u64,
     pub admission: Admission,
+    /// A v3 room's creator's device key, which governs its inbox (`authority.rs`). Not its
+    /// policy: a room back from disk lets only the creator clear until the creator says
+    /// otherwise again (its client does when it joins).
+    pub owner: Option<[u8; 32]>,
 }
 
 /// A member's revoked tokens, as [`super::revocations::Revocations::revoke`] takes them.
@@ -65,6 +69,12 @@ impl RoomRecord {
             mode.into(),
             Value::String(data_encoding::BASE64.encode(secret)),
         );
+        if let Some(owner) = &self.owner {
+            object.insert(
+                "owner".into(),
+                Value::String(data_encoding::BASE64.encode(owner)),
+            );
+        }
         json::to_string(&object)
     }
 
@@ -76,7 +86,15 @@ impl RoomRecord {
             (None, Some(k)) => Admission::AccessKey(key_of(k)?),
             _ => return None,
         };
-        Some(RoomRecord { nonce, admission })
+        let owner = match object.get("owner") {
+            None => None,
+            Some(owner) => Some(key_of(owner)?),
+        };
+        Some(RoomRecord {
+            nonce,
+            admission,
+            owner,
+        })
     }
 }
 
@@ -130,13 +148,15 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_refuse_what_they_did_not_write() {
-        for admission in [
-            Admission::Fingerprint([3; 32]),
-            Admission::AccessKey([4; 32]),
+        for (admission, owner) in [
+            (Admission::Fingerprint([3; 32]), None),
+            (Admission::AccessKey([4; 32]), Some([5; 32])),
+            (Admission::AccessKey([4; 32]), None),
         ] {
             let record = RoomRecord {
                 nonce: u64::MAX,
                 admission,
+                owner,
             };
             assert_eq!(RoomRecord::from_json(&record.to_json()), Some(record));
         }
@@ -155,6 +175,7 @@ mod tests {
             r#"{"nonce":1}"#,
             r#"{"nonce":1,"fingerprint":"AAAA"}"#,
             r#"{"nonce":-1,"fingerprint":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#,
+            r#"{"nonce":1,"accessKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","owner":"AAAA"}"#,
         ] {
             assert_eq!(RoomRecord::from_json(bad), None, "{bad}");
         }

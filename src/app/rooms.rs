@@ -9,6 +9,7 @@ use crate::socketio::SocketId;
 use crate::util::arena::{Arena, Full, Handle};
 use crate::util::timer::TimerId;
 
+use super::authority::Owner;
 use super::revocations::Revocations;
 
 /// What lets a device in as a member, fixed when the room is created: the room's format for
@@ -53,6 +54,9 @@ pub(super) struct Room {
     pub(super) tokens_issued: u64,
     /// The tokens of members that left with `leave`: they no longer rejoin.
     pub(super) revoked: Revocations,
+    /// Format 3: the creator's device key, which alone clears the inbox unless it lets
+    /// everyone. `None` in a v2 room, where any member may.
+    pub(super) owner: Option<Owner>,
 }
 
 impl Room {
@@ -68,6 +72,7 @@ impl Room {
             empty_since: Some(now),
             tokens_issued: 0,
             revoked: Revocations::default(),
+            owner: None,
         }
     }
 

@@ -3,7 +3,9 @@
 // that comes back after INBOX_TTL does not. Sessions are format 3, so a device that joins with
 // no member online is one admitted earlier: it went away without leaving (leaving forgets the
 // room's key) and comes back with the key its browser keeps, no passphrase, no member needed; the per-session cap refuses with the typed error shown to the
-// sender while the item still reaches the members online; deletion and clear empty it.
+// sender while the item still reaches the members online; a member deletes its own items, the
+// creator any and clears the inbox, and lets every member do so (the server checks the creator's
+// signature: docs/protocol.md, "Inbox authority").
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -138,19 +140,40 @@ describe('inbox for absent devices', { timeout: 300_000 }, () => {
     assert.equal(await metric('sharethings_inbox_items'), 0);
   });
 
-  test('any member deletes an item from the inbox, and clearing the session empties it', async () => {
-    await sendText(a.page, 'keep me');
-    await sendText(a.page, 'delete me');
-    for (const text of ['keep me', 'delete me']) {
+  test("a member deletes its own items from the inbox, the creator any (signed), and the creator's clear empties it", async () => {
+    // A created the session: the server lets only its device clear the inbox or delete B's items.
+    await sendText(a.page, 'from the creator');
+    await sendText(b.page, 'from B, deleted by B');
+    await sendText(b.page, 'from B, deleted by the creator');
+    const texts = ['from the creator', 'from B, deleted by B', 'from B, deleted by the creator'];
+    for (const text of texts) {
       await textItem(a.page, text).getByTestId('in-inbox').waitFor({ timeout: 30_000 });
       await textItem(b.page, text).getByTestId('in-inbox').waitFor({ timeout: 30_000 });
     }
+    assert.equal(await metric('sharethings_inbox_items'), 3);
+    const deleteButton = (page, text) => textItem(page, text).getByRole('button', { name: /^Delete from inbox/ });
+    assert.equal(await deleteButton(b.page, 'from the creator').count(), 0, "B is not offered to delete the creator's item");
+    const gone = async (text) => {
+      for (const d of [a, b]) await waitFor(async () => (await textItem(d.page, text).getByTestId('in-inbox').count()) === 0, { what: `${text}: out of the inbox on every device` });
+    };
+    await deleteButton(b.page, 'from B, deleted by B').click();
+    await gone('from B, deleted by B');
     assert.equal(await metric('sharethings_inbox_items'), 2);
-    await textItem(b.page, 'delete me').getByRole('button', { name: /^Delete from inbox/ }).click();
-    await waitFor(async () => (await textItem(a.page, 'delete me').getByTestId('in-inbox').count()) === 0, { what: 'A told of the deletion' });
-    await waitFor(async () => (await textItem(b.page, 'delete me').getByTestId('in-inbox').count()) === 0, { what: 'B unmarked' });
+    assert.equal(await textItem(b.page, 'from B, deleted by B').count(), 1, 'deleting from the inbox keeps the item on the devices');
+    await deleteButton(a.page, 'from B, deleted by the creator').click();
+    await gone('from B, deleted by the creator');
     assert.equal(await metric('sharethings_inbox_items'), 1);
-    assert.equal(await textItem(b.page, 'delete me').count(), 1, 'deleting from the inbox keeps the item on the devices');
+
+    // Once the creator lets anyone clear, the server does too: B may delete the creator's item.
+    await a.page.getByTestId('anyone-may-clear').click();
+    await deleteButton(b.page, 'from the creator').waitFor({ timeout: 30_000 });
+    await sendText(a.page, 'cleared by the creator');
+    await textItem(a.page, 'cleared by the creator').getByTestId('in-inbox').waitFor({ timeout: 30_000 });
+    await deleteButton(b.page, 'from the creator').click();
+    await gone('from the creator');
+    assert.equal(await metric('sharethings_inbox_items'), 1);
+    await a.page.getByTestId('anyone-may-clear').click();
+    await waitFor(async () => (await deleteButton(b.page, 'cleared by the creator').count()) === 0, { what: 'B no longer offered to delete' });
 
     await a.page.getByRole('button', { name: 'Clear on every device' }).click();
     await a.page.getByRole('alertdialog').getByRole('button', { name: 'Clear every device' }).click();

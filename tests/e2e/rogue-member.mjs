@@ -85,7 +85,7 @@ export async function rogueMember(base, link, name) {
   const challenge = await ask('challenge', { sessionId });
   if (!challenge.success) throw new Error(`challenge refused: ${challenge.code}`);
   const proof = createHmac('sha256', accessKey).update(lvCat('sharethings/v3/join', sessionId, Buffer.from(challenge.nonce, 'base64'))).digest();
-  const joined = await ask('join', { sessionId, v: 3, access: accessKey.toString('base64'), proof: proof.toString('base64') });
+  const joined = await ask('join', { sessionId, v: 3, access: accessKey.toString('base64'), owner: creatorPk.toString('base64'), proof: proof.toString('base64') });
   if (!joined.success) throw new Error(`join refused: ${joined.code}`);
 
   /** Seals a control (padded JSON, counted, signed by this device) and relays it to everyone. */

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use miniserde::json::{self, Object, Value};
 use proptest::prelude::*;
-use sharethings::app::inbox::{kept, ChunkKept, InboxLimits, Inboxes, OfferedChunk, Refusal};
+use sharethings::app::inbox::{
+    kept, ChunkKept, InboxLimits, Inboxes, NewItem, OfferedChunk, Refusal,
+};
 use sharethings::socketio::Outgoing;
 use sharethings::util::arena::Handle;
 use sharethings::wire::sio::{json_cost, placeholder, Limits};
@@ -260,7 +262,9 @@ proptest! {
                     let object = relayed(&id, pad);
                     let envelope = kept::item(&object, &[data]);
                     drop(object);
-                    if inboxes.keep_item(room(r), &id, 4, envelope, t0, 0).is_ok() {
+                    // A sender's id as long as a Socket.IO id (20 characters).
+                    let new = NewItem { content_id: &id, sender: "a-socket-io-id-of-20", total_chunks: 4 };
+                    if inboxes.keep_item(room(r), new, envelope, t0, 0).is_ok() {
                         kept_ids.push((r, step, id_len));
                     }
                 }

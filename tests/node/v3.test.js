@@ -36,14 +36,28 @@ function proof(accessKey, sessionId, nonceB64) {
   return crypto.createHmac('sha256', accessKey).update(message).digest('base64');
 }
 
-/** challenge, then a v3 join proving `accessKey` (and offering it, so the join may create). */
-async function joinV3(socket, sessionId, accessKey) {
+/** The creator's device key of the sessions created here; `owner` is its raw public key. */
+const creator = crypto.generateKeyPairSync('ed25519');
+const owner = creator.publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+
+/**
+ * challenge, then a v3 join proving `accessKey` (and offering it with the creator's key, so the
+ * join may create), with `fields` added.
+ */
+async function joinV3(socket, sessionId, accessKey, fields = {}) {
   const challenge = await ask(socket, 'challenge', { sessionId });
   assert.equal(challenge.success, true, JSON.stringify(challenge));
   assert.equal(Buffer.from(challenge.nonce, 'base64').length, 16);
   return ask(socket, 'join', {
-    sessionId, v: 3, access: accessKey.toString('base64'), proof: proof(accessKey, sessionId, challenge.nonce),
+    ...fields, sessionId, v: 3, access: accessKey.toString('base64'), owner, proof: proof(accessKey, sessionId, challenge.nonce),
   });
+}
+
+/** The creator's `auth` for an inbox `action` (e.g. `['clear']`), over a fresh nonce of `socket`'s. */
+async function creatorsAuth(socket, sessionId, action) {
+  const { nonce } = await ask(socket, 'challenge', { sessionId });
+  const message = Buffer.concat(['sharethings/v3/inbox', sessionId, Buffer.from(nonce, 'base64'), ...action].map((p) => lv(Buffer.from(p))));
+  return crypto.sign(null, message, creator.privateKey).toString('base64');
 }
 
 test('v3 members prove the room key over a fresh nonce, and nothing names them', async () => {
@@ -124,4 +138,42 @@ test('an applicant runs the admission with a member through admit messages, then
   assert.equal(member.inbox.all('admit').length, 2, 'only steps 1 and 3 reached the member');
   member.socket.close();
   phone.socket.close();
+});
+
+test("only the creator's signature empties a v3 session's inbox; a member deletes only its own items", async () => {
+  const srv = await shared();
+  const S = newSession('clear');
+  const key = crypto.randomBytes(32);
+  const a = await connect(srv);
+  const created = await joinV3(a.socket, S, key, { inbox: true });
+  assert.equal(created.inbox.anyoneMayClear, false, JSON.stringify(created));
+  const b = await connect(srv);
+  assert.equal((await joinV3(b.socket, S, key)).success, true);
+  const item = (id) => ({ sessionId: S, content: { contentId: id, format: 3, totalChunks: 1, iv: 'aXY=' }, data: crypto.randomBytes(300) });
+  for (const [member, id] of [[a, 'from-a'], [b, 'from-b']]) {
+    assert.equal((await ask(member.socket, 'content', item(id))).inbox.kept, true);
+  }
+  const listed = async () => (await ask(a.socket, 'inbox-list', { sessionId: S })).items.map((i) => i.contentId).sort();
+
+  // B, a member but not the creator: its own item yes, A's no, and no clear.
+  assert.equal((await ask(b.socket, 'inbox-delete', { sessionId: S, contentId: 'from-a' })).code, 'not_allowed');
+  assert.equal((await ask(b.socket, 'clear-all-content', { sessionId: S })).code, 'not_allowed');
+  const forged = await creatorsAuth(b.socket, S, ['delete', 'from-b']);
+  assert.equal((await ask(b.socket, 'clear-all-content', { sessionId: S, auth: forged })).code, 'not_allowed', 'signed for another action');
+  assert.deepEqual(await listed(), ['from-a', 'from-b']);
+  assert.equal(a.inbox.all('all-content-cleared').length, 0);
+  assert.equal((await ask(b.socket, 'inbox-delete', { sessionId: S, contentId: 'from-b' })).success, true);
+  assert.deepEqual(await listed(), ['from-a']);
+
+  // The creator's signature over a fresh nonce clears, once.
+  const auth = await creatorsAuth(a.socket, S, ['clear']);
+  assert.deepEqual(await ask(a.socket, 'clear-all-content', { sessionId: S, auth }), { success: true });
+  assert.deepEqual(await b.inbox.wait('all-content-cleared'), { sessionId: S, from: a.socket.id });
+  assert.deepEqual(await listed(), []);
+  assert.equal((await ask(a.socket, 'content', item('again'))).inbox.kept, true);
+  await ask(b.socket, 'challenge', { sessionId: S });
+  assert.equal((await ask(b.socket, 'clear-all-content', { sessionId: S, auth })).code, 'not_allowed', 'replayed on another nonce');
+  assert.deepEqual(await listed(), ['again']);
+  a.socket.close();
+  b.socket.close();
 });

@@ -67,6 +67,8 @@ pub struct Read {
 pub struct ScannedItem {
     pub file: ItemFile,
     pub content_id: String,
+    /// The `from` of its envelope: the member that sent it.
+    pub sender: String,
     pub total_chunks: u64,
     /// Milliseconds since the UNIX epoch.
     pub expires_ms: u64,
@@ -291,7 +293,8 @@ impl<F: Files> DiskStore<F> {
         let Some((header, json, item)) = spans.next().filter(|(h, ..)| h.kind == Kind::Item) else {
             return Err("no item record".into());
         };
-        let (content_id, total_chunks) = item_of(&json).ok_or("an unreadable item record")?;
+        let (content_id, total_chunks, sender) =
+            item_of(&json).ok_or("an unreadable item record")?;
         let mut scanned = ScannedItem {
             file: ItemFile {
                 path: path.to_path_buf(),
@@ -299,6 +302,7 @@ impl<F: Files> DiskStore<F> {
                 appendable: whole,
             },
             content_id,
+            sender,
             total_chunks,
             expires_ms: header.number,
             item,
@@ -420,14 +424,19 @@ fn item_name(room: RoomKey, content_id: &str) -> String {
 }
 
 /// The `content.contentId` and `content.totalChunks` of an item record's JSON.
-fn item_of(json: &str) -> Option<(String, u64)> {
+/// The `contentId`, `totalChunks` and `from` of an item record.
+fn item_of(json: &str) -> Option<(String, u64, String)> {
     let object: Object = json::from_str(json).ok()?;
     let Some(Value::Object(content)) = object.get("content") else {
         return None;
     };
+    let sender = match object.get("from") {
+        Some(Value::String(from)) => from.clone(),
+        _ => String::new(),
+    };
     match (content.get("contentId"), content.get("totalChunks")) {
         (Some(Value::String(id)), Some(Value::Number(Number::U64(total)))) => {
-            Some((id.clone(), *total))
+            Some((id.clone(), *total, sender))
         }
         _ => None,
     }

@@ -10,7 +10,7 @@ use miniserde::json::{self, Value};
 
 use super::app_tests::*;
 use super::files::fake::FakeFiles;
-use super::{DiskInbox, InboxLimits};
+use super::{DiskInbox, InboxLimits, NewItem};
 use crate::app::tests::{call, code, config, field, join_json, succeeded, text_of};
 use crate::app::*;
 use crate::engine::AppTimers;
@@ -383,12 +383,23 @@ fn the_index_in_memory_is_bounded_whatever_the_disk_holds() {
     let record = crate::app::room_record::RoomRecord {
         nonce: 1,
         admission: crate::app::room_record::Admission::Fingerprint([2; 32]),
+        owner: None,
     };
     inboxes
         .write_room_file(room, &record, &[])
         .expect("room file");
     inboxes
-        .keep_item(room, "c", 100_000, envelope(10), t0, WALL)
+        .keep_item(
+            room,
+            NewItem {
+                content_id: "c",
+                sender: "",
+                total_chunks: 100_000,
+            },
+            envelope(10),
+            t0,
+            WALL,
+        )
         .expect("kept");
     // Tiny chunks: each costs the disk 1 byte of data and the index its entry.
     let mut kept = 0;
@@ -419,7 +430,17 @@ fn the_index_in_memory_is_bounded_whatever_the_disk_holds() {
     for n in 0..20 {
         let id = format!("item{n}");
         inboxes
-            .keep_item(room, &id, 1, envelope(100), t0, WALL)
+            .keep_item(
+                room,
+                NewItem {
+                    content_id: &id,
+                    sender: "",
+                    total_chunks: 1,
+                },
+                envelope(100),
+                t0,
+                WALL,
+            )
             .expect("kept");
     }
     drop(inboxes);
@@ -442,15 +463,16 @@ fn the_index_in_memory_is_bounded_whatever_the_disk_holds() {
 }
 
 #[test]
-fn a_format_3_session_comes_back_with_its_access_key_and_its_signed_envelopes() {
-    use crate::app::tests::v3::{challenge, proof, try_v3_join, KEY};
+fn a_format_3_session_comes_back_with_its_access_key_its_creators_key_and_its_signed_envelopes() {
+    use crate::app::tests::v3::{challenge, creator, proof, try_v3_join, KEY};
     let files = FakeFiles::default();
     let mut h = on_disk(&files, WALL, 1 << 20);
     let a = h.connect(ms(0));
     let nonce = challenge(&mut h, ms(1), a);
     let create = format!(
-        r#"{{"sessionId":"r","v":3,"inbox":true,"access":"{}","proof":"{}"}}"#,
+        r#"{{"sessionId":"r","v":3,"inbox":true,"access":"{}","owner":"{}","proof":"{}"}}"#,
         data_encoding::BASE64.encode(&KEY),
+        data_encoding::BASE64.encode(creator().verifying_key().as_bytes()),
         proof(&KEY, "r", &nonce)
     );
     let (ack, _) = call(&mut h, ms(1), a, "join", &create);
@@ -470,7 +492,10 @@ fn a_format_3_session_comes_back_with_its_access_key_and_its_signed_envelopes() 
         .find(|(p, _)| p.ends_with("room"))
         .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
         .expect("a room file");
-    assert!(room_file.contains("accessKey"), "{room_file}");
+    assert!(
+        room_file.contains("accessKey") && room_file.contains("owner"),
+        "{room_file}"
+    );
     drop(disk);
 
     let mut h = on_disk(&files, WALL + 60_000, 1 << 20);
@@ -490,4 +515,15 @@ fn a_format_3_session_comes_back_with_its_access_key_and_its_signed_envelopes() 
         "{frames:?}"
     );
     assert_eq!(frames[1], "<256 bytes>");
+    // Back with its creator's key: a member that is not the creator cannot empty it.
+    let (ack, _) = call(
+        &mut h,
+        ms(4),
+        b,
+        "clear-all-content",
+        r#"{"sessionId":"r"}"#,
+    );
+    assert_eq!(code(&ack), "not_allowed", "{}", json::to_string(&ack));
+    let (ids, ..) = list_page(&mut h, ms(5), b, r#"{"sessionId":"r"}"#);
+    assert_eq!(ids, ["c1"]);
 }

@@ -163,10 +163,12 @@ fn restored_item(scanned: ScannedItem, expires: Instant) -> Item {
     Item {
         bytes: DISK_ITEM_OVERHEAD
             + 2 * scanned.content_id.len()
+            + scanned.sender.len()
             + scanned.chunks.len() * DISK_CHUNK_OVERHEAD
             + fetched,
         disk_bytes: scanned.file.disk_bytes(),
         content_id: scanned.content_id,
+        sender: scanned.sender,
         expires,
         total_chunks: scanned.total_chunks,
         fetched_by: scanned.fetched_by,

@@ -14,7 +14,8 @@
 use miniserde::json;
 
 use super::super::*;
-use super::{kept, ChunkKept, OfferedChunk, Refusal};
+use super::{kept, ChunkKept, NewItem, OfferedChunk, Refusal};
+use crate::app::authority::Action;
 use crate::app::room_record::{Admission, RoomRecord};
 
 /// Chunks one `inbox-fetch` is answered with at most: a late joiner asks for more as these
@@ -77,8 +78,8 @@ impl ShareThings {
         }
     }
 
-    /// `inbox` of a join ack: how long items wait and how much one session keeps, present
-    /// only when the session keeps an inbox.
+    /// `inbox` of a join ack: how long items wait, how much one session keeps and, in a v3
+    /// session, whether any member may clear it; present only when the session keeps an inbox.
     pub(in crate::app) fn inbox_terms(&self, room: Handle) -> Option<Value> {
         if !self.inboxes.is_open(room) {
             return None;
@@ -87,6 +88,9 @@ impl ShareThings {
         let mut terms = Object::new();
         terms.insert("ttlMs".into(), millis(limits.ttl));
         terms.insert("maxBytes".into(), number(limits.session_bytes as u64));
+        if let Some(owner) = self.rooms.room(room).and_then(|r| r.owner) {
+            terms.insert("anyoneMayClear".into(), Value::Bool(owner.anyone_may_clear));
+        }
         Some(Value::Object(terms))
     }
 
@@ -161,13 +165,20 @@ impl ShareThings {
         attachments: &[Bytes],
     ) -> Option<Value> {
         let (content_id, total_chunks) = kept::item_of(object)?;
+        let sender = match object.get("from") {
+            Some(Value::String(from)) => from.clone(),
+            _ => String::new(),
+        };
         let envelope = kept::item(object, attachments);
         let now = io.now();
         let kept = self.ensure_room_file(room).and_then(|()| {
             self.inboxes.keep_item(
                 room,
-                &content_id,
-                total_chunks,
+                NewItem {
+                    content_id: &content_id,
+                    sender: &sender,
+                    total_chunks,
+                },
                 envelope,
                 now,
                 self.now_ms(now),
@@ -224,7 +235,7 @@ impl ShareThings {
         kind: InboxEvent,
         object: &Object,
     ) -> Result<Value, Failure> {
-        let (_, room) = self.sender(socket, object)?;
+        let (member, room) = self.sender(socket, object)?;
         if !self.inboxes.is_open(room) {
             return Err(Failure::invalid("this session keeps no inbox"));
         }
@@ -233,6 +244,16 @@ impl ShareThings {
             InboxEvent::Fetch => self.fetch(io, socket, room, object),
             InboxEvent::Delete => {
                 let content_id = content_id(object)?.to_string();
+                let Some(sender) = self.inboxes.sender_of(room, &content_id) else {
+                    return Err(not_in_inbox());
+                };
+                let own = self
+                    .rooms
+                    .member(member)
+                    .is_some_and(|m| m.client_id == sender);
+                if !own {
+                    self.authorize(socket, room, Action::Delete(&content_id), object)?;
+                }
                 if !self.inboxes.remove(room, &content_id) {
                     return Err(not_in_inbox());
                 }
@@ -255,6 +276,7 @@ impl ShareThings {
         let record = RoomRecord {
             nonce: r.nonce,
             admission: Admission::of(&r.gate),
+            owner: r.owner.map(|o| o.key()),
         };
         let revoked = r.revoked.listed();
         self.inboxes.write_room_file(room, &record, &revoked)

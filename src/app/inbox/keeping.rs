@@ -4,6 +4,14 @@
 use super::*;
 use crate::app::room_record::{Revocation, RoomRecord};
 
+/// An item offered to an inbox.
+pub struct NewItem<'a> {
+    pub content_id: &'a str,
+    /// The `clientId` of the member that sent it.
+    pub sender: &'a str,
+    pub total_chunks: u64,
+}
+
 impl Inboxes {
     /// Whether the `room` file of `room` must still be written before its first item.
     pub fn needs_room_file(&self, room: Handle) -> bool {
@@ -69,17 +77,21 @@ impl Inboxes {
         }
     }
 
-    /// Keeps item `content_id` (see [`kept::item`]). An item already kept stays as it is.
-    /// Returns the bytes of memory charged for it.
+    /// Keeps item `new` (see [`kept::item`]). An item already kept stays as it is. Returns
+    /// the bytes of memory charged for it.
     pub fn keep_item(
         &mut self,
         room: Handle,
-        content_id: &str,
-        total_chunks: u64,
+        new: NewItem<'_>,
         kept: Kept,
         now: Instant,
         now_ms: u64,
     ) -> Result<usize, Refusal> {
+        let NewItem {
+            content_id,
+            sender,
+            total_chunks,
+        } = new;
         let Some(inbox) = self.rooms.get(&room) else {
             return Ok(0);
         };
@@ -89,7 +101,7 @@ impl Inboxes {
         if kept.len() > self.limits.meta_bytes {
             return Err(Refusal::TooLarge);
         }
-        let id_bytes = content_id.len().saturating_mul(2);
+        let id_bytes = content_id.len().saturating_mul(2) + sender.len();
         let (bytes, disk_bytes) = if self.disk.is_some() {
             let on_disk = (record::HEADER_LEN + kept.len()) as u64 + disk::FILE_OVERHEAD;
             (DISK_ITEM_OVERHEAD.saturating_add(id_bytes), on_disk)
@@ -120,6 +132,7 @@ impl Inboxes {
         };
         let item = Item {
             content_id: content_id.to_string(),
+            sender: sender.to_string(),
             expires,
             total_chunks,
             body,

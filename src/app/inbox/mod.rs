@@ -39,6 +39,7 @@ use crate::util::timer::TimerId;
 pub use self::disk::{server_key, RoomKey};
 use self::disk::{DiskStore, ItemFile};
 pub use self::files::{Files, RealFiles};
+pub use self::keeping::NewItem;
 use self::kept::Kept;
 use self::record::{Kind, Span};
 
@@ -131,6 +132,8 @@ enum Body {
 
 struct Item {
     content_id: String,
+    /// The `clientId` of the member that sent it, which may delete it from the inbox.
+    sender: String,
     expires: Instant,
     total_chunks: u64,
     body: Body,
@@ -322,6 +325,12 @@ impl Inboxes {
         self.items
     }
 
+    /// The `clientId` that sent item `content_id` of the inbox of `room`, if it keeps it.
+    pub fn sender_of(&self, room: Handle, content_id: &str) -> Option<String> {
+        let item = self.rooms.get(&room)?.item(content_id)?;
+        Some(item.sender.clone())
+    }
+
     /// Drops item `content_id`; says whether it was kept.
     pub fn remove(&mut self, room: Handle, content_id: &str) -> bool {
         let Some(inbox) = self.rooms.get_mut(&room) else {
@@ -467,3 +476,6 @@ mod answer_tests;
 
 #[cfg(test)]
 mod disk_tests;
+
+#[cfg(test)]
+mod authority_tests;

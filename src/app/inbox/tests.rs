@@ -51,7 +51,17 @@ fn chunk_cost(bytes: usize) -> usize {
 }
 
 fn keep(inboxes: &mut Inboxes, r: Handle, id: &str, at: Instant) -> Result<usize, Refusal> {
-    inboxes.keep_item(r, id, 4, listing(4), at, 0)
+    inboxes.keep_item(
+        r,
+        NewItem {
+            content_id: id,
+            sender: "",
+            total_chunks: 4,
+        },
+        listing(4),
+        at,
+        0,
+    )
 }
 
 fn chunk_count(inboxes: &Inboxes, r: Handle, id: &str) -> Option<usize> {
@@ -153,11 +163,31 @@ fn metadata_larger_than_the_cap_is_refused_and_nothing_is_charged() {
     inboxes.open(room(1), None);
     let at_cap = 1024 - (listing(0).len());
     assert!(inboxes
-        .keep_item(room(1), "fits", 1, listing(at_cap), t0, 0)
+        .keep_item(
+            room(1),
+            NewItem {
+                content_id: "fits",
+                sender: "",
+                total_chunks: 1
+            },
+            listing(at_cap),
+            t0,
+            0
+        )
         .is_ok());
     let used = inboxes.used_bytes();
     assert_eq!(
-        inboxes.keep_item(room(1), "big", 1, listing(at_cap + 1), t0, 0),
+        inboxes.keep_item(
+            room(1),
+            NewItem {
+                content_id: "big",
+                sender: "",
+                total_chunks: 1
+            },
+            listing(at_cap + 1),
+            t0,
+            0
+        ),
         Err(Refusal::TooLarge)
     );
     assert_eq!(inboxes.used_bytes(), used);

@@ -35,11 +35,18 @@ pub(in crate::app) fn proof(key: &[u8; 32], session: &str, nonce: &[u8]) -> Stri
     b64(&mac.finalize().into_bytes())
 }
 
-/// A v3 member join's payload: `access` (so it may create) and a proof under `key`.
+/// The creator's device key of every session these tests create.
+pub(in crate::app) fn creator() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[9; 32])
+}
+
+/// A v3 member join's payload: `access` and `owner` (so it may create) and a proof under
+/// `key`.
 pub(in crate::app) fn v3_join_json(session: &str, key: &[u8; 32], nonce: &[u8]) -> String {
     format!(
-        r#"{{"sessionId":"{session}","v":3,"access":"{}","proof":"{}"}}"#,
+        r#"{{"sessionId":"{session}","v":3,"access":"{}","owner":"{}","proof":"{}"}}"#,
         b64(key),
+        b64(creator().verifying_key().as_bytes()),
         proof(key, session, nonce)
     )
 }
@@ -169,7 +176,7 @@ fn access_is_ignored_for_a_session_that_exists() {
 }
 
 #[test]
-fn creating_needs_the_access_key_and_a_proof_of_it() {
+fn creating_needs_the_access_key_a_proof_of_it_and_the_creators_key() {
     let mut h = harness();
     let c = h.connect(ms(0));
     let nonce = challenge(&mut h, ms(1), c);
@@ -179,14 +186,29 @@ fn creating_needs_the_access_key_and_a_proof_of_it() {
     );
     let (ack, _) = call(&mut h, ms(2), c, "join", &no_access);
     assert_eq!(code(&ack), "invalid_request");
+    let owner = b64(creator().verifying_key().as_bytes());
     let nonce = challenge(&mut h, ms(3), c);
     let mismatched = format!(
-        r#"{{"sessionId":"r","v":3,"access":"{}","proof":"{}"}}"#,
+        r#"{{"sessionId":"r","v":3,"access":"{}","owner":"{owner}","proof":"{}"}}"#,
         b64(&KEY),
         proof(&OTHER_KEY, "r", &nonce)
     );
     let (ack, _) = call(&mut h, ms(4), c, "join", &mismatched);
     assert_eq!(code(&ack), "access_denied");
+    // Without the creator's key, or with one that is no Ed25519 public key (y = 2 is on no
+    // point of the curve), nothing is created either.
+    let not_a_point = b64(&core::array::from_fn::<u8, 32, _>(|i| u8::from(i == 0) * 2));
+    for owner in [String::new(), format!(r#","owner":"{not_a_point}""#)] {
+        let nonce = challenge(&mut h, ms(4), c);
+        let payload = format!(
+            r#"{{"sessionId":"r","v":3,"access":"{}"{owner},"proof":"{}"}}"#,
+            b64(&KEY),
+            proof(&KEY, "r", &nonce)
+        );
+        let (ack, _) = call(&mut h, ms(4), c, "join", &payload);
+        assert_eq!(code(&ack), "invalid_request", "{}", json::to_string(&ack));
+        assert!(text_of(field(&ack, "error")).contains("owner"));
+    }
     // Nothing was created: the right key creates it now.
     let ack = v3_join(&mut h, ms(5), c, "r");
     assert!(matches!(field(&ack, "created"), Value::Bool(true)));

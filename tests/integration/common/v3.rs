@@ -1,10 +1,18 @@
 //! Format 3 joins for the test clients: a nonce from `challenge`, then a proof of the room's
-//! access key over it (HMAC-SHA256 of the protocol crate's join message), and applying.
+//! access key over it (HMAC-SHA256 of the protocol crate's join message), with the creator's
+//! device key that a creating join names, and applying.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::*;
+
+/// The `owner` every session these clients create names: the Ed25519 public key of the
+/// secret key `[9; 32]` (the server checks that it is a public key).
+const CREATOR: [u8; 32] = [
+    253, 23, 36, 56, 90, 160, 199, 91, 100, 251, 120, 205, 96, 47, 161, 217, 145, 253, 235, 247,
+    107, 19, 197, 142, 215, 2, 234, 200, 53, 233, 246, 24,
+];
 
 /// `proof` for `session` under `key`, over the nonce whose base64 a `challenge` ack carried.
 fn join_proof(key: &[u8; 32], session: &str, nonce_b64: &str) -> String {
@@ -31,9 +39,10 @@ impl SioClient {
         );
         let nonce = str_of(get(&ack, "nonce")).to_string();
         let payload = format!(
-            r#"{{{fields}"sessionId":{},"v":3,"access":"{}","proof":"{}"}}"#,
+            r#"{{{fields}"sessionId":{},"v":3,"access":"{}","owner":"{}","proof":"{}"}}"#,
             quote(session),
             data_encoding::BASE64.encode(key),
+            data_encoding::BASE64.encode(&CREATOR),
             join_proof(key, session, &nonce)
         );
         self.emit_ack("join", &payload)

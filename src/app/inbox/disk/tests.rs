@@ -13,6 +13,7 @@ fn record() -> RoomRecord {
     RoomRecord {
         nonce: 42,
         admission: Admission::Fingerprint([1; 32]),
+        owner: None,
     }
 }
 
