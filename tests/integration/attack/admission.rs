@@ -269,3 +269,93 @@ fn row_28_an_applicant_reaching_for_content_or_the_inbox_gets_not_joined_and_not
         applicant
     });
 }
+
+/// `auth` by the secret key `secret` for `action` over a fresh challenge of `c`'s.
+fn signed_by(c: &mut SioClient, secret: [u8; 32], name: &str, action: &[&str]) -> String {
+    use ed25519_dalek::Signer;
+    let ack = c.emit_ack("challenge", &format!(r#"{{"sessionId":{}}}"#, quote(name)));
+    let nonce = data_encoding::BASE64
+        .decode(str_of(get(&ack, "nonce")).as_bytes())
+        .expect("a nonce");
+    let parts: Vec<&[u8]> = action.iter().map(|p| p.as_bytes()).collect();
+    let message = sharethings_protocol::format::v3::inbox_message(name, &nonce, &parts);
+    let signature = ed25519_dalek::SigningKey::from_bytes(&secret).sign(&message);
+    data_encoding::BASE64.encode(&signature.to_bytes())
+}
+
+#[test]
+#[ignore = "attack suite: tests/attack/run.sh"]
+fn row_29_a_member_that_is_not_the_creator_cannot_empty_the_inbox() {
+    let mut server = Server::start(&[]);
+    let mut member = household(&server, "household", r#""inbox":true,"#);
+    member.ws.send_text(
+        r#"451-500["content",{"sessionId":"household","content":{"contentId":"kept","format":3,"totalChunks":1,"iv":"AAAA"},"data":{"_placeholder":true,"num":0}}]"#,
+    );
+    member.ws.send_binary(&[7; 300]);
+    assert!(has(get(&member.wait_ack(500), "inbox"), "kept"));
+    under_held_attack(&mut server, RSS_BOUND_KB, |addr| {
+        // A member's key, on a stolen phone or a member gone rogue: a member in every other way.
+        let mut thief = member_from(addr, ATTACKER);
+        assert_eq!(ack_code(&thief.try_join_v3("household", &KEY)), "ok");
+        let garbage = data_encoding::BASE64.encode(&[0; 64]);
+        for _ in 0..50 {
+            let plain = [
+                (
+                    "clear-all-content",
+                    r#"{"sessionId":"household"}"#.to_string(),
+                ),
+                (
+                    "inbox-delete",
+                    r#"{"sessionId":"household","contentId":"kept"}"#.to_string(),
+                ),
+                (
+                    "inbox-policy",
+                    r#"{"sessionId":"household","anyoneMayClear":true}"#.to_string(),
+                ),
+            ];
+            for (event, payload) in &plain {
+                assert_eq!(
+                    ack_code(&thief.emit_ack(event, payload)),
+                    "not_allowed",
+                    "{event}"
+                );
+            }
+            // Its own signature, a signature of nothing, and one without a challenge.
+            let own = signed_by(&mut thief, [13; 32], "household", &["clear"]);
+            let forged = format!(r#"{{"sessionId":"household","auth":"{own}"}}"#);
+            assert_eq!(
+                ack_code(&thief.emit_ack("clear-all-content", &forged)),
+                "not_allowed"
+            );
+            thief.emit_ack("challenge", r#"{"sessionId":"household"}"#);
+            let zeros =
+                format!(r#"{{"sessionId":"household","anyoneMayClear":true,"auth":"{garbage}"}}"#);
+            assert_eq!(
+                ack_code(&thief.emit_ack("inbox-policy", &zeros)),
+                "not_allowed"
+            );
+            let unasked =
+                format!(r#"{{"sessionId":"household","contentId":"kept","auth":"{garbage}"}}"#);
+            assert_eq!(
+                ack_code(&thief.emit_ack("inbox-delete", &unasked)),
+                "invalid_request"
+            );
+        }
+        assert_eq!(gauge(addr, "sharethings_inbox_items"), 1);
+        thief
+    });
+    let names: Vec<String> = member.sync().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["client-joined"],
+        "no clear, no removal reached the member"
+    );
+    // The creator's device still clears (the household's sessions name the key [9; 32]).
+    let auth = signed_by(&mut member, [9; 32], "household", &["clear"]);
+    let clear = format!(r#"{{"sessionId":"household","auth":"{auth}"}}"#);
+    assert_eq!(
+        ack_code(&member.emit_ack("clear-all-content", &clear)),
+        "ok"
+    );
+    assert_eq!(gauge(server.addr(), "sharethings_inbox_items"), 0);
+}
