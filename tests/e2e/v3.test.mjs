@@ -158,7 +158,7 @@ describe('format 3: admission by a member', () => {
       assert.equal(j.clientName, undefined);
       const keys = Object.keys(j).sort().join(',');
       assert.ok(
-        keys === 'apply,sessionId,v' || /^access,(inbox,)?proof,sessionId,(token,)?v$/.test(keys),
+        keys === 'apply,sessionId,v' || /^access,(inbox,)?owner,proof,sessionId,(token,)?v$/.test(keys),
         `a join carries ${keys}`,
       );
     }
