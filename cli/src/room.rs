@@ -317,12 +317,8 @@ impl Room {
             name: text(&payload["clientName"]),
         };
         Ok(match name.as_str() {
-            "content" => self
-                .open_content(&payload, &binaries, false)?
-                .map(RoomEvent::Content),
-            "inbox-item" => self
-                .open_content(&payload, &binaries, true)?
-                .map(RoomEvent::Kept),
+            "content" => self.open_content(&payload, &binaries, false)?,
+            "inbox-item" => self.open_content(&payload, &binaries, true)?,
             "inbox-removed" => Some(RoomEvent::InboxRemoved(payload)),
             "chunk" => Some(RoomEvent::Chunk { payload, binaries }),
             "client-joined" => {
@@ -412,20 +408,26 @@ impl Room {
         }
     }
 
-    /// A `content` or an `inbox-item` payload (`kept`) opened with the session's codec; `None`
-    /// for what does not open, or for v3's roster business (settled here).
+    /// A `content` or an `inbox-item` payload (`kept`) opened with the session's codec: its
+    /// [`RoomEvent::Content`] or [`RoomEvent::Kept`]; or, in v3, the roster's business settled
+    /// here, which is `None` unless a hello brought back a member missing under a new id
+    /// ([`RoomEvent::MemberReturned`]).
     fn open_content(
         &mut self,
         payload: &Value,
         binaries: &[Vec<u8>],
         kept: bool,
-    ) -> Result<Option<Content>, Failure> {
-        Ok(match &self.codec {
-            Codec::V2 { .. } => self.codec.open_v2(payload, binaries),
-            Codec::V3(_) => match self.on_v3_content(payload, binaries, kept)? {
-                Some(RoomEvent::Content(content)) => Some(content),
-                _ => None,
-            },
+    ) -> Result<Option<RoomEvent>, Failure> {
+        let event = match &self.codec {
+            Codec::V2 { .. } => self
+                .codec
+                .open_v2(payload, binaries)
+                .map(RoomEvent::Content),
+            Codec::V3(_) => self.on_v3_content(payload, binaries, kept)?,
+        };
+        Ok(match event {
+            Some(RoomEvent::Content(content)) if kept => Some(RoomEvent::Kept(content)),
+            other => other,
         })
     }
 
