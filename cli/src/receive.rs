@@ -192,10 +192,18 @@ impl<'o> Receiver<'o> {
                 })
                 .collect(),
             RoomEvent::MemberReturned { member, was } => {
-                for r in self.receiving.values_mut().filter(|r| r.item.from == was) {
-                    r.item.from.clone_from(&member.id);
-                }
-                self.ask_senders(room, Some(&member.id))?;
+                // Asked for what it sent us before the drop; an item whose metadata came again
+                // from the new connection was asked for then, and only once.
+                let back: Vec<String> = self
+                    .receiving
+                    .iter_mut()
+                    .filter(|(_, r)| r.item.from == was)
+                    .map(|(id, r)| {
+                        r.item.from.clone_from(&member.id);
+                        id.clone()
+                    })
+                    .collect();
+                self.ask_senders(room, Some(&back))?;
                 Vec::new()
             }
             RoomEvent::MemberJoined(_) => Vec::new(),
@@ -289,7 +297,7 @@ impl<'o> Receiver<'o> {
                 && r.item.from != content.from
             {
                 r.item.from.clone_from(&content.from);
-                self.ask_senders(room, Some(&content.from))?;
+                self.ask_senders(room, Some(&[content.id]))?;
             }
             return Ok(None);
         }
@@ -449,14 +457,14 @@ impl<'o> Receiver<'o> {
         self.ask_senders(room, None)
     }
 
-    /// Each sender of an unfinished item (or only `only`) that is in the session gets one
-    /// sealed resend request per item, to it only.
-    fn ask_senders(&mut self, room: &mut Room, only: Option<&str>) -> Result<(), Failure> {
+    /// Each sender of an unfinished item (or of the items `only`) that is in the session gets
+    /// one sealed resend request per item, to it only.
+    fn ask_senders(&mut self, room: &mut Room, only: Option<&[String]>) -> Result<(), Failure> {
         let wanted: Vec<(String, Resend)> = self
             .receiving
             .iter()
             .filter(|(_, r)| !r.from_inbox && room.is_member(&r.item.from))
-            .filter(|(_, r)| only.is_none_or(|id| r.item.from == id))
+            .filter(|(id, _)| only.is_none_or(|ids| ids.contains(id)))
             .map(|(id, r)| (r.item.from.clone(), Resend::new(id, r.item.first_missing())))
             .collect();
         for (to, request) in wanted {
