@@ -3,7 +3,9 @@
 //! resends from the first unacknowledged chunk after a reconnect, serves receivers' resend
 //! requests, and gives members who join while it runs everything it has sent.
 
-use std::collections::{HashMap, VecDeque};
+mod plan;
+
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -24,6 +26,7 @@ use crate::progress;
 use crate::recipient::{self, Lookup};
 use crate::room::{Room, RoomEvent};
 use crate::window::Window;
+use plan::{Job, Plan, Why};
 
 /// How long one wait for the server may take before the loop looks around again.
 const POLL: Duration = Duration::from_secs(1);
@@ -94,16 +97,6 @@ impl Body {
     }
 }
 
-/// One delivery of an item: to everyone (`main`), or to one member from a chunk on.
-struct Job {
-    item: usize,
-    to: Option<String>,
-    from: u64,
-    /// Its chunks end before this one (the item's count: to its end).
-    until: u64,
-    main: bool,
-}
-
 enum MetaState {
     Unsent,
     Waiting(u64),
@@ -121,29 +114,18 @@ pub fn run(room: &mut Room, sources: Vec<Source>, opts: &Options) -> Result<(), 
         items.iter().for_each(|o| log.record(&o.id));
     }
     let addressee = wait_for_receiver(room, opts.wait, opts.to.as_deref())?;
+    let totals = items.iter().map(|o| o.total).collect();
+    let late_joiners = addressee.is_none();
     let mut sender = Sender {
         room,
         items,
-        queue: VecDeque::new(),
-        begun: 0,
-        addressee: addressee.clone(),
-        late_joiners: addressee.is_none(),
+        plan: Plan::new(totals, addressee, late_joiners),
         forward: None,
         answer_until: Instant::now(),
-        main_front: None,
     };
-    for item in 0..sender.items.len() {
-        sender.queue.push_back(Job {
-            item,
-            to: addressee.clone(),
-            from: 0,
-            until: sender.items[item].total,
-            main: true,
-        });
-    }
     let mut linger_until = None;
     loop {
-        while let Some(job) = sender.queue.pop_front() {
+        while let Some(job) = sender.plan.next() {
             sender.deliver(job)?;
         }
         // Members missing since a drop (a restarted server) may come back for what they miss.
@@ -171,23 +153,14 @@ pub fn deliver_one(
     let id = item.id.clone();
     let mut sender = Sender {
         room,
+        plan: Plan::new(vec![item.total], None, false),
         items: vec![item],
-        queue: VecDeque::new(),
-        begun: 0,
-        addressee: None,
-        late_joiners: false,
         forward: Some(forward),
         answer_until: Instant::now(),
-        main_front: None,
     };
-    let job = Job {
-        item: 0,
-        to: None,
-        from: 0,
-        until: sender.items[0].total,
-        main: true,
-    };
-    sender.deliver(job)?;
+    if let Some(job) = sender.plan.next() {
+        sender.deliver(job)?;
+    }
     Ok(id)
 }
 
@@ -352,23 +325,12 @@ fn seal(room: &Room, meta: ItemMeta, body: Body) -> Outgoing {
 struct Sender<'a, 'f> {
     room: &'a mut Room,
     items: Vec<Outgoing>,
-    queue: VecDeque<Job>,
-    /// Items whose delivery to everyone has started; a member who joins now needs these
-    /// from chunk 0, and gets the others with everyone.
-    begun: usize,
-    /// `--to`: the one member the items are for. Nobody else gets them: not late joiners,
-    /// not a member asking for them again.
-    addressee: Option<String>,
-    /// Whether members who join meanwhile get what was sent so far.
-    late_joiners: bool,
+    /// What is still to send, and to whom.
+    plan: Plan,
     /// Events that are not the sender's: dropped by `send`, handed to `clip`'s receiver.
     forward: Option<&'f mut Forward<'f>>,
     /// Until when a member that just joined may still ask for what it misses.
     answer_until: Instant,
-    /// The item being delivered to everyone now, and the first chunk that delivery has still
-    /// to send (`Window::still_to_send`): a member that asks for it again (back after a
-    /// server restart) needs only what lies before, the rest comes with everyone's.
-    main_front: Option<(usize, u64)>,
 }
 
 /// What a refused ack means for the delivery.
@@ -390,16 +352,15 @@ fn check_ack(payload: &Value) -> Result<(), Refusal> {
 }
 
 impl Sender<'_, '_> {
+    /// Runs `job`, which the plan handed out, to its end.
     fn deliver(&mut self, job: Job) -> Result<(), Failure> {
-        if job.main {
-            self.begun = self.begun.max(job.item + 1);
-        }
+        let main = job.why == Why::Main;
         let out = &self.items[job.item];
         let (id, total, size) = (out.id.clone(), out.total, out.meta.size);
         let mut window = Window::new(total, job.from, job.until);
         let mut meta = MetaState::Unsent;
         let mut chunks: HashMap<u64, u64> = HashMap::new();
-        let bar = if job.main {
+        let bar = if main {
             progress::bar(size, &out.meta.name)
         } else {
             indicatif::ProgressBar::hidden()
@@ -407,14 +368,16 @@ impl Sender<'_, '_> {
         let started = Instant::now();
         let label = out.meta.name.clone();
         let fail = |why: String| {
-            if job.main {
+            if main {
                 Err(Failure::TransferFailed(format!("{label}: {why}")))
             } else {
                 Ok(())
             }
         };
         loop {
-            if matches!(meta, MetaState::Acked) && window.done() {
+            let done = matches!(meta, MetaState::Acked) && window.done();
+            // Or no longer wanted: a member given whole items turned out to be back.
+            if done || self.plan.dropped() {
                 break;
             }
             if job.to.as_deref().is_some_and(|to| !self.room.is_member(to)) {
@@ -470,22 +433,18 @@ impl Sender<'_, '_> {
                     window.restart();
                     chunks.clear();
                     meta = MetaState::Unsent;
-                    self.pass_on(RoomEvent::Rejoined)?;
+                    self.on_event(RoomEvent::Rejoined)?;
                 }
                 Some(event) => {
-                    if job.main {
-                        self.main_front = Some((job.item, window.still_to_send()));
-                    }
+                    self.plan.at(window.still_to_send());
                     self.on_event(event)?;
                 }
                 None => {}
             }
         }
-        if job.main {
-            self.main_front = None;
-        }
+        self.plan.finished();
         bar.finish_and_clear();
-        if job.main {
+        if main {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             progress::note(&format!(
                 "sent {} ({} bytes) in {secs:.1} s, {:.1} MB/s",
@@ -516,58 +475,27 @@ impl Sender<'_, '_> {
                 self.resend(r, from);
                 return Ok(());
             }
-            RoomEvent::MemberJoined(ref m) if self.late_joiners => {
-                // A late joiner gets what it missed, as the web client's recent items.
-                for item in 0..self.begun {
-                    self.queue.push_back(Job {
-                        item,
-                        to: Some(m.id.clone()),
-                        from: 0,
-                        until: self.items[item].total,
-                        main: false,
-                    });
-                }
-            }
+            RoomEvent::MemberJoined(ref m) => self.plan.joined(&m.id),
+            RoomEvent::Rejoined => self.plan.rejoined(),
             // Back after a drop (perhaps under a new id): it asks for what it misses as soon
             // as it is in.
             RoomEvent::MemberReturned {
                 ref member,
                 ref was,
             } => {
-                for job in self.queue.iter_mut().filter(|j| j.to.as_ref() == Some(was)) {
-                    job.to = Some(member.id.clone());
-                }
+                self.plan.returned(&member.id, was);
                 self.answer_until = Instant::now() + ANSWER_WINDOW;
             }
-            RoomEvent::MemberLeft(ref m) => self.queue.retain(|j| j.to.as_deref() != Some(&m.id)),
+            RoomEvent::MemberLeft(ref m) => self.plan.left(&m.id),
             _ => {}
         }
         self.pass_on(event)
     }
 
-    /// A member asks for an item again: queued for it alone (for an addressed item, only if
-    /// it is the addressee), without what the delivery to everyone still sends it.
+    /// A member asks for an item again: the plan says what it gets.
     fn resend(&mut self, r: item::Resend, from: String) {
-        if self.addressee.as_ref().is_some_and(|a| *a != from) {
-            return;
-        }
-        let Some(item) = self.items.iter().position(|o| o.id == r.content_id) else {
-            return;
-        };
-        let total = self.items[item].total;
-        let start = r.from_chunk.min(total - 1);
-        let until = match self.main_front {
-            Some((running, front)) if running == item => front,
-            _ => total,
-        };
-        if start < until {
-            self.queue.push_back(Job {
-                item,
-                to: Some(from),
-                from: start,
-                until,
-                main: false,
-            });
+        if let Some(item) = self.items.iter().position(|o| o.id == r.content_id) {
+            self.plan.asked(item, &from, r.from_chunk);
         }
     }
 }
