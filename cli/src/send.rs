@@ -433,6 +433,7 @@ impl Sender<'_, '_> {
                     window.restart();
                     chunks.clear();
                     meta = MetaState::Unsent;
+                    self.plan.at(window.still_to_send());
                     self.on_event(RoomEvent::Rejoined)?;
                 }
                 Some(event) => {

@@ -3,7 +3,7 @@
 //! The delivery to everyone comes first; behind it queue a late joiner's whole items and what
 //! a member asks for again, one job per member and item.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Why a delivery runs; what a later event does to it depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,14 @@ pub struct Plan {
     addressee: Option<String>,
     /// Whether members who join meanwhile get what was sent so far.
     late_joiners: bool,
+    /// Where the delivery to everyone now running reaches a member that came while it ran:
+    /// the first chunk it had still to send then. Each chunk from there on, sent after the
+    /// server told us of the member, went to it too; each one before went before it was there,
+    /// or was in flight.
+    reach: HashMap<String, u64>,
+    /// The same for the members in the session at our last rejoin, that delivery's front once
+    /// it started again: it sends them every chunk not acknowledged before the drop.
+    reach_at_rejoin: Option<u64>,
 }
 
 impl Plan {
@@ -78,6 +86,8 @@ impl Plan {
             begun_at_rejoin: 0,
             addressee,
             late_joiners,
+            reach: HashMap::new(),
+            reach_at_rejoin: None,
         }
     }
 
@@ -86,6 +96,8 @@ impl Plan {
         let job = self.queue.pop_front()?;
         if job.why == Why::Main {
             self.begun = self.begun.max(job.item + 1);
+            self.reach.clear();
+            self.reach_at_rejoin = None;
         }
         self.running = Some(Running {
             item: job.item,
@@ -113,13 +125,27 @@ impl Plan {
         self.running = None;
     }
 
-    /// We are back in the session on a new connection; members missing may come back.
+    /// We are back in the session on a new connection (the running job has started again);
+    /// members missing may come back.
     pub fn rejoined(&mut self) {
         self.begun_at_rejoin = self.begun;
+        self.reach.clear();
+        self.reach_at_rejoin = self.main_front();
+    }
+
+    /// The first chunk the delivery to everyone has still to send, while it runs.
+    fn main_front(&self) -> Option<u64> {
+        self.running
+            .as_ref()
+            .filter(|r| r.why == Why::Main)
+            .map(|r| r.front)
     }
 
     /// `member` joined: a late joiner gets every item begun so far, whole.
     pub fn joined(&mut self, member: &str) {
+        if let Some(front) = self.main_front() {
+            self.reach.insert(member.into(), front);
+        }
         if !self.late_joiners {
             return;
         }
@@ -140,6 +166,11 @@ impl Plan {
     /// items begun before the drop it has the metadata and what arrived, and it asks for the
     /// rest from its first missing chunk: given whole as well, they went twice.
     pub fn returned(&mut self, member: &str, was: &str) {
+        // Under its old id it is back now; under a new one its `client-joined` said when, or
+        // it was there at our rejoin.
+        if let (true, Some(front)) = (member == was, self.main_front()) {
+            self.reach.entry(member.into()).or_insert(front);
+        }
         if member != was {
             let before_drop = self.begun_at_rejoin;
             let stale = |why: Why, item: usize, to: Option<&str>| {
@@ -164,8 +195,9 @@ impl Plan {
     }
 
     /// `member` asks for `item` again from chunk `from`: it gets what the delivery to everyone
-    /// will not send it (that one reaches it from its front on), in the job it already has
-    /// queued for the item if any. From an addressed send only the addressee is answered.
+    /// does not send it (that one reaches it from where it was when the member came, or its
+    /// front for a member it does not know), in the job it already has queued for the item if
+    /// any. From an addressed send only the addressee is answered.
     pub fn asked(&mut self, item: usize, member: &str, from: u64) {
         if self.addressee.as_ref().is_some_and(|a| a != member) {
             return;
@@ -173,7 +205,12 @@ impl Plan {
         let total = self.totals[item];
         let from = from.min(total - 1);
         let until = match &self.running {
-            Some(r) if r.why == Why::Main && r.item == item => r.front,
+            Some(r) if r.why == Why::Main && r.item == item => self
+                .reach
+                .get(member)
+                .copied()
+                .or(self.reach_at_rejoin)
+                .unwrap_or(r.front),
             _ => total,
         };
         if from >= until {
@@ -225,19 +262,47 @@ mod tests {
 
     #[test]
     fn a_member_back_under_a_new_id_gets_what_it_asks_for_not_the_whole_item_again() {
-        // restart.test.mjs, the sender back first: 256 MiB in 1,024 chunks.
+        // restart.test.mjs, the sender back first: 256 MiB in 1,024 chunks; the delivery to
+        // everyone starts again at 110 on the new connection.
         let mut plan = Plan::new(vec![1024], None, true);
         assert_eq!(plan.next().unwrap().why, Why::Main);
         plan.at(110);
         plan.rejoined();
         // The receiver's `client-joined` (a new id, a stranger as far as it shows), then its
-        // hello: the receiver from before.
+        // hello: the receiver from before. Chunks from 112 on go to it with everyone's.
+        plan.at(112);
         plan.joined("new");
         plan.returned("new", "old");
         plan.at(123);
         plan.asked(0, "new", 102);
         plan.finished();
-        assert_eq!(rest(&mut plan), [job(0, "new", 102, 123, Why::Asked)]);
+        assert_eq!(rest(&mut plan), [job(0, "new", 102, 112, Why::Asked)]);
+    }
+
+    #[test]
+    fn a_member_back_first_gets_what_lies_before_the_restart_of_the_delivery() {
+        // The receiver back first: in our rejoin's member list, it gets every chunk the
+        // delivery to everyone sends again, from 100.
+        let mut plan = Plan::new(vec![1024], None, true);
+        plan.next();
+        plan.at(100);
+        plan.rejoined();
+        plan.at(104);
+        plan.returned("new", "old");
+        plan.at(120);
+        plan.asked(0, "new", 96);
+        // One that comes back under its old id gets what went while it was away.
+        plan.returned("a", "a");
+        plan.at(130);
+        plan.asked(0, "a", 90);
+        plan.finished();
+        assert_eq!(
+            rest(&mut plan),
+            [
+                job(0, "new", 96, 100, Why::Asked),
+                job(0, "a", 90, 120, Why::Asked),
+            ]
+        );
     }
 
     #[test]
