@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ChunkError } from '../chunking';
-import { AuthError } from '../crypto/errors';
+import { AuthError, ReadError } from '../crypto/errors';
 import { createWebCryptoBackend } from '../crypto/webcrypto';
 import { createDeviceKey, webCryptoVerifier } from '../crypto/v3/device-key';
 import { toBase64Url } from '../crypto/v3/lv';
@@ -107,5 +107,14 @@ describe('v3 item bodies', () => {
     again.sealing.rememberSender(id, sender ?? '');
     expect(await again.sealing.openChunk(sink, chunks[0], 1000)).toBe(1000);
     expect(new Uint8Array(await (await sink.finish()).arrayBuffer())).toEqual(body);
+  });
+
+  it('a source file that can no longer be read fails as unreadable, not as a sealing error', async () => {
+    const { sender } = await pair();
+    // What a File whose file on disk was deleted does: its slices fail to read.
+    const gone = new Blob([new Uint8Array(1000)]);
+    gone.slice = () => ({ arrayBuffer: () => Promise.reject(new DOMException('A requested file or directory could not be found', 'NotFoundError')) }) as unknown as Blob;
+    const item = { id: '0123456789abcdef0123456789abcdef', blob: gone, source: 0, size: 1000 };
+    await expect(sender.sealing.sealChunk(item, 0, 1)).rejects.toBeInstanceOf(ReadError);
   });
 });

@@ -6,16 +6,27 @@
  * before only the item's own bytes are kept.
  */
 import { ChunkError } from '../chunking';
-import { AuthError } from '../crypto/errors';
+import { AuthError, ReadError } from '../crypto/errors';
 import type { Bytes } from '../crypto/v3/lv';
 import { chunkCountV3, paddedChunkRange } from '../crypto/v3/padding';
 import type { RoomSealing } from '../room/sealing';
 import { type RoomCodec } from './room-codec';
 
-/** Bytes `[start, end)` of `blob` padded with zeros past its end. */
+/**
+ * Bytes `[start, end)` of `blob` padded with zeros past its end. A read that fails is a
+ * `ReadError`: the source file went away, which the sender says as such (not as a sealing
+ * failure), and its receivers are told the file could not be read.
+ */
 async function paddedSlice(blob: Blob, start: number, end: number): Promise<Bytes> {
   const out = new Uint8Array(end - start);
-  if (start < blob.size) out.set(new Uint8Array(await blob.slice(start, Math.min(end, blob.size)).arrayBuffer()));
+  if (start >= blob.size) return out;
+  let read: ArrayBuffer;
+  try {
+    read = await blob.slice(start, Math.min(end, blob.size)).arrayBuffer();
+  } catch (err) {
+    throw new ReadError(err instanceof Error ? err.message : String(err));
+  }
+  out.set(new Uint8Array(read));
   return out;
 }
 
