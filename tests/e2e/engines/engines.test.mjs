@@ -46,8 +46,8 @@ const itemSel = (name) => `[data-testid=item][data-name="${name}"]`;
 /**
  * Opens the app at `base` and joins `session` as `name`, in a legacy (format 2) session: these
  * flows (a passphrase in the invite link, a late joiner typing the passphrase with no member
- * online, the 2 GiB file's memory bound) are format 2's; format 3's admission, signing and
- * padding are below, and the rest of format 3 in Chromium (v3.test.mjs, v3-members.test.mjs).
+ * online) are format 2's; format 3's admission, signing and padding are below, with the 2 GiB
+ * file's memory bound, and the rest of format 3 in Chromium (v3.test.mjs, v3-members.test.mjs).
  */
 const enter = (d, base, session, name, { keep = false } = {}) => enterSession(d, base, { session, name, passphrase: PASS, keep, legacy: true });
 
@@ -334,8 +334,9 @@ describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
     const session = `eng-${ENGINE}-big-${Date.now().toString(36)}`;
     const a = await device(ENGINE);
     const b = await device(ENGINE);
-    await enter(a, suite.server.base, session, 'Sender');
-    await enter(b, suite.server.base, session, 'Receiver');
+    // Format 3, the default: the receiver is admitted by the sender's page.
+    await enterSession(a, suite.server.base, { session, name: 'Sender', passphrase: PASS });
+    await enterSession(b, suite.server.base, { session, name: 'Receiver', passphrase: PASS });
     await memberCount(a, 2);
     // Warm both browsers up (worker, storage, sockets) so the baseline is a device that has received before.
     const warm = randomFile('warm.bin', 8 * MiB);
