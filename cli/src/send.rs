@@ -380,15 +380,21 @@ impl Sender<'_, '_> {
             if done || self.plan.dropped() {
                 break;
             }
-            if job.to.as_deref().is_some_and(|to| !self.room.is_member(to)) {
+            let to = self.plan.to().map(str::to_owned);
+            // A member missing since our rejoin may still come back (under a new id the plan's
+            // job follows it): `--to`'s delivery waits for it, emitting nothing the server
+            // would refuse for an id it does not know. Anything else for a member away ends.
+            let away = to.as_deref().filter(|to| !self.room.is_member(to));
+            if away.is_some_and(|to| !(main && self.room.is_expected_back(to))) {
                 return fail("the member it was sent to left".into());
             }
             let out = &self.items[job.item];
-            if matches!(meta, MetaState::Unsent) {
+            // Its chunks wait too: the metadata, sent again on every new connection, goes first.
+            if away.is_none() && matches!(meta, MetaState::Unsent) {
                 let meta_json = out.meta_json.clone();
-                if let Some(ack) =
-                    self.room
-                        .emit_content(&id, total, &meta_json, job.to.as_deref())?
+                if let Some(ack) = self
+                    .room
+                    .emit_content(&id, total, &meta_json, to.as_deref())?
                 {
                     meta = MetaState::Waiting(ack);
                 }
@@ -403,7 +409,7 @@ impl Sender<'_, '_> {
                         .map_err(|e| Failure::Local(format!("{}: {e}", out.meta.name)))?;
                     match self
                         .room
-                        .emit_chunk(&id, index, total, &plain, job.to.as_deref())
+                        .emit_chunk(&id, index, total, &plain, to.as_deref())
                     {
                         Some(ack) => chunks.insert(ack, index),
                         None => break,

@@ -116,6 +116,12 @@ impl Plan {
         }
     }
 
+    /// The member the running job is for now (it follows one back under a new id), or
+    /// `None` for everyone.
+    pub fn to(&self) -> Option<&str> {
+        self.running.as_ref().and_then(|r| r.to.as_deref())
+    }
+
     /// Whether the running job is no longer wanted.
     pub fn dropped(&self) -> bool {
         self.running.as_ref().is_some_and(|r| r.dropped)
@@ -160,7 +166,10 @@ impl Plan {
         }
     }
 
-    /// A member missing after our rejoin is back as `member`, `was` before. Its jobs follow it.
+    /// A member missing after our rejoin is back as `member`, `was` before. Its jobs follow it,
+    /// the running one too, and so does `--to`: the roster knew it again by its device, so it
+    /// is the same addressee (an addressed send is otherwise refused by the server for the old
+    /// id, and would refuse the resend requests of the new one).
     /// Under a new id (a restarted server that kept nothing), its `client-joined` came first
     /// and looked like a stranger's, so it was given whole items as a late joiner; but of the
     /// items begun before the drop it has the metadata and what arrived, and it asks for the
@@ -182,9 +191,11 @@ impl Plan {
                 r.dropped |= stale(r.why, r.item, r.to.as_deref());
             }
         }
-        for job in self.queue.iter_mut() {
-            if job.to.as_deref() == Some(was) {
-                job.to = Some(member.into());
+        let tos = self.queue.iter_mut().map(|j| &mut j.to);
+        let running = self.running.as_mut().map(|r| &mut r.to);
+        for to in tos.chain(running).chain([&mut self.addressee]) {
+            if to.as_deref() == Some(was) {
+                *to = Some(member.into());
             }
         }
     }
@@ -387,6 +398,33 @@ mod tests {
         plan.asked(0, "b", 0);
         plan.asked(0, "a", 99); // past the end: its last chunk
         assert_eq!(rest(&mut plan), [job(0, "a", 9, 10, Why::Asked)]);
+    }
+
+    #[test]
+    fn an_addressed_send_follows_its_addressee_back_under_a_new_id() {
+        // restart.test.mjs's `send --to`: two items for "old", the first under way at the drop.
+        let mut plan = Plan::new(vec![1024, 10], Some("old".into()), false);
+        plan.next();
+        plan.at(110);
+        plan.rejoined();
+        // Another member back under a new id is not the addressee.
+        plan.returned("other-new", "other-old");
+        assert_eq!(plan.to(), Some("old"));
+        // The addressee's `client-joined`, then its hello: the delivery waited for it at 110.
+        plan.joined("new");
+        plan.returned("new", "old");
+        assert_eq!(plan.to(), Some("new"));
+        plan.at(123);
+        plan.asked(0, "new", 102);
+        plan.asked(0, "other-new", 0);
+        plan.finished();
+        assert_eq!(
+            rest(&mut plan),
+            [
+                job(1, "new", 0, 10, Why::Main),
+                job(0, "new", 102, 110, Why::Asked),
+            ]
+        );
     }
 
     #[test]
