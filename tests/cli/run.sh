@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # CLI suite (issues 14 and 28): builds the release server and CLI, then runs cli.test.mjs,
 # v3.test.mjs, clip.test.mjs, clip-wayland.test.mjs, folders.test.mjs, send-to.test.mjs,
-# inbox.test.mjs and offline-guess.test.mjs with node's test runner: the CLI against the real
-# server, Chromium running the web app, and HAProxy; format v3 between CLIs (and a server that
-# misbehaves through a proxy); `clip` on Xvfb displays, both ways and one way, and on a
-# headless Wayland compositor (sway); folders between CLIs and
-# with Chromium; items for one member; the inbox on disk; a server killed mid-transfer and
-# started again; a dictionary attack on every byte the server saw of a format 2 and a format 3
-# session.
+# inbox.test.mjs, restart.test.mjs and offline-guess.test.mjs with node's test runner: the CLI
+# against the real server, Chromium running the web app, and HAProxy; format v3 between CLIs
+# (and a server that misbehaves through a proxy); `clip` on Xvfb displays, both ways and one
+# way, and on a headless Wayland compositor (sway); folders between CLIs and with Chromium;
+# items for one member; the inbox on disk; a server killed mid-transfer (a plain send and a
+# send --to) and started again; a dictionary attack on every byte the server saw of a format 2
+# and a format 3 session.
 # Last line: "N passed, N failed". Every address used is on 127.0.0.0/8.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
