@@ -7,7 +7,7 @@ use miniserde::json::{self, Value};
 use sharethings_protocol::format::v3;
 
 use super::app_tests::{create_with_inbox, harness_with, join_as, list_page, send_item};
-use crate::app::tests::v3::{challenge, creator, proof, KEY};
+use crate::app::tests::v3::{challenge, creator, v3_join_json, KEY};
 use crate::app::tests::{call, code, field, succeeded};
 use crate::app::*;
 use crate::socketio::harness::{ms, Client, Harness};
@@ -19,12 +19,8 @@ fn b64(bytes: &[u8]) -> String {
 /// `c` joins "r" in format 3, creating it with an inbox when it is the first.
 fn v3_member(h: &mut Harness<ShareThings>, at: Duration, c: Client) -> Value {
     let nonce = challenge(h, at, c);
-    let payload = format!(
-        r#"{{"sessionId":"r","v":3,"inbox":true,"access":"{}","owner":"{}","proof":"{}"}}"#,
-        b64(&KEY),
-        b64(creator().verifying_key().as_bytes()),
-        proof(&KEY, "r", &nonce)
-    );
+    let mut payload = v3_join_json("r", &KEY, &nonce);
+    payload.insert_str(1, r#""inbox":true,"#);
     let (ack, _) = call(h, at, c, "join", &payload);
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
     ack

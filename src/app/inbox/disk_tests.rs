@@ -464,17 +464,13 @@ fn the_index_in_memory_is_bounded_whatever_the_disk_holds() {
 
 #[test]
 fn a_format_3_session_comes_back_with_its_access_key_its_creators_key_and_its_signed_envelopes() {
-    use crate::app::tests::v3::{challenge, creator, proof, try_v3_join, KEY};
+    use crate::app::tests::v3::{challenge, try_v3_join, v3_join_json, KEY};
     let files = FakeFiles::default();
     let mut h = on_disk(&files, WALL, 1 << 20);
     let a = h.connect(ms(0));
     let nonce = challenge(&mut h, ms(1), a);
-    let create = format!(
-        r#"{{"sessionId":"r","v":3,"inbox":true,"access":"{}","owner":"{}","proof":"{}"}}"#,
-        data_encoding::BASE64.encode(&KEY),
-        data_encoding::BASE64.encode(creator().verifying_key().as_bytes()),
-        proof(&KEY, "r", &nonce)
-    );
+    let mut create = v3_join_json("r", &KEY, &nonce);
+    create.insert_str(1, r#""inbox":true,"#);
     let (ack, _) = call(&mut h, ms(1), a, "join", &create);
     assert!(succeeded(&ack), "{}", json::to_string(&ack));
     h.text(
