@@ -8,6 +8,7 @@
 import { OpfsFiles } from '../disk/opfs';
 import { CryptoEngine } from './engine';
 import { errorKind } from './errors';
+import { release } from './release';
 import type { WorkerRequest, WorkerResponse } from './protocol';
 import { SourceFiles } from './sources';
 
@@ -46,7 +47,11 @@ async function handle(req: WorkerRequest): Promise<Reply> {
         return ok({ data: data.buffer }, [data.buffer]);
       }
       case 'disk-write':
-        await disk.write(req.target, new Uint8Array(req.data));
+        try {
+          await disk.write(req.target, new Uint8Array(req.data));
+        } finally {
+          release(req.data);
+        }
         return ok();
       case 'disk-probe':
         return ok({ storage: await disk.probe() });

@@ -19,6 +19,7 @@ import { ChunkError, ChunkTracker, MAX_ITEM_BYTES } from '../chunking';
 import type { CryptoClient } from '../crypto/crypto-client';
 import { DiskError } from '../crypto/errors';
 import { CHUNK_SIZE } from '../crypto/format';
+import { release } from '../crypto/release';
 import type { CancelNotice, ChunkEvent, ContentEnvelope, ControlMessage, InboxFetchAck, ItemMeta, Member } from '../../types/protocol';
 import type { Connection } from './connection';
 import { EarlyChunks, MAX_EARLY_ITEMS } from './early-chunks';
@@ -262,6 +263,8 @@ export class Receiver {
       return;
     } finally {
       inc.writing.delete(index);
+      // Opened or refused, the ciphertext is done with: its socket buffer is freed now.
+      release(c.encryptedData);
     }
     if (this.incoming.get(c.contentId) !== inc) return; // stopped meanwhile
     inc.written = true;

@@ -10,6 +10,7 @@ import type { AeadKey, Bytes, CryptoBackend } from '../backend';
 import { IV_BYTES } from '../format';
 import type { DeviceKey, SignatureVerifier } from './device-key';
 import { concat, lvCat } from './lv';
+import { release } from '../release';
 
 export const metaAad = (epoch: Uint8Array, contentId: string, byPk: Uint8Array, seq: number, totalChunks: number): Bytes =>
   lvCat('sharethings/v3/meta', epoch, contentId, byPk, seq, totalChunks);
@@ -19,7 +20,9 @@ export const chunkAad = (epoch: Uint8Array, contentId: string, byPk: Uint8Array,
 
 /** What a sender signs: the associated data and the IV and ciphertext, each hashed. */
 export async function signedMessage(backend: CryptoBackend, aad: Bytes, iv: Uint8Array, ciphertext: Uint8Array): Promise<Bytes> {
-  const [aadHash, blobHash] = await Promise.all([backend.sha256(aad), backend.sha256(concat(iv, ciphertext))]);
+  const blob = concat(iv, ciphertext);
+  const [aadHash, blobHash] = await Promise.all([backend.sha256(aad), backend.sha256(blob)]);
+  release(blob);
   return lvCat('sharethings/v3/sig', aadHash, blobHash);
 }
 
