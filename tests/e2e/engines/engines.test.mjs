@@ -367,13 +367,13 @@ describe(`${ENGINE}: a ${BIG_MIB} MiB file`, () => {
     const mode = await b.run(() => document.querySelector('[data-testid=storage-mode]')?.getAttribute('data-mode'));
     console.log(`# ${ENGINE}: ${BIG_MIB} MiB 1->1 in ${seconds.toFixed(1)} s through ${mode}; receiver PSS ${(base / 1e6).toFixed(0)} MB -> peak ${(peak / 1e6).toFixed(0)} MB (+${grewMB.toFixed(0)} MB)`);
     assert.equal(mode, EXPECTED_STORAGE[ENGINE]);
-    // Kept in memory, the file would grow the browser by its whole size. Chromium stays under
-    // 150 MB (transfer.test.mjs); Firefox collects each chunk's buffers lazily (+456 MB at the
-    // peak for 2 GiB at load 10, more than 750 MB on CI's loaded machine, given back later)
-    // and WebKitGTK's writable stream holds some in its network process (+271 MB): see
-    // docs/web.md. Half the file still tells streaming to disk from keeping it.
-    const bound = ENGINE === 'chromium' ? 150 : (0.5 * BIG_MIB * MiB) / 1e6;
-    assert.ok(grewMB < bound, `receiving browser grew by ${grewMB.toFixed(0)} MB (bound ${bound.toFixed(0)} MB)`);
+    // Kept in memory, the file would grow the browser by its whole size. On disk Chromium and
+    // Firefox stay under 150 MB, Firefox only because the page frees each chunk's buffers as it
+    // goes (`web/src/lib/crypto/release.ts`; without that, +590 MB here). WebKitGTK grew by
+    // 50-73 MB in 8 runs of 9 with them freed, but by 234 MB in one, and by 200-271 MB without:
+    // its bound is twice the others' (docs/web.md).
+    const bound = ENGINE === 'webkit' ? 300 : 150;
+    assert.ok(grewMB < bound, `receiving browser grew by ${grewMB.toFixed(0)} MB (bound ${bound} MB)`);
     // The file on disk is the item, in full: found in the profile by its size and hashed there
     // (WebKitGTK's writable stream also leaves its swap file, a copy, in the device's TMPDIR).
     const stored = readdirSync(b.dir, { recursive: true, withFileTypes: true })
