@@ -10,7 +10,8 @@
 # under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`; `soak` (a 5-minute
 # soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
 # background (see below), so deploy is last, and net, mostly waiting on shaped links and
-# dropouts, runs just before it, while a fresh machine's warm-up is still busy.
+# dropouts, runs beside it (and beside the end of a fresh machine's warm-up), its output
+# printed when it ends.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -93,6 +94,31 @@ run_scripted() {
   count "$name" "$p" "$f"
 }
 
+# Runs suite $1 in the background, beside the suites after it: its output, counts and summary
+# line go to files that take_beside reads once it has ended.
+beside_pid=
+start_beside() {
+  beside_name=$1
+  (
+    passed=0 failed=0 summary=() suite_started=$(date +%s)
+    run_scripted "$beside_name" >"$log_dir/$beside_name.out" 2>&1
+    echo "$passed $failed" >"$log_dir/$beside_name.counts"
+    echo "${summary[0]}" >"$log_dir/$beside_name.summary"
+  ) &
+  beside_pid=$!
+}
+
+take_beside() {
+  local p=0 f=1
+  wait "$beside_pid"
+  echo "=== suite: $beside_name (ran beside the suites after it) ==="
+  cat "$log_dir/$beside_name.out"
+  if [ -f "$log_dir/$beside_name.counts" ]; then read -r p f <"$log_dir/$beside_name.counts"; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  summary+=("$(cat "$log_dir/$beside_name.summary" 2>/dev/null || echo "$beside_name: did not finish")")
+}
+
 # On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 45
 # CPU-minutes. They start now at the lowest priority, so they run mostly on the CPU that the
 # other suites leave idle (tests/deploy/warm-up.sh, docs/testing.md), and deploy waits for them.
@@ -105,6 +131,10 @@ fi
 
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
+  if [ "$suite" = net ] && [[ " ${suites[*]} " == *" net deploy"* ]]; then
+    start_beside net
+    continue
+  fi
   echo "=== suite: $suite ==="
   suite_started=$(date +%s)
   if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
@@ -117,6 +147,7 @@ for suite in "${suites[@]}"; do
     *) run_scripted "$suite" ;;
   esac
 done
+if [ -n "$beside_pid" ]; then take_beside; fi
 
 rm -rf "$log_dir"
 echo
