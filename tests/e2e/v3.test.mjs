@@ -2,7 +2,8 @@
 // whose members admit new devices; a phone that types the passphrase applies and the laptop's
 // page admits it, both showing the same safety code; text, an image and a file go both ways,
 // sealed and signed; a reload rejoins from the browser's key store with no passphrase; an invite
-// link carries the room secret, and a third device joins with it directly. Every
+// link carries the room secret, and a third device joins with it directly; with the others gone,
+// a reload still rejoins from the key store. Every
 // frame the two devices send is kept, and none lets the server test a passphrase: no
 // fingerprint, no passphrase, no PAKE input, and the joins carry only the challenge's proof.
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { describe, test } from 'node:test';
-import { browserSuite, doneItem, downloadHash, drawPng, joined, members, pasteOnBody, sha256, waitFor } from './harness.mjs';
+import { browserSuite, doneItem, downloadHash, drawPng, joined, leave, members, pasteOnBody, sha256, waitFor } from './harness.mjs';
 
 const PASS = 'quiet-harbor-maple-nine-cobalt-reef';
 
@@ -50,6 +51,7 @@ describe('format 3: admission by a member', () => {
   const session = `v3-${Date.now().toString(36)}`;
   let laptop;
   let phone;
+  let tablet;
   let laptopFrames;
   let phoneFrames;
 
@@ -132,7 +134,7 @@ describe('format 3: admission by a member', () => {
     await laptop.page.keyboard.press('Escape');
     assert.match(link, /#s=[^&]+&k=[A-Za-z0-9_-]{128}$/);
     assert.ok(!link.includes(encodeURIComponent(PASS)) && !link.includes(PASS));
-    const tablet = await device();
+    tablet = await device();
     const tabletFrames = recordFrames(tablet.page);
     await tablet.page.goto(link);
     await tablet.page.locator('input[name=name]').fill('Tablet');
@@ -164,5 +166,17 @@ describe('format 3: admission by a member', () => {
     }
     assert.equal(new Set(joins.filter((j) => j.proof).map((j) => j.proof)).size, joins.filter((j) => j.proof).length, 'a proof is never sent twice');
     assert.equal(frames.filter(([name]) => name === 'challenge').length, joins.filter((j) => j.proof).length);
+  });
+
+  test('with no other member online, a reload still rejoins from the key store, without applying', async () => {
+    await leave(laptop.page);
+    await leave(tablet.page);
+    await waitFor(async () => (await members(phone.page)).join() === 'Phone (you)', { what: 'the phone alone' });
+    const applied = phoneFrames.filter(([name, p]) => name === 'join' && p.apply).length;
+    await phone.page.reload();
+    await joined(phone.page);
+    assert.deepEqual(await members(phone.page), ['Phone (you)']);
+    assert.equal(await phone.page.getByTestId('session-name').innerText(), session);
+    assert.equal(phoneFrames.filter(([name, p]) => name === 'join' && p.apply).length, applied);
   });
 });
