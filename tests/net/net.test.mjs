@@ -155,6 +155,13 @@ function watchBadge(page, t0) {
   };
 }
 
+/** Stops `watchers` (watchBadge's, one per browser in order) and names each browser's transitions. */
+async function stopBadges(s, watchers) {
+  const shown = [];
+  for (const [i, w] of watchers.entries()) shown.push(`${s.browsers[i].name}: ${await w.stop()}`);
+  return shown;
+}
+
 /**
  * Sends a file from browser 1 and, once browser 2 has `darkAfterMiB` of it, takes `station`'s
  * link away for `seconds` (and gives it `newAddress` as it comes back, if any). Resolves when
@@ -179,8 +186,7 @@ async function dropout(s, { name, mib, station, seconds, newAddress }) {
   await waitFor(async () => readdirSync(s.cliDir).includes(name) && (await sha256Stream(joinPath(s.cliDir, name))) === f.hash, { timeout: 600_000, interval: 500, what: 'the CLI to have the file' });
   // The badges settle back to connected by themselves.
   for (const b of s.browsers) await b.page.locator('[data-testid=connection][data-status=connected]').waitFor({ timeout: 120_000 });
-  const shown = [];
-  for (const [i, w] of badges.entries()) shown.push(`${s.browsers[i].name}: ${await w.stop()}`);
+  const shown = await stopBadges(s, badges);
   const relayed = metrics(s.lab).sharethings_bytes_relayed_total - before.sharethings_bytes_relayed_total;
   return { f, badges, shown, recovered, relayed };
 }
@@ -216,8 +222,17 @@ for (const profile of (process.env.NET_PROFILES ?? 'good').split(/\s+/).filter(B
       const f = randomFile(`${profile}.bin`, mib * MiB);
       const before = metrics(s.lab);
       const started = Date.now();
-      await b1.page.getByTestId('file-input').setInputFiles(f.path);
-      const done = await doneItem(b2.page, `[data-name="${profile}.bin"]`, 840_000);
+      // Which page, if any, loses its connection during the file: what to look at when
+      // chunks go twice.
+      const badges = s.browsers.map((b) => watchBadge(b.page, started));
+      let done;
+      let shown;
+      try {
+        await b1.page.getByTestId('file-input').setInputFiles(f.path);
+        done = await doneItem(b2.page, `[data-name="${profile}.bin"]`, 840_000);
+      } finally {
+        shown = await stopBadges(s, badges);
+      }
       const seconds = (Date.now() - started) / 1000;
       const [download] = await Promise.all([b2.page.waitForEvent('download'), done.getByTestId('download').click()]);
       assert.equal(await sha256Stream(await download.path()), f.hash);
@@ -230,7 +245,7 @@ for (const profile of (process.env.NET_PROFILES ?? 'good').split(/\s+/).filter(B
       // The same link's plain TCP goodput, right after: what the kernel's congestion control
       // makes of the profile's loss and delay, which bounds any application on it.
       const tcp = await tcpGoodput(s.lab, 'b1', 10);
-      console.log(`# ${profile} Wi-Fi (${CONGESTION}): ${mib} MiB browser 1 → browser 2 in ${seconds.toFixed(1)} s, ${mbit.toFixed(1)} Mbit/s; plain TCP on the same link ${tcp.toFixed(1)} Mbit/s (${((100 * mbit) / tcp).toFixed(0)} %); server relayed ${(relayed / MiB).toFixed(1)} MiB to 2 receivers`);
+      console.log(`# ${profile} Wi-Fi (${CONGESTION}): ${mib} MiB browser 1 → browser 2 in ${seconds.toFixed(1)} s, ${mbit.toFixed(1)} Mbit/s; plain TCP on the same link ${tcp.toFixed(1)} Mbit/s (${((100 * mbit) / tcp).toFixed(0)} %); server relayed ${(relayed / MiB).toFixed(1)} MiB to 2 receivers; badges ${shown.join('; ')}`);
       // Two receivers, each the file once plus the format's overhead (a tag per chunk,
       // headers): nothing was sent twice.
       assert.ok(relayed < 2 * f.size * 1.01 + MiB, `relayed ${relayed} bytes for 2 × ${f.size}`);
