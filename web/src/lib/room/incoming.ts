@@ -22,7 +22,7 @@ export interface Incoming {
   asks: number;
   /** When it last paused (undefined while it runs). */
   pausedAt?: number;
-  /** A chunk is on disk: the file took its whole size, so the quota allowed it. */
+  /** A chunk is written (the later ones need not wait for `free`). */
   written?: boolean;
   /** The browser's answer to how much it lets us store, asked as the item started. */
   free?: Promise<number | undefined>;

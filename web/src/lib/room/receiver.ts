@@ -211,7 +211,8 @@ export class Receiver {
     const { crypto, keyId } = this.ctx;
     const mime = meta.mime || 'application/octet-stream';
     const onDisk = (await this.storage) !== 'memory';
-    // Asked now, answered while chunks already flow (a sender does not wait for it).
+    // Asked now, answered while chunks already arrive (a sender does not wait for it); they
+    // wait for the answer before the first is written (see `chunk`).
     const free = onDisk ? this.ctx.freeSpace() : undefined;
     const sink: Sink = onDisk ? new DiskSink(crypto, keyId, this.ctx.folder, id, meta.size, mime) : new MemorySink(crypto, keyId, mime);
     const folder = onDisk ? this.ctx.folder : undefined;
@@ -220,8 +221,7 @@ export class Receiver {
     const inc = newIncoming({ id, from, meta, sink, late, inbox: inbox ? { asked: 0 } : undefined, folder, free }, this.now(), tracker);
     this.incoming.set(id, inc);
     void free?.then((left) => {
-      // A first write that went through had the whole size granted: the estimate was wrong.
-      if (left === undefined || left >= meta.size || inc.written || this.incoming.get(id) !== inc) return;
+      if (left === undefined || left >= meta.size || this.incoming.get(id) !== inc) return;
       this.failHere(inc, noSpace(meta.size, left));
     });
     // Offered items come only when asked; everything else is already on its way.
@@ -255,6 +255,10 @@ export class Receiver {
       if (c.totalChunks !== inc.tracker.totalChunks || !Number.isInteger(index) || index < 0 || index >= c.totalChunks) {
         throw new ChunkError('chunk does not fit its item');
       }
+      // Nothing is written before the browser says how much it lets us store: an item larger
+      // than that is refused with its file still empty (refused above, as the answer came).
+      if (!inc.written) await inc.free;
+      if (this.incoming.get(c.contentId) !== inc) return;
       length = await this.ctx.sealing.openChunk(inc.sink, c, inc.meta.size);
     } catch (err) {
       // Out of space: say how much it needs and how much the browser allows, when it says.
