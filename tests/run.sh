@@ -9,9 +9,9 @@
 # Chromiums and the CLI over shaped Wi-Fi links in network namespaces), deploy (ARM builds
 # under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`; `soak` (a 5-minute
 # soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
-# background (see below), so deploy is last, and net, mostly waiting on shaped links and
-# dropouts, runs beside it (and beside the end of a fresh machine's warm-up), its output
-# printed when it ends.
+# background (see below), so deploy is last. Three suites that mostly wait run beside another
+# (see `beside`): attack and cli beside e2e, net beside deploy (and the end of a fresh
+# machine's warm-up); each one's output is printed when its host has ended.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,16 +70,29 @@ run_rust() {
   count rust "$p" "$f"
 }
 
-# A suite with its own install.sh and run.sh whose last line is "N passed, N failed".
+# Runs the install.sh of suite $1, if it has one. Installs run one at a time, also those of
+# suites that then run side by side: two of them share node_modules folders and apt's lock.
+install_suite() {
+  local name=$1 dir="tests/$1"
+  if [ -x "$dir/install.sh" ] && ! with_cpu "$log_dir/$name.cpu" "$dir/install.sh"; then
+    echo "suite $name: install.sh failed" >&2
+    return 1
+  fi
+}
+
+# A suite with its own install.sh and run.sh whose last line is "N passed, N failed". $2, when
+# given, says whether its install succeeded (it ran before); otherwise it runs now.
 run_scripted() {
-  local name=$1 dir="tests/$1" log="$log_dir/$1.log" status line p f
+  local name=$1 dir="tests/$1" log="$log_dir/$1.log" installed=${2:-} status line p f
   if [ ! -x "$dir/run.sh" ]; then
     echo "suite $name has no $dir/run.sh" >&2
     count "$name" 0 1
     return
   fi
-  if [ -x "$dir/install.sh" ] && ! with_cpu "$log_dir/$name.cpu" "$dir/install.sh"; then
-    echo "suite $name: install.sh failed" >&2
+  if [ -z "$installed" ]; then
+    if install_suite "$name"; then installed=ok; else installed=failed; fi
+  fi
+  if [ "$installed" != ok ]; then
     count "$name" 0 1
     return
   fi
@@ -94,36 +107,60 @@ run_scripted() {
   count "$name" "$p" "$f"
 }
 
-# Runs suite $1 in the background, beside the suites after it: its output, counts and summary
-# line go to files that take_beside reads once it has ended.
-beside_pid=
-start_beside() {
-  beside_name=$1
-  (
-    passed=0 failed=0 summary=() suite_started=$(date +%s)
-    run_scripted "$beside_name" >"$log_dir/$beside_name.out" 2>&1
-    echo "$passed $failed" >"$log_dir/$beside_name.counts"
-    echo "${summary[0]}" >"$log_dir/$beside_name.summary"
-  ) &
-  beside_pid=$!
+# Suites that run beside another (the guest's name, then its host's), when both are asked for:
+# each is mostly waiting, on deadlines or on shaped links, so the two together take little
+# more than the host alone (docs/testing.md). A guest starts with its host, its output goes to
+# files, and it is shown and counted when the host has ended.
+beside=("attack e2e" "cli e2e" "net deploy")
+asked() { [[ " ${suites[*]} " == *" $1 "* ]]; }
+# The host suite $1 runs beside, when it is asked for too.
+host_of() {
+  local pair
+  for pair in "${beside[@]}"; do
+    set -- "$1" $pair
+    if [ "$1" = "$2" ] && asked "$3"; then echo "$3"; fi
+  done
+}
+# The asked-for guests of host $1.
+guests_of() {
+  local pair
+  for pair in "${beside[@]}"; do
+    set -- "$1" $pair
+    if [ "$1" = "$3" ] && asked "$2"; then echo "$2"; fi
+  done
 }
 
+# Installs suite $1, then runs it in the background: its output, counts and summary line go
+# to files.
+start_beside() {
+  local name=$1 installed=failed
+  if install_suite "$name" >"$log_dir/$name.install" 2>&1; then installed=ok; fi
+  (
+    passed=0 failed=0 summary=() suite_started=$(date +%s)
+    { cat "$log_dir/$name.install"; run_scripted "$name" "$installed"; } >"$log_dir/$name.out" 2>&1
+    echo "$passed $failed" >"$log_dir/$name.counts"
+    echo "${summary[0]}" >"$log_dir/$name.summary"
+  ) &
+  echo $! >"$log_dir/$name.pid"
+}
+
+# Waits for the guest suite $1 to end, shows its output and adds its counts.
 take_beside() {
-  local p=0 f=1
-  wait "$beside_pid"
-  echo "=== suite: $beside_name (ran beside the suites after it) ==="
-  cat "$log_dir/$beside_name.out"
-  if [ -f "$log_dir/$beside_name.counts" ]; then read -r p f <"$log_dir/$beside_name.counts"; fi
+  local name=$1 host=$2 p=0 f=1
+  wait "$(cat "$log_dir/$name.pid")"
+  echo "=== suite: $name (ran beside $host) ==="
+  cat "$log_dir/$name.out"
+  if [ -f "$log_dir/$name.counts" ]; then read -r p f <"$log_dir/$name.counts"; fi
   passed=$((passed + p))
   failed=$((failed + f))
-  summary+=("$(cat "$log_dir/$beside_name.summary" 2>/dev/null || echo "$beside_name: did not finish")")
+  summary+=("$(cat "$log_dir/$name.summary" 2>/dev/null || echo "$name: did not finish")")
 }
 
 # On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 45
 # CPU-minutes. They start now at the lowest priority, so they run mostly on the CPU that the
 # other suites leave idle (tests/deploy/warm-up.sh, docs/testing.md), and deploy waits for them.
 warm_up=
-if [[ " ${suites[*]} " == *" deploy "* ]] && tests/deploy/install.sh; then
+if asked deploy && tests/deploy/install.sh; then
   with_cpu "$log_dir/warm-up.cpu" nice -n 19 ionice -c 3 tests/deploy/warm-up.sh \
     >"$log_dir/deploy-warm-up.log" 2>&1 &
   warm_up=$!
@@ -131,10 +168,9 @@ fi
 
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
-  if [ "$suite" = net ] && [[ " ${suites[*]} " == *" net deploy"* ]]; then
-    start_beside net
-    continue
-  fi
+  if [ -n "$(host_of "$suite")" ]; then continue; fi
+  guests=$(guests_of "$suite")
+  for guest in $guests; do start_beside "$guest"; done
   echo "=== suite: $suite ==="
   suite_started=$(date +%s)
   if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
@@ -146,8 +182,8 @@ for suite in "${suites[@]}"; do
     rust) run_rust ;;
     *) run_scripted "$suite" ;;
   esac
+  for guest in $guests; do take_beside "$guest" "$suite"; done
 done
-if [ -n "$beside_pid" ]; then take_beside; fi
 
 rm -rf "$log_dir"
 echo
