@@ -345,6 +345,43 @@ describe('transfers', () => {
     await next.close();
   });
 
+  test("two tabs of one browser keep a copy each: a tab reopened shows its own, and the other's removal leaves it whole", async () => {
+    const session = `xfer-tabs-${Date.now().toString(36)}`;
+    const a = await device();
+    const b = await device();
+    await joinAs(a, session, 'Sender', { legacy: true });
+    await joinAs(b, session, 'First tab', { legacy: true });
+    // Larger than what a late joiner is sent without asking: a page shows it received only
+    // from a record, or when it asks.
+    const f = randomFile('two-tabs.bin', 24 * MiB);
+    await a.page.getByTestId('file-input').setInputFiles(f.path);
+    await doneItem(b.page, '[data-name="two-tabs.bin"]');
+    const folderOf = async (page) => (await opfsFiles(page)).find((p) => p.endsWith(` ${f.size}`))?.split('/')[1];
+    const first = await folderOf(b.page);
+    // A second tab of the same browser joins later and receives the same item (its record is
+    // written after the first tab's, into a folder of its own), then the first tab closes.
+    const second = await b.context.newPage();
+    await second.goto(suite.server.base);
+    await joinAs({ page: second }, session, 'Second tab', { legacy: true });
+    await second.getByRole('button', { name: 'Get two-tabs.bin' }).click();
+    await doneItem(second, '[data-name="two-tabs.bin"]');
+    await b.page.close();
+    // Opened again, the tab shows the item received from the file it wrote, not from the file
+    // the live tab holds, and its folder is kept from the start-up sweep.
+    const reopened = await b.context.newPage();
+    await reopened.goto(suite.server.base);
+    await joinAs({ page: reopened }, session, 'First tab', { legacy: true });
+    await doneItem(reopened, '[data-name="two-tabs.bin"]');
+    const folders = (await opfsFiles(reopened)).filter((p) => p.endsWith(` ${f.size}`)).map((p) => p.split('/')[1]);
+    assert.equal(folders.length, 2, `the two tabs' copies: ${folders.join(', ')}`);
+    assert.ok(folders.includes(first), "the closed tab's folder was swept");
+    // The live tab removes its copy: the reopened tab's is another file, still whole.
+    await second.getByRole('button', { name: 'Remove from this device: two-tabs.bin' }).click();
+    await waitFor(async () => (await opfsFiles(reopened)).filter((p) => p.endsWith(` ${f.size}`)).length === 1, { what: "the second tab's copy removed" });
+    assert.equal(await downloadStreamHash(reopened, item({ page: reopened }, 'two-tabs.bin')), f.hash);
+    await reopened.close();
+  });
+
   test('late joiners get the list at once and small items; large ones when they ask', async () => {
     const session = `xfer-late-${Date.now().toString(36)}`;
     const a = await device();

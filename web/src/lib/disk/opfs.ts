@@ -54,6 +54,12 @@ export async function sweepStaleFolders(): Promise<string[]> {
   return swept;
 }
 
+/** The folders live tabs are writing (their locks are held): no other page takes them up. */
+export async function heldFolders(): Promise<Set<string>> {
+  const held = (await locks()?.query().catch(() => undefined))?.held ?? [];
+  return new Set(held.flatMap((l) => (l.name?.startsWith(LOCK_PREFIX) ? [l.name.slice(LOCK_PREFIX.length)] : [])));
+}
+
 /**
  * A received file an earlier page finished (`disk/partials.ts`), read where it lies, on the
  * page: a disk-backed File, or undefined when it is gone or not its expected size.

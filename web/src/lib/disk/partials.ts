@@ -14,6 +14,10 @@
  * are written in place: a writable stream commits its file when it closes, so a page that dies
  * mid-item has nothing to go on from. A record goes with its item: removed here, discarded,
  * cleared, the session left, or `PARTIAL_MAX_AGE_MS` after it was written.
+ *
+ * A record is its page's: keyed by folder and item, since two tabs of one browser in one
+ * session receive the same item into two folders. A later page takes up only records whose
+ * folder no live tab holds (`opfs.ts`'s locks), and of two for one item the one further on.
  */
 import type { ChunkRanges } from '../chunking';
 import type { ItemMeta } from '../../types/protocol';
@@ -36,6 +40,8 @@ export interface PartialItem {
 }
 
 const DB = 'sharethings-partials';
+/** 2: records keyed by [folder, id] (version 1 keyed them by id alone). */
+const VERSION = 2;
 type StoreName = 'partials' | 'unsent';
 /**
  * Records older than this are let go (and their folders swept): nobody resumes a week-old
@@ -47,10 +53,23 @@ let db: Promise<IDBDatabase> | undefined;
 
 function open(): Promise<IDBDatabase> {
   db ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore('partials', { keyPath: 'id' });
-      req.result.createObjectStore('unsent', { keyPath: 'id' });
+    const req = indexedDB.open(DB, VERSION);
+    req.onupgradeneeded = (e) => {
+      const base = req.result;
+      if (e.oldVersion < 1) base.createObjectStore('unsent', { keyPath: 'id' });
+      const rekey = (kept: PartialItem[]) => {
+        const store = base.createObjectStore('partials', { keyPath: ['folder', 'id'] });
+        store.createIndex('id', 'id');
+        for (const p of kept) store.put(p);
+      };
+      const upgrade = req.transaction;
+      if (e.oldVersion < 1 || !upgrade) return rekey([]);
+      // Version 1's records move over as they are: each names its folder already.
+      const old = upgrade.objectStore('partials').getAll();
+      old.onsuccess = () => {
+        base.deleteObjectStore('partials');
+        rekey(old.result as PartialItem[]);
+      };
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error('IndexedDB unavailable'));
@@ -74,8 +93,16 @@ export async function savePartial(p: PartialItem): Promise<void> {
   if (available()) await run('partials', 'readwrite', (s) => s.put(p)).catch(() => undefined);
 }
 
-export async function deletePartial(id: string): Promise<void> {
-  if (available()) await run('partials', 'readwrite', (s) => s.delete(id)).catch(() => undefined);
+/** The record of item `id` in `folder`: one page's. */
+export async function deletePartial(folder: string, id: string): Promise<void> {
+  if (available()) await run('partials', 'readwrite', (s) => s.delete([folder, id])).catch(() => undefined);
+}
+
+/** Every record of item `id`, whichever page made it: the item is gone from this device. */
+export async function deletePartials(id: string): Promise<void> {
+  if (!available()) return;
+  const keys = await run('partials', 'readonly', (s) => s.index('id').getAllKeys(id)).catch(() => []);
+  for (const key of keys) await run('partials', 'readwrite', (s) => s.delete(key)).catch(() => undefined);
 }
 
 async function all(): Promise<PartialItem[]> {
@@ -83,9 +110,15 @@ async function all(): Promise<PartialItem[]> {
   return run<PartialItem[]>('partials', 'readonly', (s) => s.getAll()).catch(() => []);
 }
 
-/** The items of `sessionId` an earlier page received, whole or in part. */
-export async function partialsOf(sessionId: string, now = Date.now()): Promise<PartialItem[]> {
-  return (await all()).filter((p) => p.sessionId === sessionId && now - p.savedAt < PARTIAL_MAX_AGE_MS);
+/**
+ * The items of `sessionId` an earlier page received, whole or in part, except those in a folder
+ * a live tab holds (`held`, its own): whole ones first, then the furthest on, so that of two
+ * records of one item the better is taken up.
+ */
+export async function partialsOf(sessionId: string, held: ReadonlySet<string>, now = Date.now()): Promise<PartialItem[]> {
+  const mine = (await all()).filter((p) => p.sessionId === sessionId && !held.has(p.folder) && now - p.savedAt < PARTIAL_MAX_AGE_MS);
+  const further = (p: PartialItem) => (p.finished ? p.totalChunks + 1 : p.have.reduce((n, [from, to]) => n + to - from, 0));
+  return mine.sort((a, b) => further(b) - further(a));
 }
 
 /** Folders that hold a file a later page may show or resume (the start-up sweep keeps them). */
@@ -93,7 +126,7 @@ export async function resumableFolders(now = Date.now()): Promise<Set<string>> {
   const keep = new Set<string>();
   for (const p of await all()) {
     if (now - p.savedAt < PARTIAL_MAX_AGE_MS) keep.add(p.folder);
-    else await deletePartial(p.id);
+    else await deletePartial(p.folder, p.id);
   }
   return keep;
 }

@@ -31,7 +31,7 @@ import type { Notice } from './notices';
 import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
-import { deletePartial, type PartialItem } from '../disk/partials';
+import { deletePartial, deletePartials, type PartialItem } from '../disk/partials';
 import { checkFolder } from '../folder/manifest';
 import { t } from '../../i18n';
 import { formatBytes } from '../../utils/format';
@@ -294,7 +294,7 @@ export class Receiver {
       if (inc.meta.kind === 'folder') await checkFolder(blob, inc.meta.files ?? 0);
       const text = inc.meta.kind === 'text' ? await blob.text() : undefined;
       if (!this.ctx.board.get(inc.id) || this.dropped.has(inc.id)) {
-        void deletePartial(inc.id);
+        void deletePartials(inc.id);
         return void inc.sink.discard();
       }
       this.stored.set(inc.id, inc.sink);
@@ -325,7 +325,7 @@ export class Receiver {
     this.halted.delete(msg.contentId);
     this.offers.delete(msg.contentId);
     void inc?.sink.discard();
-    void deletePartial(msg.contentId);
+    void deletePartials(msg.contentId);
     const ending = senderEnding(msg.reason, item.senderName);
     this.ctx.board.patch(msg.contentId, { ...ending, bytesPerSecond: 0, note: undefined });
     if (msg.reason === 'cancelled') this.ctx.notify({ kind: 'transfer-cancelled', name: item.name, byName: item.senderName });
@@ -360,7 +360,7 @@ export class Receiver {
   /** Forgets an item here and frees its space. */
   remove(id: string) {
     this.dropped.add(id);
-    void deletePartial(id);
+    void deletePartials(id);
     this.offers.delete(id);
     this.early.forget(id);
     void this.incoming.get(id)?.sink.discard();
@@ -499,7 +499,8 @@ export class Receiver {
    * Text does not: the device's history keeps that, sealed (`lib/history`).
    */
   private keepFinished(inc: Incoming) {
-    if (!this.ctx.savePartial || !inc.folder || inc.meta.kind === 'text') return void deletePartial(inc.id);
+    if (!inc.folder) return;
+    if (!this.ctx.savePartial || inc.meta.kind === 'text') return void deletePartial(inc.folder, inc.id);
     const { id, folder, meta, tracker } = inc;
     this.ctx.savePartial({ id, sessionId: this.ctx.sessionId, folder, meta, totalChunks: tracker.totalChunks, have: tracker.receivedRanges(), finished: true, savedAt: Date.now() });
   }
@@ -516,7 +517,7 @@ export class Receiver {
   /** A file an earlier page received whole: shown received, read from where it lies. */
   private async adoptFinished(p: PartialItem) {
     const file = await this.ctx.keptFile?.(p.folder, p.id, p.meta.size);
-    if (!file) return void deletePartial(p.id);
+    if (!file) return void deletePartial(p.folder, p.id);
     if (this.underWay(p.id)) return;
     const known = this.ctx.board.get(p.id);
     const mime = p.meta.mime || 'application/octet-stream';
@@ -615,7 +616,7 @@ export class Receiver {
 
   /** This device cannot keep the item (bad data, full disk): it fails here, nowhere else. */
   private failHere(inc: Incoming, reason: string) {
-    void deletePartial(inc.id);
+    if (inc.folder) void deletePartial(inc.folder, inc.id);
     this.incoming.delete(inc.id);
     this.dropped.add(inc.id);
     void inc.sink.discard();

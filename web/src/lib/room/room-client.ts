@@ -25,7 +25,7 @@ import { Receiver } from './receiver';
 import { type RoomSealing, sealControlWith, v2Sealing } from './sealing';
 import { Sender } from './sender';
 import { Store } from './store';
-import { keptFile, type StorageMode } from '../disk/opfs';
+import { heldFolders, keptFile, type StorageMode } from '../disk/opfs';
 import { freeSpace, memoryBudget } from '../disk/space';
 import { deleteUnsent, partialsOf, savePartial, saveUnsent, unsentOf } from '../disk/partials';
 
@@ -183,7 +183,7 @@ export class RoomClient {
     void this.receiver.storage.then((storage) => this.patch({ storage }));
     // What an earlier page of this session received here: unfinished, offered again to resume;
     // whole, shown received.
-    void partialsOf(opts.sessionId).then((partials) => {
+    void heldFolders().then((held) => partialsOf(opts.sessionId, held)).then((partials) => {
       if (!this.closed) void this.receiver.adopt(partials);
     });
     void unsentOf(opts.sessionId).then((unsent) => {
