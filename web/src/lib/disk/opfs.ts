@@ -56,7 +56,12 @@ export async function sweepStaleFolders(): Promise<string[]> {
 
 /** The folders live tabs are writing (their locks are held): no other page takes them up. */
 export async function heldFolders(): Promise<Set<string>> {
-  const held = (await locks()?.query().catch(() => undefined))?.held ?? [];
+  let held: LockInfo[] = [];
+  try {
+    held = (await locks()?.query())?.held ?? [];
+  } catch {
+    // No way to ask: no folder is known to be held.
+  }
   return new Set(held.flatMap((l) => (l.name?.startsWith(LOCK_PREFIX) ? [l.name.slice(LOCK_PREFIX.length)] : [])));
 }
 
