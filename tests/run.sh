@@ -108,9 +108,9 @@ run_scripted() {
 }
 
 # Suites that run beside another (the guest's name, then its host's), when both are asked for:
-# each is mostly waiting, on deadlines or on shaped links, so the two together take little
-# more than the host alone (docs/testing.md). A guest starts with its host, its output goes to
-# files, and it is shown and counted when the host has ended.
+# each is mostly waiting, on deadlines or on shaped links, so the two together take less time
+# than one after the other (docs/testing.md says how much less). A guest starts with its host,
+# its output goes to files, and it is shown and counted when the host has ended.
 beside=("attack e2e" "cli e2e" "net deploy")
 asked() { [[ " ${suites[*]} " == *" $1 "* ]]; }
 # The host suite $1 runs beside, when it is asked for too.
