@@ -113,20 +113,13 @@ run_scripted() {
 # its output goes to files, and it is shown and counted when the host has ended.
 beside=("attack e2e" "cli e2e" "net deploy")
 asked() { [[ " ${suites[*]} " == *" $1 "* ]]; }
-# The host suite $1 runs beside, when it is asked for too.
-host_of() {
-  local pair
+# The other side of each pair in `beside` whose side $2 (1 guest, 2 host) is suite $1, when
+# that other suite is asked for too: `partners e2e 2` its guests, `partners net 1` its host.
+partners() {
+  local pair side
   for pair in "${beside[@]}"; do
-    set -- "$1" $pair
-    if [ "$1" = "$2" ] && asked "$3"; then echo "$3"; fi
-  done
-}
-# The asked-for guests of host $1.
-guests_of() {
-  local pair
-  for pair in "${beside[@]}"; do
-    set -- "$1" $pair
-    if [ "$1" = "$3" ] && asked "$2"; then echo "$2"; fi
+    read -r -a side <<<"$pair"
+    if [ "${side[$2 - 1]}" = "$1" ] && asked "${side[2 - $2]}"; then echo "${side[2 - $2]}"; fi
   done
 }
 
@@ -168,8 +161,8 @@ fi
 
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
-  if [ -n "$(host_of "$suite")" ]; then continue; fi
-  guests=$(guests_of "$suite")
+  if [ -n "$(partners "$suite" 1)" ]; then continue; fi
+  guests=$(partners "$suite" 2)
   for guest in $guests; do start_beside "$guest"; done
   echo "=== suite: $suite ==="
   suite_started=$(date +%s)
