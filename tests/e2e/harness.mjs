@@ -338,6 +338,28 @@ export function browserPids(profileDir) {
   return [...out];
 }
 
+/**
+ * Stops a Chromium device's renderer processes (SIGSTOP), as a phone's system suspends a
+ * background browser: its pages and their workers run no script until `resume()`. Its network
+ * process runs on, so what a page had handed to its socket still goes out.
+ */
+export function stopRenderers(device) {
+  const renderers = browserPids(device.dir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer'));
+  if (renderers.length === 0) throw new Error(`no renderer process for ${device.dir}`);
+  for (const pid of renderers) process.kill(pid, 'SIGSTOP');
+  return {
+    resume() {
+      for (const pid of renderers) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Gone already.
+        }
+      }
+    },
+  };
+}
+
 /** Proportional set size of a whole browser (every process of the device), in bytes. */
 export function browserPss(device) {
   let kib = 0;

@@ -13,8 +13,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { browserPids, doneItem, downloadHash, join, joined, members, openDevice, sha256, startServer, waitFor } from '../e2e/harness.mjs';
+import { doneItem, downloadHash, join, joined, members, openDevice, sha256, startServer, stopRenderers, waitFor } from '../e2e/harness.mjs';
 
 const FROZEN_SECONDS = Number(process.env.FROZEN_SECONDS ?? 300);
 const PASS = 'harbour-lantern-fig-eleven-slate-moss';
@@ -34,15 +33,9 @@ before(async () => {
   for (const d of devices) await waitFor(async () => (await members(d.page)).length === 2, { what: 'two members' });
 });
 
-let stopped = [];
+let stopped;
 after(async () => {
-  for (const pid of stopped) {
-    try {
-      process.kill(pid, 'SIGCONT');
-    } catch {
-      // Gone already.
-    }
-  }
+  stopped?.resume();
   for (const d of devices) await d.close();
   await server?.stop();
 });
@@ -55,10 +48,7 @@ test(`a tab frozen for ${FROZEN_SECONDS} s comes back by itself and catches up`,
   });
   const cdp = await phone.context.newCDPSession(phone.page);
   await cdp.send('Page.setWebLifecycleState', { state: 'frozen' });
-  const renderers = browserPids(phone.dir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer'));
-  assert.ok(renderers.length > 0, 'no renderer process');
-  stopped = renderers;
-  for (const pid of renderers) process.kill(pid, 'SIGSTOP');
+  stopped = stopRenderers(phone);
   const frozenAt = Date.now();
 
   // The server drops the silent connection and, after the grace, the desk is told it left.
@@ -75,7 +65,7 @@ test(`a tab frozen for ${FROZEN_SECONDS} s comes back by itself and catches up`,
 
   const rest = FROZEN_SECONDS * 1000 - (Date.now() - frozenAt);
   if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-  for (const pid of renderers) process.kill(pid, 'SIGCONT');
+  stopped.resume();
   await cdp.send('Page.setWebLifecycleState', { state: 'active' });
   const thawedAt = Date.now();
 
