@@ -9,9 +9,8 @@
 # Chromiums and the CLI over shaped Wi-Fi links in network namespaces), deploy (ARM builds
 # under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`; `soak` (a 5-minute
 # soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
-# background (see below), so deploy is last. Three suites that mostly wait run beside another
-# (see `beside`): attack and cli beside e2e, net beside deploy (and the end of a fresh
-# machine's warm-up); each one's output is printed when its host has ended.
+# background (see below), and deploy waits for them. Four suites run beside e2e (see
+# `beside`): attack, cli, net and deploy; each one's output is printed when e2e has ended.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,6 +95,7 @@ run_scripted() {
     count "$name" 0 1
     return
   fi
+  if [ "$name" = deploy ]; then await_warm_up; fi
   with_cpu "$log_dir/$name.cpu" "$dir/run.sh" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -107,11 +107,13 @@ run_scripted() {
   count "$name" "$p" "$f"
 }
 
-# Suites that run beside another (the guest's name, then its host's), when both are asked for:
-# each is mostly waiting, on deadlines or on shaped links, so the two together take less time
-# than one after the other (docs/testing.md says how much less). A guest starts with its host,
-# its output goes to files, and it is shown and counted when the host has ended.
-beside=("attack e2e" "cli e2e" "net deploy")
+# Suites that run beside another (the guest's name, then its host's), when both are asked for.
+# The e2e suite's browsers leave about two thirds of the two cores idle (they mostly wait: on
+# deadlines, a paused relay, a two-minute freeze), and so do attack, cli and net (deadlines,
+# shaped links); deploy's two emulated Pis keep about a core busy each. Side by side they take
+# much less time than one after the other (docs/testing.md says how much less). A guest starts
+# with its host, its output goes to files, and it is shown and counted when the host has ended.
+beside=("attack e2e" "cli e2e" "net e2e" "deploy e2e")
 asked() { [[ " ${suites[*]} " == *" $1 "* ]]; }
 # The other side of each pair in `beside` whose side $2 (1 guest, 2 host) is suite $1, when
 # that other suite is asked for too: `partners e2e 2` its guests, `partners net 1` its host.
@@ -158,6 +160,13 @@ if asked deploy && tests/deploy/install.sh; then
     >"$log_dir/deploy-warm-up.log" 2>&1 &
   warm_up=$!
 fi
+# Waits for the warm-up (also from a guest's subshell, of which it is no child) and shows its
+# report.
+await_warm_up() {
+  if [ -z "$warm_up" ]; then return; fi
+  tail --pid="$warm_up" -f /dev/null
+  grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
+}
 
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
@@ -166,22 +175,21 @@ for suite in "${suites[@]}"; do
   for guest in $guests; do start_beside "$guest"; done
   echo "=== suite: $suite ==="
   suite_started=$(date +%s)
-  if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
-    wait "$warm_up"
-    grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
-    warm_up_cpu=$(cpu_in "$log_dir/warm-up.cpu")
-  fi
   case "$suite" in
     rust) run_rust ;;
     *) run_scripted "$suite" ;;
   esac
   for guest in $guests; do take_beside "$guest" "$suite"; done
 done
+if [ -n "$warm_up" ]; then
+  wait "$warm_up"
+  warm_up_cpu=$(cpu_in "$log_dir/warm-up.cpu")
+fi
 
 rm -rf "$log_dir"
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
-if [ -n "${warm_up_cpu:-}" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
+if [ -n "$warm_up" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
 echo "  all suites: $(($(date +%s) - run_started)) s, $(children_cpu $$) CPU-s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
