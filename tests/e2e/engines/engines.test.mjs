@@ -66,12 +66,22 @@ async function memberCount(d, n) {
   }
 }
 
-/** Waits for a done item matching `selector` and returns its text, if any. */
+/**
+ * Waits for a done item matching `selector` and returns its text, if any; if none comes, says
+ * what the page shows: its connection and every item's kind, state and first words.
+ */
 const done = (d, selector, timeout = 180_000) =>
   d.until((s) => {
     const el = document.querySelector(`[data-testid=item]${s}[data-state=done]`);
     return el ? (el.querySelector('[data-testid=item-text]')?.innerText ?? true) : false;
-  }, [selector], { timeout, what: `done ${selector}` });
+  }, [selector], { timeout, what: `done ${selector}` }).catch(async (err) => {
+    const shown = await d.run(() => {
+      const connection = document.querySelector('[data-testid=connection]')?.getAttribute('data-status');
+      const items = [...document.querySelectorAll('[data-testid=item]')].map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-state')} "${e.innerText.slice(0, 60).replace(/\s+/g, ' ')}"`);
+      return `connection ${connection}; items: ${items.join('; ') || 'none'}`;
+    }).catch((e) => `nothing (${e.message})`);
+    throw new Error(`${err.message}; ${d.engine} shows ${shown}`);
+  });
 
 const texts = (d) => d.run(() => [...document.querySelectorAll('[data-testid=item][data-state=done] [data-testid=item-text]')].map((e) => e.innerText));
 
