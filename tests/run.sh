@@ -96,7 +96,6 @@ run_scripted() {
     count "$name" 0 1
     return
   fi
-  if [ "$name" = deploy ]; then await_warm_up; fi
   with_cpu "$log_dir/$name.cpu" "$dir/run.sh" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
@@ -155,22 +154,14 @@ take_beside() {
 # On a fresh machine the deploy suite's cold builds (cross binaries, VM image) are about 45
 # CPU-minutes. They start now at the lowest CPU priority, so they run mostly on the CPU that the
 # other suites leave idle (tests/deploy/warm-up.sh, docs/testing.md), and deploy waits for them.
-# Not in the idle I/O class: beside e2e's browsers, which write gigabytes, it got so little of
-# the disk that 330 CPU-seconds of relinks took 1,052 s, while the suites used 1.1 of the two
-# cores on average.
+# Not in the idle I/O class as well: there, beside e2e's browsers writing gigabytes, 330
+# CPU-seconds of relinks took 1,052 s while the suites used 1.1 of the two cores on average.
 warm_up=
 if asked deploy && tests/deploy/install.sh; then
   with_cpu "$log_dir/warm-up.cpu" nice -n 19 tests/deploy/warm-up.sh \
     >"$log_dir/deploy-warm-up.log" 2>&1 &
   warm_up=$!
 fi
-# Waits for the warm-up (also from a guest's subshell, of which it is no child: `tail --pid`)
-# and shows its report.
-await_warm_up() {
-  if [ -z "$warm_up" ]; then return; fi
-  tail --pid="$warm_up" -f /dev/null
-  grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
-}
 
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
@@ -179,21 +170,22 @@ for suite in "${suites[@]}"; do
   for guest in $guests; do start_beside "$guest"; done
   echo "=== suite: $suite ==="
   suite_started=$(date +%s)
+  if [ "$suite" = deploy ] && [ -n "$warm_up" ]; then
+    wait "$warm_up"
+    grep -E '^(cross|deploy warm-up): ' "$log_dir/deploy-warm-up.log"
+    warm_up_cpu=$(cpu_in "$log_dir/warm-up.cpu")
+  fi
   case "$suite" in
     rust) run_rust ;;
     *) run_scripted "$suite" ;;
   esac
   for guest in $guests; do take_beside "$guest" "$suite"; done
 done
-if [ -n "$warm_up" ]; then
-  wait "$warm_up"
-  warm_up_cpu=$(cpu_in "$log_dir/warm-up.cpu")
-fi
 
 rm -rf "$log_dir"
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
-if [ -n "$warm_up" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
+if [ -n "${warm_up_cpu:-}" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
 echo "  all suites: $(($(date +%s) - run_started)) s, $(children_cpu $$) CPU-s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
