@@ -97,8 +97,14 @@ function common(device) {
       rmSync(path, { force: true });
       // In the middle of the view, as `click` does: the session's header is sticky, and a
       // button the driver scrolls just into view can sit under it, which takes the click.
+      // The button comes a render after the item shows done (its link needs the file's object
+      // URL): the driver's click does not wait for it, so this does.
       const button = `${itemSelector} [data-testid=download]`;
-      await device.run((css) => document.querySelector(css)?.scrollIntoView({ block: 'center' }), button);
+      await device.until((css) => {
+        const el = document.querySelector(css);
+        el?.scrollIntoView({ block: 'center' });
+        return Boolean(el);
+      }, [button], { what: `the Download button of ${name}` });
       await device.nativeClick(button);
       await waitFor(() => existsSync(path) && statSync(path).size === size && !readdirSync(device.downloads).some((f) => f.startsWith(name) && f !== name), {
         timeout: 120_000,
