@@ -61,13 +61,19 @@ async function joinByInvite(link, session, name) {
   return d;
 }
 
-/** A session of its own for one test: Laptop made it, Phone came by its invite link. */
-async function twoMembers(label) {
-  const session = `v3m-${label}-${Date.now().toString(36)}`;
+/** A new device, Laptop, that makes the session `session` (a new one) with the passphrase. */
+async function creator(session) {
   const laptop = await device();
   await laptop.page.goto(suite.server.base);
   await join(laptop.page, { session, name: 'Laptop', passphrase: PASS });
   await joined(laptop.page);
+  return laptop;
+}
+
+/** A session of its own for one test: Laptop made it, Phone came by its invite link. */
+async function twoMembers(label) {
+  const session = `v3m-${label}-${Date.now().toString(36)}`;
+  const laptop = await creator(session);
   const phone = await joinByInvite(await inviteLink(laptop.page), session, 'Phone');
   await seesMember(laptop.page, 'Phone');
   return { session, laptop, phone };
@@ -85,10 +91,7 @@ async function mallory({ laptop, phone }) {
 describe('format 3: admission with no member online, safety codes, and what a member may do', { timeout: 600_000 }, () => {
   test('with no member online the applicant says so and waits; it can stop; it joins when a member comes', async () => {
     const session = `v3m-waiting-${Date.now().toString(36)}`;
-    const laptop = await device();
-    await laptop.page.goto(suite.server.base);
-    await join(laptop.page, { session, name: 'Laptop', passphrase: PASS });
-    await joined(laptop.page);
+    const laptop = await creator(session);
     await away(laptop);
 
     const phone = await device();
@@ -183,8 +186,6 @@ describe('format 3: admission with no member online, safety codes, and what a me
 
     // The creator allows everyone: the phone learns it from the creator's signed policy.
     await laptop.page.getByTestId('anyone-may-clear').click();
-    // Clearing is offered once there is something to clear.
-    await sendText(laptop.page, 'for the phone');
     await clearButton(phone.page).waitFor();
     await rogue.sendControl({ kind: 'clear', at: Date.now() });
     await waitFor(async () => (await textItem(phone.page, 'stays put').count()) === 0 && (await textItem(laptop.page, 'stays put').count()) === 0, { what: 'the allowed clear honoured on both' });
