@@ -67,7 +67,8 @@ pub enum RoomEvent {
     },
     MemberJoined(Member),
     /// A member missing after our rejoin is back (`room/returning.rs`): under its old id
-    /// (`was`), or in format 3 under a new one its device's hello vouches for.
+    /// (`was`), or under a new one: in format 3 its device's hello vouches for it, in format 2
+    /// its name, if no one else's.
     MemberReturned {
         member: Member,
         was: String,
@@ -273,6 +274,9 @@ impl Room {
             return Err(Failure::Interrupted);
         }
         self.tick()?;
+        if let Some(back) = self.back_under_its_name() {
+            return Ok(Some(back));
+        }
         if let Some(m) = self.returning.overdue(Instant::now()) {
             crate::progress::note(&format!("{} did not come back", m.name));
             return Ok(Some(self.member_left(m)));
@@ -295,6 +299,21 @@ impl Room {
                 Ok(Some(RoomEvent::Rejoined))
             }
         }
+    }
+
+    /// A format 2 member missing after our rejoin, online again under a new id and its name
+    /// (`room/returning.rs`; format 3's are known by their devices' hellos).
+    fn back_under_its_name(&mut self) -> Option<RoomEvent> {
+        if !matches!(self.codec, Codec::V2 { .. }) || !self.returning.any() {
+            return None;
+        }
+        let online: Vec<Member> = self.others().cloned().collect();
+        let (before, member) = self.returning.back_by_name(&online)?;
+        crate::progress::note(&format!("{} is back", before.name));
+        Some(RoomEvent::MemberReturned {
+            member,
+            was: before.id,
+        })
     }
 
     /// Treats the connection as lost (the server said we are not joined any more).

@@ -6,20 +6,24 @@
 // each knows the others again by their devices' hellos. Before this, the receiver that was
 // back first failed the item ("the sender is gone"), and a sender back first finished into an
 // empty room and left. `send --to` is the second test: its addressee is known again by its
-// device too, so the item still goes to it alone.
+// device too, so the item still goes to it alone. The third is the same in a format 2 session
+// (a browser creates it: the CLI creates only format 3 ones), which has no devices: there the
+// addressee is known again by its name, and so is everyone (the fourth).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { startServer, tempDir, waitFor } from '../deploy/lib.mjs';
+import { browserSuite, join, joined, leave } from '../e2e/harness.mjs';
 import { bytesIn, randomFile, sha256File } from '../files.mjs';
-import { cli, cliSays, cliShows, MiB, newStore } from './lib.mjs';
+import { cli, cliSays, cliShows, MiB, newStore, PASS } from './lib.mjs';
 
 const SIZE = 256 * MiB;
 // Killed once this much of the file is on the receiver's disk: well under way, far from done.
 const KILL_AT = 16 * MiB;
 
+const suite = browserSuite({ name: 'cli-restart', server: false });
 const work = tempDir('sharethings-cli-restart-');
 const procs = [];
 after(async () => {
@@ -29,12 +33,13 @@ after(async () => {
 
 /**
  * `sharethings-cli send ...sendArgs big.bin` (256 MiB) from `Send` to a format 3 session whose
- * receivers are `names` (the first creates it; each saves into a folder of its own), with the
+ * receivers are `names` (the first creates it; each saves into a folder of its own), or with
+ * `legacy` to a format 2 session a browser creates and leaves once they are in, with the
  * server killed once KILL_AT bytes are on the first one's disk and started again. Checks what
  * the header says of the first receiver and the sender, and what the new server relayed;
  * returns the receivers ({name, dir, c}), the new server and the session.
  */
-async function sendAcrossRestart(names, sendArgs) {
+async function sendAcrossRestart(names, sendArgs, { legacy = false } = {}) {
   const base = fs.mkdtempSync(path.join(work, 'run-'));
   const env = { LOG_LEVEL: 'warn', INBOX_DIR: path.join(base, 'server-inbox') };
   let server = await startServer({ env });
@@ -42,15 +47,23 @@ async function sendAcrossRestart(names, sendArgs) {
   const session = `restart-${Date.now().toString(36)}`;
   const opts = (name) => ({ server: server.base, session, name, store: newStore() });
   const file = randomFile(base, 'big.bin', SIZE);
+  const web = legacy ? await suite.device() : undefined;
+  if (web) {
+    await web.page.goto(server.base);
+    await join(web.page, { session, name: 'Web', passphrase: PASS, legacy: true });
+    await joined(web.page);
+  }
   const receivers = [];
   for (const [i, name] of names.entries()) {
     const dir = path.join(base, name);
     fs.mkdirSync(dir);
-    const c = cli(['receive', ...(i === 0 ? ['--create'] : []), '--dir', dir], opts(name));
+    const c = cli(['receive', ...(i === 0 && !legacy ? ['--create'] : []), '--dir', dir], opts(name));
     procs.push(c);
     await cliSays(c, /receiving in session/);
     receivers.push({ name, dir, c });
   }
+  // The server counts relayed bytes per receiver: the browser goes before the file does.
+  if (web) await leave(web.page);
   const [first] = receivers;
   const sender = cli(['send', ...sendArgs, file.path], opts('Send'));
   procs.push(sender);
@@ -115,5 +128,17 @@ test('send --to across a restart: the addressee back under a new id gets the fil
   assert.equal(await late.exited, 0, late.describe());
   await waitFor('Other to print the text for everyone', () => other.c.out().includes(`${forAll}\n`), { timeout: 60000 });
   assert.equal(other.c.out(), `${forAll}\n`, other.c.describe());
+  assert.deepEqual(fs.readdirSync(other.dir), [], 'Other never got the file addressed to Recv');
+});
+
+test('a format 2 session: the CLIs know each other again by their names and the file arrives whole', { timeout: 300000 }, async () => {
+  const { receivers: [recv] } = await sendAcrossRestart(['Recv'], [], { legacy: true });
+  assert.match(recv.c.err(), /a legacy \(format 2\) session/, 'the session is a format 2 one');
+});
+
+test('a format 2 session: send --to across a restart follows its addressee back by its name', { timeout: 300000 }, async () => {
+  const { receivers: [recv, other] } = await sendAcrossRestart(['Recv', 'Other'], ['--to', 'Recv'], { legacy: true });
+  assert.match(recv.c.err(), /a legacy \(format 2\) session/, 'the session is a format 2 one');
+  assert.doesNotMatch(other.c.err(), /big\.bin|transfer failed/, other.c.describe());
   assert.deepEqual(fs.readdirSync(other.dir), [], 'Other never got the file addressed to Recv');
 });

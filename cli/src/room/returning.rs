@@ -4,9 +4,10 @@
 //! our rejoin may be on its way back. It is given [`RETURN_GRACE`] to come back (a sender keeps
 //! serving, a receiver keeps the partial items it sent) before it counts as gone. A server that
 //! kept nothing of the session gives the member a new id: in format 3 it is known again by its
-//! device, once its hello binds the new id to it.
+//! device, once its hello binds the new id to it; in format 2, which has no devices, by its
+//! name when that is unambiguous.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::Member;
@@ -27,6 +28,9 @@ struct Expected {
 pub struct Returning {
     /// By the member's id before the drop.
     expected: HashMap<String, Expected>,
+    /// The ids of the members online before our last drop, and of those known again since:
+    /// none of them is a member back under a new id.
+    known: HashSet<String>,
 }
 
 impl Returning {
@@ -41,6 +45,7 @@ impl Returning {
     ) -> Vec<Member> {
         let present = |id: &str| after.iter().any(|a| a.id == id);
         let until = now + RETURN_GRACE;
+        self.known = before.iter().map(|(m, _)| m.id.clone()).collect();
         self.expected.retain(|id, _| !present(id));
         for e in self.expected.values_mut() {
             e.until = until;
@@ -75,6 +80,29 @@ impl Returning {
             .find(|(_, e)| e.device.as_deref() == Some(device))
             .map(|(id, _)| id.clone())?;
         self.expected.remove(&id).map(|e| e.member)
+    }
+
+    /// In format 2: the member expected back that is the only one expected under its name, if
+    /// exactly one member of `online` has that name and a new id. Returns it as it was before
+    /// the drop and as it is now. A format 2 name is whatever the member says, so where two
+    /// have one name neither is guessed: each comes back under its old id or its grace ends.
+    pub fn back_by_name(&mut self, online: &[Member]) -> Option<(Member, Member)> {
+        let newcomers: Vec<&Member> = online
+            .iter()
+            .filter(|m| !self.known.contains(&m.id))
+            .collect();
+        let expected = &self.expected;
+        let (id, now) = expected.iter().find_map(|(id, e)| {
+            let name = &e.member.name;
+            let alone = expected.values().filter(|o| &o.member.name == name).count() == 1;
+            let mut same = newcomers.iter().filter(|m| &m.name == name);
+            match (alone && !name.is_empty(), same.next(), same.next()) {
+                (true, Some(m), None) => Some((id.clone(), (*m).clone())),
+                _ => None,
+            }
+        })?;
+        self.known.insert(now.id.clone());
+        self.expected.remove(&id).map(|e| (e.member, now))
     }
 
     pub fn is_expected(&self, id: &str) -> bool {
@@ -163,6 +191,43 @@ mod tests {
         // A v2 member has no device to be known by.
         r.rejoined(vec![(member("v2"), None)], &[], t0);
         assert_eq!(r.back_on(""), None);
+    }
+
+    #[test]
+    fn a_format_2_member_back_under_a_new_id_is_known_by_its_name_when_that_is_unambiguous() {
+        let t0 = Instant::now();
+        let named = |id: &str, name: &str| Member {
+            id: id.into(),
+            name: name.into(),
+        };
+        let mut r = Returning::default();
+        let before = ["a", "b", "c", "d", "e"].map(|id| {
+            let name = if id == "c" || id == "d" {
+                "TWIN"
+            } else {
+                &id.to_uppercase()
+            };
+            (named(id, name), None)
+        });
+        // `e` is still online under its old id; the others are missing.
+        r.rejoined(before.into(), &[member("e")], t0);
+        // Nobody new online yet; a member known before is not taken for another of its name.
+        assert_eq!(r.back_by_name(&[member("e")]), None);
+        assert_eq!(r.back_by_name(&[named("e", "A")]), None);
+        // Two newcomers that say they are `B`: neither is guessed.
+        assert_eq!(r.back_by_name(&[named("x", "B"), named("y", "B")]), None);
+        // `A` under a new id, beside the `B`s.
+        let online = [named("x", "B"), named("y", "B"), named("z", "A")];
+        assert_eq!(
+            r.back_by_name(&online),
+            Some((member("a"), named("z", "A")))
+        );
+        assert!(!r.is_expected("a"));
+        // Known again now: `z` is not a newcomer any more.
+        assert_eq!(r.back_by_name(&online), None);
+        // Two were expected under one name: a newcomer of that name is neither.
+        assert_eq!(r.back_by_name(&[named("w", "TWIN")]), None);
+        assert!(r.is_expected("c") && r.is_expected("d"));
     }
 
     #[test]
