@@ -1,36 +1,40 @@
 /**
  * Format v3's `RoomSealing` (docs/protocol.md, "Sealed blobs"): metadata and controls through the
  * session's `RoomCodec` (padded, counted, signed); an item's body padded with zeros to its
- * Padmé size and cut into 256 KiB chunks, each sealed and signed on the page; a received chunk
- * checked on its item's sender's signature before it opens, and its padding checked to be zero
- * before only the item's own bytes are kept.
+ * Padmé size and cut into 256 KiB chunks, read a block at a time, each sealed and signed on the
+ * page; a received chunk checked on its item's sender's signature before it opens, and its
+ * padding checked to be zero before only the item's own bytes are kept.
  */
 import { ChunkError } from '../chunking';
 import { AuthError, ReadError } from '../crypto/errors';
+import { BlockReader } from '../crypto/sources';
 import type { Bytes } from '../crypto/v3/lv';
 import { chunkCountV3, paddedChunkRange } from '../crypto/v3/padding';
 import type { RoomSealing } from '../room/sealing';
 import { type RoomCodec } from './room-codec';
 
 /**
- * Bytes `[start, end)` of `blob` padded with zeros past its end. A read that fails is a
- * `ReadError`: the source file went away, which the sender says as such (not as a sealing
- * failure), and its receivers are told the file could not be read.
+ * Bytes `[start, end)` of `blob` padded with zeros past its end, read through `reader` (a block
+ * at a time, `crypto/sources.ts`). A read that fails is a `ReadError`: the source file went
+ * away, which the sender says as such (not as a sealing failure), and its receivers are told
+ * the file could not be read.
  */
-async function paddedSlice(blob: Blob, start: number, end: number): Promise<Bytes> {
-  const out = new Uint8Array(end - start);
-  if (start >= blob.size) return out;
-  let read: ArrayBuffer;
+async function paddedSlice(reader: BlockReader, blob: Blob, start: number, end: number): Promise<Bytes> {
+  if (start >= blob.size) return new Uint8Array(end - start);
+  let read: Bytes;
   try {
-    read = await blob.slice(start, Math.min(end, blob.size)).arrayBuffer();
+    read = await reader.read(blob, start, Math.min(end, blob.size));
   } catch (err) {
     throw new ReadError(err instanceof Error ? err.message : String(err));
   }
-  out.set(new Uint8Array(read));
+  if (read.length === end - start) return read;
+  const out = new Uint8Array(end - start);
+  out.set(read);
   return out;
 }
 
 export function v3Sealing(codec: RoomCodec): RoomSealing {
+  const reader = new BlockReader();
   return {
     chunkCount: (size) => chunkCountV3(size),
     async envelope(value, contentId, totalChunks) {
@@ -41,7 +45,7 @@ export function v3Sealing(codec: RoomCodec): RoomSealing {
     },
     async sealChunk(item, index, totalChunks) {
       const [start, end] = paddedChunkRange(index, item.size);
-      const sealed = await codec.sealChunk(item.id, index, totalChunks, await paddedSlice(item.blob, start, end));
+      const sealed = await codec.sealChunk(item.id, index, totalChunks, await paddedSlice(reader, item.blob, start, end));
       return { iv: sealed.iv, encryptedData: sealed.encryptedData, sig: sealed.sig };
     },
     async openChunk(sink, c, size) {
