@@ -70,9 +70,10 @@ cp "$deb" "$root/root/sharethings.deb"
     { cat "$work/dpkg.log" >&2; exit 1; }
 rm "$root/root/sharethings.deb"
 
-# The first boot (sharethings-firstboot.service) and every boot's "ready" line.
+# The first boot (sharethings-firstboot.service), every boot's "ready" line, and the check that
+# avahi answers for the host's own name (sharethings-mdns-name.timer).
 cp -r --preserve=mode "$here/overlay/." "$root/"
-systemctl --root="$root" --quiet enable sharethings-firstboot.service sharethings-ready.service
+systemctl --root="$root" --quiet enable sharethings-firstboot.service sharethings-ready.service sharethings-mdns-name.timer
 echo sharethings >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tsharethings\n' >"$root/etc/hosts"
 # The boot partition holds sharethings.txt with a Wi-Fi password until the first boot has
