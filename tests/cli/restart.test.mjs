@@ -6,9 +6,9 @@
 // each knows the others again by their devices' hellos. Before this, the receiver that was
 // back first failed the item ("the sender is gone"), and a sender back first finished into an
 // empty room and left. `send --to` is the second test: its addressee is known again by its
-// device too, so the item still goes to it alone. The third is the same in a format 2 session
-// (a browser creates it: the CLI creates only format 3 ones), which has no devices: there the
-// addressee is known again by its name, and so is everyone (the fourth).
+// device too, so the item still goes to it alone. The third and fourth are the first two in a
+// format 2 session (a browser creates it: the CLI creates only format 3 ones), which has no
+// devices: there each member, the addressee too, is known again by its name.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
