@@ -132,6 +132,9 @@ function peerCertificate(port, servername, ca) {
 let bootArgs;
 let bootFiles; // what the boot partition held before the first boot
 let first;
+/** Waits until avahi on the first boot's guest answers for `name` (`waitFor`'s `opts`). */
+const avahiAnswersFor = (name, opts) =>
+  waitFor(`avahi to answer for ${name}`, async () => (await first.sh(AVAHI_NAME)).trim() === `s "${name}"`, opts);
 let ca;
 
 before(async () => {
@@ -212,7 +215,7 @@ describe('the Raspberry Pi image, first boot', { timeout: 40 * 60000 }, () => {
     const mdns = await first.sh(AVAHI_NAME);
     if (mdns.trim() !== `s "${NAME}"`) {
       console.log(`# avahi answered ${mdns.trim()}; its journal:\n${await first.sh('journalctl -b -u avahi-daemon --no-pager | tail -n 40')}`);
-      await waitFor('avahi to answer for pi-test.local again', async () => (await first.sh(AVAHI_NAME)).trim() === `s "${NAME}"`, { timeout: 150000, every: 5000 });
+      await avahiAnswersFor(NAME, { timeout: 150000, every: 5000 });
     }
     assert.deepEqual(lines.slice(5).sort(), ['kbdinteractiveauthentication no', 'passwordauthentication no', 'permitrootlogin without-password']);
     // The key WPA derives from the password and the SSID (PBKDF2-SHA1, 4096 rounds), worked
@@ -233,7 +236,7 @@ describe('the Raspberry Pi image, first boot', { timeout: 40 * 60000 }, () => {
     // The timer that runs the check once a minute is on; one run of the check, now:
     const out = await first.sh('systemctl is-active sharethings-mdns-name.timer; systemctl start sharethings-mdns-name.service; journalctl -b -u sharethings-mdns-name --no-pager -o cat | grep "^avahi answers" | tail -n 1');
     assert.deepEqual(out.trim().split('\n'), ['active', 'avahi answers as pi-test-2.local, not pi-test.local: asking for pi-test.local again']);
-    await waitFor('avahi to answer for pi-test.local again', async () => (await first.sh(AVAHI_NAME)).trim() === `s "${NAME}"`, { timeout: 30000, every: 1000 });
+    await avahiAnswersFor(NAME, { timeout: 30000, every: 1000 });
   });
 
   test('the Wi-Fi password is gone from the boot partition; the rest of sharethings.txt is as written', async () => {
