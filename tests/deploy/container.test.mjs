@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
@@ -33,7 +34,8 @@ const PLATFORMS = [
 ];
 const NOBODY = '65534:65534';
 
-const dir = tempDir('sharethings-oci-');
+// podman's store: not a tempDir, whose removal at exit would race podman's own processes.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sharethings-oci-'));
 const started = []; // container names, removed after the tests
 
 /**
@@ -85,8 +87,26 @@ before(() => {
   layout = readLayout();
 });
 
-after(() => {
-  for (const name of started) podman(['rm', '--force', '--time', '0', name]);
+/** The processes (conmon, slirp4netns, podman's exit commands) whose command line names `dir`. */
+function processesOfStore() {
+  return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+    } catch {
+      return false; // ended while we looked
+    }
+  });
+}
+
+// A removed container's conmon and the exit command it starts still write to the store for a
+// moment; the store goes only once they have ended, or its removal meets their new files.
+after(async () => {
+  for (const name of started) {
+    const rm = podman(['rm', '--force', '--time', '0', name]);
+    assert.equal(rm.code, 0, `podman rm ${name}: ${rm.err}`);
+  }
+  await waitFor('podman\'s processes of the test store to end', () => processesOfStore().length === 0, { timeout: 60000, every: 100 });
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the container archive', () => {
