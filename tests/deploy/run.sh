@@ -47,8 +47,21 @@ fi
 timed "tests/deploy/vm/build-image.sh: Debian bookworm arm64 without ShareThings (cached)" bash tests/deploy/vm/build-image.sh "$DEPLOY_VM_DIR"
 timed "tests/deploy/reproduce.sh: the second build, in another folder" bash tests/deploy/reproduce.sh "$REPRODUCE_DIR"
 
-# Counts one test file's TAP log ($2) and prints its passing tests in brief, failing ones
-# with their whole TAP block.
+# The failing TAP blocks of log $1; before a whole file's own block (its process failed after
+# or outside its tests), the comment lines just before it: what the process printed last.
+failing_blocks() {
+    awk '
+        /^# Subtest: \// { last_words = said; said = ""; next }
+        /^# / { said = said $0 "\n"; next }
+        { said = "" }
+        /^ *not ok [0-9]+ - \// { printf "%s", last_words }
+        /^ *not ok [0-9]+ - / { block = 1; indent = match($0, /[^ ]/) }
+        block { print; if ($0 ~ /^ *\.\.\.$/ && match($0, /[^ ]/) == indent + 2) block = 0 }
+    ' "$1"
+}
+
+# Counts one test file's TAP log ($2) and prints its passing tests in brief; when any failed,
+# their TAP blocks, then the whole log.
 report() {
     local file="$1" log="$2" p f c
     echo "# tests/deploy/$file.test.mjs"
@@ -61,7 +74,11 @@ report() {
         failed=$((failed + 1))
     else
         grep -E '^ *(ok|not ok) [0-9]+ - |^# .*(exposure|members per|sizes|bytes|vm (timings|system)|image (timings|first boot|second boot)|container archive|lintian)' "$log" | grep -v '^    *ok' || true
-        if [ "$f" != 0 ] || [ "${c:-0}" != 0 ]; then cat "$log"; fi
+        if [ "$f" != 0 ] || [ "${c:-0}" != 0 ]; then
+            failing_blocks "$log"
+            echo "# the whole log of tests/deploy/$file.test.mjs:"
+            cat "$log"
+        fi
         passed=$((passed + p))
         failed=$((failed + f + ${c:-0}))
     fi
