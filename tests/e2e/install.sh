@@ -16,19 +16,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
-# Vite 8 needs Node.js 20.19 or newer. Debian 12's own nodejs is 18, so when nothing newer is
-# here, bootstrap: Debian's node+npm, then the `node` package from the npm registry, which ships
-# the official binary (node-linux-<arch>) as a registry package.
-node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; }
-if ! node_ok; then
-  if ! command -v npm >/dev/null; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
-  fi
-  npm install -g --no-audit --no-fund node@20
-  hash -r
-  node_ok || { echo "could not install Node.js >= 20.19" >&2; exit 1; }
-fi
+"$root/tests/install-node.sh"
 
 # The vector generators' dependency besides the standard library (and libsodium, below).
 if ! command -v python3 >/dev/null; then

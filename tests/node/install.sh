@@ -1,21 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the Node interop tests need: Node.js and npm (from the distribution when
-# missing), then exactly the locked packages with `npm ci`. Safe to run again.
+# Installs what the Node interop tests need: Node.js (tests/install-node.sh), then exactly the
+# locked packages with `npm ci`. Safe to run again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-node_major() { node -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || echo 0; }
-
-# node --test with emitWithAck and the TAP reporter needs Node 18 or later.
-if ! command -v npm >/dev/null 2>&1 || [ "$(node_major)" -lt 18 ]; then
-  if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo=sudo; else sudo=; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
-fi
-if [ "$(node_major)" -lt 18 ]; then
-  echo "install.sh: Node.js 18 or later is needed, found $(node --version 2>/dev/null || echo none)" >&2
-  exit 1
-fi
+"$here/../install-node.sh"
 
 cd "$here"
 # Reinstall only when the lock file changed since the last install.
