@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Web client suite: (a) checks of web/ — lint, typecheck, unit tests (Vitest), test vectors
-# regenerate identically, and the committed assets/ equal a fresh build; (b) browser
-# end-to-end tests against the real release server. Last line: "N passed, N failed".
+# Web client suite: (a) browser end-to-end tests against the real release server; (b) beside
+# them, checks of web/ — lint, typecheck, unit tests (Vitest), test vectors regenerate
+# identically, and the committed assets/ equal a fresh build. Last line: "N passed, N failed".
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,34 +24,6 @@ check() {
     tail -n 40 "$logs/out" | sed 's/^/    /'
   fi
 }
-
-cd "$root/web" || exit 1
-check "web: lint" npm run --silent lint
-check "web: typecheck" npm run --silent typecheck
-check "vectors: generator reproduces the committed vectors" \
-  bash -c "python3 '$root/tests/vectors/generate.py' | cmp - '$root/tests/vectors/format-v2.json'"
-check "vectors: the v3 generator reproduces the committed vectors (and the CPace draft's)" \
-  bash -c "python3 '$root/tests/vectors/generate_v3.py' | cmp - '$root/tests/vectors/format-v3.json'"
-
-# Vitest: count its own tests.
-npx vitest run --reporter=default --reporter=json --outputFile="$logs/vitest.json" >"$logs/vitest.out" 2>&1
-if [ -s "$logs/vitest.json" ]; then
-  read -r vp vf < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numTotalTestSuites && r.success===false && r.numFailedTests===0 ? 1 : 0))' "$logs/vitest.json")
-  passed=$((passed + vp))
-  failed=$((failed + vf))
-  echo "vitest: $vp passed, $vf failed"
-  [ "$vf" -eq 0 ] || tail -n 60 "$logs/vitest.out"
-else
-  failed=$((failed + 1))
-  echo "not ok - vitest did not run"
-  tail -n 40 "$logs/vitest.out"
-fi
-
-# Built elsewhere and compared, so that assets/ keeps its dates: the server's build script
-# watches it, and a rewrite in place, however equal, rebuilt every later cargo build of the
-# server (three cross targets twice in the deploy warm-up, the release build here).
-check "web: assets/ is the build of web/ as committed" \
-  bash -c "npm run --silent build -- --outDir '$logs/assets' --emptyOutDir && diff -r '$logs/assets' '$root/assets' && test -z \"\$(git -C '$root' status --porcelain -- assets)\""
 
 # The server the browsers talk to embeds assets/: build it from this tree, so a binary left
 # from an earlier tree is never what the browsers test.
@@ -91,6 +63,36 @@ run_lane chromium-a "${chromium_a[@]}"
 run_lane chromium-b "${chromium_b[@]}"
 ENGINE=firefox run_lane firefox engines/engines.test.mjs "${after_firefox[@]}"
 ENGINE=webkit run_lane webkit engines/engines.test.mjs
+
+# The checks of web/: they only read the tree (the bundle is built elsewhere), so they run
+# while the lanes do, on the CPU the browsers leave idle while they wait.
+cd "$root/web" || exit 1
+check "web: lint" npm run --silent lint
+check "web: typecheck" npm run --silent typecheck
+check "vectors: generator reproduces the committed vectors" \
+  bash -c "python3 '$root/tests/vectors/generate.py' | cmp - '$root/tests/vectors/format-v2.json'"
+check "vectors: the v3 generator reproduces the committed vectors (and the CPace draft's)" \
+  bash -c "python3 '$root/tests/vectors/generate_v3.py' | cmp - '$root/tests/vectors/format-v3.json'"
+
+# Vitest: count its own tests.
+npx vitest run --reporter=default --reporter=json --outputFile="$logs/vitest.json" >"$logs/vitest.out" 2>&1
+if [ -s "$logs/vitest.json" ]; then
+  read -r vp vf < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numTotalTestSuites && r.success===false && r.numFailedTests===0 ? 1 : 0))' "$logs/vitest.json")
+  passed=$((passed + vp))
+  failed=$((failed + vf))
+  echo "vitest: $vp passed, $vf failed"
+  [ "$vf" -eq 0 ] || tail -n 60 "$logs/vitest.out"
+else
+  failed=$((failed + 1))
+  echo "not ok - vitest did not run"
+  tail -n 40 "$logs/vitest.out"
+fi
+
+# Built elsewhere and compared, so that assets/ keeps its dates: the server's build script
+# watches it, and a rewrite in place, however equal, rebuilt every later cargo build of the
+# server (three cross targets twice in the deploy warm-up, the release build here).
+check "web: assets/ is the build of web/ as committed" \
+  bash -c "npm run --silent build -- --outDir '$logs/assets' --emptyOutDir && diff -r '$logs/assets' '$root/assets' && test -z \"\$(git -C '$root' status --porcelain -- assets)\""
 
 # Adds the counts of one lane's TAP file (a cancelled test counts as failed). $1 its name.
 tally() {
