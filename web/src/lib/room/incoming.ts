@@ -1,6 +1,7 @@
 /** One item this device receives, as the receiver (`receiver.ts`) keeps it while it comes. */
 import type { ChunkTracker } from '../chunking';
 import type { ItemMeta } from '../../types/protocol';
+import { type ChunkPace, newPace } from './pace';
 import type { Item } from './items';
 import type { Sink } from './sinks';
 
@@ -17,8 +18,8 @@ export interface Incoming {
   late: boolean;
   /** Fetched from the session's inbox (not from its sender), and how many chunks were asked for. */
   inbox?: { asked: number };
-  lastProgress: number;
-  lastAsk: number;
+  /** When its chunks came and its sender was asked: when silence means a stall. */
+  pace: ChunkPace;
   asks: number;
   /** When it last paused (undefined while it runs). */
   pausedAt?: number;
@@ -45,7 +46,7 @@ export function newIncoming(
   tracker: ChunkTracker,
   bytes = 0,
 ): Incoming {
-  return { ...fields, tracker, bytes, writing: new Set(), lastProgress: now, lastAsk: now, asks: 0 };
+  return { ...fields, tracker, bytes, writing: new Set(), pace: newPace(now), asks: 0 };
 }
 
 /** How a received item first shows, before its state is set. */

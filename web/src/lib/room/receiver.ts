@@ -5,8 +5,8 @@
  * or `failed` when its sender says so (sealed, so the server cannot forge it) or when this
  * device cannot keep it (a full disk fails here only), and `paused` while its sender is away,
  * resuming when they are back, or ending when they closed their page or stay gone. A watchdog
- * asks again for whatever stops arriving, so a lost chunk or a relay restart can slow a
- * transfer but never leave it hanging.
+ * asks again for whatever stops arriving (`pace.ts` says when a silence is one), so a lost
+ * chunk or a relay restart can slow a transfer but never leave it hanging.
  *
  * Where files are written in place, an unfinished item outlives its page (`disk/partials.ts`):
  * after a reload the session offers it again, paused, and Resume asks only for what is missing.
@@ -28,6 +28,7 @@ import { type Incoming, newIncoming, receivedItem } from './incoming';
 import { INBOX_FETCH_CHUNKS, type InboxWindow, nextInboxWindow } from './inbox';
 import type { Item, ItemBoard } from './items';
 import type { Notice } from './notices';
+import { chunkCame, quietFor, restarted, stallAfter } from './pace';
 import { type RoomSealing, sealControlWith } from './sealing';
 import { DiskSink, MemorySink, type Sink } from './sinks';
 import type { StorageMode } from '../disk/opfs';
@@ -36,8 +37,6 @@ import { checkFolder } from '../folder/manifest';
 import { t } from '../../i18n';
 import { formatBytes } from '../../utils/format';
 
-/** No new chunk for this long while receiving: ask the sender again. */
-export const STALL_MS = 4000;
 /**
  * Unanswered asks before the item shows as paused (it keeps asking, less often, and the next
  * chunk resumes it). A sender whose page vanished without a goodbye is only noticed by the
@@ -277,7 +276,7 @@ export class Receiver {
     else if (inc.tracker.receivedCount % REPORT_EVERY === 0) this.report(inc);
     if (inc.tracker.receivedCount % REPORT_EVERY === 0 && !inc.tracker.complete) void this.keep(inc);
     inc.bytes += length;
-    inc.lastProgress = this.now();
+    chunkCame(inc.pace, this.now());
     inc.asks = 0;
     inc.pausedAt = undefined;
     const item = this.ctx.board.get(inc.id);
@@ -423,7 +422,7 @@ export class Receiver {
     this.halted.delete(inc.id);
     inc.autoResume = undefined;
     inc.asks = 0;
-    inc.lastProgress = this.now();
+    restarted(inc.pace, this.now());
     this.incoming.set(inc.id, inc);
     this.ctx.board.patch(inc.id, { state: 'receiving', transferred: inc.bytes, error: undefined, note: undefined, resumable: undefined });
   }
@@ -559,8 +558,8 @@ export class Receiver {
         this.failHere(inc, `${inc.meta.senderName} left before sending all of it`);
         continue;
       }
-      const quiet = now - Math.max(inc.lastProgress, inc.lastAsk);
-      if (paused ? quiet < PAUSED_ASK_MS : quiet < STALL_MS) continue;
+      const quiet = quietFor(inc.pace, now);
+      if (quiet < (paused ? PAUSED_ASK_MS : stallAfter(inc.pace))) continue;
       if (!paused && inc.asks >= MAX_ASKS) {
         this.pause(inc, t('transfer.noData', { sender: inc.meta.senderName }));
         continue;
@@ -574,7 +573,7 @@ export class Receiver {
    * and only the member that has the item answers.
    */
   private ask(inc: Incoming) {
-    inc.lastAsk = this.now();
+    inc.pace.lastAsk = this.now();
     inc.asks++;
     if (inc.inbox) {
       this.fetchWindow(inc, inc.inbox, { fromChunk: inc.tracker.firstMissing(), count: INBOX_FETCH_CHUNKS });
