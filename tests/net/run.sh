@@ -2,8 +2,8 @@
 # Wi-Fi suite (issue 26): builds the release server, the CLI and the Wi-Fi switch
 # (examples/wifi), then runs net.test.mjs: two Chromiums and the CLI in one session, each in
 # its own network namespace behind a shaped link (tests/net/lab.mjs). Needs root (network
-# namespaces). NET_PROFILES (default "good") chooses the link profiles: "good poor" for both;
-# the poor profile adds about 7 minutes (docs/testing.md). Last line: "N passed, N failed".
+# namespaces). NET_PROFILES (default "good poor") chooses the link profiles: "good" alone
+# saves the poor profile's 6 to 7 minutes (docs/testing.md). Last line: "N passed, N failed".
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
