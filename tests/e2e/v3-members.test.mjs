@@ -51,9 +51,16 @@ const textItem = (page, text) => page.locator('[data-testid=item][data-kind=text
 /** Waits until `page` names a member `name` (so every control sent before its hello was read). */
 const seesMember = (page, name) => waitFor(async () => (await members(page)).includes(name), { what: `${name} listed` });
 
-/** Opens `link`, an invite, on a new device named `name`, and joins. */
-async function joinByInvite(link, session, name) {
+/** A new device, closed when the test `t` ends, passed or failed. */
+async function deviceFor(t) {
   const d = await device();
+  t.after(() => d.close());
+  return d;
+}
+
+/** Opens `link`, an invite, on a new device named `name`, and joins. */
+async function joinByInvite(t, link, session, name) {
+  const d = await deviceFor(t);
   await d.page.goto(link);
   await d.page.locator('input[name=name]').fill(name);
   await d.page.getByRole('button', { name: `Join “${session}”` }).click();
@@ -62,8 +69,8 @@ async function joinByInvite(link, session, name) {
 }
 
 /** A new device, Laptop, that makes the session `session` (a new one) with the passphrase. */
-async function creator(session) {
-  const laptop = await device();
+async function creator(t, session) {
+  const laptop = await deviceFor(t);
   await laptop.page.goto(suite.server.base);
   await join(laptop.page, { session, name: 'Laptop', passphrase: PASS });
   await joined(laptop.page);
@@ -71,30 +78,32 @@ async function creator(session) {
 }
 
 /** A session of its own for one test: Laptop made it, Phone came by its invite link. */
-async function twoMembers(label) {
+async function twoMembers(t, label) {
   const session = `v3m-${label}-${Date.now().toString(36)}`;
-  const laptop = await creator(session);
-  const phone = await joinByInvite(await inviteLink(laptop.page), session, 'Phone');
+  const laptop = await creator(t, session);
+  const phone = await joinByInvite(t, await inviteLink(laptop.page), session, 'Phone');
   await seesMember(laptop.page, 'Phone');
   return { session, laptop, phone };
 }
 
 /** Mallory, a member whose client seals what it likes, joins by the phone's invite link. */
-async function mallory({ laptop, phone }) {
+async function mallory(t, { laptop, phone }) {
   const rogue = await rogueMember(suite.server.base, await inviteLink(phone.page), 'Mallory');
+  t.after(() => rogue.close());
   await seesMember(laptop.page, 'Mallory');
   await seesMember(phone.page, 'Mallory');
   return rogue;
 }
 
-// Each test has a session and devices of its own, so that one failing does not fail the next.
+// Each test has a session and devices of its own, closed when it ends, so that one failing
+// does not fail the next.
 describe('format 3: admission with no member online, safety codes, and what a member may do', { timeout: 600_000 }, () => {
-  test('with no member online the applicant says so and waits; it can stop; it joins when a member comes', async () => {
+  test('with no member online the applicant says so and waits; it can stop; it joins when a member comes', async (t) => {
     const session = `v3m-waiting-${Date.now().toString(36)}`;
-    const laptop = await creator(session);
+    const laptop = await creator(t, session);
     await away(laptop);
 
-    const phone = await device();
+    const phone = await deviceFor(t);
     await phone.page.goto(suite.server.base);
     await join(phone.page, { session, name: 'Phone', passphrase: PASS });
     const waiting = phone.page.locator('[data-testid=applying][data-state=no-member]');
@@ -115,29 +124,26 @@ describe('format 3: admission with no member online, safety codes, and what a me
     await joined(phone.page);
     await laptop.page.getByText('Phone was admitted').waitFor({ timeout: 60_000 });
     await waitFor(async () => (await members(phone.page)).sort().join() === 'Laptop,Phone (you)', { what: 'both members named on the phone' });
-    await Promise.all([laptop.close(), phone.close()]);
   });
 
-  test('two devices show the same safety code, and a new one, still equal, when a member joins', async () => {
-    const { laptop, phone } = await twoMembers('codes');
+  test('two devices show the same safety code, and a new one, still equal, when a member joins', async (t) => {
+    const { laptop, phone } = await twoMembers(t, 'codes');
     await waitFor(async () => (await safetyCode(laptop.page)) === (await safetyCode(phone.page)), { what: 'equal safety codes' });
     const two = await safetyCode(phone.page);
     assert.match(two, /^\d{5}( \d{5}){5}$/);
     await phone.page.getByRole('button', { name: 'Invite a device' }).click();
     assert.equal(await phone.page.getByTestId('invite-safety-code').innerText(), two, 'the invite dialog offers the same code');
     await phone.page.keyboard.press('Escape');
-    const rogue = await mallory({ laptop, phone });
+    const rogue = await mallory(t, { laptop, phone });
     await waitFor(async () => {
       const [a, b] = [await safetyCode(laptop.page), await safetyCode(phone.page)];
       return a === b && a !== two;
     }, { what: 'a new safety code, equal on both' });
-    rogue.close();
-    await Promise.all([laptop.close(), phone.close()]);
   });
 
-  test('a member cannot cancel another member’s item', async () => {
-    const { laptop, phone } = await twoMembers('cancel');
-    const rogue = await mallory({ laptop, phone });
+  test('a member cannot cancel another member’s item', async (t) => {
+    const { laptop, phone } = await twoMembers(t, 'cancel');
+    const rogue = await mallory(t, { laptop, phone });
     const f = randomFile(suite.work, 'long.bin', 160 * MiB);
     await laptop.page.getByTestId('file-input').setInputFiles(f.path);
     const onPhone = phone.page.locator('[data-testid=item][data-name="long.bin"]');
@@ -153,13 +159,11 @@ describe('format 3: admission with no member online, safety codes, and what a me
     const done = await doneItem(phone.page, '[data-name="long.bin"]', 300_000);
     assert.equal((await downloadHash(phone.page, done)).hash, f.hash);
     assert.equal(await laptop.page.locator('[data-testid=item][data-name="long.bin"]').getAttribute('data-state'), 'done');
-    rogue.close();
-    await Promise.all([laptop.close(), phone.close()]);
   });
 
-  test('by default only the creator clears: another member’s clear is refused by the others, until the creator allows everyone', async () => {
-    const { laptop, phone } = await twoMembers('clear');
-    const rogue = await mallory({ laptop, phone });
+  test('by default only the creator clears: another member’s clear is refused by the others, until the creator allows everyone', async (t) => {
+    const { laptop, phone } = await twoMembers(t, 'clear');
+    const rogue = await mallory(t, { laptop, phone });
     await sendText(laptop.page, 'stays put');
     await textItem(phone.page, 'stays put').and(phone.page.locator('[data-state=done]')).waitFor();
     // The creator may; the phone is not offered what the others would refuse.
@@ -190,12 +194,10 @@ describe('format 3: admission with no member online, safety codes, and what a me
     await rogue.sendControl({ kind: 'clear', at: Date.now() });
     await waitFor(async () => (await textItem(phone.page, 'stays put').count()) === 0 && (await textItem(laptop.page, 'stays put').count()) === 0, { what: 'the allowed clear honoured on both' });
     await phone.page.getByText('Mallory 4 cleared the session.').first().waitFor();
-    rogue.close();
-    await Promise.all([laptop.close(), phone.close()]);
   });
 
-  test('a device that joins while the creator is away learns the creator’s choice from another member', async () => {
-    const { session, laptop, phone } = await twoMembers('away');
+  test('a device that joins while the creator is away learns the creator’s choice from another member', async (t) => {
+    const { session, laptop, phone } = await twoMembers(t, 'away');
     await laptop.page.getByTestId('anyone-may-clear').click();
     // Clearing is offered once there is something to clear.
     await sendText(laptop.page, 'for the phone');
@@ -203,11 +205,10 @@ describe('format 3: admission with no member online, safety codes, and what a me
     const link = await inviteLink(phone.page);
     await away(laptop);
     await waitFor(async () => (await members(phone.page)).length === 1, { what: 'the laptop gone from the phone' });
-    const tablet = await joinByInvite(link, session, 'Tablet');
+    const tablet = await joinByInvite(t, link, session, 'Tablet');
     await sendText(phone.page, 'for the tablet');
     await textItem(tablet.page, 'for the tablet').and(tablet.page.locator('[data-state=done]')).waitFor();
     // Allowed by the creator, who is not here: the phone forwarded what the creator signed.
     await clearButton(tablet.page).waitFor();
-    await Promise.all([laptop.close(), phone.close(), tablet.close()]);
   });
 });
