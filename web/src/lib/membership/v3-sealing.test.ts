@@ -57,7 +57,7 @@ async function send(size: number) {
   const meta = await sender.sealing.envelope({ kind: 'file', name: 'a.bin', mime: 'application/octet-stream', size, senderName: 'Laptop', createdAt: 1 }, id, totalChunks);
   const opened = await receiver.codec.openContent('laptop', meta.content, meta.data);
   const chunks = [];
-  for (let i = 0; i < totalChunks; i++) chunks.push({ contentId: id, chunkIndex: i, totalChunks, ...(await sender.sealing.sealChunk({ id, blob, source: 0, size }, i, totalChunks)) });
+  for (let i = 0; i < totalChunks; i++) chunks.push({ contentId: id, chunkIndex: i, totalChunks, ...(await sender.sealing.sealChunk({ id, blob, size }, i, totalChunks)) });
   return { sender, receiver, body, chunks, opened, id, totalChunks, secret };
 }
 
@@ -124,12 +124,20 @@ describe('v3 item bodies', () => {
     await receiver.codec.openContent('laptop', meta.content, meta.data);
     const sink = new MemorySink(noWorker, 0, 'application/octet-stream');
     for (let i = 0; i < totalChunks; i++) {
-      const sealed = await sender.sealing.sealChunk({ id, blob, source: 0, size }, i, totalChunks);
+      const sealed = await sender.sealing.sealChunk({ id, blob, size }, i, totalChunks);
       await receiver.sealing.openChunk(sink, { contentId: id, chunkIndex: i, totalChunks, ...sealed }, size);
     }
     expect(reads).toEqual([[0, READ_BLOCK], [READ_BLOCK, 2 * READ_BLOCK], [2 * READ_BLOCK, size]]);
     // Compared as Buffers: `toEqual` on 17 MB goes element by element and runs out of memory.
     expect(Buffer.from(await (await sink.finish()).arrayBuffer()).equals(body)).toBe(true);
+    // Still cached: the last block serves its chunks again without a read.
+    await sender.sealing.sealChunk({ id, blob, size }, totalChunks - 1, totalChunks);
+    expect(reads.length).toBe(3);
+    // Released, the item's blocks are gone: a chunk sealed again reads its block again.
+    sender.sealing.release({ id, blob, size });
+    await sender.sealing.sealChunk({ id, blob, size }, totalChunks - 1, totalChunks);
+    expect(reads.at(-1)).toEqual([2 * READ_BLOCK, size]);
+    expect(reads.length).toBe(4);
   });
 
   it('a source file that can no longer be read fails as unreadable, not as a sealing error', async () => {
@@ -137,7 +145,7 @@ describe('v3 item bodies', () => {
     // What a File whose file on disk was deleted does: its slices fail to read.
     const gone = new Blob([new Uint8Array(1000)]);
     gone.slice = () => ({ arrayBuffer: () => Promise.reject(new DOMException('A requested file or directory could not be found', 'NotFoundError')) }) as unknown as Blob;
-    const item = { id: '0123456789abcdef0123456789abcdef', blob: gone, source: 0, size: 1000 };
+    const item = { id: '0123456789abcdef0123456789abcdef', blob: gone, size: 1000 };
     await expect(sender.sealing.sealChunk(item, 0, 1)).rejects.toBeInstanceOf(ReadError);
   });
 });

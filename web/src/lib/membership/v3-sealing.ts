@@ -48,6 +48,9 @@ export function v3Sealing(codec: RoomCodec): RoomSealing {
       const sealed = await codec.sealChunk(item.id, index, totalChunks, await paddedSlice(reader, item.blob, start, end));
       return { iv: sealed.iv, encryptedData: sealed.encryptedData, sig: sealed.sig };
     },
+    // Read on the page, through `reader`: nothing to hand over, only its blocks to drop.
+    take: () => {},
+    release: (item) => reader.forget(item.blob),
     async openChunk(sink, c, size) {
       const sender = codec.senderOf(c.contentId);
       if (!sender) throw new AuthError();

@@ -22,11 +22,10 @@ export interface SealedChunk {
   sig?: string;
 }
 
-/** An item being sent: its id, its file and, for format v2, the worker's handle on it. */
+/** An item being sent: its id and its file. */
 export interface ItemSource {
   id: string;
   blob: Blob;
-  source: number;
   size: number;
 }
 
@@ -35,7 +34,14 @@ export interface RoomSealing {
   chunkCount(size: number): number;
   /** Seals item metadata (`totalChunks > 0`) or a control message (`0`). */
   envelope(value: SealedMeta, contentId: string, totalChunks: number): Promise<SealedEnvelope>;
+  /**
+   * Takes up the file of an item about to be sent, until `release`: format v2 hands it to the
+   * crypto worker once, which reads it there; format v3 reads it on the page as it seals.
+   */
+  take(item: ItemSource): void;
   sealChunk(item: ItemSource, index: number, totalChunks: number): Promise<SealedChunk>;
+  /** The item is gone from this device: what was kept to read its file goes too. */
+  release(item: ItemSource): void;
   /** Checks and opens chunk `c` of an item of `size` bytes into `sink`; resolves to the plaintext bytes kept. */
   openChunk(sink: Sink, c: ChunkPayload, size: number): Promise<number>;
   /**
@@ -52,13 +58,26 @@ export interface RoomSealing {
 export const sealControlWith = (sealing: RoomSealing, msg: ControlMessage) => sealing.envelope(msg, newContentId(), 0);
 
 export function v2Sealing(crypto: CryptoClient, keyId: number): RoomSealing {
+  /** The crypto worker's handle on each taken item's file, by item id. */
+  const sources = new Map<string, number>();
   return {
     chunkCount: (size) => chunkCount(size),
     envelope: (value, contentId, totalChunks) => sealEnvelope(crypto, keyId, value, contentId, totalChunks),
+    take(item) {
+      sources.set(item.id, crypto.openSource(item.blob));
+    },
     async sealChunk(item, index, totalChunks) {
+      const source = sources.get(item.id);
+      if (source === undefined) throw new Error('unknown source');
       const [start, end] = chunkRange(index, item.size);
-      const sealed = await crypto.sealSlice(keyId, item.source, start, end, chunkAad(item.id, index, totalChunks));
+      const sealed = await crypto.sealSlice(keyId, source, start, end, chunkAad(item.id, index, totalChunks));
       return { iv: toBase64(sealed.iv), encryptedData: sealed.data };
+    },
+    release(item) {
+      const source = sources.get(item.id);
+      if (source === undefined) return;
+      sources.delete(item.id);
+      crypto.closeSource(source);
     },
     openChunk: (sink, c) => sink.write(c.chunkIndex, fromBase64(c.iv), c.encryptedData, chunkAad(c.contentId, c.chunkIndex, c.totalChunks)),
     // Format v2 has one key for every member: a chunk does not name its sender.

@@ -14,7 +14,6 @@
  * by name (`disk/partials.ts`): a page that comes back offers it again once it is picked again.
  */
 import { chunkRange, type ChunkRanges, rangeIndices } from '../chunking';
-import type { CryptoClient } from '../crypto/crypto-client';
 import { ReadError } from '../crypto/errors';
 import { MAX_UNACKED_CHUNKS } from '../crypto/format';
 import type { CancelNotice, ItemMeta, Member } from '../../types/protocol';
@@ -88,7 +87,6 @@ interface ReadyChunk {
 
 export interface SenderContext {
   connection: Connection;
-  crypto: CryptoClient;
   sealing: RoomSealing;
   board: ItemBoard;
   notify(n: Notice): void;
@@ -125,14 +123,15 @@ export class Sender {
    * Resolves to the item id once queued.
    */
   async share(blob: Blob, meta: Omit<ItemMeta, 'senderName' | 'createdAt' | 'size'>, text?: string, to?: string): Promise<string> {
-    const { crypto, sealing, board } = this.ctx;
+    const { sealing, board } = this.ctx;
     const addressee = to === undefined ? undefined : this.ctx.members().find((m) => m.id === to);
     if (to !== undefined && !addressee) throw new Error('that member is not in the session any more');
     const full: ItemMeta = { ...meta, size: blob.size, senderName: this.ctx.clientName(), createdAt: Date.now() };
     const id = newContentId();
     const totalChunks = sealing.chunkCount(blob.size);
     const sealed = await sealing.envelope(full, id, totalChunks);
-    const out: Outgoing = { id, blob, size: blob.size, source: crypto.openSource(blob), meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
+    const out: Outgoing = { id, blob, size: blob.size, meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
+    sealing.take(out);
     this.outgoing.set(id, out);
     void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     const sending = addressee !== undefined || this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
@@ -202,9 +201,10 @@ export class Sender {
       return t('transfer.notSameFile', { name: u.meta.name, size: u.meta.size });
     }
     this.unsent.delete(id);
-    const { crypto, sealing } = this.ctx;
+    const { sealing } = this.ctx;
     const sealed = await sealing.envelope(u.meta, id, u.totalChunks);
-    const out: Outgoing = { id, blob: file, size: file.size, source: crypto.openSource(file), meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
+    const out: Outgoing = { id, blob: file, size: file.size, meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
+    sealing.take(out);
     this.outgoing.set(id, out);
     void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
     this.ctx.board.patch(id, { state: 'done', transferred: u.meta.size, repick: undefined, error: undefined, blob: file });
@@ -233,7 +233,7 @@ export class Sender {
     const out = this.outgoing.get(id);
     if (!out) return;
     this.outgoing.delete(id);
-    this.ctx.crypto.closeSource(out.source);
+    this.ctx.sealing.release(out);
     this.dropJobs((j) => j.out === out);
   }
 
@@ -241,7 +241,7 @@ export class Sender {
   clear() {
     for (const id of [...this.outgoing.keys(), ...this.unsent.keys()]) this.ctx.forgetUnsent?.(id);
     this.unsent.clear();
-    for (const out of this.outgoing.values()) this.ctx.crypto.closeSource(out.source);
+    for (const out of this.outgoing.values()) this.ctx.sealing.release(out);
     this.outgoing.clear();
     this.dropJobs(() => true);
   }
