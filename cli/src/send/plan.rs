@@ -168,8 +168,9 @@ impl Plan {
 
     /// A member missing after our rejoin is back as `member`, `was` before. Its jobs follow it,
     /// the running one too, and so does `--to`: the room knew it again (by its device, or in
-    /// format 2 by its name), so it is the same addressee (an addressed send is otherwise refused by the server for the old
-    /// id, and would refuse the resend requests of the new one).
+    /// format 2 by its name), so it is the same addressee (an addressed send is otherwise
+    /// refused by the server for the old id, and would refuse the resend requests of the new
+    /// one).
     /// Under a new id (a restarted server that kept nothing), its `client-joined` came first
     /// and looked like a stranger's, so it was given whole items as a late joiner; but of the
     /// items begun before the drop it has the metadata and what arrived, and it asks for the
