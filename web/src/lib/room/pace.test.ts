@@ -1,10 +1,11 @@
 /**
  * When a receiver asks again, on virtual time: a watchdog looks every 2 s (as the receiver's
  * does) and asks once a silence lasts `stallAfter`. Slow links whose chunks come seconds apart
- * get no ask between chunks; a link that goes quiet gets one within a few of its gaps.
+ * get no ask between chunks; a link that goes quiet gets one within a few of its gaps, and
+ * within LONGEST_STALL_MS however slow it was.
  */
 import { describe, expect, it } from 'vitest';
-import { chunkCame, FIRST_CHUNK_MS, newPace, quietFor, restarted, STALL_GAPS, STALL_MS, stallAfter } from './pace';
+import { chunkCame, LONGEST_STALL_MS, newPace, quietFor, restarted, STALL_GAPS, STALL_MS, stallAfter } from './pace';
 
 const WATCHDOG_MS = 2000;
 
@@ -40,12 +41,22 @@ describe('a receiver asks again', () => {
     expect(asksOver(arrivals, arrivals.at(-1)!)).toEqual([]);
   });
 
-  it('within a few of its gaps once a slow link stops', () => {
-    const arrivals = evenly(4000, 4200, 20);
+  it('within a few of its gaps once a slow link stops: 256 KiB every 3 s (0.7 Mbit/s)', () => {
+    const arrivals = evenly(4000, 3000, 20);
     const last = arrivals.at(-1)!;
     const [first] = asksOver(arrivals, last + 60_000);
-    expect(first - last).toBeGreaterThanOrEqual(STALL_GAPS * 4200 - 1000);
-    expect(first - last).toBeLessThanOrEqual(STALL_GAPS * 4200 + 1000 + WATCHDOG_MS);
+    expect(first - last).toBeGreaterThanOrEqual(STALL_GAPS * 3000 - 1000);
+    expect(first - last).toBeLessThanOrEqual(STALL_GAPS * 3000 + 1000 + WATCHDOG_MS);
+  });
+
+  it('within LONGEST_STALL_MS once a very slow link stops, and again STALL_MS after an unanswered ask', () => {
+    const arrivals = evenly(4000, 8000, 10);
+    const last = arrivals.at(-1)!;
+    const asks = asksOver(arrivals, last + 18_000);
+    expect(asks[0] - last).toBeGreaterThanOrEqual(LONGEST_STALL_MS);
+    expect(asks[0] - last).toBeLessThanOrEqual(LONGEST_STALL_MS + WATCHDOG_MS);
+    expect(asks[1] - asks[0]).toBeGreaterThanOrEqual(STALL_MS);
+    expect(asks[1] - asks[0]).toBeLessThanOrEqual(STALL_MS + WATCHDOG_MS);
   });
 
   it('after STALL_MS at full speed, and again after as long once the ask goes unanswered', () => {
@@ -58,10 +69,10 @@ describe('a receiver asks again', () => {
     expect(asks[1] - asks[0]).toBeGreaterThanOrEqual(STALL_MS);
   });
 
-  it('before the first chunk, after FIRST_CHUNK_MS', () => {
+  it('before the first chunk, after LONGEST_STALL_MS', () => {
     const [first] = asksOver([], 30_000);
-    expect(first).toBeGreaterThanOrEqual(FIRST_CHUNK_MS);
-    expect(first).toBeLessThanOrEqual(FIRST_CHUNK_MS + WATCHDOG_MS);
+    expect(first).toBeGreaterThanOrEqual(LONGEST_STALL_MS);
+    expect(first).toBeLessThanOrEqual(LONGEST_STALL_MS + WATCHDOG_MS);
   });
 
   it('at full speed again once an item that paused goes on: the pause is not a gap of its link', () => {

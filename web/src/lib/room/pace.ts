@@ -12,10 +12,12 @@ export const STALL_MS = 4000;
 /** A silence is this many of the item's usual gaps between two chunks. */
 export const STALL_GAPS = 3;
 /**
- * Before an item's first chunk nothing says how fast its chunks come: the first queues behind
- * what the relay still sends us, then crosses the link, seconds on a slow one.
+ * The longest wait before asking, however slow the chunks came, so that a page still says
+ * within seconds that its sender went quiet. Also the wait before an item's first chunk, when
+ * nothing says how fast they come: the first queues behind what the relay still sends us,
+ * then crosses the link, seconds on a slow one.
  */
-export const FIRST_CHUNK_MS = 10_000;
+export const LONGEST_STALL_MS = 10_000;
 /** The newest gap's weight in the usual gap (an exponential average, as TCP's smoothed RTT). */
 const NEWEST_GAP = 1 / 8;
 
@@ -54,7 +56,12 @@ export function quietFor(pace: ChunkPace, now: number): number {
   return now - Math.max(pace.lastChunk, pace.lastAsk);
 }
 
-/** How long a silence must last before the sender is asked. */
+/**
+ * How long a silence must last before the sender is asked; once asked, STALL_MS more without
+ * an answer is a silence again (the receiver then says the item is paused).
+ */
 export function stallAfter(pace: ChunkPace): number {
-  return pace.gap === undefined ? FIRST_CHUNK_MS : Math.max(STALL_MS, STALL_GAPS * pace.gap);
+  if (pace.lastAsk > pace.lastChunk) return STALL_MS;
+  if (pace.gap === undefined) return LONGEST_STALL_MS;
+  return Math.min(LONGEST_STALL_MS, Math.max(STALL_MS, STALL_GAPS * pace.gap));
 }
