@@ -9,9 +9,9 @@
 # Chromiums and the CLI over shaped Wi-Fi links in network namespaces), deploy (ARM builds
 # under qemu, systemd, HAProxy). Run a subset with `tests/run.sh rust node`; `soak` (a 5-minute
 # soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
-# background (see below), so deploy is last. Four suites run beside another (see `beside`):
-# node, attack and cli beside e2e, net beside deploy (and the end of a fresh machine's
-# warm-up); each one's output is printed when its host has ended.
+# background (see below), so deploy is last. Three suites that mostly wait run beside another
+# (see `beside`): attack and cli beside e2e, net beside deploy (and the end of a fresh
+# machine's warm-up); each one's output is printed when its host has ended.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -108,13 +108,13 @@ run_scripted() {
 }
 
 # Suites that run beside another (the guest's name, then its host's), when both are asked for:
-# attack, cli and net mostly wait, on deadlines or on shaped links, so the two together take
-# less time than one after the other (docs/testing.md says how much less); node's release
-# builds, the server e2e needs too, run while e2e installs, and its tests take a minute. A
-# guest starts with its host, its output goes to files, and it is shown and counted when the
-# host has ended. Not deploy beside e2e: its emulated Pis, starved by the browsers, did not
-# finish booting in 15 minutes, and two of e2e's tests failed under the load they added.
-beside=("node e2e" "attack e2e" "cli e2e" "net deploy")
+# each is mostly waiting, on deadlines or on shaped links, so the two together take less time
+# than one after the other (docs/testing.md says how much less). A guest starts with its host,
+# its output goes to files, and it is shown and counted when the host has ended. Not deploy
+# beside e2e: its emulated Pis, starved by the browsers, did not finish booting in 15 minutes,
+# and two of e2e's tests failed under the load they added. Nor node: its heartbeat tests (a
+# 300 ms ping interval) lost their connections beside the browsers.
+beside=("attack e2e" "cli e2e" "net deploy")
 asked() { [[ " ${suites[*]} " == *" $1 "* ]]; }
 # The other side of each pair in `beside` whose side $2 (1 guest, 2 host) is suite $1, when
 # that other suite is asked for too: `partners e2e 2` its guests, `partners net 1` its host.
