@@ -84,9 +84,23 @@ function common(device) {
       const target = await device.until(markTarget, [selector, isRegExp ? name.source : name, isRegExp, within], { timeout, what: `"${name}"` });
       await device.nativeClick(target);
     },
+    /**
+     * Types `value` into the field of `selector`, and checks that the page kept it: WebKitGTK
+     * under load has dropped React's state update for such an input event (twice in about 60
+     * runs of the format 3 test, on 2026-12-08): React then put the field back to empty, and a
+     * click on the Send button that stayed disabled did nothing. Typed again, as a person who
+     * sees the box still empty would, up to three times.
+     */
     async fill(selector, value) {
       await device.until((s) => Boolean(document.querySelector(s)), [selector], { what: selector });
-      await device.run(setValue, selector, value);
+      for (let attempt = 1; ; attempt++) {
+        await device.run(setValue, selector, value);
+        const kept = await device
+          .until((s, v) => document.querySelector(s)?.value === v, [selector, value], { timeout: 2_000, what: `${selector} keeps what was typed` })
+          .then(() => true, () => false);
+        if (kept) return;
+        if (attempt === 3) throw new Error(`${device.engine}: ${selector} did not keep what was typed, three times`);
+      }
     },
     /**
      * Clicks an item's Download button and waits for the file, `size` bytes, in the profile's

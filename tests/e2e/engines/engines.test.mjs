@@ -51,9 +51,11 @@ const itemSel = (name) => `[data-testid=item][data-name="${name}"]`;
  */
 const enter = (d, base, session, name, { keep = false } = {}) => enterSession(d, base, { session, name, passphrase: PASS, keep, legacy: true });
 
+/** Sends `text` and waits until the sender lists it as its own: a click that sent nothing fails here. */
 async function sendText(d, text) {
   await d.fill('textarea[aria-label="Text to share"]', text);
   await d.click('Send', { selector: 'button' });
+  await d.until((t) => [...document.querySelectorAll('[data-testid=item][data-kind=text] [data-testid=item-text]')].some((e) => e.innerText === t), [text], { what: 'the text sent, listed by its sender' });
 }
 
 /** Waits until `d` lists `n` members; if it does not, says whom it lists. */
