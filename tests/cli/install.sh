@@ -26,6 +26,4 @@ node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.
 if ! node_ok; then
   "$root/tests/e2e/install.sh"
 fi
-for suite in e2e deploy; do
-  (cd "$root/tests/$suite" && npm ci --no-audit --no-fund)
-done
+"$root/tests/npm-ci.sh" "$root/tests/e2e" "$root/tests/deploy"

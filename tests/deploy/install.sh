@@ -71,8 +71,5 @@ fi
 . "$here/cache-env.sh"
 bash "$repo/cross/toolchain.sh"
 
-cd "$here"
-if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
-fi
+"$repo/tests/npm-ci.sh" "$here"
 echo "deploy/install: ready" >&2

@@ -38,5 +38,4 @@ if ! ldconfig -p | grep -q 'libsodium\.so\.23'; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y libsodium23
 fi
 
-(cd "$root/web" && npm ci --no-audit --no-fund)
-(cd "$here" && npm ci --no-audit --no-fund)
+"$root/tests/npm-ci.sh" "$root/web" "$here"
