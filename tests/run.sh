@@ -11,7 +11,8 @@
 # soak benchmark) runs only when named. The deploy suite's cold builds start first, in the
 # background (see below), so deploy is last. Three suites that mostly wait run beside another
 # (see `beside`): attack and cli beside e2e, net beside deploy (and the end of a fresh
-# machine's warm-up); each one's output is printed when its host has ended.
+# machine's warm-up); each one's output is printed when its host has ended. While rust runs,
+# the other suites' installs and the release build they share run in the background.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,8 +71,7 @@ run_rust() {
   count rust "$p" "$f"
 }
 
-# Runs the install.sh of suite $1, if it has one. Installs run one at a time, also those of
-# suites that then run side by side: two of them share node_modules folders and apt's lock.
+# Runs the install.sh of suite $1, if it has one.
 install_suite() {
   local name=$1 dir="tests/$1"
   if [ -x "$dir/install.sh" ] && ! with_cpu "$log_dir/$name.cpu" "$dir/install.sh"; then
@@ -80,8 +80,31 @@ install_suite() {
   fi
 }
 
+# The installs of every suite asked for start in the background while rust (which needs none)
+# builds and runs, one at a time: two of them share node_modules folders and apt's lock. Each
+# one's output goes to $log_dir/NAME.install and its outcome ("ok" or "failed") to
+# NAME.installed; a suite waits for them all (wait_installs) and shows its own.
+installs=
+start_installs() {
+  (
+    for name in "${suites[@]}"; do
+      if install_suite "$name" >"$log_dir/$name.install" 2>&1; then echo ok; else echo failed; fi >"$log_dir/$name.installed"
+    done
+  ) &
+  installs=$!
+}
+wait_installs() {
+  if [ -n "$installs" ]; then
+    wait "$installs"
+    installs=
+  fi
+}
+# "ok" when suite $1's install succeeded (after wait_installs).
+install_outcome() { cat "$log_dir/$1.installed" 2>/dev/null || echo failed; }
+
 # A suite with its own install.sh and run.sh whose last line is "N passed, N failed". $2, when
-# given, says whether its install succeeded (it ran before); otherwise it runs now.
+# given, says whether its install succeeded (its output was shown elsewhere); otherwise this
+# waits for the installs and shows its own.
 run_scripted() {
   local name=$1 dir="tests/$1" log="$log_dir/$1.log" installed=${2:-} status line p f
   if [ ! -x "$dir/run.sh" ]; then
@@ -90,7 +113,9 @@ run_scripted() {
     return
   fi
   if [ -z "$installed" ]; then
-    if install_suite "$name"; then installed=ok; else installed=failed; fi
+    wait_installs
+    cat "$log_dir/$name.install"
+    installed=$(install_outcome "$name")
   fi
   if [ "$installed" != ok ]; then
     count "$name" 0 1
@@ -126,11 +151,12 @@ partners() {
   done
 }
 
-# Installs suite $1, then runs it in the background: its output, counts and summary line go
-# to files.
+# Runs suite $1 in the background once the installs are done: its output, counts and summary
+# line go to files.
 start_beside() {
-  local name=$1 installed=failed
-  if install_suite "$name" >"$log_dir/$name.install" 2>&1; then installed=ok; fi
+  local name=$1 installed
+  wait_installs
+  installed=$(install_outcome "$name")
   (
     passed=0 failed=0 summary=() suite_started=$(date +%s)
     { cat "$log_dir/$name.install"; run_scripted "$name" "$installed"; } >"$log_dir/$name.out" 2>&1
@@ -164,6 +190,19 @@ if asked deploy && tests/deploy/install.sh; then
   warm_up=$!
 fi
 
+start_installs
+
+# The release build that every suite but rust runs against (tests/release-build.sh) starts now,
+# beside rust's debug build: cargo locks each profile's folder on its own, and the release
+# build ends in whole-program links that keep one core busy, the debug build's crates the other.
+# Each suite still runs tests/release-build.sh itself, which waits for this one's lock and finds
+# the build done, or shows why it failed.
+release_build=
+if [ "${#suites[@]}" -gt 1 ] || [ "${suites[0]}" != rust ]; then
+  with_cpu "$log_dir/release-build.cpu" tests/release-build.sh >/dev/null 2>&1 &
+  release_build=$!
+fi
+
 run_started=$(date +%s)
 for suite in "${suites[@]}"; do
   if [ -n "$(partners "$suite" 1)" ]; then continue; fi
@@ -183,9 +222,14 @@ for suite in "${suites[@]}"; do
   for guest in $guests; do take_beside "$guest" "$suite"; done
 done
 
+if [ -n "$release_build" ]; then
+  wait "$release_build"
+  release_build_cpu=$(cpu_in "$log_dir/release-build.cpu")
+fi
 rm -rf "$log_dir"
 echo
 for line in "${summary[@]}"; do echo "  $line"; done
+if [ -n "${release_build_cpu:-}" ]; then echo "  release build, started beside rust: $release_build_cpu CPU-s"; fi
 if [ -n "${warm_up_cpu:-}" ]; then echo "  deploy warm-up, beside the suites: $warm_up_cpu CPU-s"; fi
 echo "  all suites: $(($(date +%s) - run_started)) s, $(children_cpu $$) CPU-s"
 echo "$passed passed, $failed failed"
