@@ -86,10 +86,10 @@ function common(device) {
     },
     /**
      * Types `value` into the field of `selector`, and checks that the page kept it: WebKitGTK
-     * under load has dropped React's state update for such an input event (twice in about 60
-     * runs of the format 3 test, on 2026-12-08): React then put the field back to empty, and a
-     * click on the Send button that stayed disabled did nothing. Typed again, as a person who
-     * sees the box still empty would, up to three times.
+     * under load has dropped React's state update for such an input event (5 times in about 110
+     * runs of the format 3 test beside two busy loops, on 2026-12-08): React then put the field
+     * back to empty, and a click on the Send button that stayed disabled did nothing. Typed
+     * again, as a person who sees the box still empty would, up to three times.
      */
     async fill(selector, value) {
       await device.until((s) => Boolean(document.querySelector(s)), [selector], { what: selector });
