@@ -129,11 +129,7 @@ export class Sender {
     const full: ItemMeta = { ...meta, size: blob.size, senderName: this.ctx.clientName(), createdAt: Date.now() };
     const id = newContentId();
     const totalChunks = sealing.chunkCount(blob.size);
-    const sealed = await sealing.envelope(full, id, totalChunks);
-    const out: Outgoing = { id, blob, size: blob.size, meta: full, totalChunks, sealed, to, sent: new Map(), reports: new Map() };
-    sealing.take(out);
-    this.outgoing.set(id, out);
-    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
+    const out = this.keep({ id, blob, meta: full, totalChunks, sealed: await sealing.envelope(full, id, totalChunks), to });
     const sending = addressee !== undefined || this.ctx.members().length > 1 || this.ctx.keepsForAbsent?.() === true;
     const item: Item = {
       id,
@@ -202,15 +198,23 @@ export class Sender {
     }
     this.unsent.delete(id);
     const { sealing } = this.ctx;
-    const sealed = await sealing.envelope(u.meta, id, u.totalChunks);
-    const out: Outgoing = { id, blob: file, size: file.size, meta: u.meta, totalChunks: u.totalChunks, sealed, sent: new Map(), reports: new Map() };
-    sealing.take(out);
-    this.outgoing.set(id, out);
-    void sealControlWith(sealing, { kind: 'cancel', contentId: id, reason: 'left' }).then((env) => (out.goodbye = env));
+    const out = this.keep({ id, blob: file, meta: u.meta, totalChunks: u.totalChunks, sealed: await sealing.envelope(u.meta, id, u.totalChunks) });
     this.ctx.board.patch(id, { state: 'done', transferred: u.meta.size, repick: undefined, error: undefined, blob: file });
     out.offer = sealing.envelope({ ...u.meta, offered: true }, id, u.totalChunks);
     void out.offer.then((env) => this.ctx.connection.emit('content', env));
     return undefined;
+  }
+
+  /**
+   * Keeps an item to send until it is forgotten: its file taken up for sealing, and the sealed
+   * `cancel` its receivers get if this page closes, sealed now so that closing need not wait.
+   */
+  private keep(item: Pick<Outgoing, 'id' | 'blob' | 'meta' | 'totalChunks' | 'sealed' | 'to'>): Outgoing {
+    const out: Outgoing = { ...item, size: item.blob.size, sent: new Map(), reports: new Map() };
+    this.ctx.sealing.take(out);
+    this.outgoing.set(out.id, out);
+    void sealControlWith(this.ctx.sealing, { kind: 'cancel', contentId: out.id, reason: 'left' }).then((env) => (out.goodbye = env));
+    return out;
   }
 
   owns(id: string): boolean {
